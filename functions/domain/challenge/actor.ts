@@ -1,0 +1,27 @@
+import { z } from "zod";
+
+/** Roles carried in an access token's claims (see the API's authorisation). */
+export const actorRoleSchema = z.enum([
+  "IRO",
+  "CPC",
+  "manager",
+  "iro_service_manager",
+  "case_record_system",
+  "auditor",
+  "system",
+]);
+export type ActorRole = z.infer<typeof actorRoleSchema>;
+
+export const actorSchema = z.object({
+  /** Stable person or client id (the token's subject); never a name. */
+  id: z.string().min(1).max(128),
+  role: actorRoleSchema,
+});
+export type Actor = z.infer<typeof actorSchema>;
+
+/** How an action reached the service: a case-record system or person over the API, an email reply, or the workflow timer. */
+export const channelSchema = z.enum(["api", "email", "timer"]);
+export type Channel = z.infer<typeof channelSchema>;
+
+/** The workflow's own identity, used for automatic escalation. */
+export const TIMER_ACTOR: Actor = { id: "workflow-timer", role: "system" };

@@ -1,0 +1,198 @@
+import { z } from "zod";
+import { raiserRoleSchema, trackSchema } from "../protocol.js";
+import { actorSchema, channelSchema } from "./actor.js";
+
+/**
+ * Commands: what a person, a case-record system or the timer asks the challenge to do.
+ * The API validates request bodies with these schemas, and the OpenAPI document derives from them.
+ */
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+const isoDate = z.iso.date();
+const id = z.string().min(1).max(128);
+
+export const caseRecordSystemSchema = z.enum(["LCS", "Mosaic", "Eclipse", "other"]);
+
+/** The fields of the seeds' challenge forms (001's Challenge and Resolution Form, 002's alert contents, 004's level forms). */
+export const challengeFormSchema = z.object({
+  child: z.object({
+    name: text(200),
+    dateOfBirth: isoDate,
+    caseRecordId: text(64),
+    caseRecordSystem: caseRecordSystemSchema,
+  }),
+  track: trackSchema,
+  raiserRole: raiserRoleSchema,
+  socialWorker: z.object({ name: text(200), email: z.email().optional() }),
+  team: z.object({ id: id, name: text(200) }),
+  teamManagerName: text(200),
+  /** Set when the challenge is with a partner agency rather than children's social care. */
+  partnerAgency: z.object({ id: id, name: text(200) }).optional(),
+  /** "What are we worried about?" / "What's not working well?" */
+  worries: text(10_000),
+  /** "What actions have taken place to resolve the worries?" */
+  actionsTaken: text(10_000),
+  /** "Outcome and Impact for the Child/Young Person" */
+  impactOnChild: text(10_000),
+  /** "The child's views" (002) */
+  childViews: text(10_000),
+  /** "What needs to happen?" */
+  whatNeedsToHappen: text(10_000),
+  /** "Desired outcome" (004) */
+  desiredOutcome: text(10_000),
+  /** "Timescales for resolution" (002) */
+  timescale: text(1_000),
+  /** Theme ids from the tenant's protocol (001's tick boxes). */
+  themes: z.array(z.string().min(1)).max(20),
+  /** "Immediate risk of significant harm": lets stages be taken out of sequence where the protocol says so (003). */
+  immediateRisk: z.boolean(),
+});
+export type ChallengeForm = z.infer<typeof challengeFormSchema>;
+
+const base = {
+  challengeId: id,
+  actor: actorSchema,
+  channel: channelSchema,
+};
+
+export const raiseCommandSchema = z.object({
+  type: z.literal("Raise"),
+  ...base,
+  form: challengeFormSchema,
+  /** Open the challenge at this stage instead of the first (a bypass: needs a rationale and the protocol's leave). */
+  startAtStageId: id.optional(),
+  bypassRationale: text(5_000).optional(),
+  /** Nottingham CPCs may bypass only with a safeguarding concern. */
+  safeguardingConcern: z.boolean().optional(),
+});
+
+export const acknowledgeCommandSchema = z.object({ type: z.literal("Acknowledge"), ...base });
+
+export const respondCommandSchema = z.object({
+  type: z.literal("Respond"),
+  ...base,
+  /** "Response to what's not working well" */
+  response: text(10_000),
+});
+
+export const recordMeetingCommandSchema = z.object({
+  type: z.literal("RecordMeeting"),
+  ...base,
+  heldOn: isoDate,
+  attendees: z.array(text(200)).min(1).max(50),
+  summary: text(10_000),
+});
+
+export const smartActionSchema = z.object({
+  action: text(2_000),
+  byWhen: isoDate,
+  byWhom: text(200),
+});
+
+export const agreeActionPlanCommandSchema = z.object({
+  type: z.literal("AgreeActionPlan"),
+  ...base,
+  actions: z.array(smartActionSchema).min(1).max(30),
+});
+
+export const markResolvedCommandSchema = z.object({
+  type: z.literal("MarkResolved"),
+  ...base,
+  summary: text(10_000),
+});
+
+export const escalateCommandSchema = z.object({
+  type: z.literal("Escalate"),
+  ...base,
+  /** "Reasons why the level N response is unsatisfactory" (004). */
+  reasons: text(10_000),
+});
+
+export const bypassCommandSchema = z.object({
+  type: z.literal("Bypass"),
+  ...base,
+  toStageId: id,
+  rationale: text(5_000),
+  safeguardingConcern: z.boolean().optional(),
+});
+
+export const autoEscalateCommandSchema = z.object({
+  type: z.literal("AutoEscalate"),
+  ...base,
+  /** The stage whose deadline passed: a late timer for a stage already left does nothing. */
+  stageId: id,
+});
+
+export const referralKindSchema = z.enum(["cafcass", "partnership"]);
+export type ReferralKind = z.infer<typeof referralKindSchema>;
+
+export const requestReferralCommandSchema = z.object({
+  type: z.literal("RequestReferral"),
+  ...base,
+  kind: referralKindSchema,
+  rationale: text(10_000),
+  /** Ids of the protocol's attestations the raiser confirms (e.g. legal advice sought). */
+  attestations: z.array(z.string().min(1)).max(20),
+});
+
+export const approveReferralCommandSchema = z.object({
+  type: z.literal("ApproveReferral"),
+  ...base,
+  kind: referralKindSchema,
+  /** The directory role the approver holds (must be one the protocol names). */
+  approverRole: z.string().min(1),
+  comment: text(5_000).optional(),
+});
+
+export const completeActionCommandSchema = z.object({
+  type: z.literal("CompleteAction"),
+  ...base,
+  actionId: id,
+  note: text(5_000).optional(),
+});
+
+export const missActionCommandSchema = z.object({
+  type: z.literal("MissAction"),
+  ...base,
+  actionId: id,
+  note: text(5_000),
+});
+
+export const reopenCommandSchema = z.object({
+  type: z.literal("Reopen"),
+  ...base,
+  reason: text(10_000),
+});
+
+export const noteDifferenceCommandSchema = z.object({
+  type: z.literal("NoteDifference"),
+  ...base,
+  summary: text(10_000),
+});
+
+export const withdrawCommandSchema = z.object({ type: z.literal("Withdraw"), ...base, reason: text(5_000) });
+
+export const closeCommandSchema = z.object({ type: z.literal("Close"), ...base, summary: text(10_000) });
+
+export const commandSchema = z.discriminatedUnion("type", [
+  raiseCommandSchema,
+  acknowledgeCommandSchema,
+  respondCommandSchema,
+  recordMeetingCommandSchema,
+  agreeActionPlanCommandSchema,
+  markResolvedCommandSchema,
+  escalateCommandSchema,
+  bypassCommandSchema,
+  autoEscalateCommandSchema,
+  requestReferralCommandSchema,
+  approveReferralCommandSchema,
+  completeActionCommandSchema,
+  missActionCommandSchema,
+  reopenCommandSchema,
+  noteDifferenceCommandSchema,
+  withdrawCommandSchema,
+  closeCommandSchema,
+]);
+export type Command = z.infer<typeof commandSchema>;
+export type CommandType = Command["type"];
+export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;

@@ -1,0 +1,29 @@
+/** Why a command was refused. Codes are stable (the API maps them to problem types); messages say why in plain words. */
+export type DomainErrorCode =
+  | "INVALID_COMMAND"
+  | "NOT_FOUND"
+  | "ALREADY_EXISTS"
+  | "WRONG_STATUS"
+  | "NOT_PERMITTED"
+  | "NOT_RECIPIENT"
+  | "UNKNOWN_STAGE"
+  | "UNKNOWN_TRACK"
+  | "UNKNOWN_THEME"
+  | "UNKNOWN_ACTION"
+  | "BYPASS_NOT_ALLOWED"
+  | "NOT_A_BYPASS"
+  | "REFERRAL_NOT_AVAILABLE"
+  | "REFERRAL_NEEDS_APPROVAL"
+  | "ATTESTATION_MISSING"
+  | "DEADLINE_NOT_PASSED"
+  | "NO_RECIPIENT";
+
+export class DomainError extends Error {
+  override readonly name = "DomainError";
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}

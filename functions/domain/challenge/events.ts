@@ -1,0 +1,149 @@
+import type { Recipient, Track } from "../protocol.js";
+import type { Actor, Channel } from "./actor.js";
+import type { ChallengeForm, ReferralKind } from "./commands.js";
+
+/**
+ * Events: immutable facts, the source of truth. Every event says who did it, when and through
+ * which channel. `seq` is the challenge's version after the event (1 for the first).
+ */
+export interface EventEnvelope<T extends string, D> {
+  readonly type: T;
+  readonly challengeId: string;
+  readonly seq: number;
+  /** ISO-8601 instant (UTC). */
+  readonly at: string;
+  readonly actor: Actor;
+  readonly channel: Channel;
+  readonly data: D;
+}
+
+/** The person a stage is addressed to, resolved from the tenant's staff directory when the stage opens. */
+export interface Assignee extends Recipient {
+  readonly personId: string;
+  readonly email: string;
+}
+
+/** How a stage came to be opened. */
+export type StageOpenedVia = "raised" | "escalated" | "auto_escalated" | "bypassed" | "reopened";
+
+export type ChallengeRaised = EventEnvelope<
+  "ChallengeRaised",
+  {
+    form: ChallengeForm;
+    protocolId: string;
+    track: Track;
+    raiser: Actor;
+    safeguardingConcern: boolean;
+    bypassRationale?: string;
+  }
+>;
+
+export type StageOpened = EventEnvelope<
+  "StageOpened",
+  {
+    stageId: string;
+    stageIndex: number;
+    via: StageOpenedVia;
+    openedAt: string;
+    /** ISO instant: close of business on the last working day of the response window. */
+    deadline: string;
+    assignee: Assignee;
+    copyTo: readonly Assignee[];
+  }
+>;
+
+export type StageAcknowledged = EventEnvelope<"StageAcknowledged", { stageId: string }>;
+
+export type ResponseRecorded = EventEnvelope<"ResponseRecorded", { stageId: string; response: string }>;
+
+export type MeetingRecorded = EventEnvelope<
+  "MeetingRecorded",
+  { stageId: string; heldOn: string; attendees: readonly string[]; summary: string }
+>;
+
+export interface SmartAction {
+  readonly id: string;
+  readonly action: string;
+  readonly byWhen: string;
+  readonly byWhom: string;
+}
+
+export type ActionPlanAgreed = EventEnvelope<
+  "ActionPlanAgreed",
+  { stageId: string; actions: readonly SmartAction[] }
+>;
+
+export type EscalationKind = "requested" | "no_response" | "bypass";
+
+export type Escalated = EventEnvelope<
+  "Escalated",
+  {
+    fromStageId: string;
+    /** null when the last stage was left: the ladder is exhausted. */
+    toStageId: string | null;
+    kind: EscalationKind;
+    /** Reasons the response was unsatisfactory, or the bypass rationale. */
+    reasons: string;
+    safeguardingConcern?: boolean;
+  }
+>;
+
+/** The deadline passed and the protocol says the raiser decides what happens next. */
+export type RaiserAlerted = EventEnvelope<"RaiserAlerted", { stageId: string; reason: "no_response" }>;
+
+export type Resolved = EventEnvelope<"Resolved", { stageId: string | null; summary: string }>;
+
+export type ReferralRequested = EventEnvelope<
+  "ReferralRequested",
+  {
+    kind: ReferralKind;
+    rationale: string;
+    attestations: readonly string[];
+    approvalsNeeded: readonly Recipient[];
+  }
+>;
+
+export type ReferralApproved = EventEnvelope<
+  "ReferralApproved",
+  { kind: ReferralKind; approverRole: string; comment?: string }
+>;
+
+export type ReferralMade = EventEnvelope<
+  "ReferralMade",
+  { kind: ReferralKind; recipient: Recipient; documents: readonly string[] }
+>;
+
+export type ActionCompleted = EventEnvelope<"ActionCompleted", { actionId: string; note?: string }>;
+
+export type ActionMissed = EventEnvelope<"ActionMissed", { actionId: string; note: string }>;
+
+export type Reopened = EventEnvelope<"Reopened", { atStageId: string; reason: string }>;
+
+export type DifferenceNoted = EventEnvelope<"DifferenceNoted", { summary: string; decidedBy: Recipient }>;
+
+export type Withdrawn = EventEnvelope<"Withdrawn", { reason: string }>;
+
+export type Closed = EventEnvelope<"Closed", { summary: string }>;
+
+export type ChallengeEvent =
+  | ChallengeRaised
+  | StageOpened
+  | StageAcknowledged
+  | ResponseRecorded
+  | MeetingRecorded
+  | ActionPlanAgreed
+  | Escalated
+  | RaiserAlerted
+  | Resolved
+  | ReferralRequested
+  | ReferralApproved
+  | ReferralMade
+  | ActionCompleted
+  | ActionMissed
+  | Reopened
+  | DifferenceNoted
+  | Withdrawn
+  | Closed;
+
+export type ChallengeEventType = ChallengeEvent["type"];
+export type EventOf<T extends ChallengeEventType> = Extract<ChallengeEvent, { type: T }>;

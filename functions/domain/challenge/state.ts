@@ -1,0 +1,97 @@
+import type { WorkingDayCalendar } from "../calendar.js";
+import type { Protocol, Recipient, Track } from "../protocol.js";
+import type { Actor } from "./actor.js";
+import type { ChallengeForm, ReferralKind } from "./commands.js";
+import type { Assignee, EscalationKind, SmartAction, StageOpenedVia } from "./events.js";
+
+/**
+ * - `open`: a stage is open and waiting for its recipient;
+ * - `monitoring`: an action plan was agreed; the raiser tracks the actions;
+ * - `ladder_exhausted`: the last stage was left unresolved: refer, note a difference or close;
+ * - `resolved`, `withdrawn`, `closed`: finished (a resolved challenge may still be reopened).
+ */
+export type ChallengeStatus =
+  "open" | "monitoring" | "ladder_exhausted" | "resolved" | "withdrawn" | "closed";
+
+export interface OpenStage {
+  readonly stageId: string;
+  readonly stageIndex: number;
+  readonly via: StageOpenedVia;
+  readonly openedAt: string;
+  readonly deadline: string;
+  readonly assignee: Assignee;
+  readonly copyTo: readonly Assignee[];
+  readonly acknowledgedAt?: string;
+  readonly responses: readonly { readonly at: string; readonly response: string }[];
+  readonly meetings: readonly {
+    readonly heldOn: string;
+    readonly attendees: readonly string[];
+    readonly summary: string;
+  }[];
+  /** Set when the deadline passed and the protocol left the next step to the raiser. */
+  readonly raiserAlertedAt?: string;
+}
+
+export interface StageVisit {
+  readonly stageId: string;
+  readonly openedAt: string;
+  readonly exitedAt: string;
+  readonly exit: EscalationKind | "plan_agreed" | "resolved" | "withdrawn" | "closed";
+}
+
+export interface TrackedAction extends SmartAction {
+  readonly status: "open" | "completed" | "missed";
+  readonly note?: string;
+}
+
+export interface Referral {
+  readonly kind: ReferralKind;
+  readonly status: "awaiting_approval" | "made";
+  readonly requestedAt: string;
+  readonly approvalsNeeded: readonly Recipient[];
+  readonly approvedBy: readonly string[];
+}
+
+export interface ChallengeState {
+  readonly challengeId: string;
+  /** Number of events folded so far; 0 before the challenge exists. */
+  readonly version: number;
+  readonly status: ChallengeStatus | "none";
+  readonly protocolId: string;
+  readonly track: Track;
+  readonly raiser: Actor;
+  readonly form: ChallengeForm;
+  readonly raisedAt: string;
+  readonly safeguardingConcern: boolean;
+  readonly currentStage: OpenStage | null;
+  readonly history: readonly StageVisit[];
+  /** The stage most recently left: where a failed action plan reopens. */
+  readonly lastExitedStageId: string | null;
+  /** The highest stage index ever opened (reports: "highest stage reached"). */
+  readonly highestStageIndex: number;
+  readonly actionPlan: { readonly stageId: string; readonly actions: readonly TrackedAction[] } | null;
+  readonly referrals: readonly Referral[];
+  readonly differences: readonly { readonly at: string; readonly summary: string }[];
+  readonly autoEscalations: number;
+  readonly resolvedAt?: string;
+  readonly closedAt?: string;
+}
+
+/**
+ * Resolves a protocol role to the person who holds it for a team (or a partner agency), from the
+ * tenant's staff directory. Returns undefined when nobody holds the role.
+ */
+export type DirectoryLookup = (
+  recipient: Recipient,
+  scope: { teamId: string; partnerAgencyId?: string },
+) => Assignee | undefined;
+
+/** What `decide` needs besides the state and the command: all of it pure data or pure functions. */
+export interface DecideContext {
+  readonly protocol: Protocol;
+  readonly calendar: WorkingDayCalendar;
+  readonly directory: DirectoryLookup;
+  readonly now: Date;
+  /** New ids for SMART actions; injected so tests are deterministic. */
+  readonly newId: () => string;
+}

@@ -1,0 +1,184 @@
+import { z } from "zod";
+
+/**
+ * A local authority's challenge and resolution protocol, as data.
+ *
+ * Every seed protocol (docs/seeds) is expressed with this one model; the engine has no
+ * authority-specific code paths. Each rule carries a `citation`: the words of the seed it encodes,
+ * so a reviewer can check the data against the published text.
+ */
+
+const slug = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]*$/, "a lower-case identifier: letters, digits, '-' and '_'")
+  .max(64);
+
+export const trackSchema = z.enum(["CP", "LAC"]);
+export type Track = z.infer<typeof trackSchema>;
+
+/** Who raises challenges: an Independent Reviewing Officer (IRM in Halton) or a Child Protection Chair. */
+export const raiserRoleSchema = z.enum(["IRO", "CPC"]);
+export type RaiserRole = z.infer<typeof raiserRoleSchema>;
+
+/**
+ * A role in the authority's staff directory, e.g. `team_manager`, `head_of_service`. The directory
+ * (tenant configuration) says which person holds the role for which team.
+ */
+export const recipientSchema = z.object({
+  role: slug,
+  /** The protocol's own words for the role, e.g. "Principal Manager". */
+  title: z.string().min(1),
+});
+export type Recipient = z.infer<typeof recipientSchema>;
+
+export const citationSchema = z.string().min(1);
+
+export const stageSchema = z.object({
+  id: slug,
+  /** Short label, e.g. "Stage 2", "Level 3". */
+  label: z.string().min(1),
+  /** The protocol's name for the stage or its form, e.g. "CP- resolution process stage 1". */
+  title: z.string().min(1),
+  /** Informal stages are recorded on the child's file but precede the formal process. */
+  informal: z.boolean(),
+  recipient: recipientSchema,
+  /** When the challenge is with a partner agency rather than children's social care (Halton CP). */
+  partnerRecipient: recipientSchema.optional(),
+  copyTo: z.array(recipientSchema),
+  responseWindowWorkingDays: z.number().int().min(1).max(60),
+  meeting: z.boolean(),
+  /** What happens when the window passes with no response. */
+  onNoResponse: z.enum(["escalate", "alert_raiser"]),
+  /** Title of the case note written to the child's record for this stage. */
+  caseNoteTitle: z.string().min(1),
+  /**
+   * Where a failed action plan agreed at this stage reopens the challenge. Default: this stage
+   * (the stage last exited). Rotherham's stage 4 reverts to stage 3.
+   */
+  reopenAtStageId: slug.optional(),
+  citation: citationSchema,
+});
+export type Stage = z.infer<typeof stageSchema>;
+
+/**
+ * When a raiser may skip stages (raise above the first stage, or jump up more than one).
+ * - `any`: at the raiser's discretion (IRO Handbook 6.2);
+ * - `never`: every stage must be followed (Halton CP);
+ * - `safeguarding_concern`: only when the raiser states a safeguarding concern (Nottingham CPCs);
+ * - `immediate_risk`: only when the child is at immediate risk of significant harm.
+ */
+export const bypassRuleSchema = z.object({
+  allowed: z.enum(["any", "never", "safeguarding_concern", "immediate_risk"]),
+  citation: citationSchema,
+});
+export type BypassRule = z.infer<typeof bypassRuleSchema>;
+
+export const referralPolicySchema = z.object({
+  /** `any_point`: from raising onwards; `after_final_stage`: only once the last stage has been exited unresolved. */
+  when: z.enum(["any_point", "after_final_stage"]),
+  /** Which raiser roles may refer (Cafcass referral is an IRO power). */
+  raiserRoles: z.array(raiserRoleSchema).min(1),
+  /** Roles whose approval is required before the referral is made, in any order. Empty: none. */
+  approvalBy: z.array(recipientSchema),
+  /** Statements the raiser must confirm when referring, e.g. "independent legal advice sought". */
+  attestations: z.array(z.object({ id: slug, text: z.string().min(1) })),
+  /** Whether the referral may run alongside the escalation (the challenge stays open). */
+  concurrentWithEscalation: z.boolean(),
+  /** Who receives the referral. */
+  recipient: recipientSchema,
+  /** Documents that must accompany the referral (Rotherham's referral pack). */
+  documents: z.array(z.string().min(1)),
+  citation: citationSchema,
+});
+export type ReferralPolicy = z.infer<typeof referralPolicySchema>;
+
+export const trackProtocolSchema = z
+  .object({
+    track: trackSchema,
+    stages: z.array(stageSchema).min(1),
+    /** Whole-process target from the first formal stage, where the protocol states one. */
+    totalTargetWorkingDays: z.number().int().min(1).optional(),
+    bypass: z.object({ IRO: bypassRuleSchema, CPC: bypassRuleSchema }),
+    cafcass: referralPolicySchema.optional(),
+    partnership: referralPolicySchema.optional(),
+    /**
+     * Where the raiser may "maintain their position" after the last stage: the difference is noted
+     * and a named role decides whether to uphold it (000).
+     */
+    difference: z.object({ decidedBy: recipientSchema, citation: citationSchema }).optional(),
+    /** What a raiser of a given role is told to do when the ladder is exhausted (e.g. Nottingham CPCs). */
+    endOfLadderGuidance: z.partialRecord(raiserRoleSchema, z.string().min(1)),
+  })
+  .superRefine((track, ctx) => {
+    const ids = new Set<string>();
+    track.stages.forEach((stage, index) => {
+      if (ids.has(stage.id)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["stages", index, "id"],
+          message: `duplicate stage id ${stage.id}`,
+        });
+      }
+      ids.add(stage.id);
+      if (stage.informal && index !== 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["stages", index, "informal"],
+          message: "only the first stage of a ladder can be informal",
+        });
+      }
+    });
+    track.stages.forEach((stage, index) => {
+      if (stage.reopenAtStageId !== undefined && !ids.has(stage.reopenAtStageId)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["stages", index, "reopenAtStageId"],
+          message: `no stage ${stage.reopenAtStageId} on this ladder`,
+        });
+      }
+    });
+  });
+export type TrackProtocol = z.infer<typeof trackProtocolSchema>;
+
+export const themeSchema = z.object({ id: slug, label: z.string().min(1) });
+export type Theme = z.infer<typeof themeSchema>;
+
+export const protocolSchema = z
+  .object({
+    id: slug,
+    name: z.string().min(1),
+    /** Where the text came from: the seed file under docs/seeds. */
+    source: z.object({ file: z.string().min(1), title: z.string().min(1) }),
+    /** What the authority calls its raisers, e.g. Halton's "IRM". */
+    raiserTitles: z.object({ IRO: z.string().min(1), CPC: z.string().min(1) }),
+    tracks: z.partialRecord(trackSchema, trackProtocolSchema),
+    themes: z.array(themeSchema).min(1),
+    /** Working days before a deadline at which the recipient is reminded; 0 for no reminder. */
+    reminderWorkingDaysBeforeDeadline: z.number().int().min(0).max(10),
+    goodPracticeNotifications: z.boolean(),
+  })
+  .superRefine((protocol, ctx) => {
+    for (const key of trackSchema.options) {
+      const track = protocol.tracks[key];
+      if (track !== undefined && track.track !== key) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["tracks", key, "track"],
+          message: `track ${track.track} filed under ${key}`,
+        });
+      }
+    }
+    if (protocol.tracks.CP === undefined && protocol.tracks.LAC === undefined) {
+      ctx.addIssue({ code: "custom", path: ["tracks"], message: "a protocol needs at least one track" });
+    }
+    const themeIds = protocol.themes.map((t) => t.id);
+    if (new Set(themeIds).size !== themeIds.length) {
+      ctx.addIssue({ code: "custom", path: ["themes"], message: "theme ids must be unique" });
+    }
+  });
+export type Protocol = z.infer<typeof protocolSchema>;
+
+/** Parses untrusted protocol data (tenant configuration, presets) into a checked Protocol. */
+export function parseProtocol(input: unknown): Protocol {
+  return protocolSchema.parse(input);
+}
