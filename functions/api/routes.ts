@@ -1,0 +1,217 @@
+/**
+ * The HTTP API's routes: one Lambda per route, one file per handler under functions/api.
+ * One table read by the CDK stack (to create routes and functions) and by the local HTTP server,
+ * so the two can never disagree. Plain data: no AWS imports.
+ */
+export type HttpMethod = "GET" | "POST" | "PUT";
+
+/** OAuth scopes a token must carry for a route. */
+export type Scope = "challenges/read" | "challenges/write" | "config/read" | "config/write" | "reports/read";
+
+export interface RouteDefinition {
+  /** Stable id: the handler file is functions/api/<id>.ts and the Lambda is named after it. */
+  readonly id: string;
+  readonly method: HttpMethod;
+  /** API Gateway path syntax: `{name}` for a path parameter. */
+  readonly path: string;
+  readonly scope: Scope;
+  readonly summary: string;
+}
+
+const c = "/v1/challenges/{challengeId}";
+
+export const routes: readonly RouteDefinition[] = [
+  {
+    id: "raise-challenge",
+    method: "POST",
+    path: "/v1/challenges",
+    scope: "challenges/write",
+    summary: "Raise a challenge (informally or at a chosen stage)",
+  },
+  {
+    id: "get-challenge",
+    method: "GET",
+    path: c,
+    scope: "challenges/read",
+    summary: "A challenge with its timeline",
+  },
+  {
+    id: "acknowledge",
+    method: "POST",
+    path: `${c}/acknowledgements`,
+    scope: "challenges/write",
+    summary: "The current recipient acknowledges the stage",
+  },
+  {
+    id: "respond",
+    method: "POST",
+    path: `${c}/responses`,
+    scope: "challenges/write",
+    summary: "The current recipient responds",
+  },
+  {
+    id: "record-meeting",
+    method: "POST",
+    path: `${c}/meetings`,
+    scope: "challenges/write",
+    summary: "Record a stage meeting",
+  },
+  {
+    id: "agree-action-plan",
+    method: "POST",
+    path: `${c}/action-plan`,
+    scope: "challenges/write",
+    summary: "Agree a SMART action plan",
+  },
+  {
+    id: "mark-resolved",
+    method: "POST",
+    path: `${c}/resolution`,
+    scope: "challenges/write",
+    summary: "The raiser marks the challenge resolved",
+  },
+  {
+    id: "escalate",
+    method: "POST",
+    path: `${c}/escalations`,
+    scope: "challenges/write",
+    summary: "Escalate to the next stage with reasons",
+  },
+  {
+    id: "bypass",
+    method: "POST",
+    path: `${c}/bypasses`,
+    scope: "challenges/write",
+    summary: "Skip to a later stage with a rationale",
+  },
+  {
+    id: "request-referral",
+    method: "POST",
+    path: `${c}/referrals`,
+    scope: "challenges/write",
+    summary: "Refer to Cafcass or the safeguarding partnership",
+  },
+  {
+    id: "approve-referral",
+    method: "POST",
+    path: `${c}/referrals/{kind}/approvals`,
+    scope: "challenges/write",
+    summary: "Approve a referral the protocol requires approval for",
+  },
+  {
+    id: "complete-action",
+    method: "POST",
+    path: `${c}/actions/{actionId}/completion`,
+    scope: "challenges/write",
+    summary: "Record an action as done",
+  },
+  {
+    id: "miss-action",
+    method: "POST",
+    path: `${c}/actions/{actionId}/miss`,
+    scope: "challenges/write",
+    summary: "Record an action as not done",
+  },
+  {
+    id: "reopen",
+    method: "POST",
+    path: `${c}/reopenings`,
+    scope: "challenges/write",
+    summary: "Reopen at the stage last exited",
+  },
+  {
+    id: "note-difference",
+    method: "POST",
+    path: `${c}/differences`,
+    scope: "challenges/write",
+    summary: "Note that the raiser maintains their position",
+  },
+  {
+    id: "withdraw",
+    method: "POST",
+    path: `${c}/withdrawal`,
+    scope: "challenges/write",
+    summary: "Withdraw the challenge",
+  },
+  {
+    id: "close",
+    method: "POST",
+    path: `${c}/closure`,
+    scope: "challenges/write",
+    summary: "Close the challenge",
+  },
+  {
+    id: "overdue-tray",
+    method: "GET",
+    path: "/v1/trays/overdue",
+    scope: "challenges/read",
+    summary: "Open stages due by a date, earliest first",
+  },
+  {
+    id: "my-tray",
+    method: "GET",
+    path: "/v1/trays/mine",
+    scope: "challenges/read",
+    summary: "Open stages addressed to the caller",
+  },
+  {
+    id: "child-challenges",
+    method: "GET",
+    path: "/v1/children/{caseRecordId}/challenges",
+    scope: "challenges/read",
+    summary: "Challenges about one child",
+  },
+  {
+    id: "team-challenges",
+    method: "GET",
+    path: "/v1/teams/{teamId}/challenges",
+    scope: "challenges/read",
+    summary: "Challenges about one team",
+  },
+  {
+    id: "get-config",
+    method: "GET",
+    path: "/v1/config",
+    scope: "config/read",
+    summary: "The tenant's protocol and calendar settings",
+  },
+  {
+    id: "put-config",
+    method: "PUT",
+    path: "/v1/config",
+    scope: "config/write",
+    summary: "Choose the protocol and closure days",
+  },
+  {
+    id: "get-directory",
+    method: "GET",
+    path: "/v1/directory",
+    scope: "config/read",
+    summary: "The staff directory",
+  },
+  {
+    id: "put-staff-member",
+    method: "PUT",
+    path: "/v1/directory/{personId}",
+    scope: "config/write",
+    summary: "Add or change a member of staff",
+  },
+  {
+    id: "good-practice",
+    method: "POST",
+    path: "/v1/good-practice",
+    scope: "challenges/write",
+    summary: "Send a good practice notification",
+  },
+  {
+    id: "openapi",
+    method: "GET",
+    path: "/v1/openapi.json",
+    scope: "challenges/read",
+    summary: "This API's OpenAPI 3.1 document",
+  },
+];
+
+export function routeEntry(route: RouteDefinition): string {
+  return `functions/api/${route.id}.ts`;
+}

@@ -1,0 +1,63 @@
+import type { ChallengeEvent } from "../domain/challenge/events.js";
+import type { ChallengeState } from "../domain/challenge/state.js";
+
+/** A challenge as stored: its latest snapshot and (when asked for) its events in order. */
+export interface StoredChallenge {
+  readonly tenantId: string;
+  readonly state: ChallengeState;
+}
+
+/** A stored event: the domain event plus its place in the challenge's hash chain (for auditors). */
+export interface StoredEvent {
+  readonly tenantId: string;
+  readonly event: ChallengeEvent;
+  /** SHA-256 (hex) of the previous event of the same challenge; "" for the first. */
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+/** Thrown when a write lost a race: somebody else changed the challenge first. Maps to HTTP 409. */
+export class ConcurrencyConflictError extends Error {
+  override readonly name = "ConcurrencyConflictError";
+  constructor(
+    readonly challengeId: string,
+    readonly expectedVersion: number,
+  ) {
+    super(`challenge ${challengeId} changed since version ${expectedVersion}; reload and try again`);
+  }
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  /** Opaque cursor for the next page; undefined on the last page. */
+  readonly next?: string;
+}
+
+/** Work tray queries: each is a key or index query, never a scan. */
+export interface TrayQuery {
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+export interface ChallengeStore {
+  get(tenantId: string, challengeId: string): Promise<StoredChallenge | undefined>;
+  events(tenantId: string, challengeId: string): Promise<readonly StoredEvent[]>;
+  /**
+   * Writes the events and the new snapshot in one transaction, conditioned on the stored snapshot
+   * still being at `expectedVersion` (0: must not exist yet). All or nothing.
+   */
+  append(
+    tenantId: string,
+    expectedVersion: number,
+    events: readonly ChallengeEvent[],
+    newState: ChallengeState,
+  ): Promise<void>;
+  /** Open challenges whose current stage's deadline is on or before `dueBy` (ISO), earliest first. */
+  openByDueDate(tenantId: string, dueBy: string, query?: TrayQuery): Promise<Page<ChallengeState>>;
+  /** Open challenges whose current stage is addressed to this person, earliest deadline first. */
+  byRecipient(tenantId: string, personId: string, query?: TrayQuery): Promise<Page<ChallengeState>>;
+  byChild(tenantId: string, caseRecordId: string, query?: TrayQuery): Promise<Page<ChallengeState>>;
+  byTeam(tenantId: string, teamId: string, query?: TrayQuery): Promise<Page<ChallengeState>>;
+  /** Challenges raised in a calendar month (YYYY-MM), for reports. */
+  raisedInMonth(tenantId: string, month: string, query?: TrayQuery): Promise<Page<ChallengeState>>;
+}
