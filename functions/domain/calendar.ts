@@ -1,3 +1,6 @@
+import Holidays from "date-holidays";
+import { DateTime } from "luxon";
+
 /**
  * Working days in England: weekends, England and Wales bank holidays (from date-holidays) and the
  * authority's own closure days are not working days. Deadlines fall at close of business, Europe/London.
@@ -17,4 +20,95 @@ export interface WorkingDayCalendar {
   londonDate(instant: Date): string;
 }
 
-// IMPLEMENTATION FOLLOWS (being written)
+const ZONE = "Europe/London";
+const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
+const HH_MM = /^([01]\d|2[0-3]):([0-5]\d)$/;
+
+// date-holidays (3.x) reports every England and Wales bank holiday, substitute days included, as
+// "public"; Mother's Day, Easter Sunday and Father's Day are "observance". "bank" is accepted too in
+// case a later data release reclassifies them, so a data change cannot silently make them working days.
+const BANK_HOLIDAY_TYPES: ReadonlySet<string> = new Set(["public", "bank"]);
+
+let englandHolidays: Holidays | undefined;
+const bankHolidaysByYear = new Map<number, ReadonlySet<string>>();
+
+/** England and Wales bank holidays in `year`, as London dates; cached because computing them is slow. */
+function bankHolidays(year: number): ReadonlySet<string> {
+  let days = bankHolidaysByYear.get(year);
+  if (days === undefined) {
+    englandHolidays ??= new Holidays("GB", "ENG");
+    days = new Set(
+      englandHolidays
+        .getHolidays(year)
+        .filter((h) => BANK_HOLIDAY_TYPES.has(h.type))
+        // `date` is "YYYY-MM-DD hh:mm:ss" in the country's own zone (Europe/London).
+        .map((h) => h.date.slice(0, 10)),
+    );
+    bankHolidaysByYear.set(year, days);
+  }
+  return days;
+}
+
+/** A London calendar day; throws on anything that is not a real YYYY-MM-DD date. */
+function parseDay(day: string, what: string): DateTime {
+  const parsed = ISO_DAY.test(day) ? DateTime.fromISO(day, { zone: ZONE }) : undefined;
+  if (!parsed?.isValid) throw new Error(`${what} must be a real date in YYYY-MM-DD form, got "${day}"`);
+  return parsed;
+}
+
+function inLondon(instant: Date, what: string): DateTime {
+  if (Number.isNaN(instant.getTime())) throw new Error(`${what} is not a valid date`);
+  return DateTime.fromJSDate(instant, { zone: ZONE });
+}
+
+function isoDay(day: DateTime): string {
+  return day.toFormat("yyyy-MM-dd");
+}
+
+export function createEnglandCalendar(
+  options: { closureDays?: readonly string[]; closeOfBusiness?: string } = {},
+): WorkingDayCalendar {
+  const closureDays = new Set((options.closureDays ?? []).map((day) => isoDay(parseDay(day, "closure day"))));
+
+  const closeOfBusiness = options.closeOfBusiness ?? "17:00";
+  const time = HH_MM.exec(closeOfBusiness);
+  if (!time) throw new Error(`closeOfBusiness must be HH:MM (24-hour), got "${closeOfBusiness}"`);
+  const hour = Number(time[1]);
+  const minute = Number(time[2]);
+
+  // Weekday 6 and 7 are Saturday and Sunday in luxon.
+  const working = (day: DateTime): boolean => {
+    const iso = isoDay(day);
+    return day.weekday < 6 && !closureDays.has(iso) && !bankHolidays(day.year).has(iso);
+  };
+
+  return {
+    isWorkingDay: (day) => working(parseDay(day, "day")),
+
+    deadlineAfter(start, workingDays) {
+      if (!Number.isSafeInteger(workingDays) || workingDays < 1) {
+        throw new Error(`workingDays must be a positive integer, got ${workingDays}`);
+      }
+      // Calendar-day steps from London midnight: plus({ days }) keeps local wall time across clock changes.
+      let day = inLondon(start, "start").startOf("day");
+      for (let counted = 0; counted < workingDays;) {
+        day = day.plus({ days: 1 });
+        if (working(day)) counted++;
+      }
+      // Setting London wall-clock time makes the instant 16:00Z in BST and 17:00Z in GMT for 17:00.
+      return day.set({ hour, minute }).toJSDate();
+    },
+
+    workingDaysBetween(start, end) {
+      const first = inLondon(start, "start").startOf("day").plus({ days: 1 });
+      const last = inLondon(end, "end").startOf("day");
+      let count = 0;
+      for (let day = first; day <= last; day = day.plus({ days: 1 })) {
+        if (working(day)) count++;
+      }
+      return count;
+    },
+
+    londonDate: (instant) => isoDay(inLondon(instant, "instant")),
+  };
+}
