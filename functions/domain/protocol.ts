@@ -52,6 +52,11 @@ export const stageSchema = z.object({
   /** Title of the case note written to the child's record for this stage. */
   caseNoteTitle: z.string().min(1),
   /**
+   * Headings the case note must contain, where the protocol lists them (000: "LCS Case Notes to
+   * Include: query, action, outcome"). Optional: most protocols name the note but not its contents.
+   */
+  caseNoteIncludes: z.array(z.string().min(1)).min(1).optional(),
+  /**
    * Where a failed action plan agreed at this stage reopens the challenge. Default: this stage
    * (the stage last exited). Rotherham's stage 4 reverts to stage 3.
    */

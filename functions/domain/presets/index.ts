@@ -1,0 +1,47 @@
+import { parseProtocol, type Protocol } from "../protocol.js";
+import { halton } from "./halton.js";
+import { lcsIssuesResolution } from "./lcs-issues-resolution.js";
+import { liquidlogicCp } from "./liquidlogic-cp.js";
+import { nottingham } from "./nottingham.js";
+import { rotherham } from "./rotherham.js";
+
+/**
+ * The five seed protocols (docs/seeds), shipped as presets a tenant can adopt or copy. Each is
+ * checked by `parseProtocol` here, so a malformed preset fails at import rather than mid-challenge,
+ * and deep-frozen, so no caller can change a preset for every other tenant.
+ */
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value as Record<string, unknown>)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+function register(protocols: readonly Protocol[]): Readonly<Record<string, Protocol>> {
+  const byId: Record<string, Protocol> = {};
+  for (const candidate of protocols) {
+    const protocol = deepFreeze(parseProtocol(candidate));
+    if (Object.hasOwn(byId, protocol.id)) throw new Error(`two presets share the id "${protocol.id}"`);
+    byId[protocol.id] = protocol;
+  }
+  return Object.freeze(byId);
+}
+
+export const presets: Readonly<Record<string, Protocol>> = register([
+  lcsIssuesResolution,
+  rotherham,
+  halton,
+  liquidlogicCp,
+  nottingham,
+]);
+
+/** The preset with this id; throws, naming the known ids, when there is none. */
+export function getPreset(id: string): Protocol {
+  const preset = Object.hasOwn(presets, id) ? presets[id] : undefined;
+  if (preset === undefined) {
+    throw new Error(`Unknown protocol preset "${id}". Known presets: ${Object.keys(presets).join(", ")}.`);
+  }
+  return preset;
+}
