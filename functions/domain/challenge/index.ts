@@ -1,0 +1,9 @@
+/** The challenge aggregate's public API: commands in, events out, state folded from events. */
+export * from "./actor.js";
+export * from "./commands.js";
+export * from "./errors.js";
+export * from "./events.js";
+export * from "./state.js";
+export { decide } from "./decide.js";
+export type { DecideResult } from "./decide.js";
+export { evolve, initialState, replay } from "./evolve.js";

@@ -1,0 +1,595 @@
+import { describe, expect, it } from "vitest";
+import { createEnglandCalendar } from "../../../../functions/domain/calendar.js";
+import type {
+  Actor,
+  ChallengeEvent,
+  ChallengeForm,
+  ChallengeState,
+  Command,
+  DecideContext,
+} from "../../../../functions/domain/challenge/index.js";
+import { decide, initialState, replay } from "../../../../functions/domain/challenge/index.js";
+import { getPreset } from "../../../../functions/domain/presets/index.js";
+import type { Protocol } from "../../../../functions/domain/protocol.js";
+import { directory, expectRefused, form, manager, PARTNER, personId, TEAM, TIMER } from "./fixtures.js";
+
+/**
+ * Scenarios written from the seed texts (docs/seeds), run against the shipped presets with the real
+ * England calendar. Staff and children are invented.
+ */
+
+const calendar = createEnglandCalendar();
+const IRO: Actor = { id: "iro-ada", role: "IRO" };
+const CPC: Actor = { id: "cpc-bea", role: "CPC" };
+
+const LONDON = new Intl.DateTimeFormat("en-GB", {
+  timeZone: "Europe/London",
+  weekday: "long",
+  day: "numeric",
+  month: "long",
+  year: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+});
+const london = (iso: string | undefined) => (iso === undefined ? "" : LONDON.format(new Date(iso)));
+
+/** A command before it is addressed to a challenge (distributes over the union, unlike Omit). */
+type Draft = Command extends infer C ? (C extends Command ? Omit<C, "challengeId"> : never) : never;
+
+/** One challenge under one preset: runs commands, keeps every accepted event, checks the fold. */
+class Story {
+  state: ChallengeState;
+  readonly events: ChallengeEvent[] = [];
+  private ids = 0;
+
+  constructor(
+    readonly protocol: Protocol,
+    readonly challengeId = "ch-story",
+  ) {
+    this.state = initialState(challengeId);
+  }
+
+  ctx(now: string): DecideContext {
+    return {
+      protocol: this.protocol,
+      calendar,
+      directory: directory([]),
+      now: new Date(now),
+      newId: () => `act-${++this.ids}`,
+    };
+  }
+
+  try(command: Draft, now: string) {
+    return decide(this.state, { ...command, challengeId: this.challengeId }, this.ctx(now));
+  }
+
+  /** Runs a command that must be accepted; returns its events. */
+  do(command: Draft, now: string) {
+    const result = this.try(command, now);
+    if (!result.ok) throw new Error(`${command.type} refused: ${result.error.code}: ${result.error.message}`);
+    this.events.push(...result.events);
+    this.state = replay(this.events);
+    return result.events;
+  }
+}
+
+function raise(
+  actor: Actor,
+  overrides: Partial<ChallengeForm>,
+  extra: { startAtStageId?: string; bypassRationale?: string; safeguardingConcern?: boolean } = {},
+) {
+  return {
+    type: "Raise" as const,
+    actor,
+    channel: "api" as const,
+    form: form({ raiserRole: actor.role === "CPC" ? "CPC" : "IRO", themes: [], ...overrides }),
+    ...extra,
+  };
+}
+
+const timer = (stageId: string) => ({
+  type: "AutoEscalate" as const,
+  actor: TIMER,
+  channel: "timer" as const,
+  stageId,
+});
+const as = (actor: Actor) => ({ actor, channel: "api" as const });
+
+describe("Nottingham City (004): Practice Resolution Protocol", () => {
+  const nottingham = getPreset("nottingham");
+
+  it("gives level 1 five working days over the late May bank holiday, escalates automatically only after the deadline", () => {
+    const story = new Story(nottingham);
+    // Thursday 21 May 2026, 10:00 London. Monday 25 May is the late May bank holiday.
+    story.do(raise(IRO, { track: "LAC", themes: ["needs_not_met"] }), "2026-05-21T09:00:00Z");
+    const level1 = story.state.currentStage;
+    expect(level1?.stageId).toBe("level_1");
+    expect(level1?.assignee).toMatchObject({ role: "team_manager", personId: personId("team_manager") });
+    expect(level1?.deadline).toBe("2026-05-29T16:00:00.000Z");
+    expect(london(level1?.deadline)).toBe("Friday, 29 May 2026 at 17:00");
+
+    // "Failure to respond will lead automatically to level 2": not before the deadline ...
+    expectRefused(
+      story.try(timer("level_1"), "2026-05-29T15:30:00Z"),
+      "DEADLINE_NOT_PASSED",
+      /until Fri, 29 May 2026, 17:00/,
+    );
+    // ... but once it has passed, to the Service Manager.
+    const events = story.do(timer("level_1"), "2026-05-29T16:00:00Z");
+    expect(events.map((e) => e.type)).toEqual(["Escalated", "StageOpened"]);
+    expect(story.state.currentStage).toMatchObject({
+      stageId: "level_2",
+      via: "auto_escalated",
+      assignee: { role: "service_manager", title: "Service Manager" },
+      deadline: "2026-06-05T16:00:00.000Z",
+    });
+    expect(story.state.autoEscalations).toBe(1);
+  });
+
+  it("lets a CPC bypass only with a safeguarding concern; an IRO may bypass any level", () => {
+    const refused = new Story(nottingham).try(
+      raise(CPC, { track: "CP" }, { startAtStageId: "level_3", bypassRationale: "Drift over six months." }),
+      "2026-05-21T09:00:00Z",
+    );
+    expectRefused(
+      refused,
+      "BYPASS_NOT_ALLOWED",
+      /CP track in this protocol lets the CPC bypass stages only where there is a safeguarding concern .*should they have safeguarding concerns.*no safeguarding concern was stated/,
+    );
+
+    const cpc = new Story(nottingham);
+    cpc.do(
+      raise(
+        CPC,
+        { track: "CP" },
+        {
+          startAtStageId: "level_3",
+          bypassRationale: "Child not seen for 8 weeks.",
+          safeguardingConcern: true,
+        },
+      ),
+      "2026-05-21T09:00:00Z",
+    );
+    expect(cpc.state.currentStage).toMatchObject({ stageId: "level_3", via: "bypassed" });
+
+    const iro = new Story(nottingham);
+    iro.do(raise(IRO, { track: "LAC" }), "2026-05-21T09:00:00Z");
+    iro.do(
+      {
+        type: "Bypass",
+        ...as(IRO),
+        toStageId: "level_4",
+        rationale: "Funding decision needed from the Director.",
+      },
+      "2026-05-22T09:00:00Z",
+    );
+    expect(iro.state.currentStage?.stageId).toBe("level_4");
+  });
+
+  it("sends a partner agency's challenge to the equivalent manager there", () => {
+    const story = new Story(nottingham);
+    story.do(raise(IRO, { track: "CP", partnerAgency: PARTNER }), "2026-05-21T09:00:00Z");
+    expect(story.state.currentStage?.assignee).toMatchObject({
+      personId: personId("team_manager", PARTNER.id),
+      title: "Team Manager (or equivalent in our partner agency)",
+    });
+  });
+
+  it("offers the IRO a Cafcass referral after level 4, with legal advice sought; tells the CPC what to do instead", () => {
+    const iro = new Story(nottingham);
+    iro.do(
+      raise(IRO, { track: "LAC" }, { startAtStageId: "level_4", bypassRationale: "Human rights breach." }),
+      "2026-05-21T09:00:00Z",
+    );
+    const referral = {
+      type: "RequestReferral" as const,
+      ...as(IRO),
+      kind: "cafcass" as const,
+      rationale: "Level 4 response does not address the breach.",
+      attestations: [
+        "legal_advice_sought",
+        "discussed_with_service_manager",
+        "discussed_with_head_of_safeguarding",
+      ],
+    };
+    expectRefused(
+      iro.try(referral, "2026-05-22T09:00:00Z"),
+      "REFERRAL_NOT_AVAILABLE",
+      /only after the last stage, Level 4/,
+    );
+    iro.do(
+      { type: "Escalate", ...as(IRO), reasons: "Level 4 response unsatisfactory." },
+      "2026-05-28T09:00:00Z",
+    );
+    expect(iro.state.status).toBe("ladder_exhausted");
+    expectRefused(
+      iro.try({ ...referral, attestations: ["discussed_with_service_manager"] }, "2026-05-28T10:00:00Z"),
+      "ATTESTATION_MISSING",
+      /Legal advice has been sought/,
+    );
+    expect(iro.do(referral, "2026-05-28T10:00:00Z").map((e) => e.type)).toEqual([
+      "ReferralRequested",
+      "ReferralMade",
+    ]);
+
+    const cpc = new Story(nottingham);
+    cpc.do(
+      raise(
+        CPC,
+        { track: "CP" },
+        { startAtStageId: "level_4", bypassRationale: "x", safeguardingConcern: true },
+      ),
+      "2026-05-21T09:00:00Z",
+    );
+    cpc.do({ type: "Escalate", ...as(CPC), reasons: "Unresolved." }, "2026-05-28T09:00:00Z");
+    expectRefused(
+      cpc.try({ ...referral, actor: CPC }, "2026-05-28T10:00:00Z"),
+      "NOT_PERMITTED",
+      /made by the IRO, not the CPC .*CPC to take advice from Service Manager & Head of Safeguarding/,
+    );
+  });
+});
+
+describe("Halton (002): IRM Dispute Resolution", () => {
+  const halton = getPreset("halton");
+
+  it("refuses a CP bypass: every stage must be followed", () => {
+    const refused = new Story(halton).try(
+      raise(CPC, { track: "CP" }, { startAtStageId: "stage_3", bypassRationale: "Core groups not held." }),
+      "2026-05-21T09:00:00Z",
+    );
+    expectRefused(
+      refused,
+      "BYPASS_NOT_ALLOWED",
+      /CP track in this protocol does not allow bypass by the CP IRM \("In contrast to LAC the CP IRM will follow each stage/,
+    );
+
+    const story = new Story(halton);
+    story.do(raise(CPC, { track: "CP" }), "2026-05-21T09:00:00Z");
+    expect(story.state.currentStage).toMatchObject({
+      stageId: "stage_1",
+      assignee: { title: "Principal Manager" },
+    });
+    expectRefused(
+      story.try(
+        { type: "Bypass", ...as(CPC), toStageId: "stage_4", rationale: "Urgent", safeguardingConcern: true },
+        "2026-05-22T09:00:00Z",
+      ),
+      "BYPASS_NOT_ALLOWED",
+      /does not allow bypass/,
+    );
+    story.do(
+      { type: "Escalate", ...as(CPC), reasons: "No resolution at the informal stage." },
+      "2026-05-22T09:00:00Z",
+    );
+    expect(story.state.currentStage).toMatchObject({
+      stageId: "stage_2",
+      assignee: { title: "Divisional Manager" },
+    });
+  });
+
+  it("routes a CP alert about a partner agency to the agency's managers, and the last stage to the DCS", () => {
+    const story = new Story(halton);
+    story.do(raise(CPC, { track: "CP", partnerAgency: PARTNER }), "2026-05-21T09:00:00Z");
+    expect(story.state.currentStage?.assignee.personId).toBe(personId("team_manager", PARTNER.id));
+    for (const day of ["2026-05-29T16:00:00Z", "2026-06-05T16:00:00Z"]) {
+      story.do(timer(story.state.currentStage?.stageId ?? ""), day);
+    }
+    expect(story.state.currentStage?.assignee).toMatchObject({
+      personId: personId("agency_safeguarding_lead", PARTNER.id),
+      title: "Agency Safeguarding Lead for the partnership",
+    });
+    story.do(timer("stage_3"), "2026-06-12T16:00:00Z");
+    expect(story.state.currentStage?.assignee).toMatchObject({
+      personId: personId("director_childrens_services", TEAM.id),
+      title: "Director of Children's Services",
+    });
+  });
+
+  it("accepts an LAC bypass with a concurrent Cafcass referral, and the escalation carries on", () => {
+    const story = new Story(halton);
+    story.do(
+      raise(
+        IRO,
+        { track: "LAC", themes: ["family_finding"] },
+        { startAtStageId: "stage_3", bypassRationale: "Delay in an adoptive placement." },
+      ),
+      "2026-05-21T09:00:00Z",
+    );
+    expect(story.state.currentStage).toMatchObject({
+      stageId: "stage_3",
+      via: "bypassed",
+      assignee: { title: "Operational Director" },
+    });
+    const referred = story.do(
+      {
+        type: "RequestReferral",
+        ...as(IRO),
+        kind: "cafcass",
+        rationale: "Risk of breach of the child's right to family life.",
+        attestations: ["human_rights_risk", "no_one_else_to_bring_proceedings"],
+      },
+      "2026-05-21T10:00:00Z",
+    );
+    expect(referred.map((e) => e.type)).toEqual(["ReferralRequested", "ReferralMade"]);
+    expect(story.state).toMatchObject({ status: "open", currentStage: { stageId: "stage_3" } });
+    story.do(
+      { type: "Escalate", ...as(IRO), reasons: "No plan from the Operational Director." },
+      "2026-05-26T09:00:00Z",
+    );
+    expect(story.state.currentStage?.stageId).toBe("stage_4");
+  });
+});
+
+describe("Rotherham (001): Challenge and Resolution", () => {
+  const rotherham = getPreset("rotherham");
+  const plan = (actor: Actor) => ({
+    type: "AgreeActionPlan" as const,
+    ...as(actor),
+    actions: [
+      { action: "Convene a permanence planning meeting", byWhen: "2026-06-19", byWhom: "Team Manager" },
+    ],
+  });
+
+  function atStage(target: string): Story {
+    const story = new Story(rotherham);
+    story.do(raise(IRO, { track: "LAC", themes: ["drift_delay_planning"] }), "2026-05-21T09:00:00Z");
+    let day = 22;
+    while (story.state.currentStage?.stageId !== target) {
+      story.do(
+        { type: "Escalate", ...as(IRO), reasons: "Agreement could not be reached." },
+        `2026-06-${String(day++).padStart(2, "0")}T09:00:00Z`,
+      );
+    }
+    return story;
+  }
+
+  it("gives the informal stage 10 working days and copies stage 1 to the people the guidance names", () => {
+    const story = new Story(rotherham);
+    story.do(raise(IRO, { track: "LAC" }), "2026-05-21T09:00:00Z");
+    expect(story.state.currentStage?.deadline).toBe("2026-06-05T16:00:00.000Z");
+    story.do({ type: "Escalate", ...as(IRO), reasons: "Not resolved informally." }, "2026-06-05T09:00:00Z");
+    expect(story.state.currentStage?.assignee.role).toBe("team_manager");
+    expect(story.state.currentStage?.copyTo.map((c) => c.role)).toEqual([
+      "social_worker",
+      "service_manager",
+      "iro_service_manager",
+    ]);
+  });
+
+  it("reverts to the stage last exited when an agreed action is missed", () => {
+    const story = atStage("stage_2");
+    const sm = manager("service_manager");
+    story.do(
+      {
+        type: "RecordMeeting",
+        ...as(sm),
+        heldOn: "2026-06-23",
+        attendees: ["IRO", "Service Manager"],
+        summary: "Plan agreed.",
+      },
+      "2026-06-23T15:00:00Z",
+    );
+    story.do(plan(sm), "2026-06-23T15:05:00Z");
+    expect(story.state).toMatchObject({ status: "monitoring", lastExitedStageId: "stage_2" });
+    story.do(
+      { type: "MissAction", ...as(IRO), actionId: "act-1", note: "Meeting not convened." },
+      "2026-06-23T16:00:00Z",
+    );
+    const events = story.do(
+      { type: "Reopen", ...as(IRO), reason: "The agreed action was not implemented." },
+      "2026-06-24T09:00:00Z",
+    );
+    expect(events.map((e) => e.type)).toEqual(["Reopened", "StageOpened"]);
+    expect(story.state.currentStage).toMatchObject({
+      stageId: "stage_2",
+      via: "reopened",
+      deadline: "2026-07-01T16:00:00.000Z",
+    });
+    expect(story.state.history.map((v) => [v.stageId, v.exit])).toEqual([
+      ["informal", "requested"],
+      ["stage_1", "requested"],
+      ["stage_2", "plan_agreed"],
+    ]);
+  });
+
+  it("reverts a failed stage 4 plan to the stage 3 process", () => {
+    const story = atStage("stage_4");
+    story.do(plan(manager("director_childrens_services")), "2026-06-30T09:00:00Z");
+    story.do(
+      { type: "MissAction", ...as(IRO), actionId: "act-1", note: "Not done." },
+      "2026-07-20T09:00:00Z",
+    );
+    story.do({ type: "Reopen", ...as(IRO), reason: "Stage 4 plan not implemented." }, "2026-07-20T10:00:00Z");
+    expect(story.state.currentStage).toMatchObject({
+      stageId: "stage_3",
+      assignee: { title: "HoS (Safeguarding)" },
+    });
+    expect(story.state.highestStageIndex).toBe(4);
+  });
+
+  it("makes a Cafcass referral at any point only with the Service Manager's and HoS's approval, and then stops escalating", () => {
+    const story = atStage("stage_2");
+    story.do(
+      {
+        type: "RequestReferral",
+        ...as(IRO),
+        kind: "cafcass",
+        rationale: "Acute: the placement ends in a week.",
+        attestations: ["warrants_external_challenge", "acute_concern", "impact_on_child_considered"],
+      },
+      "2026-06-24T09:00:00Z",
+    );
+    expect(story.state.referrals[0]?.status).toBe("awaiting_approval");
+    story.do(
+      {
+        type: "ApproveReferral",
+        ...as(manager("iro_service_manager")),
+        kind: "cafcass",
+        approverRole: "iro_service_manager",
+      },
+      "2026-06-24T10:00:00Z",
+    );
+    const made = story.do(
+      {
+        type: "ApproveReferral",
+        ...as(manager("head_of_safeguarding")),
+        kind: "cafcass",
+        approverRole: "head_of_safeguarding",
+      },
+      "2026-06-24T11:00:00Z",
+    );
+    expect(made.map((e) => e.type)).toEqual(["ReferralApproved", "ReferralMade"]);
+    expect(made[1]?.type === "ReferralMade" && made[1].data.documents).toHaveLength(7);
+    expectRefused(
+      story.try({ type: "Escalate", ...as(IRO), reasons: "x" }, "2026-06-25T09:00:00Z"),
+      "WRONG_STATUS",
+      /instead of continuing the escalation/,
+    );
+  });
+});
+
+describe("Child Protection Resolution Process (003, Liquidlogic)", () => {
+  const cp = getPreset("liquidlogic-cp");
+
+  it("alerts the chair when a stage gets no response, instead of escalating", () => {
+    const story = new Story(cp);
+    story.do(raise(CPC, { track: "CP" }), "2026-05-21T09:00:00Z");
+    story.do(
+      { type: "Escalate", ...as(CPC), reasons: "Communication not forthcoming." },
+      "2026-05-21T15:00:00Z",
+    );
+    const alerted = story.do(timer("stage_1"), "2026-05-29T16:00:00Z");
+    expect(alerted.map((e) => e.type)).toEqual(["RaiserAlerted"]);
+    expect(story.state).toMatchObject({
+      status: "open",
+      autoEscalations: 0,
+      currentStage: { stageId: "stage_1" },
+    });
+    expectRefused(story.try(timer("stage_1"), "2026-06-01T09:00:00Z"), "WRONG_STATUS", /already told/);
+  });
+
+  it("lets stages be taken out of sequence only at immediate risk of significant harm", () => {
+    expectRefused(
+      new Story(cp).try(
+        raise(CPC, { track: "CP" }, { startAtStageId: "stage_3", bypassRationale: "Drift." }),
+        "2026-05-21T09:00:00Z",
+      ),
+      "BYPASS_NOT_ALLOWED",
+      /only when the child is at immediate risk of significant harm .*each stage need not be followed in sequence/,
+    );
+    const story = new Story(cp);
+    story.do(
+      raise(
+        CPC,
+        { track: "CP", immediateRisk: true },
+        { startAtStageId: "stage_3", bypassRationale: "Escalating risk at home." },
+      ),
+      "2026-05-21T09:00:00Z",
+    );
+    expect(story.state.currentStage).toMatchObject({
+      stageId: "stage_3",
+      assignee: { title: "Heads of Service (from A & I and CPRU)" },
+    });
+  });
+
+  it("refers to the Safeguarding Children Partnership only after the final stage", () => {
+    const story = new Story(cp);
+    story.do(raise(CPC, { track: "CP" }), "2026-05-21T09:00:00Z");
+    const referral = {
+      type: "RequestReferral" as const,
+      ...as(CPC),
+      kind: "partnership" as const,
+      rationale: "Professional disagreement remains.",
+      attestations: [],
+    };
+    expectRefused(
+      story.try(referral, "2026-05-22T09:00:00Z"),
+      "REFERRAL_NOT_AVAILABLE",
+      /only after the last stage, Stage 4 \(Service Director\), has been tried without resolution/,
+    );
+    let day = 22;
+    while (story.state.status === "open") {
+      story.do(
+        { type: "Escalate", ...as(CPC), reasons: "Remains unresolved." },
+        `2026-06-${String(day++).padStart(2, "0")}T09:00:00Z`,
+      );
+    }
+    expect(story.state).toMatchObject({
+      status: "ladder_exhausted",
+      lastExitedStageId: "stage_4",
+      highestStageIndex: 4,
+    });
+    const made = story.do(referral, "2026-06-30T09:00:00Z");
+    expect(made.map((e) => e.type)).toEqual(["ReferralRequested", "ReferralMade"]);
+    expect(made[1]?.type === "ReferralMade" && made[1].data.recipient.role).toBe("safeguarding_partnership");
+  });
+
+  it("has no LAC process", () => {
+    expectRefused(
+      new Story(cp).try(raise(IRO, { track: "LAC" }), "2026-05-21T09:00:00Z"),
+      "UNKNOWN_TRACK",
+      /covers CP only/,
+    );
+  });
+});
+
+describe("Issues Resolution and Challenge Protocol (000, LCS)", () => {
+  const lcs = getPreset("lcs-issues-resolution");
+
+  it("runs two-week steps and lets the IRO note a difference after the last stage, for the AD to decide", () => {
+    const story = new Story(lcs);
+    story.do(raise(IRO, { track: "LAC", themes: ["plan_not_progressed"] }), "2026-05-21T09:00:00Z");
+    // "Week 1-2": ten working days, Thu 21 May -> Fri 5 June (Mon 25 May is a bank holiday).
+    expect(story.state.currentStage).toMatchObject({
+      stageId: "level_1",
+      deadline: "2026-06-05T16:00:00.000Z",
+    });
+    const note = {
+      type: "NoteDifference" as const,
+      ...as(IRO),
+      summary: "IRO maintains that the care plan must include sibling contact.",
+    };
+    expectRefused(
+      story.try(note, "2026-05-22T09:00:00Z"),
+      "WRONG_STATUS",
+      /only once every stage has been tried/,
+    );
+
+    for (const [stageId, deadline] of [
+      ["level_1", "2026-06-05T16:00:00Z"],
+      ["level_2", "2026-06-19T16:00:00Z"],
+      ["stage_1", "2026-07-03T16:00:00Z"],
+      ["stage_2", "2026-07-17T16:00:00Z"],
+    ] as const) {
+      expect(story.state.currentStage?.stageId).toBe(stageId);
+      expect(story.state.currentStage?.deadline).toBe(new Date(deadline).toISOString());
+      story.do(timer(stageId), deadline);
+    }
+    expect(story.state).toMatchObject({ status: "ladder_exhausted", autoEscalations: 4 });
+
+    const noted = story.do(note, "2026-07-20T09:00:00Z");
+    expect(noted[0]?.type === "DifferenceNoted" && noted[0].data.decidedBy).toEqual({
+      role: "assistant_director",
+      title: "AD",
+    });
+    const cafcass = story.do(
+      {
+        type: "RequestReferral",
+        ...as(IRO),
+        kind: "cafcass",
+        rationale: "Considering contacting CAFCASS.",
+        attestations: [],
+      },
+      "2026-07-21T09:00:00Z",
+    );
+    expect(cafcass.map((e) => e.type)).toEqual(["ReferralRequested", "ReferralMade"]);
+    story.do(
+      { type: "Close", ...as(IRO), summary: "Final agreed decisions noted on LCS." },
+      "2026-07-22T09:00:00Z",
+    );
+    expect(story.state.status).toBe("closed");
+    expect(story.state.version).toBe(story.events.length);
+  });
+});
