@@ -1,0 +1,531 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type DynamoDBDocumentClient,
+  type QueryCommandInput,
+  type TransactWriteCommandInput,
+} from "@aws-sdk/lib-dynamodb";
+import { z } from "zod";
+import type { ChallengeEvent } from "../domain/challenge/events.js";
+import type { ChallengeState } from "../domain/challenge/state.js";
+import { now } from "../shared/clock.js";
+import { eventHash } from "./event-hash.js";
+import {
+  CorruptItemError,
+  eventItemSchema,
+  parseItem,
+  snapshotItemSchema,
+  withoutUndefined,
+  type EventItem,
+  type SnapshotItem,
+} from "./items.js";
+import {
+  ConcurrencyConflictError,
+  type ChallengeStore,
+  type Page,
+  type StoredChallenge,
+  type StoredEvent,
+  type StoredTaskToken,
+  type TrayQuery,
+} from "./ports.js";
+import {
+  ENTITY,
+  EVENT_SK_PREFIX,
+  INDEXES,
+  MAX_EVENTS_PER_APPEND,
+  TABLE,
+  indexKeys,
+  keys,
+  londonMonthOf,
+  tenantPrefix,
+  type IndexName,
+} from "./table.js";
+
+/** A tray query the caller got wrong (bad limit, a cursor that is not one of ours): HTTP 400. */
+export class InvalidQueryError extends Error {
+  override readonly name = "InvalidQueryError";
+}
+
+/** The stored events of a challenge do not form an unbroken hash chain: tampering or a bug. */
+export class EventChainError extends Error {
+  override readonly name = "EventChainError";
+}
+
+export const DEFAULT_PAGE_SIZE = 25;
+export const MAX_PAGE_SIZE = 100;
+
+export interface DynamoChallengeStoreOptions {
+  /**
+   * How many times to retry a transaction DynamoDB cancelled only because another transaction was
+   * touching the same items at that moment (`TransactionConflict`). A retry either succeeds or
+   * meets the winner's write and fails its condition, which is then a true conflict. Default 3.
+   */
+  readonly transactionConflictRetries?: number;
+  /** Base back-off before such a retry, doubled each time, with jitter. Default 25 ms. */
+  readonly retryBaseDelayMs?: number;
+}
+
+/**
+ * The challenge repository over the single table (see table.ts for the item layout). A command's
+ * events and the challenge's new snapshot are written in one TransactWriteItems, conditioned on
+ * the snapshot version: all or nothing, and a lost race is a {@link ConcurrencyConflictError}.
+ */
+export class DynamoChallengeStore implements ChallengeStore {
+  private readonly conflictRetries: number;
+  private readonly retryBaseDelayMs: number;
+
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    options: DynamoChallengeStoreOptions = {},
+  ) {
+    this.conflictRetries = options.transactionConflictRetries ?? 3;
+    this.retryBaseDelayMs = options.retryBaseDelayMs ?? 25;
+  }
+
+  async get(tenantId: string, challengeId: string): Promise<StoredChallenge | undefined> {
+    const item = await this.getSnapshot(tenantId, challengeId);
+    return item === undefined ? undefined : { tenantId, state: item.state };
+  }
+
+  async events(tenantId: string, challengeId: string): Promise<readonly StoredEvent[]> {
+    const stored: StoredEvent[] = [];
+    let previousHash = "";
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+          ExpressionAttributeNames: { "#pk": TABLE.partitionKey, "#sk": TABLE.sortKey },
+          ExpressionAttributeValues: {
+            ":pk": keys.challengePartition(tenantId, challengeId),
+            ":prefix": EVENT_SK_PREFIX,
+          },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const raw of page.Items ?? []) {
+        const item = this.parseEventItem(raw, tenantId, challengeId);
+        const seq = stored.length + 1;
+        if (item.event.seq !== seq) {
+          throw new EventChainError(
+            `challenge ${challengeId}: expected event ${seq}, found ${item.event.seq}`,
+          );
+        }
+        if (item.prevHash !== previousHash) {
+          throw new EventChainError(
+            `challenge ${challengeId}: event ${seq} does not link to event ${seq - 1}`,
+          );
+        }
+        // Over the event exactly as stored (what the auditors' export holds), not the parsed copy.
+        if (eventHash(item.tenantId, raw.event, item.prevHash) !== item.hash) {
+          throw new EventChainError(`challenge ${challengeId}: event ${seq} does not match its hash`);
+        }
+        stored.push({ tenantId, event: item.event, prevHash: item.prevHash, hash: item.hash });
+        previousHash = item.hash;
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return stored;
+  }
+
+  async append(
+    tenantId: string,
+    expectedVersion: number,
+    events: readonly ChallengeEvent[],
+    newState: ChallengeState,
+  ): Promise<void> {
+    checkAppend(expectedVersion, events, newState);
+    const challengeId = newState.challengeId;
+
+    let prevHash = "";
+    if (expectedVersion > 0) {
+      // The chain continues from the stored head. The transaction re-checks both version and head,
+      // so a write that lands between this read and the transaction cannot fork the chain.
+      const current = await this.getSnapshot(tenantId, challengeId);
+      if (current?.version !== expectedVersion) {
+        throw new ConcurrencyConflictError(challengeId, expectedVersion);
+      }
+      prevHash = current.lastEventHash;
+    }
+    const storedHead = prevHash;
+
+    const eventItems: NewEventItem[] = [];
+    for (const event of events) {
+      const hash = eventHash(tenantId, event, prevHash);
+      eventItems.push({
+        ...keys.event(tenantId, challengeId, event.seq),
+        entity: ENTITY.event,
+        tenantId,
+        challengeId,
+        type: event.type,
+        event: withoutUndefined(event),
+        prevHash,
+        hash,
+      });
+      prevHash = hash;
+    }
+    const snapshot = snapshotItem(tenantId, newState, prevHash);
+
+    const snapshotCondition: Pick<
+      TransactWritePut,
+      "ConditionExpression" | "ExpressionAttributeNames" | "ExpressionAttributeValues"
+    > =
+      expectedVersion === 0
+        ? {
+            ConditionExpression: "attribute_not_exists(#pk)",
+            ExpressionAttributeNames: { "#pk": TABLE.partitionKey },
+          }
+        : {
+            ConditionExpression: "#version = :expected AND #head = :head",
+            ExpressionAttributeNames: { "#version": "version", "#head": "lastEventHash" },
+            ExpressionAttributeValues: { ":expected": expectedVersion, ":head": storedHead },
+          };
+
+    const input: TransactWriteCommandInput = {
+      TransactItems: [
+        ...eventItems.map((item) => ({
+          Put: {
+            TableName: this.tableName,
+            Item: item,
+            ConditionExpression: "attribute_not_exists(#pk)",
+            ExpressionAttributeNames: { "#pk": TABLE.partitionKey },
+          },
+        })),
+        { Put: { TableName: this.tableName, Item: snapshot, ...snapshotCondition } },
+      ],
+    };
+
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.client.send(new TransactWriteCommand(input));
+        return;
+      } catch (error) {
+        const reasons = cancellationReasons(error);
+        if (reasons === undefined) throw error;
+        // CancellationReasons line up with TransactItems: the events, then the snapshot last.
+        if (reasons[eventItems.length] === "ConditionalCheckFailed") {
+          throw new ConcurrencyConflictError(challengeId, expectedVersion);
+        }
+        if (reasons.includes("ConditionalCheckFailed")) {
+          // The snapshot was at the expected version yet an event with a new seq already exists.
+          throw new Error(
+            `challenge ${challengeId}: events after version ${expectedVersion} already stored without a snapshot`,
+            { cause: error },
+          );
+        }
+        const onlyContention = reasons.every((code) => code === "None" || code === "TransactionConflict");
+        if (!onlyContention || attempt >= this.conflictRetries) throw error;
+        await sleep(this.retryBaseDelayMs * 2 ** attempt * (0.5 + Math.random()));
+      }
+    }
+  }
+
+  openByDueDate(tenantId: string, dueBy: string, query: TrayQuery = {}): Promise<Page<ChallengeState>> {
+    return this.tray(tenantId, "openByDueDate", query, () => ({
+      partition: indexKeys.openByDueDatePk(tenantId),
+      before: indexKeys.timeUpperBound(dueBy, "dueBy"),
+    }));
+  }
+
+  byRecipient(tenantId: string, personId: string, query: TrayQuery = {}): Promise<Page<ChallengeState>> {
+    return this.tray(tenantId, "byRecipient", query, () => ({
+      partition: indexKeys.byRecipientPk(tenantId, personId),
+    }));
+  }
+
+  byChild(tenantId: string, caseRecordId: string, query: TrayQuery = {}): Promise<Page<ChallengeState>> {
+    return this.tray(tenantId, "byChild", query, () => ({
+      partition: indexKeys.byChildPk(tenantId, caseRecordId),
+    }));
+  }
+
+  byTeam(tenantId: string, teamId: string, query: TrayQuery = {}): Promise<Page<ChallengeState>> {
+    return this.tray(tenantId, "byTeam", query, () => ({ partition: indexKeys.byTeamPk(tenantId, teamId) }));
+  }
+
+  raisedInMonth(tenantId: string, month: string, query: TrayQuery = {}): Promise<Page<ChallengeState>> {
+    return this.tray(tenantId, "byMonthRaised", query, () => ({
+      partition: indexKeys.byMonthRaisedPk(tenantId, month),
+    }));
+  }
+
+  /**
+   * The workflow's task token: its own item under the challenge's partition (sk `TASKTOKEN`, entity
+   * `task-token`), never on the snapshot, whose stream image auditors read. Saving replaces the
+   * previous token. Stream consumers filter on `entity`, so this item reaches none of them.
+   */
+  async saveTaskToken(tenantId: string, challengeId: string, stageId: string, token: string): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...taskTokenKey(tenantId, challengeId),
+          entity: TASK_TOKEN_ENTITY,
+          tenantId,
+          challengeId,
+          stageId,
+          token,
+          savedAt: now().toISOString(),
+        },
+      }),
+    );
+  }
+
+  /** The token the challenge's workflow waits on, read strongly consistent (a signal right after a save must see it). */
+  async getTaskToken(tenantId: string, challengeId: string): Promise<StoredTaskToken | undefined> {
+    const key = taskTokenKey(tenantId, challengeId);
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+    );
+    if (Item === undefined) return undefined;
+    const item = parseItem(taskTokenItemSchema, Item, `${key.pk} ${key.sk}`);
+    if (item.tenantId !== tenantId || item.challengeId !== challengeId) {
+      throw new CorruptItemError(`${key.pk} ${key.sk}`, "tenant or challenge id disagrees with the key");
+    }
+    return { stageId: item.stageId, token: item.token };
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  private async getSnapshot(tenantId: string, challengeId: string): Promise<SnapshotItem | undefined> {
+    const key = keys.challenge(tenantId, challengeId);
+    const { Item } = await this.client.send(
+      // Strongly consistent: the version read here is the one the next append is conditioned on.
+      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+    );
+    if (Item === undefined) return undefined;
+    const item = parseItem(snapshotItemSchema, Item, `${key.pk} ${key.sk}`);
+    if (
+      item.tenantId !== tenantId ||
+      item.state.challengeId !== challengeId ||
+      item.version !== item.state.version
+    ) {
+      throw new CorruptItemError(
+        `${key.pk} ${key.sk}`,
+        "tenant, challenge id or version disagree with the key",
+      );
+    }
+    return item;
+  }
+
+  private parseEventItem(raw: Record<string, unknown>, tenantId: string, challengeId: string): EventItem {
+    const where = `${String(raw[TABLE.partitionKey])} ${String(raw[TABLE.sortKey])}`;
+    const item = parseItem(eventItemSchema, raw, where);
+    const key = keys.event(tenantId, challengeId, item.event.seq);
+    if (
+      item.pk !== key.pk ||
+      item.sk !== key.sk ||
+      item.tenantId !== tenantId ||
+      item.event.challengeId !== challengeId ||
+      item.type !== item.event.type
+    ) {
+      throw new CorruptItemError(where, "key, tenant, challenge id or type disagree with the event");
+    }
+    return item;
+  }
+
+  private async tray(
+    tenantId: string,
+    indexName: IndexName,
+    query: TrayQuery,
+    keyValues: () => { partition: string; before?: string },
+  ): Promise<Page<ChallengeState>> {
+    const index = INDEXES[indexName];
+    let partition: string;
+    let before: string | undefined;
+    try {
+      ({ partition, before } = keyValues());
+    } catch (error) {
+      // A malformed month, date or id from the caller: a bad request, not a server fault.
+      throw new InvalidQueryError(error instanceof Error ? error.message : String(error));
+    }
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+      throw new InvalidQueryError(`limit must be a whole number from 1 to ${MAX_PAGE_SIZE}, got ${limit}`);
+    }
+    const input: QueryCommandInput = {
+      TableName: this.tableName,
+      IndexName: index.name,
+      KeyConditionExpression: before === undefined ? "#ipk = :ipk" : "#ipk = :ipk AND #isk < :before",
+      ExpressionAttributeNames: {
+        "#ipk": index.partitionKey,
+        ...(before === undefined ? {} : { "#isk": index.sortKey }),
+      },
+      ExpressionAttributeValues: {
+        ":ipk": partition,
+        ...(before === undefined ? {} : { ":before": before }),
+      },
+      ScanIndexForward: index.order === "ascending",
+      Limit: limit,
+      ExclusiveStartKey:
+        query.cursor === undefined ? undefined : decodeCursor(query.cursor, tenantId, indexName, partition),
+    };
+    const page = await this.client.send(new QueryCommand(input));
+    const items = (page.Items ?? []).map((raw) => {
+      const where = `${String(raw[TABLE.partitionKey])} ${String(raw[TABLE.sortKey])} (${index.name})`;
+      const item = parseItem(snapshotItemSchema, raw, where);
+      if (item.tenantId !== tenantId) throw new CorruptItemError(where, "belongs to another tenant");
+      return item.state;
+    });
+    const next = page.LastEvaluatedKey === undefined ? undefined : encodeCursor(page.LastEvaluatedKey);
+    return next === undefined ? { items } : { items, next };
+  }
+}
+
+// --- task tokens -------------------------------------------------------------------------------
+
+/** The task-token item: sort key and entity (TODO(store owner): list them in table.ts's layout and ENTITY). */
+export const TASK_TOKEN_SK = "TASKTOKEN";
+export const TASK_TOKEN_ENTITY = "task-token";
+
+function taskTokenKey(tenantId: string, challengeId: string): { pk: string; sk: string } {
+  return { pk: keys.challengePartition(tenantId, challengeId), sk: TASK_TOKEN_SK };
+}
+
+const taskTokenItemSchema = z.strictObject({
+  pk: z.string().min(1),
+  sk: z.literal(TASK_TOKEN_SK),
+  entity: z.literal(TASK_TOKEN_ENTITY),
+  tenantId: z.string().min(1),
+  challengeId: z.string().min(1),
+  stageId: z.string().min(1),
+  /** Step Functions task tokens are at most 2,048 characters. */
+  token: z.string().min(1).max(2048),
+  savedAt: z.iso.datetime(),
+});
+
+// --- appending ---------------------------------------------------------------------------------
+
+type TransactWritePut = NonNullable<NonNullable<TransactWriteCommandInput["TransactItems"]>[number]["Put"]>;
+
+/** Items as written: the schemas' shapes, holding the domain's (readonly) types. */
+type NewEventItem = Omit<EventItem, "event"> & { readonly event: ChallengeEvent };
+type NewSnapshotItem = Omit<SnapshotItem, "state"> & { readonly state: ChallengeState };
+
+/** Programming errors in what the caller hands over: refused before anything is written. */
+function checkAppend(
+  expectedVersion: number,
+  events: readonly ChallengeEvent[],
+  newState: ChallengeState,
+): void {
+  if (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
+    throw new RangeError(`expectedVersion must be a whole number >= 0, got ${expectedVersion}`);
+  }
+  if (events.length === 0) throw new RangeError("append needs at least one event");
+  if (events.length > MAX_EVENTS_PER_APPEND) {
+    throw new RangeError(
+      `append of ${events.length} events refused: one DynamoDB transaction holds at most ` +
+        `${MAX_EVENTS_PER_APPEND} events plus the snapshot (100 items)`,
+    );
+  }
+  events.forEach((event, index) => {
+    if (event.challengeId !== newState.challengeId) {
+      throw new RangeError(
+        `event ${event.seq} is for challenge ${event.challengeId}, not ${newState.challengeId}`,
+      );
+    }
+    if (event.seq !== expectedVersion + index + 1) {
+      throw new RangeError(`event ${index} has seq ${event.seq}; expected ${expectedVersion + index + 1}`);
+    }
+  });
+  if (newState.version !== expectedVersion + events.length) {
+    throw new RangeError(
+      `new state is at version ${newState.version}; ${events.length} events after version ` +
+        `${expectedVersion} make ${expectedVersion + events.length}`,
+    );
+  }
+}
+
+/** The snapshot item: state, version, chain head and the index attributes (open trays only while open). */
+function snapshotItem(tenantId: string, state: ChallengeState, lastEventHash: string): NewSnapshotItem {
+  const id = state.challengeId;
+  const raised = indexKeys.timeSk(state.raisedAt, id, "raisedAt");
+  const item: NewSnapshotItem = {
+    ...keys.challenge(tenantId, id),
+    entity: ENTITY.challenge,
+    tenantId,
+    challengeId: id,
+    version: state.version,
+    lastEventHash,
+    state: withoutUndefined(state),
+    [INDEXES.byChild.partitionKey]: indexKeys.byChildPk(tenantId, state.form.child.caseRecordId),
+    [INDEXES.byChild.sortKey]: raised,
+    [INDEXES.byTeam.partitionKey]: indexKeys.byTeamPk(tenantId, state.form.team.id),
+    [INDEXES.byTeam.sortKey]: raised,
+    [INDEXES.byMonthRaised.partitionKey]: indexKeys.byMonthRaisedPk(tenantId, londonMonthOf(state.raisedAt)),
+    [INDEXES.byMonthRaised.sortKey]: indexKeys.timeSk(state.raisedAt, id, "raisedAt"),
+  };
+  const stage = state.currentStage;
+  if (state.status === "open" && stage !== null) {
+    const due = indexKeys.timeSk(stage.deadline, id, "deadline");
+    return {
+      ...item,
+      [INDEXES.openByDueDate.partitionKey]: indexKeys.openByDueDatePk(tenantId),
+      [INDEXES.openByDueDate.sortKey]: due,
+      [INDEXES.byRecipient.partitionKey]: indexKeys.byRecipientPk(tenantId, stage.assignee.personId),
+      [INDEXES.byRecipient.sortKey]: due,
+    };
+  }
+  // A Put replaces the whole item, so leaving the open-tray attributes out removes them from gsi1/gsi2.
+  return item;
+}
+
+/**
+ * The cancellation reason codes of a TransactionCanceledException (one per item, "None" for items
+ * that were fine), or undefined for any other error.
+ */
+function cancellationReasons(error: unknown): readonly string[] | undefined {
+  if (!(error instanceof Error) || error.name !== "TransactionCanceledException") return undefined;
+  const reasons = (error as { CancellationReasons?: readonly { Code?: string }[] }).CancellationReasons;
+  return (reasons ?? []).map((reason) => reason.Code ?? "None");
+}
+
+// --- cursors -----------------------------------------------------------------------------------
+
+/** LastEvaluatedKey as base64url JSON. Opaque to callers; checked on the way back in. */
+function encodeCursor(lastEvaluatedKey: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(lastEvaluatedKey), "utf8").toString("base64url");
+}
+
+/**
+ * A cursor comes back from an API caller, so it is untrusted: it must be exactly the key
+ * attributes of this index, inside this tenant and this tray's partition.
+ */
+function decodeCursor(
+  cursor: string,
+  tenantId: string,
+  indexName: IndexName,
+  partition: string,
+): Record<string, string> {
+  const index = INDEXES[indexName];
+  const invalid = (why: string) => new InvalidQueryError(`invalid cursor: ${why}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch {
+    throw invalid("not one this service issued");
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw invalid("not one this service issued");
+  }
+  const entries = Object.entries(parsed);
+  const expected = [TABLE.partitionKey, TABLE.sortKey, index.partitionKey, index.sortKey].sort();
+  const names = entries.map(([name]) => name).sort();
+  if (names.join(",") !== expected.join(",") || !entries.every(([, v]) => typeof v === "string")) {
+    throw invalid("not one this service issued for this tray");
+  }
+  const key = Object.fromEntries(entries) as Record<string, string>;
+  if (
+    key[index.partitionKey] !== partition ||
+    !key[TABLE.partitionKey]?.startsWith(`${tenantPrefix(tenantId)}#`)
+  ) {
+    throw invalid("it belongs to another tray");
+  }
+  return key;
+}

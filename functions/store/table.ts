@@ -1,0 +1,276 @@
+import { createHash } from "node:crypto";
+import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
+
+/**
+ * The single DynamoDB table, defined once. Plain data and pure functions: the CDK construct (lib/),
+ * the local runtime and the tests all read this module, so the deployed table, the local one and
+ * the repository code cannot drift apart.
+ *
+ * Item layout (every key starts with the tenant, so no query can cross tenants):
+ *
+ * | item                | pk                                  | sk                      | entity      |
+ * | ------------------- | ----------------------------------- | ----------------------- | ----------- |
+ * | challenge snapshot  | `T#<tenant>#C#<challengeId>`        | `SNAPSHOT`              | `challenge` |
+ * | challenge event     | `T#<tenant>#C#<challengeId>`        | `E#<seq, 10 digits>`    | `event`     |
+ * | tenant config       | `T#<tenant>`                        | `CONFIG`                | `config`    |
+ * | staff member        | `T#<tenant>`                        | `STAFF#<personId>`      | `staff`     |
+ * | dedupe claim        | `T#<tenant>#D#<kind>#<key>`         | `DEDUPE`                | `dedupe`    |
+ *
+ * The snapshot also carries the sparse GSI attributes listed in {@link INDEXES}. Only dedupe items
+ * carry the TTL attribute: challenges and events are never expired by DynamoDB (DESIGN.md, Retention).
+ */
+
+export const TABLE = {
+  partitionKey: "pk",
+  sortKey: "sk",
+  /** Every item says what it is, so stream consumers can filter (see {@link AUDIT_STREAM_FILTER}). */
+  entityAttribute: "entity",
+  /** Epoch seconds. Set on dedupe items only. */
+  ttlAttribute: "expiresAt",
+  /** The audit exporter reads new event items from the stream; old images are never needed. */
+  streamViewType: "NEW_IMAGE",
+  billingMode: "PAY_PER_REQUEST",
+} as const;
+
+export const ENTITY = {
+  challenge: "challenge",
+  event: "event",
+  config: "config",
+  staff: "staff",
+  dedupe: "dedupe",
+} as const;
+export type Entity = (typeof ENTITY)[keyof typeof ENTITY];
+
+export interface IndexDefinition {
+  readonly name: string;
+  readonly partitionKey: string;
+  readonly sortKey: string;
+  readonly purpose: string;
+  /** Order the repository reads the index in. */
+  readonly order: "ascending" | "descending";
+  /** Sparse: the attributes are only present while the condition holds. */
+  readonly presentWhile: string;
+}
+
+/**
+ * Global secondary indexes, all on the challenge snapshot item, all projecting ALL attributes (a
+ * tray returns whole challenge states). Index names are generic so the table can be overloaded
+ * later without renaming; `purpose` says what each one is for.
+ */
+export const INDEXES = {
+  openByDueDate: {
+    name: "gsi1",
+    partitionKey: "gsi1pk",
+    sortKey: "gsi1sk",
+    purpose: "open challenges of a tenant by current stage deadline: pk T#<tenant>#OPEN, sk <deadline>#<id>",
+    order: "ascending",
+    presentWhile: "status is open and a stage is open",
+  },
+  byRecipient: {
+    name: "gsi2",
+    partitionKey: "gsi2pk",
+    sortKey: "gsi2sk",
+    purpose:
+      "open challenges by the current stage's assignee: pk T#<tenant>#P#<personId>, sk <deadline>#<id>",
+    order: "ascending",
+    presentWhile: "status is open and a stage is open",
+  },
+  byChild: {
+    name: "gsi3",
+    partitionKey: "gsi3pk",
+    sortKey: "gsi3sk",
+    purpose: "every challenge about a child: pk T#<tenant>#CHILD#<caseRecordId>, sk <raisedAt>#<id>",
+    order: "descending",
+    presentWhile: "always",
+  },
+  byTeam: {
+    name: "gsi4",
+    partitionKey: "gsi4pk",
+    sortKey: "gsi4sk",
+    purpose: "every challenge about a team's work: pk T#<tenant>#TEAM#<teamId>, sk <raisedAt>#<id>",
+    order: "descending",
+    presentWhile: "always",
+  },
+  byMonthRaised: {
+    name: "gsi5",
+    partitionKey: "gsi5pk",
+    sortKey: "gsi5sk",
+    purpose:
+      "reports: challenges raised in a London calendar month: pk T#<tenant>#RAISED#<YYYY-MM>, sk <raisedAt>#<id>",
+    order: "ascending",
+    presentWhile: "always",
+  },
+} as const satisfies Record<string, IndexDefinition>;
+export type IndexName = keyof typeof INDEXES;
+
+/** The indexes whose attributes are removed when the challenge is not open (so they stay sparse). */
+export const OPEN_TRAY_INDEXES = ["openByDueDate", "byRecipient"] as const satisfies readonly IndexName[];
+
+/**
+ * Lambda event-source filter for the audit exporter: new event items only. Events are immutable,
+ * so INSERT is the only stream record an event item ever produces.
+ */
+export const AUDIT_STREAM_FILTER = {
+  eventName: ["INSERT"],
+  dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [ENTITY.event] } } },
+} as const;
+
+/** A transaction holds at most 100 items: one is the snapshot, the rest may be events. */
+export const MAX_EVENTS_PER_APPEND = 99;
+
+export const SNAPSHOT_SK = "SNAPSHOT";
+export const EVENT_SK_PREFIX = "E#";
+export const CONFIG_SK = "CONFIG";
+export const STAFF_SK_PREFIX = "STAFF#";
+export const DEDUPE_SK = "DEDUPE";
+const SEQ_DIGITS = 10;
+
+// --- key builders ----------------------------------------------------------------------------
+
+const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** Tenant ids are ours to choose: a short slug with no separator, checked wherever a key is built. */
+export function tenantPrefix(tenantId: string): string {
+  if (!TENANT_ID.test(tenantId)) {
+    throw new Error(`invalid tenant id ${JSON.stringify(tenantId)}: letters, digits, '.', '_' or '-', 1-64`);
+  }
+  return `T#${tenantId}`;
+}
+
+/**
+ * An id from outside (person, team, case record, challenge) as a key component. `#` separates
+ * components, so `%` and `#` are percent-escaped: two different ids can never produce the same key.
+ */
+export function keyPart(value: string, what: string): string {
+  if (value.length === 0) throw new Error(`${what} must not be empty`);
+  return value.replaceAll("%", "%25").replaceAll("#", "%23");
+}
+
+/** A sort-key timestamp: one fixed ISO format (UTC, milliseconds) so string order is time order. */
+export function sortableInstant(iso: string, what: string): string {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) throw new Error(`${what} is not an ISO-8601 instant: ${JSON.stringify(iso)}`);
+  return new Date(ms).toISOString();
+}
+
+const londonMonth = new Intl.DateTimeFormat("en-GB", {
+  timeZone: "Europe/London",
+  year: "numeric",
+  month: "2-digit",
+});
+
+/** The Europe/London calendar month (YYYY-MM) of an instant: reports count months as the authority does. */
+export function londonMonthOf(iso: string): string {
+  const parts = londonMonth.formatToParts(new Date(sortableInstant(iso, "raisedAt")));
+  const year = parts.find((p) => p.type === "year")?.value;
+  const month = parts.find((p) => p.type === "month")?.value;
+  if (year === undefined || month === undefined) throw new Error(`cannot work out the month of ${iso}`);
+  return `${year}-${month}`;
+}
+
+export interface Key {
+  readonly pk: string;
+  readonly sk: string;
+}
+
+function challengePk(tenantId: string, challengeId: string): string {
+  return `${tenantPrefix(tenantId)}#C#${keyPart(challengeId, "challenge id")}`;
+}
+
+export function eventSk(seq: number): string {
+  if (!Number.isSafeInteger(seq) || seq < 1 || seq >= 10 ** SEQ_DIGITS) {
+    throw new Error(`event seq must be a positive integer below 10^${SEQ_DIGITS}, got ${seq}`);
+  }
+  return `${EVENT_SK_PREFIX}${seq.toString().padStart(SEQ_DIGITS, "0")}`;
+}
+
+/** Keys longer than this (e.g. unusual Message-IDs) are stored as their SHA-256, keeping pk well under 2 KB. */
+const MAX_RAW_DEDUPE_KEY = 200;
+
+export const keys = {
+  challenge: (tenantId: string, challengeId: string): Key => ({
+    pk: challengePk(tenantId, challengeId),
+    sk: SNAPSHOT_SK,
+  }),
+  event: (tenantId: string, challengeId: string, seq: number): Key => ({
+    pk: challengePk(tenantId, challengeId),
+    sk: eventSk(seq),
+  }),
+  /** The partition holding a challenge's snapshot and events. */
+  challengePartition: challengePk,
+  config: (tenantId: string): Key => ({ pk: tenantPrefix(tenantId), sk: CONFIG_SK }),
+  staff: (tenantId: string, personId: string): Key => ({
+    pk: tenantPrefix(tenantId),
+    sk: `${STAFF_SK_PREFIX}${keyPart(personId, "person id")}`,
+  }),
+  tenantPartition: tenantPrefix,
+  dedupe: (tenantId: string, kind: string, key: string): Key => {
+    if (!/^[a-z][a-z0-9_-]{0,31}$/.test(kind)) {
+      throw new Error(`invalid dedupe kind ${JSON.stringify(kind)}: a lower-case slug`);
+    }
+    const part =
+      key.length > MAX_RAW_DEDUPE_KEY
+        ? `H:${createHash("sha256").update(key, "utf8").digest("hex")}`
+        : keyPart(key, "dedupe key");
+    return { pk: `${tenantPrefix(tenantId)}#D#${kind}#${part}`, sk: DEDUPE_SK };
+  },
+} as const;
+
+/** Partition and sort key values of each index, for writing the snapshot and for querying. */
+export const indexKeys = {
+  openByDueDatePk: (tenantId: string): string => `${tenantPrefix(tenantId)}#OPEN`,
+  byRecipientPk: (tenantId: string, personId: string): string =>
+    `${tenantPrefix(tenantId)}#P#${keyPart(personId, "person id")}`,
+  byChildPk: (tenantId: string, caseRecordId: string): string =>
+    `${tenantPrefix(tenantId)}#CHILD#${keyPart(caseRecordId, "case record id")}`,
+  byTeamPk: (tenantId: string, teamId: string): string =>
+    `${tenantPrefix(tenantId)}#TEAM#${keyPart(teamId, "team id")}`,
+  byMonthRaisedPk: (tenantId: string, month: string): string => {
+    if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) {
+      throw new Error(`month must be YYYY-MM, got ${JSON.stringify(month)}`);
+    }
+    return `${tenantPrefix(tenantId)}#RAISED#${month}`;
+  },
+  /** `<instant>#<challengeId>`: time order, ties broken by id so every sort key is unique. */
+  timeSk: (iso: string, challengeId: string, what: string): string =>
+    `${sortableInstant(iso, what)}#${keyPart(challengeId, "challenge id")}`,
+  /**
+   * Exclusive upper bound for "deadline on or before `iso`": every `<instant>#<id>` with
+   * instant <= iso sorts below `<iso>$`, because `$` is the character after `#`.
+   */
+  timeUpperBound: (iso: string, what: string): string => `${sortableInstant(iso, what)}$`,
+} as const;
+
+// --- CreateTable -------------------------------------------------------------------------------
+
+/**
+ * The table as a CreateTable request: used by the local runtime and the tests. The CDK construct
+ * builds the same table from {@link TABLE} and {@link INDEXES}, adding what only AWS has (KMS key,
+ * point-in-time recovery, deletion protection). TTL is enabled separately (UpdateTimeToLive).
+ */
+export function createTableInput(tableName: string): CreateTableCommandInput {
+  const indexes = Object.values(INDEXES);
+  const attributeNames = [
+    TABLE.partitionKey,
+    TABLE.sortKey,
+    ...indexes.flatMap((index) => [index.partitionKey, index.sortKey]),
+  ];
+  return {
+    TableName: tableName,
+    BillingMode: TABLE.billingMode,
+    AttributeDefinitions: attributeNames.map((name) => ({ AttributeName: name, AttributeType: "S" })),
+    KeySchema: [
+      { AttributeName: TABLE.partitionKey, KeyType: "HASH" },
+      { AttributeName: TABLE.sortKey, KeyType: "RANGE" },
+    ],
+    GlobalSecondaryIndexes: indexes.map((index) => ({
+      IndexName: index.name,
+      KeySchema: [
+        { AttributeName: index.partitionKey, KeyType: "HASH" },
+        { AttributeName: index.sortKey, KeyType: "RANGE" },
+      ],
+      Projection: { ProjectionType: "ALL" },
+    })),
+    StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE.streamViewType },
+  };
+}

@@ -1,0 +1,203 @@
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { z } from "zod";
+import type { Recipient } from "../domain/protocol.js";
+import type { Assignee } from "../domain/challenge/events.js";
+import type { DirectoryLookup } from "../domain/challenge/state.js";
+import { CorruptItemError, parseItem, withoutUndefined } from "./items.js";
+import { ENTITY, STAFF_SK_PREFIX, TABLE, keys } from "./table.js";
+
+/**
+ * A tenant's configuration and staff directory, both in the tenant's own partition (`T#<tenant>`):
+ * `CONFIG` and one `STAFF#<personId>` item per person. Both are validated on the way in (a bad
+ * request is a {@link z.ZodError}) and on the way out (a bad item is a {@link CorruptItemError}).
+ */
+
+const slug = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]*$/, "a lower-case identifier: letters, digits, '-' and '_'")
+  .max(64);
+const id = z.string().trim().min(1).max(128);
+
+export const tenantConfigSchema = z.strictObject({
+  /** The protocol this authority runs: a preset id (functions/domain/presets). */
+  protocolId: slug,
+  /** The authority's own closure days (YYYY-MM-DD, London), on top of weekends and bank holidays. */
+  closureDays: z
+    .array(z.iso.date())
+    .max(400)
+    .refine((days) => new Set(days).size === days.length, "closure days must not repeat"),
+  /** Close of business (HH:MM, London) when deadlines fall; the calendar's default when unset. */
+  closeOfBusiness: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, "HH:MM, 24-hour")
+    .optional(),
+  reminders: z.strictObject({
+    /** Working days before a deadline to remind the recipient; 0 for none; unset: the protocol's setting. */
+    workingDaysBeforeDeadline: z.number().int().min(0).max(10).optional(),
+  }),
+});
+export type TenantConfig = z.infer<typeof tenantConfigSchema>;
+
+/** Where a person holds a role: for one team, for one partner agency, or across the whole authority. */
+export const roleScopeSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("team"), teamId: id }),
+  z.strictObject({ kind: z.literal("partner_agency"), partnerAgencyId: id }),
+  z.strictObject({ kind: z.literal("authority") }),
+]);
+export type RoleScope = z.infer<typeof roleScopeSchema>;
+
+export const staffMemberSchema = z.strictObject({
+  /** The person's stable id: the subject of their access token. */
+  personId: id,
+  displayName: z.string().trim().min(1).max(200),
+  email: z.email(),
+  /** People who have left stay in the directory (history names them) but receive nothing new. */
+  active: z.boolean(),
+  /** Protocol roles (e.g. team_manager, head_of_service) and where the person holds them. */
+  roles: z.array(z.strictObject({ role: slug, scope: roleScopeSchema })).max(50),
+});
+export type StaffMember = z.infer<typeof staffMemberSchema>;
+
+const configItemSchema = z.strictObject({
+  pk: z.string(),
+  sk: z.string(),
+  entity: z.literal(ENTITY.config),
+  tenantId: z.string(),
+  config: tenantConfigSchema,
+  updatedAt: z.iso.datetime(),
+});
+
+const staffItemSchema = z.strictObject({
+  pk: z.string(),
+  sk: z.string(),
+  entity: z.literal(ENTITY.staff),
+  tenantId: z.string(),
+  member: staffMemberSchema,
+  updatedAt: z.iso.datetime(),
+});
+
+export class TenantStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async getConfig(tenantId: string): Promise<TenantConfig | undefined> {
+    const key = keys.config(tenantId);
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: key }));
+    if (Item === undefined) return undefined;
+    const item = parseItem(configItemSchema, Item, `${key.pk} ${key.sk}`);
+    if (item.tenantId !== tenantId)
+      throw new CorruptItemError(`${key.pk} ${key.sk}`, "tenant id disagrees with key");
+    return item.config;
+  }
+
+  /** Validates and stores the configuration (last write wins). Throws a ZodError when it is invalid. */
+  async putConfig(tenantId: string, config: unknown): Promise<TenantConfig> {
+    const valid = tenantConfigSchema.parse(config);
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: withoutUndefined({
+          ...keys.config(tenantId),
+          entity: ENTITY.config,
+          tenantId,
+          config: valid,
+          updatedAt: this.now().toISOString(),
+        }),
+      }),
+    );
+    return valid;
+  }
+
+  /** Adds or replaces a person in the directory. Throws a ZodError when the entry is invalid. */
+  async upsertStaff(tenantId: string, member: unknown): Promise<StaffMember> {
+    const valid = staffMemberSchema.parse(member);
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: withoutUndefined({
+          ...keys.staff(tenantId, valid.personId),
+          entity: ENTITY.staff,
+          tenantId,
+          member: valid,
+          updatedAt: this.now().toISOString(),
+        }),
+      }),
+    );
+    return valid;
+  }
+
+  async getStaff(tenantId: string, personId: string): Promise<StaffMember | undefined> {
+    const key = keys.staff(tenantId, personId);
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: key }));
+    return Item === undefined ? undefined : this.parseStaff(Item, tenantId);
+  }
+
+  /** The whole directory, in person-id order (a query on the tenant partition, every page). */
+  async listStaff(tenantId: string): Promise<StaffMember[]> {
+    const members: StaffMember[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+          ExpressionAttributeNames: { "#pk": TABLE.partitionKey, "#sk": TABLE.sortKey },
+          ExpressionAttributeValues: { ":pk": keys.tenantPartition(tenantId), ":prefix": STAFF_SK_PREFIX },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const raw of page.Items ?? []) members.push(this.parseStaff(raw, tenantId));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return members;
+  }
+
+  /** Loads the directory once and answers `decide`'s lookups from it, synchronously. */
+  async directoryLookup(tenantId: string): Promise<DirectoryLookup> {
+    return createDirectoryLookup(await this.listStaff(tenantId));
+  }
+
+  private parseStaff(raw: Record<string, unknown>, tenantId: string): StaffMember {
+    const where = `${String(raw[TABLE.partitionKey])} ${String(raw[TABLE.sortKey])}`;
+    const item = parseItem(staffItemSchema, raw, where);
+    const key = keys.staff(tenantId, item.member.personId);
+    if (item.tenantId !== tenantId || item.pk !== key.pk || item.sk !== key.sk) {
+      throw new CorruptItemError(where, "tenant or person id disagrees with the key");
+    }
+    return item.member;
+  }
+}
+
+/**
+ * Resolves a protocol role to a person: for a partner agency's challenge, the agency's holder of
+ * the role first; then the team's; then whoever holds it across the authority (directors, heads of
+ * service). Inactive people are skipped. When two people hold the same role at the same level, the
+ * lowest person id wins, so the answer never depends on the order items were read in.
+ */
+export function createDirectoryLookup(staff: readonly StaffMember[]): DirectoryLookup {
+  const active = [...staff].filter((m) => m.active).sort((a, b) => (a.personId < b.personId ? -1 : 1));
+  const holder = (role: string, matches: (scope: RoleScope) => boolean) =>
+    active.find((m) => m.roles.some((r) => r.role === role && matches(r.scope)));
+
+  return (
+    recipient: Recipient,
+    scope: { teamId: string; partnerAgencyId?: string },
+  ): Assignee | undefined => {
+    const partnerAgencyId = scope.partnerAgencyId;
+    const person =
+      (partnerAgencyId === undefined
+        ? undefined
+        : holder(
+            recipient.role,
+            (s) => s.kind === "partner_agency" && s.partnerAgencyId === partnerAgencyId,
+          )) ??
+      holder(recipient.role, (s) => s.kind === "team" && s.teamId === scope.teamId) ??
+      holder(recipient.role, (s) => s.kind === "authority");
+    return person === undefined
+      ? undefined
+      : { role: recipient.role, title: recipient.title, personId: person.personId, email: person.email };
+  };
+}
