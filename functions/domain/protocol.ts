@@ -104,6 +104,12 @@ export const trackProtocolSchema = z
     /** Whole-process target from the first formal stage, where the protocol states one. */
     totalTargetWorkingDays: z.number().int().min(1).optional(),
     bypass: z.object({ IRO: bypassRuleSchema, CPC: bypassRuleSchema }),
+    /**
+     * Where the protocol lets a raiser go straight to the first formal stage, skipping the informal
+     * stage without it counting as a bypass (Halton: "Stage 2 alert may be initiated immediately").
+     * Absent: starting above the first stage is a bypass like any other.
+     */
+    informalStageOptional: z.object({ citation: citationSchema }).optional(),
     cafcass: referralPolicySchema.optional(),
     partnership: referralPolicySchema.optional(),
     /**
@@ -133,6 +139,13 @@ export const trackProtocolSchema = z
         });
       }
     });
+    if (track.informalStageOptional !== undefined && track.stages[0]?.informal !== true) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["informalStageOptional"],
+        message: "informalStageOptional needs an informal first stage",
+      });
+    }
     track.stages.forEach((stage, index) => {
       if (stage.reopenAtStageId !== undefined && !ids.has(stage.reopenAtStageId)) {
         ctx.addIssue({

@@ -365,6 +365,8 @@ function raise(
 
   let index = 0;
   let bypassRationale: string | undefined;
+  // Starting at the first formal stage is not a bypass where the protocol makes the informal stage optional.
+  let isBypass = false;
   if (command.startAtStageId !== undefined) {
     const found = stageById(track, command.startAtStageId);
     if (found === undefined) {
@@ -374,7 +376,8 @@ function raise(
       );
     }
     index = found.index;
-    if (index > 0) {
+    isBypass = index > 0 && !(index === 1 && track.informalStageOptional !== undefined);
+    if (isBypass) {
       const refused = checkBypass(protocol, track, form.raiserRole, found.stage, {
         safeguardingConcern: command.safeguardingConcern === true,
         immediateRisk: form.immediateRisk,
@@ -391,7 +394,7 @@ function raise(
     }
   }
 
-  const opening = openingOf(track, form, ctx, index, index > 0 ? "bypassed" : "raised", at);
+  const opening = openingOf(track, form, ctx, index, isBypass ? "bypassed" : "raised", at);
   if (isRefusal(opening)) return opening;
   return accept([
     emit("ChallengeRaised", {

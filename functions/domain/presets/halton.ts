@@ -166,6 +166,11 @@ export const halton: Protocol = {
       stages: cpStages,
       // The CP section states no whole-process total (the LAC section's 20 days is not repeated).
       bypass: { IRO: noBypass, CPC: noBypass },
+      // Only stages 3 and 4 are out of reach: going from the informal stage straight to the formal
+      // Stage 2 is not the discretion the CP section withholds.
+      informalStageOptional: {
+        citation: "does not have the discretion to go straight to stages 3 or 4",
+      },
       // The CP section has no Cafcass referral and no partnership referral.
       endOfLadderGuidance: {},
     },
@@ -173,6 +178,9 @@ export const halton: Protocol = {
       track: "LAC",
       stages: lacStages,
       totalTargetWorkingDays: 20,
+      informalStageOptional: {
+        citation: "Stage 2 alert may be initiated immediately or following a notice period.",
+      },
       bypass: {
         IRO: {
           allowed: "any",

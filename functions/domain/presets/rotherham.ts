@@ -198,6 +198,12 @@ function track(track: "CP" | "LAC"): TrackProtocol {
     stages,
     // The seed states per-stage windows but no whole-process target.
     bypass: { IRO: iroBypass, CPC: cpcBypass },
+    // The informal stage is expected "if it is right for the child", not required: a formal Stage 1
+    // raised directly is not a bypass.
+    informalStageOptional: {
+      citation:
+        "if it is right for the child, the IRO/CPC will seek to resolve issues and concerns at an informal level",
+    },
     cafcass,
     endOfLadderGuidance: {},
   };

@@ -593,3 +593,46 @@ describe("Issues Resolution and Challenge Protocol (000, LCS)", () => {
     expect(story.state.version).toBe(story.events.length);
   });
 });
+
+describe("going straight to the first formal stage", () => {
+  it("Halton CP: an IRM may start at the formal Stage 2 without a bypass, but not at Stage 3", () => {
+    const halton = getPreset("halton");
+    // "does not have the discretion to go straight to stages 3 or 4": Stage 2 is within reach.
+    const story = new Story(halton);
+    const events = story.do(
+      raise(IRO, { track: "CP" }, { startAtStageId: "stage_2" }),
+      "2026-03-02T10:00:00Z",
+    );
+    expect(events.map((e) => e.type)).toEqual(["ChallengeRaised", "StageOpened"]);
+    expect(story.state.currentStage).toMatchObject({ stageId: "stage_2", via: "raised" });
+
+    expectRefused(
+      new Story(halton).try(
+        raise(
+          IRO,
+          { track: "CP" },
+          { startAtStageId: "stage_3", bypassRationale: "No progress since conference." },
+        ),
+        "2026-03-02T10:00:00Z",
+      ),
+      "BYPASS_NOT_ALLOWED",
+      /CP track in this protocol does not allow bypass/,
+    );
+  });
+
+  it("003: with no such rule, skipping the informal resolution is a bypass needing immediate risk", () => {
+    const liquidlogic = getPreset("liquidlogic-cp");
+    expectRefused(
+      new Story(liquidlogic).try(
+        raise(
+          CPC,
+          { track: "CP", immediateRisk: false },
+          { startAtStageId: "stage_1", bypassRationale: "Urgent." },
+        ),
+        "2026-03-02T10:00:00Z",
+      ),
+      "BYPASS_NOT_ALLOWED",
+      /immediate risk of significant harm/,
+    );
+  });
+});

@@ -23,13 +23,14 @@ describe("preset citations are the words of their seeds", () => {
   describe.each(all.map((preset) => [preset.id, preset] as const))("%s", (_id, preset) => {
     const found = collectCitations(preset);
 
-    it("cites every stage, every bypass rule and every referral and difference rule", () => {
+    it("cites every stage, every bypass rule, every referral and difference rule and any optional informal stage", () => {
       let expected = 0;
       for (const track of Object.values(preset.tracks)) {
         expected += track.stages.length + 2;
         if (track.cafcass !== undefined) expected += 1;
         if (track.partnership !== undefined) expected += 1;
         if (track.difference !== undefined) expected += 1;
+        if (track.informalStageOptional !== undefined) expected += 1;
       }
       expect(found).toHaveLength(expected);
     });
@@ -126,5 +127,20 @@ describe("the preset registry", () => {
       "social_worker",
       "team_manager",
     ]);
+  });
+});
+
+describe("informalStageOptional", () => {
+  it("is refused on a ladder whose first stage is not informal", () => {
+    const nottingham = getPreset("nottingham");
+    const lac = nottingham.tracks.LAC;
+    expect(lac?.stages[0]?.informal).toBe(false);
+    const variant = {
+      ...nottingham,
+      tracks: { LAC: { ...lac, informalStageOptional: { citation: "the IRO may bypass any level" } } },
+    };
+    expect(() => protocolSchema.parse(variant)).toThrow(
+      /informalStageOptional needs an informal first stage/,
+    );
   });
 });
