@@ -1,5 +1,6 @@
 import type { ChallengeEvent } from "../domain/challenge/events.js";
 import type { ChallengeState } from "../domain/challenge/state.js";
+import type { GoodPracticeNotification } from "../domain/good-practice.js";
 
 /** A challenge as stored: its latest snapshot and (when asked for) its events in order. */
 export interface StoredChallenge {
@@ -39,6 +40,13 @@ export interface TrayQuery {
   readonly cursor?: string;
 }
 
+/** The Step Functions task token a challenge's workflow is waiting on (one wait at a time per challenge). */
+export interface StoredTaskToken {
+  /** The stage (or wait) the token was issued for. */
+  readonly stageId: string;
+  readonly token: string;
+}
+
 export interface ChallengeStore {
   get(tenantId: string, challengeId: string): Promise<StoredChallenge | undefined>;
   events(tenantId: string, challengeId: string): Promise<readonly StoredEvent[]>;
@@ -60,4 +68,18 @@ export interface ChallengeStore {
   byTeam(tenantId: string, teamId: string, query?: TrayQuery): Promise<Page<ChallengeState>>;
   /** Challenges raised in a calendar month (YYYY-MM), for reports. */
   raisedInMonth(tenantId: string, month: string, query?: TrayQuery): Promise<Page<ChallengeState>>;
+  /**
+   * Workflow task tokens (optional until the store implements them). The workflow's notify task
+   * saves the token of its `.waitForTaskToken` wait; a person's action reads it to call
+   * SendTaskSuccess. Saving replaces the previous token of the challenge. Tokens can be up to
+   * 2,048 characters and never leave the table (the email's Reply-To carries our own reply id).
+   */
+  saveTaskToken?(tenantId: string, challengeId: string, stageId: string, token: string): Promise<void>;
+  /** The token the challenge's workflow is waiting on now, if any. */
+  getTaskToken?(tenantId: string, challengeId: string): Promise<StoredTaskToken | undefined>;
+}
+
+/** Good practice notifications: their own small record (functions/domain/good-practice.ts), never overwritten. */
+export interface GoodPracticeStore {
+  put(tenantId: string, notification: GoodPracticeNotification): Promise<void>;
 }

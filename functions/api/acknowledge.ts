@@ -1,0 +1,13 @@
+import { acknowledgeCommandSchema } from "../domain/challenge/commands.js";
+import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
+import { createHandler } from "./http/middleware.js";
+
+/** POST /v1/challenges/{challengeId}/acknowledgements: the current recipient acknowledges the stage. */
+export const spec = commandRoute({
+  routeId: "acknowledge",
+  type: "Acknowledge",
+  command: acknowledgeCommandSchema,
+  body: acknowledgeCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+});
+
+export const handler = createHandler(spec);

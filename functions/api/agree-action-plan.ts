@@ -1,0 +1,13 @@
+import { agreeActionPlanCommandSchema } from "../domain/challenge/commands.js";
+import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
+import { createHandler } from "./http/middleware.js";
+
+/** POST /v1/challenges/{challengeId}/action-plan: records an agreed SMART action plan. */
+export const spec = commandRoute({
+  routeId: "agree-action-plan",
+  type: "AgreeActionPlan",
+  command: agreeActionPlanCommandSchema,
+  body: agreeActionPlanCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+});
+
+export const handler = createHandler(spec);

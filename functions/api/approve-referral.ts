@@ -1,0 +1,14 @@
+import { approveReferralCommandSchema, referralKindSchema } from "../domain/challenge/commands.js";
+import { COMMAND_ENVELOPE, challengePathSchema, commandRoute } from "./http/command-route.js";
+import { createHandler } from "./http/middleware.js";
+
+/** POST /v1/challenges/{challengeId}/referrals/{kind}/approvals: a role the protocol names approves a referral. */
+export const spec = commandRoute({
+  routeId: "approve-referral",
+  type: "ApproveReferral",
+  command: approveReferralCommandSchema,
+  body: approveReferralCommandSchema.omit({ ...COMMAND_ENVELOPE, kind: true }).strict(),
+  path: challengePathSchema.extend({ kind: referralKindSchema }),
+});
+
+export const handler = createHandler(spec);

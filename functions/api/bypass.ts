@@ -1,0 +1,13 @@
+import { bypassCommandSchema } from "../domain/challenge/commands.js";
+import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
+import { createHandler } from "./http/middleware.js";
+
+/** POST /v1/challenges/{challengeId}/bypasses: the raiser skips to a later stage with a rationale. */
+export const spec = commandRoute({
+  routeId: "bypass",
+  type: "Bypass",
+  command: bypassCommandSchema,
+  body: bypassCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+});
+
+export const handler = createHandler(spec);

@@ -1,0 +1,14 @@
+import { completeActionCommandSchema } from "../domain/challenge/commands.js";
+import { COMMAND_ENVELOPE, pathIdSchema, challengePathSchema, commandRoute } from "./http/command-route.js";
+import { createHandler } from "./http/middleware.js";
+
+/** POST /v1/challenges/{challengeId}/actions/{actionId}/completion: an agreed action was done. */
+export const spec = commandRoute({
+  routeId: "complete-action",
+  type: "CompleteAction",
+  command: completeActionCommandSchema,
+  body: completeActionCommandSchema.omit({ ...COMMAND_ENVELOPE, actionId: true }).strict(),
+  path: challengePathSchema.extend({ actionId: pathIdSchema }),
+});
+
+export const handler = createHandler(spec);

@@ -1,0 +1,13 @@
+import { escalateCommandSchema } from "../domain/challenge/commands.js";
+import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
+import { createHandler } from "./http/middleware.js";
+
+/** POST /v1/challenges/{challengeId}/escalations: the raiser escalates to the next stage with reasons. */
+export const spec = commandRoute({
+  routeId: "escalate",
+  type: "Escalate",
+  command: escalateCommandSchema,
+  body: escalateCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+});
+
+export const handler = createHandler(spec);

@@ -1,0 +1,39 @@
+import { challengePathSchema } from "./http/command-route.js";
+import { createHandler, defineRoute } from "./http/middleware.js";
+import { problems } from "./http/problem.js";
+import { challengeWithTimelineSchema, stageLabeller, timelineEntry } from "./http/views.js";
+
+/**
+ * GET /v1/challenges/{challengeId}: the snapshot and its timeline (every event in order, in plain
+ * words). A challenge of another tenant is simply not found: the tenant comes from the token.
+ */
+export const spec = defineRoute({
+  routeId: "get-challenge",
+  path: challengePathSchema,
+  response: {
+    status: 200,
+    description: "The challenge and its timeline",
+    schema: challengeWithTimelineSchema,
+  },
+  handle: async ({ path, principal }, deps) => {
+    const [stored, events] = await Promise.all([
+      deps.challenges.get(principal.tenantId, path.challengeId),
+      deps.challenges.events(principal.tenantId, path.challengeId),
+    ]);
+    if (stored === undefined)
+      throw problems.notFound(`There is no challenge ${path.challengeId} in this authority.`);
+    const label = stageLabeller(deps.protocols(stored.state.protocolId));
+    return {
+      status: 200,
+      // The two reads are separate: keep the timeline to the events the snapshot has folded.
+      body: {
+        challenge: stored.state,
+        timeline: events
+          .filter((e) => e.event.seq <= stored.state.version)
+          .map((e) => timelineEntry(e.event, label)),
+      },
+    };
+  },
+});
+
+export const handler = createHandler(spec);

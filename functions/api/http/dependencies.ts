@@ -1,0 +1,149 @@
+import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
+import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { ExecuteDependencies, Observer } from "../../app/execute-command.js";
+import { SfnWorkflowSignal } from "../../app/sfn-workflow-signal.js";
+import type { DirectoryLookup } from "../../domain/challenge/state.js";
+import type { GoodPracticeNotification } from "../../domain/good-practice.js";
+import { presets } from "../../domain/presets/index.js";
+import type { Protocol } from "../../domain/protocol.js";
+import { DynamoChallengeStore } from "../../store/dynamo-challenge-store.js";
+import type { ChallengeStore, GoodPracticeStore } from "../../store/ports.js";
+import { TABLE, keys } from "../../store/table.js";
+import { type StaffMember, type TenantConfig, TenantStore } from "../../store/tenant-store.js";
+import { dynamoDb, documentClient, sfn } from "../../shared/clients.js";
+import { now } from "../../shared/clock.js";
+import { config } from "../../shared/config.js";
+import { logger, metrics } from "../../shared/observability.js";
+
+/**
+ * What the route handlers need, as ports. Tests pass fakes to `createHandler(spec, deps)`; Lambda
+ * uses {@link productionDependencies}, built once per process on the first request.
+ */
+
+/** The tenant store as the API uses it (configuration and directory routes, and commands). */
+export interface TenantAdmin {
+  getConfig(tenantId: string): Promise<TenantConfig | undefined>;
+  putConfig(tenantId: string, config: unknown): Promise<TenantConfig>;
+  listStaff(tenantId: string): Promise<StaffMember[]>;
+  upsertStaff(tenantId: string, member: unknown): Promise<StaffMember>;
+  directoryLookup(tenantId: string): Promise<DirectoryLookup>;
+}
+
+export interface ApiDependencies extends ExecuteDependencies {
+  readonly tenants: TenantAdmin;
+  readonly goodPractice: GoodPracticeStore;
+  /** The idempotency persistence for a tenant (one per tenant: the tenant is in the partition key). */
+  readonly idempotency: (tenantId: string) => BasePersistenceLayer;
+  readonly idempotencyTtlSeconds: number;
+}
+
+/** The known protocols: the shipped presets. */
+export function presetProtocol(protocolId: string): Protocol | undefined {
+  return Object.hasOwn(presets, protocolId) ? presets[protocolId] : undefined;
+}
+
+/** The application service's observer over the shared logger and metrics. */
+export const loggingObserver: Observer = {
+  warn: (message, attributes) => {
+    logger.warn(message, attributes);
+  },
+  error: (message, attributes, error) => {
+    logger.error({ message, ...attributes, error });
+  },
+  count: (metric) => {
+    metrics.addMetric(metric, MetricUnit.Count, 1);
+  },
+};
+
+/**
+ * Idempotency records in the single table: pk `T#<tenant>#IDEMPOTENCY` (tenant first, like every
+ * key), sk `api#<hash of [tenant, route, Idempotency-Key]>`, TTL on the table's `expiresAt`.
+ */
+export function idempotencyPartition(tenantId: string): string {
+  return `${keys.tenantPartition(tenantId)}#IDEMPOTENCY`;
+}
+
+export function idempotencyPersistenceFactory(
+  tableName: string,
+  client: DynamoDBPersistenceLayerClient,
+): (tenantId: string) => BasePersistenceLayer {
+  const byTenant = new Map<string, BasePersistenceLayer>();
+  return (tenantId) => {
+    let layer = byTenant.get(tenantId);
+    if (layer === undefined) {
+      layer = new DynamoDBPersistenceLayer({
+        tableName,
+        keyAttr: TABLE.partitionKey,
+        sortKeyAttr: TABLE.sortKey,
+        staticPkValue: idempotencyPartition(tenantId),
+        expiryAttr: TABLE.ttlAttribute,
+        awsSdkV3Client: client,
+      });
+      byTenant.set(tenantId, layer);
+    }
+    return layer;
+  };
+}
+type DynamoDBPersistenceLayerClient = NonNullable<
+  ConstructorParameters<typeof DynamoDBPersistenceLayer>[0]["awsSdkV3Client"]
+>;
+
+/**
+ * Good practice notifications in the tenant's own partition family: pk `T#<tenant>#GP`,
+ * sk `<recordedAt>#<id>`. Written once, never overwritten.
+ * TODO(store owner): move into functions/store beside the other repositories and list the item in
+ * table.ts's layout table; kept minimal here until then.
+ */
+export class DynamoGoodPracticeStore implements GoodPracticeStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async put(tenantId: string, notification: GoodPracticeNotification): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          [TABLE.partitionKey]: `${keys.tenantPartition(tenantId)}#GP`,
+          [TABLE.sortKey]: `${notification.recordedAt}#${notification.id}`,
+          [TABLE.entityAttribute]: "good_practice",
+          tenantId,
+          notification,
+        },
+        ConditionExpression: "attribute_not_exists(#pk)",
+        ExpressionAttributeNames: { "#pk": TABLE.partitionKey },
+      }),
+    );
+  }
+}
+
+let production: ApiDependencies | undefined;
+
+/** The real adapters, from the validated environment. Built once per process. */
+export function productionDependencies(): ApiDependencies {
+  if (production !== undefined) return production;
+  const { TABLE_NAME, STATE_MACHINE_ARN, IDEMPOTENCY_TTL_SECONDS } = config();
+  const challenges: ChallengeStore = new DynamoChallengeStore(documentClient, TABLE_NAME);
+  production = {
+    challenges,
+    tenants: new TenantStore(documentClient, TABLE_NAME),
+    protocols: presetProtocol,
+    workflow: new SfnWorkflowSignal({
+      sfn,
+      stateMachineArn: STATE_MACHINE_ARN,
+      tokens: challenges,
+      onSkipped: (reason, ids) => {
+        logger.debug("workflow not signalled", { reason, ...ids });
+      },
+    }),
+    clock: now,
+    observer: loggingObserver,
+    goodPractice: new DynamoGoodPracticeStore(documentClient, TABLE_NAME),
+    idempotency: idempotencyPersistenceFactory(TABLE_NAME, dynamoDb),
+    idempotencyTtlSeconds: IDEMPOTENCY_TTL_SECONDS,
+  };
+  return production;
+}

@@ -1,0 +1,355 @@
+import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
+import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
+import middy, { type MiddlewareObj } from "@middy/core";
+import httpHeaderNormalizer from "@middy/http-header-normalizer";
+import type {
+  APIGatewayProxyEventV2WithJWTAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from "aws-lambda";
+import { z } from "zod";
+import { logger, metrics, tracer } from "../../shared/observability.js";
+import { type RouteDefinition, routes } from "../routes.js";
+import { type Principal, principalFrom } from "./auth.js";
+import { type ApiDependencies, productionDependencies } from "./dependencies.js";
+import { assertMayCall } from "./permissions.js";
+import { type FieldError, fieldErrors, problemResponse, problems, toProblem } from "./problem.js";
+
+/**
+ * The one handler factory every route uses:
+ *
+ *   middy: header normalisation → tracer → logger (Lambda context, correlation id) → metrics →
+ *          problem+json on any error
+ *   then:  principal (JWT claims, scope, role) → JSON body → zod validation of body, path and
+ *          query → Idempotency-Key (POST/PUT) → the route's own `handle`.
+ *
+ * Correlation id: the `x-correlation-id` request header when it is a sane token, else API
+ * Gateway's request id; it is logged on every line and echoed in the response (also inside problems).
+ *
+ * Idempotency (Powertools, DynamoDBPersistenceLayer in the same table): a POST or PUT carrying an
+ * `Idempotency-Key` header is keyed on tenant + route + that key. The first successful response is
+ * stored for 24 hours (IDEMPOTENCY_TTL_SECONDS); a retry with the same key gets it back (with
+ * `idempotent-replayed: true`) and nothing runs twice. Failures are not stored: a retry after a
+ * 4xx/5xx runs again. The same key with a different request (or another caller) is refused with
+ * 422; a retry while the first is still running gets 409 with Retry-After. Requests without the
+ * header work as usual: commands are still guarded by the snapshot version.
+ */
+
+/** A handler's result: JSON body, status, extra headers. */
+export interface ApiResult {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface ApiRequest<B, P, Q> {
+  readonly body: B;
+  readonly path: P;
+  readonly query: Q;
+  readonly principal: Principal;
+  readonly route: RouteDefinition;
+  readonly correlationId: string;
+  readonly event: APIGatewayProxyEventV2WithJWTAuthorizer;
+}
+
+export interface RouteSpec<
+  B extends z.ZodType | undefined = undefined,
+  P extends z.ZodType | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
+> {
+  /** The route's id in routes.ts. */
+  readonly routeId: string;
+  readonly body?: B;
+  readonly path?: P;
+  readonly query?: Q;
+  /** The success response, for the OpenAPI document. */
+  readonly response: { readonly status: number; readonly description: string; readonly schema?: z.ZodType };
+  /** Whether the Idempotency-Key header is honoured. Default: POST and PUT routes. */
+  readonly idempotent?: boolean;
+  readonly handle: (request: ApiRequest<Out<B>, Out<P>, Out<Q>>, deps: ApiDependencies) => Promise<ApiResult>;
+}
+
+/** Declares a route (identity function that fixes the generic types). */
+export function defineRoute<
+  B extends z.ZodType | undefined = undefined,
+  P extends z.ZodType | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
+>(spec: RouteSpec<B, P, Q>): RouteSpec<B, P, Q> {
+  return spec;
+}
+
+/** A route spec with its types erased, for code that walks all routes (the OpenAPI builder). */
+export interface AnyRouteSpec {
+  readonly routeId: string;
+  readonly body?: z.ZodType | undefined;
+  readonly path?: z.ZodType | undefined;
+  readonly query?: z.ZodType | undefined;
+  readonly response: RouteSpec["response"];
+  readonly idempotent?: boolean;
+}
+
+export function routeById(routeId: string): RouteDefinition {
+  const route = routes.find((r) => r.id === routeId);
+  if (route === undefined) throw new Error(`no route ${routeId} in routes.ts`);
+  return route;
+}
+
+export const IDEMPOTENCY_HEADER = "idempotency-key";
+export const CORRELATION_HEADER = "x-correlation-id";
+export const REPLAYED_HEADER = "idempotent-replayed";
+
+const idempotencyKeySchema = z
+  .string()
+  .min(8, "must be at least 8 characters (use a UUID)")
+  .max(255, "must be at most 255 characters")
+  .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
+
+const CORRELATION_ID = /^[A-Za-z0-9._:=-]{1,128}$/;
+
+type Event = APIGatewayProxyEventV2WithJWTAuthorizer;
+type Result = APIGatewayProxyStructuredResultV2;
+
+function correlationIdOf(event: Event): string {
+  const header = event.headers[CORRELATION_HEADER];
+  if (header !== undefined && CORRELATION_ID.test(header)) return header;
+  return event.requestContext.requestId;
+}
+
+/** Per-invocation facts the error middleware needs. */
+interface RequestFacts {
+  correlationId: string;
+  instance: string;
+}
+const factsKey = Symbol("requestFacts");
+type WithFacts = Context & { [factsKey]?: RequestFacts };
+
+/** Sets the correlation id and log keys; turns any error into problem+json; counts outcomes. */
+function httpApi(route: RouteDefinition): MiddlewareObj<Event, Result, Error, WithFacts> {
+  const finish = (status: number, response: Result, correlationId: string): Result => {
+    metrics.addMetric(`Http${Math.floor(status / 100)}xx`, MetricUnit.Count, 1);
+    return { ...response, headers: { ...response.headers, [CORRELATION_HEADER]: correlationId } };
+  };
+  return {
+    before: (request) => {
+      const correlationId = correlationIdOf(request.event);
+      logger.setCorrelationId(correlationId);
+      logger.appendKeys({ route: route.id, method: route.method });
+      metrics.addDimension("route", route.id);
+      request.context[factsKey] = { correlationId, instance: request.event.rawPath };
+    },
+    after: (request) => {
+      const facts = request.context[factsKey];
+      const response = request.response;
+      if (response === null || facts === undefined) return;
+      const status = response.statusCode ?? 200;
+      logger.info("request completed", { status });
+      request.response = finish(status, response, facts.correlationId);
+    },
+    onError: (request) => {
+      const facts = request.context[factsKey] ?? {
+        correlationId: correlationIdOf(request.event),
+        instance: request.event.rawPath,
+      };
+      const mapped = toProblem(request.error, facts);
+      if (mapped.serverFault) {
+        logger.error({
+          message: "request failed",
+          status: mapped.problem.status,
+          code: mapped.problem.code,
+          error: request.error,
+        });
+      } else {
+        logger.info("request refused", { status: mapped.problem.status, code: mapped.problem.code });
+      }
+      request.response = finish(mapped.problem.status, problemResponse(mapped), facts.correlationId);
+    },
+  };
+}
+
+function isJsonContentType(value: string | undefined): boolean {
+  if (value === undefined) return true; // tolerate a missing header on a JSON body
+  const type = value.split(";")[0]?.trim().toLowerCase() ?? "";
+  return type === "application/json" || type.endsWith("+json");
+}
+
+/** The request body as JSON: `{}` when there is none (so a bodiless command validates as an empty object). */
+function parseJsonBody(event: Event): unknown {
+  if (event.body === undefined || event.body.length === 0) return {};
+  if (!isJsonContentType(event.headers["content-type"])) throw problems.unsupportedMediaType();
+  const text = event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw problems.malformedJson();
+  }
+}
+
+function validate<S extends z.ZodType | undefined>(
+  schema: S,
+  input: unknown,
+  location: "body" | "path" | "query",
+  errors: FieldError[],
+): Out<S> {
+  if (schema === undefined) return undefined as Out<S>;
+  const result = schema.safeParse(input);
+  if (result.success) return result.data as Out<S>;
+  errors.push(...fieldErrors(result.error, location));
+  return undefined as Out<S>;
+}
+
+/** The stored form of a response: plain JSON (no undefined anywhere, which DynamoDB would refuse). */
+interface StoredResult {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+function toStored(result: ApiResult): StoredResult {
+  return JSON.parse(JSON.stringify(result)) as StoredResult;
+}
+
+async function runIdempotently(
+  persistence: BasePersistenceLayer,
+  ttlSeconds: number,
+  context: Context,
+  payload: { key: readonly string[]; request: unknown },
+  run: () => Promise<ApiResult>,
+): Promise<ApiResult> {
+  let fresh: StoredResult | undefined;
+  let thrown: { error: unknown } | undefined;
+  const config = new IdempotencyConfig({
+    eventKeyJmesPath: "key",
+    payloadValidationJmesPath: "request",
+    throwOnNoIdempotencyKey: true,
+    expiresAfterSeconds: ttlSeconds,
+    lambdaContext: context,
+  });
+  const once = makeIdempotent(
+    async (_payload: typeof payload): Promise<StoredResult> => {
+      try {
+        fresh = toStored(await run());
+      } catch (error) {
+        thrown = { error };
+        throw error;
+      }
+      return fresh;
+    },
+    // A fixed prefix: the route and tenant are inside the hashed key, so one persistence layer per
+    // tenant serves every route without per-request reconfiguration (safe under concurrency).
+    { persistenceStore: persistence, config, keyPrefix: "api" },
+  );
+  try {
+    const result = await once(payload);
+    if (fresh !== undefined) return fresh;
+    metrics.addMetric("IdempotentReplay", MetricUnit.Count, 1);
+    const replay = result;
+    return { ...replay, headers: { ...replay.headers, [REPLAYED_HEADER]: "true" } };
+  } catch (error) {
+    // The handler's own error wins over a failure to tidy up the idempotency record.
+    if (thrown !== undefined) throw thrown.error;
+    if (fresh !== undefined) {
+      // The command succeeded but its response could not be remembered: answer anyway. A retry
+      // with the same key waits for the in-progress record to lapse, then is decided afresh
+      // against the new state (the version guard stops a lost update).
+      logger.warn("response not saved for the Idempotency-Key", { error: (error as Error).name });
+      return fresh;
+    }
+    throw error;
+  }
+}
+
+/** Builds the Lambda handler for a route. `deps` defaults to the production wiring, built on first use. */
+export function createHandler<
+  B extends z.ZodType | undefined,
+  P extends z.ZodType | undefined,
+  Q extends z.ZodType | undefined,
+>(spec: RouteSpec<B, P, Q>, deps?: ApiDependencies | (() => ApiDependencies)) {
+  const route = routeById(spec.routeId);
+  const idempotent = spec.idempotent ?? route.method !== "GET";
+  let resolved: ApiDependencies | undefined = typeof deps === "object" ? deps : undefined;
+  const dependencies = (): ApiDependencies => {
+    resolved ??= typeof deps === "function" ? deps() : productionDependencies();
+    return resolved;
+  };
+
+  const core = async (event: Event, context: WithFacts): Promise<Result> => {
+    const principal = principalFrom(event, route.scope);
+    logger.appendKeys({
+      tenant_id: principal.tenantId,
+      actor_role: principal.actor.role,
+      actor_id: principal.actor.id,
+    });
+    if (principal.clientId !== undefined) logger.appendKeys({ client_id: principal.clientId });
+    assertMayCall(route.id, principal.actor.role);
+
+    const errors: FieldError[] = [];
+    // `spec.x` is optional in the spec's type; its generic says whether it is there.
+    const path = validate<P>(spec.path as P, event.pathParameters ?? {}, "path", errors);
+    const query = validate<Q>(spec.query as Q, event.queryStringParameters ?? {}, "query", errors);
+    const rawBody = spec.body === undefined ? undefined : parseJsonBody(event);
+    const body = validate<B>(spec.body as B, rawBody, "body", errors);
+    const keyHeader = idempotent ? event.headers[IDEMPOTENCY_HEADER] : undefined;
+    const key = keyHeader === undefined ? undefined : idempotencyKeySchema.safeParse(keyHeader);
+    if (key?.success === false) {
+      errors.push(...key.error.issues.map((i) => ({ header: IDEMPOTENCY_HEADER, detail: i.message })));
+    }
+    if (errors.length > 0) throw problems.validation(errors);
+
+    const ids = event.pathParameters ?? {};
+    if (ids.challengeId !== undefined) logger.appendKeys({ challenge_id: ids.challengeId });
+
+    const d = dependencies();
+    const request: ApiRequest<Out<B>, Out<P>, Out<Q>> = {
+      body,
+      path,
+      query,
+      principal,
+      route,
+      correlationId: context[factsKey]?.correlationId ?? correlationIdOf(event),
+      event,
+    };
+    const run = () => spec.handle(request, d);
+    const result =
+      key?.success === true
+        ? await runIdempotently(
+            d.idempotency(principal.tenantId),
+            d.idempotencyTtlSeconds,
+            context,
+            {
+              key: [principal.tenantId, route.id, key.data],
+              request: {
+                actor: principal.actor.id,
+                path: event.pathParameters ?? {},
+                query: query ?? null,
+                body: rawBody ?? null,
+              },
+            },
+            run,
+          )
+        : await run();
+
+    return {
+      statusCode: result.status,
+      headers: {
+        ...(result.body === undefined ? {} : { "content-type": "application/json" }),
+        "cache-control": "no-store",
+        ...result.headers,
+      },
+      ...(result.body === undefined ? {} : { body: JSON.stringify(result.body) }),
+    };
+  };
+
+  return middy<Event, Result, Error, WithFacts>()
+    .use(httpHeaderNormalizer())
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(httpApi(route))
+    .handler(core);
+}

@@ -1,0 +1,65 @@
+import type { ActorRole } from "../../domain/challenge/actor.js";
+import { problems } from "./problem.js";
+
+/**
+ * Which roles may call which route: the one place. The check here is the coarse gate; the domain
+ * makes the fine ones (only the current stage's recipient acknowledges or responds; only the raiser
+ * resolves, escalates, withdraws; only a role the protocol names approves a referral).
+ *
+ * - `auditor`: read-only, everything readable in its tenant (challenges, trays, configuration).
+ * - `case_record_system`: a client-credentials token acting as itself: reads challenges (to show
+ *   them in the child's record). It never acts for a person with its own token; to act for a person
+ *   it presents a token issued for that person (token exchange: see auth.ts), which carries the
+ *   person's role, so those calls are checked as that person's.
+ * - `system`: the workflow's own identity; it acts through the workflow, never through this API.
+ * - `iro_service_manager`: manages IROs/CPCs and administers the tenant's configuration and directory.
+ */
+const RAISERS = ["IRO", "CPC"] as const satisfies readonly ActorRole[];
+const PEOPLE = ["IRO", "CPC", "manager", "iro_service_manager"] as const satisfies readonly ActorRole[];
+const READERS = [...PEOPLE, "auditor", "case_record_system"] as const satisfies readonly ActorRole[];
+const CONFIG_READERS = [...PEOPLE, "auditor"] as const satisfies readonly ActorRole[];
+
+export const routePermissions: Readonly<Record<string, readonly ActorRole[]>> = {
+  "raise-challenge": RAISERS,
+  "get-challenge": READERS,
+  // The recipient's actions: the domain checks the caller is the stage's recipient.
+  acknowledge: ["manager", "iro_service_manager"],
+  respond: ["manager", "iro_service_manager"],
+  // Either side may record the stage meeting or the agreed plan.
+  "record-meeting": PEOPLE,
+  "agree-action-plan": PEOPLE,
+  // The raiser's decisions (an IRO service manager may step in for an absent IRO where the protocol allows).
+  "mark-resolved": [...RAISERS, "iro_service_manager"],
+  escalate: [...RAISERS, "iro_service_manager"],
+  bypass: [...RAISERS, "iro_service_manager"],
+  "request-referral": RAISERS,
+  "approve-referral": ["manager", "iro_service_manager"],
+  "complete-action": PEOPLE,
+  "miss-action": PEOPLE,
+  reopen: [...RAISERS, "iro_service_manager"],
+  "note-difference": RAISERS,
+  withdraw: [...RAISERS, "iro_service_manager"],
+  close: [...RAISERS, "iro_service_manager"],
+  "overdue-tray": [...PEOPLE, "auditor"],
+  "my-tray": PEOPLE,
+  "child-challenges": READERS,
+  "team-challenges": READERS,
+  "get-config": CONFIG_READERS,
+  "put-config": ["iro_service_manager"],
+  "get-directory": CONFIG_READERS,
+  "put-staff-member": ["iro_service_manager"],
+  "good-practice": RAISERS,
+  openapi: READERS,
+};
+
+/** Whether the role may call the route. Routes missing from the table are closed. */
+export function mayCall(routeId: string, role: ActorRole): boolean {
+  return routePermissions[routeId]?.includes(role) ?? false;
+}
+
+/** Throws 403 unless the role may call the route. */
+export function assertMayCall(routeId: string, role: ActorRole): void {
+  if (!mayCall(routeId, role)) {
+    throw problems.forbidden(`The role ${role} may not call ${routeId}.`);
+  }
+}

@@ -1,0 +1,13 @@
+import { markResolvedCommandSchema } from "../domain/challenge/commands.js";
+import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
+import { createHandler } from "./http/middleware.js";
+
+/** POST /v1/challenges/{challengeId}/resolution: the raiser marks the challenge resolved. */
+export const spec = commandRoute({
+  routeId: "mark-resolved",
+  type: "MarkResolved",
+  command: markResolvedCommandSchema,
+  body: markResolvedCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+});
+
+export const handler = createHandler(spec);

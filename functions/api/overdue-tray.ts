@@ -1,0 +1,24 @@
+import { z } from "zod";
+import { createHandler, defineRoute } from "./http/middleware.js";
+import { trayPage, trayPageSchema, trayQuerySchema } from "./http/views.js";
+
+/** GET /v1/trays/overdue?dueBy=: open stages due on or before `dueBy` (default: now), earliest first. */
+export const spec = defineRoute({
+  routeId: "overdue-tray",
+  query: trayQuerySchema.extend({
+    dueBy: z.iso.datetime({ offset: true }).optional().describe("ISO instant; default now"),
+  }),
+  response: {
+    status: 200,
+    description: "Open stages due by the date, earliest first",
+    schema: trayPageSchema,
+  },
+  handle: async ({ query, principal }, deps) => {
+    const now = deps.clock();
+    const { dueBy, ...page } = query;
+    const result = await deps.challenges.openByDueDate(principal.tenantId, dueBy ?? now.toISOString(), page);
+    return { status: 200, body: trayPage(result, now, deps.protocols) };
+  },
+});
+
+export const handler = createHandler(spec);

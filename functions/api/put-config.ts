@@ -1,0 +1,30 @@
+import { z } from "zod";
+import { presets } from "../domain/presets/index.js";
+import { tenantConfigSchema } from "../store/tenant-store.js";
+import { createHandler, defineRoute } from "./http/middleware.js";
+import { tenantSettingsViewSchema } from "./http/views.js";
+
+const presetIds = Object.keys(presets);
+
+/**
+ * PUT /v1/config: choose the protocol (one of the shipped presets) and the authority's closure days.
+ * The body is the stored configuration's own schema, with `protocolId` narrowed to the known presets.
+ * Challenges already raised keep the protocol they were raised under.
+ */
+export const spec = defineRoute({
+  routeId: "put-config",
+  body: tenantConfigSchema.extend({
+    protocolId: z.enum(presetIds),
+  }),
+  response: { status: 200, description: "The settings as stored", schema: tenantSettingsViewSchema },
+  handle: async ({ body, principal }, deps) => {
+    const config = await deps.tenants.putConfig(principal.tenantId, body);
+    const protocol = deps.protocols(config.protocolId);
+    return {
+      status: 200,
+      body: { config, protocol: protocol === undefined ? null : { id: protocol.id, name: protocol.name } },
+    };
+  },
+});
+
+export const handler = createHandler(spec);

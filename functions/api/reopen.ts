@@ -1,0 +1,13 @@
+import { reopenCommandSchema } from "../domain/challenge/commands.js";
+import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
+import { createHandler } from "./http/middleware.js";
+
+/** POST /v1/challenges/{challengeId}/reopenings: reopens at the stage last exited. */
+export const spec = commandRoute({
+  routeId: "reopen",
+  type: "Reopen",
+  command: reopenCommandSchema,
+  body: reopenCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+});
+
+export const handler = createHandler(spec);

@@ -1,0 +1,13 @@
+import { requestReferralCommandSchema } from "../domain/challenge/commands.js";
+import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
+import { createHandler } from "./http/middleware.js";
+
+/** POST /v1/challenges/{challengeId}/referrals: refer to Cafcass or the safeguarding partnership. */
+export const spec = commandRoute({
+  routeId: "request-referral",
+  type: "RequestReferral",
+  command: requestReferralCommandSchema,
+  body: requestReferralCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+});
+
+export const handler = createHandler(spec);

@@ -1,0 +1,13 @@
+import { respondCommandSchema } from "../domain/challenge/commands.js";
+import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
+import { createHandler } from "./http/middleware.js";
+
+/** POST /v1/challenges/{challengeId}/responses: the current recipient responds (only the stage's recipient may). */
+export const spec = commandRoute({
+  routeId: "respond",
+  type: "Respond",
+  command: respondCommandSchema,
+  body: respondCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+});
+
+export const handler = createHandler(spec);

@@ -1,0 +1,13 @@
+import { withdrawCommandSchema } from "../domain/challenge/commands.js";
+import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
+import { createHandler } from "./http/middleware.js";
+
+/** POST /v1/challenges/{challengeId}/withdrawal: the raiser withdraws the challenge. */
+export const spec = commandRoute({
+  routeId: "withdraw",
+  type: "Withdraw",
+  command: withdrawCommandSchema,
+  body: withdrawCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+});
+
+export const handler = createHandler(spec);

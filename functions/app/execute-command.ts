@@ -1,0 +1,308 @@
+import { DateTime } from "luxon";
+import { ulid } from "ulid";
+import { createEnglandCalendar } from "../domain/calendar.js";
+import {
+  type ChallengeEvent,
+  type ChallengeState,
+  type Command,
+  type DirectoryLookup,
+  decide,
+  evolve,
+  initialState,
+} from "../domain/challenge/index.js";
+import type { Protocol } from "../domain/protocol.js";
+import { type ChallengeStore, ConcurrencyConflictError } from "../store/ports.js";
+
+/**
+ * The application service every command goes through, whatever its channel (API, email, timer):
+ *
+ *   load tenant config → protocol + calendar + directory → load challenge → decide → append
+ *   (expectedVersion = state.version) → signal the workflow.
+ *
+ * No AWS SDK here: storage, tenant configuration, the workflow and the clock are ports.
+ *
+ * Concurrency: `append` is conditioned on the snapshot version. When another writer wins the race
+ * the whole load/decide/append is retried on the fresh state (the command may still be valid:
+ * a meeting recorded while the manager acknowledged), up to {@link MAX_ATTEMPTS} times; after
+ * that the ConcurrencyConflictError reaches the caller (HTTP 409, retryable).
+ */
+
+/** The tenant settings a command needs (a subset of the stored TenantConfig). */
+export interface TenantSettings {
+  /** The protocol the authority runs (a preset id) for new challenges. */
+  readonly protocolId: string;
+  /** The authority's own closure days (YYYY-MM-DD, London), on top of weekends and bank holidays. */
+  readonly closureDays: readonly string[];
+  /** Close of business (HH:MM, London) when deadlines fall; the calendar's default when unset. */
+  readonly closeOfBusiness?: string | undefined;
+}
+
+/** What the application service reads about a tenant. The TenantStore (functions/store/tenant-store.ts) fits it. */
+export interface TenantContextSource {
+  getConfig(tenantId: string): Promise<TenantSettings | undefined>;
+  /** The tenant's staff directory as a lookup from a protocol role (and team/agency) to a person. */
+  directoryLookup(tenantId: string): Promise<DirectoryLookup>;
+}
+
+/** What a waiting workflow is told happened. */
+export type WorkflowOutcomeKind =
+  | "responded"
+  | "escalated"
+  | "bypassed"
+  | "plan_agreed"
+  | "action_completed"
+  | "action_missed"
+  | "resolved"
+  | "reopened"
+  | "referred"
+  | "difference_noted"
+  | "withdrawn"
+  | "closed";
+
+/**
+ * The output the workflow's waiting task receives (SendTaskSuccess output; statemachines/challenge.asl.json
+ * routes on `$.outcome.action`: resolved/withdrawn/closed finish, plan_agreed with a timestamp
+ * `nextActionDueAt` starts monitoring, anything else re-reads the challenge in OpenStage).
+ */
+export interface WorkflowOutcome {
+  readonly action: WorkflowOutcomeKind;
+  readonly status: ChallengeState["status"];
+  /** The stage open after the change, if any. */
+  readonly stageId: string | null;
+  /** The challenge version after the change: the workflow can tell a stale signal from a fresh one. */
+  readonly version: number;
+  /** For plan_agreed: when the first open SMART action falls due (the start of the London day after its date). */
+  readonly nextActionDueAt?: string;
+}
+
+/** The challenge's workflow, seen from the application: start it, and wake it when a person acts. */
+export interface WorkflowSignal {
+  /** Starts the challenge's execution. Starting twice must be harmless (the name derives from the id). */
+  start(tenantId: string, challengeId: string): Promise<void>;
+  /** Ends the workflow's current wait, if it has one. */
+  notify(tenantId: string, challengeId: string, outcome: WorkflowOutcome): Promise<void>;
+}
+
+/** Where the service reports what it could not do but must not fail for (a logger, in production). */
+export interface Observer {
+  warn(message: string, attributes: Record<string, unknown>): void;
+  error(message: string, attributes: Record<string, unknown>, error: unknown): void;
+  count(metric: string): void;
+}
+
+export interface ExecuteDependencies {
+  readonly challenges: ChallengeStore;
+  readonly tenants: TenantContextSource;
+  readonly protocols: (protocolId: string) => Protocol | undefined;
+  readonly workflow: WorkflowSignal;
+  readonly clock: () => Date;
+  /** Ids of SMART actions. Default: ULIDs. */
+  readonly newId?: () => string;
+  readonly observer?: Observer;
+}
+
+export interface CommandResult {
+  readonly state: ChallengeState;
+  readonly events: readonly ChallengeEvent[];
+  /** 1 when the first attempt succeeded. */
+  readonly attempts: number;
+}
+
+/** Load/decide/append attempts before a conflict is reported. */
+export const MAX_ATTEMPTS = 3;
+
+/** The tenant has not chosen its protocol yet (HTTP 409: an administrator must PUT /v1/config). */
+export class TenantNotConfiguredError extends Error {
+  override readonly name = "TenantNotConfiguredError";
+  constructor(readonly tenantId: string) {
+    super(
+      "This authority has not set up its protocol yet: an administrator must choose it (PUT /v1/config).",
+    );
+  }
+}
+
+/** The protocol a challenge or tenant names is not one the service knows (a deployment or data fault: 500). */
+export class UnknownProtocolError extends Error {
+  override readonly name = "UnknownProtocolError";
+  constructor(readonly protocolId: string) {
+    super(`no protocol ${protocolId}`);
+  }
+}
+
+/**
+ * Events that end a waiting workflow's wait, and what to tell it. The last such event of a batch
+ * names the outcome (e.g. a missed action that reopens the challenge is "reopened").
+ * Not here: ChallengeRaised (the workflow is started instead), StageAcknowledged and
+ * MeetingRecorded (the deadline still runs), ReferralRequested/Approved (nothing moved yet),
+ * RaiserAlerted and StageOpened on their own (the workflow's own doing).
+ */
+export function workflowOutcomeKind(events: readonly ChallengeEvent[]): WorkflowOutcomeKind | undefined {
+  let kind: WorkflowOutcomeKind | undefined;
+  for (const event of events) {
+    switch (event.type) {
+      case "ResponseRecorded":
+        kind = "responded";
+        break;
+      case "Escalated":
+        kind = event.data.kind === "bypass" ? "bypassed" : "escalated";
+        break;
+      case "ActionPlanAgreed":
+        kind = "plan_agreed";
+        break;
+      case "ActionCompleted":
+        kind = "action_completed";
+        break;
+      case "ActionMissed":
+        kind = "action_missed";
+        break;
+      case "Resolved":
+        kind = "resolved";
+        break;
+      case "Reopened":
+        kind = "reopened";
+        break;
+      case "ReferralMade":
+        kind = "referred";
+        break;
+      case "DifferenceNoted":
+        kind = "difference_noted";
+        break;
+      case "Withdrawn":
+        kind = "withdrawn";
+        break;
+      case "Closed":
+        kind = "closed";
+        break;
+      default:
+        break;
+    }
+  }
+  return kind;
+}
+
+/**
+ * Decides and records one command. Returns the new state and the events written (none when the
+ * command changed nothing). Throws the DomainError when refused, TenantNotConfiguredError,
+ * ConcurrencyConflictError after {@link MAX_ATTEMPTS}, and whatever the store throws otherwise.
+ */
+export async function executeCommand(
+  deps: ExecuteDependencies,
+  tenantId: string,
+  command: Command,
+): Promise<CommandResult> {
+  const settings = await deps.tenants.getConfig(tenantId);
+  if (settings === undefined) throw new TenantNotConfiguredError(tenantId);
+  const directory = await deps.tenants.directoryLookup(tenantId);
+  const calendar = createEnglandCalendar({
+    closureDays: settings.closureDays,
+    ...(settings.closeOfBusiness === undefined ? {} : { closeOfBusiness: settings.closeOfBusiness }),
+  });
+  const newId = deps.newId ?? (() => ulid());
+
+  for (let attempt = 1; ; attempt++) {
+    const stored = await deps.challenges.get(tenantId, command.challengeId);
+    const state = stored?.state ?? initialState(command.challengeId);
+    // A challenge keeps the protocol it was raised under, even if the tenant later changes its choice.
+    const protocolId = state.status === "none" ? settings.protocolId : state.protocolId;
+    const protocol = deps.protocols(protocolId);
+    if (protocol === undefined) throw new UnknownProtocolError(protocolId);
+
+    const decision = decide(state, command, { protocol, calendar, directory, now: deps.clock(), newId });
+    if (!decision.ok) throw decision.error;
+    if (decision.events.length === 0) return { state, events: [], attempts: attempt };
+
+    const newState = decision.events.reduce(evolve, state);
+    try {
+      await deps.challenges.append(tenantId, state.version, decision.events, newState);
+    } catch (error) {
+      if (error instanceof ConcurrencyConflictError && attempt < MAX_ATTEMPTS) {
+        deps.observer?.count("ConcurrencyRetry");
+        deps.observer?.warn("concurrent change: retrying the command on the fresh state", {
+          tenantId,
+          challengeId: command.challengeId,
+          commandType: command.type,
+          attempt,
+        });
+        continue;
+      }
+      throw error;
+    }
+
+    // Committed. From here on nothing may fail the command: the events are the truth.
+    await signalWorkflow(deps, tenantId, command, decision.events, newState);
+    return { state: newState, events: decision.events, attempts: attempt };
+  }
+}
+
+/**
+ * Starts or wakes the workflow after a commit. Failures are logged and counted, never thrown:
+ *
+ * How it recovers when a signal is lost:
+ * - notify (SendTaskSuccess) failed: the workflow keeps waiting on its stored task token until the
+ *   stage's deadline (`TimeoutSecondsPath`). Its timeout path sends AutoEscalate for that stage;
+ *   the stage has already been answered or left, so `decide` refuses or ignores it ("a late timer
+ *   for a stage already left does nothing"), and the workflow carries on from the stored snapshot.
+ *   Any later successful command on the challenge also notifies again with the same stored token.
+ * - start (StartExecution) failed after a raise: the execution name derives from the tenant and
+ *   challenge id (workflow-tasks.ts `executionName`), so any other start of the same challenge is
+ *   safe and cannot fork it: the stream consumer that starts executions from the committed
+ *   ChallengeRaised event (with its own retries), or a repair sweep over open challenges. The
+ *   `WorkflowStartFailed` metric counts it.
+ */
+async function signalWorkflow(
+  deps: ExecuteDependencies,
+  tenantId: string,
+  command: Command,
+  events: readonly ChallengeEvent[],
+  state: ChallengeState,
+): Promise<void> {
+  const ids = {
+    tenantId,
+    challengeId: command.challengeId,
+    commandType: command.type,
+    version: state.version,
+  };
+  if (events.some((e) => e.type === "ChallengeRaised")) {
+    try {
+      await deps.workflow.start(tenantId, command.challengeId);
+    } catch (error) {
+      deps.observer?.count("WorkflowStartFailed");
+      deps.observer?.error("could not start the challenge's workflow; the challenge is saved", ids, error);
+    }
+    return;
+  }
+  const action = workflowOutcomeKind(events);
+  if (action === undefined) return;
+  const nextActionDueAt = action === "plan_agreed" ? firstActionDueAt(state) : undefined;
+  try {
+    await deps.workflow.notify(tenantId, command.challengeId, {
+      action,
+      status: state.status,
+      stageId: state.currentStage?.stageId ?? null,
+      version: state.version,
+      ...(nextActionDueAt === undefined ? {} : { nextActionDueAt }),
+    });
+  } catch (error) {
+    deps.observer?.count("WorkflowSignalFailed");
+    deps.observer?.error(
+      "could not signal the challenge's workflow; the change is saved and the stage timer will catch up",
+      { ...ids, action },
+      error,
+    );
+  }
+}
+
+/**
+ * When monitoring should first look at the plan: the start of the London day after the earliest
+ * open action's `byWhen` date (an action due "by 10 March" is overdue from 11 March 00:00 London).
+ */
+export function firstActionDueAt(state: ChallengeState): string | undefined {
+  const dates = (state.actionPlan?.actions ?? [])
+    .filter((a) => a.status === "open")
+    .map((a) => a.byWhen)
+    .sort();
+  const first = dates[0];
+  if (first === undefined) return undefined;
+  const dayAfter = DateTime.fromISO(first, { zone: "Europe/London" }).plus({ days: 1 }).startOf("day");
+  return dayAfter.isValid ? dayAfter.toUTC().toISO() : undefined;
+}

@@ -1,0 +1,77 @@
+import { type SFNClient, SendTaskSuccessCommand, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import type { ChallengeStore } from "../store/ports.js";
+import type { WorkflowOutcome, WorkflowSignal } from "./execute-command.js";
+import { executionName } from "./workflow-tasks.js";
+
+/**
+ * The WorkflowSignal port over Step Functions.
+ *
+ * - start: StartExecution named after the tenant and challenge id (see {@link executionName}), input
+ *   `{ tenantId, challengeId }`. A second start of the same challenge is harmless: Step Functions
+ *   returns the running execution for the same name and input, and a name already used is
+ *   reported as ExecutionAlreadyExists, which we treat as success.
+ * - notify: reads the task token the workflow stored (ChallengeStore.getTaskToken) and calls
+ *   SendTaskSuccess with the {@link WorkflowOutcome} as output. No stored token: nothing waits,
+ *   nothing to do. A token the workflow has already moved past (TaskTimedOut, TaskDoesNotExist,
+ *   InvalidToken) is not an error either. Anything else is thrown; the application service logs
+ *   it and does not fail the request (see execute-command.ts for how the workflow recovers).
+ */
+
+/** What the notify side needs from the store. */
+export type TaskTokenSource = Pick<ChallengeStore, "getTaskToken">;
+
+/** Execution names derive from tenant and challenge id; one definition for every starter (functions/app/workflow-tasks.ts). */
+export { executionName };
+
+const MOVED_ON = new Set(["TaskTimedOut", "TaskDoesNotExist", "InvalidToken"]);
+
+export interface SfnWorkflowSignalOptions {
+  readonly sfn: SFNClient;
+  readonly stateMachineArn: string;
+  readonly tokens: TaskTokenSource;
+  /** Told when a signal found nothing to wake (debugging aid); optional. */
+  readonly onSkipped?: (reason: string, ids: { tenantId: string; challengeId: string }) => void;
+}
+
+export class SfnWorkflowSignal implements WorkflowSignal {
+  constructor(private readonly options: SfnWorkflowSignalOptions) {}
+
+  async start(tenantId: string, challengeId: string): Promise<void> {
+    try {
+      await this.options.sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: this.options.stateMachineArn,
+          name: executionName(tenantId, challengeId),
+          input: JSON.stringify({ tenantId, challengeId }),
+        }),
+      );
+    } catch (error) {
+      if (error instanceof Error && error.name === "ExecutionAlreadyExists") return;
+      throw error;
+    }
+  }
+
+  async notify(tenantId: string, challengeId: string, outcome: WorkflowOutcome): Promise<void> {
+    const getTaskToken = this.options.tokens.getTaskToken?.bind(this.options.tokens);
+    if (getTaskToken === undefined) {
+      this.options.onSkipped?.("the store keeps no task tokens", { tenantId, challengeId });
+      return;
+    }
+    const stored = await getTaskToken(tenantId, challengeId);
+    if (stored === undefined) {
+      this.options.onSkipped?.("no workflow is waiting", { tenantId, challengeId });
+      return;
+    }
+    try {
+      await this.options.sfn.send(
+        new SendTaskSuccessCommand({ taskToken: stored.token, output: JSON.stringify(outcome) }),
+      );
+    } catch (error) {
+      if (error instanceof Error && MOVED_ON.has(error.name)) {
+        this.options.onSkipped?.(`the workflow already moved on (${error.name})`, { tenantId, challengeId });
+        return;
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,555 @@
+import { createHash } from "node:crypto";
+import { DateTime } from "luxon";
+import { createEnglandCalendar, type WorkingDayCalendar } from "../domain/calendar.js";
+import {
+  type ChallengeState,
+  type ChallengeStatus,
+  type Command,
+  type DirectoryLookup,
+  type DomainErrorCode,
+  DomainError,
+  TIMER_ACTOR,
+  decide,
+} from "../domain/challenge/index.js";
+import type { Protocol } from "../domain/protocol.js";
+import type { ChallengeStore } from "../store/ports.js";
+import {
+  type Observer,
+  type TenantContextSource,
+  TenantNotConfiguredError,
+  UnknownProtocolError,
+  type WorkflowSignal,
+  executeCommand,
+} from "./execute-command.js";
+
+/**
+ * The work behind the challenge workflow's Lambda tasks (statemachines/challenge.asl.json), pure over
+ * ports and the clock: no AWS SDK here. The handlers in functions/workflow parse their input, call
+ * one function below and return its result.
+ *
+ * The loop, per challenge:
+ *
+ *   OpenStage ─▶ AwaitResponse (.waitForTaskToken, TimeoutSecondsPath = timeoutSeconds)
+ *      ▲              │ a person acted (SendTaskSuccess)         │ States.Timeout
+ *      └──────────────┴──────────────── StageTimedOut ◀──────────┘
+ *   monitoring: WaitForNextAction (until nextActionDueAt) ─▶ CheckActions ─▶ ...
+ *
+ * Every task re-reads the stored challenge and decides from it, never from what the execution
+ * remembers: a task re-run (retry, local resume, a late timer) finds the challenge where it is.
+ * Notifications are not sent here: the mail consumer derives them from committed events.
+ */
+
+export interface WorkflowTaskDependencies {
+  readonly challenges: ChallengeStore;
+  readonly tenants: TenantContextSource;
+  readonly protocols: (protocolId: string) => Protocol | undefined;
+  /** The service clock (functions/shared/clock.ts `now` in production). */
+  readonly clock: () => Date;
+  readonly observer?: Observer;
+}
+
+/** Completes a waiting `.waitForTaskToken` task (SendTaskSuccess). */
+export interface TaskCompletion {
+  /** "gone" when the token no longer waits (already completed, timed out, or unknown). */
+  succeed(taskToken: string, output: unknown): Promise<"sent" | "gone">;
+}
+
+/** Starts a challenge's execution; starting it again must be harmless (see {@link executionName}). */
+export type ExecutionStarter = Pick<WorkflowSignal, "start">;
+
+/** The challenge does not exist: the workflow was started or resumed for nothing (a fault: the task fails). */
+export class ChallengeNotFoundError extends Error {
+  override readonly name = "ChallengeNotFoundError";
+  constructor(
+    readonly tenantId: string,
+    readonly challengeId: string,
+  ) {
+    super(`no challenge ${challengeId} for tenant ${tenantId}`);
+  }
+}
+
+/** The stored challenge is in a shape the workflow cannot act on (e.g. open without a stage). */
+export class InconsistentChallengeError extends Error {
+  override readonly name = "InconsistentChallengeError";
+}
+
+/**
+ * How long after an unanswered check the workflow looks again when the timer has nothing left to do
+ * at an open stage (the recipient answered, the raiser was alerted, nobody holds the next stage's
+ * role yet): close of business on the next working day. A person's action wakes it sooner.
+ */
+export const RECHECK_WORKING_DAYS = 1;
+
+/** How often actions that fell due and are still open are asked about again: every 5 working days. */
+export const ACTION_FOLLOW_UP_WORKING_DAYS = 5;
+
+// ---------------------------------------------------------------------------------------------
+// Execution names
+
+const NAME_PART = /[^A-Za-z0-9_-]/g;
+
+/**
+ * The execution name of a challenge's workflow, derived from the tenant and the challenge id only,
+ * so every start of the same challenge (the API after a raise, the stream consumer, a redelivered
+ * stream record, a repair sweep) names the same execution and cannot fork it.
+ *
+ * Step Functions names: 1-80 characters; we keep to [A-Za-z0-9_-] so the name is also a valid
+ * CloudWatch Logs name. `<tenant, ≤20>-<challenge, ≤26 (a ULID)>-<32 hex of SHA-256(tenant \n id)>`:
+ * readable in the console, and the hash of the exact ids keeps names of different challenges apart
+ * even when the readable parts are truncated or had characters replaced.
+ */
+export function executionName(tenantId: string, challengeId: string): string {
+  if (tenantId.length === 0 || challengeId.length === 0) {
+    throw new Error("an execution name needs a tenant id and a challenge id");
+  }
+  const digest = createHash("sha256")
+    .update(`${tenantId}\n${challengeId}`, "utf8")
+    .digest("hex")
+    .slice(0, 32);
+  const tenant = tenantId.replace(NAME_PART, "_").slice(0, 20);
+  const challenge = challengeId.replace(NAME_PART, "_").slice(0, 26);
+  return `${tenant}-${challenge}-${digest}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// StartExecution: the stream consumer
+
+/** One record of a DynamoDB stream batch, reduced to what the starter reads (string attributes of the new image). */
+export interface StreamItemRecord {
+  /** The record's SequenceNumber: what Lambda's partial batch response names. */
+  readonly itemIdentifier: string;
+  readonly eventName?: string;
+  readonly item?: {
+    readonly entity?: string;
+    readonly type?: string;
+    readonly tenantId?: string;
+    readonly challengeId?: string;
+  };
+}
+
+export interface BatchResult {
+  readonly batchItemFailures: { readonly itemIdentifier: string }[];
+}
+
+/**
+ * Starts one execution per `ChallengeRaised` event item inserted (other records are skipped). Every
+ * record is tried even after one fails, and the failures are reported by sequence number, so
+ * Lambda checkpoints past the records before the first failure and redelivers from it; a start that
+ * already happened is harmless on redelivery (same name and input).
+ */
+export async function startExecutions(
+  records: readonly StreamItemRecord[],
+  starter: ExecutionStarter,
+  observer?: Observer,
+): Promise<BatchResult & { readonly started: number }> {
+  const batchItemFailures: { itemIdentifier: string }[] = [];
+  let started = 0;
+  for (const record of records) {
+    const item = record.item;
+    const raised =
+      (record.eventName === undefined || record.eventName === "INSERT") &&
+      item?.entity === "event" &&
+      item.type === "ChallengeRaised";
+    if (!raised) continue;
+    const { tenantId, challengeId } = item;
+    if (tenantId === undefined || tenantId === "" || challengeId === undefined || challengeId === "") {
+      // A ChallengeRaised item without its ids is a fault: report it, so it is retried and then
+      // reaches the dead-letter queue (with an alarm) instead of being dropped silently.
+      observer?.error(
+        "ChallengeRaised record without tenant or challenge id",
+        { itemIdentifier: record.itemIdentifier },
+        undefined,
+      );
+      batchItemFailures.push({ itemIdentifier: record.itemIdentifier });
+      continue;
+    }
+    try {
+      await starter.start(tenantId, challengeId);
+      started += 1;
+    } catch (error) {
+      observer?.count("WorkflowStartFailed");
+      observer?.error("could not start the challenge's workflow", { tenantId, challengeId }, error);
+      batchItemFailures.push({ itemIdentifier: record.itemIdentifier });
+    }
+  }
+  return { batchItemFailures, started };
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the workflow sees of a challenge
+
+/** What the timer will do when the wait ends with nobody having acted. */
+export type OnTimeout =
+  /** The protocol escalates to the next stage (or off the end of the ladder). */
+  | "escalate"
+  /** The protocol tells the raiser, who decides what happens next. */
+  | "alert_raiser"
+  /** Nothing the timer can do (answered, raiser already told, escalation stopped): look again later. */
+  | "recheck"
+  /** The timer would act but cannot (e.g. nobody holds the next stage's role): look again later. */
+  | "blocked";
+
+/** A stage is open and waiting for its recipient. */
+export interface OpenStageView {
+  readonly status: "open";
+  readonly stageId: string;
+  /** The stage's response deadline (ISO instant). */
+  readonly deadline: string;
+  /** Seconds from now until {@link waitUntil}; at least 1. The AwaitResponse task's TimeoutSecondsPath. */
+  readonly timeoutSeconds: number;
+  /** When the wait ends if nobody acts: the deadline, at once when it has passed, or a later re-check. */
+  readonly waitUntil: string;
+  readonly onTimeout: OnTimeout;
+  /** The challenge version read: AwaitResponse tells a stale view from a fresh one. */
+  readonly version: number;
+}
+
+/** An action plan is being monitored. */
+export interface MonitoringView {
+  readonly status: "monitoring";
+  /** When to look at the plan next (ISO instant; may be past: the workflow then looks at once). */
+  readonly nextActionDueAt: string;
+  readonly version: number;
+}
+
+/** Nothing left for the workflow to time: resolved, withdrawn, closed, or every stage tried. */
+export interface FinishedView {
+  readonly status: "finished";
+  readonly outcome: Extract<ChallengeStatus, "resolved" | "withdrawn" | "closed" | "ladder_exhausted">;
+  readonly version: number;
+}
+
+export type StageView = OpenStageView | MonitoringView | FinishedView;
+
+/** What a task needs to apply the protocol for a tenant. */
+interface TenantContext {
+  readonly calendar: WorkingDayCalendar;
+  readonly directory: DirectoryLookup;
+}
+
+async function tenantContext(deps: WorkflowTaskDependencies, tenantId: string): Promise<TenantContext> {
+  const settings = await deps.tenants.getConfig(tenantId);
+  if (settings === undefined) throw new TenantNotConfiguredError(tenantId);
+  const calendar = createEnglandCalendar({
+    closureDays: settings.closureDays,
+    ...(settings.closeOfBusiness === undefined ? {} : { closeOfBusiness: settings.closeOfBusiness }),
+  });
+  return { calendar, directory: await deps.tenants.directoryLookup(tenantId) };
+}
+
+async function loadChallenge(
+  deps: WorkflowTaskDependencies,
+  tenantId: string,
+  challengeId: string,
+): Promise<ChallengeState> {
+  const stored = await deps.challenges.get(tenantId, challengeId);
+  if (stored === undefined || stored.state.status === "none")
+    throw new ChallengeNotFoundError(tenantId, challengeId);
+  return stored.state;
+}
+
+function timerCommand(challengeId: string, stageId: string): Command {
+  return { type: "AutoEscalate", challengeId, actor: TIMER_ACTOR, channel: "timer", stageId };
+}
+
+/** Codes of a refused AutoEscalate that mean "the timer would act, but cannot yet". */
+const BLOCKED: ReadonlySet<DomainErrorCode> = new Set(["NO_RECIPIENT"]);
+
+/**
+ * What the timer would do at `at` if nothing else happened first: `decide` run as a dry run (its
+ * result is not written), so the rules stay in the domain.
+ */
+function timerOutcomeAt(
+  deps: WorkflowTaskDependencies,
+  state: ChallengeState,
+  stageId: string,
+  context: TenantContext,
+  at: Date,
+): OnTimeout {
+  const protocol = deps.protocols(state.protocolId);
+  if (protocol === undefined) throw new UnknownProtocolError(state.protocolId);
+  const decision = decide(state, timerCommand(state.challengeId, stageId), {
+    protocol,
+    calendar: context.calendar,
+    directory: context.directory,
+    now: at,
+    newId: () => "dry-run",
+  });
+  if (!decision.ok) return BLOCKED.has(decision.error.code) ? "blocked" : "recheck";
+  return decision.events.some((e) => e.type === "RaiserAlerted") ? "alert_raiser" : "escalate";
+}
+
+/** The start of the London day after `byWhen`: an action due "by 10 March" is overdue from 11 March 00:00 London. */
+export function actionDueAt(byWhen: string): Date {
+  const dayAfter = DateTime.fromISO(byWhen, { zone: "Europe/London" }).plus({ days: 1 }).startOf("day");
+  if (!dayAfter.isValid)
+    throw new InconsistentChallengeError(`action date ${JSON.stringify(byWhen)} is not a date`);
+  return dayAfter.toJSDate();
+}
+
+function openActions(state: ChallengeState) {
+  return (state.actionPlan?.actions ?? []).filter((a) => a.status === "open");
+}
+
+function secondsUntil(when: Date, now: Date): number {
+  return Math.max(1, Math.ceil((when.getTime() - now.getTime()) / 1000));
+}
+
+function viewOf(
+  deps: WorkflowTaskDependencies,
+  state: ChallengeState,
+  context: TenantContext,
+  now: Date,
+): StageView {
+  const version = state.version;
+  switch (state.status) {
+    case "open": {
+      const stage = state.currentStage;
+      if (stage === null) {
+        throw new InconsistentChallengeError(`challenge ${state.challengeId} is open without an open stage`);
+      }
+      const deadline = new Date(stage.deadline);
+      if (Number.isNaN(deadline.getTime())) {
+        throw new InconsistentChallengeError(`stage ${stage.stageId} has no valid deadline`);
+      }
+      let waitUntil: Date;
+      let onTimeout: OnTimeout;
+      if (deadline.getTime() > now.getTime()) {
+        // Wait for the deadline; say what the timer will then do if nothing changes.
+        waitUntil = deadline;
+        onTimeout = timerOutcomeAt(deps, state, stage.stageId, context, deadline);
+      } else {
+        onTimeout = timerOutcomeAt(deps, state, stage.stageId, context, now);
+        // Past the deadline: time out at once when the timer has work to do, else wait for a person
+        // (their action wakes the task) and look again on the next working day.
+        waitUntil =
+          onTimeout === "escalate" || onTimeout === "alert_raiser"
+            ? now
+            : context.calendar.deadlineAfter(now, RECHECK_WORKING_DAYS);
+      }
+      return {
+        status: "open",
+        stageId: stage.stageId,
+        deadline: deadline.toISOString(),
+        timeoutSeconds: secondsUntil(waitUntil, now),
+        waitUntil: new Date(Math.max(waitUntil.getTime(), now.getTime() + 1000)).toISOString(),
+        onTimeout,
+        version,
+      };
+    }
+    case "monitoring": {
+      // The first open action's due time; none open (every action recorded): look again later,
+      // until the raiser closes, resolves or reopens the challenge.
+      const first = openActions(state)
+        .map((a) => actionDueAt(a.byWhen))
+        .sort((a, b) => a.getTime() - b.getTime())[0];
+      const next = first ?? context.calendar.deadlineAfter(now, ACTION_FOLLOW_UP_WORKING_DAYS);
+      return { status: "monitoring", nextActionDueAt: next.toISOString(), version };
+    }
+    case "resolved":
+    case "withdrawn":
+    case "closed":
+    case "ladder_exhausted":
+      return { status: "finished", outcome: state.status, version };
+    case "none":
+      throw new InconsistentChallengeError(`challenge ${state.challengeId} has not been raised`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// OpenStage
+
+export interface ChallengeRef {
+  readonly tenantId: string;
+  readonly challengeId: string;
+}
+
+/**
+ * Reads the challenge and says where it is: the open stage with its deadline and how long to wait,
+ * the next time to look at an action plan, or that nothing is left to time. Writes nothing, so it
+ * can run any number of times (every loop, every retry, every local resume).
+ */
+export async function openStage(deps: WorkflowTaskDependencies, ref: ChallengeRef): Promise<StageView> {
+  const state = await loadChallenge(deps, ref.tenantId, ref.challengeId);
+  const context = await tenantContext(deps, ref.tenantId);
+  const view = viewOf(deps, state, context, deps.clock());
+  if (view.status === "open" && view.onTimeout === "blocked") {
+    deps.observer?.count("AutoEscalationBlocked");
+    deps.observer?.warn("the stage's no-response rule cannot be applied: check the staff directory", {
+      tenantId: ref.tenantId,
+      challengeId: ref.challengeId,
+      stageId: view.stageId,
+    });
+  }
+  return view;
+}
+
+// ---------------------------------------------------------------------------------------------
+// AwaitResponse
+
+export interface AwaitResponseInput extends ChallengeRef {
+  readonly taskToken: string;
+  /** The OpenStage view the wait is for. */
+  readonly stage: { readonly stageId: string; readonly version?: number | undefined };
+}
+
+/** SendTaskSuccess output when AwaitResponse ends its own wait: anything but a finishing action, so the loop re-reads. */
+export interface StageChangedOutcome {
+  readonly action: "stage_changed";
+  readonly status: ChallengeState["status"];
+  readonly stageId: string | null;
+  readonly version: number;
+}
+
+export type AwaitResponseResult =
+  | { readonly waiting: true; readonly stageId: string }
+  | { readonly waiting: false; readonly outcome: StageChangedOutcome; readonly completion: "sent" | "gone" };
+
+/**
+ * Stores the task token for the stage (replacing the previous one), then re-reads the challenge.
+ * The order closes the race with a person acting at the same moment: a command committed before
+ * the re-read is seen here (the challenge changed since OpenStage: the wait is completed at once
+ * so the loop re-reads), and a command committed after it reads the token stored here.
+ */
+export async function awaitResponse(
+  deps: WorkflowTaskDependencies & { readonly completion: TaskCompletion },
+  input: AwaitResponseInput,
+): Promise<AwaitResponseResult> {
+  const save = deps.challenges.saveTaskToken?.bind(deps.challenges);
+  if (save === undefined)
+    throw new Error("the challenge store keeps no task tokens: the workflow cannot wait");
+  await save(input.tenantId, input.challengeId, input.stage.stageId, input.taskToken);
+
+  const state = await loadChallenge(deps, input.tenantId, input.challengeId);
+  const current = state.status === "open" ? (state.currentStage?.stageId ?? null) : null;
+  const moved =
+    current !== input.stage.stageId ||
+    (input.stage.version !== undefined && input.stage.version !== state.version);
+  if (!moved) return { waiting: true, stageId: input.stage.stageId };
+
+  const outcome: StageChangedOutcome = {
+    action: "stage_changed",
+    status: state.status,
+    stageId: state.currentStage?.stageId ?? null,
+    version: state.version,
+  };
+  // "gone": somebody's action completed this token first; the loop re-reads either way.
+  const completion = await deps.completion.succeed(input.taskToken, outcome);
+  return { waiting: false, outcome, completion };
+}
+
+// ---------------------------------------------------------------------------------------------
+// StageTimedOut
+
+export type StageTimedOutResult =
+  | { readonly result: "escalated"; readonly toStageId: string | null; readonly version: number }
+  | { readonly result: "raiser_alerted"; readonly version: number }
+  | { readonly result: "nothing_to_do"; readonly code: DomainErrorCode };
+
+/** Refusals of AutoEscalate that mean the timer has nothing to do now: the loop re-reads. */
+const NOTHING_TO_DO: ReadonlySet<DomainErrorCode> = new Set([
+  "DEADLINE_NOT_PASSED",
+  "WRONG_STATUS",
+  "NO_RECIPIENT",
+]);
+
+/** The workflow ran the command itself and re-reads next: nothing to wake. */
+const SELF: WorkflowSignal = {
+  start: () => Promise.resolve(),
+  notify: () => Promise.resolve(),
+};
+
+/**
+ * The stage's wait timed out: applies the protocol's no-response rule through the application
+ * service (AutoEscalate, by the timer, channel "timer"). The domain decides: escalate, alert the
+ * raiser, or refuse because the deadline has not passed or the stage has moved on, which is a
+ * successful no-op here. Nobody holding the next stage's role is a no-op too, reported: OpenStage
+ * then waits a working day and the timer tries again, rather than the workflow dying.
+ */
+export async function stageTimedOut(
+  deps: WorkflowTaskDependencies,
+  input: ChallengeRef & { readonly stage: { readonly stageId: string } },
+): Promise<StageTimedOutResult> {
+  try {
+    const { events, state } = await executeCommand(
+      { ...deps, workflow: SELF },
+      input.tenantId,
+      timerCommand(input.challengeId, input.stage.stageId),
+    );
+    const escalated = events.find((e) => e.type === "Escalated");
+    if (escalated !== undefined) {
+      deps.observer?.count("AutoEscalated");
+      return { result: "escalated", toStageId: escalated.data.toStageId, version: state.version };
+    }
+    deps.observer?.count("RaiserAlerted");
+    return { result: "raiser_alerted", version: state.version };
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    if (error.code === "NOT_FOUND") throw new ChallengeNotFoundError(input.tenantId, input.challengeId);
+    if (!NOTHING_TO_DO.has(error.code)) throw error;
+    if (BLOCKED.has(error.code)) {
+      deps.observer?.count("AutoEscalationBlocked");
+      deps.observer?.error(
+        "the deadline passed but the challenge cannot move on: nobody holds the next stage's role",
+        { tenantId: input.tenantId, challengeId: input.challengeId, stageId: input.stage.stageId },
+        error,
+      );
+    }
+    return { result: "nothing_to_do", code: error.code };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CheckActions
+
+export interface DueAction {
+  readonly actionId: string;
+  /** The agreed date (YYYY-MM-DD). Only ids and dates: the action's words stay in the table. */
+  readonly byWhen: string;
+}
+
+export type CheckActionsResult =
+  (MonitoringView & { readonly dueActions: readonly DueAction[] }) | OpenStageView | FinishedView;
+
+/**
+ * An action plan's check fell due: reports the actions due by then and still open (the raiser is
+ * asked whether they were done) and when to look next: the next action's due time, or for actions
+ * still open after their date, again {@link ACTION_FOLLOW_UP_WORKING_DAYS} working days on. Always
+ * later than now, so the monitoring loop never spins. When the challenge is no longer being
+ * monitored, answers as OpenStage does. Writes nothing; the same due date gives the same answer.
+ */
+export async function checkActions(
+  deps: WorkflowTaskDependencies,
+  input: ChallengeRef & { readonly dueAt: string },
+): Promise<CheckActionsResult> {
+  const state = await loadChallenge(deps, input.tenantId, input.challengeId);
+  const context = await tenantContext(deps, input.tenantId);
+  const now = deps.clock();
+  if (state.status !== "monitoring") {
+    const view = viewOf(deps, state, context, now);
+    return view.status === "monitoring" ? { ...view, dueActions: [] } : view;
+  }
+
+  const dueAt = new Date(input.dueAt);
+  const base = new Date(Math.max(now.getTime(), Number.isNaN(dueAt.getTime()) ? 0 : dueAt.getTime()));
+  const open = openActions(state).map((action) => ({ action, due: actionDueAt(action.byWhen) }));
+  const due = open.filter((a) => a.due.getTime() <= base.getTime());
+  const upcoming = open
+    .filter((a) => a.due.getTime() > base.getTime())
+    .map((a) => a.due.getTime())
+    .sort((a, b) => a - b)[0];
+  const followUp =
+    due.length > 0 || open.length === 0
+      ? context.calendar.deadlineAfter(base, ACTION_FOLLOW_UP_WORKING_DAYS).getTime()
+      : undefined;
+  const next = Math.min(upcoming ?? Number.POSITIVE_INFINITY, followUp ?? Number.POSITIVE_INFINITY);
+  if (due.length > 0) deps.observer?.count("ActionsDue");
+  return {
+    status: "monitoring",
+    nextActionDueAt: new Date(next).toISOString(),
+    version: state.version,
+    dueActions: due
+      .sort((a, b) => a.due.getTime() - b.due.getTime() || a.action.id.localeCompare(b.action.id))
+      .map(({ action }) => ({ actionId: action.id, byWhen: action.byWhen })),
+  };
+}

@@ -1,0 +1,146 @@
+import { LogFormatter, LogItem, Logger } from "@aws-lambda-powertools/logger";
+import type { LogAttributes, UnformattedAttributes } from "@aws-lambda-powertools/logger/types";
+import { Metrics } from "@aws-lambda-powertools/metrics";
+import { Tracer } from "@aws-lambda-powertools/tracer";
+
+/**
+ * Logger, Metrics and Tracer: one of each per Lambda process, shared by every handler.
+ *
+ * Personal data never reaches the logs. Handlers log ids (tenant, challenge, person, request),
+ * the route, and outcome codes; they never log request bodies. As a second line of defence the
+ * log formatter below redacts, wherever they appear in a log item (however deeply nested):
+ * - any attribute whose NAME says it holds personal or free-text data (names, dates of birth,
+ *   emails, bodies, forms, free-text answers such as `worries` or `response`);
+ * - anything that looks like an email address inside any string (error messages included).
+ * The service name comes from POWERTOOLS_SERVICE_NAME when set (CDK sets it), else the default here.
+ */
+export const SERVICE_NAME = "challenge-resolution";
+export const METRICS_NAMESPACE = "ChallengeResolution";
+
+const REDACTED = "[redacted]";
+
+/**
+ * Attribute names (compared case-insensitively, ignoring `_` and `-`) whose values are never logged.
+ * Ids are deliberately absent: `tenantId`, `challengeId`, `personId`, `caseRecordId` are what logs are for.
+ */
+const DENIED_KEYS = new Set(
+  [
+    // Request and response payloads carry the child's details and the professionals' free text.
+    "body",
+    "rawBody",
+    "payload",
+    "form",
+    "child",
+    "socialWorker",
+    // People.
+    "name",
+    "childName",
+    "firstName",
+    "lastName",
+    "fullName",
+    "teamManagerName",
+    "displayName",
+    "dateOfBirth",
+    "dob",
+    "birthDate",
+    "email",
+    "emailAddress",
+    "address",
+    "phone",
+    "telephone",
+    // Free text written about the child.
+    "worries",
+    "actionsTaken",
+    "impactOnChild",
+    "childViews",
+    "whatNeedsToHappen",
+    "desiredOutcome",
+    "response",
+    "responses",
+    "summary",
+    "reasons",
+    "reason",
+    "rationale",
+    "note",
+    "comment",
+    "attendees",
+    "action",
+    "actions",
+    // Credentials.
+    "authorization",
+    "cookie",
+    "token",
+    "taskToken",
+    "idempotencyKey",
+  ].map(normaliseKey),
+);
+
+const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
+
+function normaliseKey(key: string): string {
+  return key.replace(/[-_]/g, "").toLowerCase();
+}
+
+/** Whether a log attribute with this name must never be written. Exported for tests. */
+export function isDeniedKey(key: string): boolean {
+  return DENIED_KEYS.has(normaliseKey(key));
+}
+
+/** Returns a copy of `value` with personal data removed (see the module comment). Never mutates its input. */
+export function redact(value: unknown, depth = 0): unknown {
+  if (depth > 12) return REDACTED;
+  if (typeof value === "string") return value.replace(EMAIL, "[email]");
+  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
+  if (value instanceof Error) {
+    return redact({ name: value.name, message: value.message, stack: value.stack }, depth + 1);
+  }
+  if (value !== null && typeof value === "object") {
+    // An error (ours, or as Powertools formats it) keeps its `name`: a class name, not a person's.
+    const errorLike = "stack" in value || "location" in value;
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) {
+      const keep = errorLike && key === "name" && typeof inner === "string";
+      out[key] = keep ? inner : isDeniedKey(key) ? REDACTED : redact(inner, depth + 1);
+    }
+    return out;
+  }
+  return value;
+}
+
+/**
+ * The standard Powertools JSON layout (the same keys as its default formatter, which the package
+ * does not export), with the message and every extra attribute passed through {@link redact}.
+ */
+export class RedactingLogFormatter extends LogFormatter {
+  override formatAttributes(attributes: UnformattedAttributes, additional: LogAttributes): LogItem {
+    const context = attributes.lambdaContext;
+    return new LogItem({
+      attributes: {
+        level: attributes.logLevel,
+        message: redact(attributes.message),
+        timestamp: this.formatTimestamp(attributes.timestamp),
+        service: attributes.serviceName,
+        cold_start: context?.coldStart,
+        function_arn: context?.invokedFunctionArn,
+        function_memory_size: context?.memoryLimitInMB,
+        function_name: context?.functionName,
+        function_request_id: context?.awsRequestId,
+        sampling_rate: attributes.sampleRateValue,
+        xray_trace_id: attributes.xRayTraceId,
+      },
+    }).addAttributes(redact(additional) as LogAttributes);
+  }
+}
+
+export const logger = new Logger({
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME,
+  logFormatter: new RedactingLogFormatter(),
+});
+
+export const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME,
+});
+
+/** Disabled automatically outside Lambda (tests, the local runtime). */
+export const tracer = new Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME });

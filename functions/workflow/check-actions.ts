@@ -1,0 +1,36 @@
+import { z } from "zod";
+import {
+  type CheckActionsResult,
+  type WorkflowTaskDependencies,
+  checkActions,
+} from "../app/workflow-tasks.js";
+import { logger } from "../shared/observability.js";
+import { workflowDependencies, workflowHandler } from "./dependencies.js";
+
+/**
+ * CheckActions task, after WaitForNextAction. Input: `{ tenantId, challengeId, dueAt }`. Output
+ * (`$.stage.current`): `{ status: "monitoring", nextActionDueAt, dueActions: [{ actionId, byWhen }],
+ * version }` while the plan is monitored, otherwise OpenStage's shape (open or finished).
+ */
+export const checkActionsInputSchema = z.object({
+  tenantId: z.string().min(1),
+  challengeId: z.string().min(1),
+  dueAt: z.iso.datetime({ offset: true }),
+});
+
+export function createHandler(deps: () => WorkflowTaskDependencies) {
+  return workflowHandler(async (event): Promise<CheckActionsResult> => {
+    const input = checkActionsInputSchema.parse(event);
+    logger.appendKeys({ tenant_id: input.tenantId, challenge_id: input.challengeId, task: "CheckActions" });
+    const result = await checkActions(deps(), input);
+    logger.info("action plan checked", {
+      status: result.status,
+      ...(result.status === "monitoring"
+        ? { dueActionCount: result.dueActions.length, nextActionDueAt: result.nextActionDueAt }
+        : {}),
+    });
+    return result;
+  });
+}
+
+export const handler = createHandler(workflowDependencies);

@@ -1,0 +1,99 @@
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { type SFNClient, SendTaskSuccessCommand } from "@aws-sdk/client-sfn";
+import type { Context } from "aws-lambda";
+import type { Observer } from "../app/execute-command.js";
+import { SfnWorkflowSignal } from "../app/sfn-workflow-signal.js";
+import type { ExecutionStarter, TaskCompletion, WorkflowTaskDependencies } from "../app/workflow-tasks.js";
+import { presets } from "../domain/presets/index.js";
+import type { Protocol } from "../domain/protocol.js";
+import { DynamoChallengeStore } from "../store/dynamo-challenge-store.js";
+import { TenantStore } from "../store/tenant-store.js";
+import { documentClient, sfn } from "../shared/clients.js";
+import { now } from "../shared/clock.js";
+import { config } from "../shared/config.js";
+import { logger, metrics } from "../shared/observability.js";
+
+/**
+ * What the workflow's handlers share: the production adapters of the ports in
+ * functions/app/workflow-tasks.ts (built once per process, on first use) and a small wrapper that
+ * gives every invocation its log context and flushes its metrics.
+ */
+
+export type WorkflowDependencies = WorkflowTaskDependencies & {
+  readonly completion: TaskCompletion;
+  readonly starter: ExecutionStarter;
+};
+
+/** Token errors meaning the wait is over already (completed, timed out, or never known). */
+const TOKEN_GONE = new Set(["TaskDoesNotExist", "TaskTimedOut", "InvalidToken"]);
+
+/** The TaskCompletion port over Step Functions' SendTaskSuccess. */
+export class SfnTaskCompletion implements TaskCompletion {
+  constructor(private readonly client: SFNClient) {}
+
+  async succeed(taskToken: string, output: unknown): Promise<"sent" | "gone"> {
+    try {
+      await this.client.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
+      return "sent";
+    } catch (error) {
+      if (error instanceof Error && TOKEN_GONE.has(error.name)) return "gone";
+      throw error;
+    }
+  }
+}
+
+/** The shipped protocol presets, by id. */
+export function presetProtocol(protocolId: string): Protocol | undefined {
+  return Object.hasOwn(presets, protocolId) ? presets[protocolId] : undefined;
+}
+
+/** The application's observer over the shared logger and metrics (ids only: no personal data). */
+export const workflowObserver: Observer = {
+  warn: (message, attributes) => {
+    logger.warn(message, attributes);
+  },
+  error: (message, attributes, error) => {
+    logger.error({ message, ...attributes, error });
+  },
+  count: (metric) => {
+    metrics.addMetric(metric, MetricUnit.Count, 1);
+  },
+};
+
+let production: WorkflowDependencies | undefined;
+
+/** The real adapters, from the validated environment (TABLE_NAME, STATE_MACHINE_ARN). */
+export function workflowDependencies(): WorkflowDependencies {
+  if (production !== undefined) return production;
+  const { TABLE_NAME, STATE_MACHINE_ARN } = config();
+  const challenges = new DynamoChallengeStore(documentClient, TABLE_NAME);
+  production = {
+    challenges,
+    tenants: new TenantStore(documentClient, TABLE_NAME, now),
+    protocols: presetProtocol,
+    clock: now,
+    observer: workflowObserver,
+    completion: new SfnTaskCompletion(sfn),
+    starter: new SfnWorkflowSignal({ sfn, stateMachineArn: STATE_MACHINE_ARN, tokens: challenges }),
+  };
+  return production;
+}
+
+/**
+ * Wraps a handler: fresh log keys and the Lambda context per invocation, metrics flushed at the
+ * end (only when there are any). The context is optional so the local runtime can call the same
+ * handler in-process with just the payload.
+ */
+export function workflowHandler<R>(
+  run: (event: unknown) => Promise<R>,
+): (event: unknown, context?: Context) => Promise<R> {
+  return async (event, context) => {
+    logger.resetKeys();
+    if (context !== undefined) logger.addContext(context);
+    try {
+      return await run(event);
+    } finally {
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+    }
+  };
+}

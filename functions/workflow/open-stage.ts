@@ -1,0 +1,32 @@
+import { z } from "zod";
+import { type StageView, type WorkflowTaskDependencies, openStage } from "../app/workflow-tasks.js";
+import { logger } from "../shared/observability.js";
+import { workflowDependencies, workflowHandler } from "./dependencies.js";
+
+/**
+ * OpenStage task (statemachines/challenge.asl.json). Input: `{ tenantId, challengeId }`. Output
+ * (`$.stage.current`): `{ status: "open", stageId, deadline, timeoutSeconds, waitUntil, onTimeout,
+ * version }`, `{ status: "monitoring", nextActionDueAt, version }` or `{ status: "finished",
+ * outcome, version }`. Reads only: safe to run on every loop, retry and local resume.
+ */
+export const openStageInputSchema = z.object({
+  tenantId: z.string().min(1),
+  challengeId: z.string().min(1),
+});
+
+export function createHandler(deps: () => WorkflowTaskDependencies) {
+  return workflowHandler(async (event): Promise<StageView> => {
+    const input = openStageInputSchema.parse(event);
+    logger.appendKeys({ tenant_id: input.tenantId, challenge_id: input.challengeId, task: "OpenStage" });
+    const view = await openStage(deps(), input);
+    logger.info("stage read", {
+      status: view.status,
+      ...(view.status === "open"
+        ? { stageId: view.stageId, timeoutSeconds: view.timeoutSeconds, onTimeout: view.onTimeout }
+        : {}),
+    });
+    return view;
+  });
+}
+
+export const handler = createHandler(workflowDependencies);

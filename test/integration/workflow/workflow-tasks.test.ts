@@ -1,0 +1,167 @@
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { executeCommand } from "../../../functions/app/execute-command.js";
+import {
+  type OpenStageView,
+  type WorkflowTaskDependencies,
+  awaitResponse,
+  openStage,
+  stageTimedOut,
+} from "../../../functions/app/workflow-tasks.js";
+import { now, setOffset } from "../../../functions/shared/clock.js";
+import { DynamoChallengeStore } from "../../../functions/store/dynamo-challenge-store.js";
+import { TenantStore } from "../../../functions/store/tenant-store.js";
+import { presetProtocol } from "../../../functions/workflow/dependencies.js";
+import { createTestTable, localDocumentClient } from "../../support/dynamodb-local.js";
+import {
+  FakeCompletion,
+  LEVEL_1_DEADLINE,
+  LEVEL_2_DEADLINE,
+  RAISED_AT,
+  TENANT,
+  noWorkflow,
+  raiseCommand,
+  settings,
+  staff,
+} from "../../unit/workflow/fakes.js";
+
+/**
+ * The workflow tasks against DynamoDB Local, on the service clock (functions/shared/clock.ts), with
+ * the Nottingham preset: raise on Wednesday 20 May 2026, the week before the Spring bank holiday.
+ */
+
+let client: DynamoDBDocumentClient;
+let drop: () => Promise<void>;
+let challenges: DynamoChallengeStore;
+let deps: WorkflowTaskDependencies;
+const completion = new FakeCompletion();
+
+/** Puts the service clock at `iso` (an offset from real time, as the local runtime does). */
+function clockAt(iso: string | Date): void {
+  setOffset(new Date(iso).getTime() - Date.now());
+}
+
+beforeAll(async () => {
+  client = localDocumentClient();
+  let tableName: string;
+  ({ tableName, drop } = await createTestTable(client));
+  challenges = new DynamoChallengeStore(client, tableName);
+  const tenants = new TenantStore(client, tableName, now);
+  await tenants.putConfig(TENANT, { ...settings, reminders: {} });
+  for (const member of staff) await tenants.upsertStaff(TENANT, member);
+  deps = { challenges, tenants, protocols: presetProtocol, clock: now };
+});
+
+afterEach(() => {
+  setOffset(0);
+});
+
+afterAll(async () => {
+  setOffset(0);
+  await drop();
+  client.destroy();
+});
+
+async function openView(ref: { tenantId: string; challengeId: string }): Promise<OpenStageView> {
+  const view = await openStage(deps, ref);
+  if (view.status !== "open") throw new Error(`expected an open stage, got ${view.status}`);
+  return view;
+}
+
+describe("a stage's deadline, end to end on the stored challenge", () => {
+  it("raise → OpenStage's deadline → no escalation before it → auto-escalation after it → the next stage", async () => {
+    const ref = { tenantId: TENANT, challengeId: "01JINTEGRATION00000000001" };
+    clockAt(RAISED_AT);
+    await executeCommand({ ...deps, workflow: noWorkflow }, TENANT, raiseCommand(ref.challengeId));
+
+    // OpenStage: Thursday 28 May 17:00 BST (Monday 25 May is a bank holiday), 8 days 7 hours away.
+    const before = now().getTime();
+    const level1 = await openView(ref);
+    const after = now().getTime();
+    expect(level1).toMatchObject({
+      stageId: "level_1",
+      deadline: LEVEL_1_DEADLINE,
+      onTimeout: "escalate",
+      version: 2,
+    });
+    expect(level1.timeoutSeconds).toBeGreaterThanOrEqual(
+      Math.ceil((Date.parse(LEVEL_1_DEADLINE) - after) / 1000),
+    );
+    expect(level1.timeoutSeconds).toBeLessThanOrEqual(
+      Math.ceil((Date.parse(LEVEL_1_DEADLINE) - before) / 1000),
+    );
+    expect(level1.timeoutSeconds).toBeGreaterThan(8 * 86_400 + 7 * 3_600 - 60);
+
+    // AwaitResponse stores the token in the table.
+    await expect(
+      awaitResponse({ ...deps, completion }, { ...ref, taskToken: "token-level-1", stage: level1 }),
+    ).resolves.toEqual({
+      waiting: true,
+      stageId: "level_1",
+    });
+    expect(await challenges.getTaskToken(TENANT, ref.challengeId)).toEqual({
+      stageId: "level_1",
+      token: "token-level-1",
+    });
+
+    // A timer that fires early (one minute before the deadline) does nothing.
+    clockAt(new Date(Date.parse(LEVEL_1_DEADLINE) - 60_000));
+    expect(await stageTimedOut(deps, { ...ref, stage: level1 })).toEqual({
+      result: "nothing_to_do",
+      code: "DEADLINE_NOT_PASSED",
+    });
+    expect((await challenges.get(TENANT, ref.challengeId))?.state.version).toBe(2);
+
+    // Past the deadline: the timer escalates to level 2 (the Service Manager).
+    clockAt(new Date(Date.parse(LEVEL_1_DEADLINE) + 1_000));
+    expect(await stageTimedOut(deps, { ...ref, stage: level1 })).toEqual({
+      result: "escalated",
+      toStageId: "level_2",
+      version: 4,
+    });
+    const events = (await challenges.events(TENANT, ref.challengeId)).map((e) => e.event);
+    expect(events.map((e) => e.type)).toEqual(["ChallengeRaised", "StageOpened", "Escalated", "StageOpened"]);
+    expect(events[2]).toMatchObject({
+      actor: { id: "workflow-timer", role: "system" },
+      channel: "timer",
+      data: { kind: "no_response" },
+    });
+    expect(events[3]).toMatchObject({
+      data: { stageId: "level_2", via: "auto_escalated", assignee: { personId: "sm-1" } },
+    });
+
+    // OpenStage now returns level 2 and its own deadline.
+    const level2 = await openView(ref);
+    expect(level2).toMatchObject({ stageId: "level_2", deadline: LEVEL_2_DEADLINE, version: 4 });
+    expect(level2.timeoutSeconds).toBeGreaterThan(6 * 86_400);
+
+    // The late timer of level 1 does nothing; AwaitResponse with the stale level 1 view completes at once.
+    expect(await stageTimedOut(deps, { ...ref, stage: level1 })).toEqual({
+      result: "nothing_to_do",
+      code: "WRONG_STATUS",
+    });
+    await expect(
+      awaitResponse({ ...deps, completion }, { ...ref, taskToken: "stale", stage: level1 }),
+    ).resolves.toMatchObject({
+      waiting: false,
+      outcome: { action: "stage_changed", stageId: "level_2", version: 4 },
+    });
+    expect(completion.sent.at(-1)?.taskToken).toBe("stale");
+  });
+
+  it("keeps the task token out of the snapshot", async () => {
+    const ref = { tenantId: TENANT, challengeId: "01JINTEGRATION00000000002" };
+    clockAt(RAISED_AT);
+    await executeCommand({ ...deps, workflow: noWorkflow }, TENANT, raiseCommand(ref.challengeId));
+    const stage = await openView(ref);
+    await awaitResponse({ ...deps, completion }, { ...ref, taskToken: "secret-token", stage });
+    await awaitResponse({ ...deps, completion }, { ...ref, taskToken: "newer-token", stage });
+    expect(await challenges.getTaskToken(TENANT, ref.challengeId)).toEqual({
+      stageId: "level_1",
+      token: "newer-token",
+    });
+    const snapshot = await challenges.get(TENANT, ref.challengeId);
+    expect(JSON.stringify(snapshot)).not.toContain("token");
+    expect(await challenges.getTaskToken(TENANT, "01JNOSUCHCHALLENGE0000000")).toBeUndefined();
+  });
+});

@@ -1,0 +1,488 @@
+import { beforeEach, describe, expect, it, vi } from "vitest";
+
+vi.hoisted(() => {
+  process.env.POWERTOOLS_METRICS_DISABLED = "true";
+  process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
+});
+
+import { ProvisionedThroughputExceededException } from "@aws-sdk/client-dynamodb";
+import { spec as acknowledgeSpec } from "../../../functions/api/acknowledge.js";
+import { createHandler } from "../../../functions/api/http/middleware.js";
+import { spec as raiseSpec } from "../../../functions/api/raise-challenge.js";
+import { spec as respondSpec } from "../../../functions/api/respond.js";
+import { spec as getSpec } from "../../../functions/api/get-challenge.js";
+import { ConcurrencyConflictError } from "../../../functions/store/ports.js";
+import { type Caller, apiEvent, callers, invoke } from "../../support/api-events.js";
+import { type Fakes, makeFakes, raiseBody } from "./fakes.js";
+
+interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  code: string;
+  errors?: { pointer?: string; parameter?: string; header?: string; detail: string }[];
+  retryable?: boolean;
+  correlationId?: string;
+}
+interface CommandBody {
+  challenge: {
+    challengeId: string;
+    version: number;
+    status: string;
+    currentStage: { stageId: string; assignee: { personId: string } } | null;
+  };
+  events: { type: string; summary: string; actorRole: string; channel: string }[];
+}
+
+let fakes: Fakes;
+let raise: ReturnType<typeof createHandler>;
+let respond: ReturnType<typeof createHandler>;
+let acknowledge: ReturnType<typeof createHandler>;
+let getChallenge: ReturnType<typeof createHandler>;
+
+beforeEach(async () => {
+  fakes = await makeFakes();
+  raise = createHandler(raiseSpec, fakes.deps);
+  respond = createHandler(respondSpec, fakes.deps);
+  acknowledge = createHandler(acknowledgeSpec, fakes.deps);
+  getChallenge = createHandler(getSpec, fakes.deps);
+});
+
+async function raiseOne(caller: Caller = callers.iro): Promise<string> {
+  const response = await invoke(raise, apiEvent("raise-challenge", { caller, body: raiseBody() }));
+  expect(response.status).toBe(201);
+  return (response.body as CommandBody).challenge.challengeId;
+}
+
+describe("raise-challenge", () => {
+  it("raises with a server-generated id, returns 201 with Location and starts the workflow", async () => {
+    const response = await invoke(raise, apiEvent("raise-challenge", { body: raiseBody() }));
+    expect(response.status).toBe(201);
+    expect(response.headers["content-type"]).toBe("application/json");
+    const body = response.body as CommandBody;
+    expect(body.challenge.challengeId).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(response.headers.location).toBe(`/v1/challenges/${body.challenge.challengeId}`);
+    expect(body.challenge).toMatchObject({ version: 2, status: "open" });
+    expect(body.challenge.currentStage).toMatchObject({ stageId: "level_1", assignee: { personId: "tm-1" } });
+    expect(body.events.map((e) => e.type)).toEqual(["ChallengeRaised", "StageOpened"]);
+    expect(body.events[0]).toMatchObject({ actorRole: "IRO", channel: "api" });
+    expect(body.events[1]?.summary).toMatch(/^Level 1 opened for the .+; response due by/);
+    expect(fakes.workflow.started).toEqual([
+      { tenantId: "tenant-a", challengeId: body.challenge.challengeId },
+    ]);
+  });
+
+  it("refuses an invalid form with problem+json pointing at each field, storing nothing", async () => {
+    const body = raiseBody();
+    const form = body.form as { child: Record<string, unknown>; worries: string };
+    form.child.dateOfBirth = "2015-13-45";
+    form.worries = "";
+    const response = await invoke(raise, apiEvent("raise-challenge", { body }));
+    expect(response.status).toBe(400);
+    expect(response.headers["content-type"]).toBe("application/problem+json");
+    const problem = response.body as Problem;
+    expect(problem).toMatchObject({
+      type: "https://challenge-resolution.example/problems/validation-error",
+      title: "Invalid request",
+      status: 400,
+      code: "validation-error",
+      instance: "/v1/challenges",
+    });
+    expect(problem.errors).toEqual(
+      expect.arrayContaining([
+        { pointer: "/form/child/dateOfBirth", detail: "Invalid ISO date" },
+        { pointer: "/form/worries", detail: expect.stringMatching(/>=1 characters/) as unknown },
+      ]),
+    );
+    // The rejected values are not echoed back (they may be personal data).
+    expect(JSON.stringify(problem)).not.toContain("2015-13-45");
+    expect(fakes.challenges.appendCalls).toBe(0);
+    expect(fakes.workflow.started).toEqual([]);
+  });
+
+  it("names a missing field as required", async () => {
+    const body = raiseBody();
+    delete (body.form as { child: Record<string, unknown> }).child.dateOfBirth;
+    const problem = (await invoke(raise, apiEvent("raise-challenge", { body }))).body as Problem;
+    expect(problem.errors).toContainEqual({ pointer: "/form/child/dateOfBirth", detail: "is required" });
+  });
+
+  it("refuses fields the server supplies (actor, challengeId, tenant) instead of trusting them", async () => {
+    const body = raiseBody({
+      actor: { id: "someone-else", role: "IRO" },
+      challengeId: "mine",
+      tenantId: "tenant-b",
+    });
+    const response = await invoke(raise, apiEvent("raise-challenge", { body }));
+    expect(response.status).toBe(400);
+    const pointers = (response.body as Problem).errors?.map((e) => e.pointer);
+    expect(pointers).toEqual(expect.arrayContaining(["/actor", "/challengeId", "/tenantId"]));
+    expect(fakes.challenges.appendCalls).toBe(0);
+  });
+
+  it("answers malformed JSON with 400 and a non-JSON body with 415", async () => {
+    const malformed = await invoke(raise, apiEvent("raise-challenge", { body: "{not json" }));
+    expect(malformed.status).toBe(400);
+    expect((malformed.body as Problem).code).toBe("malformed-json");
+    const xml = await invoke(
+      raise,
+      apiEvent("raise-challenge", { body: "<form/>", headers: { "Content-Type": "application/xml" } }),
+    );
+    expect(xml.status).toBe(415);
+    expect(fakes.challenges.appendCalls).toBe(0);
+  });
+
+  it("turns a protocol refusal into 422 with the domain's reason", async () => {
+    // Nottingham: a CPC may bypass only with a safeguarding concern.
+    const body = raiseBody({ startAtStageId: "level_3", bypassRationale: "urgent" });
+    (body.form as Record<string, unknown>).raiserRole = "CPC";
+    const response = await invoke(raise, apiEvent("raise-challenge", { caller: callers.cpc, body }));
+    expect(response.status).toBe(422);
+    const problem = response.body as Problem;
+    expect(problem.code).toBe("BYPASS_NOT_ALLOWED");
+    expect(problem.type).toBe("https://challenge-resolution.example/problems/BYPASS_NOT_ALLOWED");
+    expect(problem.detail.length).toBeGreaterThan(10);
+  });
+
+  it("says 409 when the tenant has not chosen a protocol yet", async () => {
+    fakes.tenants.configs.clear();
+    const response = await invoke(raise, apiEvent("raise-challenge", { body: raiseBody() }));
+    expect(response.status).toBe(409);
+    expect((response.body as Problem).code).toBe("tenant-not-configured");
+  });
+});
+
+describe("authorisation", () => {
+  it("401 without authorizer claims", async () => {
+    const response = await invoke(raise, apiEvent("raise-challenge", { caller: null, body: raiseBody() }));
+    expect(response.status).toBe(401);
+    expect(response.headers["www-authenticate"]).toBe("Bearer");
+  });
+
+  it("403 when the token lacks the route's scope", async () => {
+    const reader = { ...callers.iro, scopes: ["challenges/read"] };
+    const response = await invoke(raise, apiEvent("raise-challenge", { caller: reader, body: raiseBody() }));
+    expect(response.status).toBe(403);
+    expect((response.body as Problem).detail).toContain("challenges/write");
+    expect(fakes.challenges.appendCalls).toBe(0);
+  });
+
+  it("403 when the token has no valid tenant or role", async () => {
+    const noTenant = await invoke(
+      raise,
+      apiEvent("raise-challenge", {
+        claims: { sub: "iro-1", role: "IRO", scope: "challenges/write" },
+        body: raiseBody(),
+      }),
+    );
+    expect(noTenant.status).toBe(403);
+    expect((noTenant.body as Problem).detail).toContain("tenant_id");
+    const badRole = await invoke(
+      raise,
+      apiEvent("raise-challenge", {
+        claims: { sub: "iro-1", role: "superuser", tenant_id: "tenant-a", scope: "challenges/write" },
+        body: raiseBody(),
+      }),
+    );
+    expect(badRole.status).toBe(403);
+    expect((badRole.body as Problem).detail).toContain("role");
+  });
+
+  it("reads scopes from the scope claim when the authorizer lists none", async () => {
+    const response = await invoke(raise, apiEvent("raise-challenge", { scopes: null, body: raiseBody() }));
+    expect(response.status).toBe(201);
+  });
+
+  it("403 for a role the route is closed to (auditors only read)", async () => {
+    const auditorWithWrite = { ...callers.auditor, scopes: ["challenges/write"] };
+    const response = await invoke(
+      raise,
+      apiEvent("raise-challenge", { caller: auditorWithWrite, body: raiseBody() }),
+    );
+    expect(response.status).toBe(403);
+    expect((response.body as Problem).detail).toContain("auditor");
+  });
+
+  it("never returns another tenant's challenge: it is simply not found", async () => {
+    const id = await raiseOne();
+    const own = await invoke(
+      getChallenge,
+      apiEvent("get-challenge", { pathParameters: { challengeId: id } }),
+    );
+    expect(own.status).toBe(200);
+    const foreign = await invoke(
+      getChallenge,
+      apiEvent("get-challenge", { caller: callers.foreignIro, pathParameters: { challengeId: id } }),
+    );
+    expect(foreign.status).toBe(404);
+    expect(JSON.stringify(foreign.body)).not.toContain("Alice");
+    // ...and another tenant cannot act on it either, even with the same directory and protocol.
+    await fakes.tenants.putConfig("tenant-b", { protocolId: "nottingham", closureDays: [], reminders: {} });
+    const act = await invoke(
+      respond,
+      apiEvent("respond", {
+        caller: { ...callers.teamManager, tenant: "tenant-b" },
+        pathParameters: { challengeId: id },
+        body: { response: "done" },
+      }),
+    );
+    expect(act.status).toBe(404);
+    expect(fakes.challenges.snapshots.get(`tenant-a|${id}`)?.version).toBe(2);
+  });
+});
+
+describe("respond: only the stage's recipient", () => {
+  it("refuses a manager who is not the current recipient, clearly", async () => {
+    const id = await raiseOne();
+    const response = await invoke(
+      respond,
+      apiEvent("respond", {
+        caller: callers.otherManager,
+        pathParameters: { challengeId: id },
+        body: { response: "We will hold a core group." },
+      }),
+    );
+    expect(response.status).toBe(403);
+    const problem = response.body as Problem;
+    expect(problem.code).toBe("NOT_RECIPIENT");
+    expect(problem.title).toBe("Not the stage's recipient");
+    expect(problem.detail).toMatch(/only the current recipient/);
+    expect(fakes.workflow.notified).toEqual([]);
+  });
+
+  it("accepts the recipient's response and wakes the workflow", async () => {
+    const id = await raiseOne();
+    const response = await invoke(
+      respond,
+      apiEvent("respond", {
+        caller: callers.teamManager,
+        pathParameters: { challengeId: id },
+        body: { response: "We will hold a core group." },
+      }),
+    );
+    expect(response.status).toBe(200);
+    const body = response.body as CommandBody;
+    expect(body.events.map((e) => e.type)).toEqual(["ResponseRecorded"]);
+    expect(fakes.workflow.notified).toEqual([
+      {
+        tenantId: "tenant-a",
+        challengeId: id,
+        outcome: { action: "responded", status: "open", stageId: "level_1", version: 3 },
+      },
+    ]);
+  });
+
+  it("does not wake the workflow for an acknowledgement (the deadline still runs)", async () => {
+    const id = await raiseOne();
+    const response = await invoke(
+      acknowledge,
+      apiEvent("acknowledge", { caller: callers.teamManager, pathParameters: { challengeId: id } }),
+    );
+    expect(response.status).toBe(200);
+    expect(fakes.workflow.notified).toEqual([]);
+  });
+
+  it("404 for a challenge that does not exist", async () => {
+    const response = await invoke(
+      respond,
+      apiEvent("respond", {
+        caller: callers.teamManager,
+        pathParameters: { challengeId: "01J00000000000000000000000" },
+        body: { response: "x" },
+      }),
+    );
+    expect(response.status).toBe(404);
+    expect((response.body as Problem).code).toBe("NOT_FOUND");
+  });
+});
+
+describe("Idempotency-Key", () => {
+  const KEY = "3f1c2a8e-0c7d-4b5e-9a77-2d0b5c7e1f10";
+
+  it("replays the first response for a retry with the same key and raises only once", async () => {
+    const first = await invoke(
+      raise,
+      apiEvent("raise-challenge", { body: raiseBody(), headers: { "Idempotency-Key": KEY } }),
+    );
+    const second = await invoke(
+      raise,
+      apiEvent("raise-challenge", { body: raiseBody(), headers: { "Idempotency-Key": KEY } }),
+    );
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(201);
+    expect(second.body).toEqual(first.body);
+    expect(second.headers.location).toBe(first.headers.location);
+    expect(first.headers["idempotent-replayed"]).toBeUndefined();
+    expect(second.headers["idempotent-replayed"]).toBe("true");
+    expect(fakes.challenges.snapshots.size).toBe(1);
+    expect(fakes.challenges.appendCalls).toBe(1);
+    expect(fakes.workflow.started).toHaveLength(1);
+  });
+
+  it("refuses the same key with a different request (422) and runs nothing", async () => {
+    await invoke(
+      raise,
+      apiEvent("raise-challenge", { body: raiseBody(), headers: { "Idempotency-Key": KEY } }),
+    );
+    const other = raiseBody({ safeguardingConcern: true });
+    const response = await invoke(
+      raise,
+      apiEvent("raise-challenge", { body: other, headers: { "Idempotency-Key": KEY } }),
+    );
+    expect(response.status).toBe(422);
+    expect((response.body as Problem).code).toBe("idempotency-key-reused");
+    expect(fakes.challenges.appendCalls).toBe(1);
+  });
+
+  it("keys on tenant and route: the same key elsewhere is a different request", async () => {
+    await invoke(
+      raise,
+      apiEvent("raise-challenge", { body: raiseBody(), headers: { "Idempotency-Key": KEY } }),
+    );
+    const otherCaller = await invoke(
+      raise,
+      apiEvent("raise-challenge", {
+        caller: callers.otherIro,
+        body: raiseBody(),
+        headers: { "Idempotency-Key": KEY },
+      }),
+    );
+    // Same tenant, same route, another person: the stored response is not theirs to see.
+    expect(otherCaller.status).toBe(422);
+    expect(fakes.idempotencyLayers.get("tenant-a")?.records.size).toBe(1);
+  });
+
+  it("does not remember failures: a retry after a refusal runs again", async () => {
+    const id = await raiseOne();
+    const event = () =>
+      apiEvent("respond", {
+        caller: callers.otherManager,
+        pathParameters: { challengeId: id },
+        body: { response: "x" },
+        headers: { "Idempotency-Key": KEY },
+      });
+    expect((await invoke(respond, event())).status).toBe(403);
+    expect(fakes.idempotencyLayers.get("tenant-a")?.records.size).toBe(0);
+    expect((await invoke(respond, event())).status).toBe(403);
+  });
+
+  it("works without the header, and validates the header when present", async () => {
+    expect((await invoke(raise, apiEvent("raise-challenge", { body: raiseBody() }))).status).toBe(201);
+    const bad = await invoke(
+      raise,
+      apiEvent("raise-challenge", { body: raiseBody(), headers: { "Idempotency-Key": "short" } }),
+    );
+    expect(bad.status).toBe(400);
+    expect((bad.body as Problem).errors).toEqual([
+      { header: "idempotency-key", detail: expect.any(String) as unknown },
+    ]);
+  });
+});
+
+describe("concurrency and failures", () => {
+  it("retries the whole command when another writer wins once, then succeeds", async () => {
+    const id = await raiseOne();
+    fakes.challenges.appendFailures.push(new ConcurrencyConflictError(id, 2));
+    const response = await invoke(
+      respond,
+      apiEvent("respond", {
+        caller: callers.teamManager,
+        pathParameters: { challengeId: id },
+        body: { response: "ok" },
+      }),
+    );
+    expect(response.status).toBe(200);
+    expect(fakes.observed.counts).toContain("ConcurrencyRetry");
+  });
+
+  it("answers 409 concurrent-modification when the race is lost every time", async () => {
+    const id = await raiseOne();
+    fakes.challenges.appendCalls = 0;
+    fakes.challenges.appendFailures.push(
+      new ConcurrencyConflictError(id, 2),
+      new ConcurrencyConflictError(id, 2),
+      new ConcurrencyConflictError(id, 2),
+    );
+    const response = await invoke(
+      respond,
+      apiEvent("respond", {
+        caller: callers.teamManager,
+        pathParameters: { challengeId: id },
+        body: { response: "ok" },
+      }),
+    );
+    expect(response.status).toBe(409);
+    expect(response.body).toMatchObject({ code: "concurrent-modification", retryable: true });
+    expect(fakes.challenges.appendCalls).toBe(3);
+    expect(fakes.workflow.notified).toEqual([]);
+  });
+
+  it("turns DynamoDB throttling into 503 with Retry-After (retryable), nothing written", async () => {
+    fakes.challenges.appendFailures.push(
+      new ProvisionedThroughputExceededException({ message: "Rate exceeded", $metadata: {} }),
+    );
+    const response = await invoke(raise, apiEvent("raise-challenge", { body: raiseBody() }));
+    expect(response.status).toBe(503);
+    expect(response.headers["retry-after"]).toBe("1");
+    expect(response.body).toMatchObject({ code: "service-unavailable", retryable: true });
+    expect(fakes.challenges.snapshots.size).toBe(0);
+  });
+
+  it("hides an unexpected error behind a generic 500", async () => {
+    fakes.challenges.getFailures.push(new Error("connect ECONNREFUSED 10.0.0.12:8000 secret-table"));
+    const response = await invoke(
+      getChallenge,
+      apiEvent("get-challenge", {
+        pathParameters: { challengeId: "x" },
+        headers: { "X-Correlation-Id": "corr-123" },
+      }),
+    );
+    expect(response.status).toBe(500);
+    const problem = response.body as Problem;
+    expect(problem.code).toBe("internal-error");
+    expect(JSON.stringify(problem)).not.toMatch(/ECONNREFUSED|secret|10\.0\.0/);
+    expect(problem.correlationId).toBe("corr-123");
+  });
+
+  it("commits and answers 200 even when waking the workflow fails", async () => {
+    const id = await raiseOne();
+    fakes.workflow.notifyError = new Error("SendTaskSuccess failed");
+    const response = await invoke(
+      respond,
+      apiEvent("respond", {
+        caller: callers.teamManager,
+        pathParameters: { challengeId: id },
+        body: { response: "ok" },
+      }),
+    );
+    expect(response.status).toBe(200);
+    expect(fakes.challenges.snapshots.get(`tenant-a|${id}`)?.version).toBe(3);
+    expect(fakes.observed.counts).toContain("WorkflowSignalFailed");
+  });
+});
+
+describe("correlation id", () => {
+  it("echoes x-correlation-id, or the request id when none was sent", async () => {
+    const sent = await invoke(
+      raise,
+      apiEvent("raise-challenge", { body: raiseBody(), headers: { "X-Correlation-Id": "case-sys-42" } }),
+    );
+    expect(sent.headers["x-correlation-id"]).toBe("case-sys-42");
+    const generated = await invoke(
+      raise,
+      apiEvent("raise-challenge", { body: raiseBody(), requestId: "apigw-req-7" }),
+    );
+    expect(generated.headers["x-correlation-id"]).toBe("apigw-req-7");
+    const junk = await invoke(
+      raise,
+      apiEvent("raise-challenge", {
+        body: raiseBody(),
+        requestId: "apigw-req-8",
+        headers: { "X-Correlation-Id": "a b\nc" },
+      }),
+    );
+    expect(junk.headers["x-correlation-id"]).toBe("apigw-req-8");
+  });
+});

@@ -1,0 +1,82 @@
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it, vi } from "vitest";
+
+vi.hoisted(() => {
+  process.env.POWERTOOLS_METRICS_DISABLED = "true";
+  process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
+});
+
+import { spec as openapiSpec, buildOpenApiDocument, routeSpecs } from "../../../functions/api/openapi.js";
+import { createHandler } from "../../../functions/api/http/middleware.js";
+import { routeEntry, routes } from "../../../functions/api/routes.js";
+import { apiEvent, callers, invoke } from "../../support/api-events.js";
+import { makeFakes } from "./fakes.js";
+
+const committedPath = fileURLToPath(new URL("../../../docs/openapi.json", import.meta.url));
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+
+describe("OpenAPI document", () => {
+  const document = buildOpenApiDocument();
+
+  it("is committed and equal to what the code generates (run `npx tsx bin/openapi.ts` to refresh)", () => {
+    const committed = JSON.parse(readFileSync(committedPath, "utf8")) as unknown;
+    expect(committed).toEqual(JSON.parse(JSON.stringify(document)));
+  });
+
+  it("has every route of routes.ts, with its method, scope and path parameters", () => {
+    for (const route of routes) {
+      const operation = document.paths[route.path]?.[route.method.toLowerCase()];
+      expect(operation, `${route.method} ${route.path}`).toBeDefined();
+      expect(operation?.security).toEqual([{ bearerAuth: [route.scope] }]);
+      const declared = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+      const documented = ((operation?.parameters ?? []) as { in?: string; name?: string }[])
+        .filter((p) => p.in === "path")
+        .map((p) => p.name)
+        .sort();
+      expect(documented, route.id).toEqual(declared);
+    }
+    const operations = Object.values(document.paths).flatMap((byMethod) => Object.keys(byMethod));
+    expect(operations).toHaveLength(routes.length);
+  });
+
+  it("documents problem+json errors and the bearer JWT scheme", () => {
+    expect(document.openapi).toBe("3.1.0");
+    expect(document.components.securitySchemes.bearerAuth).toMatchObject({
+      type: "http",
+      scheme: "bearer",
+      bearerFormat: "JWT",
+    });
+    expect(document.components.responses.BadRequest).toMatchObject({
+      content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+    });
+    expect(document.components.schemas.Problem).toBeDefined();
+    // The request bodies are the commands' own schemas, less what the server supplies.
+    const respond = document.components.schemas.RespondRequest as { properties: Record<string, unknown> };
+    expect(Object.keys(respond.properties)).toEqual(["response"]);
+    const raise = document.components.schemas.RaiseChallengeRequest as {
+      properties: Record<string, unknown>;
+      required: string[];
+    };
+    expect(raise.required).toContain("form");
+    expect(raise.properties).not.toHaveProperty("actor");
+  });
+
+  it("has a handler file and a spec for every route", () => {
+    const ids = routeSpecs()
+      .map((s) => s.routeId)
+      .sort();
+    expect(ids).toEqual(routes.map((r) => r.id).sort());
+    for (const route of routes) expect(existsSync(root + routeEntry(route)), routeEntry(route)).toBe(true);
+  });
+
+  it("is served by GET /v1/openapi.json", async () => {
+    const { deps } = await makeFakes();
+    const response = await invoke(
+      createHandler(openapiSpec, deps),
+      apiEvent("openapi", { caller: callers.lcs }),
+    );
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual(JSON.parse(JSON.stringify(document)));
+  });
+});

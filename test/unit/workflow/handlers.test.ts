@@ -1,0 +1,203 @@
+import {
+  ExecutionAlreadyExists,
+  SFNClient,
+  SendTaskSuccessCommand,
+  StartExecutionCommand,
+  TaskDoesNotExist,
+} from "@aws-sdk/client-sfn";
+import type { DynamoDBStreamEvent } from "aws-lambda";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { executeCommand } from "../../../functions/app/execute-command.js";
+import { executionName } from "../../../functions/app/workflow-tasks.js";
+import { resetConfigForTests } from "../../../functions/shared/config.js";
+import { logger } from "../../../functions/shared/observability.js";
+import { createHandler as awaitResponseHandler } from "../../../functions/workflow/await-response.js";
+import { createHandler as checkActionsHandler } from "../../../functions/workflow/check-actions.js";
+import { SfnTaskCompletion } from "../../../functions/workflow/dependencies.js";
+import { createHandler as openStageHandler } from "../../../functions/workflow/open-stage.js";
+import { createHandler as stageTimedOutHandler } from "../../../functions/workflow/stage-timed-out.js";
+import { handler as startExecution } from "../../../functions/workflow/start-execution.js";
+import { type Fakes, TENANT, makeFakes, noWorkflow, raiseCommand } from "./fakes.js";
+
+const ARN = "arn:aws:states:eu-west-2:123456789012:stateMachine:challenge";
+const sfnMock = mockClient(SFNClient);
+
+/** A stream record as Lambda delivers it (NEW_IMAGE), for an event item of the single table. */
+function streamRecord(sequenceNumber: string, type: string, challengeId: string, entity = "event") {
+  return {
+    eventID: `id-${sequenceNumber}`,
+    eventName: "INSERT" as const,
+    eventSource: "aws:dynamodb",
+    awsRegion: "eu-west-2",
+    dynamodb: {
+      Keys: { pk: { S: `T#${TENANT}#C#${challengeId}` }, sk: { S: "E#0000000001" } },
+      NewImage: {
+        pk: { S: `T#${TENANT}#C#${challengeId}` },
+        sk: { S: "E#0000000001" },
+        entity: { S: entity },
+        type: { S: type },
+        tenantId: { S: TENANT },
+        challengeId: { S: challengeId },
+        event: { M: { type: { S: type } } },
+      },
+      SequenceNumber: sequenceNumber,
+      SizeBytes: 100,
+      StreamViewType: "NEW_IMAGE" as const,
+    },
+  };
+}
+
+beforeAll(() => {
+  logger.setLogLevel("SILENT");
+  process.env.TABLE_NAME = "challenges";
+  process.env.STATE_MACHINE_ARN = ARN;
+  resetConfigForTests();
+});
+
+afterAll(() => {
+  delete process.env.TABLE_NAME;
+  delete process.env.STATE_MACHINE_ARN;
+  resetConfigForTests();
+  sfnMock.restore();
+});
+
+beforeEach(() => {
+  sfnMock.reset();
+});
+
+describe("start-execution (the stream consumer)", () => {
+  it("starts one execution per raised challenge, named from tenant and challenge, with { tenantId, challengeId }", async () => {
+    sfnMock.on(StartExecutionCommand).resolves({ executionArn: "arn:execution", startDate: new Date() });
+    const event: DynamoDBStreamEvent = {
+      Records: [
+        streamRecord("1", "ChallengeRaised", "c1"),
+        streamRecord("2", "StageOpened", "c1"),
+        streamRecord("3", "ChallengeRaised", "c2", "challenge"),
+      ],
+    };
+    expect(await startExecution(event)).toEqual({ batchItemFailures: [] });
+    const calls = sfnMock.commandCalls(StartExecutionCommand);
+    expect(calls.map((c) => c.args[0].input)).toEqual([
+      {
+        stateMachineArn: ARN,
+        name: executionName(TENANT, "c1"),
+        input: JSON.stringify({ tenantId: TENANT, challengeId: "c1" }),
+      },
+    ]);
+  });
+
+  it("treats ExecutionAlreadyExists as success (a redelivered record cannot fork a challenge)", async () => {
+    sfnMock
+      .on(StartExecutionCommand)
+      .rejects(new ExecutionAlreadyExists({ message: "Execution Already Exists", $metadata: {} }));
+    const result = await startExecution({
+      Records: [streamRecord("1", "ChallengeRaised", "c1"), streamRecord("2", "ChallengeRaised", "c1")],
+    });
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(2);
+  });
+
+  it("reports a throttled start in batchItemFailures and still processes the rest of the batch", async () => {
+    sfnMock.on(StartExecutionCommand).resolves({ executionArn: "arn:execution", startDate: new Date() });
+    sfnMock
+      .on(StartExecutionCommand, { name: executionName(TENANT, "c2") })
+      .rejects(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" }));
+    const result = await startExecution({
+      Records: [
+        streamRecord("1", "ChallengeRaised", "c1"),
+        streamRecord("2", "ChallengeRaised", "c2"),
+        streamRecord("3", "ChallengeRaised", "c3"),
+      ],
+    });
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: "2" }] });
+    const started = sfnMock.commandCalls(StartExecutionCommand).map((c) => c.args[0].input.name);
+    expect(started).toEqual([
+      executionName(TENANT, "c1"),
+      executionName(TENANT, "c2"),
+      executionName(TENANT, "c3"),
+    ]);
+  });
+
+  it("fails the whole batch when the event is not a stream batch at all", async () => {
+    await expect(startExecution({ Records: [{ dynamodb: {} }] })).rejects.toThrow();
+  });
+});
+
+describe("the task handlers", () => {
+  let fakes: Fakes;
+  const ID = "01JWORKFLOW000000000000009";
+
+  beforeEach(async () => {
+    fakes = makeFakes();
+    await executeCommand({ ...fakes.deps, workflow: noWorkflow }, TENANT, raiseCommand(ID));
+  });
+
+  it("open-stage parses its input and returns the view", async () => {
+    const handler = openStageHandler(() => fakes.deps);
+    await expect(handler({ tenantId: TENANT, challengeId: ID })).resolves.toMatchObject({
+      status: "open",
+      stageId: "level_1",
+    });
+    await expect(handler({ challengeId: ID })).rejects.toThrow(/tenantId/);
+  });
+
+  it("await-response completes a stale wait through SendTaskSuccess, and a token already gone is fine", async () => {
+    const completion = new SfnTaskCompletion(new SFNClient({ region: "eu-west-2" }));
+    const handler = awaitResponseHandler(() => ({ ...fakes.deps, completion }));
+    const stale = { status: "open", stageId: "level_1", version: 1 };
+    sfnMock.on(SendTaskSuccessCommand).resolves({});
+    await expect(
+      handler({ taskToken: "tok", tenantId: TENANT, challengeId: ID, stage: stale }),
+    ).resolves.toMatchObject({
+      waiting: false,
+      completion: "sent",
+    });
+    expect(sfnMock.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input).toEqual({
+      taskToken: "tok",
+      output: JSON.stringify({ action: "stage_changed", status: "open", stageId: "level_1", version: 2 }),
+    });
+    sfnMock.on(SendTaskSuccessCommand).rejects(new TaskDoesNotExist({ message: "gone", $metadata: {} }));
+    await expect(
+      handler({ taskToken: "tok", tenantId: TENANT, challengeId: ID, stage: stale }),
+    ).resolves.toMatchObject({
+      completion: "gone",
+    });
+    sfnMock
+      .on(SendTaskSuccessCommand)
+      .rejects(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" }));
+    await expect(
+      handler({ taskToken: "tok", tenantId: TENANT, challengeId: ID, stage: stale }),
+    ).rejects.toThrow("Rate exceeded");
+  });
+
+  it("await-response waits without calling Step Functions when the stage is current", async () => {
+    const completion = new SfnTaskCompletion(new SFNClient({ region: "eu-west-2" }));
+    const handler = awaitResponseHandler(() => ({ ...fakes.deps, completion }));
+    const stage = await openStageHandler(() => fakes.deps)({ tenantId: TENANT, challengeId: ID });
+    await expect(handler({ taskToken: "tok", tenantId: TENANT, challengeId: ID, stage })).resolves.toEqual({
+      waiting: true,
+      stageId: "level_1",
+    });
+    expect(sfnMock.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
+    await expect(handler({ taskToken: "", tenantId: TENANT, challengeId: ID, stage })).rejects.toThrow();
+  });
+
+  it("stage-timed-out and check-actions parse their input and call through", async () => {
+    const timedOut = stageTimedOutHandler(() => fakes.deps);
+    await expect(
+      timedOut({ tenantId: TENANT, challengeId: ID, stage: { status: "open", stageId: "level_1" } }),
+    ).resolves.toEqual({
+      result: "nothing_to_do",
+      code: "DEADLINE_NOT_PASSED",
+    });
+    await expect(timedOut({ tenantId: TENANT, challengeId: ID, stage: {} })).rejects.toThrow(/stageId/);
+    const check = checkActionsHandler(() => fakes.deps);
+    await expect(
+      check({ tenantId: TENANT, challengeId: ID, dueAt: "2026-06-01T00:00:00Z" }),
+    ).resolves.toMatchObject({
+      status: "open",
+    });
+    await expect(check({ tenantId: TENANT, challengeId: ID, dueAt: "not a time" })).rejects.toThrow();
+  });
+});

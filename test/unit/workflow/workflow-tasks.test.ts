@@ -1,0 +1,525 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import {
+  TenantNotConfiguredError,
+  executeCommand,
+  firstActionDueAt,
+} from "../../../functions/app/execute-command.js";
+import {
+  ACTION_FOLLOW_UP_WORKING_DAYS,
+  ChallengeNotFoundError,
+  type MonitoringView,
+  type OpenStageView,
+  actionDueAt,
+  awaitResponse,
+  checkActions,
+  executionName,
+  openStage,
+  stageTimedOut,
+  startExecutions,
+} from "../../../functions/app/workflow-tasks.js";
+import { createEnglandCalendar } from "../../../functions/domain/calendar.js";
+import { type Command, TIMER_ACTOR } from "../../../functions/domain/challenge/index.js";
+import { presets } from "../../../functions/domain/presets/index.js";
+import { type Protocol, parseProtocol } from "../../../functions/domain/protocol.js";
+import {
+  type Fakes,
+  IRO,
+  InMemoryTenants,
+  LEVEL_1_DEADLINE,
+  LEVEL_2_DEADLINE,
+  RAISED_AT,
+  TENANT,
+  makeFakes,
+  noWorkflow,
+  raiseCommand,
+  settings,
+  staff,
+} from "./fakes.js";
+
+const ID = "01JWORKFLOW000000000000001";
+const ref = { tenantId: TENANT, challengeId: ID };
+const calendar = createEnglandCalendar();
+
+let fakes: Fakes;
+
+async function run(command: Command, f: Fakes = fakes) {
+  return executeCommand({ ...f.deps, workflow: noWorkflow }, TENANT, command);
+}
+
+async function raise(f: Fakes = fakes) {
+  await run(raiseCommand(ID), f);
+}
+
+function state(f: Fakes = fakes) {
+  const snapshot = f.challenges.snapshots.get(`${TENANT}|${ID}`);
+  if (snapshot === undefined) throw new Error("not raised");
+  return snapshot;
+}
+
+async function openView(f: Fakes = fakes): Promise<OpenStageView> {
+  const view = await openStage(f.deps, ref);
+  if (view.status !== "open") throw new Error(`expected an open stage, got ${view.status}`);
+  return view;
+}
+
+const respond = (actorId = "tm-1"): Command => ({
+  type: "Respond",
+  challengeId: ID,
+  actor: { id: actorId, role: "manager" },
+  channel: "api",
+  response: "We will hold the meeting next week.",
+});
+
+const agreePlan = (byWhen: readonly string[]): Command => ({
+  type: "AgreeActionPlan",
+  challengeId: ID,
+  actor: IRO,
+  channel: "api",
+  actions: byWhen.map((date, i) => ({ action: `Action ${i + 1}`, byWhen: date, byWhom: "Team Manager" })),
+});
+
+beforeEach(() => {
+  fakes = makeFakes();
+});
+
+describe("executionName", () => {
+  it("is deterministic, at most 80 characters of [A-Za-z0-9_-], and names tenant and challenge", () => {
+    const name = executionName(TENANT, ID);
+    expect(executionName(TENANT, ID)).toBe(name);
+    expect(name).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
+    expect(name.startsWith(`${TENANT}-${ID}-`)).toBe(true);
+  });
+
+  it("keeps different challenges and tenants apart, even when the readable parts collide", () => {
+    const names = new Set([
+      executionName(TENANT, ID),
+      executionName("other-tenant", ID),
+      executionName(TENANT, "01JWORKFLOW000000000000002"),
+      executionName("a.b", "c"),
+      executionName("a_b", "c"),
+      executionName(TENANT, "x".repeat(128)),
+      executionName(TENANT, `${"x".repeat(127)}y`),
+    ]);
+    expect(names.size).toBe(7);
+    for (const name of names) expect(name).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
+  });
+
+  it("refuses empty ids", () => {
+    expect(() => executionName("", ID)).toThrow();
+    expect(() => executionName(TENANT, "")).toThrow();
+  });
+});
+
+describe("startExecutions", () => {
+  const raisedRecord = (seq: string, challengeId: string) => ({
+    itemIdentifier: seq,
+    eventName: "INSERT",
+    item: { entity: "event", type: "ChallengeRaised", tenantId: TENANT, challengeId },
+  });
+
+  it("starts one execution per ChallengeRaised insert, skips everything else, and reports failures by record", async () => {
+    const started: string[] = [];
+    const starter = {
+      start: (_tenantId: string, challengeId: string) => {
+        if (challengeId === "bad") return Promise.reject(new Error("throttled"));
+        started.push(challengeId);
+        return Promise.resolve();
+      },
+    };
+    const result = await startExecutions(
+      [
+        raisedRecord("1", "c1"),
+        {
+          itemIdentifier: "2",
+          eventName: "INSERT",
+          item: { entity: "event", type: "StageOpened", tenantId: TENANT, challengeId: "c1" },
+        },
+        { itemIdentifier: "3", eventName: "INSERT", item: { entity: "challenge", type: "ChallengeRaised" } },
+        {
+          itemIdentifier: "4",
+          eventName: "MODIFY",
+          item: { entity: "event", type: "ChallengeRaised", tenantId: TENANT, challengeId: "c9" },
+        },
+        raisedRecord("5", "bad"),
+        raisedRecord("6", "c2"),
+        {
+          itemIdentifier: "7",
+          eventName: "INSERT",
+          item: { entity: "event", type: "ChallengeRaised", tenantId: TENANT },
+        },
+      ],
+      starter,
+      fakes.observer,
+    );
+    expect(started).toEqual(["c1", "c2"]);
+    expect(result).toEqual({
+      batchItemFailures: [{ itemIdentifier: "5" }, { itemIdentifier: "7" }],
+      started: 2,
+    });
+    expect(fakes.observer.counts).toEqual(["WorkflowStartFailed"]);
+  });
+});
+
+describe("openStage", () => {
+  it("returns the stage, its deadline after a bank holiday weekend, and the seconds until it", async () => {
+    await raise();
+    const view = await openStage(fakes.deps, ref);
+    expect(view).toEqual({
+      status: "open",
+      stageId: "level_1",
+      deadline: LEVEL_1_DEADLINE,
+      timeoutSeconds: (Date.parse(LEVEL_1_DEADLINE) - RAISED_AT.getTime()) / 1000,
+      waitUntil: LEVEL_1_DEADLINE,
+      onTimeout: "escalate",
+      version: 2,
+    });
+    expect(view.status === "open" && view.timeoutSeconds).toBe(8 * 86_400 + 7 * 3_600);
+  });
+
+  it("is idempotent: the same answer every time and nothing written", async () => {
+    await raise();
+    const first = await openStage(fakes.deps, ref);
+    const second = await openStage(fakes.deps, ref);
+    expect(second).toEqual(first);
+    expect(state().version).toBe(2);
+    expect(fakes.challenges.eventsOf(TENANT, ID)).toHaveLength(2);
+  });
+
+  it("rounds the remaining time up, and never returns less than 1 second", async () => {
+    await raise();
+    fakes.clock.set(new Date(Date.parse(LEVEL_1_DEADLINE) - 1_500));
+    expect((await openView()).timeoutSeconds).toBe(2);
+    fakes.clock.set(new Date(Date.parse(LEVEL_1_DEADLINE) - 1));
+    expect((await openView()).timeoutSeconds).toBe(1);
+  });
+
+  it("times out at once when the deadline passed and the timer has work to do", async () => {
+    await raise();
+    fakes.clock.set("2026-05-29T08:00:00Z");
+    const view = await openView();
+    expect(view).toMatchObject({ stageId: "level_1", timeoutSeconds: 1, onTimeout: "escalate" });
+  });
+
+  it("waits for a person, looking again next working day, when the timer has nothing left to do", async () => {
+    await raise();
+    await run(respond());
+    // Friday 29 May, after the deadline: the manager answered, so escalating is the raiser's call.
+    fakes.clock.set("2026-05-29T08:00:00Z");
+    const view = await openView();
+    // Close of business on Monday 1 June (17:00 BST).
+    expect(view).toMatchObject({ onTimeout: "recheck", waitUntil: "2026-06-01T16:00:00.000Z", version: 3 });
+    expect(view.timeoutSeconds).toBe(
+      (Date.parse("2026-06-01T16:00:00Z") - Date.parse("2026-05-29T08:00:00Z")) / 1000,
+    );
+  });
+
+  it("says before the deadline when nobody holds the next stage's role, and keeps looking after it", async () => {
+    fakes = makeFakes({
+      tenants: new InMemoryTenants(
+        settings,
+        staff.filter((m) => m.personId !== "sm-1"),
+      ),
+    });
+    await raise();
+    expect((await openView()).onTimeout).toBe("blocked");
+    expect(fakes.observer.counts).toContain("AutoEscalationBlocked");
+    fakes.clock.set("2026-05-29T08:00:00Z");
+    expect(await openView()).toMatchObject({ onTimeout: "blocked", waitUntil: "2026-06-01T16:00:00.000Z" });
+  });
+
+  it("monitors an agreed plan from the first action's due time, as the application service does", async () => {
+    await raise();
+    await run(agreePlan(["2026-06-20", "2026-06-10"]));
+    const view = await openStage(fakes.deps, ref);
+    expect(view).toEqual({ status: "monitoring", nextActionDueAt: "2026-06-10T23:00:00.000Z", version: 3 });
+    expect((view as MonitoringView).nextActionDueAt).toBe(firstActionDueAt(state()));
+  });
+
+  it("finishes when nothing is left to time", async () => {
+    await raise();
+    await run({
+      type: "Withdraw",
+      challengeId: ID,
+      actor: IRO,
+      channel: "api",
+      reason: "Resolved informally.",
+    });
+    expect(await openStage(fakes.deps, ref)).toEqual({
+      status: "finished",
+      outcome: "withdrawn",
+      version: 3,
+    });
+  });
+
+  it("fails for a challenge that does not exist or a tenant without a protocol", async () => {
+    await expect(openStage(fakes.deps, ref)).rejects.toBeInstanceOf(ChallengeNotFoundError);
+    await raise();
+    const unconfigured = { ...fakes.deps, tenants: new InMemoryTenants(null) };
+    await expect(openStage(unconfigured, ref)).rejects.toBeInstanceOf(TenantNotConfiguredError);
+  });
+});
+
+describe("awaitResponse", () => {
+  it("stores the token for the stage and keeps waiting", async () => {
+    await raise();
+    const stage = await openView();
+    const result = await awaitResponse(fakes.deps, { ...ref, taskToken: "token-1", stage });
+    expect(result).toEqual({ waiting: true, stageId: "level_1" });
+    expect(await fakes.challenges.getTaskToken(TENANT, ID)).toEqual({ stageId: "level_1", token: "token-1" });
+    expect(fakes.completion.sent).toEqual([]);
+  });
+
+  it("replaces the previous token", async () => {
+    await raise();
+    const stage = await openView();
+    await awaitResponse(fakes.deps, { ...ref, taskToken: "token-1", stage });
+    await awaitResponse(fakes.deps, { ...ref, taskToken: "token-2", stage });
+    expect(await fakes.challenges.getTaskToken(TENANT, ID)).toEqual({ stageId: "level_1", token: "token-2" });
+  });
+
+  it("completes at once when the stage moved on after OpenStage read it", async () => {
+    await raise();
+    const stale = await openView();
+    fakes.clock.set("2026-05-29T08:00:00Z");
+    await stageTimedOut(fakes.deps, { ...ref, stage: stale });
+    const result = await awaitResponse(fakes.deps, { ...ref, taskToken: "token-1", stage: stale });
+    const outcome = { action: "stage_changed", status: "open", stageId: "level_2", version: 4 };
+    expect(result).toEqual({ waiting: false, outcome, completion: "sent" });
+    expect(fakes.completion.sent).toEqual([{ taskToken: "token-1", output: outcome }]);
+  });
+
+  it("completes at once when the challenge changed after OpenStage read it (a signal sent before the token was stored)", async () => {
+    await raise();
+    const stale = await openView();
+    await run(respond());
+    const result = await awaitResponse(fakes.deps, { ...ref, taskToken: "token-1", stage: stale });
+    expect(result).toMatchObject({
+      waiting: false,
+      outcome: { action: "stage_changed", stageId: "level_1", version: 3 },
+    });
+  });
+
+  it("sees a change committed just after the token was saved", async () => {
+    await raise();
+    const stage = await openView();
+    fakes.challenges.afterTokenSave = async () => {
+      fakes.challenges.afterTokenSave = undefined;
+      await run({ type: "MarkResolved", challengeId: ID, actor: IRO, channel: "api", summary: "Agreed." });
+    };
+    const result = await awaitResponse(fakes.deps, { ...ref, taskToken: "token-1", stage });
+    expect(result).toMatchObject({ waiting: false, outcome: { status: "resolved", stageId: null } });
+  });
+
+  it("treats a token somebody else already completed as done", async () => {
+    await raise();
+    const stale = await openView();
+    await run(respond());
+    fakes.completion.result = "gone";
+    await expect(awaitResponse(fakes.deps, { ...ref, taskToken: "t", stage: stale })).resolves.toMatchObject({
+      waiting: false,
+      completion: "gone",
+    });
+  });
+
+  it("cannot wait without a store that keeps tokens", async () => {
+    await raise();
+    const stage = await openView();
+    // The same store, seen through an object whose saveTaskToken is missing.
+    const challenges = Object.create(fakes.challenges) as typeof fakes.challenges;
+    Object.defineProperty(challenges, "saveTaskToken", { value: undefined });
+    await expect(
+      awaitResponse({ ...fakes.deps, challenges }, { ...ref, taskToken: "t", stage }),
+    ).rejects.toThrow(/task tokens/);
+  });
+});
+
+describe("stageTimedOut", () => {
+  it("does nothing before the deadline", async () => {
+    await raise();
+    const stage = await openView();
+    fakes.clock.set(new Date(Date.parse(LEVEL_1_DEADLINE) - 1_000));
+    expect(await stageTimedOut(fakes.deps, { ...ref, stage })).toEqual({
+      result: "nothing_to_do",
+      code: "DEADLINE_NOT_PASSED",
+    });
+    expect(state().version).toBe(2);
+  });
+
+  it("after the deadline, escalates to the next level as the timer, and OpenStage returns it", async () => {
+    await raise();
+    const stage = await openView();
+    fakes.clock.set(new Date(Date.parse(LEVEL_1_DEADLINE) + 1_000));
+    expect(await stageTimedOut(fakes.deps, { ...ref, stage })).toEqual({
+      result: "escalated",
+      toStageId: "level_2",
+      version: 4,
+    });
+    const [escalated, opened] = fakes.challenges.eventsOf(TENANT, ID).slice(2);
+    expect(escalated).toMatchObject({
+      type: "Escalated",
+      actor: TIMER_ACTOR,
+      channel: "timer",
+      data: { fromStageId: "level_1", toStageId: "level_2", kind: "no_response" },
+    });
+    expect(opened).toMatchObject({
+      type: "StageOpened",
+      data: { stageId: "level_2", via: "auto_escalated", deadline: LEVEL_2_DEADLINE },
+    });
+    expect(await openView()).toMatchObject({
+      stageId: "level_2",
+      deadline: LEVEL_2_DEADLINE,
+      onTimeout: "escalate",
+      version: 4,
+    });
+    expect(fakes.observer.counts).toContain("AutoEscalated");
+  });
+
+  it("is a no-op for a stage already left (a late timer or a retried task)", async () => {
+    await raise();
+    const stage = await openView();
+    fakes.clock.set("2026-05-29T08:00:00Z");
+    await stageTimedOut(fakes.deps, { ...ref, stage });
+    expect(await stageTimedOut(fakes.deps, { ...ref, stage })).toEqual({
+      result: "nothing_to_do",
+      code: "WRONG_STATUS",
+    });
+    expect(state().version).toBe(4);
+  });
+
+  it("leaves the ladder after the last level, and the workflow finishes", async () => {
+    await raise();
+    for (let level = 1; level <= 4; level++) {
+      const stage = await openView();
+      expect(stage.stageId).toBe(`level_${level}`);
+      fakes.clock.set(new Date(Date.parse(stage.deadline) + 1_000));
+      await stageTimedOut(fakes.deps, { ...ref, stage });
+    }
+    expect(await openStage(fakes.deps, ref)).toMatchObject({
+      status: "finished",
+      outcome: "ladder_exhausted",
+    });
+  });
+
+  it("alerts the raiser where the protocol says so, and then waits for the raiser", async () => {
+    const nottingham = presets.nottingham as Protocol;
+    const alerting = parseProtocol({
+      ...nottingham,
+      id: "nottingham-alert",
+      tracks: Object.fromEntries(
+        Object.entries(nottingham.tracks).map(([k, t]) => [
+          k,
+          { ...t, stages: t.stages.map((s) => ({ ...s, onNoResponse: "alert_raiser" })) },
+        ]),
+      ),
+    });
+    fakes = makeFakes({ tenants: new InMemoryTenants({ ...settings, protocolId: "nottingham-alert" }) });
+    const deps = { ...fakes.deps, protocols: (id: string) => (id === alerting.id ? alerting : undefined) };
+    fakes = { ...fakes, deps };
+    await raise();
+    const stage = await openView();
+    expect(stage.onTimeout).toBe("alert_raiser");
+    fakes.clock.set("2026-05-29T08:00:00Z");
+    expect(await stageTimedOut(deps, { ...ref, stage })).toEqual({ result: "raiser_alerted", version: 3 });
+    expect(await openView()).toMatchObject({ stageId: "level_1", onTimeout: "recheck", version: 3 });
+    expect(await stageTimedOut(deps, { ...ref, stage })).toEqual({
+      result: "nothing_to_do",
+      code: "WRONG_STATUS",
+    });
+  });
+
+  it("reports, and does not fail the workflow, when nobody holds the next level's role", async () => {
+    fakes = makeFakes({
+      tenants: new InMemoryTenants(
+        settings,
+        staff.filter((m) => m.personId !== "sm-1"),
+      ),
+    });
+    await raise();
+    const stage = await openView();
+    fakes.clock.set("2026-05-29T08:00:00Z");
+    expect(await stageTimedOut(fakes.deps, { ...ref, stage })).toEqual({
+      result: "nothing_to_do",
+      code: "NO_RECIPIENT",
+    });
+    expect(fakes.observer.errors).toHaveLength(1);
+    expect(state().version).toBe(2);
+  });
+
+  it("fails for a challenge that does not exist", async () => {
+    await expect(stageTimedOut(fakes.deps, { ...ref, stage: { stageId: "level_1" } })).rejects.toBeInstanceOf(
+      ChallengeNotFoundError,
+    );
+  });
+});
+
+describe("checkActions", () => {
+  async function monitoring(byWhen: readonly string[]) {
+    await raise();
+    await run(agreePlan(byWhen));
+    return state().actionPlan?.actions ?? [];
+  }
+
+  it("lists the actions due and still open, and looks again at the next action or a follow-up", async () => {
+    const actions = await monitoring(["2026-06-10", "2026-06-20"]);
+    const dueAt = actionDueAt("2026-06-10").toISOString();
+    fakes.clock.set(dueAt);
+    const result = await checkActions(fakes.deps, { ...ref, dueAt });
+    // Follow-up: 5 working days after Thursday 11 June is Thursday 18 June, 17:00 BST (before the
+    // second action's due time, 21 June 00:00).
+    expect(result).toEqual({
+      status: "monitoring",
+      nextActionDueAt: "2026-06-18T16:00:00.000Z",
+      version: 3,
+      dueActions: [{ actionId: actions.find((a) => a.byWhen === "2026-06-10")?.id, byWhen: "2026-06-10" }],
+    });
+    expect(calendar.deadlineAfter(new Date(dueAt), ACTION_FOLLOW_UP_WORKING_DAYS).toISOString()).toBe(
+      "2026-06-18T16:00:00.000Z",
+    );
+    // Idempotent per due date.
+    expect(await checkActions(fakes.deps, { ...ref, dueAt })).toEqual(result);
+  });
+
+  it("waits for the next action when nothing due is open", async () => {
+    const actions = await monitoring(["2026-06-10", "2026-06-12"]);
+    const first = actions.find((a) => a.byWhen === "2026-06-10");
+    await run({
+      type: "CompleteAction",
+      challengeId: ID,
+      actor: IRO,
+      channel: "api",
+      actionId: first?.id ?? "",
+    });
+    const dueAt = actionDueAt("2026-06-10").toISOString();
+    fakes.clock.set(dueAt);
+    expect(await checkActions(fakes.deps, { ...ref, dueAt })).toMatchObject({
+      status: "monitoring",
+      nextActionDueAt: "2026-06-12T23:00:00.000Z",
+      dueActions: [],
+    });
+  });
+
+  it("keeps looking, later than now, when every action is recorded or overdue", async () => {
+    await monitoring(["2026-06-10"]);
+    // Far behind (e.g. a resumed execution): the next look is still in the future.
+    fakes.clock.set("2026-09-01T08:00:00Z");
+    const result = await checkActions(fakes.deps, { ...ref, dueAt: actionDueAt("2026-06-10").toISOString() });
+    expect(result.status).toBe("monitoring");
+    if (result.status !== "monitoring") return;
+    expect(Date.parse(result.nextActionDueAt)).toBeGreaterThan(Date.parse("2026-09-01T08:00:00Z"));
+    expect(result.dueActions).toHaveLength(1);
+  });
+
+  it("answers as OpenStage does once the challenge is no longer monitored", async () => {
+    await monitoring(["2026-06-10"]);
+    await run({
+      type: "Reopen",
+      challengeId: ID,
+      actor: IRO,
+      channel: "api",
+      reason: "The plan is not working.",
+    });
+    fakes.clock.set(actionDueAt("2026-06-10"));
+    const result = await checkActions(fakes.deps, { ...ref, dueAt: actionDueAt("2026-06-10").toISOString() });
+    expect(result).toMatchObject({ status: "open", stageId: "level_1", onTimeout: "escalate" });
+  });
+});
