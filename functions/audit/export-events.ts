@@ -1,0 +1,251 @@
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import type {
+  AttributeValue,
+  DynamoDBBatchItemFailure,
+  DynamoDBBatchResponse,
+  DynamoDBRecord,
+  DynamoDBStreamEvent,
+} from "aws-lambda";
+import { logger as powertoolsLogger, metrics as powertoolsMetrics } from "../shared/observability.js";
+import { eventHash } from "../store/event-hash.js";
+import { eventItemSchema, parseItem, type EventItem } from "../store/items.js";
+import type { StoredEvent } from "../store/ports.js";
+import { ENTITY, TABLE } from "../store/table.js";
+import { EXPORT_CONTENT_TYPE, exportObject } from "./export-format.js";
+
+/**
+ * The audit exporter: DynamoDB stream (NEW_IMAGE) -> one NDJSON object per event in the Object Lock
+ * bucket (layout and reasons in export-format.ts).
+ *
+ * - The event source mapping already filters to INSERTs of `entity = "event"` items
+ *   (AUDIT_STREAM_FILTER); the handler checks again, so a mapping without the filter still only
+ *   exports events.
+ * - Each record is written on its own; a record that fails is reported in `batchItemFailures` and the
+ *   others still count as done. Lambda retries from the first failed record, so records after it are
+ *   written again: the per-event key and `If-None-Match: *` make that harmless.
+ * - Object Lock retention is the bucket's default (COMPLIANCE); the writer sets none itself.
+ * - Nothing personal is logged: tenant, challenge, seq and outcome codes only.
+ */
+
+/** What the exporter needs from the outside world. */
+export interface ExporterDeps {
+  readonly s3: Pick<S3Client, "send">;
+  readonly bucket: string;
+  readonly log?: ExportLog;
+  readonly metrics?: ExportMetrics;
+}
+
+/** The logger calls the exporter makes (ids and counts only). */
+export interface ExportLog {
+  info(message: string, attributes: Record<string, unknown>): void;
+  error(message: string, attributes: Record<string, unknown>): void;
+}
+
+export interface ExportMetrics {
+  addMetric(name: string, unit: "Count", value: number): void;
+  publishStoredMetrics(): void;
+}
+
+/** `written`: a new object; `already_exported`: the key exists (a redelivery or an overlapping backfill). */
+export type ExportOutcome = "written" | "already_exported";
+
+/**
+ * Writes one event's object. Conditional on the key not existing yet: S3 answers 412 when it does,
+ * which means this event was exported before (the key is a function of the event, and events are
+ * immutable), so it is a success, not an error.
+ */
+export async function exportEvent(
+  s3: Pick<S3Client, "send">,
+  bucket: string,
+  stored: StoredEvent,
+): Promise<ExportOutcome> {
+  const object = exportObject(stored);
+  try {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: object.key,
+        Body: object.body,
+        ContentType: EXPORT_CONTENT_TYPE,
+        // Buckets with Object Lock require an integrity checksum on every PUT; SHA-256 is one an
+        // auditor can recompute from a downloaded object with standard tools.
+        ChecksumAlgorithm: "SHA256",
+        IfNoneMatch: "*",
+      }),
+    );
+    return "written";
+  } catch (error) {
+    if (isPreconditionFailed(error)) return "already_exported";
+    throw error;
+  }
+}
+
+function isPreconditionFailed(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return error.name === "PreconditionFailed" || status === 412;
+}
+
+// --- stream records --------------------------------------------------------------------------
+
+/** Why a stream record was not exported (no personal data: these are logged). */
+export class UnexportableRecordError extends Error {
+  override readonly name = "UnexportableRecordError";
+}
+
+/**
+ * A stream image attribute as plain JSON. Event items hold strings, numbers, booleans, nulls, maps
+ * and lists only (the document client writes arrays as lists); sets and binary are refused rather
+ * than guessed at. Written here rather than importing `@aws-sdk/util-dynamodb`, which is not a
+ * declared dependency of this package.
+ */
+export function fromAttributeValue(value: AttributeValue, path = "$"): unknown {
+  if (value.S !== undefined) return value.S;
+  if (value.N !== undefined) {
+    const number = Number(value.N);
+    if (!Number.isFinite(number) || (Number.isInteger(number) && !Number.isSafeInteger(number))) {
+      throw new UnexportableRecordError(`${path}: number ${value.N} has no exact JavaScript form`);
+    }
+    return number;
+  }
+  if (value.BOOL !== undefined) return value.BOOL;
+  if (value.NULL !== undefined) return null;
+  if (value.M !== undefined) {
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value.M))
+      out[key] = fromAttributeValue(inner, `${path}.${key}`);
+    return out;
+  }
+  if (value.L !== undefined) return value.L.map((inner, i) => fromAttributeValue(inner, `${path}[${i}]`));
+  throw new UnexportableRecordError(`${path}: an attribute type event items never hold (set or binary)`);
+}
+
+/** Whether a stream record is a new event item (the only thing exported). */
+export function isEventInsert(record: DynamoDBRecord): boolean {
+  return (
+    record.eventName === "INSERT" && record.dynamodb?.NewImage?.[TABLE.entityAttribute]?.S === ENTITY.event
+  );
+}
+
+/** The stored event in a stream record's new image, checked with the store's own item schema. */
+export function storedEventOf(record: DynamoDBRecord): StoredEvent {
+  const image = record.dynamodb?.NewImage;
+  if (image === undefined) throw new UnexportableRecordError("the record has no new image");
+  const raw = fromAttributeValue({ M: image });
+  const where = `${image[TABLE.partitionKey]?.S ?? "?"} ${image[TABLE.sortKey]?.S ?? "?"}`;
+  let item: EventItem;
+  try {
+    item = parseItem(eventItemSchema, raw, where);
+  } catch (error) {
+    // The parse error quotes the item's values: keep only the key in the message.
+    throw new UnexportableRecordError(`event item ${where} does not have the stored event shape`, {
+      cause: error,
+    });
+  }
+  if (item.challengeId !== item.event.challengeId || item.type !== item.event.type) {
+    throw new UnexportableRecordError(`event item ${where}: challenge id or type disagree with the event`);
+  }
+  return { tenantId: item.tenantId, event: item.event, prevHash: item.prevHash, hash: item.hash };
+}
+
+/** Runs `task` over `items` with at most `limit` in flight. */
+async function inPool<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++];
+      if (item !== undefined) await task(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+const PUT_CONCURRENCY = 16;
+
+/** Builds the stream handler around its dependencies (tests pass a mocked S3 client). */
+export function makeExportHandler(
+  deps: ExporterDeps,
+): (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse> {
+  return async (event) => {
+    const failures = new Set<string>();
+    const counts = { written: 0, already_exported: 0, skipped: 0, failed: 0 };
+
+    await inPool(event.Records, PUT_CONCURRENCY, async (record) => {
+      const sequenceNumber = record.dynamodb?.SequenceNumber;
+      if (!isEventInsert(record)) {
+        counts.skipped++;
+        return;
+      }
+      try {
+        const stored = storedEventOf(record);
+        if (eventHash(stored.tenantId, stored.event, stored.prevHash) !== stored.hash) {
+          // Exported as stored all the same: the export is the evidence, and the verifier will name it.
+          deps.log?.error("event item does not match its hash", {
+            tenantId: stored.tenantId,
+            challengeId: stored.event.challengeId,
+            seq: stored.event.seq,
+          });
+        }
+        const outcome = await exportEvent(deps.s3, deps.bucket, stored);
+        counts[outcome]++;
+      } catch (error) {
+        counts.failed++;
+        if (sequenceNumber === undefined) {
+          // Without a sequence number the failure cannot be reported per record: fail the batch.
+          throw error;
+        }
+        failures.add(sequenceNumber);
+        deps.log?.error("audit export of a stream record failed", {
+          sequenceNumber,
+          errorName: error instanceof Error ? error.name : "unknown",
+          errorMessage: error instanceof UnexportableRecordError ? error.message : undefined,
+        });
+      }
+    });
+
+    deps.log?.info("audit export batch done", { records: event.Records.length, ...counts });
+    if (deps.metrics !== undefined) {
+      deps.metrics.addMetric("AuditEventsExported", "Count", counts.written);
+      deps.metrics.addMetric("AuditEventsAlreadyExported", "Count", counts.already_exported);
+      deps.metrics.addMetric("AuditExportFailures", "Count", counts.failed);
+      deps.metrics.publishStoredMetrics();
+    }
+    // Reported in stream order, so Lambda's checkpoint is the earliest failure.
+    const batchItemFailures: DynamoDBBatchItemFailure[] = event.Records.map((r) => r.dynamodb?.SequenceNumber)
+      .filter((n): n is string => n !== undefined && failures.has(n))
+      .map((itemIdentifier) => ({ itemIdentifier }));
+    return { batchItemFailures };
+  };
+}
+
+// --- the Lambda ------------------------------------------------------------------------------
+
+let defaultHandler: ((event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>) | undefined;
+
+/** The deployed handler: bucket from AUDIT_BUCKET (set by lib/audit.ts), clients made on first use. */
+export const handler = (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+  if (defaultHandler === undefined) {
+    const bucket = process.env.AUDIT_BUCKET;
+    if (bucket === undefined || bucket === "") {
+      throw new Error("Configuration error: AUDIT_BUCKET is not set. The CDK stack sets it.");
+    }
+    defaultHandler = makeExportHandler({
+      s3: new S3Client({}),
+      bucket,
+      log: powertoolsLogger,
+      metrics: {
+        addMetric: (name, unit, value) => {
+          powertoolsMetrics.addMetric(name, unit, value);
+        },
+        publishStoredMetrics: () => {
+          powertoolsMetrics.publishStoredMetrics();
+        },
+      },
+    });
+  }
+  return defaultHandler(event);
+};
