@@ -1,0 +1,427 @@
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Key } from "aws-cdk-lib/aws-kms";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  type CfnBucket,
+  ObjectOwnership,
+} from "aws-cdk-lib/aws-s3";
+import { Secret } from "aws-cdk-lib/aws-secretsmanager";
+import {
+  ConfigurationSet,
+  ConfigurationSetTlsPolicy,
+  DkimIdentity,
+  EasyDkimSigningKeyLength,
+  EmailIdentity,
+  EmailSendingEvent,
+  EventDestination,
+  Identity,
+  type IReceiptRuleAction,
+  type ReceiptRuleActionConfig,
+  ReceiptRuleSet,
+  SuppressionReasons,
+  TlsPolicy,
+} from "aws-cdk-lib/aws-ses";
+import { Lambda as LambdaAction, LambdaInvocationType } from "aws-cdk-lib/aws-ses-actions";
+import { Topic } from "aws-cdk-lib/aws-sns";
+import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from "aws-cdk-lib/custom-resources";
+import { Construct } from "constructs";
+import { type FunctionFactory, type ServiceFunction, acknowledgeKmsGrant, nagRef } from "./functions.js";
+import type { Observability } from "./observability.js";
+import type { Store } from "./store.js";
+
+export interface MailProps {
+  /** The domain the service sends from and receives replies at (MX points to SES inbound). */
+  readonly mailDomain: string;
+  /** Deep links in notifications point here (the case-record system). */
+  readonly caseRecordBaseUrl: string;
+  readonly functions: FunctionFactory;
+  readonly store: Store;
+  readonly observability: Observability;
+  /** Server access logs of the inbound mail bucket. */
+  readonly accessLogBucket: Bucket;
+}
+
+/** Raw inbound messages are written under this prefix, named by their SES message id. */
+export const INBOUND_PREFIX = "inbound/";
+
+/**
+ * An SES S3 action that writes with a role of ours. SES then calls S3 and KMS as that role, so the
+ * bucket can use SSE-KMS with a customer-managed key (the L2 action has no role option).
+ */
+class S3ActionWithRole implements IReceiptRuleAction {
+  constructor(
+    private readonly bucket: Bucket,
+    private readonly prefix: string,
+    private readonly role: Role,
+  ) {}
+
+  bind(): ReceiptRuleActionConfig {
+    const s3Action = {
+      bucketName: this.bucket.bucketName,
+      objectKeyPrefix: this.prefix,
+      iamRoleArn: this.role.roleArn,
+    };
+    return { s3Action };
+  }
+}
+
+/**
+ * Mail out (SQS outbox -> sender -> SES, with a configuration set that reports bounces and
+ * complaints) and mail in (SES receipt rule: TLS required, spam and virus scanning, raw message
+ * to an encrypted bucket, then the inbound handler).
+ */
+export class Mail extends Construct {
+  readonly key: Key;
+  readonly identity: EmailIdentity;
+  readonly configurationSet: ConfigurationSet;
+  readonly eventsTopic: Topic;
+  readonly bucket: Bucket;
+  readonly ruleSet: ReceiptRuleSet;
+  readonly outbox: Queue;
+  readonly outboxDeadLetterQueue: Queue;
+  readonly inboundDeadLetterQueue: Queue;
+  /** HMAC key for the signed, expiring reply ids in Reply-To addresses. */
+  readonly replyTokenSecret: Secret;
+  readonly sender: ServiceFunction;
+  readonly receiver: ServiceFunction;
+
+  constructor(scope: Construct, id: string, props: MailProps) {
+    super(scope, id);
+    const { mailDomain } = props;
+
+    this.key = new Key(this, "MailKey", {
+      description: "Challenge & Resolution Service: mail in and out",
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // SES publishes bounce and complaint events to the encrypted topic.
+    this.key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: "AllowSesEventPublishing",
+        principals: [new ServicePrincipal("ses.amazonaws.com")],
+        actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
+        resources: ["*"],
+        conditions: { StringEquals: { "aws:SourceAccount": Aws.ACCOUNT_ID } },
+      }),
+    );
+
+    // --- out -----------------------------------------------------------------------------------
+    this.eventsTopic = new Topic(this, "MailEventsTopic", {
+      displayName: "Challenge & Resolution Service: bounces and complaints",
+      masterKey: this.key,
+      enforceSSL: true,
+    });
+    this.configurationSet = new ConfigurationSet(this, "ConfigurationSet", {
+      tlsPolicy: ConfigurationSetTlsPolicy.REQUIRE,
+      reputationMetrics: true,
+      sendingEnabled: true,
+      suppressionReasons: SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+    });
+    this.configurationSet.addEventDestination("BouncesAndComplaints", {
+      destination: EventDestination.snsTopic(this.eventsTopic),
+      events: [
+        EmailSendingEvent.BOUNCE,
+        EmailSendingEvent.COMPLAINT,
+        EmailSendingEvent.REJECT,
+        EmailSendingEvent.DELIVERY_DELAY,
+        EmailSendingEvent.RENDERING_FAILURE,
+      ],
+    });
+    this.identity = new EmailIdentity(this, "Identity", {
+      identity: Identity.domain(mailDomain),
+      configurationSet: this.configurationSet,
+      dkimSigning: true,
+      dkimIdentity: DkimIdentity.easyDkim(EasyDkimSigningKeyLength.RSA_2048_BIT),
+      // A custom MAIL FROM aligns SPF with the From domain (DMARC).
+      mailFromDomain: `bounce.${mailDomain}`,
+    });
+
+    this.replyTokenSecret = new Secret(this, "ReplyTokenKey", {
+      description: "HMAC key that signs the reply ids carried in notification Reply-To addresses",
+      encryptionKey: this.key,
+      // One reply key, {"id":0,"secret":"<64 base64-alphabet characters = 48 bytes>"} (functions/mail/reply-token.ts).
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ id: 0 }),
+        generateStringKey: "secret",
+        passwordLength: 64,
+        excludePunctuation: true,
+        includeSpace: false,
+      },
+    });
+    const noRotation =
+      "An HMAC signing key for reply addresses, not a credential for another system: rotating it invalidates every reply address still in people's inboxes. Rotate by hand with a two-key overlap (the handlers accept the previous key until open stages close).";
+    Validations.of(this.replyTokenSecret).acknowledge({ id: "AwsSolutions-SMG4", reason: noRotation });
+    Validations.of(this.replyTokenSecret).acknowledge({
+      id: "NIST.800.53.R5-SecretsManagerRotationEnabled",
+      reason: noRotation,
+    });
+
+    this.outboxDeadLetterQueue = new Queue(this, "OutboxDeadLetterQueue", {
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    const senderTimeout = Duration.seconds(30);
+    const isDeadLetterQueue = (queue: Queue, what: string): void => {
+      const reason = `This is the ${what} dead-letter queue; an alarm fires on its first message.`;
+      Validations.of(queue).acknowledge({ id: "AwsSolutions-SQS3", reason });
+      Validations.of(queue).acknowledge({ id: "Serverless-SQSRedrivePolicy", reason });
+    };
+    isDeadLetterQueue(this.outboxDeadLetterQueue, "outbox's");
+    this.outbox = new Queue(this, "Outbox", {
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      // At least six times the sender's timeout, as Lambda recommends for SQS event sources.
+      visibilityTimeout: Duration.seconds(senderTimeout.toSeconds() * 6),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.outboxDeadLetterQueue, maxReceiveCount: 5 },
+    });
+
+    const mailEnvironment = {
+      MAIL_DOMAIN: mailDomain,
+      MAIL_FROM: `challenges@${mailDomain}`,
+      SES_CONFIGURATION_SET: this.configurationSet.configurationSetName,
+      REPLY_TOKEN_SECRET_ARN: this.replyTokenSecret.secretArn,
+      OUTBOX_QUEUE_URL: this.outbox.queueUrl,
+    };
+
+    // SES allows 14 messages a second by default once out of the sandbox: five senders stay below it.
+    const senderConcurrency = 5;
+    this.sender = props.functions.create(this, "SendNotification", {
+      entry: "functions/mail/send-notification.ts",
+      description: "Sends one notification email per outbox message through SES",
+      invokedBy: "queue",
+      timeout: senderTimeout,
+      reservedConcurrency: senderConcurrency,
+      environment: { ...mailEnvironment, CASE_RECORD_BASE_URL: props.caseRecordBaseUrl },
+    });
+    this.sender.fn.addEventSource(
+      new SqsEventSource(this.outbox, {
+        batchSize: 10,
+        maxBatchingWindow: Duration.seconds(2),
+        reportBatchItemFailures: true,
+        maxConcurrency: senderConcurrency,
+      }),
+    );
+    Validations.of(this.sender.fn).acknowledge({
+      id: "Serverless-LambdaEventSourceMappingDestination",
+      reason:
+        "SQS event sources take no on-failure destination: a message that keeps failing moves to the outbox's redrive dead-letter queue (maxReceiveCount 5).",
+    });
+    props.store.grantReadWrite(this.sender);
+    this.replyTokenSecret.grantRead(this.sender.fn);
+    this.sender.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ["ses:SendEmail", "ses:SendRawEmail"],
+        resources: [
+          this.identity.emailIdentityArn,
+          Stack.of(this).formatArn({
+            service: "ses",
+            resource: "configuration-set",
+            resourceName: this.configurationSet.configurationSetName,
+          }),
+        ],
+      }),
+    );
+
+    // --- in ------------------------------------------------------------------------------------
+    this.bucket = new Bucket(this, "InboundBucket", {
+      encryption: BucketEncryption.KMS,
+      encryptionKey: this.key,
+      bucketKeyEnabled: true,
+      versioned: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      serverAccessLogsBucket: props.accessLogBucket,
+      serverAccessLogsPrefix: "inbound-mail/",
+      removalPolicy: RemovalPolicy.RETAIN,
+      // The recorded events are the record; raw messages are kept 90 days to investigate a disputed reply.
+      lifecycleRules: [{ expiration: Duration.days(90), noncurrentVersionExpiration: Duration.days(1) }],
+    });
+    Validations.of(this.bucket).acknowledge({
+      id: "NIST.800.53.R5-S3BucketReplicationEnabled",
+      reason:
+        "Single-region by design: raw inbound mail about children stays in the deployment region and expires after 90 days; the events recorded from it are the record.",
+    });
+
+    this.ruleSet = new ReceiptRuleSet(this, "ReceiptRuleSet");
+    const sesWriter = new Role(this, "SesInboundRole", {
+      description: "SES writes inbound mail to the encrypted inbound bucket",
+      assumedBy: new ServicePrincipal("ses.amazonaws.com", {
+        conditions: { StringEquals: { "aws:SourceAccount": Aws.ACCOUNT_ID } },
+      }),
+    });
+    sesWriter.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ["s3:PutObject"],
+        resources: [this.bucket.arnForObjects(`${INBOUND_PREFIX}*`)],
+      }),
+    );
+    this.key.grant(sesWriter, "kms:GenerateDataKey", "kms:Decrypt");
+    Validations.of(sesWriter).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagRef(this.bucket.node.defaultChild as CfnBucket, "Arn")}/${INBOUND_PREFIX}*]`,
+      reason:
+        "SES names each object by its message id, unknown in advance; s3:PutObject under the inbound prefix only.",
+    });
+
+    this.inboundDeadLetterQueue = new Queue(this, "InboundDeadLetterQueue", {
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    isDeadLetterQueue(this.inboundDeadLetterQueue, "inbound handler's on-failure");
+    this.receiver = props.functions.create(this, "ReceiveEmail", {
+      entry: "functions/mail/receive-email.ts",
+      description: "Acts on a reply: checks verdicts and the signed reply id, records the response",
+      invokedBy: "async",
+      memorySize: 1024,
+      timeout: Duration.minutes(1),
+      // A flood of inbound mail must not starve the API and the workflow of concurrency.
+      reservedConcurrency: 10,
+      onFailure: this.inboundDeadLetterQueue,
+      environment: {
+        ...mailEnvironment,
+        MAIL_BUCKET: this.bucket.bucketName,
+        MAIL_PREFIX: INBOUND_PREFIX,
+      },
+    });
+    // Read the raw messages SES stored; nothing else in the bucket, no listing, no writes.
+    this.receiver.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ["s3:GetObject"],
+        resources: [this.bucket.arnForObjects(`${INBOUND_PREFIX}*`)],
+      }),
+    );
+    this.key.grantDecrypt(this.receiver.role);
+    this.receiver.acknowledge(
+      `AwsSolutions-IAM5[Resource::${nagRef(this.bucket.node.defaultChild as CfnBucket, "Arn")}/${INBOUND_PREFIX}*]`,
+      "Reads the raw message SES stored under the inbound prefix, named by a message id unknown in advance; s3:GetObject only.",
+    );
+    props.store.grantReadWrite(this.receiver);
+    this.replyTokenSecret.grantRead(this.receiver.fn);
+    this.outbox.grantSendMessages(this.receiver.fn);
+    acknowledgeKmsGrant(this.receiver);
+
+    this.ruleSet.addRule("Replies", {
+      recipients: [mailDomain],
+      tlsPolicy: TlsPolicy.REQUIRE,
+      scanEnabled: true,
+      actions: [
+        new S3ActionWithRole(this.bucket, INBOUND_PREFIX, sesWriter),
+        new LambdaAction({ function: this.receiver.fn, invocationType: LambdaInvocationType.EVENT }),
+      ],
+    });
+
+    // CDK creates the rule set but cannot make it the account's active one: do it at deploy time.
+    const activation = new AwsCustomResource(this, "ActivateReceiptRuleSet", {
+      resourceType: "Custom::SesActiveReceiptRuleSet",
+      onCreate: {
+        service: "SES",
+        action: "SetActiveReceiptRuleSet",
+        parameters: { RuleSetName: this.ruleSet.receiptRuleSetName },
+        physicalResourceId: PhysicalResourceId.of(`${Stack.of(this).stackName}-active-receipt-rule-set`),
+      },
+      onUpdate: {
+        service: "SES",
+        action: "SetActiveReceiptRuleSet",
+        parameters: { RuleSetName: this.ruleSet.receiptRuleSetName },
+        physicalResourceId: PhysicalResourceId.of(`${Stack.of(this).stackName}-active-receipt-rule-set`),
+      },
+      // With no name, SES deactivates the active rule set: inbound mail stops with the stack.
+      onDelete: { service: "SES", action: "SetActiveReceiptRuleSet", parameters: {} },
+      policy: AwsCustomResourcePolicy.fromStatements([
+        new PolicyStatement({ actions: ["ses:SetActiveReceiptRuleSet"], resources: ["*"] }),
+      ]),
+      installLatestAwsSdk: false,
+      memorySize: 256,
+      timeout: Duration.minutes(2),
+      logGroup: props.observability.logGroup(this, "ActivateReceiptRuleSetLogs"),
+    });
+    activation.node.addDependency(this.ruleSet);
+    Validations.of(activation).acknowledge({
+      id: "AwsSolutions-IAM5[Resource::*]",
+      reason:
+        "ses:SetActiveReceiptRuleSet supports no resource-level permissions; this is the only action granted.",
+    });
+    acknowledgeCustomResourceProvider(this);
+
+    props.observability.watchDeadLetterQueue(this.outboxDeadLetterQueue, "Outbox");
+    props.observability.watchDeadLetterQueue(this.inboundDeadLetterQueue, "Inbound mail");
+    props.observability.watchSesReputation(this);
+
+    for (const [index, record] of this.identity.dkimRecords.entries()) {
+      new CfnOutput(this, `DkimRecord${index + 1}`, {
+        description: "DKIM: add this CNAME to the mail domain's DNS",
+        value: `${record.name} CNAME ${record.value}`,
+      });
+    }
+    new CfnOutput(this, "MailFromMx", {
+      description: "Custom MAIL FROM domain (bounces return here): MX record",
+      value: `bounce.${mailDomain} MX 10 feedback-smtp.${Aws.REGION}.amazonses.com`,
+    });
+    new CfnOutput(this, "MailFromSpf", {
+      description: "Custom MAIL FROM domain: SPF TXT record",
+      value: `bounce.${mailDomain} TXT "v=spf1 include:amazonses.com ~all"`,
+    });
+    new CfnOutput(this, "InboundMx", {
+      description: "MX record for the mail domain: replies are received by SES in this region",
+      value: `${mailDomain} MX 10 inbound-smtp.${Aws.REGION}.amazonaws.com`,
+    });
+  }
+}
+
+/**
+ * The singleton Lambda that AwsCustomResource creates at stack level (one per stack, shared).
+ * Its code, runtime and role come from CDK; acknowledge what we cannot configure on it.
+ */
+function acknowledgeCustomResourceProvider(scope: Construct): void {
+  const provider = Stack.of(scope).node.tryFindChild(
+    `AWS${AwsCustomResource.PROVIDER_FUNCTION_UUID.replaceAll("-", "")}`,
+  );
+  if (provider === undefined) throw new Error("AwsCustomResource provider function not found");
+  const v = Validations.of(provider);
+  const cdkManaged =
+    "CDK's AwsCustomResource provider, run only by CloudFormation during deployment to call ses:SetActiveReceiptRuleSet.";
+  v.acknowledge({
+    id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+    reason: `${cdkManaged} CDK attaches the basic execution managed policy to its role.`,
+  });
+  v.acknowledge({
+    id: "AwsSolutions-L1",
+    reason: `${cdkManaged} CDK picks the latest Node.js runtime per region at deploy time.`,
+  });
+  v.acknowledge({
+    id: "Serverless-LambdaLatestVersion",
+    reason: `${cdkManaged} CDK picks the latest Node.js runtime per region at deploy time.`,
+  });
+  v.acknowledge({
+    id: "Serverless-LambdaDLQ",
+    reason: `${cdkManaged} Invoked synchronously by CloudFormation.`,
+  });
+  v.acknowledge({
+    id: "NIST.800.53.R5-LambdaDLQ",
+    reason: `${cdkManaged} Invoked synchronously by CloudFormation.`,
+  });
+  v.acknowledge({
+    id: "NIST.800.53.R5-LambdaConcurrency",
+    reason: `${cdkManaged} Runs once per deployment.`,
+  });
+  v.acknowledge({
+    id: "NIST.800.53.R5-LambdaInsideVPC",
+    reason: `${cdkManaged} Calls only the SES API endpoint.`,
+  });
+  v.acknowledge({
+    id: "Serverless-LambdaTracing",
+    reason: `${cdkManaged} Its tracing cannot be configured; it runs once per deployment.`,
+  });
+}

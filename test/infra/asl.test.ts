@@ -1,0 +1,151 @@
+/**
+ * statemachines/challenge.asl.json, read as data: valid Amazon States Language, and every Task
+ * retries what is safe to retry and catches everything else, so no execution dies silently.
+ */
+import { readFileSync } from "node:fs";
+import validateAsl from "asl-validator";
+import { describe, expect, it } from "vitest";
+
+interface Retrier {
+  readonly ErrorEquals: readonly string[];
+  readonly IntervalSeconds?: number;
+  readonly MaxAttempts?: number;
+  readonly BackoffRate?: number;
+}
+interface Catcher {
+  readonly ErrorEquals: readonly string[];
+  readonly Next: string;
+  readonly ResultPath?: string | null;
+}
+interface State {
+  readonly Type: string;
+  readonly Resource?: string;
+  readonly Parameters?: Record<string, unknown>;
+  readonly Retry?: readonly Retrier[];
+  readonly Catch?: readonly Catcher[];
+  readonly Next?: string;
+  readonly TimeoutSecondsPath?: string;
+  readonly TimestampPath?: string;
+  readonly Choices?: readonly Record<string, unknown>[];
+  readonly Default?: string;
+  readonly End?: boolean;
+}
+interface Definition {
+  readonly StartAt: string;
+  readonly States: Readonly<Record<string, State>>;
+}
+
+const ASL_URL = new URL("../../statemachines/challenge.asl.json", import.meta.url);
+const text = readFileSync(ASL_URL, "utf8");
+const definition = JSON.parse(text) as Definition;
+const states = Object.entries(definition.States);
+const tasks = states.filter(([, state]) => state.Type === "Task");
+const state = (name: string): State => {
+  const found = definition.States[name];
+  if (found === undefined) throw new Error(`no state ${name}`);
+  return found;
+};
+
+const LAMBDA_SERVICE_ERRORS = [
+  "Lambda.ClientExecutionTimeoutException",
+  "Lambda.ServiceException",
+  "Lambda.AWSLambdaException",
+  "Lambda.SdkClientException",
+  "Lambda.TooManyRequestsException",
+];
+const FAILURE_PATH = new Set(["RecordWorkflowFailure", "WorkflowFailed"]);
+
+describe("statemachines/challenge.asl.json", () => {
+  it("passes asl-validator (schema, JSONPath syntax, ARNs, transitions, terminal states)", () => {
+    const result = validateAsl(definition, { checkPaths: true, checkArn: true });
+    expect(result.errorsText("\n")).toBe("");
+    expect(result.isValid).toBe(true);
+  });
+
+  it("has the workflow's states, starting at OpenStage", () => {
+    expect(definition.StartAt).toBe("OpenStage");
+    expect(tasks.map(([name]) => name).sort()).toEqual(
+      ["AwaitResponse", "CheckActions", "OpenStage", "RecordWorkflowFailure", "StageTimedOut"].sort(),
+    );
+    expect(state("Finished").Type).toBe("Succeed");
+    expect(state("WorkflowFailed").Type).toBe("Fail");
+  });
+
+  it.each(tasks)("Task %s retries with backoff and catches States.ALL last", (name, task) => {
+    const retry = task.Retry ?? [];
+    expect(retry.length).toBeGreaterThan(0);
+    for (const retrier of retry) {
+      expect(retrier.ErrorEquals).not.toContain("States.ALL");
+      expect(retrier.ErrorEquals).not.toContain("States.Timeout");
+      expect(retrier.MaxAttempts ?? 3).toBeGreaterThan(0);
+      expect(retrier.BackoffRate ?? 2).toBeGreaterThan(1);
+    }
+    const catchers = task.Catch ?? [];
+    const last = catchers.at(-1);
+    expect(last?.ErrorEquals).toEqual(["States.ALL"]);
+    expect(FAILURE_PATH.has(last?.Next ?? "")).toBe(true);
+    // The error goes beside the state data, never over it: the failure report needs the ids.
+    expect(last?.ResultPath).toMatch(/^\$\.\w+$/);
+    if (name !== "RecordWorkflowFailure") expect(last?.Next).toBe("RecordWorkflowFailure");
+  });
+
+  it("retries Lambda service errors and throttles on every Lambda task", () => {
+    const lambdaTasks = tasks.filter(([, task]) =>
+      task.Resource?.startsWith("arn:aws:states:::lambda:invoke"),
+    );
+    expect(lambdaTasks).toHaveLength(4);
+    for (const [, task] of lambdaTasks) {
+      expect(task.Retry?.[0]?.ErrorEquals).toEqual(LAMBDA_SERVICE_ERRORS);
+    }
+  });
+
+  it("retries States.TaskFailed only where the task is idempotent (not the callback)", () => {
+    const retriesTaskFailed = (name: string) =>
+      state(name).Retry?.some((r) => r.ErrorEquals.includes("States.TaskFailed")) ?? false;
+    for (const name of ["OpenStage", "CheckActions", "StageTimedOut", "RecordWorkflowFailure"]) {
+      expect(retriesTaskFailed(name)).toBe(true);
+    }
+    // SendTaskFailure from a person's action is deliberate: it must not re-notify the recipient.
+    expect(retriesTaskFailed("AwaitResponse")).toBe(false);
+  });
+
+  it("AwaitResponse is a callback task whose timeout is the stage deadline", () => {
+    const task = state("AwaitResponse");
+    expect(task.Resource).toBe("arn:aws:states:::lambda:invoke.waitForTaskToken");
+    expect(task.TimeoutSecondsPath).toBe("$.stage.current.timeoutSeconds");
+    expect(task.Parameters?.Payload).toMatchObject({ "taskToken.$": "$$.Task.Token" });
+    expect(task.Catch?.[0]).toMatchObject({ ErrorEquals: ["States.Timeout"], Next: "StageTimedOut" });
+    expect(state("StageTimedOut").Next).toBe("OpenStage");
+  });
+
+  it("checks a stage's timeout and a plan's due date before using them (States.Runtime cannot be caught)", () => {
+    const routeStage = JSON.stringify(state("RouteStage").Choices);
+    expect(routeStage).toContain('"Variable":"$.stage.current.timeoutSeconds","IsNumeric":true');
+    expect(routeStage).toContain('"Variable":"$.stage.current.nextActionDueAt","IsTimestamp":true');
+    expect(state("RouteStage").Default).toBe("InvalidStageResult");
+    expect(JSON.stringify(state("RouteOutcome").Choices)).toContain(
+      '"Variable":"$.outcome.nextActionDueAt","IsTimestamp":true',
+    );
+    expect(state("WaitForNextAction").TimestampPath).toBe("$.stage.current.nextActionDueAt");
+  });
+
+  it("names its substitutions ${...} and nothing else", () => {
+    const placeholders = [...text.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]);
+    expect(new Set(placeholders)).toEqual(
+      new Set([
+        "OpenStageFunctionArn",
+        "AwaitResponseFunctionArn",
+        "StageTimedOutFunctionArn",
+        "CheckActionsFunctionArn",
+        "WorkflowFailureTopicArn",
+      ]),
+    );
+  });
+
+  it("reports a failure with identifiers only (no state data, which may hold personal data)", () => {
+    const message = state("RecordWorkflowFailure").Parameters?.["Message.$"];
+    expect(message).toBe(
+      "States.Format('Challenge workflow failed. tenant={} challenge={} error={} execution={}', $.tenantId, $.challengeId, $.failure.Error, $$.Execution.Id)",
+    );
+  });
+});

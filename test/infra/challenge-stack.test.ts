@@ -1,0 +1,536 @@
+/**
+ * The CDK stack, synthesized once (with cdk.json's context, as `cdk synth` does) and read back:
+ * CloudFormation assertions for what no cdk-nag pack checks, then the three packs themselves.
+ *
+ * Lambda bundling is skipped here (`aws:cdk:bundling-stacks: []`): esbuild for ~35 handlers takes
+ * a minute; `npx cdk synth` bundles them for real.
+ */
+import { readFileSync } from "node:fs";
+import { App, type CfnElement, Validations } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import type { IConstruct } from "constructs";
+import { beforeAll, describe, expect, it } from "vitest";
+import cdkJson from "../../cdk.json" with { type: "json" };
+import { routes } from "../../functions/api/routes.js";
+import { AUDIT_STREAM_FILTER, INDEXES, TABLE } from "../../functions/store/table.js";
+import {
+  type ChallengeStack,
+  buildChallengeApp,
+  compliancePacks,
+  settingsFromContext,
+} from "../../lib/challenge-stack.js";
+
+type Resources = Record<
+  string,
+  { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string }
+>;
+
+const context = cdkJson.context;
+/** The logical id prefix of CDK's AwsCustomResource provider (one per stack, not ours to configure). */
+const CDK_PROVIDER = "AWS679f53fac002430cb0da5b7982bd2287";
+/** Our handlers besides the API routes: four workflow tasks, the starter, two mail, one audit. */
+const OTHER_HANDLERS = 8;
+
+let app: App;
+let stack: ChallengeStack;
+let template: Template;
+let resources: Resources;
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const one = (type: string) => {
+  const found = ofType(type);
+  expect(found, type).toHaveLength(1);
+  return found[0] as [string, Resources[string]];
+};
+const logicalIdOf = (construct: IConstruct): string =>
+  stack.getLogicalId(construct.node.defaultChild as CfnElement);
+
+beforeAll(() => {
+  const started = performance.now();
+  app = new App({ context: { ...context, "aws:cdk:bundling-stacks": [] } });
+  stack = buildChallengeApp(app);
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources as Resources;
+  console.info(
+    `synthesized ${Object.keys(resources).length} resources in ${Math.round(performance.now() - started)} ms`,
+  );
+}, 180_000);
+
+describe("store", () => {
+  it("encrypts with customer-managed keys that rotate", () => {
+    const keys = ofType("AWS::KMS::Key");
+    expect(keys.length).toBeGreaterThanOrEqual(4);
+    for (const [, key] of keys) {
+      expect(key.Properties?.EnableKeyRotation).toBe(true);
+      expect(key.DeletionPolicy).toBe("Retain");
+    }
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      SSESpecification: {
+        SSEEnabled: true,
+        SSEType: "KMS",
+        KMSMasterKeyId: { "Fn::GetAtt": [logicalIdOf(stack.store.key), "Arn"] },
+      },
+    });
+  });
+
+  it("is the table of functions/store/table.ts: keys, on-demand, stream, TTL", () => {
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      KeySchema: [
+        { AttributeName: TABLE.partitionKey, KeyType: "HASH" },
+        { AttributeName: TABLE.sortKey, KeyType: "RANGE" },
+      ],
+      BillingMode: TABLE.billingMode,
+      StreamSpecification: { StreamViewType: TABLE.streamViewType },
+      TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true },
+    });
+  });
+
+  it("has exactly the GSIs of functions/store/table.ts, projecting all attributes", () => {
+    const [, table] = one("AWS::DynamoDB::Table");
+    const gsis = table.Properties?.GlobalSecondaryIndexes as { IndexName: string }[];
+    expect(gsis.map((g) => g.IndexName).sort()).toEqual(
+      Object.values(INDEXES)
+        .map((i) => i.name)
+        .sort(),
+    );
+    for (const index of Object.values(INDEXES)) {
+      expect(gsis).toContainEqual({
+        IndexName: index.name,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: "HASH" },
+          { AttributeName: index.sortKey, KeyType: "RANGE" },
+        ],
+        Projection: { ProjectionType: "ALL" },
+      });
+    }
+  });
+
+  it("keeps the data: point-in-time recovery, deletion protection, retained, backed up", () => {
+    template.hasResource("AWS::DynamoDB::Table", {
+      DeletionPolicy: "Retain",
+      UpdateReplacePolicy: "Retain",
+      Properties: Match.objectLike({
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+      }),
+    });
+    template.resourceCountIs("AWS::Backup::BackupSelection", 1);
+  });
+
+  it("grants no handler dynamodb:Scan (work trays are index queries)", () => {
+    expect(JSON.stringify(ofType("AWS::IAM::Policy"))).not.toContain("dynamodb:Scan");
+  });
+});
+
+describe("audit", () => {
+  it("writes to a versioned, KMS-encrypted bucket under Object Lock in COMPLIANCE mode", () => {
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      ObjectLockEnabled: true,
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: "Enabled",
+        Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: context.auditRetentionDays } },
+      },
+      VersioningConfiguration: { Status: "Enabled" },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          {
+            ServerSideEncryptionByDefault: {
+              SSEAlgorithm: "aws:kms",
+              KMSMasterKeyID: { "Fn::GetAtt": [logicalIdOf(stack.audit.key), "Arn"] },
+            },
+            BucketKeyEnabled: true,
+          },
+        ],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LoggingConfiguration: {
+        DestinationBucketName: { Ref: logicalIdOf(stack.audit.accessLogBucket) },
+        LogFilePrefix: "audit/",
+      },
+    });
+  });
+
+  it("denies every bucket request without TLS", () => {
+    for (const [, policy] of ofType("AWS::S3::BucketPolicy")) {
+      expect(JSON.stringify(policy.Properties)).toContain('"aws:SecureTransport":"false"');
+    }
+    expect(ofType("AWS::S3::BucketPolicy")).toHaveLength(ofType("AWS::S3::Bucket").length);
+  });
+
+  it("exports event items only, with bisect, retries and an on-failure queue", () => {
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionName: { Ref: logicalIdOf(stack.audit.exporter.fn) },
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify(AUDIT_STREAM_FILTER) }] },
+      StartingPosition: "TRIM_HORIZON",
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 10,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      DestinationConfig: {
+        OnFailure: { Destination: { "Fn::GetAtt": [logicalIdOf(stack.audit.deadLetterQueue), "Arn"] } },
+      },
+    });
+  });
+});
+
+describe("mail", () => {
+  it("receives replies with TLS required and scanning on: raw message to S3 (as our role), then the handler", () => {
+    template.hasResourceProperties("AWS::SES::ReceiptRule", {
+      Rule: {
+        Enabled: true,
+        Recipients: [context.mailDomain],
+        TlsPolicy: "Require",
+        ScanEnabled: true,
+        Actions: [
+          {
+            S3Action: Match.objectLike({
+              BucketName: { Ref: logicalIdOf(stack.mail.bucket) },
+              ObjectKeyPrefix: "inbound/",
+              IamRoleArn: Match.anyValue(),
+            }),
+          },
+          {
+            LambdaAction: {
+              FunctionArn: { "Fn::GetAtt": [logicalIdOf(stack.mail.receiver.fn), "Arn"] },
+              InvocationType: "Event",
+            },
+          },
+        ],
+      },
+    });
+  });
+
+  it("activates the receipt rule set with a SetActiveReceiptRuleSet custom resource", () => {
+    const [, activation] = one("Custom::SesActiveReceiptRuleSet");
+    const ruleSet = logicalIdOf(stack.mail.ruleSet);
+    for (const phase of ["Create", "Update"]) {
+      const call = JSON.stringify(activation.Properties?.[phase]);
+      expect(call).toContain('\\"action\\":\\"SetActiveReceiptRuleSet\\"');
+      expect(call).toContain(`{"Ref":"${ruleSet}"}`);
+    }
+    expect(JSON.stringify(activation.Properties?.Delete)).toContain("SetActiveReceiptRuleSet");
+    template.hasResourceProperties("AWS::IAM::Policy", {
+      PolicyDocument: {
+        Statement: [{ Action: "ses:SetActiveReceiptRuleSet", Effect: "Allow", Resource: "*" }],
+      },
+    });
+  });
+
+  it("sends from a DKIM-signed identity through a configuration set that requires TLS and reports bounces", () => {
+    template.hasResourceProperties("AWS::SES::EmailIdentity", {
+      EmailIdentity: context.mailDomain,
+      ConfigurationSetAttributes: { ConfigurationSetName: { Ref: logicalIdOf(stack.mail.configurationSet) } },
+      DkimAttributes: { SigningEnabled: true },
+      MailFromAttributes: { MailFromDomain: `bounce.${context.mailDomain}` },
+    });
+    template.hasResourceProperties("AWS::SES::ConfigurationSet", {
+      DeliveryOptions: { TlsPolicy: "REQUIRE" },
+      SuppressionOptions: { SuppressedReasons: ["BOUNCE", "COMPLAINT"] },
+    });
+    template.hasResourceProperties("AWS::SES::ConfigurationSetEventDestination", {
+      EventDestination: Match.objectLike({
+        Enabled: true,
+        MatchingEventTypes: Match.arrayWith(["bounce", "complaint"]),
+        SnsDestination: { TopicARN: { Ref: logicalIdOf(stack.mail.eventsTopic) } },
+      }),
+    });
+  });
+
+  it("generates the reply-token signing key, encrypted with the mail key", () => {
+    template.hasResourceProperties("AWS::SecretsManager::Secret", {
+      KmsKeyId: { "Fn::GetAtt": [logicalIdOf(stack.mail.key), "Arn"] },
+      GenerateSecretString: Match.objectLike({
+        SecretStringTemplate: JSON.stringify({ id: 0 }),
+        GenerateStringKey: "secret",
+        PasswordLength: 64,
+        ExcludePunctuation: true,
+      }),
+    });
+  });
+
+  it("sends from an outbox queue with a dead-letter queue", () => {
+    template.hasResourceProperties("AWS::SQS::Queue", {
+      RedrivePolicy: {
+        deadLetterTargetArn: { "Fn::GetAtt": [logicalIdOf(stack.mail.outboxDeadLetterQueue), "Arn"] },
+        maxReceiveCount: 5,
+      },
+      KmsMasterKeyId: Match.anyValue(),
+    });
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionName: { Ref: logicalIdOf(stack.mail.sender.fn) },
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+  });
+
+  it("sends failed inbound invocations to an on-failure queue", () => {
+    template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      FunctionName: { Ref: logicalIdOf(stack.mail.receiver.fn) },
+      DestinationConfig: {
+        OnFailure: { Destination: { "Fn::GetAtt": [logicalIdOf(stack.mail.inboundDeadLetterQueue), "Arn"] } },
+      },
+    });
+  });
+});
+
+describe("workflow", () => {
+  it("logs ALL to an encrypted log group and traces with X-Ray", () => {
+    const logGroup = logicalIdOf(stack.workflow.node.findChild("StateMachineLogs"));
+    template.hasResourceProperties("AWS::StepFunctions::StateMachine", {
+      StateMachineType: "STANDARD",
+      LoggingConfiguration: {
+        Level: "ALL",
+        IncludeExecutionData: true,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { "Fn::GetAtt": [logGroup, "Arn"] } } }],
+      },
+      TracingConfiguration: { Enabled: true },
+    });
+    template.hasResourceProperties("AWS::Logs::LogGroup", {
+      LogGroupName: Match.stringLikeRegexp("^/aws/vendedlogs/states/"),
+      KmsKeyId: { "Fn::GetAtt": [logicalIdOf(stack.observability.key), "Arn"] },
+    });
+  });
+
+  it("fills every ${...} of the ASL file, and nothing else", () => {
+    const asl = readFileSync(new URL("../../statemachines/challenge.asl.json", import.meta.url), "utf8");
+    const placeholders = new Set([...asl.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]));
+    const [, machine] = one("AWS::StepFunctions::StateMachine");
+    const substitutions = machine.Properties?.DefinitionSubstitutions as Record<string, unknown>;
+    expect(new Set(Object.keys(substitutions))).toEqual(placeholders);
+    expect(substitutions.OpenStageFunctionArn).toEqual({
+      "Fn::GetAtt": [logicalIdOf(stack.workflow.openStage.fn), "Arn"],
+    });
+    expect(substitutions.WorkflowFailureTopicArn).toEqual({ Ref: logicalIdOf(stack.observability.topic) });
+  });
+
+  it("starts one execution per ChallengeRaised event, with an on-failure queue", () => {
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionName: { Ref: logicalIdOf(stack.workflow.starter.fn) },
+      FilterCriteria: {
+        Filters: [
+          {
+            Pattern: JSON.stringify({
+              eventName: ["INSERT"],
+              dynamodb: {
+                NewImage: { [TABLE.entityAttribute]: { S: ["event"] }, type: { S: ["ChallengeRaised"] } },
+              },
+            }),
+          },
+        ],
+      },
+      BisectBatchOnFunctionError: true,
+      DestinationConfig: {
+        OnFailure: {
+          Destination: { "Fn::GetAtt": [logicalIdOf(stack.workflow.starterDeadLetterQueue), "Arn"] },
+        },
+      },
+    });
+  });
+
+  it("lets only the starter and raise-challenge start executions, and only person-action handlers complete tokens", () => {
+    const policies = ofType("AWS::IAM::Policy").map(([id, p]) => [id, JSON.stringify(p.Properties)] as const);
+    const starters = policies.filter(([, p]) => p.includes("states:StartExecution")).map(([id]) => id);
+    expect(starters.map((id) => id.replace(/RoleDefaultPolicy[0-9A-F]{8}$/, "")).sort()).toEqual([
+      "ApiRaiseChallenge",
+      "WorkflowStartExecution",
+    ]);
+    const completers = policies.filter(([, p]) => p.includes("states:SendTaskSuccess")).map(([id]) => id);
+    const writeRoutes = routes.filter((r) => r.scope === "challenges/write").length;
+    expect(completers).toHaveLength(writeRoutes + 2); // + inbound email, + AwaitResponse
+    expect(completers.some((id) => id.startsWith("WorkflowAwaitResponse"))).toBe(true);
+    expect(completers.some((id) => id.startsWith("MailReceiveEmail"))).toBe(true);
+  });
+});
+
+describe("functions", () => {
+  const ours = () => ofType("AWS::Lambda::Function").filter(([id]) => !id.startsWith(CDK_PROVIDER));
+
+  it("are one per route plus the workflow, mail and audit handlers", () => {
+    expect(ours()).toHaveLength(routes.length + OTHER_HANDLERS);
+    expect(ofType("AWS::Lambda::Function").length - ours().length).toBe(1); // CDK's custom resource provider
+  });
+
+  it("all run on nodejs22.x, arm64, traced, with memory, timeout, encrypted logs and the shared environment", () => {
+    for (const [id, fn] of ours()) {
+      const p = fn.Properties ?? {};
+      expect(p.Runtime, id).toBe("nodejs22.x");
+      expect(p.Architectures, id).toEqual(["arm64"]);
+      expect(p.TracingConfig, id).toEqual({ Mode: "Active" });
+      expect(p.MemorySize, id).toBeGreaterThanOrEqual(256);
+      expect(p.Timeout, id).toBeGreaterThan(3);
+      expect(p.LoggingConfig, id).toMatchObject({
+        LogFormat: "JSON",
+        LogGroup: { Ref: expect.any(String) as unknown },
+      });
+      const variables = (p.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(Object.keys(variables), id).toEqual(
+        expect.arrayContaining(["TABLE_NAME", "STATE_MACHINE_ARN", "POWERTOOLS_SERVICE_NAME"]),
+      );
+    }
+    for (const [id, logGroup] of ofType("AWS::Logs::LogGroup")) {
+      expect(logGroup.Properties?.KmsKeyId, id).toBeDefined();
+      expect(logGroup.Properties?.RetentionInDays, id).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe("dead-letter queues and alarms", () => {
+  const alarmsOn = (metricName: string) =>
+    ofType("AWS::CloudWatch::Alarm").filter(([, a]) => a.Properties?.MetricName === metricName);
+
+  it("alarm on every dead-letter queue's first message", () => {
+    const dlqs = [
+      stack.audit.deadLetterQueue,
+      stack.workflow.starterDeadLetterQueue,
+      stack.mail.outboxDeadLetterQueue,
+      stack.mail.inboundDeadLetterQueue,
+    ].map(logicalIdOf);
+    const watched = alarmsOn("ApproximateNumberOfMessagesVisible").map(
+      ([, a]) =>
+        (a.Properties?.Dimensions as { Value: { "Fn::GetAtt": string[] } }[])[0]?.Value["Fn::GetAtt"][0],
+    );
+    expect(new Set(watched)).toEqual(new Set(dlqs));
+    for (const [, alarm] of alarmsOn("ApproximateNumberOfMessagesVisible")) {
+      expect(alarm.Properties).toMatchObject({
+        Threshold: 1,
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      });
+    }
+  });
+
+  it("alarm on every function's errors and throttles, and on stream consumers' iterator age", () => {
+    const functions = routes.length + OTHER_HANDLERS;
+    expect(alarmsOn("Errors")).toHaveLength(functions);
+    expect(alarmsOn("Throttles")).toHaveLength(functions);
+    expect(alarmsOn("IteratorAge")).toHaveLength(2);
+  });
+
+  it("alarm on failed, timed-out and aborted executions", () => {
+    for (const metric of ["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"]) {
+      expect(alarmsOn(metric), metric).toHaveLength(1);
+    }
+  });
+
+  it("publish every alarm to the encrypted operations topic", () => {
+    const topic = logicalIdOf(stack.observability.topic);
+    for (const [id, alarm] of ofType("AWS::CloudWatch::Alarm")) {
+      expect(alarm.Properties?.AlarmActions, id).toEqual([{ Ref: topic }]);
+    }
+    template.hasResourceProperties("AWS::SNS::Topic", {
+      KmsMasterKeyId: { "Fn::GetAtt": [logicalIdOf(stack.observability.key), "Arn"] },
+    });
+  });
+});
+
+describe("api", () => {
+  it("has one route per functions/api/routes.ts entry, each behind the JWT authorizer with its scope", () => {
+    const [authorizerId] = one("AWS::ApiGatewayV2::Authorizer");
+    expect(ofType("AWS::ApiGatewayV2::Route")).toHaveLength(routes.length);
+    for (const route of routes) {
+      template.hasResourceProperties("AWS::ApiGatewayV2::Route", {
+        RouteKey: `${route.method} ${route.path}`,
+        AuthorizationType: "JWT",
+        AuthorizerId: { Ref: authorizerId },
+        AuthorizationScopes: [route.scope],
+      });
+    }
+  });
+
+  it("routes each path to its own function", () => {
+    expect(stack.api.routes.map((r) => r.route)).toEqual(routes);
+    for (const { route, handler } of stack.api.routes) {
+      expect(resources[logicalIdOf(handler.fn)]?.Properties?.Description).toBe(
+        `${route.method} ${route.path}: ${route.summary}`,
+      );
+      template.hasResourceProperties("AWS::ApiGatewayV2::Integration", {
+        IntegrationUri: { "Fn::GetAtt": [logicalIdOf(handler.fn), "Arn"] },
+        PayloadFormatVersion: "2.0",
+      });
+    }
+  });
+
+  it("takes the JWT issuer and audience from context", () => {
+    template.hasResourceProperties("AWS::ApiGatewayV2::Authorizer", {
+      AuthorizerType: "JWT",
+      IdentitySource: ["$request.header.Authorization"],
+      JwtConfiguration: { Issuer: context.jwtIssuer, Audience: context.jwtAudience.split(",") },
+    });
+  });
+
+  it("logs access (route templates, not paths) and throttles the stage", () => {
+    template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      StageName: "$default",
+      AccessLogSettings: {
+        DestinationArn: Match.anyValue(),
+        Format: Match.stringLikeRegexp("\\$context.routeKey"),
+      },
+      DefaultRouteSettings: Match.objectLike({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 }),
+    });
+    const [, stage] = one("AWS::ApiGatewayV2::Stage");
+    expect(JSON.stringify(stage.Properties)).not.toContain("$context.path");
+  });
+});
+
+describe("cdk-nag (AwsSolutions, Serverless, NIST 800-53 rev 5)", () => {
+  it("reports no unacknowledged error or warning", () => {
+    const findings = compliancePacks(app).flatMap((pack) =>
+      pack
+        .validateScope(app)
+        .violations.map(
+          (v) =>
+            `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(", ")}`,
+        ),
+    );
+    expect(findings).toEqual([]);
+  });
+
+  it("gives every acknowledgement a specific reason, and acknowledges only one rule stack-wide", () => {
+    const acknowledgements: { path: string; id: string; reason: string }[] = [];
+    for (const construct of app.node.findAll()) {
+      for (const entry of construct.node.metadata) {
+        if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+        for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
+          acknowledgements.push({ path: construct.node.path, id, reason });
+        }
+      }
+    }
+    expect(acknowledgements.length).toBeGreaterThan(0);
+    for (const { path, id, reason } of acknowledgements) {
+      expect(reason.length, `${path} ${id}`).toBeGreaterThanOrEqual(60);
+    }
+    const stackWide = acknowledgements.filter((a) => a.path === stack.node.path).map((a) => a.id);
+    expect(stackWide).toEqual(["Annotation::NIST.800.53.R5-IAMNoInlinePolicy"]);
+  });
+});
+
+describe("deployment settings", () => {
+  const settings = (overrides: Record<string, unknown>) =>
+    settingsFromContext(new App({ context: { ...context, ...overrides } }).node);
+
+  it("reads cdk.json's context", () => {
+    expect(settings({})).toEqual({
+      authority: context.authority,
+      mailDomain: context.mailDomain,
+      jwtIssuer: context.jwtIssuer,
+      jwtAudience: [context.jwtAudience],
+      auditRetentionDays: context.auditRetentionDays,
+      caseRecordBaseUrl: context.caseRecordBaseUrl,
+    });
+    expect(settings({ jwtAudience: "a, b", auditRetentionDays: "30" })).toMatchObject({
+      jwtAudience: ["a", "b"],
+      auditRetentionDays: 30,
+    });
+  });
+
+  it("rejects bad values, naming the key", () => {
+    expect(() => settings({ auditRetentionDays: 0 })).toThrow(/auditRetentionDays/);
+    expect(() => settings({ auditRetentionDays: "7.5" })).toThrow(/auditRetentionDays/);
+    expect(() => settings({ jwtIssuer: "http://login.example/" })).toThrow(/jwtIssuer/);
+    expect(() => settings({ mailDomain: "not a domain" })).toThrow(/mailDomain/);
+    expect(() => settings({ authority: "Leicestershire County" })).toThrow(/authority/);
+    expect(() => settings({ caseRecordBaseUrl: "" })).toThrow(/caseRecordBaseUrl/);
+  });
+});
