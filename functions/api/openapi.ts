@@ -3,6 +3,7 @@ import { spec as acknowledge } from "./acknowledge.js";
 import { spec as agreeActionPlan } from "./agree-action-plan.js";
 import { spec as approveReferral } from "./approve-referral.js";
 import { spec as bypass } from "./bypass.js";
+import { spec as childCaseNotes } from "./child-case-notes.js";
 import { spec as childChallenges } from "./child-challenges.js";
 import { spec as close } from "./close.js";
 import { spec as completeAction } from "./complete-action.js";
@@ -31,6 +32,8 @@ import { spec as putConfig } from "./put-config.js";
 import { spec as putStaffMember } from "./put-staff-member.js";
 import { spec as raiseChallenge } from "./raise-challenge.js";
 import { spec as recordMeeting } from "./record-meeting.js";
+import { spec as reportsOverdue } from "./reports-overdue.js";
+import { spec as reportsThemes } from "./reports-themes.js";
 import { spec as reopen } from "./reopen.js";
 import { spec as requestReferral } from "./request-referral.js";
 import { spec as respond } from "./respond.js";
@@ -187,7 +190,10 @@ export function routeSpecs(): readonly AnyRouteSpec[] {
     overdueTray,
     myTray,
     childChallenges,
+    childCaseNotes,
     teamChallenges,
+    reportsThemes,
+    reportsOverdue,
     getConfig,
     putConfig,
     getDirectory,

@@ -162,11 +162,32 @@ export const routes: readonly RouteDefinition[] = [
     summary: "Challenges about one child",
   },
   {
+    id: "child-case-notes",
+    method: "GET",
+    path: "/v1/children/{caseRecordId}/case-notes",
+    scope: "challenges/read",
+    summary: "Case notes for one child's challenges since an instant, oldest first",
+  },
+  {
     id: "team-challenges",
     method: "GET",
     path: "/v1/teams/{teamId}/challenges",
     scope: "challenges/read",
     summary: "Challenges about one team",
+  },
+  {
+    id: "reports-themes",
+    method: "GET",
+    path: "/v1/reports/themes",
+    scope: "reports/read",
+    summary: "The themes report for a period, as JSON, CSV or a printable page",
+  },
+  {
+    id: "reports-overdue",
+    method: "GET",
+    path: "/v1/reports/overdue",
+    scope: "reports/read",
+    summary: "Open stages past their deadline or due within N working days",
   },
   {
     id: "get-config",

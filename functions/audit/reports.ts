@@ -644,33 +644,76 @@ interface Bar {
   readonly value: number;
 }
 
-/** Characters of a bar label that fit the label column at the chart's font size. */
-const MAX_LABEL = 42;
+/** Characters of a bar label that fit one line of the label column at the chart's font size. */
+const LINE_CHARS = 46;
+/** Lines a bar label may take; what does not fit is shortened (the row's <title> and the tables give it whole). */
+const MAX_LINES = 2;
+
+/** Shortens one line to {@link LINE_CHARS}, marking the cut with an ellipsis. */
+function fitLine(text: string): string {
+  return text.length > LINE_CHARS ? `${text.slice(0, LINE_CHARS - 1).trimEnd()}…` : text;
+}
+
+/**
+ * A label as the lines it is drawn on: whole words per line, at most {@link MAX_LINES}, so labels
+ * that differ only at the end (two tracks' "Stage 4 (Director of Children's Services)", or long
+ * theme names) stay readable and distinct.
+ */
+function labelLines(label: string): string[] {
+  if (label.length <= LINE_CHARS) return [label];
+  const lines: string[] = [];
+  let line = "";
+  for (const word of label.split(/\s+/)) {
+    const joined = line === "" ? word : `${line} ${word}`;
+    if (joined.length > LINE_CHARS && line !== "") {
+      lines.push(line);
+      line = word;
+    } else {
+      line = joined;
+    }
+  }
+  lines.push(line);
+  const kept = lines.slice(0, MAX_LINES - 1);
+  kept.push(lines.slice(MAX_LINES - 1).join(" "));
+  return kept.map(fitLine);
+}
 
 /** A horizontal bar chart as inline SVG: no script, no external assets, readable when printed. */
 function barChart(id: string, title: string, bars: readonly Bar[]): string {
   if (bars.length === 0) return `<p class="empty">${escapeHtml(title)}: none.</p>`;
-  const row = 24;
-  const labelWidth = 300;
-  const barWidth = 320;
+  const lineHeight = 16;
+  const gap = 8;
+  const labelWidth = 340;
+  const barWidth = 420;
+  const barHeight = 16;
   const width = labelWidth + barWidth + 60;
-  const height = bars.length * row + 8;
   const max = Math.max(1, ...bars.map((b) => b.value));
+  let y = 4;
   const rows = bars
-    .map((bar, i) => {
-      const y = 4 + i * row;
+    .map((bar) => {
+      const lines = labelLines(bar.label);
+      const height = lines.length * lineHeight + gap;
+      const top = y;
+      y += height;
       const w = Math.round((bar.value / max) * barWidth);
-      // Long labels are shortened to fit; each row's <title> holds the full label (tables give it too).
-      const shown =
-        bar.label.length > MAX_LABEL ? `${bar.label.slice(0, MAX_LABEL - 1).trimEnd()}…` : bar.label;
+      const barTop = top + (height - barHeight) / 2;
+      // Baselines: the label's lines centred on the row, the value beside the bar.
+      const firstBaseline = top + (height - lines.length * lineHeight) / 2 + 12;
+      const label = lines
+        .map(
+          (text, i) =>
+            `<tspan x="${labelWidth - 8}" y="${firstBaseline + i * lineHeight}">${escapeHtml(text)}</tspan>`,
+        )
+        .join("");
       return (
         `<g><title>${escapeHtml(`${bar.label}: ${bar.value}`)}</title>` +
-        `<text x="${labelWidth - 8}" y="${y + 16}" text-anchor="end">${escapeHtml(shown)}</text>` +
-        `<rect x="${labelWidth}" y="${y + 3}" width="${w}" height="${row - 8}" rx="2"></rect>` +
-        `<text x="${labelWidth + w + 6}" y="${y + 16}">${bar.value}</text></g>`
+        `<text text-anchor="end">${label}</text>` +
+        `<rect x="${labelWidth}" y="${barTop}" width="${w}" height="${barHeight}" rx="2"></rect>` +
+        `<text x="${labelWidth + w + 6}" y="${barTop + 12}">${bar.value}</text></g>`
       );
     })
     .join("");
+  const height = y + 4;
   return (
     `<figure><svg role="img" aria-labelledby="${id}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" xmlns="http://www.w3.org/2000/svg">` +
     `<title id="${id}">${escapeHtml(title)}</title>${rows}</svg></figure>`

@@ -82,4 +82,9 @@ export interface ChallengeStore {
 /** Good practice notifications: their own small record (functions/domain/good-practice.ts), never overwritten. */
 export interface GoodPracticeStore {
   put(tenantId: string, notification: GoodPracticeNotification): Promise<void>;
+  /**
+   * How many notifications were recorded from `from` to `to` (ISO instants, inclusive), for the
+   * themes report (optional until every store implements it; the report refuses to run without it).
+   */
+  countRecordedBetween?(tenantId: string, from: string, to: string): Promise<number>;
 }

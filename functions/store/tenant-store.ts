@@ -18,6 +18,22 @@ const slug = z
   .max(64);
 const id = z.string().trim().min(1).max(128);
 
+/**
+ * The case-note webhook. Only its address is configuration: this document is readable by every
+ * member of staff (GET /v1/config) and sits in the table, so the HMAC signing secret is NOT here.
+ * It is kept in Secrets Manager under a name derived from the tenant id
+ * (`CASE_NOTE_WEBHOOK_SECRET_PREFIX` + tenant id), so a tenant can never sign with another's key.
+ * HTTPS to a DNS name only: no plain HTTP, no IP literals or `localhost` (nothing on the Lambda's
+ * own network), and no user name or password in the URL (it would be readable here).
+ */
+export const caseNoteWebhookSchema = z.strictObject({
+  url: z
+    .url({ protocol: /^https$/, hostname: z.regexes.domain })
+    .max(2048)
+    .refine((url) => !/^https:\/\/[^/?#]*@/i.test(url), "must not carry a user name or password"),
+});
+export type CaseNoteWebhook = z.infer<typeof caseNoteWebhookSchema>;
+
 export const tenantConfigSchema = z.strictObject({
   /** The protocol this authority runs: a preset id (functions/domain/presets). */
   protocolId: slug,
@@ -35,6 +51,12 @@ export const tenantConfigSchema = z.strictObject({
     /** Working days before a deadline to remind the recipient; 0 for none; unset: the protocol's setting. */
     workingDaysBeforeDeadline: z.number().int().min(0).max(10).optional(),
   }),
+  /**
+   * Optional: where each new case note is POSTed as it is recorded (the case-record system's
+   * receiving end; functions/audit/push-case-notes.ts). Without it nothing is pushed and the
+   * case-record system pulls (GET /v1/children/{caseRecordId}/case-notes).
+   */
+  caseNoteWebhook: caseNoteWebhookSchema.optional(),
 });
 export type TenantConfig = z.infer<typeof tenantConfigSchema>;
 

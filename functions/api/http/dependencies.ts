@@ -1,14 +1,13 @@
 import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import { PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { ExecuteDependencies, Observer } from "../../app/execute-command.js";
 import { SfnWorkflowSignal } from "../../app/sfn-workflow-signal.js";
 import type { DirectoryLookup } from "../../domain/challenge/state.js";
-import type { GoodPracticeNotification } from "../../domain/good-practice.js";
 import { presets } from "../../domain/presets/index.js";
 import type { Protocol } from "../../domain/protocol.js";
 import { DynamoChallengeStore } from "../../store/dynamo-challenge-store.js";
+import { DynamoGoodPracticeStore } from "../../store/good-practice-store.js";
 import type { ChallengeStore, GoodPracticeStore } from "../../store/ports.js";
 import { TABLE, keys } from "../../store/table.js";
 import { type StaffMember, type TenantConfig, TenantStore } from "../../store/tenant-store.js";
@@ -89,36 +88,6 @@ export function idempotencyPersistenceFactory(
 type DynamoDBPersistenceLayerClient = NonNullable<
   ConstructorParameters<typeof DynamoDBPersistenceLayer>[0]["awsSdkV3Client"]
 >;
-
-/**
- * Good practice notifications in the tenant's own partition family: pk `T#<tenant>#GP`,
- * sk `<recordedAt>#<id>`. Written once, never overwritten.
- * TODO(store owner): move into functions/store beside the other repositories and list the item in
- * table.ts's layout table; kept minimal here until then.
- */
-export class DynamoGoodPracticeStore implements GoodPracticeStore {
-  constructor(
-    private readonly client: DynamoDBDocumentClient,
-    private readonly tableName: string,
-  ) {}
-
-  async put(tenantId: string, notification: GoodPracticeNotification): Promise<void> {
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: {
-          [TABLE.partitionKey]: `${keys.tenantPartition(tenantId)}#GP`,
-          [TABLE.sortKey]: `${notification.recordedAt}#${notification.id}`,
-          [TABLE.entityAttribute]: "good_practice",
-          tenantId,
-          notification,
-        },
-        ConditionExpression: "attribute_not_exists(#pk)",
-        ExpressionAttributeNames: { "#pk": TABLE.partitionKey },
-      }),
-    );
-  }
-}
 
 let production: ApiDependencies | undefined;
 

@@ -13,11 +13,19 @@ import { problems } from "./problem.js";
  *   person's role, so those calls are checked as that person's.
  * - `system`: the workflow's own identity; it acts through the workflow, never through this API.
  * - `iro_service_manager`: manages IROs/CPCs and administers the tenant's configuration and directory.
+ * - Reports (the themes report, the overdue view) are management information across the whole
+ *   authority: managers, IRO service managers and auditors. IROs and CPCs are refused (they work
+ *   from their own trays and the challenges they raised), and so is the case-record system (its
+ *   client-credentials token has no `reports/read` scope, and it has no business with them).
+ * - Case notes (`child-case-notes`) hold no more than the challenge itself (which every reader may
+ *   already open, free text included), so every reader may pull them; the case-record system is
+ *   the caller they are for.
  */
 const RAISERS = ["IRO", "CPC"] as const satisfies readonly ActorRole[];
 const PEOPLE = ["IRO", "CPC", "manager", "iro_service_manager"] as const satisfies readonly ActorRole[];
 const READERS = [...PEOPLE, "auditor", "case_record_system"] as const satisfies readonly ActorRole[];
 const CONFIG_READERS = [...PEOPLE, "auditor"] as const satisfies readonly ActorRole[];
+const REPORT_READERS = ["manager", "iro_service_manager", "auditor"] as const satisfies readonly ActorRole[];
 
 export const routePermissions: Readonly<Record<string, readonly ActorRole[]>> = {
   "raise-challenge": RAISERS,
@@ -43,7 +51,10 @@ export const routePermissions: Readonly<Record<string, readonly ActorRole[]>> = 
   "overdue-tray": [...PEOPLE, "auditor"],
   "my-tray": PEOPLE,
   "child-challenges": READERS,
+  "child-case-notes": READERS,
   "team-challenges": READERS,
+  "reports-themes": REPORT_READERS,
+  "reports-overdue": REPORT_READERS,
   "get-config": CONFIG_READERS,
   "put-config": ["iro_service_manager"],
   "get-directory": CONFIG_READERS,

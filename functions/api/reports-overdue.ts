@@ -1,0 +1,83 @@
+import { z } from "zod";
+import { TenantNotConfiguredError } from "../app/execute-command.js";
+import { allPages, dueSoonHorizon, tenantCalendar } from "../audit/readers.js";
+import { describeOverdue, overdueView } from "../audit/reports.js";
+import type { Protocol } from "../domain/protocol.js";
+import { trackSchema } from "../domain/protocol.js";
+import { createHandler, defineRoute } from "./http/middleware.js";
+
+/**
+ * GET /v1/reports/overdue?nearWorkingDays=2: every open stage past its deadline, and those due
+ * within `nearWorkingDays` working days (the tenant's calendar: weekends, bank holidays, its closure
+ * days), most urgent first (functions/audit/reports.ts `overdueView`). Read from the
+ * open-by-due-date tray up to the last deadline that can still count, every page. Ids, roles and
+ * deadlines only: the manager opens the challenge for its details.
+ */
+
+export const overdueRowSchema = z
+  .strictObject({
+    challengeId: z.string(),
+    caseRecordId: z.string().describe("The child's id in the case-record system"),
+    track: trackSchema,
+    stageId: z.string(),
+    stageLabel: z.string(),
+    assigneeRole: z.string(),
+    assigneeTitle: z.string(),
+    assigneePersonId: z.string(),
+    team: z.string(),
+    deadline: z.string(),
+    status: z.enum(["overdue", "due_soon"]),
+    workingDays: z
+      .number()
+      .int()
+      .min(0)
+      .describe("Working days past the deadline (overdue) or left before it (due soon); 0 = today"),
+    text: z.string().describe("The row in plain words"),
+  })
+  .meta({ id: "OverdueRow" });
+
+export const overdueReportSchema = z
+  .strictObject({
+    asAt: z.string(),
+    nearWorkingDays: z.number().int().min(0),
+    rows: z.array(overdueRowSchema),
+  })
+  .meta({ id: "OverdueReport", description: "Open stages overdue or due soon, most urgent first" });
+
+export const spec = defineRoute({
+  routeId: "reports-overdue",
+  query: z.object({
+    nearWorkingDays: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(20)
+      .default(2)
+      .describe("Also list stages due within this many working days (0-20, default 2)"),
+  }),
+  response: { status: 200, description: "The overdue view", schema: overdueReportSchema },
+  handle: async ({ query, principal }, deps) => {
+    const { tenantId } = principal;
+    const config = await deps.tenants.getConfig(tenantId);
+    if (config === undefined) throw new TenantNotConfiguredError(tenantId);
+    const calendar = tenantCalendar(config);
+    const now = deps.clock();
+    const dueBy = dueSoonHorizon(now, query.nearWorkingDays, calendar).toISOString();
+    const open = await allPages((page) => deps.challenges.openByDueDate(tenantId, dueBy, page));
+    // Labels from each challenge's own protocol; a protocol the service no longer knows shows stage ids.
+    const protocols = [...new Set(open.map((s) => s.protocolId))]
+      .map((id) => deps.protocols(id))
+      .filter((p): p is Protocol => p !== undefined);
+    const rows = overdueView(open, now, calendar, query.nearWorkingDays, protocols);
+    return {
+      status: 200,
+      body: {
+        asAt: now.toISOString(),
+        nearWorkingDays: query.nearWorkingDays,
+        rows: rows.map((row) => ({ ...row, text: describeOverdue(row) })),
+      },
+    };
+  },
+});
+
+export const handler = createHandler(spec);

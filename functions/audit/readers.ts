@@ -1,0 +1,200 @@
+import { DateTime } from "luxon";
+import { createEnglandCalendar, type WorkingDayCalendar } from "../domain/calendar.js";
+import type { ChallengeEvent } from "../domain/challenge/events.js";
+import type { ChallengeState } from "../domain/challenge/state.js";
+import type { Protocol } from "../domain/protocol.js";
+import type { ChallengeStore, Page, TrayQuery } from "../store/ports.js";
+import { caseNotesFor, type CaseNote } from "./case-notes.js";
+import type { ReportPeriod } from "./reports.js";
+
+/**
+ * What the readers' routes load (the themes report, the overdue view, the case-record system's
+ * case-note pull), over the store's ports: every read is a key or index query (months raised, the
+ * open-by-due-date tray, the child's index, a challenge's partition), never a scan. No AWS imports.
+ */
+
+const ZONE = "Europe/London";
+
+/** The longest period one themes report covers: 13 calendar months (a year and its comparison month). */
+export const MAX_REPORT_MONTHS = 13;
+
+/** Challenges whose events are read at the same time. */
+const EVENT_READS_IN_FLIGHT = 8;
+
+/** Page size for walking a tray to its end (the store's maximum). */
+const PAGE = 100;
+
+/** The tenant settings a reader needs: the calendar's closure days and close of business. */
+export interface CalendarSettings {
+  readonly closureDays: readonly string[];
+  readonly closeOfBusiness?: string | undefined;
+}
+
+export function tenantCalendar(settings: CalendarSettings): WorkingDayCalendar {
+  return createEnglandCalendar({
+    closureDays: settings.closureDays,
+    ...(settings.closeOfBusiness === undefined ? {} : { closeOfBusiness: settings.closeOfBusiness }),
+  });
+}
+
+/** The calendar months (YYYY-MM) a period touches, in order. */
+export function monthsOf(period: ReportPeriod): string[] {
+  const months: string[] = [];
+  let month = DateTime.fromISO(period.from, { zone: ZONE }).startOf("month");
+  const last = DateTime.fromISO(period.to, { zone: ZONE }).startOf("month");
+  while (month <= last) {
+    months.push(month.toFormat("yyyy-MM"));
+    month = month.plus({ months: 1 });
+  }
+  return months;
+}
+
+/** Why a period cannot be reported on, in plain words; undefined when it can. */
+export function periodProblem(period: ReportPeriod): string | undefined {
+  if (period.to < period.from) return `the period ends (${period.to}) before it starts (${period.from})`;
+  const months = monthsOf(period).length;
+  if (months > MAX_REPORT_MONTHS) {
+    return `the period spans ${months} calendar months; a report covers at most ${MAX_REPORT_MONTHS}`;
+  }
+  return undefined;
+}
+
+/** The first instant of a London day. */
+export function startOfLondonDay(day: string): Date {
+  return DateTime.fromISO(day, { zone: ZONE }).startOf("day").toJSDate();
+}
+
+/** The last instant (millisecond) of a London day. */
+export function endOfLondonDay(day: string): Date {
+  return new Date(DateTime.fromISO(day, { zone: ZONE }).plus({ days: 1 }).startOf("day").toMillis() - 1);
+}
+
+/** Every item of a paged tray, page by page. */
+export async function allPages<T>(page: (query: TrayQuery) => Promise<Page<T>>): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const result = await page(cursor === undefined ? { limit: PAGE } : { limit: PAGE, cursor });
+    items.push(...result.items);
+    cursor = result.next;
+  } while (cursor !== undefined);
+  return items;
+}
+
+/** Runs `task` over `items` with at most `limit` in flight; results in the order of `items`. */
+export async function mapInPool<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** The protocols of these ids, in order, without repeats; an id the service does not know throws. */
+export function protocolsFor(
+  ids: Iterable<string>,
+  lookup: (protocolId: string) => Protocol | undefined,
+  unknown: (protocolId: string) => Error,
+): Protocol[] {
+  const found: Protocol[] = [];
+  for (const id of new Set(ids)) {
+    const protocol = lookup(id);
+    if (protocol === undefined) throw unknown(id);
+    found.push(protocol);
+  }
+  return found;
+}
+
+// --- the themes report's cohort -----------------------------------------------------------------
+
+export interface Cohort {
+  /** The challenges raised in the period (London dates), as their snapshots. */
+  readonly challenges: readonly ChallengeState[];
+  /** Every event of those challenges. */
+  readonly events: readonly ChallengeEvent[];
+}
+
+/**
+ * The challenges raised in the period and their events: one `raisedInMonth` query (every page) per
+ * month the period touches, kept to the period's own days, then each challenge's partition.
+ */
+export async function loadCohort(
+  store: Pick<ChallengeStore, "raisedInMonth" | "events">,
+  tenantId: string,
+  period: ReportPeriod,
+  calendar: WorkingDayCalendar,
+): Promise<Cohort> {
+  const byMonth = await Promise.all(
+    monthsOf(period).map((month) => allPages((query) => store.raisedInMonth(tenantId, month, query))),
+  );
+  const challenges = byMonth.flat().filter((state) => {
+    const day = calendar.londonDate(new Date(state.raisedAt));
+    return day >= period.from && day <= period.to;
+  });
+  const events = await mapInPool(challenges, EVENT_READS_IN_FLIGHT, async (state) =>
+    (await store.events(tenantId, state.challengeId)).map((stored) => stored.event),
+  );
+  return { challenges, events: events.flat() };
+}
+
+// --- the overdue view ---------------------------------------------------------------------------
+
+/**
+ * The last instant a deadline can fall and still be within `nearWorkingDays` working days of `now`
+ * (the overdue view's "due soon"): the instant before the London day that is the
+ * (nearWorkingDays + 1)-th working day after today. The open-by-due-date tray up to here holds
+ * every stage the view can list.
+ */
+export function dueSoonHorizon(now: Date, nearWorkingDays: number, calendar: WorkingDayCalendar): Date {
+  const tooFar = calendar.deadlineAfter(now, nearWorkingDays + 1);
+  return new Date(DateTime.fromJSDate(tooFar, { zone: ZONE }).startOf("day").toMillis() - 1);
+}
+
+// --- the case-record system's pull --------------------------------------------------------------
+
+/** A case note with the child's case-record id (the record it is filed on). */
+export interface ChildCaseNote extends CaseNote {
+  readonly caseRecordId: string;
+}
+
+/**
+ * The case notes of every challenge about one child, for events at or after `since` (inclusive:
+ * a note is identified by its challengeId and seq, so a caller who passes the time of the last
+ * note it filed recognises that note and loses none written in the same instant). Oldest first;
+ * ties in time by challenge, then seq. Each challenge's notes are written from its whole history
+ * (a note says what the stage before it asked for), then filtered.
+ */
+export async function loadChildCaseNotes(
+  store: Pick<ChallengeStore, "byChild" | "events">,
+  protocols: (protocolId: string) => Protocol | undefined,
+  unknownProtocol: (protocolId: string) => Error,
+  tenantId: string,
+  caseRecordId: string,
+  since?: string,
+): Promise<ChildCaseNote[]> {
+  const challenges = await allPages((query) => store.byChild(tenantId, caseRecordId, query));
+  const from = since === undefined ? Number.NEGATIVE_INFINITY : Date.parse(since);
+  const perChallenge = await mapInPool(challenges, EVENT_READS_IN_FLIGHT, async (state) => {
+    const [protocol] = protocolsFor([state.protocolId], protocols, unknownProtocol);
+    if (protocol === undefined) return [];
+    const events = (await store.events(tenantId, state.challengeId)).map((stored) => stored.event);
+    return caseNotesFor(state, events, protocol)
+      .filter((note) => Date.parse(note.at) >= from)
+      .map((note): ChildCaseNote => ({ ...note, caseRecordId: state.form.child.caseRecordId }));
+  });
+  return perChallenge
+    .flat()
+    .sort(
+      (a, b) =>
+        Date.parse(a.at) - Date.parse(b.at) || a.challengeId.localeCompare(b.challengeId) || a.seq - b.seq,
+    );
+}
