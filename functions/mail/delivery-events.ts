@@ -1,0 +1,182 @@
+import { z } from "zod";
+import type { RecipientRole, UndeliverableReason } from "./notifications.js";
+import {
+  MAIL_TAGS,
+  type OutboundDependencies,
+  decodeTagValue,
+  mailHandler,
+  productionOutbound,
+  recordUndeliverable,
+} from "./send-notification.js";
+
+/**
+ * SES configuration-set events (Bounce, Complaint, Reject, DeliveryDelay, RenderingFailure) as the
+ * configuration set publishes them to SNS, and SNS delivers them to this function.
+ *
+ * A permanent bounce, a complaint or a rejection of an email about a challenge is recorded on the
+ * challenge (an `mail-undeliverable` item beside its events: the proposed `NotificationUndeliverable
+ * { recipientRole, reason }` event, see the report) and the raiser is told by email, so a manager who
+ * never got the challenge does not silently run out the clock. Transient bounces and delivery
+ * delays are only logged and counted: SES keeps trying those itself.
+ *
+ * The email is found from the SES message tags the sender set (send-notification.ts `MAIL_TAGS`):
+ * tenant, challenge, event seq, recipient role and kind. No address is read from the event or
+ * logged. Redelivery (SNS retries, a replayed event) records nothing twice and alerts once: the
+ * record is conditional and the alert has its own delivery record keyed by the SES message id.
+ * A failure throws: the asynchronous invocation is retried, then kept by the on-failure queue.
+ */
+
+const tagsSchema = z.record(z.string(), z.array(z.string())).optional();
+
+const sesEventSchema = z.looseObject({
+  eventType: z.string().optional(),
+  /** Identity notifications (not configuration-set events) name it this way. */
+  notificationType: z.string().optional(),
+  mail: z.looseObject({
+    messageId: z.string().min(1),
+    timestamp: z.string().optional(),
+    tags: tagsSchema,
+  }),
+  bounce: z
+    .looseObject({
+      bounceType: z.string(),
+      bounceSubType: z.string().optional(),
+      timestamp: z.string().optional(),
+    })
+    .optional(),
+  complaint: z
+    .looseObject({
+      complaintFeedbackType: z.string().optional(),
+      timestamp: z.string().optional(),
+    })
+    .optional(),
+  reject: z.looseObject({ reason: z.string().optional() }).optional(),
+});
+type SesDeliveryEvent = z.infer<typeof sesEventSchema>;
+
+const snsEventSchema = z.object({
+  Records: z.array(z.object({ Sns: z.object({ MessageId: z.string().optional(), Message: z.string() }) })),
+});
+
+const ROLES: ReadonlySet<string> = new Set<RecipientRole>([
+  "assignee",
+  "previous_assignee",
+  "copy",
+  "raiser",
+  "referral_recipient",
+  "referral_approver",
+]);
+
+export type DeliveryEventOutcome =
+  "recorded" | "already_recorded" | "ignored_transient" | "ignored_untagged" | "ignored_bounce_reply";
+
+/** Permanent failures only: what they mean for the recipient, and SES's own detail. */
+export function classify(
+  event: SesDeliveryEvent,
+): { reason: UndeliverableReason; detail: string; at?: string } | undefined {
+  const type = event.eventType ?? event.notificationType;
+  if (type === "Bounce" && event.bounce?.bounceType === "Permanent") {
+    return {
+      reason: "bounced",
+      detail: event.bounce.bounceSubType ?? "Permanent",
+      ...(event.bounce.timestamp === undefined ? {} : { at: event.bounce.timestamp }),
+    };
+  }
+  if (type === "Complaint") {
+    return {
+      reason: "complaint",
+      detail: event.complaint?.complaintFeedbackType ?? "complaint",
+      ...(event.complaint?.timestamp === undefined ? {} : { at: event.complaint.timestamp }),
+    };
+  }
+  if (type === "Reject") return { reason: "rejected", detail: event.reject?.reason ?? "rejected" };
+  return undefined;
+}
+
+function tag(event: SesDeliveryEvent, name: string): string | undefined {
+  const value = event.mail.tags?.[name]?.[0];
+  return value === undefined ? undefined : decodeTagValue(value);
+}
+
+/** Handles one SES event (the JSON of one SNS message). */
+export async function handleDeliveryEvent(
+  deps: OutboundDependencies,
+  message: unknown,
+): Promise<DeliveryEventOutcome> {
+  const event = sesEventSchema.parse(message);
+  const failure = classify(event);
+  const type = event.eventType ?? event.notificationType ?? "unknown";
+  const sesMessageId = event.mail.messageId;
+  if (failure === undefined) {
+    deps.observer.count("MailDeliveryTransient");
+    deps.observer.info("mail delivery event needs nothing", {
+      sesEventType: type,
+      bounceType: event.bounce?.bounceType,
+      sesMessageId,
+    });
+    return "ignored_transient";
+  }
+  const kind = tag(event, MAIL_TAGS.kind);
+  if (kind === "bounce") {
+    // Our own bounce-style reply to an inbound email failed: nothing to tell anyone.
+    deps.observer.info("a bounce reply could not be delivered", {
+      sesMessageId,
+      undeliverable: failure.reason,
+    });
+    return "ignored_bounce_reply";
+  }
+  const tenantId = tag(event, MAIL_TAGS.tenant);
+  const challengeId = tag(event, MAIL_TAGS.challenge);
+  const role = tag(event, MAIL_TAGS.role);
+  if (tenantId === undefined || challengeId === undefined || role === undefined || !ROLES.has(role)) {
+    deps.observer.count("MailDeliveryUntagged");
+    deps.observer.warn("an undeliverable email carries no challenge tags", {
+      sesEventType: type,
+      sesMessageId,
+    });
+    return "ignored_untagged";
+  }
+  const seqTag = tag(event, MAIL_TAGS.seq);
+  const seq = seqTag !== undefined && /^\d{1,10}$/.test(seqTag) ? Number(seqTag) : undefined;
+  const { recorded } = await recordUndeliverable(deps, {
+    tenantId,
+    challengeId,
+    ...(seq === undefined ? {} : { seq }),
+    recipientRole: role as RecipientRole,
+    kind: kind ?? "unknown",
+    reason: failure.reason,
+    detail: failure.detail,
+    at: failure.at ?? deps.clock().toISOString(),
+    sourceId: sesMessageId,
+  });
+  return recorded ? "recorded" : "already_recorded";
+}
+
+/** Handles an SNS delivery of SES events. */
+export async function handleSnsEvent(
+  deps: OutboundDependencies,
+  event: unknown,
+): Promise<DeliveryEventOutcome[]> {
+  const { Records } = snsEventSchema.parse(event);
+  const outcomes: DeliveryEventOutcome[] = [];
+  for (const record of Records) {
+    let message: unknown;
+    try {
+      message = JSON.parse(record.Sns.Message);
+    } catch {
+      deps.observer.count("MailDeliveryUnreadable");
+      deps.observer.warn("an SNS message is not JSON", { snsMessageId: record.Sns.MessageId });
+      continue;
+    }
+    outcomes.push(await handleDeliveryEvent(deps, message));
+  }
+  return outcomes;
+}
+
+export function createHandler(deps: () => OutboundDependencies) {
+  return mailHandler(async (event: unknown): Promise<void> => {
+    await handleSnsEvent(deps(), event);
+  });
+}
+
+export const handler = createHandler(productionOutbound);

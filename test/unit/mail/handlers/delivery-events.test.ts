@@ -1,0 +1,281 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+
+vi.hoisted(() => {
+  process.env.POWERTOOLS_METRICS_DISABLED = "true";
+  process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
+});
+
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SESClient, SendRawEmailCommand } from "@aws-sdk/client-ses";
+import { GetCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { SNSEvent } from "aws-lambda";
+import { mockClient } from "aws-sdk-client-mock";
+import { executeCommand } from "../../../../functions/app/execute-command.js";
+import {
+  createHandler,
+  handleDeliveryEvent,
+  handleSnsEvent,
+} from "../../../../functions/mail/delivery-events.js";
+import {
+  DynamoOutboundLedger,
+  DynamoUndeliverableLog,
+  MAIL_TAGS,
+  MailContextLoader,
+  Mailer,
+  type OutboundDependencies,
+  SecretsManagerReplyKeys,
+  encodeTagValue,
+  presetProtocol,
+} from "../../../../functions/mail/send-notification.js";
+import { DynamoChallengeStore } from "../../../../functions/store/dynamo-challenge-store.js";
+import { keys } from "../../../../functions/store/table.js";
+import { TenantStore } from "../../../../functions/store/tenant-store.js";
+import { createTestTable, localDocumentClient } from "../../../support/dynamodb-local.js";
+import {
+  CASE_RECORD_BASE_URL,
+  CHALLENGE_ID,
+  CONFIGURATION_SET,
+  KEY_SECRET,
+  MAIL_FROM,
+  MORGAN,
+  NORTHBY_STAFF,
+  NOW,
+  RecordingObserver,
+  RecordingWorkflow,
+  REPLY_DOMAIN,
+  TENANT,
+  TestClock,
+  executeDependencies,
+  seedNorthbyChallenge,
+  sentEmails,
+} from "./harness.js";
+
+const ses = new SESClient({ region: "eu-west-2" });
+const sesMock = mockClient(ses);
+const secrets = new SecretsManagerClient({ region: "eu-west-2" });
+mockClient(secrets).on(GetSecretValueCommand).resolves({ SecretString: KEY_SECRET });
+
+let client: DynamoDBDocumentClient;
+let tableName: string;
+let drop: () => Promise<void>;
+let store: DynamoChallengeStore;
+const clock = new TestClock();
+let observer: RecordingObserver;
+
+beforeAll(async () => {
+  client = localDocumentClient();
+  ({ tableName, drop } = await createTestTable(client));
+  store = new DynamoChallengeStore(client, tableName);
+  const tenants = new TenantStore(client, tableName);
+  await tenants.putConfig(TENANT, { protocolId: "halton", closureDays: [], reminders: {} });
+  for (const member of NORTHBY_STAFF) await tenants.upsertStaff(TENANT, member);
+  const execution = executeDependencies({ challenges: store, tenants }, clock, new RecordingWorkflow());
+  await seedNorthbyChallenge((tenantId, command) => executeCommand(execution, tenantId, command), clock);
+});
+
+afterAll(async () => {
+  await drop();
+  client.destroy();
+});
+
+beforeEach(() => {
+  sesMock.reset();
+  sesMock.on(SendRawEmailCommand).resolves({ MessageId: "ses-alert" });
+  observer = new RecordingObserver();
+  clock.set(NOW);
+});
+
+function deps(): OutboundDependencies {
+  return {
+    contexts: new MailContextLoader(
+      store,
+      new TenantStore(client, tableName),
+      presetProtocol,
+      "Northby Council",
+    ),
+    keys: new SecretsManagerReplyKeys(secrets, "arn:aws:secretsmanager:eu-west-2:1:secret:k"),
+    mailer: new Mailer(
+      ses,
+      new DynamoOutboundLedger(client, tableName),
+      { from: { address: MAIL_FROM }, configurationSet: CONFIGURATION_SET },
+      clock.now,
+    ),
+    undeliverable: new DynamoUndeliverableLog(client, tableName),
+    replyDomain: REPLY_DOMAIN,
+    caseRecordBaseUrl: CASE_RECORD_BASE_URL,
+    clock: clock.now,
+    observer,
+  };
+}
+
+/** The tags the sender put on an email (send-notification.ts), as SES reports them back. */
+function tags(seq: string, role: string, kind: string, tenantId = TENANT): Record<string, string[]> {
+  return {
+    "ses:configuration-set": [CONFIGURATION_SET],
+    [MAIL_TAGS.tenant]: [encodeTagValue(tenantId)],
+    [MAIL_TAGS.challenge]: [CHALLENGE_ID],
+    [MAIL_TAGS.seq]: [seq],
+    [MAIL_TAGS.role]: [role],
+    [MAIL_TAGS.kind]: [kind],
+  };
+}
+
+/** An SES configuration-set event as published to SNS (addresses included, as SES sends them). */
+function sesEvent(
+  eventType: string,
+  messageId: string,
+  tagSet: Record<string, string[]> | undefined,
+  detail: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    eventType,
+    mail: {
+      timestamp: "2026-11-23T10:00:05.000Z",
+      source: MAIL_FROM,
+      messageId,
+      destination: ["sam.whitlock@northby.example"],
+      ...(tagSet === undefined ? {} : { tags: tagSet }),
+    },
+    ...detail,
+  };
+}
+
+const permanentBounce = {
+  bounce: {
+    bounceType: "Permanent",
+    bounceSubType: "NoEmail",
+    bouncedRecipients: [{ emailAddress: "sam.whitlock@northby.example", status: "5.1.1" }],
+    timestamp: "2026-11-23T10:00:09.000Z",
+    feedbackId: "feedback-1",
+  },
+};
+
+function sns(...messages: unknown[]): SNSEvent {
+  return {
+    Records: messages.map((message, i) => ({
+      EventSource: "aws:sns",
+      EventVersion: "1.0",
+      EventSubscriptionArn: "arn:aws:sns:eu-west-2:1:mail-events:sub",
+      Sns: {
+        Type: "Notification",
+        MessageId: `sns-${String(i)}`,
+        TopicArn: "arn:aws:sns:eu-west-2:1:mail-events",
+        Subject: null as unknown as string,
+        Message: typeof message === "string" ? message : JSON.stringify(message),
+        Timestamp: "2026-11-23T10:00:10.000Z",
+        SignatureVersion: "1",
+        Signature: "x",
+        SigningCertUrl: "https://sns.example/cert.pem",
+        UnsubscribeUrl: "https://sns.example/unsub",
+        MessageAttributes: {},
+      },
+    })),
+  };
+}
+
+async function failureRecord(sesMessageId: string): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await client.send(
+    new GetCommand({
+      TableName: tableName,
+      Key: { pk: keys.challengePartition(TENANT, CHALLENGE_ID), sk: `MAILFAIL#${sesMessageId}` },
+    }),
+  );
+  return Item;
+}
+
+describe("permanent failures are recorded on the challenge and the raiser told", () => {
+  it("a permanent bounce of the Stage 2 email: recorded once, the raiser alerted once", async () => {
+    const event = sesEvent("Bounce", "ses-stage-2", tags("4", "assignee", "stage_opened"), permanentBounce);
+    expect(await handleDeliveryEvent(deps(), event)).toBe("recorded");
+    expect(await failureRecord("ses-stage-2")).toEqual({
+      pk: keys.challengePartition(TENANT, CHALLENGE_ID),
+      sk: "MAILFAIL#ses-stage-2",
+      entity: "mail-undeliverable",
+      tenantId: TENANT,
+      challengeId: CHALLENGE_ID,
+      seq: 4,
+      recipientRole: "assignee",
+      kind: "stage_opened",
+      reason: "bounced",
+      detail: "NoEmail",
+      at: "2026-11-23T10:00:09.000Z",
+      sourceId: "ses-stage-2",
+    });
+    const [alert, ...others] = await sentEmails(sesMock.commandCalls(SendRawEmailCommand));
+    expect(others).toEqual([]);
+    expect(alert?.input.Destinations).toEqual([MORGAN.email]);
+    expect(alert?.parsed.subject).toBe(`Email not delivered: challenge CR-${CHALLENGE_ID}`);
+    expect(alert?.parsed.text).toContain(
+      "An email about challenge CR-" + CHALLENGE_ID + " to the Divisional Manager could not be delivered",
+    );
+    expect(alert?.parsed.text).not.toContain("sam.whitlock");
+    expect(observer.counted("NotificationUndeliverable")).toBe(1);
+
+    // SNS delivers it again: nothing new.
+    sesMock.resetHistory();
+    expect(await handleDeliveryEvent(deps(), event)).toBe("already_recorded");
+    expect(sesMock.commandCalls(SendRawEmailCommand)).toHaveLength(0);
+  });
+
+  it("a complaint is recorded and alerted too: SES will suppress further mail to that address", async () => {
+    const event = sesEvent("Complaint", "ses-complaint", tags("2", "assignee", "stage_opened"), {
+      complaint: {
+        complainedRecipients: [{ emailAddress: "jo.barnard@northby.example" }],
+        complaintFeedbackType: "abuse",
+      },
+    });
+    expect(await handleDeliveryEvent(deps(), event)).toBe("recorded");
+    expect(await failureRecord("ses-complaint")).toMatchObject({
+      reason: "complaint",
+      detail: "abuse",
+      seq: 2,
+    });
+    const [alert] = await sentEmails(sesMock.commandCalls(SendRawEmailCommand));
+    expect(alert?.parsed.text).toContain("to the Principal Manager was reported as unwanted");
+  });
+
+  it("the raiser's own email bouncing is recorded, with no alert to that same address", async () => {
+    const event = sesEvent("Bounce", "ses-raiser", tags("5", "raiser", "response_received"), permanentBounce);
+    expect(await handleDeliveryEvent(deps(), event)).toBe("recorded");
+    expect(await failureRecord("ses-raiser")).toMatchObject({ recipientRole: "raiser" });
+    expect(sesMock.commandCalls(SendRawEmailCommand)).toHaveLength(0);
+  });
+});
+
+describe("what needs nothing", () => {
+  it("transient bounces and delivery delays (SES keeps trying)", async () => {
+    const transient = sesEvent("Bounce", "ses-t", tags("4", "assignee", "stage_opened"), {
+      bounce: { bounceType: "Transient", bounceSubType: "MailboxFull" },
+    });
+    const delay = sesEvent("DeliveryDelay", "ses-d", tags("4", "assignee", "stage_opened"), {
+      deliveryDelay: { delayType: "MailboxFull" },
+    });
+    expect(await handleSnsEvent(deps(), sns(transient, delay))).toEqual([
+      "ignored_transient",
+      "ignored_transient",
+    ]);
+    expect(await failureRecord("ses-t")).toBeUndefined();
+    expect(sesMock.commandCalls(SendRawEmailCommand)).toHaveLength(0);
+  });
+
+  it("an email without our tags, and our own bounce reply bouncing", async () => {
+    const untagged = sesEvent("Bounce", "ses-u", undefined, permanentBounce);
+    const bounceReply = sesEvent("Bounce", "ses-b", { [MAIL_TAGS.kind]: ["bounce"] }, permanentBounce);
+    expect(await handleSnsEvent(deps(), sns(untagged, bounceReply, "not json"))).toEqual([
+      "ignored_untagged",
+      "ignored_bounce_reply",
+    ]);
+    expect(observer.counted("MailDeliveryUntagged")).toBe(1);
+    expect(observer.counted("MailDeliveryUnreadable")).toBe(1);
+    expect(sesMock.commandCalls(SendRawEmailCommand)).toHaveLength(0);
+  });
+
+  it("the Lambda handler takes SNS's event", async () => {
+    const handler = createHandler(deps);
+    const rejected = sesEvent("Reject", "ses-r", tags("4", "assignee", "stage_opened"), {
+      reject: { reason: "Bad content" },
+    });
+    await expect(handler(sns(rejected))).resolves.toBeUndefined();
+    expect(await failureRecord("ses-r")).toMatchObject({ reason: "rejected", detail: "Bad content" });
+  });
+});
