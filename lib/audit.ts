@@ -32,7 +32,8 @@ const NO_REPLICATION =
 /**
  * The audit trail: a stream consumer writes every new event item as newline-delimited JSON to a
  * versioned, KMS-encrypted bucket under Object Lock in COMPLIANCE mode (nobody, not even the
- * account root, can delete or overwrite an object before its retention ends).
+ * account root, can delete or overwrite an object before its retention ends). It is one of the
+ * table stream's two readers; the other is the event reactor (lib/events.ts).
  */
 export class Audit extends Construct {
   readonly key: Key;
@@ -131,10 +132,10 @@ export class Audit extends Construct {
         filters: [FilterCriteria.filter(AUDIT_STREAM_FILTER)],
       }),
     );
+    // The stream only: backfill after an outage reads the events from the table from the command
+    // line (bin/audit.ts, functions/audit/backfill.ts) with the operator's credentials.
     props.store.grantStreamRead(this.exporter);
     acknowledgeKmsGrant(this.exporter);
-    // Backfill after an outage reads the events from the table (DESIGN.md, Retention).
-    props.store.grantRead(this.exporter);
 
     // Write new objects only: no read, delete, retention or legal-hold changes.
     this.exporter.role.addToPrincipalPolicy(
@@ -143,7 +144,7 @@ export class Audit extends Construct {
     this.key.grant(this.exporter.role, "kms:GenerateDataKey", "kms:Decrypt");
     this.exporter.acknowledge(
       `AwsSolutions-IAM5[Resource::${nagRef(this.bucket.node.defaultChild as CfnBucket, "Arn")}/*]`,
-      "Writes one object per export batch under keys it chooses; s3:PutObject only, and Object Lock stops any overwrite.",
+      "Writes one object per event, keyed by tenant, day, challenge and seq (functions/audit/export-format.ts exportKey); s3:PutObject only, and Object Lock stops any overwrite.",
     );
     props.observability.watchDeadLetterQueue(this.deadLetterQueue, "Audit exporter");
   }

@@ -13,6 +13,7 @@ import type { Construct, Node } from "constructs";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "../functions/shared/observability.js";
 import { Api } from "./api.js";
 import { Audit } from "./audit.js";
+import { EventReactor } from "./events.js";
 import { FunctionFactory, type ServiceFunction } from "./functions.js";
 import { Mail } from "./mail.js";
 import { LOG_RETENTION, Observability } from "./observability.js";
@@ -93,6 +94,9 @@ export function settingsFromContext(node: Node): DeploymentSettings {
   };
 }
 
+/** API routes whose commands can start a run of the workflow (ChallengeRaised; Reopened from resolved). */
+export const RUN_STARTING_ROUTES = ["raise-challenge", "reopen"] as const;
+
 export interface ChallengeStackProps extends StackProps {
   readonly settings: DeploymentSettings;
 }
@@ -104,6 +108,7 @@ export class ChallengeStack extends Stack {
   readonly audit: Audit;
   readonly mail: Mail;
   readonly workflow: Workflow;
+  readonly events: EventReactor;
   readonly api: Api;
   readonly functions: FunctionFactory;
 
@@ -159,6 +164,14 @@ export class ChallengeStack extends Stack {
       failureTopic: this.observability.topic,
       observability: this.observability,
     });
+    // The table's stream is the outbox, read by exactly two consumers: the audit exporter and this.
+    this.events = new EventReactor(this, "Events", {
+      functions: this.functions,
+      store: this.store,
+      mail: this.mail,
+      stateMachineArn,
+      observability: this.observability,
+    });
     this.api = new Api(this, "Api", {
       jwtIssuer: settings.jwtIssuer,
       jwtAudience: settings.jwtAudience,
@@ -167,12 +180,11 @@ export class ChallengeStack extends Stack {
       observability: this.observability,
     });
 
-    // A person's action ends the stage's wait: every handler that records one (API writes and
-    // inbound email) may complete the stored task token, and AwaitResponse completes its own token
-    // when the stage moved on while it was being stored. Nothing else may.
+    // A person's action ends the workflow's wait (a stage's, or a monitored plan's): every handler
+    // that records one (API writes and inbound email) may complete the stored task token.
+    // AwaitResponse completes its own token (SendTaskSuccess only: lib/workflow.ts). Nothing else may.
     const completesTasks: ServiceFunction[] = [
       this.mail.receiver,
-      this.workflow.awaitResponse,
       ...this.api.routes.filter((r) => r.route.scope === "challenges/write").map((r) => r.handler),
     ];
     for (const fn of completesTasks) {
@@ -183,13 +195,16 @@ export class ChallengeStack extends Stack {
         }),
       );
     }
-    // Raising a challenge starts its execution at once; the stream starter is the safety net
-    // (both name the execution from the challenge, so neither can fork it).
-    const raise = this.api.routes.find((r) => r.route.id === "raise-challenge");
-    if (raise === undefined) throw new Error("functions/api/routes.ts has no raise-challenge route");
-    raise.handler.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ["states:StartExecution"], resources: [stateMachineArn] }),
-    );
+    // Raising a challenge, and reopening a resolved one, start a run of its workflow at once; the
+    // event reactor is the safety net (both name the execution from the challenge and the seq of
+    // the event that started the run, so neither can fork it).
+    for (const routeId of RUN_STARTING_ROUTES) {
+      const route = this.api.routes.find((r) => r.route.id === routeId);
+      if (route === undefined) throw new Error(`functions/api/routes.ts has no ${routeId} route`);
+      route.handler.role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: ["states:StartExecution"], resources: [stateMachineArn] }),
+      );
+    }
     for (const fn of this.functions.all) this.observability.watchFunction(fn);
 
     Validations.of(this).acknowledge({

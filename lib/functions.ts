@@ -54,6 +54,12 @@ export interface FunctionSpec {
   readonly reservedConcurrency?: number;
   /** Required when `invokedBy` is `async`: receives each failed invocation with its error. */
   readonly onFailure?: IQueue;
+  /**
+   * Set when the function also calls endpoints outside AWS (e.g. a case-record system's webhook):
+   * what it calls and why a VPC would not make that safer. It replaces the stock reason for running
+   * outside a VPC, which says the function reaches AWS endpoints only.
+   */
+  readonly externalEgress?: string;
   readonly environment?: Readonly<Record<string, string>>;
 }
 
@@ -185,7 +191,8 @@ export class ServiceFunction extends Construct {
     this.acknowledge("Serverless-LambdaLatestVersion", pinned);
     this.acknowledge(
       "NIST.800.53.R5-LambdaInsideVPC",
-      "The function reaches only AWS regional service endpoints (DynamoDB, Step Functions, SQS, SES, S3, KMS, Secrets Manager) over TLS with IAM authorisation; there is no private network resource to protect, and a VPC would add NAT/endpoint cost without reducing exposure.",
+      spec.externalEgress ??
+        "The function reaches only AWS regional service endpoints (DynamoDB, Step Functions, SQS, SES, S3, KMS, Secrets Manager) over TLS with IAM authorisation; there is no private network resource to protect, and a VPC would add NAT/endpoint cost without reducing exposure.",
     );
     this.acknowledge(
       "AwsSolutions-IAM5[Resource::*]",

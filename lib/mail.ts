@@ -1,7 +1,6 @@
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
-import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import {
   BlockPublicAccess,
   Bucket,
@@ -71,9 +70,10 @@ class S3ActionWithRole implements IReceiptRuleAction {
 }
 
 /**
- * Mail out (SQS outbox -> sender -> SES, with a configuration set that reports bounces and
- * complaints) and mail in (SES receipt rule: TLS required, spam and virus scanning, raw message
- * to an encrypted bucket, then the inbound handler).
+ * Mail out (the identity, a configuration set that reports bounces and complaints, and the reply
+ * key: the event reactor sends notifications from committed events, see lib/events.ts) and mail in
+ * (SES receipt rule: TLS required, spam and virus scanning, raw message to an encrypted bucket,
+ * then the inbound handler).
  */
 export class Mail extends Construct {
   readonly key: Key;
@@ -82,13 +82,12 @@ export class Mail extends Construct {
   readonly eventsTopic: Topic;
   readonly bucket: Bucket;
   readonly ruleSet: ReceiptRuleSet;
-  readonly outbox: Queue;
-  readonly outboxDeadLetterQueue: Queue;
   readonly inboundDeadLetterQueue: Queue;
   /** HMAC key for the signed, expiring reply ids in Reply-To addresses. */
   readonly replyTokenSecret: Secret;
-  readonly sender: ServiceFunction;
   readonly receiver: ServiceFunction;
+  /** What a function that sends notifications reads (functions/mail/send-notification.ts). */
+  readonly senderEnvironment: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: MailProps) {
     super(scope, id);
@@ -144,7 +143,9 @@ export class Mail extends Construct {
     this.replyTokenSecret = new Secret(this, "ReplyTokenKey", {
       description: "HMAC key that signs the reply ids carried in notification Reply-To addresses",
       encryptionKey: this.key,
-      // One reply key, {"id":0,"secret":"<64 base64-alphabet characters = 48 bytes>"} (functions/mail/reply-token.ts).
+      // One reply key, {"id":0,"secret":"<64 base64-alphabet characters = 48 bytes>"}: the flat shape
+      // functions/mail/send-notification.ts parseReplyKeySecret reads as the current key. To rotate,
+      // put the new key flat and keep the old one as {"previous":{"id":0,"secret":"..."}} (another id).
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ id: 0 }),
         generateStringKey: "secret",
@@ -161,75 +162,15 @@ export class Mail extends Construct {
       reason: noRotation,
     });
 
-    this.outboxDeadLetterQueue = new Queue(this, "OutboxDeadLetterQueue", {
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    const senderTimeout = Duration.seconds(30);
-    const isDeadLetterQueue = (queue: Queue, what: string): void => {
-      const reason = `This is the ${what} dead-letter queue; an alarm fires on its first message.`;
-      Validations.of(queue).acknowledge({ id: "AwsSolutions-SQS3", reason });
-      Validations.of(queue).acknowledge({ id: "Serverless-SQSRedrivePolicy", reason });
-    };
-    isDeadLetterQueue(this.outboxDeadLetterQueue, "outbox's");
-    this.outbox = new Queue(this, "Outbox", {
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      enforceSSL: true,
-      // At least six times the sender's timeout, as Lambda recommends for SQS event sources.
-      visibilityTimeout: Duration.seconds(senderTimeout.toSeconds() * 6),
-      retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.outboxDeadLetterQueue, maxReceiveCount: 5 },
-    });
-
+    // No outbox queue: the table's stream is the outbox. The event reactor (lib/events.ts) sends
+    // notifications from committed events with the environment and grants below.
     const mailEnvironment = {
       MAIL_DOMAIN: mailDomain,
       MAIL_FROM: `challenges@${mailDomain}`,
       SES_CONFIGURATION_SET: this.configurationSet.configurationSetName,
       REPLY_TOKEN_SECRET_ARN: this.replyTokenSecret.secretArn,
-      OUTBOX_QUEUE_URL: this.outbox.queueUrl,
     };
-
-    // SES allows 14 messages a second by default once out of the sandbox: five senders stay below it.
-    const senderConcurrency = 5;
-    this.sender = props.functions.create(this, "SendNotification", {
-      entry: "functions/mail/send-notification.ts",
-      description: "Sends one notification email per outbox message through SES",
-      invokedBy: "queue",
-      timeout: senderTimeout,
-      reservedConcurrency: senderConcurrency,
-      environment: { ...mailEnvironment, CASE_RECORD_BASE_URL: props.caseRecordBaseUrl },
-    });
-    this.sender.fn.addEventSource(
-      new SqsEventSource(this.outbox, {
-        batchSize: 10,
-        maxBatchingWindow: Duration.seconds(2),
-        reportBatchItemFailures: true,
-        maxConcurrency: senderConcurrency,
-      }),
-    );
-    Validations.of(this.sender.fn).acknowledge({
-      id: "Serverless-LambdaEventSourceMappingDestination",
-      reason:
-        "SQS event sources take no on-failure destination: a message that keeps failing moves to the outbox's redrive dead-letter queue (maxReceiveCount 5).",
-    });
-    props.store.grantReadWrite(this.sender);
-    this.replyTokenSecret.grantRead(this.sender.fn);
-    this.sender.role.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: ["ses:SendEmail", "ses:SendRawEmail"],
-        resources: [
-          this.identity.emailIdentityArn,
-          Stack.of(this).formatArn({
-            service: "ses",
-            resource: "configuration-set",
-            resourceName: this.configurationSet.configurationSetName,
-          }),
-        ],
-      }),
-    );
+    this.senderEnvironment = { ...mailEnvironment, CASE_RECORD_BASE_URL: props.caseRecordBaseUrl };
 
     // --- in ------------------------------------------------------------------------------------
     this.bucket = new Bucket(this, "InboundBucket", {
@@ -279,7 +220,13 @@ export class Mail extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    isDeadLetterQueue(this.inboundDeadLetterQueue, "inbound handler's on-failure");
+    const dlqReason =
+      "This is the inbound handler's on-failure dead-letter queue; an alarm fires on its first message.";
+    Validations.of(this.inboundDeadLetterQueue).acknowledge({ id: "AwsSolutions-SQS3", reason: dlqReason });
+    Validations.of(this.inboundDeadLetterQueue).acknowledge({
+      id: "Serverless-SQSRedrivePolicy",
+      reason: dlqReason,
+    });
     this.receiver = props.functions.create(this, "ReceiveEmail", {
       entry: "functions/mail/receive-email.ts",
       description: "Acts on a reply: checks verdicts and the signed reply id, records the response",
@@ -309,7 +256,9 @@ export class Mail extends Construct {
     );
     props.store.grantReadWrite(this.receiver);
     this.replyTokenSecret.grantRead(this.receiver.fn);
-    this.outbox.grantSendMessages(this.receiver.fn);
+    // The bounce-style reply to a refused message (functions/mail/inbound-policy.ts bounceText)
+    // goes straight through SES, as notifications do: there is no outbox queue any more.
+    this.grantSendEmail(this.receiver);
     acknowledgeKmsGrant(this.receiver);
 
     this.ruleSet.addRule("Replies", {
@@ -355,7 +304,6 @@ export class Mail extends Construct {
     });
     acknowledgeCustomResourceProvider(this);
 
-    props.observability.watchDeadLetterQueue(this.outboxDeadLetterQueue, "Outbox");
     props.observability.watchDeadLetterQueue(this.inboundDeadLetterQueue, "Inbound mail");
     props.observability.watchSesReputation(this);
 
@@ -377,6 +325,29 @@ export class Mail extends Construct {
       description: "MX record for the mail domain: replies are received by SES in this region",
       value: `${mailDomain} MX 10 inbound-smtp.${Aws.REGION}.amazonaws.com`,
     });
+  }
+
+  /** SES send as the service's identity, through its configuration set (both named: no wildcard). */
+  grantSendEmail(fn: ServiceFunction): void {
+    fn.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ["ses:SendEmail", "ses:SendRawEmail"],
+        resources: [
+          this.identity.emailIdentityArn,
+          Stack.of(this).formatArn({
+            service: "ses",
+            resource: "configuration-set",
+            resourceName: this.configurationSet.configurationSetName,
+          }),
+        ],
+      }),
+    );
+  }
+
+  /** What sending a notification needs: SES send (identity and configuration set) and the reply key. */
+  grantSendNotifications(fn: ServiceFunction): void {
+    this.grantSendEmail(fn);
+    this.replyTokenSecret.grantRead(fn.fn);
   }
 }
 

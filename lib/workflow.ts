@@ -1,35 +1,13 @@
 import path from "node:path";
 import { Duration, Validations } from "aws-cdk-lib";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
-import { type CfnFunction, FilterCriteria, StartingPosition } from "aws-cdk-lib/aws-lambda";
-import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
+import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
-import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
-import { ENTITY, TABLE } from "../functions/store/table.js";
-import { acknowledgeOnFailureQueue } from "./audit.js";
-import {
-  type FunctionFactory,
-  PROJECT_ROOT,
-  type ServiceFunction,
-  acknowledgeKmsGrant,
-  nagRef,
-} from "./functions.js";
+import { type FunctionFactory, PROJECT_ROOT, type ServiceFunction, nagRef } from "./functions.js";
 import type { Observability } from "./observability.js";
 import type { Store } from "./store.js";
-
-/** New ChallengeRaised event items only (the handler checks again). */
-const START_FILTER = {
-  eventName: ["INSERT"],
-  dynamodb: {
-    NewImage: {
-      [TABLE.entityAttribute]: { S: [ENTITY.event] },
-      // Event items copy the event's type to `type` for stream filters (functions/store/items.ts).
-      type: { S: ["ChallengeRaised"] },
-    },
-  },
-};
 
 /** The one Amazon States Language file, shared with the local runtime. */
 export const ASL_PATH = path.join(PROJECT_ROOT, "statemachines", "challenge.asl.json");
@@ -46,8 +24,9 @@ export interface WorkflowProps {
 }
 
 /**
- * One Step Functions execution per challenge: the state machine from statemachines/challenge.asl.json,
- * its four task Lambdas, and the stream consumer that starts an execution when a challenge is raised.
+ * One Step Functions execution per run of a challenge's workflow: the state machine from
+ * statemachines/challenge.asl.json and its four task Lambdas. Runs are started by the API and by
+ * the event reactor (lib/events.ts), never by a stream consumer of this construct.
  */
 export class Workflow extends Construct {
   readonly stateMachine: StateMachine;
@@ -55,44 +34,53 @@ export class Workflow extends Construct {
   readonly awaitResponse: ServiceFunction;
   readonly stageTimedOut: ServiceFunction;
   readonly checkActions: ServiceFunction;
-  readonly starter: ServiceFunction;
-  readonly starterDeadLetterQueue: Queue;
 
   constructor(scope: Construct, id: string, props: WorkflowProps) {
     super(scope, id);
     const { functions, store } = props;
 
-    // The tasks read and write the challenge only: notifications are derived from committed
-    // events, not queued by the workflow (functions/app/workflow-tasks.ts).
-    const task = (name: string, file: string, description: string): ServiceFunction => {
+    // The tasks touch the challenge's items only (no queue, no mail): notifications are derived
+    // from committed events by the event reactor (functions/app/workflow-tasks.ts). Tasks that
+    // only read get read access.
+    const task = (
+      name: string,
+      file: string,
+      description: string,
+      access: "read" | "readWrite",
+    ): ServiceFunction => {
       const made = functions.create(this, name, {
         entry: `functions/workflow/${file}.ts`,
         description,
         invokedBy: "workflow",
         timeout: Duration.seconds(30),
       });
-      store.grantReadWrite(made);
+      if (access === "read") store.grantRead(made);
+      else store.grantReadWrite(made);
       return made;
     };
     this.openStage = task(
       "OpenStage",
       "open-stage",
-      "Opens the challenge's current stage and works out its deadline",
+      "Reads the challenge's current stage or action plan and works out how long to wait",
+      "read",
     );
     this.awaitResponse = task(
       "AwaitResponse",
       "await-response",
-      "Stores the stage's task token (completes it at once if the stage moved on meanwhile)",
+      "Stores the task token of a stage's or an action plan's wait (completes it at once if the challenge changed meanwhile)",
+      "readWrite",
     );
     this.stageTimedOut = task(
       "StageTimedOut",
       "stage-timed-out",
       "Applies the protocol's no-response rule when a stage deadline passes",
+      "readWrite",
     );
     this.checkActions = task(
       "CheckActions",
       "check-actions",
-      "Asks whether the action plan's actions due were done",
+      "Reports the action plan's actions that fell due and when to look next",
+      "read",
     );
 
     const logGroup = props.observability.logGroup(
@@ -134,40 +122,12 @@ export class Workflow extends Construct {
         "Step Functions log delivery (logs:CreateLogDelivery, ...) and X-Ray (xray:PutTraceSegments, ...) support no resource-level permissions.",
     });
 
-    // --- starting executions --------------------------------------------------------------------
-    this.starterDeadLetterQueue = new Queue(this, "StartExecutionDeadLetterQueue", {
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: props.observability.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    acknowledgeOnFailureQueue(this.starterDeadLetterQueue, "execution starter");
-    this.starter = functions.create(this, "StartExecution", {
-      entry: "functions/workflow/start-execution.ts",
-      description: "Starts one workflow execution per raised challenge, named from the challenge id",
-      invokedBy: "stream",
-      timeout: Duration.seconds(30),
-    });
-    this.starter.fn.addEventSource(
-      new DynamoEventSource(store.table, {
-        startingPosition: StartingPosition.TRIM_HORIZON,
-        batchSize: 25,
-        maxBatchingWindow: Duration.seconds(1),
-        parallelizationFactor: 1,
-        bisectBatchOnError: true,
-        retryAttempts: 10,
-        reportBatchItemFailures: true,
-        onFailure: new SqsDlq(this.starterDeadLetterQueue),
-        filters: [FilterCriteria.filter(START_FILTER)],
-      }),
-    );
-    store.grantStreamRead(this.starter);
-    acknowledgeKmsGrant(this.starter);
-    this.starter.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ["states:StartExecution"], resources: [props.stateMachineArn] }),
+    // AwaitResponse completes its own wait when the challenge changed while it stored the token
+    // (a person's action signalled before the token was there): SendTaskSuccess only.
+    this.awaitResponse.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ["states:SendTaskSuccess"], resources: [props.stateMachineArn] }),
     );
 
     props.observability.watchStateMachine(this.stateMachine);
-    props.observability.watchDeadLetterQueue(this.starterDeadLetterQueue, "Workflow starter");
   }
 }

@@ -60,9 +60,10 @@ export type WorkflowOutcomeKind =
   | "closed";
 
 /**
- * The output the workflow's waiting task receives (SendTaskSuccess output; statemachines/challenge.asl.json
- * routes on `$.outcome.action`: resolved/withdrawn/closed finish, plan_agreed with a timestamp
- * `nextActionDueAt` starts monitoring, anything else re-reads the challenge in OpenStage).
+ * The output the workflow's waiting task receives (SendTaskSuccess output). After AwaitResponse,
+ * statemachines/challenge.asl.json routes on `$.outcome.action`: resolved/withdrawn/closed finish,
+ * anything else (plan_agreed included: OpenStage then answers "monitoring") re-reads the challenge
+ * in OpenStage. After AwaitMonitoring, every outcome re-reads the challenge in OpenStage.
  */
 export interface WorkflowOutcome {
   readonly action: WorkflowOutcomeKind;
@@ -75,10 +76,14 @@ export interface WorkflowOutcome {
   readonly nextActionDueAt?: string;
 }
 
-/** The challenge's workflow, seen from the application: start it, and wake it when a person acts. */
+/** The challenge's workflow, seen from the application: start a run, and wake it when a person acts. */
 export interface WorkflowSignal {
-  /** Starts the challenge's execution. Starting twice must be harmless (the name derives from the id). */
-  start(tenantId: string, challengeId: string): Promise<void>;
+  /**
+   * Starts a run of the challenge's workflow: `startSeq` is the seq of the event that started it
+   * (1, `ChallengeRaised`, when omitted; a `Reopened` event's seq when a resolved challenge was
+   * reopened). Starting the same run twice must be harmless (the name derives from the ids and the seq).
+   */
+  start(tenantId: string, challengeId: string, startSeq?: number): Promise<void>;
   /** Ends the workflow's current wait, if it has one. */
   notify(tenantId: string, challengeId: string, outcome: WorkflowOutcome): Promise<void>;
 }
@@ -243,11 +248,14 @@ export async function executeCommand(
  *   the stage has already been answered or left, so `decide` refuses or ignores it ("a late timer
  *   for a stage already left does nothing"), and the workflow carries on from the stored snapshot.
  *   Any later successful command on the challenge also notifies again with the same stored token.
- * - start (StartExecution) failed after a raise: the execution name derives from the tenant and
- *   challenge id (workflow-tasks.ts `executionName`), so any other start of the same challenge is
- *   safe and cannot fork it: the stream consumer that starts executions from the committed
- *   ChallengeRaised event (with its own retries), or a repair sweep over open challenges. The
- *   `WorkflowStartFailed` metric counts it.
+ * - start (StartExecution) failed after a raise, or after reopening a resolved challenge: the
+ *   execution name derives from the tenant, the challenge id and the seq of the event that started
+ *   the run (workflow-tasks.ts `executionName`), so any other start of the same run is safe and
+ *   cannot fork it: the event reactor that starts runs from the committed ChallengeRaised or
+ *   Reopened event (functions/events/react.ts, with its own retries), or a repair sweep over open
+ *   challenges. The `WorkflowStartFailed` metric counts it.
+ * - A reopen from monitoring is a signal like any other: the running execution waits on its
+ *   monitoring task token (AwaitMonitoring) and re-reads the challenge when woken.
  */
 async function signalWorkflow(
   deps: ExecuteDependencies,
@@ -262,12 +270,17 @@ async function signalWorkflow(
     commandType: command.type,
     version: state.version,
   };
-  if (events.some((e) => e.type === "ChallengeRaised")) {
+  const startSeq = runStartSeqOf(events);
+  if (startSeq !== undefined) {
     try {
-      await deps.workflow.start(tenantId, command.challengeId);
+      await deps.workflow.start(tenantId, command.challengeId, startSeq);
     } catch (error) {
       deps.observer?.count("WorkflowStartFailed");
-      deps.observer?.error("could not start the challenge's workflow; the challenge is saved", ids, error);
+      deps.observer?.error(
+        "could not start the challenge's workflow; the challenge is saved",
+        { ...ids, startSeq },
+        error,
+      );
     }
     return;
   }
@@ -290,6 +303,19 @@ async function signalWorkflow(
       error,
     );
   }
+}
+
+/**
+ * The seq of the event among `events` that starts a new run of the workflow: `ChallengeRaised`
+ * (the first run), or `Reopened` from `resolved` (the previous run ended with the resolution).
+ * The event reactor starts runs by the same rule (workflow-tasks.ts `runStartedBy`).
+ */
+export function runStartSeqOf(events: readonly ChallengeEvent[]): number | undefined {
+  for (const event of events) {
+    if (event.type === "ChallengeRaised") return event.seq;
+    if (event.type === "Reopened" && event.data.fromStatus === "resolved") return event.seq;
+  }
+  return undefined;
 }
 
 /**

@@ -1,26 +1,31 @@
 import { type SFNClient, SendTaskSuccessCommand, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import type { ChallengeStore } from "../store/ports.js";
 import type { WorkflowOutcome, WorkflowSignal } from "./execute-command.js";
-import { executionName } from "./workflow-tasks.js";
+import { FIRST_RUN_SEQ, executionName } from "./workflow-tasks.js";
 
 /**
  * The WorkflowSignal port over Step Functions.
  *
- * - start: StartExecution named after the tenant and challenge id (see {@link executionName}), input
- *   `{ tenantId, challengeId }`. A second start of the same challenge is harmless: Step Functions
- *   returns the running execution for the same name and input, and a name already used is
- *   reported as ExecutionAlreadyExists, which we treat as success.
+ * - start: StartExecution of one run, named after the tenant, the challenge id and the seq of the
+ *   event that started the run (see {@link executionName}), input `{ tenantId, challengeId }` (the
+ *   tasks read the run from `$$.Execution.Name`). A second start of the same run is harmless: Step
+ *   Functions returns the running execution for the same name and input, and a name already used
+ *   is reported as ExecutionAlreadyExists, which we treat as success. The API (after a raise or a
+ *   reopen of a resolved challenge) and the event reactor both start runs here, with the same name.
  * - notify: reads the task token the workflow stored (ChallengeStore.getTaskToken) and calls
- *   SendTaskSuccess with the {@link WorkflowOutcome} as output. No stored token: nothing waits,
- *   nothing to do. A token the workflow has already moved past (TaskTimedOut, TaskDoesNotExist,
- *   InvalidToken) is not an error either. Anything else is thrown; the application service logs
- *   it and does not fail the request (see execute-command.ts for how the workflow recovers).
+ *   SendTaskSuccess with the {@link WorkflowOutcome} as output: the stage's wait (AwaitResponse) or
+ *   the action plan's (AwaitMonitoring, stageId "monitoring"), so a completed or missed action, a
+ *   reopen, a resolution, a withdrawal or a closure during monitoring wakes the workflow at once.
+ *   No stored token: nothing waits, nothing to do. A token the workflow has already moved past
+ *   (TaskTimedOut, TaskDoesNotExist, InvalidToken) is not an error either. Anything else is thrown;
+ *   the application service logs it and does not fail the request (see execute-command.ts for how
+ *   the workflow recovers).
  */
 
 /** What the notify side needs from the store. */
 export type TaskTokenSource = Pick<ChallengeStore, "getTaskToken">;
 
-/** Execution names derive from tenant and challenge id; one definition for every starter (functions/app/workflow-tasks.ts). */
+/** Execution names derive from tenant, challenge id and the run's start seq; one definition for every starter (functions/app/workflow-tasks.ts). */
 export { executionName };
 
 const MOVED_ON = new Set(["TaskTimedOut", "TaskDoesNotExist", "InvalidToken"]);
@@ -36,12 +41,12 @@ export interface SfnWorkflowSignalOptions {
 export class SfnWorkflowSignal implements WorkflowSignal {
   constructor(private readonly options: SfnWorkflowSignalOptions) {}
 
-  async start(tenantId: string, challengeId: string): Promise<void> {
+  async start(tenantId: string, challengeId: string, startSeq: number = FIRST_RUN_SEQ): Promise<void> {
     try {
       await this.options.sfn.send(
         new StartExecutionCommand({
           stateMachineArn: this.options.stateMachineArn,
-          name: executionName(tenantId, challengeId),
+          name: executionName(tenantId, challengeId, startSeq),
           input: JSON.stringify({ tenantId, challengeId }),
         }),
       );

@@ -32,11 +32,19 @@ import {
  *   OpenStage ─▶ AwaitResponse (.waitForTaskToken, TimeoutSecondsPath = timeoutSeconds)
  *      ▲              │ a person acted (SendTaskSuccess)         │ States.Timeout
  *      └──────────────┴──────────────── StageTimedOut ◀──────────┘
- *   monitoring: WaitForNextAction (until nextActionDueAt) ─▶ CheckActions ─▶ ...
+ *   monitoring: AwaitMonitoring (.waitForTaskToken, stageId "monitoring", TimeoutSecondsPath =
+ *      seconds until nextActionDueAt) ─ a person acted ─▶ OpenStage
+ *                                     └ States.Timeout ─▶ CheckActions ─▶ AwaitMonitoring ...
  *
  * Every task re-reads the stored challenge and decides from it, never from what the execution
  * remembers: a task re-run (retry, local resume, a late timer) finds the challenge where it is.
- * Notifications are not sent here: the mail consumer derives them from committed events.
+ * Notifications are not sent here: the event reactor (functions/events/react.ts) derives them
+ * from committed events.
+ *
+ * Runs: an execution ends when the challenge is resolved, withdrawn or closed. A challenge reopened
+ * after it was resolved is timed by a new execution (a new run), named from the seq of the
+ * `Reopened` event that started it; the first run is named from `ChallengeRaised` (seq 1). A run
+ * that finds a later run has started ends itself (OpenStage/CheckActions answer "superseded").
  */
 
 export interface WorkflowTaskDependencies {
@@ -54,7 +62,7 @@ export interface TaskCompletion {
   succeed(taskToken: string, output: unknown): Promise<"sent" | "gone">;
 }
 
-/** Starts a challenge's execution; starting it again must be harmless (see {@link executionName}). */
+/** Starts a run of a challenge's workflow; starting it again must be harmless (see {@link executionName}). */
 export type ExecutionStarter = Pick<WorkflowSignal, "start">;
 
 /** The challenge does not exist: the workflow was started or resumed for nothing (a fault: the task fails). */
@@ -87,34 +95,63 @@ export const ACTION_FOLLOW_UP_WORKING_DAYS = 5;
 // Execution names
 
 const NAME_PART = /[^A-Za-z0-9_-]/g;
+const DIGEST_HEX = 24;
+/** Event seqs have at most 10 digits (the store's sort keys: functions/store/table.ts). */
+const MAX_SEQ = 9_999_999_999;
+const NAMED_RUN = new RegExp(`-([1-9][0-9]{0,9})-[0-9a-f]{${DIGEST_HEX}}$`);
+
+/** The seq of the event that starts a challenge's first run: `ChallengeRaised` is always event 1. */
+export const FIRST_RUN_SEQ = 1;
 
 /**
- * The execution name of a challenge's workflow, derived from the tenant and the challenge id only,
- * so every start of the same challenge (the API after a raise, the stream consumer, a redelivered
- * stream record, a repair sweep) names the same execution and cannot fork it.
+ * The execution name of one run of a challenge's workflow, derived from the tenant, the challenge
+ * id and the seq of the event that started the run (`ChallengeRaised`: 1; a `Reopened` event whose
+ * challenge had been resolved: its seq). Every start of the same run (the API after a raise or a
+ * reopen, the event reactor, a redelivered stream record, a repair sweep) names the same execution
+ * and cannot fork it; a reopened challenge gets a name its first run never had.
  *
  * Step Functions names: 1-80 characters; we keep to [A-Za-z0-9_-] so the name is also a valid
- * CloudWatch Logs name. `<tenant, ≤20>-<challenge, ≤26 (a ULID)>-<32 hex of SHA-256(tenant \n id)>`:
- * readable in the console, and the hash of the exact ids keeps names of different challenges apart
- * even when the readable parts are truncated or had characters replaced.
+ * CloudWatch Logs name. `<tenant, ≤16>-<challenge, ≤26 (a ULID)>-<seq>-<24 hex of SHA-256(tenant \n
+ * id \n seq)>` (at most 79 characters): readable in the console, and the hash of the exact values
+ * keeps names of different challenges apart even when the readable parts are truncated or had
+ * characters replaced.
  */
-export function executionName(tenantId: string, challengeId: string): string {
+export function executionName(
+  tenantId: string,
+  challengeId: string,
+  startSeq: number = FIRST_RUN_SEQ,
+): string {
   if (tenantId.length === 0 || challengeId.length === 0) {
     throw new Error("an execution name needs a tenant id and a challenge id");
   }
+  if (!Number.isSafeInteger(startSeq) || startSeq < 1 || startSeq > MAX_SEQ) {
+    throw new Error(`an execution name needs the seq of the event that started the run, got ${startSeq}`);
+  }
   const digest = createHash("sha256")
-    .update(`${tenantId}\n${challengeId}`, "utf8")
+    .update(`${tenantId}\n${challengeId}\n${startSeq}`, "utf8")
     .digest("hex")
-    .slice(0, 32);
-  const tenant = tenantId.replace(NAME_PART, "_").slice(0, 20);
+    .slice(0, DIGEST_HEX);
+  const tenant = tenantId.replace(NAME_PART, "_").slice(0, 16);
   const challenge = challengeId.replace(NAME_PART, "_").slice(0, 26);
-  return `${tenant}-${challenge}-${digest}`;
+  return `${tenant}-${challenge}-${startSeq}-${digest}`;
+}
+
+/**
+ * The start seq of the run an execution name was made for by {@link executionName}, checked by
+ * making the name again; undefined for a name this service did not give the challenge (a test, a
+ * start by hand), whose run then cannot be superseded.
+ */
+export function runStartSeq(tenantId: string, challengeId: string, name: string): number | undefined {
+  const match = NAMED_RUN.exec(name);
+  if (match?.[1] === undefined) return undefined;
+  const seq = Number(match[1]);
+  return executionName(tenantId, challengeId, seq) === name ? seq : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
-// StartExecution: the stream consumer
+// Starting runs: the event reactor's workflow step
 
-/** One record of a DynamoDB stream batch, reduced to what the starter reads (string attributes of the new image). */
+/** One record of a DynamoDB stream batch, reduced to what the starter reads from the new image. */
 export interface StreamItemRecord {
   /** The record's SequenceNumber: what Lambda's partial batch response names. */
   readonly itemIdentifier: string;
@@ -124,6 +161,10 @@ export interface StreamItemRecord {
     readonly type?: string;
     readonly tenantId?: string;
     readonly challengeId?: string;
+    /** The event's seq (`event.seq`). */
+    readonly seq?: number;
+    /** A `Reopened` event's `event.data.fromStatus`. */
+    readonly fromStatus?: string;
   };
 }
 
@@ -132,9 +173,39 @@ export interface BatchResult {
 }
 
 /**
- * Starts one execution per `ChallengeRaised` event item inserted (other records are skipped). Every
- * record is tried even after one fails, and the failures are reported by sequence number, so
- * Lambda checkpoints past the records before the first failure and redelivers from it; a start that
+ * Which run of the workflow a stream record starts: the start seq, "none" (most events start
+ * nothing; a reopen from monitoring wakes the running execution through its task token instead),
+ * or "malformed" (an event that should say and does not: a fault to report, never to drop).
+ */
+export function runStartedBy(record: StreamItemRecord): number | "none" | "malformed" {
+  const item = record.item;
+  const inserted = record.eventName === undefined || record.eventName === "INSERT";
+  if (!inserted || item?.entity !== "event") return "none";
+  let startSeq: number;
+  if (item.type === "ChallengeRaised") {
+    startSeq = FIRST_RUN_SEQ;
+  } else if (item.type === "Reopened") {
+    if (item.fromStatus === "monitoring") return "none";
+    if (item.fromStatus !== "resolved") return "malformed";
+    if (item.seq === undefined || !Number.isSafeInteger(item.seq) || item.seq <= FIRST_RUN_SEQ) {
+      return "malformed";
+    }
+    startSeq = item.seq;
+  } else {
+    return "none";
+  }
+  const { tenantId, challengeId } = item;
+  if (tenantId === undefined || tenantId === "" || challengeId === undefined || challengeId === "") {
+    return "malformed";
+  }
+  return startSeq;
+}
+
+/**
+ * Starts one run per `ChallengeRaised` event item inserted, and one per `Reopened` event item
+ * whose challenge had been resolved (its run had ended); other records are skipped. Every record
+ * is tried even after one fails, and the failures are reported by sequence number, so Lambda
+ * checkpoints past the records before the first failure and redelivers from it; a start that
  * already happened is harmless on redelivery (same name and input).
  */
 export async function startExecutions(
@@ -145,30 +216,27 @@ export async function startExecutions(
   const batchItemFailures: { itemIdentifier: string }[] = [];
   let started = 0;
   for (const record of records) {
-    const item = record.item;
-    const raised =
-      (record.eventName === undefined || record.eventName === "INSERT") &&
-      item?.entity === "event" &&
-      item.type === "ChallengeRaised";
-    if (!raised) continue;
-    const { tenantId, challengeId } = item;
-    if (tenantId === undefined || tenantId === "" || challengeId === undefined || challengeId === "") {
-      // A ChallengeRaised item without its ids is a fault: report it, so it is retried and then
-      // reaches the dead-letter queue (with an alarm) instead of being dropped silently.
+    const startSeq = runStartedBy(record);
+    if (startSeq === "none") continue;
+    const tenantId = record.item?.tenantId ?? "";
+    const challengeId = record.item?.challengeId ?? "";
+    if (startSeq === "malformed") {
+      // A run-starting event without its ids, seq or origin is a fault: report it, so it is
+      // retried and then reaches the dead-letter queue (with an alarm) instead of being dropped.
       observer?.error(
-        "ChallengeRaised record without tenant or challenge id",
-        { itemIdentifier: record.itemIdentifier },
+        "run-starting event record without its ids, seq or fromStatus",
+        { itemIdentifier: record.itemIdentifier, type: record.item?.type },
         undefined,
       );
       batchItemFailures.push({ itemIdentifier: record.itemIdentifier });
       continue;
     }
     try {
-      await starter.start(tenantId, challengeId);
+      await starter.start(tenantId, challengeId, startSeq);
       started += 1;
     } catch (error) {
       observer?.count("WorkflowStartFailed");
-      observer?.error("could not start the challenge's workflow", { tenantId, challengeId }, error);
+      observer?.error("could not start the challenge's workflow", { tenantId, challengeId, startSeq }, error);
       batchItemFailures.push({ itemIdentifier: record.itemIdentifier });
     }
   }
@@ -209,13 +277,19 @@ export interface MonitoringView {
   readonly status: "monitoring";
   /** When to look at the plan next (ISO instant; may be past: the workflow then looks at once). */
   readonly nextActionDueAt: string;
+  /** Seconds from now until {@link nextActionDueAt}; at least 1. The AwaitMonitoring task's TimeoutSecondsPath. */
+  readonly timeoutSeconds: number;
   readonly version: number;
 }
 
-/** Nothing left for the workflow to time: resolved, withdrawn, closed, or every stage tried. */
+/**
+ * Nothing left for this run to time: resolved, withdrawn, closed, every stage tried, or
+ * "superseded" (the challenge was resolved and reopened since this run started: a later run times it).
+ */
 export interface FinishedView {
   readonly status: "finished";
-  readonly outcome: Extract<ChallengeStatus, "resolved" | "withdrawn" | "closed" | "ladder_exhausted">;
+  readonly outcome:
+    Extract<ChallengeStatus, "resolved" | "withdrawn" | "closed" | "ladder_exhausted"> | "superseded";
   readonly version: number;
 }
 
@@ -344,7 +418,12 @@ function viewOf(
         .map((a) => actionDueAt(a.byWhen))
         .sort((a, b) => a.getTime() - b.getTime())[0];
       const next = first ?? context.calendar.deadlineAfter(now, ACTION_FOLLOW_UP_WORKING_DAYS);
-      return { status: "monitoring", nextActionDueAt: next.toISOString(), version };
+      return {
+        status: "monitoring",
+        nextActionDueAt: next.toISOString(),
+        timeoutSeconds: secondsUntil(next, now),
+        version,
+      };
     }
     case "resolved":
     case "withdrawn":
@@ -364,15 +443,58 @@ export interface ChallengeRef {
   readonly challengeId: string;
 }
 
+/** Which run is asking: the execution's name (`$$.Execution.Name`), when the ASL passes it. */
+export interface RunRef extends ChallengeRef {
+  readonly executionName?: string | undefined;
+}
+
+/**
+ * The seq of the `Reopened` event that started a run later than the caller's, if any: the caller
+ * is then a stale run (its Resolved signal was lost, so it was still waiting when the challenge was
+ * reopened) and must end rather than time the challenge beside the new run. A run whose name this
+ * service did not make (tests, a start by hand) is never superseded. Reads the challenge's events:
+ * a short query, once per loop.
+ */
+async function supersededBy(deps: WorkflowTaskDependencies, ref: RunRef): Promise<number | undefined> {
+  if (ref.executionName === undefined) return undefined;
+  const startSeq = runStartSeq(ref.tenantId, ref.challengeId, ref.executionName);
+  if (startSeq === undefined) return undefined;
+  const events = await deps.challenges.events(ref.tenantId, ref.challengeId);
+  const later = events.find(
+    ({ event }) => event.type === "Reopened" && event.data.fromStatus === "resolved" && event.seq > startSeq,
+  );
+  return later?.event.seq;
+}
+
+/** "superseded" when a later run has taken over the challenge (see {@link supersededBy}). */
+async function supersededView(
+  deps: WorkflowTaskDependencies,
+  ref: RunRef,
+  state: ChallengeState,
+): Promise<FinishedView | undefined> {
+  const laterRun = await supersededBy(deps, ref);
+  if (laterRun === undefined) return undefined;
+  deps.observer?.warn("a later run of the workflow times this challenge: this run ends", {
+    tenantId: ref.tenantId,
+    challengeId: ref.challengeId,
+    laterRunStartSeq: laterRun,
+  });
+  return { status: "finished", outcome: "superseded", version: state.version };
+}
+
 /**
  * Reads the challenge and says where it is: the open stage with its deadline and how long to wait,
  * the next time to look at an action plan, or that nothing is left to time. Writes nothing, so it
  * can run any number of times (every loop, every retry, every local resume).
  */
-export async function openStage(deps: WorkflowTaskDependencies, ref: ChallengeRef): Promise<StageView> {
+export async function openStage(deps: WorkflowTaskDependencies, ref: RunRef): Promise<StageView> {
   const state = await loadChallenge(deps, ref.tenantId, ref.challengeId);
   const context = await tenantContext(deps, ref.tenantId);
   const view = viewOf(deps, state, context, deps.clock());
+  if (view.status !== "finished") {
+    const superseded = await supersededView(deps, ref, state);
+    if (superseded !== undefined) return superseded;
+  }
   if (view.status === "open" && view.onTimeout === "blocked") {
     deps.observer?.count("AutoEscalationBlocked");
     deps.observer?.warn("the stage's no-response rule cannot be applied: check the staff directory", {
@@ -385,11 +507,21 @@ export async function openStage(deps: WorkflowTaskDependencies, ref: ChallengeRe
 }
 
 // ---------------------------------------------------------------------------------------------
-// AwaitResponse
+// AwaitResponse (and AwaitMonitoring, the same task for a monitored action plan)
+
+/** The stageId a monitoring wait's token is stored under: the plan is monitored between stages. */
+export const MONITORING_WAIT = "monitoring";
+
+/** What a wait is for: the open stage's id, or {@link MONITORING_WAIT}; null when nothing waits. */
+export function waitKeyOf(state: ChallengeState): string | null {
+  if (state.status === "open") return state.currentStage?.stageId ?? null;
+  if (state.status === "monitoring") return MONITORING_WAIT;
+  return null;
+}
 
 export interface AwaitResponseInput extends ChallengeRef {
   readonly taskToken: string;
-  /** The OpenStage view the wait is for. */
+  /** The view the wait is for: its stage id (or {@link MONITORING_WAIT}) and version. */
   readonly stage: { readonly stageId: string; readonly version?: number | undefined };
 }
 
@@ -406,10 +538,11 @@ export type AwaitResponseResult =
   | { readonly waiting: false; readonly outcome: StageChangedOutcome; readonly completion: "sent" | "gone" };
 
 /**
- * Stores the task token for the stage (replacing the previous one), then re-reads the challenge.
- * The order closes the race with a person acting at the same moment: a command committed before
- * the re-read is seen here (the challenge changed since OpenStage: the wait is completed at once
- * so the loop re-reads), and a command committed after it reads the token stored here.
+ * Stores the task token for the stage, or for the monitored plan (replacing the previous one), then
+ * re-reads the challenge. The order closes the race with a person acting at the same moment: a
+ * command committed before the re-read is seen here (the challenge changed since OpenStage or
+ * CheckActions read it: the wait is completed at once so the loop re-reads), and a command
+ * committed after it reads the token stored here.
  */
 export async function awaitResponse(
   deps: WorkflowTaskDependencies & { readonly completion: TaskCompletion },
@@ -421,9 +554,8 @@ export async function awaitResponse(
   await save(input.tenantId, input.challengeId, input.stage.stageId, input.taskToken);
 
   const state = await loadChallenge(deps, input.tenantId, input.challengeId);
-  const current = state.status === "open" ? (state.currentStage?.stageId ?? null) : null;
   const moved =
-    current !== input.stage.stageId ||
+    waitKeyOf(state) !== input.stage.stageId ||
     (input.stage.version !== undefined && input.stage.version !== state.version);
   if (!moved) return { waiting: true, stageId: input.stage.stageId };
 
@@ -516,19 +648,23 @@ export type CheckActionsResult =
  * asked whether they were done) and when to look next: the next action's due time, or for actions
  * still open after their date, again {@link ACTION_FOLLOW_UP_WORKING_DAYS} working days on. Always
  * later than now, so the monitoring loop never spins. When the challenge is no longer being
- * monitored, answers as OpenStage does. Writes nothing; the same due date gives the same answer.
+ * monitored, or a later run has taken over, answers as OpenStage does. Writes nothing; the same
+ * due date gives the same answer.
  */
 export async function checkActions(
   deps: WorkflowTaskDependencies,
-  input: ChallengeRef & { readonly dueAt: string },
+  input: RunRef & { readonly dueAt: string },
 ): Promise<CheckActionsResult> {
   const state = await loadChallenge(deps, input.tenantId, input.challengeId);
   const context = await tenantContext(deps, input.tenantId);
   const now = deps.clock();
   if (state.status !== "monitoring") {
+    // Left monitoring: OpenStage (next in the ASL) reads it again, and ends a superseded run.
     const view = viewOf(deps, state, context, now);
     return view.status === "monitoring" ? { ...view, dueActions: [] } : view;
   }
+  const superseded = await supersededView(deps, input, state);
+  if (superseded !== undefined) return superseded;
 
   const dueAt = new Date(input.dueAt);
   const base = new Date(Math.max(now.getTime(), Number.isNaN(dueAt.getTime()) ? 0 : dueAt.getTime()));
@@ -547,6 +683,7 @@ export async function checkActions(
   return {
     status: "monitoring",
     nextActionDueAt: new Date(next).toISOString(),
+    timeoutSeconds: secondsUntil(new Date(next), now),
     version: state.version,
     dueActions: due
       .sort((a, b) => a.due.getTime() - b.due.getTime() || a.action.id.localeCompare(b.action.id))

@@ -201,7 +201,11 @@ export const challengeEventSchema = z.discriminatedUnion("type", [
   }),
   eventSchema("ActionCompleted", { actionId: id, note: z.string().optional() }),
   eventSchema("ActionMissed", { actionId: id, note: z.string() }),
-  eventSchema("Reopened", { atStageId: id, reason: z.string() }),
+  eventSchema("Reopened", {
+    atStageId: id,
+    reason: z.string(),
+    fromStatus: z.enum(["monitoring", "resolved"]),
+  }),
   eventSchema("DifferenceNoted", { summary: z.string(), decidedBy: recipientSchema }),
   eventSchema("Withdrawn", { reason: z.string() }),
   eventSchema("Closed", { summary: z.string() }),

@@ -8,14 +8,16 @@ import { logger } from "../shared/observability.js";
 import { workflowDependencies, workflowHandler } from "./dependencies.js";
 
 /**
- * CheckActions task, after WaitForNextAction. Input: `{ tenantId, challengeId, dueAt }`. Output
- * (`$.stage.current`): `{ status: "monitoring", nextActionDueAt, dueActions: [{ actionId, byWhen }],
- * version }` while the plan is monitored, otherwise OpenStage's shape (open or finished).
+ * CheckActions task, when AwaitMonitoring times out (the next action fell due). Input: `{ tenantId,
+ * challengeId, dueAt, executionName? }`. Output (`$.stage.current`): `{ status: "monitoring",
+ * nextActionDueAt, timeoutSeconds, dueActions: [{ actionId, byWhen }], version }` while the plan is
+ * monitored, otherwise OpenStage's shape (open or finished).
  */
 export const checkActionsInputSchema = z.object({
   tenantId: z.string().min(1),
   challengeId: z.string().min(1),
   dueAt: z.iso.datetime({ offset: true }),
+  executionName: z.string().min(1).optional(),
 });
 
 export function createHandler(deps: () => WorkflowTaskDependencies) {

@@ -4,14 +4,17 @@ import { logger } from "../shared/observability.js";
 import { workflowDependencies, workflowHandler } from "./dependencies.js";
 
 /**
- * OpenStage task (statemachines/challenge.asl.json). Input: `{ tenantId, challengeId }`. Output
- * (`$.stage.current`): `{ status: "open", stageId, deadline, timeoutSeconds, waitUntil, onTimeout,
- * version }`, `{ status: "monitoring", nextActionDueAt, version }` or `{ status: "finished",
- * outcome, version }`. Reads only: safe to run on every loop, retry and local resume.
+ * OpenStage task (statemachines/challenge.asl.json). Input: `{ tenantId, challengeId,
+ * executionName? }` (`$$.Execution.Name`: which run is asking). Output (`$.stage.current`):
+ * `{ status: "open", stageId, deadline, timeoutSeconds, waitUntil, onTimeout, version }`,
+ * `{ status: "monitoring", nextActionDueAt, timeoutSeconds, version }` or `{ status: "finished",
+ * outcome, version }` (outcome "superseded": a later run times the challenge). Reads only: safe to
+ * run on every loop, retry and local resume.
  */
 export const openStageInputSchema = z.object({
   tenantId: z.string().min(1),
   challengeId: z.string().min(1),
+  executionName: z.string().min(1).optional(),
 });
 
 export function createHandler(deps: () => WorkflowTaskDependencies) {
@@ -23,7 +26,9 @@ export function createHandler(deps: () => WorkflowTaskDependencies) {
       status: view.status,
       ...(view.status === "open"
         ? { stageId: view.stageId, timeoutSeconds: view.timeoutSeconds, onTimeout: view.onTimeout }
-        : {}),
+        : view.status === "monitoring"
+          ? { nextActionDueAt: view.nextActionDueAt, timeoutSeconds: view.timeoutSeconds }
+          : { outcome: view.outcome }),
     });
     return view;
   });

@@ -4,15 +4,27 @@ import { logger } from "../shared/observability.js";
 import { type WorkflowDependencies, workflowDependencies, workflowHandler } from "./dependencies.js";
 
 /**
- * DynamoDB stream consumer (NEW_IMAGE; the event source mapping filters INSERTs of ChallengeRaised
- * event items, and this handler checks again). Starts one execution per raised challenge, input
- * `{ tenantId, challengeId }`, named from the tenant and challenge id so a redelivered record or a
- * retry cannot fork a challenge (ExecutionAlreadyExists is success). Failures are reported per
- * record (`batchItemFailures`, ReportBatchItemFailures on the mapping); the other records of the
+ * The workflow step of the event reactor (functions/events/react.ts), over a DynamoDB stream batch
+ * (NEW_IMAGE of event items). Starts one run of the challenge's workflow per `ChallengeRaised`
+ * event, and one per `Reopened` event whose challenge had been resolved (`data.fromStatus`), named
+ * from the tenant, the challenge id and the seq of that event, so a redelivered record, a retry or
+ * the API's own start cannot fork a run (ExecutionAlreadyExists is success). Input `{ tenantId,
+ * challengeId }`. Failures are reported per record (`batchItemFailures`); the other records of the
  * batch are still processed.
  */
 
 const stringAttribute = z.object({ S: z.string() }).optional();
+const numberAttribute = z.object({ N: z.string() }).optional();
+
+/** The parts of the event map (`event`, a domain event) the starter reads: seq and, for Reopened, fromStatus. */
+const eventAttribute = z
+  .object({
+    M: z.looseObject({
+      seq: numberAttribute,
+      data: z.object({ M: z.looseObject({ fromStatus: stringAttribute }) }).optional(),
+    }),
+  })
+  .optional();
 
 const recordSchema = z.object({
   eventName: z.string().optional(),
@@ -24,6 +36,7 @@ const recordSchema = z.object({
         type: stringAttribute,
         tenantId: stringAttribute,
         challengeId: stringAttribute,
+        event: eventAttribute,
       })
       .optional(),
   }),
@@ -33,6 +46,8 @@ export const streamEventSchema = z.object({ Records: z.array(recordSchema) });
 
 function toRecord(record: z.infer<typeof recordSchema>): StreamItemRecord {
   const image = record.dynamodb.NewImage;
+  const seq = image?.event?.M.seq?.N;
+  const fromStatus = image?.event?.M.data?.M.fromStatus?.S;
   return {
     itemIdentifier: record.dynamodb.SequenceNumber,
     ...(record.eventName === undefined ? {} : { eventName: record.eventName }),
@@ -44,6 +59,8 @@ function toRecord(record: z.infer<typeof recordSchema>): StreamItemRecord {
             ...(image.type === undefined ? {} : { type: image.type.S }),
             ...(image.tenantId === undefined ? {} : { tenantId: image.tenantId.S }),
             ...(image.challengeId === undefined ? {} : { challengeId: image.challengeId.S }),
+            ...(seq === undefined ? {} : { seq: Number(seq) }),
+            ...(fromStatus === undefined ? {} : { fromStatus }),
           },
         }),
   };
@@ -54,7 +71,7 @@ export function createHandler(deps: () => Pick<WorkflowDependencies, "starter" |
     const { Records } = streamEventSchema.parse(event);
     const { starter, observer } = deps();
     const { batchItemFailures, started } = await startExecutions(Records.map(toRecord), starter, observer);
-    logger.info("stream batch processed", {
+    logger.info("workflow runs started from the stream batch", {
       records: Records.length,
       started,
       failed: batchItemFailures.length,
@@ -63,4 +80,5 @@ export function createHandler(deps: () => Pick<WorkflowDependencies, "starter" |
   });
 }
 
+/** The batch function the event reactor calls (and the local runtime's stream consumer, until it runs the reactor). */
 export const handler = createHandler(workflowDependencies);

@@ -46,6 +46,13 @@ const state = (name: string): State => {
   return found;
 };
 
+/** A Choice rule's comparisons in evaluation order (And/Or/Not flattened). */
+function flatten(rule: Record<string, unknown>): Record<string, unknown>[] {
+  const nested = [rule.And, rule.Or, rule.Not === undefined ? undefined : [rule.Not]].find(Array.isArray) as
+    Record<string, unknown>[] | undefined;
+  return nested === undefined ? [rule] : nested.flatMap(flatten);
+}
+
 const LAMBDA_SERVICE_ERRORS = [
   "Lambda.ClientExecutionTimeoutException",
   "Lambda.ServiceException",
@@ -65,8 +72,17 @@ describe("statemachines/challenge.asl.json", () => {
   it("has the workflow's states, starting at OpenStage", () => {
     expect(definition.StartAt).toBe("OpenStage");
     expect(tasks.map(([name]) => name).sort()).toEqual(
-      ["AwaitResponse", "CheckActions", "OpenStage", "RecordWorkflowFailure", "StageTimedOut"].sort(),
+      [
+        "AwaitMonitoring",
+        "AwaitResponse",
+        "CheckActions",
+        "OpenStage",
+        "RecordWorkflowFailure",
+        "StageTimedOut",
+      ].sort(),
     );
+    // No Wait state: every wait is a task token a person's action can end.
+    expect(states.filter(([, s]) => s.Type === "Wait")).toEqual([]);
     expect(state("Finished").Type).toBe("Succeed");
     expect(state("WorkflowFailed").Type).toBe("Fail");
   });
@@ -93,7 +109,7 @@ describe("statemachines/challenge.asl.json", () => {
     const lambdaTasks = tasks.filter(([, task]) =>
       task.Resource?.startsWith("arn:aws:states:::lambda:invoke"),
     );
-    expect(lambdaTasks).toHaveLength(4);
+    expect(lambdaTasks).toHaveLength(5);
     for (const [, task] of lambdaTasks) {
       expect(task.Retry?.[0]?.ErrorEquals).toEqual(LAMBDA_SERVICE_ERRORS);
     }
@@ -107,6 +123,7 @@ describe("statemachines/challenge.asl.json", () => {
     }
     // SendTaskFailure from a person's action is deliberate: it must not re-notify the recipient.
     expect(retriesTaskFailed("AwaitResponse")).toBe(false);
+    expect(retriesTaskFailed("AwaitMonitoring")).toBe(false);
   });
 
   it("AwaitResponse is a callback task whose timeout is the stage deadline", () => {
@@ -118,15 +135,58 @@ describe("statemachines/challenge.asl.json", () => {
     expect(state("StageTimedOut").Next).toBe("OpenStage");
   });
 
+  it("AwaitMonitoring is a wakeable wait: a person's action re-reads, the next action's due time checks", () => {
+    const task = state("AwaitMonitoring");
+    const awaitResponse = state("AwaitResponse");
+    expect(task.Resource).toBe("arn:aws:states:::lambda:invoke.waitForTaskToken");
+    // The same Lambda (it stores the token under stageId "monitoring") and the same payload.
+    expect(task.Parameters).toEqual(awaitResponse.Parameters);
+    expect(task.TimeoutSecondsPath).toBe("$.stage.current.timeoutSeconds");
+    expect(task.Catch?.[0]).toMatchObject({ ErrorEquals: ["States.Timeout"], Next: "CheckActions" });
+    expect(task.Next).toBe("OpenStage");
+    expect(state("CheckActions").Next).toBe("RouteCheck");
+    const route = (name: string) => JSON.stringify(state(name).Choices);
+    expect(route("RouteStage")).toContain('"Next":"AwaitMonitoring"');
+    expect(route("RouteCheck")).toContain('"Next":"AwaitMonitoring"');
+    expect(state("RouteCheck").Default).toBe("OpenStage");
+  });
+
+  it("tells OpenStage and CheckActions which run is asking (a superseded run ends itself)", () => {
+    for (const name of ["OpenStage", "CheckActions"]) {
+      expect(state(name).Parameters?.Payload).toMatchObject({ "executionName.$": "$$.Execution.Name" });
+    }
+  });
+
   it("checks a stage's timeout and a plan's due date before using them (States.Runtime cannot be caught)", () => {
-    const routeStage = JSON.stringify(state("RouteStage").Choices);
-    expect(routeStage).toContain('"Variable":"$.stage.current.timeoutSeconds","IsNumeric":true');
-    expect(routeStage).toContain('"Variable":"$.stage.current.nextActionDueAt","IsTimestamp":true');
+    for (const name of ["RouteStage", "RouteCheck"]) {
+      const choices = JSON.stringify(state(name).Choices);
+      expect(choices, name).toContain('"Variable":"$.stage.current.timeoutSeconds","IsNumeric":true');
+      expect(choices, name).toContain(
+        '"Variable":"$.stage.current.timeoutSeconds","NumericGreaterThanEquals":1',
+      );
+      expect(choices, name).toContain('"Variable":"$.stage.current.nextActionDueAt","IsTimestamp":true');
+    }
     expect(state("RouteStage").Default).toBe("InvalidStageResult");
-    expect(JSON.stringify(state("RouteOutcome").Choices)).toContain(
-      '"Variable":"$.outcome.nextActionDueAt","IsTimestamp":true',
-    );
-    expect(state("WaitForNextAction").TimestampPath).toBe("$.stage.current.nextActionDueAt");
+    // A comparison on a missing field is itself a States.Runtime error: every rule tests IsPresent
+    // before anything else about a field (And is evaluated in order).
+    const choiceStates = states.filter(([, s]) => s.Type === "Choice");
+    expect(choiceStates.length).toBeGreaterThan(0);
+    for (const [name, choice] of choiceStates) {
+      for (const rule of choice.Choices ?? []) {
+        const conditions = flatten(rule);
+        const seen = new Set<string>();
+        for (const condition of conditions) {
+          const variable = condition.Variable;
+          if (typeof variable !== "string" || seen.has(variable)) continue;
+          seen.add(variable);
+          expect(condition, `${name}: ${variable}`).toMatchObject({ IsPresent: true });
+        }
+        expect(seen.size, name).toBeGreaterThan(0);
+      }
+    }
+    // Every outcome that does not finish re-reads the challenge: no path uses the signal's data.
+    expect(state("RouteOutcome").Default).toBe("OpenStage");
+    expect(JSON.stringify(state("RouteOutcome").Choices)).not.toContain("nextActionDueAt");
   });
 
   it("names its substitutions ${...} and nothing else", () => {

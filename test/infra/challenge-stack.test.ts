@@ -15,10 +15,18 @@ import { routes } from "../../functions/api/routes.js";
 import { AUDIT_STREAM_FILTER, INDEXES, TABLE } from "../../functions/store/table.js";
 import {
   type ChallengeStack,
+  RUN_STARTING_ROUTES,
   buildChallengeApp,
   compliancePacks,
   settingsFromContext,
 } from "../../lib/challenge-stack.js";
+import {
+  CASE_NOTE_WEBHOOK_SECRET_PREFIX,
+  REACTOR_MAX_RECORD_AGE,
+  REACTOR_RETRY_ATTEMPTS,
+  REACTOR_STREAM_FILTER,
+} from "../../lib/events.js";
+import type { ServiceFunction } from "../../lib/functions.js";
 
 type Resources = Record<
   string,
@@ -28,8 +36,8 @@ type Resources = Record<
 const context = cdkJson.context;
 /** The logical id prefix of CDK's AwsCustomResource provider (one per stack, not ours to configure). */
 const CDK_PROVIDER = "AWS679f53fac002430cb0da5b7982bd2287";
-/** Our handlers besides the API routes: four workflow tasks, the starter, two mail, one audit. */
-const OTHER_HANDLERS = 8;
+/** Our handlers besides the API routes: four workflow tasks, the event reactor, inbound mail, the audit exporter. */
+const OTHER_HANDLERS = 7;
 
 let app: App;
 let stack: ChallengeStack;
@@ -44,6 +52,43 @@ const one = (type: string) => {
 };
 const logicalIdOf = (construct: IConstruct): string =>
   stack.getLogicalId(construct.node.defaultChild as CfnElement);
+
+interface Statement {
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+}
+/** Every statement of the policies attached to a function's role. */
+const statementsOf = (fn: ServiceFunction): Statement[] => {
+  const role = logicalIdOf(fn.role);
+  return ofType("AWS::IAM::Policy")
+    .filter(([, p]) => JSON.stringify(p.Properties?.Roles) === JSON.stringify([{ Ref: role }]))
+    .flatMap(([, p]) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
+};
+const actionsOf = (fn: ServiceFunction): string[] =>
+  statementsOf(fn).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+/** SES sends as the service's identity, through its configuration set: both named, no wildcard. */
+const sesSendResources = () =>
+  (["configuration-set", "identity"] as const).map((kind) => ({
+    "Fn::Join": [
+      "",
+      [
+        "arn:",
+        { Ref: "AWS::Partition" },
+        ":ses:",
+        { Ref: "AWS::Region" },
+        ":",
+        { Ref: "AWS::AccountId" },
+        `:${kind}/`,
+        {
+          Ref: logicalIdOf(kind === "identity" ? stack.mail.identity : stack.mail.configurationSet),
+        },
+      ],
+    ],
+  }));
+const resourcesFor = (fn: ServiceFunction, action: string): unknown[] =>
+  statementsOf(fn)
+    .filter((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]).includes(action))
+    .flatMap((s) => (Array.isArray(s.Resource) ? (s.Resource as unknown[]) : [s.Resource]));
 
 beforeAll(() => {
   const started = performance.now();
@@ -162,6 +207,14 @@ describe("audit", () => {
     expect(ofType("AWS::S3::BucketPolicy")).toHaveLength(ofType("AWS::S3::Bucket").length);
   });
 
+  it("reads the stream only (backfill is a command-line tool), and writes new objects only", () => {
+    const actions = actionsOf(stack.audit.exporter);
+    expect(actions).toEqual(expect.arrayContaining(["dynamodb:GetRecords", "s3:PutObject"]));
+    for (const action of ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "s3:GetObject"]) {
+      expect(actions).not.toContain(action);
+    }
+  });
+
   it("exports event items only, with bisect, retries and an on-failure queue", () => {
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       FunctionName: { Ref: logicalIdOf(stack.audit.exporter.fn) },
@@ -252,18 +305,25 @@ describe("mail", () => {
     });
   });
 
-  it("sends from an outbox queue with a dead-letter queue", () => {
-    template.hasResourceProperties("AWS::SQS::Queue", {
-      RedrivePolicy: {
-        deadLetterTargetArn: { "Fn::GetAtt": [logicalIdOf(stack.mail.outboxDeadLetterQueue), "Arn"] },
-        maxReceiveCount: 5,
-      },
-      KmsMasterKeyId: Match.anyValue(),
-    });
-    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
-      FunctionName: { Ref: logicalIdOf(stack.mail.sender.fn) },
-      FunctionResponseTypes: ["ReportBatchItemFailures"],
-    });
+  it("has no outbox queue: the table's stream is the outbox", () => {
+    for (const [id, queue] of ofType("AWS::SQS::Queue")) {
+      expect(queue.Properties?.RedrivePolicy, id).toBeUndefined();
+    }
+    expect(ofType("AWS::Lambda::EventSourceMapping").map(([, m]) => JSON.stringify(m))).not.toEqual(
+      expect.arrayContaining([expect.stringContaining("AWS::SQS")]),
+    );
+    const variables = (fn: ServiceFunction) =>
+      Object.keys(
+        (resources[logicalIdOf(fn.fn)]?.Properties?.Environment as { Variables: Record<string, unknown> })
+          .Variables,
+      );
+    expect(variables(stack.mail.receiver)).not.toContain("OUTBOX_QUEUE_URL");
+  });
+
+  it("lets the inbound handler send its bounce-style replies through SES as the service identity", () => {
+    for (const action of ["ses:SendEmail", "ses:SendRawEmail"]) {
+      expect(resourcesFor(stack.mail.receiver, action)).toEqual(sesSendResources());
+    }
   });
 
   it("sends failed inbound invocations to an on-failure queue", () => {
@@ -306,42 +366,190 @@ describe("workflow", () => {
     expect(substitutions.WorkflowFailureTopicArn).toEqual({ Ref: logicalIdOf(stack.observability.topic) });
   });
 
-  it("starts one execution per ChallengeRaised event, with an on-failure queue", () => {
+  it("lets only the event reactor and the run-starting API routes start executions", () => {
+    const policies = ofType("AWS::IAM::Policy").map(([id, p]) => [id, JSON.stringify(p.Properties)] as const);
+    const starters = policies.filter(([, p]) => p.includes("states:StartExecution")).map(([id]) => id);
+    expect(starters.map((id) => id.replace(/RoleDefaultPolicy[0-9A-F]{8}$/, "")).sort()).toEqual(
+      [
+        "EventsReact",
+        ...RUN_STARTING_ROUTES.map(
+          (r) => `Api${r.replace(/(^|-)(\w)/g, (_, _d, c: string) => c.toUpperCase())}`,
+        ),
+      ].sort(),
+    );
+    expect(starters).toHaveLength(1 + RUN_STARTING_ROUTES.length);
+  });
+
+  it("lets only person-action handlers complete tokens, and AwaitResponse send task success only", () => {
+    const policies = ofType("AWS::IAM::Policy").map(([id, p]) => [id, JSON.stringify(p.Properties)] as const);
+    const completers = policies.filter(([, p]) => p.includes("states:SendTaskSuccess")).map(([id]) => id);
+    const writeRoutes = routes.filter((r) => r.scope === "challenges/write").length;
+    expect(completers).toHaveLength(writeRoutes + 2); // + inbound email, + AwaitResponse
+    expect(completers.some((id) => id.startsWith("MailReceiveEmail"))).toBe(true);
+
+    const awaitResponse = stack.workflow.awaitResponse;
+    expect(resourcesFor(awaitResponse, "states:SendTaskSuccess")).toEqual([
+      {
+        "Fn::Join": [
+          "",
+          [
+            "arn:",
+            { Ref: "AWS::Partition" },
+            ":states:",
+            { Ref: "AWS::Region" },
+            ":",
+            { Ref: "AWS::AccountId" },
+            `:stateMachine:${stack.stackName}-challenge`,
+          ],
+        ],
+      },
+    ]);
+    expect(actionsOf(awaitResponse)).not.toContain("states:SendTaskFailure");
+    expect(actionsOf(awaitResponse)).not.toContain("states:StartExecution");
+  });
+
+  it("gives the tasks the table access they use, and nothing of mail or queues", () => {
+    const { openStage, checkActions, awaitResponse, stageTimedOut } = stack.workflow;
+    for (const reader of [openStage, checkActions]) {
+      expect(actionsOf(reader)).toEqual(expect.arrayContaining(["dynamodb:GetItem", "dynamodb:Query"]));
+      expect(actionsOf(reader)).not.toContain("dynamodb:PutItem");
+    }
+    for (const writer of [awaitResponse, stageTimedOut]) {
+      expect(actionsOf(writer)).toEqual(expect.arrayContaining(["dynamodb:PutItem"]));
+    }
+    for (const task of [openStage, checkActions, awaitResponse, stageTimedOut]) {
+      const actions = actionsOf(task).join(" ");
+      expect(actions).not.toMatch(/sqs:|ses:|secretsmanager:/);
+    }
+  });
+});
+
+describe("event reactor (the stream is the outbox)", () => {
+  const tableStream = () => {
+    const [tableId] = one("AWS::DynamoDB::Table");
+    return { "Fn::GetAtt": [tableId, "StreamArn"] };
+  };
+  const streamMappings = () =>
+    ofType("AWS::Lambda::EventSourceMapping").filter(
+      ([, m]) => JSON.stringify(m.Properties?.EventSourceArn) === JSON.stringify(tableStream()),
+    );
+
+  it("reads the table's stream with at most two consumers: the audit exporter and the reactor", () => {
+    const consumers = streamMappings().map(([, m]) => m.Properties?.FunctionName);
+    expect(consumers.length).toBeLessThanOrEqual(2);
+    expect(consumers).toEqual(
+      expect.arrayContaining([
+        { Ref: logicalIdOf(stack.audit.exporter.fn) },
+        { Ref: logicalIdOf(stack.events.reactor.fn) },
+      ]),
+    );
+    expect(ofType("AWS::Lambda::EventSourceMapping")).toHaveLength(2);
+  });
+
+  it("reacts to new event items only, with bisect, bounded retries, a maximum age and an on-failure queue", () => {
+    expect(REACTOR_STREAM_FILTER).toEqual(AUDIT_STREAM_FILTER);
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
-      FunctionName: { Ref: logicalIdOf(stack.workflow.starter.fn) },
+      FunctionName: { Ref: logicalIdOf(stack.events.reactor.fn) },
+      EventSourceArn: tableStream(),
       FilterCriteria: {
         Filters: [
           {
             Pattern: JSON.stringify({
               eventName: ["INSERT"],
-              dynamodb: {
-                NewImage: { [TABLE.entityAttribute]: { S: ["event"] }, type: { S: ["ChallengeRaised"] } },
-              },
+              dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: ["event"] } } },
             }),
           },
         ],
       },
+      StartingPosition: "TRIM_HORIZON",
+      ParallelizationFactor: 1,
       BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: REACTOR_RETRY_ATTEMPTS,
+      MaximumRecordAgeInSeconds: REACTOR_MAX_RECORD_AGE.toSeconds(),
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
       DestinationConfig: {
         OnFailure: {
-          Destination: { "Fn::GetAtt": [logicalIdOf(stack.workflow.starterDeadLetterQueue), "Arn"] },
+          Destination: { "Fn::GetAtt": [logicalIdOf(stack.events.deadLetterQueue), "Arn"] },
         },
       },
     });
+    expect(REACTOR_RETRY_ATTEMPTS).toBeGreaterThan(0);
+    expect(REACTOR_MAX_RECORD_AGE.toHours()).toBeLessThan(24); // inside the stream's retention
   });
 
-  it("lets only the starter and raise-challenge start executions, and only person-action handlers complete tokens", () => {
-    const policies = ofType("AWS::IAM::Policy").map(([id, p]) => [id, JSON.stringify(p.Properties)] as const);
-    const starters = policies.filter(([, p]) => p.includes("states:StartExecution")).map(([id]) => id);
-    expect(starters.map((id) => id.replace(/RoleDefaultPolicy[0-9A-F]{8}$/, "")).sort()).toEqual([
-      "ApiRaiseChallenge",
-      "WorkflowStartExecution",
+  it("alarms on the reactor's dead-letter queue", () => {
+    const alarms = ofType("AWS::CloudWatch::Alarm").filter(
+      ([, a]) =>
+        JSON.stringify(a.Properties?.Dimensions) ===
+        JSON.stringify([
+          {
+            Name: "QueueName",
+            Value: { "Fn::GetAtt": [logicalIdOf(stack.events.deadLetterQueue), "QueueName"] },
+          },
+        ]),
+    );
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]?.[1].Properties).toMatchObject({
+      MetricName: "ApproximateNumberOfMessagesVisible",
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+    });
+  });
+
+  it("holds the union of its steps' permissions", () => {
+    const reactor = stack.events.reactor;
+    const actions = actionsOf(reactor);
+    // workflow: start runs of the challenge state machine only
+    expect(JSON.stringify(resourcesFor(reactor, "states:StartExecution"))).toContain(
+      `:stateMachine:${stack.stackName}-challenge`,
+    );
+    // notifications: SES as the identity, through the configuration set; the reply key
+    for (const action of ["ses:SendEmail", "ses:SendRawEmail"]) {
+      expect(resourcesFor(reactor, action)).toEqual(sesSendResources());
+    }
+    expect(resourcesFor(reactor, "secretsmanager:GetSecretValue")).toContainEqual({
+      Ref: logicalIdOf(stack.mail.replyTokenSecret),
+    });
+    // case notes: the tenants' webhook signing secrets, by prefix
+    expect(JSON.stringify(resourcesFor(reactor, "secretsmanager:GetSecretValue"))).toContain(
+      `:secret:${CASE_NOTE_WEBHOOK_SECRET_PREFIX}*`,
+    );
+    // the table: stream, reads, and the steps' own dedupe records; never a scan
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        "dynamodb:GetRecords",
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+      ]),
+    );
+    expect(actions).not.toContain("dynamodb:Scan");
+    // SQS: only the mapping's on-failure queue; no task tokens to complete
+    expect(resourcesFor(reactor, "sqs:SendMessage")).toEqual([
+      { "Fn::GetAtt": [logicalIdOf(stack.events.deadLetterQueue), "Arn"] },
     ]);
-    const completers = policies.filter(([, p]) => p.includes("states:SendTaskSuccess")).map(([id]) => id);
-    const writeRoutes = routes.filter((r) => r.scope === "challenges/write").length;
-    expect(completers).toHaveLength(writeRoutes + 2); // + inbound email, + AwaitResponse
-    expect(completers.some((id) => id.startsWith("WorkflowAwaitResponse"))).toBe(true);
-    expect(completers.some((id) => id.startsWith("MailReceiveEmail"))).toBe(true);
+    expect(actions.join(" ")).not.toMatch(/states:SendTask/);
+  });
+
+  it("runs with the mail settings and the webhook secret prefix", () => {
+    const variables = (
+      resources[logicalIdOf(stack.events.reactor.fn)]?.Properties?.Environment as {
+        Variables: Record<string, unknown>;
+      }
+    ).Variables;
+    expect(Object.keys(variables)).toEqual(
+      expect.arrayContaining([
+        "TABLE_NAME",
+        "STATE_MACHINE_ARN",
+        "MAIL_DOMAIN",
+        "MAIL_FROM",
+        "SES_CONFIGURATION_SET",
+        "REPLY_TOKEN_SECRET_ARN",
+        "CASE_RECORD_BASE_URL",
+        "CASE_NOTE_WEBHOOK_SECRET_PREFIX",
+      ]),
+    );
+    expect(variables.CASE_NOTE_WEBHOOK_SECRET_PREFIX).toBe(CASE_NOTE_WEBHOOK_SECRET_PREFIX);
   });
 });
 
@@ -384,8 +592,7 @@ describe("dead-letter queues and alarms", () => {
   it("alarm on every dead-letter queue's first message", () => {
     const dlqs = [
       stack.audit.deadLetterQueue,
-      stack.workflow.starterDeadLetterQueue,
-      stack.mail.outboxDeadLetterQueue,
+      stack.events.deadLetterQueue,
       stack.mail.inboundDeadLetterQueue,
     ].map(logicalIdOf);
     const watched = alarmsOn("ApproximateNumberOfMessagesVisible").map(

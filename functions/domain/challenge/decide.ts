@@ -838,7 +838,11 @@ function reopen(scope: Scope, command: CommandOf<"Reopen">): DecideResult {
   const opening = openingOf(track, scope.form, scope.ctx, target.index, "reopened", scope.at);
   if (isRefusal(opening)) return opening;
   return accept([
-    scope.emit("Reopened", { atStageId: target.stage.id, reason: command.reason }),
+    scope.emit("Reopened", {
+      atStageId: target.stage.id,
+      reason: command.reason,
+      fromStatus: state.status,
+    }),
     scope.emit("StageOpened", opening),
   ]);
 }

@@ -117,7 +117,13 @@ export type ActionCompleted = EventEnvelope<"ActionCompleted", { actionId: strin
 
 export type ActionMissed = EventEnvelope<"ActionMissed", { actionId: string; note: string }>;
 
-export type Reopened = EventEnvelope<"Reopened", { atStageId: string; reason: string }>;
+/** Where the challenge was reopened from: the workflow's run continues (monitoring) or a new run starts (resolved). */
+export type ReopenedFrom = "monitoring" | "resolved";
+
+export type Reopened = EventEnvelope<
+  "Reopened",
+  { atStageId: string; reason: string; fromStatus: ReopenedFrom }
+>;
 
 export type DifferenceNoted = EventEnvelope<"DifferenceNoted", { summary: string; decidedBy: Recipient }>;
 

@@ -38,15 +38,36 @@ const STAGES = ["team-manager", "service-manager"];
 interface AwaitPayload {
   readonly taskToken: string;
   readonly challengeId: string;
-  readonly stage: { readonly stageId: string; readonly timeoutSeconds: number };
+  readonly stage: {
+    readonly status: string;
+    readonly stageId?: string;
+    readonly timeoutSeconds: number;
+    readonly nextActionDueAt?: string;
+  };
+}
+
+/** A monitoring view as OpenStage and CheckActions return it: the next look, and the seconds until it. */
+function monitoringView(dueInMs: number, withTimeout = true) {
+  return {
+    status: "monitoring",
+    nextActionDueAt: new Date(now().getTime() + dueInMs).toISOString(),
+    ...(withTimeout ? { timeoutSeconds: Math.ceil(dueInMs / 1000) } : {}),
+  };
 }
 
 describe("statemachines/challenge.asl.json on the local engine", () => {
   let harness: Harness;
   let stateMachineArn: string;
-  /** The fake challenge: which stage is current, or finished. */
-  let fake: { stage: number; finished: boolean; failOpen: boolean };
-  let openStage: ReturnType<typeof recorder>;
+  /** The fake challenge: which stage is current, a monitored plan (the view to return), or finished. */
+  let fake: {
+    stage: number;
+    finished: boolean;
+    failOpen: boolean;
+    monitoring: Record<string, unknown> | undefined;
+    /** What CheckActions answers next, worked out when it runs (finished when unset). */
+    checked: (() => Record<string, unknown>) | undefined;
+  };
+  let openStage: ReturnType<typeof recorder<{ executionName?: string }>>;
   let awaitResponse: ReturnType<typeof recorder<AwaitPayload>>;
   let stageTimedOut: ReturnType<typeof recorder<{ stage: { stageId: string } }>>;
   let checkActions: ReturnType<typeof recorder>;
@@ -63,14 +84,15 @@ describe("statemachines/challenge.asl.json on the local engine", () => {
   }
 
   beforeEach(async () => {
-    fake = { stage: 0, finished: false, failOpen: false };
-    openStage = recorder(() => {
+    fake = { stage: 0, finished: false, failOpen: false, monitoring: undefined, checked: undefined };
+    openStage = recorder<{ executionName?: string }>(() => {
       if (fake.failOpen) {
         const error = new Error("challenge not found");
         error.name = "ChallengeNotFound";
         throw error;
       }
       if (fake.finished) return { status: "finished" };
+      if (fake.monitoring !== undefined) return fake.monitoring;
       return {
         status: "open",
         stageId: STAGES[fake.stage],
@@ -83,7 +105,11 @@ describe("statemachines/challenge.asl.json on the local engine", () => {
       fake.stage += 1; // the protocol's no-response rule: auto-escalate
       return { escalated: true };
     });
-    checkActions = recorder({ status: "finished" });
+    checkActions = recorder(() => {
+      const answer = fake.checked?.() ?? { status: "finished" };
+      fake.checked = undefined;
+      return answer;
+    });
     publish = recorder({ MessageId: "m-1" });
     harness = await startHarness({ handlers: handlers() });
     ({ stateMachineArn } = await harness.engine.createStateMachine({
@@ -163,17 +189,107 @@ describe("statemachines/challenge.asl.json on the local engine", () => {
     expect(await statesEntered(harness.sfn, executionArn)).toContain("StageTimedOut");
   });
 
-  it("monitoring: an agreed plan waits until the next action falls due, then checks it", async () => {
+  it("monitoring: an agreed plan waits on a task token until the next action falls due, then checks it", async () => {
     const executionArn = await start("c-3");
     const first = await awaiting(1);
-    const nextActionDueAt = new Date(now().getTime() + 20 * DAY_MS).toISOString();
-    await respond(first.taskToken, { action: "plan_agreed", nextActionDueAt });
-    await entered(harness.sfn, executionArn, "WaitForNextAction");
+    // The plan is agreed: the person's signal goes back to OpenStage, which reads "monitoring".
+    fake.monitoring = monitoringView(20 * DAY_MS);
+    const dueAt = fake.monitoring.nextActionDueAt;
+    await respond(first.taskToken, { action: "plan_agreed", nextActionDueAt: dueAt });
+    const monitoring = await awaiting(2);
+    expect(monitoring.stage).toEqual({
+      status: "monitoring",
+      nextActionDueAt: dueAt,
+      timeoutSeconds: 20 * 86400,
+    });
+    await entered(harness.sfn, executionArn, "AwaitMonitoring");
     expect(checkActions.calls).toHaveLength(0);
 
+    // The action falls due (the wait times out): CheckActions looks, and keeps monitoring a week on.
+    fake.checked = () => ({ ...monitoringView(7 * DAY_MS), dueActions: [{ actionId: "a-1" }] });
     advanceBy(20 * DAY_MS + 1000);
+    const again = await awaiting(3);
+    expect(again.stage.status).toBe("monitoring");
+    expect(checkActions.calls).toEqual([
+      {
+        tenantId: "t-1",
+        challengeId: "c-3",
+        dueAt,
+        executionName: "c-3",
+      },
+    ]);
+
+    // The next look finds nothing left to monitor.
+    advanceBy(8 * DAY_MS);
     await statusOf(harness.sfn, executionArn, "SUCCEEDED");
-    expect(checkActions.calls).toEqual([{ tenantId: "t-1", challengeId: "c-3", dueAt: nextActionDueAt }]);
+    expect(await statesEntered(harness.sfn, executionArn)).toEqual([
+      "OpenStage",
+      "RouteStage",
+      "AwaitResponse",
+      "RouteOutcome",
+      "OpenStage",
+      "RouteStage",
+      "AwaitMonitoring",
+      "CheckActions",
+      "RouteCheck",
+      "AwaitMonitoring",
+      "CheckActions",
+      "RouteCheck",
+      "Finished",
+    ]);
+    // The same Lambda stores the monitoring wait's token; OpenStage is told which run asks.
+    expect(openStage.calls.map((c) => c.executionName)).toEqual(["c-3", "c-3"]);
+  });
+
+  it("monitoring: a person's action ends the wait at once, long before the next action falls due", async () => {
+    const executionArn = await start("c-6");
+    const first = await awaiting(1);
+    fake.monitoring = monitoringView(30 * DAY_MS);
+    await respond(first.taskToken, { action: "plan_agreed" });
+    const monitoring = await awaiting(2);
+
+    // An action is recorded as done: OpenStage re-reads and the plan is still monitored.
+    fake.monitoring = monitoringView(10 * DAY_MS);
+    await respond(monitoring.taskToken, { action: "action_completed", status: "monitoring", version: 4 });
+    const next = await awaiting(3);
+    expect(next.stage.nextActionDueAt).toBe(fake.monitoring.nextActionDueAt);
+
+    // The IRO reopens: the wait ends, OpenStage finds the stage open again.
+    fake.monitoring = undefined;
+    fake.stage = 1;
+    await respond(next.taskToken, { action: "reopened", status: "open", version: 6 });
+    const reopened = await awaiting(4);
+    expect(reopened.stage).toMatchObject({ status: "open", stageId: "service-manager" });
+
+    await respond(reopened.taskToken, { action: "closed" });
+    await statusOf(harness.sfn, executionArn, "SUCCEEDED");
+    expect(checkActions.calls).toHaveLength(0);
+    expect(await statesEntered(harness.sfn, executionArn)).toEqual([
+      "OpenStage",
+      "RouteStage",
+      "AwaitResponse",
+      "RouteOutcome",
+      "OpenStage",
+      "RouteStage",
+      "AwaitMonitoring",
+      "OpenStage",
+      "RouteStage",
+      "AwaitMonitoring",
+      "OpenStage",
+      "RouteStage",
+      "AwaitResponse",
+      "RouteOutcome",
+      "Finished",
+    ]);
+  });
+
+  it("monitoring: a view without its timeout is recorded as a failure, not a runtime error", async () => {
+    fake.monitoring = monitoringView(DAY_MS, false);
+    const executionArn = await start("c-7");
+    const failed = await statusOf(harness.sfn, executionArn, "FAILED");
+    expect(failed.error).toBe("ChallengeWorkflowFailed");
+    expect(publish.calls[0]?.Message).toContain("error=InvalidStageResult");
+    expect(awaitResponse.calls).toHaveLength(0);
   });
 
   it("failure: OpenStage keeps failing, the operators are told, and the execution fails", async () => {

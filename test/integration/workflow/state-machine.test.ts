@@ -2,7 +2,11 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { executeCommand, type ExecuteDependencies } from "../../../functions/app/execute-command.js";
+import {
+  executeCommand,
+  type ExecuteDependencies,
+  type WorkflowSignal,
+} from "../../../functions/app/execute-command.js";
 import { SfnWorkflowSignal } from "../../../functions/app/sfn-workflow-signal.js";
 import { executionName, type WorkflowTaskDependencies } from "../../../functions/app/workflow-tasks.js";
 import type { Command } from "../../../functions/domain/challenge/index.js";
@@ -111,12 +115,51 @@ afterAll(async () => {
   client.destroy();
 });
 
+/** The execution ARN of a challenge's run (1: the run ChallengeRaised started). */
+function executionArnOf(challengeId: string, startSeq = 1): string {
+  return `${stateMachineArn.replace(":stateMachine:", ":execution:")}:${executionName(TENANT, challengeId, startSeq)}`;
+}
+
+/** The executions of one challenge's runs, by name. */
+function runsOf(challengeId: string): string[] {
+  const prefix = `${TENANT}-${challengeId}-`;
+  return harness.engine
+    .listExecutions({ stateMachineArn })
+    .map((e) => e.name)
+    .filter((name) => name.startsWith(prefix))
+    .sort();
+}
+
+function succeeded(executionArn: string): Promise<true> {
+  return eventually(
+    () => (harness.engine.describeExecution(executionArn).status === "SUCCEEDED" ? true : undefined),
+    WAIT_MS,
+  );
+}
+
 /** The stored token once it is for `stageId` and differs from `previous`. */
 function tokenFor(challengeId: string, stageId: string, previous?: string): Promise<string> {
   return eventually(async () => {
     const stored = await challenges.getTaskToken(TENANT, challengeId);
     return stored?.stageId === stageId && stored.token !== previous ? stored.token : undefined;
   }, WAIT_MS);
+}
+
+/** The stream record of a committed Reopened event, as the reactor's workflow step reads it. */
+function reopenedRecord(challengeId: string, seq: number, fromStatus: "monitoring" | "resolved") {
+  return {
+    eventName: "INSERT",
+    dynamodb: {
+      SequenceNumber: `reopened-${challengeId}-${seq}`,
+      NewImage: {
+        entity: { S: "event" },
+        type: { S: "Reopened" },
+        tenantId: { S: TENANT },
+        challengeId: { S: challengeId },
+        event: { M: { seq: { N: String(seq) }, data: { M: { fromStatus: { S: fromStatus } } } } },
+      },
+    },
+  };
 }
 
 describe("the challenge state machine, locally", () => {
@@ -203,31 +246,36 @@ describe("the challenge state machine, locally", () => {
     ]);
     expect(failures.calls).toEqual([]);
   }, 60_000);
-  it("monitors an agreed action plan: asks when an action falls due, and finishes once the challenge is closed", async () => {
+  it("monitors an agreed plan with a wait that ends when an action falls due or a person acts, and finishes once closed", async () => {
     const challengeId = "01JSTATEMACHINE0000000002";
     clockAt(RAISED_AT);
     await executeCommand(app, TENANT, raiseCommand(challengeId));
-    const executionArn = `${stateMachineArn.replace(":stateMachine:", ":execution:")}:${executionName(TENANT, challengeId)}`;
+    const executionArn = executionArnOf(challengeId);
     await tokenFor(challengeId, "level_1");
-    const waits = async (times: number) =>
-      eventually(async () => {
-        const entered = await statesEntered(harness.sfn, executionArn);
-        return entered.filter((name) => name === "WaitForNextAction").length >= times ? true : undefined;
-      }, WAIT_MS);
 
     const agreed = await executeCommand(app, TENANT, {
       type: "AgreeActionPlan",
       challengeId,
       actor: IRO,
       channel: "api",
-      actions: [{ action: "Hold a permanence meeting", byWhen: "2026-06-10", byWhom: "Team Manager" }],
+      actions: [
+        { action: "Hold a permanence meeting", byWhen: "2026-06-10", byWhom: "Team Manager" },
+        { action: "Update the care plan", byWhen: "2026-06-20", byWhom: "Social Worker" },
+      ],
     });
-    const actionId = agreed.state.actionPlan?.actions[0]?.id ?? "";
-    await waits(1);
+    const [first, second] = agreed.state.actionPlan?.actions.map((a) => a.id) ?? [];
 
-    // The action falls due at the start of 11 June (London): CheckActions lists it, and looks again in 5 working days.
+    // Monitoring waits on a task token (stored as "monitoring") until the first action falls due:
+    // the start of 11 June, London.
+    const waiting = await tokenFor(challengeId, "monitoring");
+    const pending = harness.engine.describeExecution(executionArn).pendingTask;
+    expect(pending).toMatchObject({ stateName: "AwaitMonitoring", token: waiting });
+    expect(Date.parse(pending?.deadline ?? "")).toBeGreaterThanOrEqual(Date.parse("2026-06-10T23:00:00Z"));
+    expect(Date.parse(pending?.deadline ?? "")).toBeLessThan(Date.parse("2026-06-10T23:00:01Z"));
+
+    // It falls due: CheckActions lists it and the wait resumes until the follow-up in 5 working days.
     clockAt("2026-06-10T23:00:01Z");
-    await waits(2);
+    const afterCheck = await tokenFor(challengeId, "monitoring", waiting);
     const checked = (await history(harness.sfn, executionArn)).find(
       (event) => event.stateExitedEventDetails?.name === "CheckActions",
     );
@@ -237,18 +285,40 @@ describe("the challenge state machine, locally", () => {
     expect(output.stage?.current).toEqual({
       status: "monitoring",
       nextActionDueAt: "2026-06-18T16:00:00.000Z",
+      timeoutSeconds: expect.any(Number) as unknown,
       version: 3,
-      dueActions: [{ actionId, byWhen: "2026-06-10" }],
+      dueActions: [{ actionId: first, byWhen: "2026-06-10" }],
     });
 
-    // Done, and closed: the workflow sees it at its next look and finishes.
+    // The first action is done: the signal ends the wait at once (no clock move), OpenStage re-reads
+    // and the workflow waits again, now for the second action's due time (the start of 21 June).
     await executeCommand(app, TENANT, {
       type: "CompleteAction",
       challengeId,
       actor: IRO,
       channel: "api",
-      actionId,
+      actionId: first ?? "",
     });
+    const afterSignal = await tokenFor(challengeId, "monitoring", afterCheck);
+    expect(
+      Date.parse(harness.engine.describeExecution(executionArn).pendingTask?.deadline ?? ""),
+    ).toBeLessThan(Date.parse("2026-06-20T23:00:01Z"));
+    expect((await statesEntered(harness.sfn, executionArn)).slice(-4)).toEqual([
+      "AwaitMonitoring",
+      "OpenStage",
+      "RouteStage",
+      "AwaitMonitoring",
+    ]);
+
+    // The second is done too, and the challenge is closed: the workflow finishes at once.
+    await executeCommand(app, TENANT, {
+      type: "CompleteAction",
+      challengeId,
+      actor: IRO,
+      channel: "api",
+      actionId: second ?? "",
+    });
+    await tokenFor(challengeId, "monitoring", afterSignal);
     await executeCommand(app, TENANT, {
       type: "Close",
       challengeId,
@@ -256,17 +326,171 @@ describe("the challenge state machine, locally", () => {
       channel: "api",
       summary: "Plan completed.",
     });
-    clockAt("2026-06-18T16:00:01Z");
-    await eventually(
-      () => (harness.engine.describeExecution(executionArn).status === "SUCCEEDED" ? true : undefined),
-      WAIT_MS,
-    );
+    await succeeded(executionArn);
     expect((await statesEntered(harness.sfn, executionArn)).slice(-4)).toEqual([
-      "WaitForNextAction",
-      "CheckActions",
-      "RouteCheck",
+      "AwaitMonitoring",
+      "OpenStage",
+      "RouteStage",
       "Finished",
     ]);
+    expect(runsOf(challengeId)).toEqual([executionName(TENANT, challengeId, 1)]);
+    expect(failures.calls).toEqual([]);
+  }, 60_000);
+
+  it("a reopen during monitoring wakes the same execution, which waits at the reopened stage: no second run", async () => {
+    const challengeId = "01JSTATEMACHINE0000000003";
+    clockAt(RAISED_AT);
+    await executeCommand(app, TENANT, raiseCommand(challengeId));
+    const executionArn = executionArnOf(challengeId);
+    await tokenFor(challengeId, "level_1");
+    await executeCommand(app, TENANT, {
+      type: "AgreeActionPlan",
+      challengeId,
+      actor: IRO,
+      channel: "api",
+      actions: [{ action: "Hold a permanence meeting", byWhen: "2026-06-10", byWhom: "Team Manager" }],
+    });
+    await tokenFor(challengeId, "monitoring");
+
+    // Weeks before the action falls due, the IRO reopens: the monitoring wait ends now.
+    clockAt("2026-05-22T09:00:00Z");
+    const reopened = await executeCommand(app, TENANT, {
+      type: "Reopen",
+      challengeId,
+      actor: IRO,
+      channel: "api",
+      reason: "The meeting was cancelled.",
+    });
+    expect(reopened.events[0]).toMatchObject({ type: "Reopened", data: { fromStatus: "monitoring" } });
+    await tokenFor(challengeId, "level_1");
+    expect(harness.engine.describeExecution(executionArn).pendingTask?.stateName).toBe("AwaitResponse");
+
+    // The reactor sees the Reopened event too, and starts nothing: a reopen from monitoring is a signal.
+    const reactor = startExecutionHandler(() => ({ starter: app.workflow }));
+    const record = reopenedRecord(challengeId, reopened.events[0]?.seq ?? 0, "monitoring");
+    expect(await reactor({ Records: [record] })).toEqual({ batchItemFailures: [] });
+    expect(runsOf(challengeId)).toEqual([executionName(TENANT, challengeId, 1)]);
+
+    await executeCommand(app, TENANT, {
+      type: "MarkResolved",
+      challengeId,
+      actor: IRO,
+      channel: "api",
+      summary: "Met.",
+    });
+    await succeeded(executionArn);
+    expect(failures.calls).toEqual([]);
+  }, 60_000);
+
+  it("a resolved challenge reopened is timed by a second execution with its own name; the reactor's start does not fork it", async () => {
+    const challengeId = "01JSTATEMACHINE0000000004";
+    clockAt(RAISED_AT);
+    await executeCommand(app, TENANT, raiseCommand(challengeId));
+    const firstRun = executionArnOf(challengeId);
+    const firstToken = await tokenFor(challengeId, "level_1");
+    await executeCommand(app, TENANT, {
+      type: "MarkResolved",
+      challengeId,
+      actor: IRO,
+      channel: "api",
+      summary: "Agreed.",
+    });
+    await succeeded(firstRun);
+
+    clockAt("2026-05-25T09:00:00Z");
+    const reopened = await executeCommand(app, TENANT, {
+      type: "Reopen",
+      challengeId,
+      actor: IRO,
+      channel: "api",
+      reason: "The agreed meeting did not happen.",
+    });
+    const seq = reopened.events[0]?.seq ?? 0;
+    expect(reopened.events[0]).toMatchObject({ type: "Reopened", data: { fromStatus: "resolved" } });
+    const secondRun = executionArnOf(challengeId, seq);
+    expect(secondRun).not.toBe(firstRun);
+    await tokenFor(challengeId, "level_1", firstToken);
+    expect(harness.engine.describeExecution(secondRun)).toMatchObject({
+      status: "RUNNING",
+      pendingTask: { stateName: "AwaitResponse" },
+    });
+
+    // The reactor starts the same run from the committed Reopened event: same name, no fork.
+    const reactor = startExecutionHandler(() => ({ starter: app.workflow }));
+    expect(await reactor({ Records: [reopenedRecord(challengeId, seq, "resolved")] })).toEqual({
+      batchItemFailures: [],
+    });
+    expect(runsOf(challengeId)).toEqual(
+      [executionName(TENANT, challengeId, 1), executionName(TENANT, challengeId, seq)].sort(),
+    );
+
+    await executeCommand(app, TENANT, {
+      type: "MarkResolved",
+      challengeId,
+      actor: IRO,
+      channel: "api",
+      summary: "Met.",
+    });
+    await succeeded(secondRun);
+    expect(failures.calls).toEqual([]);
+  }, 60_000);
+
+  it("a run whose resolution signal was lost ends itself at its next look once a later run has started", async () => {
+    const challengeId = "01JSTATEMACHINE0000000005";
+    clockAt(RAISED_AT);
+    await executeCommand(app, TENANT, raiseCommand(challengeId));
+    const firstRun = executionArnOf(challengeId);
+    const firstToken = await tokenFor(challengeId, "level_1");
+
+    // Resolved, but the signal is lost: the first run still waits for level 1's deadline (28 May).
+    const lost: WorkflowSignal = { start: () => Promise.resolve(), notify: () => Promise.resolve() };
+    await executeCommand({ ...app, workflow: lost }, TENANT, {
+      type: "MarkResolved",
+      challengeId,
+      actor: IRO,
+      channel: "api",
+      summary: "Agreed.",
+    });
+    clockAt("2026-05-22T09:00:00Z");
+    const reopened = await executeCommand(app, TENANT, {
+      type: "Reopen",
+      challengeId,
+      actor: IRO,
+      channel: "api",
+      reason: "It drifted again.",
+    });
+    const secondRun = executionArnOf(challengeId, reopened.events[0]?.seq ?? 0);
+    const secondToken = await tokenFor(challengeId, "level_1", firstToken);
+
+    // The first run's deadline passes: its timer finds nothing to do, and OpenStage ends the run.
+    clockAt(new Date(Date.parse(LEVEL_1_DEADLINE) + 2_000));
+    await succeeded(firstRun);
+    expect((await statesEntered(harness.sfn, firstRun)).slice(-5)).toEqual([
+      "AwaitResponse",
+      "StageTimedOut",
+      "OpenStage",
+      "RouteStage",
+      "Finished",
+    ]);
+    // The second run times the reopened stage, untouched: its token is still the stored one.
+    expect(harness.engine.describeExecution(secondRun)).toMatchObject({
+      status: "RUNNING",
+      pendingTask: { stateName: "AwaitResponse", token: secondToken },
+    });
+    expect((await challenges.get(TENANT, challengeId))?.state).toMatchObject({
+      status: "open",
+      autoEscalations: 0,
+      currentStage: { stageId: "level_1", via: "reopened" },
+    });
+
+    await executeCommand(app, TENANT, {
+      type: "Withdraw",
+      challengeId,
+      actor: IRO,
+      channel: "api",
+      reason: "Done.",
+    });
+    await succeeded(secondRun);
     expect(failures.calls).toEqual([]);
   }, 60_000);
 });

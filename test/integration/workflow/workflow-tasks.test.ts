@@ -2,9 +2,11 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { executeCommand } from "../../../functions/app/execute-command.js";
 import {
+  MONITORING_WAIT,
   type OpenStageView,
   type WorkflowTaskDependencies,
   awaitResponse,
+  executionName,
   openStage,
   stageTimedOut,
 } from "../../../functions/app/workflow-tasks.js";
@@ -15,6 +17,7 @@ import { presetProtocol } from "../../../functions/workflow/dependencies.js";
 import { createTestTable, localDocumentClient } from "../../support/dynamodb-local.js";
 import {
   FakeCompletion,
+  IRO,
   LEVEL_1_DEADLINE,
   LEVEL_2_DEADLINE,
   RAISED_AT,
@@ -163,5 +166,68 @@ describe("a stage's deadline, end to end on the stored challenge", () => {
     const snapshot = await challenges.get(TENANT, ref.challengeId);
     expect(JSON.stringify(snapshot)).not.toContain("token");
     expect(await challenges.getTaskToken(TENANT, "01JNOSUCHCHALLENGE0000000")).toBeUndefined();
+  });
+
+  it("stores the monitoring wait's token, and tells a superseded run from the current one by the stored events", async () => {
+    const ref = { tenantId: TENANT, challengeId: "01JINTEGRATION00000000003" };
+    const app = { ...deps, workflow: noWorkflow };
+    clockAt(RAISED_AT);
+    await executeCommand(app, TENANT, raiseCommand(ref.challengeId));
+    await executeCommand(app, TENANT, {
+      type: "AgreeActionPlan",
+      challengeId: ref.challengeId,
+      actor: IRO,
+      channel: "api",
+      actions: [{ action: "Hold a permanence meeting", byWhen: "2026-06-10", byWhom: "Team Manager" }],
+    });
+    const monitoring = await openStage(deps, ref);
+    expect(monitoring).toMatchObject({ status: "monitoring", nextActionDueAt: "2026-06-10T23:00:00.000Z" });
+    await expect(
+      awaitResponse(
+        { ...deps, completion },
+        {
+          ...ref,
+          taskToken: "token-monitoring",
+          stage: { stageId: MONITORING_WAIT, version: monitoring.version },
+        },
+      ),
+    ).resolves.toEqual({ waiting: true, stageId: "monitoring" });
+    expect(await challenges.getTaskToken(TENANT, ref.challengeId)).toEqual({
+      stageId: "monitoring",
+      token: "token-monitoring",
+    });
+
+    // Resolved, then reopened: the Reopened event is stored with where it came from.
+    await executeCommand(app, TENANT, {
+      type: "MarkResolved",
+      challengeId: ref.challengeId,
+      actor: IRO,
+      channel: "api",
+      summary: "Done.",
+    });
+    await executeCommand(app, TENANT, {
+      type: "Reopen",
+      challengeId: ref.challengeId,
+      actor: IRO,
+      channel: "api",
+      reason: "It drifted again.",
+    });
+    const reopened = (await challenges.events(TENANT, ref.challengeId)).find(
+      (e) => e.event.type === "Reopened",
+    );
+    expect(reopened?.event).toMatchObject({ seq: 5, data: { fromStatus: "resolved" } });
+
+    const firstRun = { ...ref, executionName: executionName(TENANT, ref.challengeId, 1) };
+    const secondRun = { ...ref, executionName: executionName(TENANT, ref.challengeId, 5) };
+    expect(await openStage(deps, firstRun)).toEqual({
+      status: "finished",
+      outcome: "superseded",
+      version: 6,
+    });
+    expect(await openStage(deps, secondRun)).toMatchObject({
+      status: "open",
+      stageId: "level_1",
+      version: 6,
+    });
   });
 });

@@ -24,7 +24,13 @@ const ARN = "arn:aws:states:eu-west-2:123456789012:stateMachine:challenge";
 const sfnMock = mockClient(SFNClient);
 
 /** A stream record as Lambda delivers it (NEW_IMAGE), for an event item of the single table. */
-function streamRecord(sequenceNumber: string, type: string, challengeId: string, entity = "event") {
+function streamRecord(
+  sequenceNumber: string,
+  type: string,
+  challengeId: string,
+  entity = "event",
+  event: { seq?: number; fromStatus?: string } = {},
+) {
   return {
     eventID: `id-${sequenceNumber}`,
     eventName: "INSERT" as const,
@@ -39,7 +45,15 @@ function streamRecord(sequenceNumber: string, type: string, challengeId: string,
         type: { S: type },
         tenantId: { S: TENANT },
         challengeId: { S: challengeId },
-        event: { M: { type: { S: type } } },
+        event: {
+          M: {
+            type: { S: type },
+            ...(event.seq === undefined ? {} : { seq: { N: String(event.seq) } }),
+            ...(event.fromStatus === undefined
+              ? {}
+              : { data: { M: { fromStatus: { S: event.fromStatus }, reason: { S: "Drifting." } } } }),
+          },
+        },
       },
       SequenceNumber: sequenceNumber,
       SizeBytes: 100,
@@ -85,6 +99,27 @@ describe("start-execution (the stream consumer)", () => {
         input: JSON.stringify({ tenantId: TENANT, challengeId: "c1" }),
       },
     ]);
+  });
+
+  it("starts a second run, named from the Reopened event's seq, only when a resolved challenge was reopened", async () => {
+    sfnMock.on(StartExecutionCommand).resolves({ executionArn: "arn:execution", startDate: new Date() });
+    const result = await startExecution({
+      Records: [
+        streamRecord("1", "Reopened", "c1", "event", { seq: 7, fromStatus: "resolved" }),
+        streamRecord("2", "Reopened", "c2", "event", { seq: 9, fromStatus: "monitoring" }),
+        streamRecord("3", "Reopened", "c3", "event", { seq: 4 }),
+      ],
+    });
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: "3" }] });
+    const calls = sfnMock.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
+    expect(calls).toEqual([
+      {
+        stateMachineArn: ARN,
+        name: executionName(TENANT, "c1", 7),
+        input: JSON.stringify({ tenantId: TENANT, challengeId: "c1" }),
+      },
+    ]);
+    expect(calls[0]?.name).not.toBe(executionName(TENANT, "c1", 1));
   });
 
   it("treats ExecutionAlreadyExists as success (a redelivered record cannot fork a challenge)", async () => {
@@ -181,6 +216,31 @@ describe("the task handlers", () => {
     });
     expect(sfnMock.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
     await expect(handler({ taskToken: "", tenantId: TENANT, challengeId: ID, stage })).rejects.toThrow();
+  });
+
+  it("await-response waits on a monitored plan under the monitoring wait", async () => {
+    const completion = new SfnTaskCompletion(new SFNClient({ region: "eu-west-2" }));
+    const handler = awaitResponseHandler(() => ({ ...fakes.deps, completion }));
+    await executeCommand({ ...fakes.deps, workflow: noWorkflow }, TENANT, {
+      type: "AgreeActionPlan",
+      challengeId: ID,
+      actor: { id: "iro-1", role: "IRO" },
+      channel: "api",
+      actions: [{ action: "Hold the meeting", byWhen: "2026-06-10", byWhom: "Team Manager" }],
+    });
+    const view = await openStageHandler(() => fakes.deps)({ tenantId: TENANT, challengeId: ID });
+    expect(view).toMatchObject({ status: "monitoring", timeoutSeconds: expect.any(Number) as unknown });
+    await expect(
+      handler({ taskToken: "tok", tenantId: TENANT, challengeId: ID, stage: view }),
+    ).resolves.toEqual({
+      waiting: true,
+      stageId: "monitoring",
+    });
+    expect(await fakes.challenges.getTaskToken(TENANT, ID)).toEqual({ stageId: "monitoring", token: "tok" });
+    // Neither a stage nor a monitoring view: refused.
+    await expect(
+      handler({ taskToken: "tok", tenantId: TENANT, challengeId: ID, stage: { status: "open" } }),
+    ).rejects.toThrow();
   });
 
   it("stage-timed-out and check-actions parse their input and call through", async () => {

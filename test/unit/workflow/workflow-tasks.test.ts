@@ -1,12 +1,17 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   TenantNotConfiguredError,
+  type WorkflowOutcome,
+  type WorkflowSignal,
   executeCommand,
   firstActionDueAt,
+  runStartSeqOf,
 } from "../../../functions/app/execute-command.js";
 import {
   ACTION_FOLLOW_UP_WORKING_DAYS,
   ChallengeNotFoundError,
+  FIRST_RUN_SEQ,
+  MONITORING_WAIT,
   type MonitoringView,
   type OpenStageView,
   actionDueAt,
@@ -14,8 +19,11 @@ import {
   checkActions,
   executionName,
   openStage,
+  runStartSeq,
+  runStartedBy,
   stageTimedOut,
   startExecutions,
+  waitKeyOf,
 } from "../../../functions/app/workflow-tasks.js";
 import { createEnglandCalendar } from "../../../functions/domain/calendar.js";
 import { type Command, TIMER_ACTOR } from "../../../functions/domain/challenge/index.js";
@@ -83,30 +91,47 @@ beforeEach(() => {
 });
 
 describe("executionName", () => {
-  it("is deterministic, at most 80 characters of [A-Za-z0-9_-], and names tenant and challenge", () => {
-    const name = executionName(TENANT, ID);
-    expect(executionName(TENANT, ID)).toBe(name);
+  it("is deterministic, at most 80 characters of [A-Za-z0-9_-], and names tenant, challenge and run", () => {
+    const name = executionName(TENANT, ID, 1);
+    expect(executionName(TENANT, ID, 1)).toBe(name);
     expect(name).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
-    expect(name.startsWith(`${TENANT}-${ID}-`)).toBe(true);
+    expect(name.startsWith(`${TENANT}-${ID}-1-`)).toBe(true);
+    // The first run (ChallengeRaised, seq 1) is the default.
+    expect(executionName(TENANT, ID)).toBe(name);
+    expect(FIRST_RUN_SEQ).toBe(1);
   });
 
-  it("keeps different challenges and tenants apart, even when the readable parts collide", () => {
+  it("keeps different challenges, tenants and runs apart, even when the readable parts collide", () => {
     const names = new Set([
-      executionName(TENANT, ID),
-      executionName("other-tenant", ID),
-      executionName(TENANT, "01JWORKFLOW000000000000002"),
-      executionName("a.b", "c"),
-      executionName("a_b", "c"),
-      executionName(TENANT, "x".repeat(128)),
-      executionName(TENANT, `${"x".repeat(127)}y`),
+      executionName(TENANT, ID, 1),
+      executionName(TENANT, ID, 7),
+      executionName(TENANT, ID, 9_999_999_999),
+      executionName("other-tenant", ID, 1),
+      executionName(TENANT, "01JWORKFLOW000000000000002", 1),
+      executionName("a.b", "c", 1),
+      executionName("a_b", "c", 1),
+      executionName("t".repeat(64), "x".repeat(128), 9_999_999_999),
+      executionName("t".repeat(64), `${"x".repeat(127)}y`, 9_999_999_999),
     ]);
-    expect(names.size).toBe(7);
+    expect(names.size).toBe(9);
     for (const name of names) expect(name).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
   });
 
-  it("refuses empty ids", () => {
-    expect(() => executionName("", ID)).toThrow();
-    expect(() => executionName(TENANT, "")).toThrow();
+  it("refuses empty ids and a start seq that is not an event's", () => {
+    expect(() => executionName("", ID, 1)).toThrow();
+    expect(() => executionName(TENANT, "", 1)).toThrow();
+    for (const seq of [0, -1, 1.5, Number.NaN, 10_000_000_000]) {
+      expect(() => executionName(TENANT, ID, seq), String(seq)).toThrow(/seq/);
+    }
+  });
+
+  it("is read back by runStartSeq, which knows only the names it makes", () => {
+    expect(runStartSeq(TENANT, ID, executionName(TENANT, ID, 1))).toBe(1);
+    expect(runStartSeq(TENANT, ID, executionName(TENANT, ID, 42))).toBe(42);
+    // Another challenge's name, a name by hand, a tampered seq.
+    expect(runStartSeq(TENANT, ID, executionName(TENANT, "other", 42))).toBeUndefined();
+    expect(runStartSeq(TENANT, ID, "c-1")).toBeUndefined();
+    expect(runStartSeq(TENANT, ID, executionName(TENANT, ID, 42).replace("-42-", "-43-"))).toBeUndefined();
   });
 });
 
@@ -114,7 +139,61 @@ describe("startExecutions", () => {
   const raisedRecord = (seq: string, challengeId: string) => ({
     itemIdentifier: seq,
     eventName: "INSERT",
-    item: { entity: "event", type: "ChallengeRaised", tenantId: TENANT, challengeId },
+    item: { entity: "event", type: "ChallengeRaised", tenantId: TENANT, challengeId, seq: 1 },
+  });
+  const reopenedRecord = (itemIdentifier: string, seq: number | undefined, fromStatus?: string) => ({
+    itemIdentifier,
+    eventName: "INSERT",
+    item: {
+      entity: "event",
+      type: "Reopened",
+      tenantId: TENANT,
+      challengeId: "c1",
+      ...(seq === undefined ? {} : { seq }),
+      ...(fromStatus === undefined ? {} : { fromStatus }),
+    },
+  });
+
+  it("says which run an event starts: ChallengeRaised the first, a Reopened after resolution its own", () => {
+    expect(runStartedBy(raisedRecord("1", "c1"))).toBe(1);
+    expect(runStartedBy(reopenedRecord("2", 7, "resolved"))).toBe(7);
+    // A reopen from monitoring wakes the running execution instead (its task token).
+    expect(runStartedBy(reopenedRecord("3", 7, "monitoring"))).toBe("none");
+    expect(runStartedBy(reopenedRecord("4", 7))).toBe("malformed");
+    expect(runStartedBy(reopenedRecord("5", undefined, "resolved"))).toBe("malformed");
+    expect(runStartedBy(reopenedRecord("6", 1, "resolved"))).toBe("malformed");
+    expect(
+      runStartedBy({
+        itemIdentifier: "7",
+        eventName: "MODIFY",
+        item: reopenedRecord("7", 7, "resolved").item,
+      }),
+    ).toBe("none");
+  });
+
+  it("starts a new run when a resolved challenge is reopened, and none when it is reopened from monitoring", async () => {
+    const started: { challengeId: string; startSeq: number | undefined }[] = [];
+    const starter = {
+      start: (_tenantId: string, challengeId: string, startSeq?: number) => {
+        started.push({ challengeId, startSeq });
+        return Promise.resolve();
+      },
+    };
+    const result = await startExecutions(
+      [
+        raisedRecord("1", "c1"),
+        reopenedRecord("2", 9, "monitoring"),
+        reopenedRecord("3", 12, "resolved"),
+        reopenedRecord("4", undefined, "resolved"),
+      ],
+      starter,
+      fakes.observer,
+    );
+    expect(started).toEqual([
+      { challengeId: "c1", startSeq: 1 },
+      { challengeId: "c1", startSeq: 12 },
+    ]);
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: "4" }], started: 2 });
   });
 
   it("starts one execution per ChallengeRaised insert, skips everything else, and reports failures by record", async () => {
@@ -231,7 +310,13 @@ describe("openStage", () => {
     await raise();
     await run(agreePlan(["2026-06-20", "2026-06-10"]));
     const view = await openStage(fakes.deps, ref);
-    expect(view).toEqual({ status: "monitoring", nextActionDueAt: "2026-06-10T23:00:00.000Z", version: 3 });
+    expect(view).toEqual({
+      status: "monitoring",
+      nextActionDueAt: "2026-06-10T23:00:00.000Z",
+      // AwaitMonitoring's timeout: from 20 May 09:00 UTC to 10 June 23:00 UTC.
+      timeoutSeconds: (Date.parse("2026-06-10T23:00:00.000Z") - RAISED_AT.getTime()) / 1000,
+      version: 3,
+    });
     expect((view as MonitoringView).nextActionDueAt).toBe(firstActionDueAt(state()));
   });
 
@@ -330,6 +415,207 @@ describe("awaitResponse", () => {
     await expect(
       awaitResponse({ ...fakes.deps, challenges }, { ...ref, taskToken: "t", stage }),
     ).rejects.toThrow(/task tokens/);
+  });
+});
+
+describe("awaitResponse for a monitored plan (AwaitMonitoring)", () => {
+  async function monitoringView(): Promise<MonitoringView> {
+    await raise();
+    await run(agreePlan(["2026-06-10"]));
+    const view = await openStage(fakes.deps, ref);
+    if (view.status !== "monitoring") throw new Error(`expected monitoring, got ${view.status}`);
+    return view;
+  }
+
+  it("stores the token under the monitoring wait and keeps waiting", async () => {
+    const view = await monitoringView();
+    expect(waitKeyOf(state())).toBe(MONITORING_WAIT);
+    const result = await awaitResponse(fakes.deps, {
+      ...ref,
+      taskToken: "token-m",
+      stage: { stageId: MONITORING_WAIT, version: view.version },
+    });
+    expect(result).toEqual({ waiting: true, stageId: "monitoring" });
+    expect(await fakes.challenges.getTaskToken(TENANT, ID)).toEqual({
+      stageId: "monitoring",
+      token: "token-m",
+    });
+    expect(fakes.completion.sent).toEqual([]);
+  });
+
+  it("completes at once when an action was recorded after the view was read", async () => {
+    const view = await monitoringView();
+    const actionId = state().actionPlan?.actions[0]?.id ?? "";
+    await run({ type: "CompleteAction", challengeId: ID, actor: IRO, channel: "api", actionId });
+    const result = await awaitResponse(fakes.deps, {
+      ...ref,
+      taskToken: "token-m",
+      stage: { stageId: MONITORING_WAIT, version: view.version },
+    });
+    expect(result).toMatchObject({
+      waiting: false,
+      outcome: { action: "stage_changed", status: "monitoring", stageId: null, version: 4 },
+    });
+  });
+
+  it("a stage's wait is not a monitoring wait, and the reverse", async () => {
+    await raise();
+    const open = await openView();
+    expect(waitKeyOf(state())).toBe("level_1");
+    const asMonitoring = await awaitResponse(fakes.deps, {
+      ...ref,
+      taskToken: "t1",
+      stage: { stageId: MONITORING_WAIT, version: open.version },
+    });
+    expect(asMonitoring.waiting).toBe(false);
+  });
+});
+
+describe("runs: a resolved challenge reopened is timed by a new run", () => {
+  const resolve: Command = {
+    type: "MarkResolved",
+    challengeId: ID,
+    actor: IRO,
+    channel: "api",
+    summary: "Agreed.",
+  };
+  const reopen: Command = {
+    type: "Reopen",
+    challengeId: ID,
+    actor: IRO,
+    channel: "api",
+    reason: "It drifted again.",
+  };
+
+  it("the first run ends itself once a later run has started; the later run and unnamed runs carry on", async () => {
+    await raise();
+    await run(resolve);
+    const reopened = await run(reopen);
+    const startSeq = runStartSeqOf(reopened.events);
+    expect(startSeq).toBe(4); // ChallengeRaised 1, StageOpened 2, Resolved 3, Reopened 4
+    const first = { ...ref, executionName: executionName(TENANT, ID, 1) };
+    const second = { ...ref, executionName: executionName(TENANT, ID, startSeq) };
+
+    expect(await openStage(fakes.deps, first)).toEqual({
+      status: "finished",
+      outcome: "superseded",
+      version: 5,
+    });
+    expect(fakes.observer.warnings).toContain(
+      "a later run of the workflow times this challenge: this run ends",
+    );
+    expect(await openStage(fakes.deps, second)).toMatchObject({ status: "open", stageId: "level_1" });
+    expect(await openStage(fakes.deps, ref)).toMatchObject({ status: "open", stageId: "level_1" });
+    expect(await openStage(fakes.deps, { ...ref, executionName: "by-hand" })).toMatchObject({
+      status: "open",
+    });
+  });
+
+  it("a reopen from monitoring keeps the run (no new run, nothing superseded)", async () => {
+    await raise();
+    await run(agreePlan(["2026-06-10"]));
+    const reopened = await run(reopen);
+    expect(reopened.events[0]).toMatchObject({ type: "Reopened", data: { fromStatus: "monitoring" } });
+    expect(runStartSeqOf(reopened.events)).toBeUndefined();
+    const first = { ...ref, executionName: executionName(TENANT, ID, 1) };
+    expect(await openStage(fakes.deps, first)).toMatchObject({ status: "open", stageId: "level_1" });
+  });
+
+  it("CheckActions ends a superseded run that was monitoring the plan", async () => {
+    await raise();
+    await run(resolve);
+    await run(reopen);
+    await run(agreePlan(["2026-06-10"]));
+    const dueAt = actionDueAt("2026-06-10").toISOString();
+    fakes.clock.set(dueAt);
+    const first = { ...ref, executionName: executionName(TENANT, ID, 1), dueAt };
+    expect(await checkActions(fakes.deps, first)).toMatchObject({
+      status: "finished",
+      outcome: "superseded",
+    });
+    const second = { ...ref, executionName: executionName(TENANT, ID, 4), dueAt };
+    expect(await checkActions(fakes.deps, second)).toMatchObject({ status: "monitoring", dueActions: [{}] });
+  });
+});
+
+describe("the application's signals to the workflow", () => {
+  class RecordingSignal implements WorkflowSignal {
+    readonly started: { challengeId: string; startSeq: number | undefined }[] = [];
+    readonly notified: WorkflowOutcome[] = [];
+    start(_tenantId: string, challengeId: string, startSeq?: number): Promise<void> {
+      this.started.push({ challengeId, startSeq });
+      return Promise.resolve();
+    }
+    notify(_tenantId: string, _challengeId: string, outcome: WorkflowOutcome): Promise<void> {
+      this.notified.push(outcome);
+      return Promise.resolve();
+    }
+  }
+  let signal: RecordingSignal;
+  const act = (command: Command) => executeCommand({ ...fakes.deps, workflow: signal }, TENANT, command);
+  const actionIds = () => (state().actionPlan?.actions ?? []).map((a) => a.id);
+
+  beforeEach(async () => {
+    signal = new RecordingSignal();
+    await act(raiseCommand(ID));
+    await act(agreePlan(["2026-06-10", "2026-06-12", "2026-06-20"]));
+    signal.notified.length = 0;
+  });
+
+  it("starts the first run on a raise", () => {
+    expect(signal.started).toEqual([{ challengeId: ID, startSeq: 1 }]);
+  });
+
+  it("wakes the monitoring wait for every command that matters during monitoring", async () => {
+    const [a1, a2] = actionIds();
+    await act({ type: "CompleteAction", challengeId: ID, actor: IRO, channel: "api", actionId: a1 ?? "" });
+    await act({
+      type: "MissAction",
+      challengeId: ID,
+      actor: IRO,
+      channel: "api",
+      actionId: a2 ?? "",
+      note: "Not held.",
+    });
+    await act({ type: "Reopen", challengeId: ID, actor: IRO, channel: "api", reason: "Drifting." });
+    expect(signal.notified.map((o) => [o.action, o.status])).toEqual([
+      ["action_completed", "monitoring"],
+      ["action_missed", "monitoring"],
+      ["reopened", "open"],
+    ]);
+    expect(signal.started).toHaveLength(1); // a reopen from monitoring starts no run
+  });
+
+  it.each([
+    ["MarkResolved", { type: "MarkResolved", summary: "Done." }, "resolved"],
+    ["Close", { type: "Close", summary: "Plan completed." }, "closed"],
+    ["Withdraw", { type: "Withdraw", reason: "No longer needed." }, "withdrawn"],
+  ] as const)("wakes the monitoring wait on %s", async (_name, body, action) => {
+    // Closing needs every action recorded first.
+    for (const actionId of actionIds()) {
+      await act({ type: "CompleteAction", challengeId: ID, actor: IRO, channel: "api", actionId });
+    }
+    signal.notified.length = 0;
+    await act({ ...body, challengeId: ID, actor: IRO, channel: "api" });
+    expect(signal.notified.map((o) => o.action)).toEqual([action]);
+  });
+
+  it("starts a new run, named from the Reopened event's seq, when a resolved challenge is reopened", async () => {
+    await act({ type: "MarkResolved", challengeId: ID, actor: IRO, channel: "api", summary: "Done." });
+    signal.notified.length = 0;
+    const reopened = await act({
+      type: "Reopen",
+      challengeId: ID,
+      actor: IRO,
+      channel: "api",
+      reason: "Drifting.",
+    });
+    const seq = reopened.events.find((e) => e.type === "Reopened")?.seq;
+    expect(signal.started).toEqual([
+      { challengeId: ID, startSeq: 1 },
+      { challengeId: ID, startSeq: seq },
+    ]);
+    expect(signal.notified).toEqual([]); // the ended run has no wait to wake
   });
 });
 
@@ -469,6 +755,7 @@ describe("checkActions", () => {
     expect(result).toEqual({
       status: "monitoring",
       nextActionDueAt: "2026-06-18T16:00:00.000Z",
+      timeoutSeconds: (Date.parse("2026-06-18T16:00:00.000Z") - Date.parse(dueAt)) / 1000,
       version: 3,
       dueActions: [{ actionId: actions.find((a) => a.byWhen === "2026-06-10")?.id, byWhen: "2026-06-10" }],
     });

@@ -869,6 +869,22 @@ describe("Reopen", () => {
     expect(state.currentStage?.stageId).toBe("informal");
   });
 
+  it("says where it was reopened from: monitoring (the workflow's run goes on) or resolved (a new run)", () => {
+    const fromMonitoring = step(monitoring(), reopen(), ctx).events[0];
+    expect(fromMonitoring?.type === "Reopened" && fromMonitoring.data).toEqual({
+      atStageId: "stage-1",
+      reason: "The core group did not meet.",
+      fromStatus: "monitoring",
+    });
+    const resolved = accepted(raised(), { type: "MarkResolved", ...base(IRO), summary: "ok" }, ctx);
+    const { events, state } = step(resolved, reopen(), ctx);
+    const fromResolved = events[0];
+    expect(fromResolved?.type === "Reopened" && fromResolved.data.fromStatus).toBe("resolved");
+    // The seq of that Reopened event names the new run's execution (functions/app/workflow-tasks.ts).
+    expect(fromResolved?.seq).toBe(resolved.version + 1);
+    expect(state.status).toBe("open");
+  });
+
   it("refuses while a stage is open and for anyone but the raiser", () => {
     expectRefused(
       decide(raised(), reopen(), ctx),

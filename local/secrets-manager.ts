@@ -1,0 +1,127 @@
+/**
+ * A minimal Secrets Manager endpoint (GetSecretValue and DescribeSecret, JSON protocol) so the mail
+ * handlers read the reply-token signing key exactly as on AWS, from `REPLY_TOKEN_SECRET_ARN`
+ * through `@aws-sdk/client-secrets-manager` pointed here by `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
+ *
+ * The key is generated on first start and kept in the data folder, so reply addresses in mail
+ * already sent keep working after a restart. Its shape is the one functions/mail/reply-token.ts
+ * parses (`replyKeyRingSecretSchema`: `{ current: { id, secret } }`, secret base64 of 32+ bytes).
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { dirname } from "node:path";
+import { LOCAL_HOST, listenError } from "./ports.js";
+
+export interface LocalSecret {
+  readonly name: string;
+  readonly arn: string;
+  readonly secretString: string;
+}
+
+export interface SecretsServer {
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** The reply-token key ring, created (0600) on first use. */
+export function replyTokenKeyRing(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  const text = JSON.stringify({ current: { id: 1, secret: randomBytes(32).toString("base64") } });
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, text, { mode: 0o600 });
+  return text;
+}
+
+async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text.trim() === "") return {};
+  const parsed: unknown = JSON.parse(text);
+  return typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>) : {};
+}
+
+export async function startSecretsServer(options: {
+  readonly port: number;
+  readonly secrets: readonly LocalSecret[];
+}): Promise<SecretsServer> {
+  const created = Date.now() / 1000;
+  const versionId = randomUUID();
+  const find = (id: unknown): LocalSecret | undefined =>
+    options.secrets.find((s) => s.name === id || s.arn === id);
+
+  const server: Server = createServer((request, response) => {
+    const send = (status: number, body: unknown, errorType?: string): void => {
+      const text = JSON.stringify(body);
+      response.writeHead(status, {
+        "content-type": "application/x-amz-json-1.1",
+        "content-length": Buffer.byteLength(text),
+        ...(errorType === undefined ? {} : { "x-amzn-errortype": errorType }),
+      });
+      response.end(text);
+    };
+    const target = String(request.headers["x-amz-target"] ?? "");
+    readJson(request)
+      .then((body) => {
+        const secret = find(body.SecretId);
+        if (target !== "secretsmanager.GetSecretValue" && target !== "secretsmanager.DescribeSecret") {
+          send(
+            400,
+            { __type: "UnknownOperationException", message: `${target} is not supported locally` },
+            "UnknownOperationException",
+          );
+        } else if (secret === undefined) {
+          send(
+            400,
+            {
+              __type: "ResourceNotFoundException",
+              message: "Secrets Manager can't find the specified secret.",
+            },
+            "ResourceNotFoundException",
+          );
+        } else if (target === "secretsmanager.DescribeSecret") {
+          send(200, { ARN: secret.arn, Name: secret.name, CreatedDate: created });
+        } else {
+          send(200, {
+            ARN: secret.arn,
+            Name: secret.name,
+            SecretString: secret.secretString,
+            VersionId: versionId,
+            VersionStages: ["AWSCURRENT"],
+            CreatedDate: created,
+          });
+        }
+      })
+      .catch((error: unknown) => {
+        send(400, { __type: "InvalidRequestException", message: String(error) }, "InvalidRequestException");
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error): void => {
+      reject(listenError(error, "secrets", options.port));
+    };
+    server.once("error", onError);
+    server.listen(options.port, LOCAL_HOST, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://${LOCAL_HOST}:${port}`,
+    stop: () =>
+      new Promise((resolve, reject) => {
+        server.close((error) => {
+          if (error) reject(error);
+          else resolve();
+        });
+        server.closeAllConnections();
+      }),
+  };
+}
