@@ -6,7 +6,7 @@ import type {
   DynamoDBRecord,
   DynamoDBStreamEvent,
 } from "aws-lambda";
-import { logger as powertoolsLogger, metrics as powertoolsMetrics } from "../shared/observability.js";
+import { type CountMetrics, countMetrics, logger as powertoolsLogger } from "../shared/observability.js";
 import { eventHash } from "../store/event-hash.js";
 import { eventItemSchema, parseItem, type EventItem } from "../store/items.js";
 import type { StoredEvent } from "../store/ports.js";
@@ -41,10 +41,7 @@ export interface ExportLog {
   error(message: string, attributes: Record<string, unknown>): void;
 }
 
-export interface ExportMetrics {
-  addMetric(name: string, unit: "Count", value: number): void;
-  publishStoredMetrics(): void;
-}
+export type ExportMetrics = CountMetrics;
 
 /** `written`: a new object; `already_exported`: the key exists (a redelivery or an overlapping backfill). */
 export type ExportOutcome = "written" | "already_exported";
@@ -237,14 +234,7 @@ export const handler = (event: DynamoDBStreamEvent): Promise<DynamoDBBatchRespon
       s3: new S3Client({}),
       bucket,
       log: powertoolsLogger,
-      metrics: {
-        addMetric: (name, unit, value) => {
-          powertoolsMetrics.addMetric(name, unit, value);
-        },
-        publishStoredMetrics: () => {
-          powertoolsMetrics.publishStoredMetrics();
-        },
-      },
+      metrics: countMetrics,
     });
   }
   return defaultHandler(event);

@@ -11,7 +11,7 @@ import type { ChallengeEvent } from "../domain/challenge/events.js";
 import { presets } from "../domain/presets/index.js";
 import type { Protocol } from "../domain/protocol.js";
 import { documentClient } from "../shared/clients.js";
-import { logger as powertoolsLogger, metrics as powertoolsMetrics } from "../shared/observability.js";
+import { type CountMetrics, countMetrics, logger as powertoolsLogger } from "../shared/observability.js";
 import { DynamoChallengeStore } from "../store/dynamo-challenge-store.js";
 import type { ChallengeStore, StoredEvent } from "../store/ports.js";
 import { type CaseNoteWebhook, TenantStore } from "../store/tenant-store.js";
@@ -69,10 +69,7 @@ export interface PushLog {
   error(message: string, attributes: Record<string, unknown>): void;
 }
 
-export interface PushMetrics {
-  addMetric(name: string, unit: "Count", value: number): void;
-  publishStoredMetrics(): void;
-}
+export type PushMetrics = CountMetrics;
 
 export interface PushDeps {
   readonly tenants: {
@@ -383,14 +380,7 @@ export const handler = (event: DynamoDBStreamEvent): Promise<DynamoDBBatchRespon
       ),
       timeoutMs: Number.isInteger(timeout) && timeout > 0 ? timeout : DEFAULT_TIMEOUT_MS,
       log: powertoolsLogger,
-      metrics: {
-        addMetric: (name, unit, value) => {
-          powertoolsMetrics.addMetric(name, unit, value);
-        },
-        publishStoredMetrics: () => {
-          powertoolsMetrics.publishStoredMetrics();
-        },
-      },
+      metrics: countMetrics,
     });
   }
   return defaultHandler(event);
