@@ -11,6 +11,7 @@ import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { AwsSolutionsChecks, NIST80053R5Checks, type NagPack, ServerlessChecks } from "cdk-nag";
 import type { Construct, Node } from "constructs";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "../functions/shared/observability.js";
+import { isTenantId } from "../functions/store/table.js";
 import { Api } from "./api.js";
 import { Audit } from "./audit.js";
 import { EventReactor } from "./events.js";
@@ -34,6 +35,11 @@ export interface DeploymentSettings {
   readonly auditRetentionDays: number;
   /** Base URL of the case-record system, for links in notifications. */
   readonly caseRecordBaseUrl: string;
+  /**
+   * The tenant ids this deployment serves (the tenant claim of its API tokens): reply tokens verify
+   * for these only. Comma-separated in context; defaults to the authority slug.
+   */
+  readonly tenantIds: readonly string[];
 }
 
 export const CONTEXT_KEYS = [
@@ -43,15 +49,38 @@ export const CONTEXT_KEYS = [
   "jwtAudience",
   "auditRetentionDays",
   "caseRecordBaseUrl",
+  "tenantIds",
 ] as const;
+type ContextKey = (typeof CONTEXT_KEYS)[number];
 
-function contextString(node: Node, key: (typeof CONTEXT_KEYS)[number]): string {
+function optionalContextString(node: Node, key: ContextKey): string | undefined {
   const value: unknown = node.tryGetContext(key);
   if (typeof value === "number") return String(value);
-  if (typeof value !== "string" || value.trim() === "") {
+  if (typeof value !== "string" || value.trim() === "") return undefined;
+  return value.trim();
+}
+
+function contextString(node: Node, key: ContextKey): string {
+  const value = optionalContextString(node, key);
+  if (value === undefined) {
     throw new Error(`Missing CDK context "${key}": set it in cdk.json or pass -c ${key}=...`);
   }
-  return value.trim();
+  return value;
+}
+
+/** The `tenantIds` context key: comma-separated tenant ids, the authority slug when unset. */
+function tenantIdsFromContext(node: Node, authority: string): string[] {
+  const given = optionalContextString(node, "tenantIds");
+  if (given === undefined) return [authority];
+  const ids = [...new Set(given.split(",").map((id) => id.trim()))].filter((id) => id !== "");
+  if (ids.length === 0) throw new Error(`CDK context "tenantIds" needs at least one tenant id`);
+  const bad = ids.filter((id) => !isTenantId(id));
+  if (bad.length > 0) {
+    throw new Error(
+      `CDK context "tenantIds" must be tenant ids (letters, digits, '.', '_' or '-', 1-64), got ${bad.join(", ")}`,
+    );
+  }
+  return ids;
 }
 
 function httpsUrl(key: string, value: string): string {
@@ -91,6 +120,7 @@ export function settingsFromContext(node: Node): DeploymentSettings {
     jwtAudience: audience,
     auditRetentionDays: retention,
     caseRecordBaseUrl: httpsUrl("caseRecordBaseUrl", contextString(node, "caseRecordBaseUrl")),
+    tenantIds: tenantIdsFromContext(node, authority),
   };
 }
 
@@ -151,6 +181,7 @@ export class ChallengeStack extends Stack {
     this.mail = new Mail(this, "Mail", {
       mailDomain: settings.mailDomain,
       caseRecordBaseUrl: settings.caseRecordBaseUrl,
+      tenantIds: settings.tenantIds,
       functions: this.functions,
       store: this.store,
       observability: this.observability,
@@ -181,18 +212,18 @@ export class ChallengeStack extends Stack {
     });
 
     // A person's action ends the workflow's wait (a stage's, or a monitored plan's): every handler
-    // that records one (API writes and inbound email) may complete the stored task token.
-    // AwaitResponse completes its own token (SendTaskSuccess only: lib/workflow.ts). Nothing else may.
+    // that records one (API writes and inbound email) may complete the stored task token, with
+    // SendTaskSuccess only (functions/app/sfn-workflow-signal.ts: the workflow re-reads the challenge;
+    // nothing fails or heartbeats a wait). AwaitResponse completes its own token (lib/workflow.ts).
+    // Nothing else may. Inbound email cannot start a run: a reply responds, acknowledges, resolves
+    // or escalates; only Reopen (API) and raising start one.
     const completesTasks: ServiceFunction[] = [
       this.mail.receiver,
       ...this.api.routes.filter((r) => r.route.scope === "challenges/write").map((r) => r.handler),
     ];
     for (const fn of completesTasks) {
       fn.role.addToPrincipalPolicy(
-        new PolicyStatement({
-          actions: ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
-          resources: [stateMachineArn],
-        }),
+        new PolicyStatement({ actions: ["states:SendTaskSuccess"], resources: [stateMachineArn] }),
       );
     }
     // Raising a challenge, and reopening a resolved one, start a run of its workflow at once; the

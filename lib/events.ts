@@ -5,22 +5,12 @@ import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources"
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { DEFAULT_SECRET_PREFIX } from "../functions/audit/push-case-notes.js";
-import { ENTITY, TABLE } from "../functions/store/table.js";
+import { REACTOR_STREAM_FILTER } from "../functions/store/table.js";
 import { acknowledgeOnFailureQueue } from "./audit.js";
 import { type FunctionFactory, type ServiceFunction, acknowledgeKmsGrant } from "./functions.js";
 import type { Mail } from "./mail.js";
 import type { Observability } from "./observability.js";
 import type { Store } from "./store.js";
-
-/**
- * New event items only (every step checks again). Events are immutable, so INSERT is the only
- * stream record an event item produces; snapshots, task tokens, delivery records and
- * configuration never reach the reactor.
- */
-export const REACTOR_STREAM_FILTER = {
-  eventName: ["INSERT"],
-  dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [ENTITY.event] } } },
-};
 
 /** Where each tenant's case-note webhook signing secret lives: this prefix + the tenant id. */
 export const CASE_NOTE_WEBHOOK_SECRET_PREFIX = DEFAULT_SECRET_PREFIX;
@@ -100,6 +90,7 @@ export class EventReactor extends Construct {
         maxRecordAge: REACTOR_MAX_RECORD_AGE,
         reportBatchItemFailures: true,
         onFailure: new SqsDlq(this.deadLetterQueue),
+        // New event items only: functions/store/table.ts, shared with the local runtime.
         filters: [FilterCriteria.filter(REACTOR_STREAM_FILTER)],
       }),
     );

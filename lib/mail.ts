@@ -26,6 +26,7 @@ import {
 } from "aws-cdk-lib/aws-ses";
 import { Lambda as LambdaAction, LambdaInvocationType } from "aws-cdk-lib/aws-ses-actions";
 import { Topic } from "aws-cdk-lib/aws-sns";
+import { LambdaSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from "aws-cdk-lib/custom-resources";
 import { Construct } from "constructs";
@@ -38,6 +39,8 @@ export interface MailProps {
   readonly mailDomain: string;
   /** Deep links in notifications point here (the case-record system). */
   readonly caseRecordBaseUrl: string;
+  /** The tenants this deployment serves: a reply token verifies only for one of them. */
+  readonly tenantIds: readonly string[];
   readonly functions: FunctionFactory;
   readonly store: Store;
   readonly observability: Observability;
@@ -71,15 +74,20 @@ class S3ActionWithRole implements IReceiptRuleAction {
 
 /**
  * Mail out (the identity, a configuration set that reports bounces and complaints, and the reply
- * key: the event reactor sends notifications from committed events, see lib/events.ts) and mail in
- * (SES receipt rule: TLS required, spam and virus scanning, raw message to an encrypted bucket,
- * then the inbound handler).
+ * key: the event reactor sends notifications from committed events, see lib/events.ts), what SES
+ * reports about it (bounces, complaints and rejections, recorded on the challenge by the
+ * delivery-events handler) and mail in (SES receipt rule: TLS required, spam and virus scanning,
+ * raw message to an encrypted bucket, then the inbound handler).
  */
 export class Mail extends Construct {
   readonly key: Key;
   readonly identity: EmailIdentity;
   readonly configurationSet: ConfigurationSet;
   readonly eventsTopic: Topic;
+  /** Records undeliverable notifications on their challenge and alerts the raiser (the events topic's subscriber). */
+  readonly deliveryEvents: ServiceFunction;
+  /** SES events not recorded: SNS could not deliver them, or the handler failed them after its retries. */
+  readonly deliveryEventsDeadLetterQueue: Queue;
   readonly bucket: Bucket;
   readonly ruleSet: ReceiptRuleSet;
   readonly inboundDeadLetterQueue: Queue;
@@ -103,6 +111,16 @@ export class Mail extends Construct {
       new PolicyStatement({
         sid: "AllowSesEventPublishing",
         principals: [new ServicePrincipal("ses.amazonaws.com")],
+        actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
+        resources: ["*"],
+        conditions: { StringEquals: { "aws:SourceAccount": Aws.ACCOUNT_ID } },
+      }),
+    );
+    // SNS moves an SES event it cannot deliver to the handler into the encrypted dead-letter queue.
+    this.key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: "AllowSnsDeadLetters",
+        principals: [new ServicePrincipal("sns.amazonaws.com")],
         actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
         resources: ["*"],
         conditions: { StringEquals: { "aws:SourceAccount": Aws.ACCOUNT_ID } },
@@ -172,6 +190,50 @@ export class Mail extends Construct {
     };
     this.senderEnvironment = { ...mailEnvironment, CASE_RECORD_BASE_URL: props.caseRecordBaseUrl };
 
+    // --- what SES reports about mail out ----------------------------------------------------------
+    // functions/mail/delivery-events.ts: a permanent bounce, a complaint or a rejection is recorded
+    // on the challenge (MAILFAIL#) and the raiser is told by email (a MAILOUT#ALERT# delivery
+    // record); transient bounces and delays are only counted. SNS invokes it asynchronously.
+    this.deliveryEventsDeadLetterQueue = new Queue(this, "DeliveryEventsDeadLetterQueue", {
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    const deliveryDlqReason =
+      "This is the dead-letter queue of the mail delivery events: the subscription's redrive target and the handler's on-failure destination; an alarm fires on its first message.";
+    Validations.of(this.deliveryEventsDeadLetterQueue).acknowledge({
+      id: "AwsSolutions-SQS3",
+      reason: deliveryDlqReason,
+    });
+    Validations.of(this.deliveryEventsDeadLetterQueue).acknowledge({
+      id: "Serverless-SQSRedrivePolicy",
+      reason: deliveryDlqReason,
+    });
+    this.deliveryEvents = props.functions.create(this, "DeliveryEvents", {
+      entry: "functions/mail/delivery-events.ts",
+      description:
+        "Records bounced, complained-of and rejected notifications on their challenge and tells the raiser",
+      invokedBy: "async",
+      memorySize: 512,
+      timeout: Duration.seconds(30),
+      // A burst of bounces (a wrong address in the staff directory, a mail outage) must not starve
+      // the API and the workflow; throttled asynchronous events wait in Lambda's queue.
+      reservedConcurrency: 5,
+      onFailure: this.deliveryEventsDeadLetterQueue,
+      // parseMailConfig requires the reply-key ARN; this handler never reads the key (the raiser's
+      // alert carries no reply address), so it has no grant on the secret.
+      environment: this.senderEnvironment,
+    });
+    // The challenge's events, the tenant's staff and configuration (to address the raiser), the
+    // undeliverable record (PutItem) and the alert's delivery record (Update, Get, Delete).
+    props.store.grantItems(this.deliveryEvents, ["GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem"]);
+    this.grantSendEmail(this.deliveryEvents);
+    this.eventsTopic.addSubscription(
+      new LambdaSubscription(this.deliveryEvents.fn, { deadLetterQueue: this.deliveryEventsDeadLetterQueue }),
+    );
+    props.observability.watchDeadLetterQueue(this.deliveryEventsDeadLetterQueue, "Mail delivery events");
+
     // --- in ------------------------------------------------------------------------------------
     this.bucket = new Bucket(this, "InboundBucket", {
       encryption: BucketEncryption.KMS,
@@ -240,6 +302,8 @@ export class Mail extends Construct {
         ...mailEnvironment,
         MAIL_BUCKET: this.bucket.bucketName,
         MAIL_PREFIX: INBOUND_PREFIX,
+        // A reply token verifies only for one of these tenants (functions/mail/reply-token.ts).
+        MAIL_TENANT_IDS: props.tenantIds.join(","),
       },
     });
     // Read the raw messages SES stored; nothing else in the bucket, no listing, no writes.
@@ -262,6 +326,8 @@ export class Mail extends Construct {
     acknowledgeKmsGrant(this.receiver);
 
     this.ruleSet.addRule("Replies", {
+      // Reply addresses are reply+<token>@<mailDomain> (no MAIL_REPLY_DOMAIN is set): a domain
+      // recipient matches every address in the domain, and no other rule set is active.
       recipients: [mailDomain],
       tlsPolicy: TlsPolicy.REQUIRE,
       scanEnabled: true,

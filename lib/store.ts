@@ -9,6 +9,7 @@ import {
   Table,
   TableEncryption,
 } from "aws-cdk-lib/aws-dynamodb";
+import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
 import { INDEXES, TABLE } from "../functions/store/table.js";
@@ -29,6 +30,12 @@ const WRITE_ACTIONS = [
   "dynamodb:BatchWriteItem",
   "dynamodb:ConditionCheckItem",
 ];
+const KMS_READ = ["kms:Decrypt", "kms:DescribeKey"];
+const KMS_READ_WRITE = [...KMS_READ, "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"];
+
+/** Item operations on the base table, for {@link Store.grantItems}. */
+export type ItemAction = "GetItem" | "Query" | "PutItem" | "UpdateItem" | "DeleteItem" | "ConditionCheckItem";
+const ITEM_READS: ReadonlySet<ItemAction> = new Set(["GetItem", "Query"]);
 
 /**
  * The single DynamoDB table, built from functions/store/table.ts (keys, indexes, TTL attribute,
@@ -93,23 +100,32 @@ export class Store extends Construct {
   /** Read access to the table and its indexes: get and query only (work trays never scan). */
   grantRead(fn: ServiceFunction): void {
     this.table.grant(fn.fn, ...READ_ACTIONS);
-    this.key.grant(fn.fn, "kms:Decrypt", "kms:DescribeKey");
+    this.key.grant(fn.fn, ...KMS_READ);
     this.acknowledgeIndexes(fn);
   }
 
   /** Read and write access: items and transactions (TransactWriteItems is authorised per item action). */
   grantReadWrite(fn: ServiceFunction): void {
     this.table.grant(fn.fn, ...READ_ACTIONS, ...WRITE_ACTIONS);
-    this.key.grant(
-      fn.fn,
-      "kms:Decrypt",
-      "kms:DescribeKey",
-      "kms:Encrypt",
-      "kms:ReEncrypt*",
-      "kms:GenerateDataKey*",
-    );
+    this.key.grant(fn.fn, ...KMS_READ_WRITE);
     this.acknowledgeIndexes(fn);
     acknowledgeKmsGrant(fn);
+  }
+
+  /**
+   * Exactly these item operations, on the base table only (no index, no batch, no transaction):
+   * for a function that reads and writes items by key in a few partitions it knows.
+   */
+  grantItems(fn: ServiceFunction, actions: readonly ItemAction[]): void {
+    fn.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: actions.map((action) => `dynamodb:${action}`),
+        resources: [this.table.tableArn],
+      }),
+    );
+    const writes = actions.some((action) => !ITEM_READS.has(action));
+    this.key.grant(fn.fn, ...(writes ? KMS_READ_WRITE : KMS_READ));
+    if (writes) acknowledgeKmsGrant(fn);
   }
 
   /** Stream consumer: read the stream (the event source mapping needs it). */

@@ -26,7 +26,7 @@ import { join, resolve } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
-import { AUDIT_STREAM_FILTER } from "../functions/store/table.js";
+import { AUDIT_STREAM_FILTER, REACTOR_STREAM_FILTER } from "../functions/store/table.js";
 import { TenantStore } from "../functions/store/tenant-store.js";
 import { type ClockAdvance, type ClockView, type LocalClock, openLocalClock } from "./clock.js";
 import { DEMO_CONFIG, DEMO_IDENTITIES, DEMO_TENANT, demoStaff } from "./demo.js";
@@ -113,12 +113,11 @@ export interface LocalRuntime {
 }
 
 /**
- * The two readers of the table's stream and their mappings' filter, as in the CDK stack: the audit
- * exporter (lib/audit.ts, AUDIT_STREAM_FILTER) and the event reactor (lib/events.ts,
- * REACTOR_STREAM_FILTER: the same pattern, kept in CDK code, which the runtime does not load):
- * new event items only.
+ * The two readers of the table's stream and their mappings' filters, the same data the CDK stack
+ * gives them (functions/store/table.ts: lib/audit.ts and lib/events.ts read it too).
  */
-const EVENTS_FILTER = AUDIT_STREAM_FILTER as unknown as FilterPattern;
+const AUDIT_FILTER: FilterPattern = AUDIT_STREAM_FILTER;
+const REACTOR_FILTER: FilterPattern = REACTOR_STREAM_FILTER;
 
 const SNS_PUBLISH = "arn:aws:states:::sns:publish";
 
@@ -319,13 +318,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         {
           name: "export-events",
           handler: streamHandler("export-events", functions.exportEvents),
-          filters: [EVENTS_FILTER],
+          filters: [AUDIT_FILTER],
           batchSize: 100,
         },
         {
           name: "react",
           handler: streamHandler("react", functions.react),
-          filters: [EVENTS_FILTER],
+          filters: [REACTOR_FILTER],
           batchSize: 25,
         },
       ],

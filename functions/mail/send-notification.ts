@@ -163,13 +163,22 @@ function normaliseKey(input: unknown): unknown {
   return { id: parsed.data.id, secret: parsed.data.secret ?? parsed.data.key };
 }
 
+/** The `previous` key of either shape, when there is one. */
+function previousKeyOf(json: object): { previous?: unknown } {
+  return "previous" in json && json.previous !== null && json.previous !== undefined
+    ? { previous: normaliseKey(json.previous) }
+    : {};
+}
+
 /**
  * The secret's JSON, in either shape:
  * - `{ "current": { "id": 1, "secret": "<base64>" }, "previous": { "id": 0, "secret": "..." } }`
  *   (a rotation keeps the old key as `previous` until the reply addresses it signed have expired);
- * - `{ "id": 1, "secret": "<base64>" }`: one key, e.g. as CDK generates it with a
- *   `secretStringTemplate` of `{"id":1}` and `generateStringKey: "secret"`.
- * `key` is accepted for `secret`. The key material never appears in an error.
+ * - `{ "id": 1, "secret": "<base64>", "previous": { "id": 0, "secret": "..." } }`: the flat shape,
+ *   as CDK generates it (`secretStringTemplate` `{"id":0}`, `generateStringKey: "secret"`), the
+ *   top-level key being the current one and `previous` optional, as above.
+ * In both, the previous key needs an id of its own. `key` is accepted for `secret`. The key material
+ * never appears in an error.
  */
 export function parseReplyKeySecret(secretString: string): ReplyKeyRing {
   let json: unknown;
@@ -179,14 +188,11 @@ export function parseReplyKeySecret(secretString: string): ReplyKeyRing {
     throw new MailConfigurationError("the reply-token secret is not JSON");
   }
   const ring =
-    typeof json === "object" && json !== null && "current" in json
-      ? {
-          current: normaliseKey(json.current),
-          ...("previous" in json && json.previous !== null && json.previous !== undefined
-            ? { previous: normaliseKey(json.previous) }
-            : {}),
-        }
-      : { current: normaliseKey(json) };
+    typeof json !== "object" || json === null
+      ? { current: json }
+      : "current" in json
+        ? { current: normaliseKey(json.current), ...previousKeyOf(json) }
+        : { current: normaliseKey(json), ...previousKeyOf(json) };
   try {
     return parseReplyKeyRing(ring);
   } catch (error) {

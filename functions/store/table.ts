@@ -6,18 +6,47 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  * the local runtime and the tests all read this module, so the deployed table, the local one and
  * the repository code cannot drift apart.
  *
- * Item layout (every key starts with the tenant, so no query can cross tenants):
+ * Item layout. Every key starts with the tenant, so no query can cross tenants, with one exception:
+ * `MAILIN#UNATTRIBUTED` holds inbound mail that no valid reply token attributes to a tenant, so by
+ * construction it holds no tenant's data (ids, codes and the sender's domain; never an address or a
+ * body). `<t>` is the tenant id, `<c>` the challenge id; `<seq>` is 10 digits (see {@link eventSk}).
  *
- * | item                | pk                                  | sk                      | entity      |
- * | ------------------- | ----------------------------------- | ----------------------- | ----------- |
- * | challenge snapshot  | `T#<tenant>#C#<challengeId>`        | `SNAPSHOT`              | `challenge` |
- * | challenge event     | `T#<tenant>#C#<challengeId>`        | `E#<seq, 10 digits>`    | `event`     |
- * | tenant config       | `T#<tenant>`                        | `CONFIG`                | `config`    |
- * | staff member        | `T#<tenant>`                        | `STAFF#<personId>`      | `staff`     |
- * | dedupe claim        | `T#<tenant>#D#<kind>#<key>`         | `DEDUPE`                | `dedupe`    |
+ * | item                  | pk                     | sk                                    | entity               | TTL (`expiresAt`)    |
+ * | --------------------- | ---------------------- | ------------------------------------- | -------------------- | -------------------- |
+ * | challenge snapshot    | `T#<t>#C#<c>`          | `SNAPSHOT`                            | `challenge`          | never                |
+ * | challenge event       | `T#<t>#C#<c>`          | `E#<seq>`                             | `event`              | never                |
+ * | workflow task token   | `T#<t>#C#<c>`          | `TASKTOKEN`                           | `task-token`         | never (replaced)     |
+ * | email delivery record | `T#<t>#C#<c>`          | `MAILOUT#<seq>#<recipient>`           | `mail-out`           | never                |
+ * |   undeliverable alert | `T#<t>#C#<c>`          | `MAILOUT#ALERT#<failure source>`      | `mail-out`           | never                |
+ * |   bounce-style reply  | `T#<t>#C#<c>` (1)      | `MAILOUT#BOUNCE#<SES message id>`     | `mail-out`           | never                |
+ * | email undeliverable   | `T#<t>#C#<c>`          | `MAILFAIL#<failure source>`           | `mail-undeliverable` | never                |
+ * | inbound mail record   | `T#<t>#C#<c>`          | `MAILIN#<received>#<SES message id>`  | `inbound-acceptance` | never                |
+ * |                       |                        |                                       | `inbound-refusal`    |                      |
+ * | unattributed inbound  | `MAILIN#UNATTRIBUTED`  | `<received>#<SES message id>`         | `inbound-refusal`    | 90 days              |
+ * | tenant configuration  | `T#<t>`                | `CONFIG`                              | `config`             | never                |
+ * | staff member          | `T#<t>`                | `STAFF#<personId>`                    | `staff`              | never                |
+ * | good practice         | `T#<t>#GP`             | `<recordedAt>#<id>`                   | `good_practice`      | never                |
+ * | dedupe claim          | `T#<t>#D#<kind>#<key>` | `DEDUPE`                              | `dedupe`             | per claim (2)        |
+ * | idempotency record    | `T#<t>#IDEMPOTENCY`    | `api#<hash of tenant, route and key>` | none (3)             | 24 hours (3)         |
  *
- * The snapshot also carries the sparse GSI attributes listed in {@link INDEXES}. Only dedupe items
- * carry the TTL attribute: challenges and events are never expired by DynamoDB (DESIGN.md, Retention).
+ * (1) `MAILIN#UNATTRIBUTED` when the refused message named no challenge.
+ * (2) Kinds `inbound-message` (an inbound Message-ID, 180 days) and `reply-token` (a reply token
+ *     used once: until the token expires, plus a day); at most 366 days (store/dedupe-store.ts).
+ * (3) Written by Powertools' idempotency utility for `Idempotency-Key` requests (api/http/
+ *     dependencies.ts), with its own attributes (`status`, `data`, `in_progress_expiration`, ...)
+ *     and no `entity`; the TTL is `IDEMPOTENCY_TTL_SECONDS` (shared/config.ts).
+ *
+ * Written by: snapshot, events and task token, store/dynamo-challenge-store.ts (snapshot and events
+ * in one transaction); configuration and staff, store/tenant-store.ts; good practice,
+ * store/good-practice-store.ts; dedupe, store/dedupe-store.ts; `MAILOUT#` and `MAILFAIL#`,
+ * mail/send-notification.ts (the delivery ledger and the undeliverable log, shared with
+ * mail/delivery-events.ts and mail/receive-email.ts); `MAILIN#`, mail/receive-email.ts.
+ *
+ * The snapshot also carries the sparse GSI attributes listed in {@link INDEXES}; no other item does.
+ * Challenges and events are never expired by DynamoDB (DESIGN.md, Retention). The challenge store
+ * reads `SNAPSHOT`, `E#` and `TASKTOKEN` keys only, so the mail records beside them in the partition
+ * never reach it; only event items reach the stream's readers ({@link AUDIT_STREAM_FILTER},
+ * {@link REACTOR_STREAM_FILTER}).
  */
 
 export const TABLE = {
@@ -25,19 +54,30 @@ export const TABLE = {
   sortKey: "sk",
   /** Every item says what it is, so stream consumers can filter (see {@link AUDIT_STREAM_FILTER}). */
   entityAttribute: "entity",
-  /** Epoch seconds. Set on dedupe items only. */
+  /** Epoch seconds. Set on dedupe claims, idempotency records and unattributed inbound refusals only. */
   ttlAttribute: "expiresAt",
-  /** The audit exporter reads new event items from the stream; old images are never needed. */
+  /** The stream's readers (audit exporter, event reactor) read new event items; old images are never needed. */
   streamViewType: "NEW_IMAGE",
   billingMode: "PAY_PER_REQUEST",
 } as const;
 
+/**
+ * The `entity` of every item kind the service writes (see the layout above). Idempotency records
+ * are Powertools' and carry none. The modules that write the mail and task-token items name them
+ * with their own constants, which the store's tests check against these.
+ */
 export const ENTITY = {
   challenge: "challenge",
   event: "event",
+  taskToken: "task-token",
   config: "config",
   staff: "staff",
   dedupe: "dedupe",
+  goodPractice: "good_practice",
+  mailOut: "mail-out",
+  mailUndeliverable: "mail-undeliverable",
+  inboundAcceptance: "inbound-acceptance",
+  inboundRefusal: "inbound-refusal",
 } as const;
 export type Entity = (typeof ENTITY)[keyof typeof ENTITY];
 
@@ -107,13 +147,24 @@ export type IndexName = keyof typeof INDEXES;
 export const OPEN_TRAY_INDEXES = ["openByDueDate", "byRecipient"] as const satisfies readonly IndexName[];
 
 /**
- * Lambda event-source filter for the audit exporter: new event items only. Events are immutable,
- * so INSERT is the only stream record an event item ever produces.
+ * New event items: INSERTs whose new image has `entity = "event"`. Events are immutable, so INSERT is
+ * the only stream record an event item ever produces; snapshots, task tokens, mail records,
+ * configuration, dedupe claims and idempotency records (which have no `entity`), and TTL deletions
+ * (REMOVE) never match.
  */
-export const AUDIT_STREAM_FILTER = {
+const NEW_EVENT_ITEMS = {
   eventName: ["INSERT"],
   dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [ENTITY.event] } } },
 } as const;
+
+// The table stream's two readers and their Lambda event-source filters, in one place: the CDK
+// mappings (lib/audit.ts, lib/events.ts) and the local runtime's pollers (local/runtime.ts) use
+// these. Each handler checks again, so a mapping without its filter would still be safe.
+
+/** The audit exporter (functions/audit/export-events.ts): new event items only. */
+export const AUDIT_STREAM_FILTER = NEW_EVENT_ITEMS;
+/** The event reactor (functions/events/react.ts): new event items only (every step checks again). */
+export const REACTOR_STREAM_FILTER = NEW_EVENT_ITEMS;
 
 /** A transaction holds at most 100 items: one is the snapshot, the rest may be events. */
 export const MAX_EVENTS_PER_APPEND = 99;
@@ -129,9 +180,14 @@ const SEQ_DIGITS = 10;
 
 const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
+/** Whether a tenant id can be part of a key: letters, digits, `.`, `_` or `-`, 1-64, no separator. */
+export function isTenantId(tenantId: string): boolean {
+  return TENANT_ID.test(tenantId);
+}
+
 /** Tenant ids are ours to choose: a short slug with no separator, checked wherever a key is built. */
 export function tenantPrefix(tenantId: string): string {
-  if (!TENANT_ID.test(tenantId)) {
+  if (!isTenantId(tenantId)) {
     throw new Error(`invalid tenant id ${JSON.stringify(tenantId)}: letters, digits, '.', '_' or '-', 1-64`);
   }
   return `T#${tenantId}`;

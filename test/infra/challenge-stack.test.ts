@@ -12,7 +12,10 @@ import type { IConstruct } from "constructs";
 import { beforeAll, describe, expect, it } from "vitest";
 import cdkJson from "../../cdk.json" with { type: "json" };
 import { routes } from "../../functions/api/routes.js";
-import { AUDIT_STREAM_FILTER, INDEXES, TABLE } from "../../functions/store/table.js";
+import { productionInbound } from "../../functions/mail/receive-email.js";
+import { productionOutbound } from "../../functions/mail/send-notification.js";
+import { resetConfigForTests } from "../../functions/shared/config.js";
+import { AUDIT_STREAM_FILTER, INDEXES, REACTOR_STREAM_FILTER, TABLE } from "../../functions/store/table.js";
 import {
   type ChallengeStack,
   RUN_STARTING_ROUTES,
@@ -24,7 +27,6 @@ import {
   CASE_NOTE_WEBHOOK_SECRET_PREFIX,
   REACTOR_MAX_RECORD_AGE,
   REACTOR_RETRY_ATTEMPTS,
-  REACTOR_STREAM_FILTER,
 } from "../../lib/events.js";
 import type { ServiceFunction } from "../../lib/functions.js";
 
@@ -36,8 +38,11 @@ type Resources = Record<
 const context = cdkJson.context;
 /** The logical id prefix of CDK's AwsCustomResource provider (one per stack, not ours to configure). */
 const CDK_PROVIDER = "AWS679f53fac002430cb0da5b7982bd2287";
-/** Our handlers besides the API routes: four workflow tasks, the event reactor, inbound mail, the audit exporter. */
-const OTHER_HANDLERS = 7;
+/**
+ * Our handlers besides the API routes: four workflow tasks, the event reactor, inbound mail, mail
+ * delivery events, the audit exporter.
+ */
+const OTHER_HANDLERS = 8;
 
 let app: App;
 let stack: ChallengeStack;
@@ -89,6 +94,48 @@ const resourcesFor = (fn: ServiceFunction, action: string): unknown[] =>
   statementsOf(fn)
     .filter((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]).includes(action))
     .flatMap((s) => (Array.isArray(s.Resource) ? (s.Resource as unknown[]) : [s.Resource]));
+const variablesOf = (fn: ServiceFunction): Record<string, unknown> =>
+  (resources[logicalIdOf(fn.fn)]?.Properties?.Environment as { Variables: Record<string, unknown> })
+    .Variables;
+
+const PSEUDO_PARAMETERS: Record<string, string> = {
+  "AWS::Partition": "aws",
+  "AWS::Region": "eu-west-2",
+  "AWS::AccountId": "123456789012",
+  "AWS::URLSuffix": "amazonaws.com",
+};
+/** A CloudFormation value as a sample string of the shape it takes at deploy time. */
+const sampleOf = (value: unknown): string => {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  const v = value as Record<string, unknown>;
+  if (typeof v.Ref === "string") return PSEUDO_PARAMETERS[v.Ref] ?? `ref-${v.Ref}`;
+  if (Array.isArray(v["Fn::GetAtt"])) return (v["Fn::GetAtt"] as string[]).join("-");
+  if (Array.isArray(v["Fn::Join"])) {
+    const [separator, parts] = v["Fn::Join"] as [string, unknown[]];
+    return parts.map(sampleOf).join(separator);
+  }
+  throw new Error(`no sample for ${JSON.stringify(value)}`);
+};
+/**
+ * Builds a handler module's production dependencies (its own wiring, which reads and checks every
+ * variable it needs) with the environment the stack gives the function. Creates clients, calls nothing.
+ */
+const wiredWith = <T>(fn: ServiceFunction, build: () => T): T => {
+  const variables = Object.fromEntries(Object.entries(variablesOf(fn)).map(([k, v]) => [k, sampleOf(v)]));
+  const saved = { ...process.env };
+  try {
+    Object.assign(process.env, variables);
+    resetConfigForTests();
+    return build();
+  } finally {
+    for (const key of Object.keys(variables)) {
+      if (saved[key] === undefined) Reflect.deleteProperty(process.env, key);
+      else process.env[key] = saved[key];
+    }
+    resetConfigForTests();
+  }
+};
 
 beforeAll(() => {
   const started = performance.now();
@@ -334,6 +381,157 @@ describe("mail", () => {
       },
     });
   });
+
+  it("gives the inbound handler every variable its wiring reads, with this deployment's tenant", () => {
+    const variables = variablesOf(stack.mail.receiver);
+    expect(variables).toMatchObject({
+      MAIL_DOMAIN: context.mailDomain,
+      MAIL_FROM: `challenges@${context.mailDomain}`,
+      SES_CONFIGURATION_SET: { Ref: logicalIdOf(stack.mail.configurationSet) },
+      REPLY_TOKEN_SECRET_ARN: { Ref: logicalIdOf(stack.mail.replyTokenSecret) },
+      MAIL_BUCKET: { Ref: logicalIdOf(stack.mail.bucket) },
+      MAIL_PREFIX: "inbound/",
+      MAIL_TENANT_IDS: context.authority,
+    });
+    const deps = wiredWith(stack.mail.receiver, productionInbound);
+    expect(deps.tenantIds).toEqual([context.authority]);
+    expect(deps.prefix).toBe("inbound/");
+    // The receipt rule's recipients cover the domain reply addresses point at.
+    expect(deps.replyDomain).toBe(context.mailDomain);
+    const [, rule] = one("AWS::SES::ReceiptRule");
+    expect((rule.Properties?.Rule as { Recipients: string[] }).Recipients).toContain(deps.replyDomain);
+  });
+
+  it("lets the inbound handler do what a reply needs, and no more", () => {
+    const receiver = stack.mail.receiver;
+    const actions = actionsOf(receiver);
+    // The command's transaction (TransactWriteItems is authorised per item: Put, Update, Condition
+    // check), the claims given back (Delete), the reads.
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
+      ]),
+    );
+    // Wakes the workflow; a reply can never start a run (only raising and Reopen do).
+    expect(JSON.stringify(resourcesFor(receiver, "states:SendTaskSuccess"))).toContain(
+      `:stateMachine:${stack.stackName}-challenge`,
+    );
+    expect(actions.filter((a) => a.startsWith("states:"))).toEqual(["states:SendTaskSuccess"]);
+    // The raw message under the inbound prefix only; read, never list or write.
+    expect(resourcesFor(receiver, "s3:GetObject")).toEqual([
+      { "Fn::Join": ["", [{ "Fn::GetAtt": [logicalIdOf(stack.mail.bucket), "Arn"] }, "/inbound/*"]] },
+    ]);
+    expect(actions.filter((a) => a.startsWith("s3:"))).toEqual(["s3:GetObject"]);
+    expect(resourcesFor(receiver, "secretsmanager:GetSecretValue")).toEqual([
+      { Ref: logicalIdOf(stack.mail.replyTokenSecret) },
+    ]);
+    expect(resourcesFor(receiver, "kms:Decrypt")).toContainEqual({
+      "Fn::GetAtt": [logicalIdOf(stack.mail.key), "Arn"],
+    });
+  });
+});
+
+describe("mail delivery events (bounces and complaints)", () => {
+  it("subscribes the handler to the configuration set's events topic, with a dead-letter queue", () => {
+    const dlq = { "Fn::GetAtt": [logicalIdOf(stack.mail.deliveryEventsDeadLetterQueue), "Arn"] };
+    const subscriptions = ofType("AWS::SNS::Subscription");
+    expect(subscriptions).toHaveLength(1);
+    expect(subscriptions[0]?.[1].Properties).toEqual({
+      Protocol: "lambda",
+      TopicArn: { Ref: logicalIdOf(stack.mail.eventsTopic) },
+      Endpoint: { "Fn::GetAtt": [logicalIdOf(stack.mail.deliveryEvents.fn), "Arn"] },
+      RedrivePolicy: { deadLetterTargetArn: dlq },
+    });
+    template.hasResourceProperties("AWS::Lambda::Permission", {
+      Action: "lambda:InvokeFunction",
+      FunctionName: { "Fn::GetAtt": [logicalIdOf(stack.mail.deliveryEvents.fn), "Arn"] },
+      Principal: "sns.amazonaws.com",
+      SourceArn: { Ref: logicalIdOf(stack.mail.eventsTopic) },
+    });
+    template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      FunctionName: { Ref: logicalIdOf(stack.mail.deliveryEvents.fn) },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: dlq } },
+    });
+    // SNS may write the dead letters to the queue (encrypted with the mail key, which lets it).
+    template.hasResourceProperties("AWS::SQS::QueuePolicy", {
+      Queues: [{ Ref: logicalIdOf(stack.mail.deliveryEventsDeadLetterQueue) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: "sqs:SendMessage",
+            Principal: { Service: "sns.amazonaws.com" },
+            Condition: { ArnEquals: { "aws:SourceArn": { Ref: logicalIdOf(stack.mail.eventsTopic) } } },
+          }),
+        ]),
+      },
+    });
+    template.hasResourceProperties("AWS::SQS::Queue", {
+      KmsMasterKeyId: { "Fn::GetAtt": [logicalIdOf(stack.mail.key), "Arn"] },
+    });
+    const keyPolicy = JSON.stringify(resources[logicalIdOf(stack.mail.key)]?.Properties?.KeyPolicy);
+    expect(keyPolicy).toContain('"Sid":"AllowSnsDeadLetters"');
+  });
+
+  it("runs with the mail settings its wiring reads, and a capped concurrency", () => {
+    expect(variablesOf(stack.mail.deliveryEvents)).toMatchObject({
+      MAIL_DOMAIN: context.mailDomain,
+      MAIL_FROM: `challenges@${context.mailDomain}`,
+      SES_CONFIGURATION_SET: { Ref: logicalIdOf(stack.mail.configurationSet) },
+      CASE_RECORD_BASE_URL: context.caseRecordBaseUrl,
+    });
+    const deps = wiredWith(stack.mail.deliveryEvents, productionOutbound);
+    expect(deps.caseRecordBaseUrl).toBe(context.caseRecordBaseUrl);
+    expect(
+      resources[logicalIdOf(stack.mail.deliveryEvents.fn)]?.Properties?.ReservedConcurrentExecutions,
+    ).toBe(5);
+  });
+
+  it("holds only what recording a failure and alerting the raiser needs", () => {
+    const fn = stack.mail.deliveryEvents;
+    const [tableId] = one("AWS::DynamoDB::Table");
+    const dynamo = statementsOf(fn).filter((st) => JSON.stringify(st.Action).includes("dynamodb:"));
+    expect(dynamo).toHaveLength(1);
+    expect([dynamo[0]?.Action].flat().sort()).toEqual(
+      [
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+      ].sort(),
+    );
+    // The base table only: no index, no stream.
+    expect(dynamo[0]?.Resource).toEqual({ "Fn::GetAtt": [tableId, "Arn"] });
+    for (const action of ["ses:SendEmail", "ses:SendRawEmail"]) {
+      expect(resourcesFor(fn, action)).toEqual(sesSendResources());
+    }
+    // The on-failure queue only; no secret (the raiser's alert has no reply address), no workflow.
+    expect(resourcesFor(fn, "sqs:SendMessage")).toEqual([
+      { "Fn::GetAtt": [logicalIdOf(stack.mail.deliveryEventsDeadLetterQueue), "Arn"] },
+    ]);
+    const actions = actionsOf(fn).join(" ");
+    expect(actions).not.toMatch(/secretsmanager:|states:|s3:|dynamodb:(Scan|Batch|GetRecords)/);
+    // KMS: the table's key and the mail key (the dead-letter queue), nothing else.
+    const keys = new Set(
+      statementsOf(fn)
+        .filter((st) => JSON.stringify(st.Action).includes("kms:"))
+        .flatMap((st) => [st.Resource].flat())
+        .map((r) => JSON.stringify(r)),
+    );
+    expect(keys).toEqual(
+      new Set(
+        [stack.store.key, stack.mail.key].map((k) =>
+          JSON.stringify({ "Fn::GetAtt": [logicalIdOf(k), "Arn"] }),
+        ),
+      ),
+    );
+  });
 });
 
 describe("workflow", () => {
@@ -380,12 +578,16 @@ describe("workflow", () => {
     expect(starters).toHaveLength(1 + RUN_STARTING_ROUTES.length);
   });
 
-  it("lets only person-action handlers complete tokens, and AwaitResponse send task success only", () => {
+  it("lets only person-action handlers complete tokens, and with SendTaskSuccess only", () => {
     const policies = ofType("AWS::IAM::Policy").map(([id, p]) => [id, JSON.stringify(p.Properties)] as const);
     const completers = policies.filter(([, p]) => p.includes("states:SendTaskSuccess")).map(([id]) => id);
     const writeRoutes = routes.filter((r) => r.scope === "challenges/write").length;
     expect(completers).toHaveLength(writeRoutes + 2); // + inbound email, + AwaitResponse
     expect(completers.some((id) => id.startsWith("MailReceiveEmail"))).toBe(true);
+    // Nothing fails or heartbeats a wait (functions/app/sfn-workflow-signal.ts sends success only).
+    for (const [id, policy] of policies) {
+      expect(policy, id).not.toMatch(/states:SendTask(Failure|Heartbeat)/);
+    }
 
     const awaitResponse = stack.workflow.awaitResponse;
     expect(resourcesFor(awaitResponse, "states:SendTaskSuccess")).toEqual([
@@ -594,6 +796,7 @@ describe("dead-letter queues and alarms", () => {
       stack.audit.deadLetterQueue,
       stack.events.deadLetterQueue,
       stack.mail.inboundDeadLetterQueue,
+      stack.mail.deliveryEventsDeadLetterQueue,
     ].map(logicalIdOf);
     const watched = alarmsOn("ApproximateNumberOfMessagesVisible").map(
       ([, a]) =>
@@ -725,7 +928,12 @@ describe("deployment settings", () => {
       jwtAudience: [context.jwtAudience],
       auditRetentionDays: context.auditRetentionDays,
       caseRecordBaseUrl: context.caseRecordBaseUrl,
+      tenantIds: [context.authority],
     });
+    expect(settings({ tenantIds: " northby, southmoor ,northby" }).tenantIds).toEqual([
+      "northby",
+      "southmoor",
+    ]);
     expect(settings({ jwtAudience: "a, b", auditRetentionDays: "30" })).toMatchObject({
       jwtAudience: ["a", "b"],
       auditRetentionDays: 30,
@@ -739,5 +947,7 @@ describe("deployment settings", () => {
     expect(() => settings({ mailDomain: "not a domain" })).toThrow(/mailDomain/);
     expect(() => settings({ authority: "Leicestershire County" })).toThrow(/authority/);
     expect(() => settings({ caseRecordBaseUrl: "" })).toThrow(/caseRecordBaseUrl/);
+    expect(() => settings({ tenantIds: "northby,south moor" })).toThrow(/tenantIds.*south moor/);
+    expect(() => settings({ tenantIds: " , " })).toThrow(/tenantIds/);
   });
 });

@@ -1,13 +1,22 @@
+import type { AttributeValue, DynamoDBRecord } from "aws-lambda";
 import { describe, expect, it } from "vitest";
+import { INBOUND_ACCEPTANCE_ENTITY, INBOUND_REFUSAL_ENTITY } from "../../../functions/mail/receive-email.js";
+import { MAIL_OUT_ENTITY, MAIL_UNDELIVERABLE_ENTITY } from "../../../functions/mail/send-notification.js";
+import { TASK_TOKEN_ENTITY } from "../../../functions/store/dynamo-challenge-store.js";
+import { GOOD_PRACTICE_ENTITY } from "../../../functions/store/good-practice-store.js";
 import {
   AUDIT_STREAM_FILTER,
+  ENTITY,
   INDEXES,
   MAX_EVENTS_PER_APPEND,
+  REACTOR_STREAM_FILTER,
   createTableInput,
   indexKeys,
+  isTenantId,
   keys,
   londonMonthOf,
 } from "../../../functions/store/table.js";
+import { type FilterPattern, passesFilters } from "../../../local/streams.js";
 
 describe("table definition", () => {
   it("declares every key attribute the indexes use, all strings", () => {
@@ -25,11 +34,93 @@ describe("table definition", () => {
     expect(MAX_EVENTS_PER_APPEND + 1).toBe(100);
   });
 
-  it("gives the audit exporter new event items only", () => {
-    expect(AUDIT_STREAM_FILTER).toEqual({
-      eventName: ["INSERT"],
-      dynamodb: { NewImage: { entity: { S: ["event"] } } },
+  it("names every item kind's entity once, as the modules that write them do", () => {
+    const values = Object.values(ENTITY);
+    expect(new Set(values).size).toBe(values.length);
+    expect(ENTITY).toMatchObject({
+      taskToken: TASK_TOKEN_ENTITY,
+      goodPractice: GOOD_PRACTICE_ENTITY,
+      mailOut: MAIL_OUT_ENTITY,
+      mailUndeliverable: MAIL_UNDELIVERABLE_ENTITY,
+      inboundAcceptance: INBOUND_ACCEPTANCE_ENTITY,
+      inboundRefusal: INBOUND_REFUSAL_ENTITY,
     });
+  });
+});
+
+describe("stream filters", () => {
+  const NEW_EVENT_ITEMS = {
+    eventName: ["INSERT"],
+    dynamodb: { NewImage: { entity: { S: ["event"] } } },
+  };
+
+  /** A NEW_IMAGE stream record, as Lambda's filter sees it. */
+  const record = (
+    eventName: "INSERT" | "MODIFY" | "REMOVE",
+    image?: Record<string, AttributeValue>,
+  ): DynamoDBRecord => ({
+    eventName,
+    dynamodb: {
+      Keys: { pk: { S: "T#lbx#C#01ABC" }, sk: { S: "E#0000000001" } },
+      SequenceNumber: "1",
+      StreamViewType: "NEW_IMAGE",
+      ...(image === undefined ? {} : { NewImage: image }),
+    },
+  });
+  const item = (entity: string | undefined, pk: string, sk: string): Record<string, AttributeValue> => ({
+    pk: { S: pk },
+    sk: { S: sk },
+    ...(entity === undefined ? {} : { entity: { S: entity } }),
+  });
+  const partition = "T#lbx#C#01ABC";
+  /** One item of every other kind the table holds (functions/store/table.ts, layout). */
+  const otherItems: readonly [string, Record<string, AttributeValue>][] = [
+    ["challenge snapshot", item(ENTITY.challenge, partition, "SNAPSHOT")],
+    ["task token", item(ENTITY.taskToken, partition, "TASKTOKEN")],
+    ["email delivery record", item(ENTITY.mailOut, partition, "MAILOUT#0000000001#assignee")],
+    ["undeliverable email", item(ENTITY.mailUndeliverable, partition, "MAILFAIL#ses-1")],
+    ["inbound acceptance", item(ENTITY.inboundAcceptance, partition, "MAILIN#2026-01-05T09:00:00Z#ses-2")],
+    ["inbound refusal", item(ENTITY.inboundRefusal, "MAILIN#UNATTRIBUTED", "2026-01-05T09:00:00Z#ses-3")],
+    ["tenant configuration", item(ENTITY.config, "T#lbx", "CONFIG")],
+    ["staff member", item(ENTITY.staff, "T#lbx", "STAFF#p1")],
+    ["good practice", item(ENTITY.goodPractice, "T#lbx#GP", "2026-01-05T09:00:00.000Z#gp1")],
+    ["dedupe claim", item(ENTITY.dedupe, "T#lbx#D#reply-token#k", "DEDUPE")],
+    ["idempotency record (no entity)", item(undefined, "T#lbx#IDEMPOTENCY", "api#abc")],
+  ];
+
+  const readers: readonly [string, FilterPattern][] = [
+    ["audit exporter", AUDIT_STREAM_FILTER],
+    ["event reactor", REACTOR_STREAM_FILTER],
+  ];
+
+  it("give both readers new event items only", () => {
+    expect(AUDIT_STREAM_FILTER).toEqual(NEW_EVENT_ITEMS);
+    expect(REACTOR_STREAM_FILTER).toEqual(NEW_EVENT_ITEMS);
+  });
+
+  it.each(readers)("the %s's filter passes a new event item", (_reader, filter) => {
+    expect(passesFilters([filter], record("INSERT", item(ENTITY.event, partition, "E#0000000001")))).toBe(
+      true,
+    );
+  });
+
+  it.each(readers)("the %s's filter drops every other record", (_reader, filter) => {
+    // An event item changed or removed: events are immutable, so neither should happen; never react twice.
+    expect(passesFilters([filter], record("MODIFY", item(ENTITY.event, partition, "E#0000000001")))).toBe(
+      false,
+    );
+    expect(passesFilters([filter], record("REMOVE"))).toBe(false);
+    for (const [what, image] of otherItems) {
+      for (const eventName of ["INSERT", "MODIFY"] as const) {
+        expect(passesFilters([filter], record(eventName, image)), `${eventName} ${what}`).toBe(false);
+      }
+      // TTL deletions (dedupe, idempotency, unattributed refusals) are REMOVEs with no new image.
+      expect(passesFilters([filter], record("REMOVE")), `REMOVE ${what}`).toBe(false);
+    }
+    // Every kind of item is covered: one of each entity but `event`.
+    expect(new Set(otherItems.map(([, image]) => image.entity?.S).filter((e) => e !== undefined))).toEqual(
+      new Set(Object.values(ENTITY).filter((e) => e !== ENTITY.event)),
+    );
   });
 });
 
@@ -52,8 +143,11 @@ describe("keys", () => {
   });
 
   it("refuses tenant ids that could forge another tenant's keys", () => {
-    for (const bad of ["", "a#b", "a b", "x".repeat(65)])
+    for (const bad of ["", "a#b", "a b", "a,b", "x".repeat(65)]) {
       expect(() => keys.config(bad)).toThrow(/invalid tenant id/);
+      expect(isTenantId(bad)).toBe(false);
+    }
+    expect(isTenantId("example-council")).toBe(true);
   });
 
   it("pads event numbers so string order is number order", () => {

@@ -12,7 +12,12 @@ import type { DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { simpleParser } from "mailparser";
 import { executeCommand } from "../../../../functions/app/execute-command.js";
-import { recipientRefOf, stageRefOf, verifyReplyToken } from "../../../../functions/mail/reply-token.js";
+import {
+  recipientRefOf,
+  signReplyToken,
+  stageRefOf,
+  verifyReplyToken,
+} from "../../../../functions/mail/reply-token.js";
 import {
   DynamoOutboundLedger,
   DynamoUndeliverableLog,
@@ -464,6 +469,67 @@ describe("the reply-token secret", () => {
     }
     expect(message).toMatch(/current\.secret/);
     expect(message).not.toContain(short);
+  });
+
+  it("reads a previous key in the flat shape CDK generates, so a rotation keeps older reply addresses working", () => {
+    const old = Buffer.alloc(48, 1).toString("base64");
+    const fresh = Buffer.alloc(48, 2).toString("base64");
+    const bytes = (secret: string) => new Uint8Array(Buffer.from(secret, "base64"));
+    const generated = parseReplyKeySecret(JSON.stringify({ id: 0, secret: old }));
+    expect(generated).toEqual({ current: { id: 0, secret: bytes(old) } });
+
+    const rotated = parseReplyKeySecret(
+      JSON.stringify({ id: 1, secret: fresh, previous: { id: 0, secret: old } }),
+    );
+    expect(rotated).toEqual({
+      current: { id: 1, secret: bytes(fresh) },
+      previous: { id: 0, secret: bytes(old) },
+    });
+    expect(
+      parseReplyKeySecret(JSON.stringify({ id: 2, key: fresh, previous: { id: 1, key: old } })),
+    ).toMatchObject({ current: { id: 2 }, previous: { id: 1 } });
+    expect(parseReplyKeySecret(JSON.stringify({ id: 1, secret: fresh, previous: null }))).toEqual({
+      current: { id: 1, secret: bytes(fresh) },
+    });
+
+    // An address signed before the rotation still verifies after it, until `previous` is dropped.
+    const input = {
+      tenantId: TENANT,
+      challengeId: CHALLENGE_ID,
+      stageId: "service-manager",
+      stageOpenedAt: STAGE_2_OPENED_AT.toISOString(),
+      party: "assignee" as const,
+      recipientEmail: "sam@northby.example",
+      expiresAt: new Date(NOW.getTime() + 86_400_000),
+    };
+    const before = `${signReplyToken(input, generated)}@${REPLY_DOMAIN}`;
+    expect(verifyReplyToken(before, rotated, NOW, TENANTS)).toMatchObject({ ok: true, claims: { keyId: 0 } });
+    const after = `${signReplyToken(input, rotated)}@${REPLY_DOMAIN}`;
+    expect(verifyReplyToken(after, rotated, NOW, TENANTS)).toMatchObject({ ok: true, claims: { keyId: 1 } });
+    const done = parseReplyKeySecret(JSON.stringify({ id: 1, secret: fresh }));
+    expect(verifyReplyToken(before, done, NOW, TENANTS)).toMatchObject({ ok: false, refusal: "unknown_key" });
+  });
+
+  it("refuses a flat previous key with the current key's id, or a bad one, without the key material", () => {
+    const old = Buffer.alloc(48, 1).toString("base64");
+    const fresh = Buffer.alloc(48, 2).toString("base64");
+    const short = Buffer.alloc(8, 3).toString("base64");
+    const messageOf = (secret: unknown): string => {
+      try {
+        parseReplyKeySecret(JSON.stringify(secret));
+      } catch (error) {
+        return error instanceof Error ? error.message : "";
+      }
+      return "parsed";
+    };
+    const sameId = messageOf({ id: 0, secret: fresh, previous: { id: 0, secret: old } });
+    expect(sameId).toMatch(/previous\.id: the previous key needs a different id/);
+    const tooShort = messageOf({ id: 1, secret: fresh, previous: { id: 0, secret: short } });
+    expect(tooShort).toMatch(/previous\.secret/);
+    expect(messageOf({ id: 1, secret: fresh, previous: "old" })).toMatch(/previous/);
+    for (const message of [sameId, tooShort]) {
+      for (const material of [old, fresh, short]) expect(message).not.toContain(material);
+    }
   });
 
   it("is cached for five minutes, so a rotation is picked up, and a stale ring outlives an outage", async () => {
