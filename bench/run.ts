@@ -62,7 +62,7 @@ function apply(
   ctx: DecideContext,
   sink: ChallengeEvent[],
 ): ChallengeState {
-  const result = decide(state, { ...command, challengeId: state.challengeId } as Command, ctx);
+  const result = decide(state, { ...command, challengeId: state.challengeId }, ctx);
   if (!result.ok) throw new Error(`${command.type} refused: ${result.error.message}`);
   sink.push(...result.events);
   return result.events.reduce(evolve, state);
