@@ -20,7 +20,7 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { getPreset, presets } from "../functions/domain/presets/index.js";
+import { findPreset } from "../functions/domain/presets/index.js";
 import { parseProtocol, type Protocol } from "../functions/domain/protocol.js";
 import {
   checkChains,
@@ -102,9 +102,7 @@ async function timelineCommand(args: readonly string[], io: Output): Promise<num
     const lines = [...bySeq.values()].map((p) => p.line);
     const raised = lines.find((l) => l.type === "ChallengeRaised");
     const protocolId = typeof raised?.data.protocolId === "string" ? raised.data.protocolId : undefined;
-    const protocol =
-      custom ??
-      (protocolId !== undefined && Object.hasOwn(presets, protocolId) ? getPreset(protocolId) : undefined);
+    const protocol = custom ?? (protocolId === undefined ? undefined : findPreset(protocolId));
 
     io.out(
       `Challenge ${challengeId} (tenant ${tenantId})${protocol === undefined ? "" : `: ${protocol.name}`}`,

@@ -8,7 +8,7 @@ import type {
 } from "aws-lambda";
 import { replay } from "../domain/challenge/evolve.js";
 import type { ChallengeEvent } from "../domain/challenge/events.js";
-import { presets } from "../domain/presets/index.js";
+import { findPreset } from "../domain/presets/index.js";
 import type { Protocol } from "../domain/protocol.js";
 import { documentClient } from "../shared/clients.js";
 import { type CountMetrics, countMetrics, logger as powertoolsLogger } from "../shared/observability.js";
@@ -373,7 +373,7 @@ export const handler = (event: DynamoDBStreamEvent): Promise<DynamoDBBatchRespon
     defaultHandler = makePushHandler({
       tenants: new TenantStore(documentClient, tableName),
       challenges: new DynamoChallengeStore(documentClient, tableName),
-      protocols: (id) => (Object.hasOwn(presets, id) ? presets[id] : undefined),
+      protocols: findPreset,
       secret: secretsManagerSecret(
         new SecretsManagerClient({}),
         process.env.CASE_NOTE_WEBHOOK_SECRET_PREFIX ?? DEFAULT_SECRET_PREFIX,

@@ -14,7 +14,7 @@ import { z } from "zod";
 import type { ChallengeEvent } from "../domain/challenge/events.js";
 import { replay } from "../domain/challenge/evolve.js";
 import type { ChallengeState } from "../domain/challenge/state.js";
-import { presets } from "../domain/presets/index.js";
+import { findPreset } from "../domain/presets/index.js";
 import type { Protocol } from "../domain/protocol.js";
 import { documentClient } from "../shared/clients.js";
 import { now } from "../shared/clock.js";
@@ -763,9 +763,8 @@ export interface ChallengeMailContext {
   readonly authorityName: string;
 }
 
-export function presetProtocol(protocolId: string): Protocol | undefined {
-  return Object.hasOwn(presets, protocolId) ? presets[protocolId] : undefined;
-}
+/** The known protocols: the shipped presets. */
+export const presetProtocol = findPreset;
 
 /** The challenge has no protocol this service knows: a data or deployment fault. */
 export class MailContextError extends Error {

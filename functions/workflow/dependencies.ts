@@ -4,8 +4,7 @@ import type { Context } from "aws-lambda";
 import type { Observer } from "../app/execute-command.js";
 import { SfnWorkflowSignal } from "../app/sfn-workflow-signal.js";
 import type { ExecutionStarter, TaskCompletion, WorkflowTaskDependencies } from "../app/workflow-tasks.js";
-import { presets } from "../domain/presets/index.js";
-import type { Protocol } from "../domain/protocol.js";
+import { findPreset } from "../domain/presets/index.js";
 import { DynamoChallengeStore } from "../store/dynamo-challenge-store.js";
 import { TenantStore } from "../store/tenant-store.js";
 import { documentClient, sfn } from "../shared/clients.js";
@@ -42,10 +41,8 @@ export class SfnTaskCompletion implements TaskCompletion {
   }
 }
 
-/** The shipped protocol presets, by id. */
-export function presetProtocol(protocolId: string): Protocol | undefined {
-  return Object.hasOwn(presets, protocolId) ? presets[protocolId] : undefined;
-}
+/** The known protocols: the shipped presets. */
+export const presetProtocol = findPreset;
 
 /** The application's observer over the shared logger and metrics (ids only: no personal data). */
 export const workflowObserver: Observer = {

@@ -4,8 +4,7 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { ExecuteDependencies, Observer } from "../../app/execute-command.js";
 import { SfnWorkflowSignal } from "../../app/sfn-workflow-signal.js";
 import type { DirectoryLookup } from "../../domain/challenge/state.js";
-import { presets } from "../../domain/presets/index.js";
-import type { Protocol } from "../../domain/protocol.js";
+import { findPreset } from "../../domain/presets/index.js";
 import { DynamoChallengeStore } from "../../store/dynamo-challenge-store.js";
 import { DynamoGoodPracticeStore } from "../../store/good-practice-store.js";
 import type { ChallengeStore, GoodPracticeStore } from "../../store/ports.js";
@@ -39,9 +38,7 @@ export interface ApiDependencies extends ExecuteDependencies {
 }
 
 /** The known protocols: the shipped presets. */
-export function presetProtocol(protocolId: string): Protocol | undefined {
-  return Object.hasOwn(presets, protocolId) ? presets[protocolId] : undefined;
-}
+export const presetProtocol = findPreset;
 
 /** The application service's observer over the shared logger and metrics. */
 export const loggingObserver: Observer = {

@@ -38,8 +38,13 @@ export const presets: Readonly<Record<string, Protocol>> = register([
 ]);
 
 /** The preset with this id; throws, naming the known ids, when there is none. */
+/** The preset with this id, or undefined (own keys only: "constructor" is not a preset). */
+export function findPreset(id: string): Protocol | undefined {
+  return Object.hasOwn(presets, id) ? presets[id] : undefined;
+}
+
 export function getPreset(id: string): Protocol {
-  const preset = Object.hasOwn(presets, id) ? presets[id] : undefined;
+  const preset = findPreset(id);
   if (preset === undefined) {
     throw new Error(`Unknown protocol preset "${id}". Known presets: ${Object.keys(presets).join(", ")}.`);
   }
