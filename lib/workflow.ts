@@ -73,14 +73,14 @@ export class Workflow extends Construct {
     this.stageTimedOut = task(
       "StageTimedOut",
       "stage-timed-out",
-      "Applies the protocol's no-response rule when a stage deadline passes",
+      "Sends the reminder before a stage deadline, or applies the protocol's no-response rule once it passes",
       "readWrite",
     );
     this.checkActions = task(
       "CheckActions",
       "check-actions",
-      "Reports the action plan's actions that fell due and when to look next",
-      "read",
+      "Records the action plan's actions that fell due (the raiser is asked about them) and when to look next",
+      "readWrite",
     );
 
     const logGroup = props.observability.logGroup(

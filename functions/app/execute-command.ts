@@ -139,7 +139,8 @@ export class UnknownProtocolError extends Error {
  * names the outcome (e.g. a missed action that reopens the challenge is "reopened").
  * Not here: ChallengeRaised (the workflow is started instead), StageAcknowledged and
  * MeetingRecorded (the deadline still runs), ReferralRequested/Approved (nothing moved yet),
- * RaiserAlerted and StageOpened on their own (the workflow's own doing).
+ * RaiserAlerted, ReminderSent, ActionsFellDue and StageOpened on their own (the workflow's own
+ * doing: the task that recorded them re-reads the challenge next).
  */
 export function workflowOutcomeKind(events: readonly ChallengeEvent[]): WorkflowOutcomeKind | undefined {
   let kind: WorkflowOutcomeKind | undefined;

@@ -10,6 +10,7 @@ import {
   DomainError,
   TIMER_ACTOR,
   decide,
+  reminderTime,
 } from "../domain/challenge/index.js";
 import type { Protocol } from "../domain/protocol.js";
 import type { ChallengeStore } from "../store/ports.js";
@@ -36,10 +37,17 @@ import {
  *      seconds until nextActionDueAt) ─ a person acted ─▶ OpenStage
  *                                     └ States.Timeout ─▶ CheckActions ─▶ AwaitMonitoring ...
  *
+ * An open stage is waited for in up to two steps: until its reminder time, when the protocol
+ * reminds the recipient and no reminder has been sent (StageTimedOut then sends it: SendReminder),
+ * then until its deadline (StageTimedOut applies the no-response rule: AutoEscalate). CheckActions
+ * records the actions that fell due (RecordActionsDue) before it answers.
+ *
  * Every task re-reads the stored challenge and decides from it, never from what the execution
  * remembers: a task re-run (retry, local resume, a late timer) finds the challenge where it is.
- * Notifications are not sent here: the event reactor (functions/events/react.ts) derives them
- * from committed events.
+ * The timer's commands go through the application service like anyone's, and `decide` refuses
+ * what is no longer due, so a re-run writes nothing twice. Notifications are not sent here: the
+ * event reactor (functions/events/react.ts) derives them from committed events (the reminder and
+ * the action-due emails included).
  *
  * Runs: an execution ends when the challenge is resolved, withdrawn or closed. A challenge reopened
  * after it was resolved is timed by a new execution (a new run), named from the seq of the
@@ -248,6 +256,8 @@ export async function startExecutions(
 
 /** What the timer will do when the wait ends with nobody having acted. */
 export type OnTimeout =
+  /** The recipient is reminded that the deadline is near (the wait then runs on to the deadline). */
+  | "remind"
   /** The protocol escalates to the next stage (or off the end of the ladder). */
   | "escalate"
   /** The protocol tells the raiser, who decides what happens next. */
@@ -265,7 +275,10 @@ export interface OpenStageView {
   readonly deadline: string;
   /** Seconds from now until {@link waitUntil}; at least 1. The AwaitResponse task's TimeoutSecondsPath. */
   readonly timeoutSeconds: number;
-  /** When the wait ends if nobody acts: the deadline, at once when it has passed, or a later re-check. */
+  /**
+   * When the wait ends if nobody acts: the reminder time (at once when it has passed and the
+   * reminder is still to send), the deadline, at once when it has passed, or a later re-check.
+   */
   readonly waitUntil: string;
   readonly onTimeout: OnTimeout;
   /** The challenge version read: AwaitResponse tells a stale view from a fresh one. */
@@ -326,6 +339,44 @@ function timerCommand(challengeId: string, stageId: string): Command {
   return { type: "AutoEscalate", challengeId, actor: TIMER_ACTOR, channel: "timer", stageId };
 }
 
+function reminderCommand(challengeId: string, stageId: string): Command {
+  return { type: "SendReminder", challengeId, actor: TIMER_ACTOR, channel: "timer", stageId };
+}
+
+function protocolOf(deps: WorkflowTaskDependencies, state: ChallengeState): Protocol {
+  const protocol = deps.protocols(state.protocolId);
+  if (protocol === undefined) throw new UnknownProtocolError(state.protocolId);
+  return protocol;
+}
+
+/**
+ * When the open stage's reminder is to be sent, if one still is: its reminder time, or now when
+ * that has passed but the deadline has not. `decide` run as a dry run of SendReminder then, so
+ * the rules (reminders on in the protocol, not yet sent, no response yet, before the deadline)
+ * stay in the domain. Undefined when no reminder is to be sent.
+ */
+function reminderDue(
+  deps: WorkflowTaskDependencies,
+  state: ChallengeState,
+  stageId: string,
+  deadline: string,
+  context: TenantContext,
+  now: Date,
+): Date | undefined {
+  const protocol = protocolOf(deps, state);
+  const at = reminderTime(deadline, protocol, context.calendar);
+  if (at === undefined) return undefined;
+  const when = new Date(Math.max(at.getTime(), now.getTime()));
+  const decision = decide(state, reminderCommand(state.challengeId, stageId), {
+    protocol,
+    calendar: context.calendar,
+    directory: context.directory,
+    now: when,
+    newId: () => "dry-run",
+  });
+  return decision.ok ? when : undefined;
+}
+
 /** Codes of a refused AutoEscalate that mean "the timer would act, but cannot yet". */
 const BLOCKED: ReadonlySet<DomainErrorCode> = new Set(["NO_RECIPIENT"]);
 
@@ -340,8 +391,7 @@ function timerOutcomeAt(
   context: TenantContext,
   at: Date,
 ): OnTimeout {
-  const protocol = deps.protocols(state.protocolId);
-  if (protocol === undefined) throw new UnknownProtocolError(state.protocolId);
+  const protocol = protocolOf(deps, state);
   const decision = decide(state, timerCommand(state.challengeId, stageId), {
     protocol,
     calendar: context.calendar,
@@ -388,7 +438,12 @@ function viewOf(
       }
       let waitUntil: Date;
       let onTimeout: OnTimeout;
-      if (deadline.getTime() > now.getTime()) {
+      const reminder = reminderDue(deps, state, stage.stageId, stage.deadline, context, now);
+      if (reminder !== undefined) {
+        // Wait for the reminder time first; StageTimedOut sends it, and the loop then waits for the deadline.
+        waitUntil = reminder;
+        onTimeout = "remind";
+      } else if (deadline.getTime() > now.getTime()) {
         // Wait for the deadline; say what the timer will then do if nothing changes.
         waitUntil = deadline;
         onTimeout = timerOutcomeAt(deps, state, stage.stageId, context, deadline);
@@ -574,6 +629,7 @@ export async function awaitResponse(
 // StageTimedOut
 
 export type StageTimedOutResult =
+  | { readonly result: "reminded"; readonly stageId: string; readonly version: number }
   | { readonly result: "escalated"; readonly toStageId: string | null; readonly version: number }
   | { readonly result: "raiser_alerted"; readonly version: number }
   | { readonly result: "nothing_to_do"; readonly code: DomainErrorCode };
@@ -592,16 +648,45 @@ const SELF: WorkflowSignal = {
 };
 
 /**
- * The stage's wait timed out: applies the protocol's no-response rule through the application
- * service (AutoEscalate, by the timer, channel "timer"). The domain decides: escalate, alert the
- * raiser, or refuse because the deadline has not passed or the stage has moved on, which is a
- * successful no-op here. Nobody holding the next stage's role is a no-op too, reported: OpenStage
- * then waits a working day and the timer tries again, rather than the workflow dying.
+ * Sends the stage's reminder through the application service (SendReminder, by the timer), when
+ * the domain says one is due now: undefined when it is not (reminders off, already sent, answered,
+ * not yet time, the deadline passed, the stage left), so the caller goes on to the deadline's rule.
+ */
+async function sendReminder(
+  deps: WorkflowTaskDependencies,
+  input: ChallengeRef & { readonly stage: { readonly stageId: string } },
+): Promise<StageTimedOutResult | undefined> {
+  try {
+    const { state } = await executeCommand(
+      { ...deps, workflow: SELF },
+      input.tenantId,
+      reminderCommand(input.challengeId, input.stage.stageId),
+    );
+    deps.observer?.count("ReminderSent");
+    return { result: "reminded", stageId: input.stage.stageId, version: state.version };
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    if (error.code === "NOT_FOUND") throw new ChallengeNotFoundError(input.tenantId, input.challengeId);
+    return undefined;
+  }
+}
+
+/**
+ * The stage's wait timed out. First the reminder: when one is due now (the wait was until the
+ * reminder time) it is sent (SendReminder) and that is all; the loop then waits for the deadline.
+ * Otherwise the protocol's no-response rule, through the application service (AutoEscalate, by
+ * the timer, channel "timer"). The domain decides: escalate, alert the raiser, or refuse because
+ * the deadline has not passed or the stage has moved on, which is a successful no-op here. Nobody
+ * holding the next stage's role is a no-op too, reported: OpenStage then waits a working day and
+ * the timer tries again, rather than the workflow dying. A late or repeated timeout sends no
+ * second reminder and no reminder after the deadline: `decide` refuses both.
  */
 export async function stageTimedOut(
   deps: WorkflowTaskDependencies,
   input: ChallengeRef & { readonly stage: { readonly stageId: string } },
 ): Promise<StageTimedOutResult> {
+  const reminded = await sendReminder(deps, input);
+  if (reminded !== undefined) return reminded;
   try {
     const { events, state } = await executeCommand(
       { ...deps, workflow: SELF },
@@ -643,35 +728,92 @@ export interface DueAction {
 export type CheckActionsResult =
   (MonitoringView & { readonly dueActions: readonly DueAction[] }) | OpenStageView | FinishedView;
 
+/** Attempts at recording the actions that fell due when a person's action races the check. */
+const RECORD_ATTEMPTS = 3;
+
 /**
- * An action plan's check fell due: reports the actions due by then and still open (the raiser is
- * asked whether they were done) and when to look next: the next action's due time, or for actions
- * still open after their date, again {@link ACTION_FOLLOW_UP_WORKING_DAYS} working days on. Always
- * later than now, so the monitoring loop never spins. When the challenge is no longer being
- * monitored, or a later run has taken over, answers as OpenStage does. Writes nothing; the same
- * due date gives the same answer.
+ * Records, through the application service (RecordActionsDue, by the timer), the open actions
+ * whose date has passed and that the raiser has not yet been asked about. Returns the challenge as
+ * it then stands. A refusal means the challenge changed meanwhile (an action recorded, the plan
+ * reopened): it is read again and the rest recorded, a few times at most.
+ */
+async function recordActionsDue(
+  deps: WorkflowTaskDependencies,
+  ref: ChallengeRef,
+  state: ChallengeState,
+  now: Date,
+): Promise<ChallengeState> {
+  let current = state;
+  for (let attempt = 1; attempt <= RECORD_ATTEMPTS; attempt++) {
+    if (current.status !== "monitoring") return current;
+    const fallen = openActions(current)
+      .filter((a) => a.dueNotifiedAt === undefined && actionDueAt(a.byWhen).getTime() <= now.getTime())
+      .sort((a, b) => a.byWhen.localeCompare(b.byWhen) || a.id.localeCompare(b.id))
+      .map((a) => a.id);
+    if (fallen.length === 0) return current;
+    try {
+      const { state: after } = await executeCommand({ ...deps, workflow: SELF }, ref.tenantId, {
+        type: "RecordActionsDue",
+        challengeId: ref.challengeId,
+        actor: TIMER_ACTOR,
+        channel: "timer",
+        actionIds: fallen,
+      });
+      deps.observer?.count("ActionsFellDue");
+      return after;
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      if (error.code === "NOT_FOUND") throw new ChallengeNotFoundError(ref.tenantId, ref.challengeId);
+      if (!NOTHING_TO_DO.has(error.code) && error.code !== "UNKNOWN_ACTION") throw error;
+      current = await loadChallenge(deps, ref.tenantId, ref.challengeId);
+    }
+  }
+  return current;
+}
+
+/**
+ * An action plan's check fell due. First records the actions that have fallen due and not yet
+ * been asked about (RecordActionsDue: the raiser is emailed once per action, from the committed
+ * event), then reports the actions due by then and still open and when to look next: the next
+ * action's due time, or for actions still open after their date, again
+ * {@link ACTION_FOLLOW_UP_WORKING_DAYS} working days on. Always later than now, so the monitoring
+ * loop never spins. When the challenge is no longer being monitored, or a later run has taken
+ * over, answers as OpenStage does (and records nothing). Re-runnable: a retry or a later check
+ * finds the actions already recorded and writes nothing more; the same due date gives the same
+ * answer.
  */
 export async function checkActions(
   deps: WorkflowTaskDependencies,
   input: RunRef & { readonly dueAt: string },
 ): Promise<CheckActionsResult> {
-  const state = await loadChallenge(deps, input.tenantId, input.challengeId);
+  const loaded = await loadChallenge(deps, input.tenantId, input.challengeId);
   const context = await tenantContext(deps, input.tenantId);
   const now = deps.clock();
-  if (state.status !== "monitoring") {
+  if (loaded.status !== "monitoring") {
     // Left monitoring: OpenStage (next in the ASL) reads it again, and ends a superseded run.
+    const view = viewOf(deps, loaded, context, now);
+    return view.status === "monitoring" ? { ...view, dueActions: [] } : view;
+  }
+  const superseded = await supersededView(deps, input, loaded);
+  if (superseded !== undefined) return superseded;
+
+  const state = await recordActionsDue(deps, input, loaded, now);
+  if (state.status !== "monitoring") {
     const view = viewOf(deps, state, context, now);
     return view.status === "monitoring" ? { ...view, dueActions: [] } : view;
   }
-  const superseded = await supersededView(deps, input, state);
-  if (superseded !== undefined) return superseded;
-
   const dueAt = new Date(input.dueAt);
   const base = new Date(Math.max(now.getTime(), Number.isNaN(dueAt.getTime()) ? 0 : dueAt.getTime()));
   const open = openActions(state).map((action) => ({ action, due: actionDueAt(action.byWhen) }));
   const due = open.filter((a) => a.due.getTime() <= base.getTime());
+  // The next action to fall due; and any due by `base` but not yet by the clock (a timer that
+  // fired early): look again when it falls due, to record it then.
   const upcoming = open
-    .filter((a) => a.due.getTime() > base.getTime())
+    .filter(
+      (a) =>
+        a.due.getTime() > base.getTime() ||
+        (a.action.dueNotifiedAt === undefined && a.due.getTime() > now.getTime()),
+    )
     .map((a) => a.due.getTime())
     .sort((a, b) => a - b)[0];
   const followUp =

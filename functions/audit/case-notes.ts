@@ -117,6 +117,7 @@ function stageOf(walk: Walk, event: ChallengeEvent, next: ChallengeEvent | undef
     case "MeetingRecorded":
     case "ActionPlanAgreed":
     case "RaiserAlerted":
+    case "ReminderSent":
       return event.data.stageId;
     case "Escalated":
       return event.data.fromStageId;
@@ -126,6 +127,7 @@ function stageOf(walk: Walk, event: ChallengeEvent, next: ChallengeEvent | undef
       return event.data.atStageId;
     case "ActionCompleted":
     case "ActionMissed":
+    case "ActionsFellDue":
       return walk.plan?.stageId ?? fallback;
     case "ReferralRequested":
     case "ReferralApproved":
@@ -306,6 +308,13 @@ function partsOf(walk: Walk, event: ChallengeEvent, next: ChallengeEvent | undef
         outcome: `${capitalise(raiser)} was alerted to decide the next step.`,
       };
     }
+    case "ReminderSent": {
+      const opened = walk.opened.get(event.data.stageId);
+      return {
+        action: `The ${opened?.assignee.title ?? "recipient"} was reminded that a response at ${label(walk, event.data.stageId)} is due by ${formatDeadline(event.data.deadline, event.at)}.`,
+        outcome: "Awaiting a response.",
+      };
+    }
     case "Resolved": {
       const where = event.data.stageId ?? walk.plan?.stageId;
       return {
@@ -379,6 +388,21 @@ function partsOf(walk: Walk, event: ChallengeEvent, next: ChallengeEvent | undef
             ? "Every agreed action is now recorded."
             : `${stillOpen.length} agreed ${stillOpen.length === 1 ? "action is" : "actions are"} still open.`
           : `${capitalise(raiser)} may reopen the challenge${reopenAt === undefined ? "" : ` at ${label(walk, reopenAt)}`}.`,
+      };
+    }
+    case "ActionsFellDue": {
+      const due = event.data.actionIds.map((id) => walk.plan?.actions.find((a) => a.id === id));
+      const n = due.length;
+      return {
+        action: `The date agreed for ${n === 1 ? "an action" : `${n} actions`} passed without ${n === 1 ? "it" : "them"} being recorded as done or not done:`,
+        detail: due
+          .map((a, i) =>
+            a === undefined
+              ? `${i + 1}. An agreed action (${event.data.actionIds[i] ?? ""})`
+              : `${i + 1}. ${a.action} (by ${a.byWhom}, by ${formatDay(a.byWhen)})`,
+          )
+          .join("\n"),
+        outcome: `${capitalise(raiser)} was asked to record whether ${n === 1 ? "it was" : "they were"} done.`,
       };
     }
     case "Reopened":

@@ -176,6 +176,10 @@ function describe(ctx: Context, event: ChallengeEvent, opened: EventOf<"StageOpe
     }
     case "RaiserAlerted":
       return `No response at ${label(ctx, event.data.stageId)} by the deadline: the ${ctx.raiserTitle} was alerted to decide what happens next`;
+    case "ReminderSent": {
+      const recipient = ctx.opened.get(event.data.stageId)?.assignee.title ?? "recipient";
+      return `Reminder sent by ${actor} to the ${recipient} at ${label(ctx, event.data.stageId)}: response due by ${formatDeadline(event.data.deadline, event.at)}`;
+    }
     case "Resolved":
       return event.data.stageId === null
         ? `Resolved, recorded by ${actor}`
@@ -204,6 +208,14 @@ function describe(ctx: Context, event: ChallengeEvent, opened: EventOf<"StageOpe
       const index = ctx.actionIds.indexOf(event.data.actionId);
       const which = index < 0 ? `Action ${event.data.actionId}` : `Action ${index + 1} of the plan`;
       return `${which} recorded as ${event.type === "ActionCompleted" ? "done" : "not done"} by ${actor}`;
+    }
+    case "ActionsFellDue": {
+      const which = event.data.actionIds.map((id) => {
+        const index = ctx.actionIds.indexOf(id);
+        return index < 0 ? id : String(index + 1);
+      });
+      const n = which.length;
+      return `${n === 1 ? "Action" : "Actions"} ${listInWords(which)} of the plan fell due: ${actor} asked the ${ctx.raiserTitle} whether ${n === 1 ? "it was" : "they were"} done`;
     }
     case "Reopened":
       return opened === undefined

@@ -14,6 +14,13 @@ export interface WorkingDayCalendar {
    * `start` itself is not counted), as an instant.
    */
   deadlineAfter(start: Date, workingDays: number): Date;
+  /**
+   * The instant `workingDays` working days before `instant`, at the same London wall-clock time:
+   * the same time of day on the `workingDays`-th working day before the London date of `instant`
+   * (that day itself is not counted). A deadline's reminder time, e.g. 17:00 on the working day
+   * before a 17:00 deadline.
+   */
+  workingDaysBefore(instant: Date, workingDays: number): Date;
   /** Working days after the London date of `start` up to and including the London date of `end` (0 if end is not later). */
   workingDaysBetween(start: Date, end: Date): number;
   /** The London calendar date of an instant. */
@@ -97,6 +104,19 @@ export function createEnglandCalendar(
       }
       // Setting London wall-clock time makes the instant 16:00Z in BST and 17:00Z in GMT for 17:00.
       return day.set({ hour, minute }).toJSDate();
+    },
+
+    workingDaysBefore(instant, workingDays) {
+      if (!Number.isSafeInteger(workingDays) || workingDays < 1) {
+        throw new Error(`workingDays must be a positive integer, got ${workingDays}`);
+      }
+      // Calendar-day steps keep the London wall time across clock changes (as deadlineAfter does).
+      let day = inLondon(instant, "instant");
+      for (let counted = 0; counted < workingDays;) {
+        day = day.minus({ days: 1 });
+        if (working(day)) counted++;
+      }
+      return day.toJSDate();
     },
 
     workingDaysBetween(start, end) {

@@ -36,8 +36,10 @@ import {
  * | StageOpened               | the stage's assignee                    | stage_opened (auto_escalated if timer) | assignee   |
  * |                           | the previous assignee (timer only)      | auto_escalated_previous                | -          |
  * |                           | each copyTo person                      | stage_opened_copy                      | -          |
+ * | ReminderSent              | the stage's assignee                    | reminder                               | assignee   |
  * | ResponseRecorded          | the raiser                              | response_received                      | raiser     |
  * | ActionPlanAgreed          | the raiser and the stage's assignee     | notice: action_plan_agreed             | -          |
+ * | ActionsFellDue            | the raiser                              | action_due (the actions listed)        | -          |
  * | Escalated off the ladder  | the raiser (timer only)                 | notice: ladder_exhausted               | -          |
  * | RaiserAlerted             | the raiser                              | notice: raiser_alerted                 | -          |
  * | Resolved, Closed          | the raiser and the last assignee        | resolved, closed                       | -          |
@@ -47,7 +49,10 @@ import {
  *
  * Nothing for ChallengeRaised (its StageOpened follows in the same commit), Escalated onto another
  * stage (its StageOpened says it), StageAcknowledged, MeetingRecorded, ReferralApproved,
- * ActionCompleted/Missed, Reopened (its StageOpened follows) and DifferenceNoted. A person's own
+ * ActionCompleted/Missed, Reopened (its StageOpened follows) and DifferenceNoted. The reminder's
+ * reply address is the StageOpened email's (same stage visit, same expiry). The action_due email
+ * has none: no stage is open while a plan is monitored, so a reply could not be recorded; the raiser
+ * records each action as done or not done through the API or the case record. A person's own
  * action through the API is not confirmed back to them, except where the brief's record emails
  * (Resolved, Closed, ActionPlanAgreed) go to both parties.
  *
@@ -423,6 +428,26 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
       break;
     }
 
+    case "ReminderSent": {
+      const open = after.currentStage;
+      if (open?.stageId !== event.data.stageId) break;
+      const assignee = plan.assignee(open.assignee, "assignee");
+      plan.add(
+        assignee,
+        "assignee",
+        templated({ kind: "reminder", challenge, stage: openStageFacts(track, open) }, assignee),
+        {
+          reply: {
+            party: "assignee",
+            stageId: open.stageId,
+            stageOpenedAt: open.openedAt,
+            expiresAt: replyExpiry(open.deadline, event.at),
+          },
+        },
+      );
+      break;
+    }
+
     case "ResponseRecorded": {
       const open = after.currentStage;
       if (open?.stageId !== event.data.stageId) break;
@@ -560,6 +585,18 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
         ),
         { cc: [raiser()] },
       );
+      break;
+    }
+
+    case "ActionsFellDue": {
+      const actions = after.actionPlan?.actions ?? [];
+      const due = event.data.actionIds
+        .map((id) => actions.find((a) => a.id === id))
+        .filter((a) => a !== undefined)
+        .map(({ action, byWhen, byWhom }) => ({ action, byWhen, byWhom }));
+      if (due.length === 0) break;
+      const to = raiser();
+      plan.add(to, "raiser", templated({ kind: "action_due", challenge, actions: due }, to));
       break;
     }
 

@@ -71,6 +71,13 @@ export interface GoodPracticeFacts {
   readonly raiserTitle: string;
 }
 
+/** An agreed action as an email needs it. `byWhen` is a London date, YYYY-MM-DD. */
+export interface DueActionFacts {
+  readonly action: string;
+  readonly byWhen: string;
+  readonly byWhom: string;
+}
+
 interface Addressed {
   /** The person written to, when the directory knows their name; otherwise they are greeted by role. */
   readonly recipientName?: string;
@@ -104,10 +111,11 @@ export type Notification = Addressed &
         readonly nextStage: { readonly label: string; readonly recipientTitle: string } | null;
       }
     | {
+        /** To the raiser: the agreed date of these actions passed while they were open. */
         readonly kind: "action_due";
         readonly challenge: ChallengeFacts;
-        /** `byWhen` is a London date, YYYY-MM-DD. */
-        readonly action: { readonly action: string; readonly byWhen: string; readonly byWhom: string };
+        /** The actions, in the order to list them (at least one). */
+        readonly actions: readonly DueActionFacts[];
       }
     | {
         readonly kind: "referral";
@@ -164,9 +172,7 @@ const VARIABLE_TYPES = {
   previousDeadlineShort: "line",
   replyInstructions: "block",
   responseText: "multiline",
-  actionText: "multiline",
-  actionByWhom: "line",
-  actionDueWords: "line",
+  dueActions: "block",
   actionDueShort: "line",
   referralName: "line",
   referralRecipientTitle: "line",
@@ -240,7 +246,7 @@ export const KIND_VARIABLES: Readonly<Record<NotificationKind, readonly Variable
   ],
   auto_escalated_previous: [...CHALLENGE_VARIABLES, ...STAGE_VARIABLES, ...PREVIOUS_STAGE_VARIABLES],
   response_received: [...CHALLENGE_VARIABLES, ...STAGE_VARIABLES, "responseText", "replyInstructions"],
-  action_due: [...CHALLENGE_VARIABLES, "actionText", "actionByWhom", "actionDueWords", "actionDueShort"],
+  action_due: [...CHALLENGE_VARIABLES, "dueActions", "actionDueShort"],
   referral: [
     ...CHALLENGE_VARIABLES,
     "referralName",
@@ -277,7 +283,7 @@ const REQUIRED_BODY_VARIABLES: Readonly<Record<NotificationKind, readonly Variab
   auto_escalated: ["deadlineWords", "challengeDetails", "caseRecordUrl", "replyInstructions"],
   auto_escalated_previous: ["caseRecordUrl"],
   response_received: ["responseText", "caseRecordUrl", "replyInstructions"],
-  action_due: ["actionText", "caseRecordUrl"],
+  action_due: ["dueActions", "caseRecordUrl"],
   referral: ["referralRationale", "challengeDetails", "referralDocuments"],
   resolved: ["outcomeSummary", "caseRecordUrl"],
   closed: ["outcomeSummary", "caseRecordUrl"],
@@ -438,13 +444,12 @@ export const DEFAULT_TEMPLATES: TemplateSet = {
     ].join("\n\n"),
   },
   action_due: {
-    subject: "Action due {{actionDueShort}}: challenge {{reference}}",
+    subject: "Agreed actions due by {{actionDueShort}}: challenge {{reference}}",
     body: [
       "Dear {{greetingName}},",
-      "An action agreed for challenge {{reference}} is due on {{actionDueWords}}:",
-      "{{actionText}}",
-      "By whom: {{actionByWhom}}",
-      "Please record on the case record whether it was done. If it was not, the challenge can be reopened at the stage it last left.",
+      "The date agreed for the actions below, from the action plan for challenge {{reference}} about a child's {{planName}}, has passed, and they are not yet recorded as done or not done.",
+      "{{dueActions}}",
+      "Please record on the case record whether each was done. If an action was not done, the challenge can be reopened at the stage it last left.",
       LINK_PARAGRAPH,
       "{{authorityName}}",
     ].join("\n\n"),
@@ -580,6 +585,8 @@ export function escapeHtml(text: string): string {
     .replace(/'/g, "&#39;");
 }
 
+/** Free text as one list item: line breaks become spaces. */
+const oneLine = (text: string): string => text.replace(/\s+/g, " ").trim();
 const multilineHtml = (text: string): string => escapeHtml(text).replace(/\r?\n/g, "<br>\n");
 const line = (value: string): Value => ({ type: "line", value });
 const multiline = (value: string): Value => ({
@@ -798,14 +805,22 @@ function variablesFor(n: Notification, baseUrl: string): Variables {
         responseText: multiline(n.response),
         replyInstructions: raiserReplyInstructions(n.nextStage),
       };
-    case "action_due":
+    case "action_due": {
+      // The subject's date: the latest of them, so "due by" is true of every action listed.
+      const latest = n.actions
+        .map((a) => a.byWhen)
+        .sort()
+        .at(-1);
       return {
         ...challengeVariables(n.challenge, name || n.challenge.raiserTitle, baseUrl),
-        actionText: multiline(n.action.action),
-        actionByWhom: line(n.action.byWhom),
-        actionDueWords: line(dateInWords(n.action.byWhen)),
-        actionDueShort: line(shortDate(n.action.byWhen)),
+        dueActions: list(
+          n.actions.length === 1 ? "The action" : "The actions",
+          "What was agreed, by whom, and by when:",
+          n.actions.map((a) => `${oneLine(a.action)} (by ${a.byWhom}, by ${dateInWords(a.byWhen)})`),
+        ),
+        actionDueShort: line(latest === undefined ? "" : shortDate(latest)),
       };
+    }
     case "referral":
       return {
         ...challengeVariables(n.challenge, name || n.referral.recipientTitle, baseUrl),

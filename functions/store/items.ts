@@ -7,7 +7,7 @@ import {
   type ChallengeForm,
 } from "../domain/challenge/commands.js";
 import type { ChallengeEvent, ChallengeEventType, EventOf } from "../domain/challenge/events.js";
-import type { ChallengeState, OpenStage } from "../domain/challenge/state.js";
+import type { ChallengeState, OpenStage, TrackedAction } from "../domain/challenge/state.js";
 import { ENTITY } from "./table.js";
 
 /**
@@ -74,6 +74,7 @@ const openStageSchema = z.strictObject({
   responses: z.array(z.strictObject({ at: instant, response: z.string() })),
   meetings: z.array(z.strictObject({ heldOn: day, attendees: z.array(z.string()), summary: z.string() })),
   raiserAlertedAt: instant.optional(),
+  remindedAt: instant.optional(),
 });
 
 const smartActionFields = {
@@ -82,6 +83,13 @@ const smartActionFields = {
   byWhen: day,
   byWhom: z.string(),
 };
+
+const trackedActionSchema = z.strictObject({
+  ...smartActionFields,
+  status: z.enum(["open", "completed", "missed"]),
+  note: z.string().optional(),
+  dueNotifiedAt: instant.optional(),
+});
 
 export const challengeStateSchema = z.strictObject({
   challengeId: id,
@@ -107,13 +115,7 @@ export const challengeStateSchema = z.strictObject({
   actionPlan: z
     .strictObject({
       stageId: id,
-      actions: z.array(
-        z.strictObject({
-          ...smartActionFields,
-          status: z.enum(["open", "completed", "missed"]),
-          note: z.string().optional(),
-        }),
-      ),
+      actions: z.array(trackedActionSchema),
     })
     .nullable(),
   referrals: z.array(
@@ -182,6 +184,7 @@ export const challengeEventSchema = z.discriminatedUnion("type", [
     safeguardingConcern: z.boolean().optional(),
   }),
   eventSchema("RaiserAlerted", { ...stageRef, reason: z.literal("no_response") }),
+  eventSchema("ReminderSent", { ...stageRef, deadline: instant }),
   eventSchema("Resolved", { stageId: id.nullable(), summary: z.string() }),
   eventSchema("ReferralRequested", {
     kind: referralKindSchema,
@@ -201,6 +204,7 @@ export const challengeEventSchema = z.discriminatedUnion("type", [
   }),
   eventSchema("ActionCompleted", { actionId: id, note: z.string().optional() }),
   eventSchema("ActionMissed", { actionId: id, note: z.string() }),
+  eventSchema("ActionsFellDue", { actionIds: z.array(id) }),
   eventSchema("Reopened", {
     atStageId: id,
     reason: z.string(),
@@ -310,5 +314,6 @@ export type _StoreSchemasMatchDomain = [
   Assert<SameKeys<ChallengeForm, z.infer<typeof challengeFormSchema>>>,
   Assert<SameKeys<ChallengeForm["child"], z.infer<typeof challengeFormSchema>["child"]>>,
   Assert<SameKeys<OpenStage, z.infer<typeof openStageSchema>>>,
+  Assert<SameKeys<TrackedAction, z.infer<typeof trackedActionSchema>>>,
   Assert<EventDataKeysMatch>,
 ];

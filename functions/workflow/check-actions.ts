@@ -9,9 +9,12 @@ import { workflowDependencies, workflowHandler } from "./dependencies.js";
 
 /**
  * CheckActions task, when AwaitMonitoring times out (the next action fell due). Input: `{ tenantId,
- * challengeId, dueAt, executionName? }`. Output (`$.stage.current`): `{ status: "monitoring",
- * nextActionDueAt, timeoutSeconds, dueActions: [{ actionId, byWhen }], version }` while the plan is
- * monitored, otherwise OpenStage's shape (open or finished).
+ * challengeId, dueAt, executionName? }`. Records the actions that fell due and were not yet asked
+ * about (RecordActionsDue, through the application service: the raiser's email follows from the
+ * committed event), so it writes: it needs read-write access to the table. Output
+ * (`$.stage.current`): `{ status: "monitoring", nextActionDueAt, timeoutSeconds, dueActions: [{
+ * actionId, byWhen }], version }` while the plan is monitored, otherwise OpenStage's shape (open
+ * or finished).
  */
 export const checkActionsInputSchema = z.object({
   tenantId: z.string().min(1),

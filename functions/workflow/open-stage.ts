@@ -6,7 +6,8 @@ import { workflowDependencies, workflowHandler } from "./dependencies.js";
 /**
  * OpenStage task (statemachines/challenge.asl.json). Input: `{ tenantId, challengeId,
  * executionName? }` (`$$.Execution.Name`: which run is asking). Output (`$.stage.current`):
- * `{ status: "open", stageId, deadline, timeoutSeconds, waitUntil, onTimeout, version }`,
+ * `{ status: "open", stageId, deadline, timeoutSeconds, waitUntil, onTimeout, version }` (waiting
+ * for the reminder time first, `onTimeout: "remind"`, when a reminder is still to be sent),
  * `{ status: "monitoring", nextActionDueAt, timeoutSeconds, version }` or `{ status: "finished",
  * outcome, version }` (outcome "superseded": a later run times the challenge). Reads only: safe to
  * run on every loop, retry and local resume.

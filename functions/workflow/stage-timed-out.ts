@@ -9,9 +9,10 @@ import { workflowDependencies, workflowHandler } from "./dependencies.js";
 
 /**
  * StageTimedOut task, the Catch of `States.Timeout` on AwaitResponse. Input: `{ tenantId,
- * challengeId, stage }` (`stage` is OpenStage's output for the stage that timed out). Runs
- * AutoEscalate through the application service; a deadline not yet passed or a stage already left
- * is a successful no-op (the ASL discards the result and re-runs OpenStage).
+ * challengeId, stage }` (`stage` is OpenStage's output for the stage that timed out). Sends the
+ * stage's reminder (SendReminder) when one is due now, else runs AutoEscalate, both through the
+ * application service; a deadline not yet passed or a stage already left is a successful no-op
+ * (the ASL discards the result and re-runs OpenStage, which then waits for the deadline).
  */
 export const stageTimedOutInputSchema = z.object({
   tenantId: z.string().min(1),

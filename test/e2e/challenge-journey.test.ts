@@ -106,7 +106,14 @@ describe("a challenge's journey on the local runtime (npm start)", () => {
         new GetExecutionHistoryCommand({ executionArn: only.executionArn }),
       );
       // Plain strings: the local engine also records "ExecutionResumed", which AWS has no type for.
-      return { status: only.status, history: events.map((e): string => e.type ?? "") };
+      return {
+        status: only.status,
+        history: events.map((e): string => e.type ?? ""),
+        // The states entered, in order: the last is where the workflow is (or waits).
+        entered: events.flatMap((e) =>
+          e.stateEnteredEventDetails?.name === undefined ? [] : [e.stateEnteredEventDetails.name],
+        ),
+      };
     } finally {
       client.destroy();
     }
@@ -150,13 +157,31 @@ describe("a challenge's journey on the local runtime (npm start)", () => {
     );
   }, 30_000);
 
-  it("2. with no answer, five working days pass across the bank holiday and it escalates itself to the service manager that Friday", async () => {
+  it("2. with no answer, the team manager is reminded the day before, then five working days pass across the bank holiday and it escalates itself to the service manager that Friday", async () => {
     const mailBefore = (await sentMail(rt())).length;
-    // Four working days (Friday, bank holiday skipped, Tuesday to Thursday): not yet due.
+    const isReminder = (mail: SentMail): boolean =>
+      isTo(mail, PEOPLE.teamManager) && mail.subject.startsWith("Reminder:");
+    // Four working days (Friday, bank holiday skipped, Tuesday to Thursday): not yet due, but past
+    // the reminder time (Nottingham: one working day before the deadline, at 17:00).
     const fourDays = await advanceClock(rt(), { workingDays: 4 });
     expect(londonDate(fourDays.now)).toBe(londonDate(new Date(schedule.deadline.getTime() - 86_400_000)));
-    let view = await get();
+    let view = await until("the reminder", (v) => v.timeline.some((e) => e.type === "ReminderSent"));
     expect(view.challenge.currentStage?.stageId).toBe("level_1");
+    expect(view.timeline.find((e) => e.type === "ReminderSent")).toMatchObject({
+      actorRole: "system",
+      channel: "timer",
+    });
+    const reminder = await eventually("the reminder email", async () =>
+      (await sentMail(rt())).slice(mailBefore).find(isReminder),
+    );
+    // The same reply address as the stage's first email: a reply to either is the response.
+    const opened = (await sentMail(rt())).find((mail) => isTo(mail, PEOPLE.teamManager));
+    expect(reminder.replyTo).toEqual(opened?.replyTo);
+    // The workflow waits again, now for the deadline, before the clock moves on.
+    await eventually("the wait for the deadline", async () => {
+      const { entered } = await execution();
+      return entered.at(-1) === "AwaitResponse" && entered.includes("StageTimedOut") ? true : undefined;
+    });
 
     // The fifth: past 17:00 on the Friday of the following week.
     await advanceClock(rt(), { workingDays: 1 });
@@ -169,6 +194,10 @@ describe("a challenge's journey on the local runtime (npm start)", () => {
     expect(view.challenge.currentStage?.assignee.email).toBe(PEOPLE.serviceManager);
 
     await mailTo(PEOPLE.serviceManager, mailBefore);
+    // Exactly one reminder, and it came before the escalation.
+    expect((await sentMail(rt())).filter(isReminder)).toHaveLength(1);
+    const types = view.timeline.map((e) => e.type);
+    expect(types.indexOf("ReminderSent")).toBeLessThan(types.indexOf("Escalated"));
   }, 30_000);
 
   it("3a. the service manager answers by replying to the email, over SMTP", async () => {
@@ -274,8 +303,19 @@ describe("a challenge's journey on the local runtime (npm start)", () => {
     let view = await get();
     const action = view.challenge.actionPlan?.actions[0];
     if (action === undefined) throw new Error("no action plan (step 3b)");
-    // The day after the action's date: monitoring looks at the plan.
+    // The day after the action's date: monitoring looks at the plan, and asks the IRO about it
+    // (once the workflow waits on the plan: the clock must not move while it works out the wait).
+    await eventually("the workflow to monitor the plan", async () =>
+      (await execution()).entered.at(-1) === "AwaitMonitoring" ? true : undefined,
+    );
     await advanceClock(rt(), { days: 8 });
+    await until("the action falling due", (v) => v.timeline.some((e) => e.type === "ActionsFellDue"));
+    const asked = await eventually("the action-due email", async () =>
+      (await sentMail(rt())).find(
+        (m) => isTo(m, PEOPLE.iro) && m.subject.startsWith("Agreed actions due by "),
+      ),
+    );
+    expect(asked.text).toContain("Hold the permanence planning meeting and share the plan with the child.");
 
     const missed = await api(
       rt(),
@@ -327,12 +367,14 @@ describe("a challenge's journey on the local runtime (npm start)", () => {
     expect(view.timeline.map((e) => e.type)).toEqual([
       "ChallengeRaised",
       "StageOpened",
+      "ReminderSent",
       "Escalated",
       "StageOpened",
       "ResponseRecorded",
       "Escalated",
       "StageOpened",
       "ActionPlanAgreed",
+      "ActionsFellDue",
       "ActionMissed",
       "Reopened",
       "StageOpened",

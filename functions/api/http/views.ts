@@ -146,6 +146,8 @@ export function summarise(event: ChallengeEvent, label: StageLabeller): string {
     }
     case "RaiserAlerted":
       return `No response by the deadline at ${label(event.data.stageId)}: the raiser was alerted to decide the next step`;
+    case "ReminderSent":
+      return `Reminder sent: a response at ${label(event.data.stageId)} is due by ${londonTime(event.data.deadline)}`;
     case "Resolved":
       return event.data.stageId === null ? "Resolved" : `Resolved at ${label(event.data.stageId)}`;
     case "ReferralRequested": {
@@ -160,6 +162,10 @@ export function summarise(event: ChallengeEvent, label: StageLabeller): string {
       return "An agreed action was recorded as done";
     case "ActionMissed":
       return "An agreed action was recorded as not done";
+    case "ActionsFellDue": {
+      const n = event.data.actionIds.length;
+      return `${n} agreed ${n === 1 ? "action" : "actions"} fell due: the raiser was asked whether ${n === 1 ? "it was" : "they were"} done`;
+    }
     case "Reopened":
       return `Reopened at ${label(event.data.atStageId)}`;
     case "DifferenceNoted":

@@ -23,5 +23,5 @@ export type Actor = z.infer<typeof actorSchema>;
 export const channelSchema = z.enum(["api", "email", "timer"]);
 export type Channel = z.infer<typeof channelSchema>;
 
-/** The workflow's own identity, used for automatic escalation. */
+/** The workflow's own identity, used for automatic escalation, reminders and actions falling due. */
 export const TIMER_ACTOR: Actor = { id: "workflow-timer", role: "system" };

@@ -123,6 +123,20 @@ export const autoEscalateCommandSchema = z.object({
   stageId: id,
 });
 
+export const sendReminderCommandSchema = z.object({
+  type: z.literal("SendReminder"),
+  ...base,
+  /** The stage whose recipient is reminded: a late timer for a stage already left does nothing. */
+  stageId: id,
+});
+
+export const recordActionsDueCommandSchema = z.object({
+  type: z.literal("RecordActionsDue"),
+  ...base,
+  /** Agreed actions whose date has passed: the raiser is asked, once, whether they were done. */
+  actionIds: z.array(id).min(1).max(100),
+});
+
 export const referralKindSchema = z.enum(["cafcass", "partnership"]);
 export type ReferralKind = z.infer<typeof referralKindSchema>;
 
@@ -184,6 +198,8 @@ export const commandSchema = z.discriminatedUnion("type", [
   escalateCommandSchema,
   bypassCommandSchema,
   autoEscalateCommandSchema,
+  sendReminderCommandSchema,
+  recordActionsDueCommandSchema,
   requestReferralCommandSchema,
   approveReferralCommandSchema,
   completeActionCommandSchema,

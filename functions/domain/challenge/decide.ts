@@ -13,6 +13,7 @@ import type {
   StageOpenedVia,
 } from "./events.js";
 import { initialState } from "./evolve.js";
+import { actionDatePassed, reminderTime } from "./reminders.js";
 import type { ChallengeState, DecideContext, OpenStage } from "./state.js";
 
 /**
@@ -633,6 +634,125 @@ function autoEscalate(scope: Scope, command: CommandOf<"AutoEscalate">): DecideR
 }
 
 // ---------------------------------------------------------------------------------------------
+// The timer's reminders: before a stage's deadline, and when agreed actions fall due
+
+function isTimer(command: Command): boolean {
+  return command.actor.role === "system" && command.channel === "timer";
+}
+
+function sendReminder(scope: Scope, command: CommandOf<"SendReminder">): DecideResult {
+  if (!isTimer(command)) {
+    return refuse("NOT_PERMITTED", "reminders before a deadline are sent by the workflow's timer only");
+  }
+  const open = scope.state.currentStage;
+  if (scope.state.status !== "open" || open === null) {
+    return wrongStatus(scope, `nothing to do: stage "${command.stageId}" is no longer open`);
+  }
+  if (open.stageId !== command.stageId) {
+    return refuse(
+      "WRONG_STATUS",
+      `nothing to do: stage "${command.stageId}" is no longer open (the challenge is now at ${openStageName(scope, open)})`,
+    );
+  }
+  const found = requireOpenStage(scope, "send a reminder about");
+  if (isRefusal(found)) return found;
+  const { stage } = found;
+  const days = scope.protocol.reminderWorkingDaysBeforeDeadline;
+  const remindAt = reminderTime(open.deadline, scope.protocol, scope.ctx.calendar);
+  if (remindAt === undefined) {
+    return refuse(
+      "NOT_PERMITTED",
+      `this protocol (${scope.protocol.name}) sends no reminders before a deadline`,
+    );
+  }
+  const lastResponse = open.responses.at(-1);
+  if (lastResponse !== undefined) {
+    return refuse(
+      "WRONG_STATUS",
+      `nothing to do: the ${open.assignee.title} responded to ${stage.label} on ${when(lastResponse.at)}`,
+    );
+  }
+  if (open.remindedAt !== undefined) {
+    return refuse(
+      "WRONG_STATUS",
+      `nothing to do: the ${open.assignee.title} was already reminded about ${stage.label} on ${when(open.remindedAt)}`,
+    );
+  }
+  const remindAtIso = remindAt.toISOString();
+  if (remindAt.getTime() <= Date.parse(open.openedAt)) {
+    return refuse(
+      "WRONG_STATUS",
+      `nothing to do: ${stage.label} opened on ${when(open.openedAt)}, after its reminder time (${when(remindAtIso)}), so the email that opened it is the reminder`,
+    );
+  }
+  const now = scope.ctx.now.getTime();
+  if (now < remindAt.getTime()) {
+    return refuse(
+      "DEADLINE_NOT_PASSED",
+      `the ${open.assignee.title} is reminded about ${stage.label} at ${when(remindAtIso)}, ${days} working ${days === 1 ? "day" : "days"} before the deadline (${when(open.deadline)}), and not before`,
+    );
+  }
+  if (now >= Date.parse(open.deadline)) {
+    return refuse(
+      "WRONG_STATUS",
+      `too late for a reminder: the deadline for ${stage.label}, ${when(open.deadline)}, has passed, so the protocol's no-response rule applies instead`,
+    );
+  }
+  return accept([scope.emit("ReminderSent", { stageId: open.stageId, deadline: open.deadline })]);
+}
+
+function recordActionsDue(scope: Scope, command: CommandOf<"RecordActionsDue">): DecideResult {
+  if (!isTimer(command)) {
+    return refuse(
+      "NOT_PERMITTED",
+      "actions are recorded as fallen due by the workflow's timer only; to say whether an action was done, record it as done or not done",
+    );
+  }
+  const { state, ctx } = scope;
+  if (state.status !== "monitoring") {
+    return wrongStatus(scope, "nothing to do: actions fall due only while an action plan is being monitored");
+  }
+  const plan = state.actionPlan;
+  if (plan === null) {
+    return refuse("UNKNOWN_ACTION", "no action plan has been agreed for this challenge");
+  }
+  const today = ctx.calendar.londonDate(ctx.now);
+  const seen = new Set<string>();
+  for (const actionId of command.actionIds) {
+    if (seen.has(actionId)) {
+      return refuse("INVALID_COMMAND", `the action "${actionId}" is listed more than once`);
+    }
+    seen.add(actionId);
+    const action = plan.actions.find((a) => a.id === actionId);
+    if (action === undefined) {
+      return refuse(
+        "UNKNOWN_ACTION",
+        `there is no action "${actionId}" in the action plan agreed for this challenge`,
+      );
+    }
+    if (action.status !== "open") {
+      return refuse(
+        "WRONG_STATUS",
+        `nothing to do: the action "${action.action}" was already recorded as ${action.status === "completed" ? "done" : "not done"}`,
+      );
+    }
+    if (action.dueNotifiedAt !== undefined) {
+      return refuse(
+        "WRONG_STATUS",
+        `nothing to do: the ${raiserTitle(scope.protocol, scope.form.raiserRole)} was already asked on ${when(action.dueNotifiedAt)} whether the action "${action.action}" was done`,
+      );
+    }
+    if (!actionDatePassed(action.byWhen, ctx.now, ctx.calendar)) {
+      return refuse(
+        "DEADLINE_NOT_PASSED",
+        `the action "${action.action}" is due by ${day(action.byWhen)}: it falls due once that day has passed, and today is ${day(today)}`,
+      );
+    }
+  }
+  return accept([scope.emit("ActionsFellDue", { actionIds: command.actionIds })]);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Referrals (Cafcass, safeguarding partnership)
 
 function requestReferral(scope: Scope, command: CommandOf<"RequestReferral">): DecideResult {
@@ -968,6 +1088,10 @@ export function decide(
       return bypass(scope, cmd);
     case "AutoEscalate":
       return autoEscalate(scope, cmd);
+    case "SendReminder":
+      return sendReminder(scope, cmd);
+    case "RecordActionsDue":
+      return recordActionsDue(scope, cmd);
     case "RequestReferral":
       return requestReferral(scope, cmd);
     case "ApproveReferral":

@@ -91,6 +91,12 @@ export type Escalated = EventEnvelope<
 /** The deadline passed and the protocol says the raiser decides what happens next. */
 export type RaiserAlerted = EventEnvelope<"RaiserAlerted", { stageId: string; reason: "no_response" }>;
 
+/** The stage's recipient was reminded, before its deadline, that a response is due. */
+export type ReminderSent = EventEnvelope<"ReminderSent", { stageId: string; deadline: string }>;
+
+/** The date agreed for these actions passed while they were open: the raiser is asked whether they were done. */
+export type ActionsFellDue = EventEnvelope<"ActionsFellDue", { actionIds: readonly string[] }>;
+
 export type Resolved = EventEnvelope<"Resolved", { stageId: string | null; summary: string }>;
 
 export type ReferralRequested = EventEnvelope<
@@ -140,12 +146,14 @@ export type ChallengeEvent =
   | ActionPlanAgreed
   | Escalated
   | RaiserAlerted
+  | ReminderSent
   | Resolved
   | ReferralRequested
   | ReferralApproved
   | ReferralMade
   | ActionCompleted
   | ActionMissed
+  | ActionsFellDue
   | Reopened
   | DifferenceNoted
   | Withdrawn

@@ -195,6 +195,9 @@ function apply(state: ChallengeState, event: ChallengeEvent): ChallengeState {
     case "RaiserAlerted":
       return onStage(state, event.data.stageId, (s) => ({ ...s, raiserAlertedAt: event.at }));
 
+    case "ReminderSent":
+      return onStage(state, event.data.stageId, (s) => ({ ...s, remindedAt: event.at }));
+
     case "Resolved":
       return {
         ...state,
@@ -246,6 +249,12 @@ function apply(state: ChallengeState, event: ChallengeEvent): ChallengeState {
 
     case "ActionMissed":
       return onAction(state, event.data.actionId, (a) => ({ ...a, status: "missed", note: event.data.note }));
+
+    case "ActionsFellDue":
+      return event.data.actionIds.reduce(
+        (s, actionId) => onAction(s, actionId, (a) => ({ ...a, dueNotifiedAt: event.at })),
+        state,
+      );
 
     case "Reopened":
       // The StageOpened (via "reopened") that follows in the same batch sets the stage.

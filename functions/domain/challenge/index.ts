@@ -7,3 +7,4 @@ export * from "./state.js";
 export { decide } from "./decide.js";
 export type { DecideResult } from "./decide.js";
 export { evolve, initialState, replay } from "./evolve.js";
+export { actionDatePassed, reminderTime } from "./reminders.js";

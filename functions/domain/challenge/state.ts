@@ -30,6 +30,8 @@ export interface OpenStage {
   }[];
   /** Set when the deadline passed and the protocol left the next step to the raiser. */
   readonly raiserAlertedAt?: string;
+  /** Set when the recipient was reminded before the deadline (at most once per stage visit). */
+  readonly remindedAt?: string;
 }
 
 export interface StageVisit {
@@ -42,6 +44,8 @@ export interface StageVisit {
 export interface TrackedAction extends SmartAction {
   readonly status: "open" | "completed" | "missed";
   readonly note?: string;
+  /** Set when the action's date passed while it was open and the raiser was asked about it (once). */
+  readonly dueNotifiedAt?: string;
 }
 
 export interface Referral {

@@ -33,6 +33,8 @@ const substitutions = {
   WorkflowFailureTopicArn: "arn:aws:sns:eu-west-2:000000000000:workflow-failure",
 };
 const WEEK_SECONDS = 7 * 86400;
+/** The reminder's wait: five days into the week. */
+const REMIND_SECONDS = 5 * 86400;
 const STAGES = ["team-manager", "service-manager"];
 
 interface AwaitPayload {
@@ -61,6 +63,8 @@ describe("statemachines/challenge.asl.json on the local engine", () => {
   /** The fake challenge: which stage is current, a monitored plan (the view to return), or finished. */
   let fake: {
     stage: number;
+    /** Stages whose recipient was reminded (the protocol reminds two days before a week's deadline). */
+    reminded: Set<number> | undefined;
     finished: boolean;
     failOpen: boolean;
     monitoring: Record<string, unknown> | undefined;
@@ -69,7 +73,7 @@ describe("statemachines/challenge.asl.json on the local engine", () => {
   };
   let openStage: ReturnType<typeof recorder<{ executionName?: string }>>;
   let awaitResponse: ReturnType<typeof recorder<AwaitPayload>>;
-  let stageTimedOut: ReturnType<typeof recorder<{ stage: { stageId: string } }>>;
+  let stageTimedOut: ReturnType<typeof recorder<{ stage: { stageId: string; onTimeout?: string } }>>;
   let checkActions: ReturnType<typeof recorder>;
   let publish: ReturnType<typeof recorder<{ Message: string; TopicArn: string }>>;
 
@@ -84,7 +88,14 @@ describe("statemachines/challenge.asl.json on the local engine", () => {
   }
 
   beforeEach(async () => {
-    fake = { stage: 0, finished: false, failOpen: false, monitoring: undefined, checked: undefined };
+    fake = {
+      stage: 0,
+      reminded: undefined,
+      finished: false,
+      failOpen: false,
+      monitoring: undefined,
+      checked: undefined,
+    };
     openStage = recorder<{ executionName?: string }>(() => {
       if (fake.failOpen) {
         const error = new Error("challenge not found");
@@ -93,15 +104,22 @@ describe("statemachines/challenge.asl.json on the local engine", () => {
       }
       if (fake.finished) return { status: "finished" };
       if (fake.monitoring !== undefined) return fake.monitoring;
+      // With reminders: wait for the reminder time first (two days before the deadline), once.
+      const remind = fake.reminded !== undefined && !fake.reminded.has(fake.stage);
       return {
         status: "open",
         stageId: STAGES[fake.stage],
         deadline: new Date(now().getTime() + WEEK_SECONDS * 1000).toISOString(),
-        timeoutSeconds: WEEK_SECONDS,
+        timeoutSeconds: remind ? REMIND_SECONDS : WEEK_SECONDS,
+        onTimeout: remind ? "remind" : "escalate",
       };
     });
     awaitResponse = recorder<AwaitPayload>({ notified: true });
-    stageTimedOut = recorder(() => {
+    stageTimedOut = recorder<{ stage: { stageId: string; onTimeout?: string } }>((input) => {
+      if (input.stage.onTimeout === "remind") {
+        fake.reminded?.add(fake.stage); // SendReminder: the stage stays where it is
+        return { result: "reminded" };
+      }
       fake.stage += 1; // the protocol's no-response rule: auto-escalate
       return { escalated: true };
     });
@@ -187,6 +205,44 @@ describe("statemachines/challenge.asl.json on the local engine", () => {
     await respond(second.taskToken, { action: "resolved" });
     await statusOf(harness.sfn, executionArn, "SUCCEEDED");
     expect(await statesEntered(harness.sfn, executionArn)).toContain("StageTimedOut");
+  });
+
+  it("reminder then auto-escalation in one run: the reminder's timeout loops back to the same stage, the deadline's moves on", async () => {
+    fake.reminded = new Set();
+    const executionArn = await start("c-8");
+    const first = await awaiting(1);
+    expect(first.stage).toMatchObject({ stageId: "team-manager", timeoutSeconds: REMIND_SECONDS });
+
+    // The reminder time passes: StageTimedOut reminds, OpenStage waits again at the same stage.
+    advanceBy(REMIND_SECONDS * 1000 + 1000);
+    const second = await awaiting(2);
+    expect(second.stage).toMatchObject({ stageId: "team-manager", timeoutSeconds: WEEK_SECONDS });
+    expect(second.taskToken).not.toBe(first.taskToken);
+    expect(stageTimedOut.calls.map((c) => c.stage.onTimeout)).toEqual(["remind"]);
+
+    // The deadline passes: StageTimedOut escalates, and the next stage is waited for (its reminder first).
+    advanceBy(WEEK_SECONDS * 1000 + 1000);
+    const third = await awaiting(3);
+    expect(third.stage).toMatchObject({ stageId: "service-manager", timeoutSeconds: REMIND_SECONDS });
+    expect(stageTimedOut.calls.map((c) => c.stage.onTimeout)).toEqual(["remind", "escalate"]);
+
+    await respond(third.taskToken, { action: "resolved" });
+    await statusOf(harness.sfn, executionArn, "SUCCEEDED");
+    expect(await statesEntered(harness.sfn, executionArn)).toEqual([
+      "OpenStage",
+      "RouteStage",
+      "AwaitResponse",
+      "StageTimedOut",
+      "OpenStage",
+      "RouteStage",
+      "AwaitResponse",
+      "StageTimedOut",
+      "OpenStage",
+      "RouteStage",
+      "AwaitResponse",
+      "RouteOutcome",
+      "Finished",
+    ]);
   });
 
   it("monitoring: an agreed plan waits on a task token until the next action falls due, then checks it", async () => {

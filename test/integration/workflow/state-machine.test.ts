@@ -24,6 +24,7 @@ import { createTestTable, localDocumentClient } from "../../support/dynamodb-loc
 import {
   IRO,
   LEVEL_1_DEADLINE,
+  LEVEL_1_REMINDER,
   RAISED_AT,
   TENANT,
   raiseCommand,
@@ -163,7 +164,7 @@ function reopenedRecord(challengeId: string, seq: number, fromStatus: "monitorin
 }
 
 describe("the challenge state machine, locally", () => {
-  it("waits at level 1 until the deadline, auto-escalates to level 2, and finishes when resolved", async () => {
+  it("waits at level 1 for the reminder time, reminds, waits for the deadline, auto-escalates to level 2, and finishes when resolved", async () => {
     const challengeId = "01JSTATEMACHINE0000000001";
     clockAt(RAISED_AT);
     await executeCommand(app, TENANT, raiseCommand(challengeId));
@@ -188,14 +189,27 @@ describe("the challenge state machine, locally", () => {
       executionArn,
     ]);
 
-    // Waiting at level 1, timing out at its deadline (Thursday 28 May 17:00 BST).
-    const level1Token = await tokenFor(challengeId, "level_1");
+    // Waiting at level 1, timing out first at its reminder time (Wednesday 27 May 17:00 BST, one
+    // working day before the deadline). Whole seconds, rounded up: within a second after it.
+    const remindToken = await tokenFor(challengeId, "level_1");
     const pending = harness.engine.describeExecution(executionArn).pendingTask;
-    expect(pending).toMatchObject({ stateName: "AwaitResponse", token: level1Token });
-    // Whole seconds, rounded up: the timeout falls within a second after the deadline.
-    const timeoutAt = Date.parse(pending?.deadline ?? "");
+    expect(pending).toMatchObject({ stateName: "AwaitResponse", token: remindToken });
+    const remindAt = Date.parse(pending?.deadline ?? "");
+    expect(remindAt).toBeGreaterThanOrEqual(Date.parse(LEVEL_1_REMINDER));
+    expect(remindAt).toBeLessThan(Date.parse(LEVEL_1_REMINDER) + 1_000);
+
+    // The reminder time passes: StageTimedOut records the reminder, and the loop waits again at
+    // level 1, now until its deadline (Thursday 28 May 17:00 BST).
+    clockAt(new Date(Date.parse(LEVEL_1_REMINDER) + 2_000));
+    const level1Token = await tokenFor(challengeId, "level_1", remindToken);
+    const waiting = harness.engine.describeExecution(executionArn).pendingTask;
+    expect(waiting).toMatchObject({ stateName: "AwaitResponse", token: level1Token });
+    const timeoutAt = Date.parse(waiting?.deadline ?? "");
     expect(timeoutAt).toBeGreaterThanOrEqual(Date.parse(LEVEL_1_DEADLINE));
     expect(timeoutAt).toBeLessThan(Date.parse(LEVEL_1_DEADLINE) + 1_000);
+    const reminded = await challenges.get(TENANT, challengeId);
+    expect(reminded?.state).toMatchObject({ version: 3, currentStage: { stageId: "level_1" } });
+    expect(reminded?.state.currentStage?.remindedAt).toBeDefined();
 
     // Past the deadline: the engine times the task out, StageTimedOut escalates, the loop opens level 2.
     clockAt(new Date(Date.parse(LEVEL_1_DEADLINE) + 2_000));
@@ -206,6 +220,18 @@ describe("the challenge state machine, locally", () => {
       autoEscalations: 1,
       currentStage: { stageId: "level_2" },
     });
+    // One reminder, then the escalation: the timer's events, in one run.
+    const types = (await challenges.events(TENANT, challengeId)).map(({ event }) => [
+      event.type,
+      event.channel,
+    ]);
+    expect(types).toEqual([
+      ["ChallengeRaised", "api"],
+      ["StageOpened", "api"],
+      ["ReminderSent", "timer"],
+      ["Escalated", "timer"],
+      ["StageOpened", "timer"],
+    ]);
 
     // The Service Manager responds (the loop re-reads and waits again), then the IRO resolves it.
     const respond: Command = {
@@ -230,6 +256,10 @@ describe("the challenge state machine, locally", () => {
       WAIT_MS,
     );
     expect(await statesEntered(harness.sfn, executionArn)).toEqual([
+      "OpenStage",
+      "RouteStage",
+      "AwaitResponse",
+      "StageTimedOut",
       "OpenStage",
       "RouteStage",
       "AwaitResponse",
@@ -286,9 +316,14 @@ describe("the challenge state machine, locally", () => {
       status: "monitoring",
       nextActionDueAt: "2026-06-18T16:00:00.000Z",
       timeoutSeconds: expect.any(Number) as unknown,
-      version: 3,
+      version: 4,
       dueActions: [{ actionId: first, byWhen: "2026-06-10" }],
     });
+    // It recorded the first action as fallen due (the raiser's email follows from the event), once.
+    const fellDue = (await challenges.events(TENANT, challengeId)).filter(
+      ({ event }) => event.type === "ActionsFellDue",
+    );
+    expect(fellDue.map(({ event }) => event.data)).toEqual([{ actionIds: [first] }]);
 
     // The first action is done: the signal ends the wait at once (no clock move), OpenStage re-reads
     // and the workflow waits again, now for the second action's due time (the start of 21 June).

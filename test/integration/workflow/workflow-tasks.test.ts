@@ -6,6 +6,7 @@ import {
   type OpenStageView,
   type WorkflowTaskDependencies,
   awaitResponse,
+  checkActions,
   executionName,
   openStage,
   stageTimedOut,
@@ -19,7 +20,9 @@ import {
   FakeCompletion,
   IRO,
   LEVEL_1_DEADLINE,
+  LEVEL_1_REMINDER,
   LEVEL_2_DEADLINE,
+  LEVEL_2_REMINDER,
   RAISED_AT,
   TENANT,
   noWorkflow,
@@ -72,32 +75,34 @@ async function openView(ref: { tenantId: string; challengeId: string }): Promise
 }
 
 describe("a stage's deadline, end to end on the stored challenge", () => {
-  it("raise → OpenStage's deadline → no escalation before it → auto-escalation after it → the next stage", async () => {
+  it("raise → OpenStage's reminder time → the reminder, once → the deadline → no escalation before it → auto-escalation after it → the next stage", async () => {
     const ref = { tenantId: TENANT, challengeId: "01JINTEGRATION00000000001" };
     clockAt(RAISED_AT);
     await executeCommand({ ...deps, workflow: noWorkflow }, TENANT, raiseCommand(ref.challengeId));
 
-    // OpenStage: Thursday 28 May 17:00 BST (Monday 25 May is a bank holiday), 8 days 7 hours away.
+    // OpenStage: the reminder first, Wednesday 27 May 17:00 BST (one working day before the
+    // deadline, Thursday 28 May 17:00; Monday 25 May is a bank holiday), 7 days 7 hours away.
     const before = now().getTime();
-    const level1 = await openView(ref);
+    const reminderWait = await openView(ref);
     const after = now().getTime();
-    expect(level1).toMatchObject({
+    expect(reminderWait).toMatchObject({
       stageId: "level_1",
       deadline: LEVEL_1_DEADLINE,
-      onTimeout: "escalate",
+      waitUntil: LEVEL_1_REMINDER,
+      onTimeout: "remind",
       version: 2,
     });
-    expect(level1.timeoutSeconds).toBeGreaterThanOrEqual(
-      Math.ceil((Date.parse(LEVEL_1_DEADLINE) - after) / 1000),
+    expect(reminderWait.timeoutSeconds).toBeGreaterThanOrEqual(
+      Math.ceil((Date.parse(LEVEL_1_REMINDER) - after) / 1000),
     );
-    expect(level1.timeoutSeconds).toBeLessThanOrEqual(
-      Math.ceil((Date.parse(LEVEL_1_DEADLINE) - before) / 1000),
+    expect(reminderWait.timeoutSeconds).toBeLessThanOrEqual(
+      Math.ceil((Date.parse(LEVEL_1_REMINDER) - before) / 1000),
     );
-    expect(level1.timeoutSeconds).toBeGreaterThan(8 * 86_400 + 7 * 3_600 - 60);
+    expect(reminderWait.timeoutSeconds).toBeGreaterThan(7 * 86_400 + 7 * 3_600 - 60);
 
     // AwaitResponse stores the token in the table.
     await expect(
-      awaitResponse({ ...deps, completion }, { ...ref, taskToken: "token-level-1", stage: level1 }),
+      awaitResponse({ ...deps, completion }, { ...ref, taskToken: "token-level-1", stage: reminderWait }),
     ).resolves.toEqual({
       waiting: true,
       stageId: "level_1",
@@ -107,36 +112,83 @@ describe("a stage's deadline, end to end on the stored challenge", () => {
       token: "token-level-1",
     });
 
+    // The reminder time: the timer records the reminder, once (a retried task writes nothing).
+    clockAt(new Date(Date.parse(LEVEL_1_REMINDER) + 1_000));
+    expect(await stageTimedOut(deps, { ...ref, stage: reminderWait })).toEqual({
+      result: "reminded",
+      stageId: "level_1",
+      version: 3,
+    });
+    expect(await stageTimedOut(deps, { ...ref, stage: reminderWait })).toEqual({
+      result: "nothing_to_do",
+      code: "DEADLINE_NOT_PASSED",
+    });
+    const stored = await challenges.get(TENANT, ref.challengeId);
+    // The service clock runs on from where it was put: the reminder is recorded a moment after it.
+    const remindedAt = Date.parse(stored?.state.currentStage?.remindedAt ?? "");
+    expect(remindedAt).toBeGreaterThanOrEqual(Date.parse(LEVEL_1_REMINDER) + 1_000);
+    expect(remindedAt).toBeLessThan(Date.parse(LEVEL_1_REMINDER) + 60_000);
+    expect((await challenges.events(TENANT, ref.challengeId)).at(-1)?.event).toMatchObject({
+      type: "ReminderSent",
+      seq: 3,
+      actor: { id: "workflow-timer", role: "system" },
+      channel: "timer",
+      data: { stageId: "level_1", deadline: LEVEL_1_DEADLINE },
+    });
+
+    // Then OpenStage waits for the deadline.
+    const level1 = await openView(ref);
+    expect(level1).toMatchObject({
+      stageId: "level_1",
+      waitUntil: LEVEL_1_DEADLINE,
+      onTimeout: "escalate",
+      version: 3,
+    });
+    expect(level1.timeoutSeconds).toBeLessThanOrEqual(86_400 - 1);
+    expect(level1.timeoutSeconds).toBeGreaterThan(86_400 - 60);
+
     // A timer that fires early (one minute before the deadline) does nothing.
     clockAt(new Date(Date.parse(LEVEL_1_DEADLINE) - 60_000));
     expect(await stageTimedOut(deps, { ...ref, stage: level1 })).toEqual({
       result: "nothing_to_do",
       code: "DEADLINE_NOT_PASSED",
     });
-    expect((await challenges.get(TENANT, ref.challengeId))?.state.version).toBe(2);
+    expect((await challenges.get(TENANT, ref.challengeId))?.state.version).toBe(3);
 
     // Past the deadline: the timer escalates to level 2 (the Service Manager).
     clockAt(new Date(Date.parse(LEVEL_1_DEADLINE) + 1_000));
     expect(await stageTimedOut(deps, { ...ref, stage: level1 })).toEqual({
       result: "escalated",
       toStageId: "level_2",
-      version: 4,
+      version: 5,
     });
     const events = (await challenges.events(TENANT, ref.challengeId)).map((e) => e.event);
-    expect(events.map((e) => e.type)).toEqual(["ChallengeRaised", "StageOpened", "Escalated", "StageOpened"]);
-    expect(events[2]).toMatchObject({
+    expect(events.map((e) => e.type)).toEqual([
+      "ChallengeRaised",
+      "StageOpened",
+      "ReminderSent",
+      "Escalated",
+      "StageOpened",
+    ]);
+    expect(events[3]).toMatchObject({
       actor: { id: "workflow-timer", role: "system" },
       channel: "timer",
       data: { kind: "no_response" },
     });
-    expect(events[3]).toMatchObject({
+    expect(events[4]).toMatchObject({
       data: { stageId: "level_2", via: "auto_escalated", assignee: { personId: "sm-1" } },
     });
 
-    // OpenStage now returns level 2 and its own deadline.
+    // OpenStage now returns level 2, its own deadline and its own reminder (none sent there yet).
     const level2 = await openView(ref);
-    expect(level2).toMatchObject({ stageId: "level_2", deadline: LEVEL_2_DEADLINE, version: 4 });
-    expect(level2.timeoutSeconds).toBeGreaterThan(6 * 86_400);
+    expect(level2).toMatchObject({
+      stageId: "level_2",
+      deadline: LEVEL_2_DEADLINE,
+      waitUntil: LEVEL_2_REMINDER,
+      onTimeout: "remind",
+      version: 5,
+    });
+    expect(level2.timeoutSeconds).toBeGreaterThan(5 * 86_400);
 
     // The late timer of level 1 does nothing; AwaitResponse with the stale level 1 view completes at once.
     expect(await stageTimedOut(deps, { ...ref, stage: level1 })).toEqual({
@@ -147,7 +199,7 @@ describe("a stage's deadline, end to end on the stored challenge", () => {
       awaitResponse({ ...deps, completion }, { ...ref, taskToken: "stale", stage: level1 }),
     ).resolves.toMatchObject({
       waiting: false,
-      outcome: { action: "stage_changed", stageId: "level_2", version: 4 },
+      outcome: { action: "stage_changed", stageId: "level_2", version: 5 },
     });
     expect(completion.sent.at(-1)?.taskToken).toBe("stale");
   });
@@ -229,5 +281,43 @@ describe("a stage's deadline, end to end on the stored challenge", () => {
       stageId: "level_1",
       version: 6,
     });
+  });
+
+  it("records the actions that fell due once, in the table, and the snapshot still reads back", async () => {
+    const ref = { tenantId: TENANT, challengeId: "01JINTEGRATION00000000004" };
+    const app = { ...deps, workflow: noWorkflow };
+    clockAt(RAISED_AT);
+    await executeCommand(app, TENANT, raiseCommand(ref.challengeId));
+    const agreed = await executeCommand(app, TENANT, {
+      type: "AgreeActionPlan",
+      challengeId: ref.challengeId,
+      actor: IRO,
+      channel: "api",
+      actions: [
+        { action: "Hold a permanence meeting", byWhen: "2026-06-10", byWhom: "Team Manager" },
+        { action: "Update the care plan", byWhen: "2026-06-20", byWhom: "Social Worker" },
+      ],
+    });
+    const [first, second] = agreed.state.actionPlan?.actions.map((a) => a.id) ?? [];
+
+    // The first falls due at the start of 11 June (London); CheckActions runs a second later.
+    clockAt("2026-06-10T23:00:01Z");
+    const checked = await checkActions(deps, { ...ref, dueAt: "2026-06-10T23:00:00.000Z" });
+    expect(checked).toMatchObject({ status: "monitoring", version: 4, dueActions: [{ actionId: first }] });
+    // Re-run (a retried task, or the follow-up): nothing more is written.
+    await checkActions(deps, { ...ref, dueAt: "2026-06-10T23:00:00.000Z" });
+    const events = (await challenges.events(TENANT, ref.challengeId)).map((e) => e.event);
+    expect(events.map((e) => e.type)).toEqual([
+      "ChallengeRaised",
+      "StageOpened",
+      "ActionPlanAgreed",
+      "ActionsFellDue",
+    ]);
+    expect(events[3]).toMatchObject({ channel: "timer", data: { actionIds: [first] } });
+    const stored = await challenges.get(TENANT, ref.challengeId);
+    const [one, two] = stored?.state.actionPlan?.actions ?? [];
+    expect(one).toMatchObject({ id: first, status: "open", dueNotifiedAt: events[3]?.at });
+    expect(two).toMatchObject({ id: second, status: "open" });
+    expect(two?.dueNotifiedAt).toBeUndefined();
   });
 });

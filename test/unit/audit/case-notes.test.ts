@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { caseNotesFor, type CaseNote } from "../../../functions/audit/case-notes.js";
+import { toExportLine } from "../../../functions/audit/export-format.js";
+import { timeline } from "../../../functions/audit/timeline.js";
 import { getPreset } from "../../../functions/domain/presets/index.js";
-import { CHILD_DOB, CHILD_NAME, CPC, IRO, Story, TIMER, aForm, manager } from "./support.js";
+import { CHILD_DOB, CHILD_NAME, CPC, IRO, Story, TENANT, TIMER, aForm, chain, manager } from "./support.js";
 
 /** Case notes for challenges run through the real domain under two shipped presets. */
 
@@ -210,5 +212,74 @@ describe("caseNotesFor: LCS Issues Resolution (000), query, action and outcome",
 
   it("carries no personal data beyond the challenge record's own words", () => {
     expectNoPersonalData(notes);
+  });
+});
+
+describe("the timer's reminders and actions falling due, in the case notes and the audit timeline", () => {
+  const protocol = getPreset("liquidlogic-cp");
+  const story = new Story(protocol, "ch-notes-timer");
+  story.do(
+    { type: "Raise", actor: CPC, channel: "api", form: aForm({ raiserRole: "CPC" }) },
+    "2026-06-08T09:00:00Z",
+  );
+  // One working day before the deadline (Monday 15 June, 5pm): Friday 12 June, 5pm.
+  story.do(
+    { type: "SendReminder", actor: TIMER, channel: "timer", stageId: "informal" },
+    "2026-06-12T16:00:00Z",
+  );
+  story.do(
+    {
+      type: "AgreeActionPlan",
+      actor: CPC,
+      channel: "api",
+      actions: [
+        { action: "Convene the core group", byWhen: "2026-06-19", byWhom: "Team Manager" },
+        { action: "Visit the child", byWhen: "2026-06-22", byWhom: "Social Worker" },
+      ],
+    },
+    "2026-06-15T10:00:00Z",
+  );
+  story.do(
+    {
+      type: "RecordActionsDue",
+      actor: TIMER,
+      channel: "timer",
+      actionIds: ["ch-notes-timer-act-1", "ch-notes-timer-act-2"],
+    },
+    "2026-06-23T08:00:00Z",
+  );
+  const notes = caseNotesFor(story.state, story.events, protocol);
+  const informal = "Case note, Record sheet entry- IRO CP, informal resolution";
+
+  it("notes the reminder under its stage, and the actions that fell due under the plan's stage", () => {
+    expect(notes.map((n) => [n.eventType, n.title])).toEqual([
+      ["ChallengeRaised", informal],
+      ["StageOpened", informal],
+      ["ReminderSent", informal],
+      ["ActionPlanAgreed", informal],
+      ["ActionsFellDue", informal],
+    ]);
+    expect(notes[2]?.body).toBe(
+      "The Social Worker was reminded that a response at Informal is due by 5pm on Monday 15 June.\n\n" +
+        "Awaiting a response.",
+    );
+    expect(notes[4]?.body).toBe(
+      "The date agreed for 2 actions passed without them being recorded as done or not done:\n" +
+        "1. Convene the core group (by Team Manager, by Fri 19 June 2026)\n" +
+        "2. Visit the child (by Social Worker, by Mon 22 June 2026)\n\n" +
+        "The CP Chair was asked to record whether they were done.",
+    );
+    expectNoPersonalData(notes);
+  });
+
+  it("tells both in the audit timeline, as the timer's doing", () => {
+    const lines = chain(TENANT, story.events).map(toExportLine);
+    const entries = timeline(lines, protocol).map((e) => e.text);
+    expect(entries[1]).toBe(
+      "Reminder sent by the workflow timer to the Social Worker at Informal: response due by 5pm on Monday 15 June",
+    );
+    expect(entries[3]).toBe(
+      "Actions 1 and 2 of the plan fell due: the workflow timer asked the CP Chair whether they were done",
+    );
   });
 });

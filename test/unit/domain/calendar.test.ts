@@ -197,6 +197,57 @@ describe("deadlineAfter", () => {
   });
 });
 
+describe("workingDaysBefore", () => {
+  const before = (iso: string, n: number): string => calendar.workingDaysBefore(at(iso), n).toISOString();
+
+  it("is the same London time on the nth working day before, skipping weekends and bank holidays", () => {
+    // Fri 29 May 2026 17:00 BST: Thu 28 is one working day before.
+    expect(before("2026-05-29T16:00:00Z", 1)).toBe("2026-05-28T16:00:00.000Z");
+    // Tue 26 May: the Monday is the late May bank holiday, so Friday 22 May.
+    expect(before("2026-05-26T16:00:00Z", 1)).toBe("2026-05-22T16:00:00.000Z");
+    // Mon 1 Jun: two working days before is Thursday 28 May.
+    expect(before("2026-06-01T16:00:00Z", 2)).toBe("2026-05-28T16:00:00.000Z");
+  });
+
+  it("keeps the wall-clock time across a clock change", () => {
+    // Mon 30 Mar 2026 17:00 BST: Fri 27 Mar 17:00 GMT.
+    expect(before("2026-03-30T16:00:00Z", 1)).toBe("2026-03-27T17:00:00.000Z");
+    // Mon 26 Oct 2026 17:00 GMT: Fri 23 Oct 17:00 BST.
+    expect(before("2026-10-26T17:00:00Z", 1)).toBe("2026-10-23T16:00:00.000Z");
+  });
+
+  it("skips the authority's closure days", () => {
+    const cal = createEnglandCalendar({ closureDays: ["2026-07-06"] });
+    expect(cal.workingDaysBefore(at("2026-07-07T16:00:00Z"), 1).toISOString()).toBe(
+      "2026-07-03T16:00:00.000Z",
+    );
+  });
+
+  it("undoes deadlineAfter: n working days before a deadline of n working days is the start day's close of business", () => {
+    fc.assert(
+      fc.property(
+        fc.date({
+          min: new Date("2020-01-01T00:00:00Z"),
+          max: new Date("2030-12-31T23:59:59Z"),
+          noInvalidDate: true,
+        }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 1, max: 10 }),
+        (start, n, k) => {
+          const due = calendar.deadlineAfter(start, n + k);
+          const earlier = calendar.workingDaysBefore(due, k);
+          expect(earlier.toISOString()).toBe(calendar.deadlineAfter(start, n).toISOString());
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it.each([0, -1, 1.5, Number.NaN])("rejects %d working days", (n) => {
+    expect(() => calendar.workingDaysBefore(at("2026-05-21T16:00:00Z"), n)).toThrow(/positive integer/);
+  });
+});
+
 describe("closure days", () => {
   const cal = createEnglandCalendar({ closureDays: ["2026-12-29", "2026-12-30", "2026-12-31"] });
 

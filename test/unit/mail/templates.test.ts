@@ -84,11 +84,13 @@ function sample(kind: NotificationKind, challenge: ChallengeFacts = CHALLENGE): 
       return {
         kind,
         challenge,
-        action: {
-          action: "Present the placement request to panel.",
-          byWhen: "2026-12-02",
-          byWhom: "Team Manager",
-        },
+        actions: [
+          {
+            action: "Present the placement request to panel.",
+            byWhen: "2026-12-02",
+            byWhom: "Team Manager",
+          },
+        ],
       };
     case "referral":
       return {
@@ -232,8 +234,10 @@ describe("the default templates", () => {
   });
 
   it("render the action due, referral, resolved, closed and good practice emails", () => {
-    expect(render(sample("action_due")).subject).toBe(`Action due Wed 2 Dec: challenge ${REF}`);
-    expect(render(sample("action_due")).text).toContain("is due on Wednesday 2 December 2026");
+    expect(render(sample("action_due")).subject).toBe(`Agreed actions due by Wed 2 Dec: challenge ${REF}`);
+    expect(render(sample("action_due")).text).toContain(
+      "- Present the placement request to panel. (by Team Manager, by Wednesday 2 December 2026)",
+    );
     const referral = render(sample("referral"));
     expect(referral.subject).toBe(`Referral to Cafcass: challenge ${REF}`);
     expect(referral.text).toContain("- Challenge and Resolution Form");
@@ -249,6 +253,38 @@ describe("the default templates", () => {
       "good practice by Alex Marchetti (Children in Care 2) in a piece of work within a child's care plan",
     );
     expect(goodPractice.text).toContain("Case record 4417203: https://lcs.northby.example/cases/4417203");
+  });
+
+  it("list every action that fell due, with who and by when, and ask whether each was done", () => {
+    const email = render({
+      kind: "action_due",
+      challenge: CHALLENGE,
+      actions: [
+        { action: "Hold a core group.", byWhen: "2026-11-30", byWhom: "Social Worker" },
+        { action: "Share the plan\nwith <the child>.", byWhen: "2026-12-02", byWhom: "Team Manager" },
+      ],
+    });
+    // The subject's date is the latest: every action listed was due by then.
+    expect(email.subject).toBe(`Agreed actions due by Wed 2 Dec: challenge ${REF}`);
+    expect(email.text).toContain("The actions\nWhat was agreed, by whom, and by when:");
+    expect(email.text).toContain("- Hold a core group. (by Social Worker, by Monday 30 November 2026)");
+    expect(email.text).toContain(
+      "- Share the plan with <the child>. (by Team Manager, by Wednesday 2 December 2026)",
+    );
+    expect(email.text).toContain("Please record on the case record whether each was done.");
+    expect(email.html).toContain(
+      "<li>Share the plan with &lt;the child&gt;. (by Team Manager, by Wednesday 2 December 2026)</li>",
+    );
+    expect(email.text).not.toContain("How to answer by email");
+  });
+
+  it("remind the assignee of the deadline, with the reply instructions", () => {
+    const email = render(sample("reminder"));
+    expect(email.subject).toBe(
+      `Reminder: challenge ${REF} needs your response by Thu 3 Dec (Stage 2, Service Manager)`,
+    );
+    expect(email.text).toContain("needs your response by 5pm on Thursday 3 December 2026");
+    expect(email.text).toContain("reply with ACK as the first word");
   });
 
   it("greet a named recipient by name", () => {

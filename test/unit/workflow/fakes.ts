@@ -37,8 +37,12 @@ export const IRO = { id: "iro-1", role: "IRO" } as const;
 export const RAISED_AT = new Date("2026-05-20T09:00:00Z");
 /** 5 working days: 21, 22, (25 is a bank holiday) 26, 27, 28 May; 17:00 BST. */
 export const LEVEL_1_DEADLINE = "2026-05-28T16:00:00.000Z";
+/** Nottingham reminds one working day before the deadline, at its time: Wednesday 27 May, 17:00 BST. */
+export const LEVEL_1_REMINDER = "2026-05-27T16:00:00.000Z";
 /** From 28 May: 29 May, 1, 2, 3, 4 June; 17:00 BST. */
 export const LEVEL_2_DEADLINE = "2026-06-04T16:00:00.000Z";
+/** One working day before it: Wednesday 3 June, 17:00 BST. */
+export const LEVEL_2_REMINDER = "2026-06-03T16:00:00.000Z";
 
 export const settings: TenantSettings = { protocolId: "nottingham", closureDays: [] };
 

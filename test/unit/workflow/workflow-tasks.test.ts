@@ -26,7 +26,7 @@ import {
   waitKeyOf,
 } from "../../../functions/app/workflow-tasks.js";
 import { createEnglandCalendar } from "../../../functions/domain/calendar.js";
-import { type Command, TIMER_ACTOR } from "../../../functions/domain/challenge/index.js";
+import { type ChallengeState, type Command, TIMER_ACTOR } from "../../../functions/domain/challenge/index.js";
 import { presets } from "../../../functions/domain/presets/index.js";
 import { type Protocol, parseProtocol } from "../../../functions/domain/protocol.js";
 import {
@@ -34,7 +34,9 @@ import {
   IRO,
   InMemoryTenants,
   LEVEL_1_DEADLINE,
+  LEVEL_1_REMINDER,
   LEVEL_2_DEADLINE,
+  LEVEL_2_REMINDER,
   RAISED_AT,
   TENANT,
   makeFakes,
@@ -239,20 +241,78 @@ describe("startExecutions", () => {
   });
 });
 
+/** The timer at the reminder time: the reminder is sent (the loop then waits for the deadline). */
+async function sendReminder(at: string = LEVEL_1_REMINDER, f: Fakes = fakes) {
+  const stage = await openView(f);
+  f.clock.set(at);
+  return stageTimedOut(f.deps, { ...ref, stage });
+}
+
+/** Nottingham without reminders, under another id. */
+function withoutReminders(): Protocol {
+  return parseProtocol({
+    ...presets.nottingham,
+    id: "nottingham-silent",
+    reminderWorkingDaysBeforeDeadline: 0,
+  });
+}
+
 describe("openStage", () => {
-  it("returns the stage, its deadline after a bank holiday weekend, and the seconds until it", async () => {
+  it("returns the stage and its deadline after a bank holiday weekend, waiting first for the reminder time", async () => {
     await raise();
     const view = await openStage(fakes.deps, ref);
     expect(view).toEqual({
       status: "open",
       stageId: "level_1",
       deadline: LEVEL_1_DEADLINE,
-      timeoutSeconds: (Date.parse(LEVEL_1_DEADLINE) - RAISED_AT.getTime()) / 1000,
-      waitUntil: LEVEL_1_DEADLINE,
-      onTimeout: "escalate",
+      timeoutSeconds: (Date.parse(LEVEL_1_REMINDER) - RAISED_AT.getTime()) / 1000,
+      waitUntil: LEVEL_1_REMINDER,
+      onTimeout: "remind",
       version: 2,
     });
-    expect(view.status === "open" && view.timeoutSeconds).toBe(8 * 86_400 + 7 * 3_600);
+    // Wednesday 20 May 10:00 to Wednesday 27 May 17:00 (BST).
+    expect(view.status === "open" && view.timeoutSeconds).toBe(7 * 86_400 + 7 * 3_600);
+  });
+
+  it("waits for the deadline once the reminder is sent", async () => {
+    await raise();
+    expect(await sendReminder()).toEqual({ result: "reminded", stageId: "level_1", version: 3 });
+    expect(await openView()).toEqual({
+      status: "open",
+      stageId: "level_1",
+      deadline: LEVEL_1_DEADLINE,
+      timeoutSeconds: 86_400,
+      waitUntil: LEVEL_1_DEADLINE,
+      onTimeout: "escalate",
+      version: 3,
+    });
+  });
+
+  it("waits for the deadline straight away where the protocol sends no reminders", async () => {
+    const silent = withoutReminders();
+    fakes = makeFakes({ tenants: new InMemoryTenants({ ...settings, protocolId: silent.id }) });
+    fakes = {
+      ...fakes,
+      deps: { ...fakes.deps, protocols: (id: string) => (id === silent.id ? silent : undefined) },
+    };
+    await raise();
+    expect(await openView()).toMatchObject({
+      waitUntil: LEVEL_1_DEADLINE,
+      timeoutSeconds: 8 * 86_400 + 7 * 3_600,
+      onTimeout: "escalate",
+    });
+  });
+
+  it("times out at once when the reminder time passed and the reminder is still to send", async () => {
+    await raise();
+    fakes.clock.set("2026-05-28T08:00:00Z"); // Thursday morning: the reminder is late, the deadline not yet
+    expect(await openView()).toMatchObject({ onTimeout: "remind", timeoutSeconds: 1, version: 2 });
+  });
+
+  it("waits for no reminder once the recipient has responded", async () => {
+    await raise();
+    await run(respond());
+    expect(await openView()).toMatchObject({ onTimeout: "recheck", waitUntil: LEVEL_1_DEADLINE });
   });
 
   it("is idempotent: the same answer every time and nothing written", async () => {
@@ -266,6 +326,7 @@ describe("openStage", () => {
 
   it("rounds the remaining time up, and never returns less than 1 second", async () => {
     await raise();
+    await sendReminder();
     fakes.clock.set(new Date(Date.parse(LEVEL_1_DEADLINE) - 1_500));
     expect((await openView()).timeoutSeconds).toBe(2);
     fakes.clock.set(new Date(Date.parse(LEVEL_1_DEADLINE) - 1));
@@ -300,6 +361,10 @@ describe("openStage", () => {
       ),
     });
     await raise();
+    // The reminder needs nobody else; once it is sent, the deadline's rule is what is blocked.
+    expect((await openView()).onTimeout).toBe("remind");
+    expect(fakes.observer.counts).not.toContain("AutoEscalationBlocked");
+    expect((await sendReminder()).result).toBe("reminded");
     expect((await openView()).onTimeout).toBe("blocked");
     expect(fakes.observer.counts).toContain("AutoEscalationBlocked");
     fakes.clock.set("2026-05-29T08:00:00Z");
@@ -620,15 +685,72 @@ describe("the application's signals to the workflow", () => {
 });
 
 describe("stageTimedOut", () => {
-  it("does nothing before the deadline", async () => {
+  it("does nothing before the reminder time", async () => {
     await raise();
     const stage = await openView();
-    fakes.clock.set(new Date(Date.parse(LEVEL_1_DEADLINE) - 1_000));
+    fakes.clock.set(new Date(Date.parse(LEVEL_1_REMINDER) - 1_000));
     expect(await stageTimedOut(fakes.deps, { ...ref, stage })).toEqual({
       result: "nothing_to_do",
       code: "DEADLINE_NOT_PASSED",
     });
     expect(state().version).toBe(2);
+  });
+
+  it("sends the reminder at the reminder time, as the timer, once; then nothing until the deadline", async () => {
+    await raise();
+    const stage = await openView();
+    fakes.clock.set(LEVEL_1_REMINDER);
+    expect(await stageTimedOut(fakes.deps, { ...ref, stage })).toEqual({
+      result: "reminded",
+      stageId: "level_1",
+      version: 3,
+    });
+    expect(fakes.challenges.eventsOf(TENANT, ID).slice(2)).toEqual([
+      expect.objectContaining({
+        type: "ReminderSent",
+        actor: TIMER_ACTOR,
+        channel: "timer",
+        data: { stageId: "level_1", deadline: LEVEL_1_DEADLINE },
+      }),
+    ]);
+    expect(fakes.observer.counts).toContain("ReminderSent");
+    // A retried task, or a timer firing again before the deadline: no second reminder.
+    fakes.clock.set(new Date(Date.parse(LEVEL_1_DEADLINE) - 1_000));
+    expect(await stageTimedOut(fakes.deps, { ...ref, stage })).toEqual({
+      result: "nothing_to_do",
+      code: "DEADLINE_NOT_PASSED",
+    });
+    expect(state().version).toBe(3);
+    expect(state().currentStage?.remindedAt).toBe(LEVEL_1_REMINDER);
+  });
+
+  it("a late timer after the response does nothing: no reminder, no escalation", async () => {
+    await raise();
+    const stage = await openView(); // waiting for the reminder time
+    await run(respond());
+    fakes.clock.set(LEVEL_1_REMINDER);
+    expect(await stageTimedOut(fakes.deps, { ...ref, stage })).toEqual({
+      result: "nothing_to_do",
+      code: "DEADLINE_NOT_PASSED",
+    });
+    fakes.clock.set(new Date(Date.parse(LEVEL_1_DEADLINE) + 1_000));
+    expect(await stageTimedOut(fakes.deps, { ...ref, stage })).toEqual({
+      result: "nothing_to_do",
+      code: "WRONG_STATUS",
+    });
+    expect(fakes.challenges.eventsOf(TENANT, ID).map((e) => e.type)).toEqual([
+      "ChallengeRaised",
+      "StageOpened",
+      "ResponseRecorded",
+    ]);
+  });
+
+  it("sends no reminder after the deadline (a timer that woke late): the no-response rule applies", async () => {
+    await raise();
+    const stage = await openView();
+    fakes.clock.set(new Date(Date.parse(LEVEL_1_DEADLINE) + 1_000));
+    expect(await stageTimedOut(fakes.deps, { ...ref, stage })).toMatchObject({ result: "escalated" });
+    expect(fakes.challenges.eventsOf(TENANT, ID).some((e) => e.type === "ReminderSent")).toBe(false);
   });
 
   it("after the deadline, escalates to the next level as the timer, and OpenStage returns it", async () => {
@@ -651,10 +773,12 @@ describe("stageTimedOut", () => {
       type: "StageOpened",
       data: { stageId: "level_2", via: "auto_escalated", deadline: LEVEL_2_DEADLINE },
     });
+    // Level 2 is waited for in the same two steps: its reminder, then its deadline.
     expect(await openView()).toMatchObject({
       stageId: "level_2",
       deadline: LEVEL_2_DEADLINE,
-      onTimeout: "escalate",
+      waitUntil: LEVEL_2_REMINDER,
+      onTimeout: "remind",
       version: 4,
     });
     expect(fakes.observer.counts).toContain("AutoEscalated");
@@ -702,11 +826,13 @@ describe("stageTimedOut", () => {
     const deps = { ...fakes.deps, protocols: (id: string) => (id === alerting.id ? alerting : undefined) };
     fakes = { ...fakes, deps };
     await raise();
+    expect((await openView()).onTimeout).toBe("remind");
+    expect((await sendReminder()).result).toBe("reminded");
     const stage = await openView();
     expect(stage.onTimeout).toBe("alert_raiser");
     fakes.clock.set("2026-05-29T08:00:00Z");
-    expect(await stageTimedOut(deps, { ...ref, stage })).toEqual({ result: "raiser_alerted", version: 3 });
-    expect(await openView()).toMatchObject({ stageId: "level_1", onTimeout: "recheck", version: 3 });
+    expect(await stageTimedOut(deps, { ...ref, stage })).toEqual({ result: "raiser_alerted", version: 4 });
+    expect(await openView()).toMatchObject({ stageId: "level_1", onTimeout: "recheck", version: 4 });
     expect(await stageTimedOut(deps, { ...ref, stage })).toEqual({
       result: "nothing_to_do",
       code: "WRONG_STATUS",
@@ -745,8 +871,9 @@ describe("checkActions", () => {
     return state().actionPlan?.actions ?? [];
   }
 
-  it("lists the actions due and still open, and looks again at the next action or a follow-up", async () => {
+  it("records the actions that fell due, lists those still open, and looks again at the next action or a follow-up", async () => {
     const actions = await monitoring(["2026-06-10", "2026-06-20"]);
+    const first = actions.find((a) => a.byWhen === "2026-06-10")?.id ?? "";
     const dueAt = actionDueAt("2026-06-10").toISOString();
     fakes.clock.set(dueAt);
     const result = await checkActions(fakes.deps, { ...ref, dueAt });
@@ -756,14 +883,74 @@ describe("checkActions", () => {
       status: "monitoring",
       nextActionDueAt: "2026-06-18T16:00:00.000Z",
       timeoutSeconds: (Date.parse("2026-06-18T16:00:00.000Z") - Date.parse(dueAt)) / 1000,
-      version: 3,
-      dueActions: [{ actionId: actions.find((a) => a.byWhen === "2026-06-10")?.id, byWhen: "2026-06-10" }],
+      // After the ActionsFellDue it recorded: AwaitMonitoring sees the view is current.
+      version: 4,
+      dueActions: [{ actionId: first, byWhen: "2026-06-10" }],
     });
     expect(calendar.deadlineAfter(new Date(dueAt), ACTION_FOLLOW_UP_WORKING_DAYS).toISOString()).toBe(
       "2026-06-18T16:00:00.000Z",
     );
-    // Idempotent per due date.
+    expect(fakes.challenges.eventsOf(TENANT, ID).slice(3)).toEqual([
+      expect.objectContaining({
+        type: "ActionsFellDue",
+        actor: TIMER_ACTOR,
+        channel: "timer",
+        data: { actionIds: [first] },
+      }),
+    ]);
+    expect(fakes.observer.counts).toContain("ActionsFellDue");
+    // Re-runnable: the same due date gives the same answer, and nothing is recorded twice.
     expect(await checkActions(fakes.deps, { ...ref, dueAt })).toEqual(result);
+    // The follow-up still lists the open action, but asks the raiser nothing more.
+    fakes.clock.set("2026-06-18T16:00:01Z");
+    const followUp = await checkActions(fakes.deps, { ...ref, dueAt: "2026-06-18T16:00:00.000Z" });
+    expect(followUp).toMatchObject({ version: 4, dueActions: [{ actionId: first }] });
+    expect(fakes.challenges.eventsOf(TENANT, ID)).toHaveLength(4);
+  });
+
+  it("records every action that fell due in one event, the earliest first", async () => {
+    const actions = await monitoring(["2026-06-12", "2026-06-10"]);
+    fakes.clock.set("2026-06-15T08:00:00Z");
+    await checkActions(fakes.deps, { ...ref, dueAt: actionDueAt("2026-06-10").toISOString() });
+    const ids = ["2026-06-10", "2026-06-12"].map((d) => actions.find((a) => a.byWhen === d)?.id);
+    expect(fakes.challenges.eventsOf(TENANT, ID).at(-1)).toMatchObject({
+      type: "ActionsFellDue",
+      data: { actionIds: ids },
+    });
+    expect(state().actionPlan?.actions.every((a) => a.dueNotifiedAt === "2026-06-15T08:00:00.000Z")).toBe(
+      true,
+    );
+  });
+
+  it("records what is still due when a person records an action at the same moment", async () => {
+    const actions = await monitoring(["2026-06-10", "2026-06-11"]);
+    const [early, late] = ["2026-06-10", "2026-06-11"].map(
+      (d) => actions.find((a) => a.byWhen === d)?.id ?? "",
+    );
+    // CheckActions reads the plan; before its command is decided, the IRO records the first as done.
+    let stale: ChallengeState | undefined = structuredClone(state());
+    await run({ type: "CompleteAction", challengeId: ID, actor: IRO, channel: "api", actionId: early ?? "" });
+    const challenges = new Proxy(fakes.challenges, {
+      get(target, prop, receiver) {
+        if (prop === "get" && stale !== undefined) {
+          const snapshot = stale;
+          stale = undefined;
+          return () => Promise.resolve({ tenantId: TENANT, state: snapshot });
+        }
+        const value: unknown = Reflect.get(target, prop, receiver);
+        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    fakes.clock.set("2026-06-12T08:00:00Z");
+    const result = await checkActions(
+      { ...fakes.deps, challenges },
+      { ...ref, dueAt: "2026-06-10T23:00:00.000Z" },
+    );
+    expect(fakes.challenges.eventsOf(TENANT, ID).at(-1)).toMatchObject({
+      type: "ActionsFellDue",
+      data: { actionIds: [late] },
+    });
+    expect(result).toMatchObject({ status: "monitoring", version: 5, dueActions: [{ actionId: late }] });
   });
 
   it("waits for the next action when nothing due is open", async () => {

@@ -620,6 +620,254 @@ describe("AutoEscalate", () => {
   });
 });
 
+describe("SendReminder", () => {
+  const remind = (stageId = "informal"): Command => ({
+    type: "SendReminder",
+    ...base(TIMER, "timer"),
+    stageId,
+  });
+  // The informal stage is due Fri 29 May 2026 17:00 BST; the test protocol reminds one working day before.
+  const REMINDER_TIME = "2026-05-28T16:00:00Z"; // Thu 28 May 17:00 BST
+  const noReminders = parseProtocol({ ...testProtocol, reminderWorkingDaysBeforeDeadline: 0 });
+
+  it("is refused before the reminder time: one working day before the deadline, at the deadline's time of day", () => {
+    expectRefused(
+      decide(raised(), remind(), context("2026-05-28T15:59:59Z")),
+      "DEADLINE_NOT_PASSED",
+      /the Social Worker is reminded about Informal at Thu, 28 May 2026, 17:00, 1 working day before the deadline \(Fri, 29 May 2026, 17:00\)/,
+    );
+  });
+
+  it("records the reminder from the reminder time until the deadline, as the timer, once", () => {
+    const { state, events } = step(raised(), remind(), context(REMINDER_TIME));
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: "ReminderSent",
+        actor: TIMER,
+        channel: "timer",
+        data: { stageId: "informal", deadline: "2026-05-29T16:00:00.000Z" },
+      }),
+    ]);
+    expect(state.currentStage).toMatchObject({ stageId: "informal", remindedAt: "2026-05-28T16:00:00.000Z" });
+    expect(state.status).toBe("open");
+    expectRefused(
+      decide(state, remind(), context("2026-05-29T09:00:00Z")),
+      "WRONG_STATUS",
+      /nothing to do: the Social Worker was already reminded about Informal on Thu, 28 May 2026, 17:00/,
+    );
+    // Up to the last moment before the deadline.
+    expect(decide(raised(), remind(), context("2026-05-29T15:59:59Z")).ok).toBe(true);
+    // The deadline still runs: the reminder changes nothing else.
+    expect(
+      decide(
+        state,
+        { type: "AutoEscalate", ...base(TIMER, "timer"), stageId: "informal" },
+        context(AFTER_INFORMAL_DEADLINE),
+      ).ok,
+    ).toBe(true);
+  });
+
+  it("is refused once the deadline has passed: the no-response rule applies instead", () => {
+    expectRefused(
+      decide(raised(), remind(), context(AFTER_INFORMAL_DEADLINE)),
+      "WRONG_STATUS",
+      /too late for a reminder: the deadline for Informal, Fri, 29 May 2026, 17:00, has passed/,
+    );
+  });
+
+  it("does nothing once the recipient responded, or for a stage already left", () => {
+    const answered = accepted(
+      raised(),
+      { type: "Respond", ...base(manager("social_worker")), response: "Booked." },
+      ctx,
+    );
+    expectRefused(
+      decide(answered, remind(), context(REMINDER_TIME)),
+      "WRONG_STATUS",
+      /responded to Informal on/,
+    );
+    const moved = accepted(raised(), { type: "Escalate", ...base(IRO), reasons: "x" }, ctx);
+    expectRefused(
+      decide(moved, remind("informal"), context(REMINDER_TIME)),
+      "WRONG_STATUS",
+      /nothing to do: stage "informal" is no longer open \(the challenge is now at Stage 1/,
+    );
+    expectRefused(
+      decide(monitoring(), remind("stage-1"), context(REMINDER_TIME)),
+      "WRONG_STATUS",
+      /nothing to do: stage "stage-1" is no longer open/,
+    );
+  });
+
+  it("reminds again at the next stage: each stage visit has its own reminder", () => {
+    const reminded = accepted(raised(), remind(), context(REMINDER_TIME));
+    const escalated = accepted(
+      reminded,
+      { type: "AutoEscalate", ...base(TIMER, "timer"), stageId: "informal" },
+      context(AFTER_INFORMAL_DEADLINE),
+    );
+    expect(escalated.currentStage).toMatchObject({ stageId: "stage-1" });
+    expect(escalated.currentStage?.remindedAt).toBeUndefined();
+    // Stage 1 opened Fri 29 May 17:00: due Fri 5 June 17:00, reminded Thu 4 June 17:00.
+    expect(escalated.currentStage?.deadline).toBe("2026-06-05T16:00:00.000Z");
+    expectRefused(
+      decide(escalated, remind("stage-1"), context("2026-06-04T15:00:00Z")),
+      "DEADLINE_NOT_PASSED",
+      /Stage 1/,
+    );
+    expect(decide(escalated, remind("stage-1"), context("2026-06-04T16:00:00Z")).ok).toBe(true);
+  });
+
+  it("is refused where the protocol sends no reminders", () => {
+    const state = accepted(initialState(ID), raiseCommand(), context(RAISED_AT, { protocol: noReminders }));
+    expectRefused(
+      decide(state, remind(), context(REMINDER_TIME, { protocol: noReminders })),
+      "NOT_PERMITTED",
+      /this protocol \(Test Challenge Protocol\) sends no reminders before a deadline/,
+    );
+  });
+
+  it("is refused when the reminder time came before the stage opened: the opening email is the reminder", () => {
+    const early = parseProtocol({ ...testProtocol, reminderWorkingDaysBeforeDeadline: 5 });
+    // Opened Thu 21 May at 18:30 BST, after close of business: due Fri 29 May 17:00, so five
+    // working days before is Thu 21 May 17:00, before it opened.
+    const late = accepted(
+      initialState(ID),
+      raiseCommand(),
+      context("2026-05-21T17:30:00Z", { protocol: early }),
+    );
+    expectRefused(
+      decide(late, remind(), context("2026-05-22T09:00:00Z", { protocol: early })),
+      "WRONG_STATUS",
+      /after its reminder time .* so the email that opened it is the reminder/,
+    );
+    // Opened the same morning, the reminder falls due at 17:00 that day.
+    const morning = accepted(initialState(ID), raiseCommand(), context(RAISED_AT, { protocol: early }));
+    expect(decide(morning, remind(), context("2026-05-21T16:00:00Z", { protocol: early })).ok).toBe(true);
+  });
+
+  it("is the timer's alone", () => {
+    expectRefused(
+      decide(raised(), { ...remind(), actor: IRO }, context(REMINDER_TIME)),
+      "NOT_PERMITTED",
+      /workflow's timer only/,
+    );
+    expectRefused(
+      decide(raised(), { ...remind(), channel: "api" }, context(REMINDER_TIME)),
+      "NOT_PERMITTED",
+      /timer/,
+    );
+  });
+});
+
+describe("RecordActionsDue", () => {
+  const due = (...actionIds: string[]): Command => ({
+    type: "RecordActionsDue",
+    ...base(TIMER, "timer"),
+    actionIds,
+  });
+  // The plan's actions: action-1 by Fri 5 June 2026, action-2 by Wed 10 June.
+  const SAT_6_JUNE = "2026-06-05T23:00:00Z"; // 00:00 BST: 5 June has passed in London
+
+  it("is refused until the agreed date has passed in London", () => {
+    expectRefused(
+      decide(monitoring(), due("action-1"), context("2026-06-05T22:59:59Z")),
+      "DEADLINE_NOT_PASSED",
+      /the action "Hold a core group" is due by Fri,? 5 Jun 2026: it falls due once that day has passed, and today is Fri,? 5 Jun 2026/,
+    );
+    expectRefused(
+      decide(monitoring(), due("action-1", "action-2"), context(SAT_6_JUNE)),
+      "DEADLINE_NOT_PASSED",
+      /Visit the child/,
+    );
+  });
+
+  it("records the actions that fell due, as the timer, so the raiser is asked about each once", () => {
+    const { state, events } = step(monitoring(), due("action-1"), context(SAT_6_JUNE));
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: "ActionsFellDue",
+        actor: TIMER,
+        channel: "timer",
+        data: { actionIds: ["action-1"] },
+      }),
+    ]);
+    expect(state.status).toBe("monitoring");
+    expect(state.actionPlan?.actions).toMatchObject([
+      { id: "action-1", status: "open", dueNotifiedAt: "2026-06-05T23:00:00.000Z" },
+      { id: "action-2", status: "open" },
+    ]);
+    expect(state.actionPlan?.actions[1]?.dueNotifiedAt).toBeUndefined();
+    expectRefused(
+      decide(state, due("action-1"), context("2026-06-12T09:00:00Z")),
+      "WRONG_STATUS",
+      /nothing to do: the IRO was already asked on Sat, 6 Jun 2026, 00:00 whether the action "Hold a core group" was done/,
+    );
+    // The next one, later; the first can still be recorded as done or not done.
+    const both = accepted(state, due("action-2"), context("2026-06-11T08:00:00Z"));
+    expect(both.actionPlan?.actions.every((a) => a.dueNotifiedAt !== undefined)).toBe(true);
+    expect(decide(both, { type: "CompleteAction", ...base(IRO), actionId: "action-1" }, ctx).ok).toBe(true);
+  });
+
+  it("records several at once", () => {
+    const { events } = step(monitoring(), due("action-2", "action-1"), context("2026-06-11T08:00:00Z"));
+    expect(events[0]?.data).toEqual({ actionIds: ["action-2", "action-1"] });
+  });
+
+  it("does nothing for actions already recorded as done or not done", () => {
+    const done = accepted(monitoring(), { type: "CompleteAction", ...base(IRO), actionId: "action-1" }, ctx);
+    expectRefused(
+      decide(done, due("action-1"), context(SAT_6_JUNE)),
+      "WRONG_STATUS",
+      /nothing to do: the action "Hold a core group" was already recorded as done/,
+    );
+    const missed = accepted(
+      monitoring(),
+      { type: "MissAction", ...base(IRO), actionId: "action-1", note: "No." },
+      ctx,
+    );
+    expectRefused(
+      decide(missed, due("action-1"), context(SAT_6_JUNE)),
+      "WRONG_STATUS",
+      /recorded as not done/,
+    );
+  });
+
+  it("refuses unknown, repeated or no actions, and any challenge not being monitored", () => {
+    expectRefused(
+      decide(monitoring(), due("action-9"), context(SAT_6_JUNE)),
+      "UNKNOWN_ACTION",
+      /no action "action-9"/,
+    );
+    expectRefused(
+      decide(monitoring(), due("action-1", "action-1"), context(SAT_6_JUNE)),
+      "INVALID_COMMAND",
+      /listed more than once/,
+    );
+    expectRefused(decide(monitoring(), due(), context(SAT_6_JUNE)), "INVALID_COMMAND", /actionIds/);
+    expectRefused(
+      decide(raised(), due("action-1"), context(SAT_6_JUNE)),
+      "WRONG_STATUS",
+      /nothing to do: actions fall due only while an action plan is being monitored: Informal is open/,
+    );
+    const reopened = accepted(monitoring(), { type: "Reopen", ...base(IRO), reason: "Not working." }, ctx);
+    expectRefused(decide(reopened, due("action-1"), context(SAT_6_JUNE)), "WRONG_STATUS", /being monitored/);
+  });
+
+  it("is the timer's alone", () => {
+    expectRefused(
+      decide(monitoring(), { ...due("action-1"), actor: IRO }, context(SAT_6_JUNE)),
+      "NOT_PERMITTED",
+      /workflow's timer only/,
+    );
+    expectRefused(
+      decide(monitoring(), { ...due("action-1"), channel: "email" }, context(SAT_6_JUNE)),
+      "NOT_PERMITTED",
+      /timer/,
+    );
+  });
+});
+
 describe("RequestReferral and ApproveReferral", () => {
   const request = (
     kind: "cafcass" | "partnership",

@@ -27,9 +27,11 @@ describe("evolve", () => {
       { ...envelope, type: "ActionCompleted", seq: 3, data: { actionId: "a-1" } },
       { ...envelope, type: "ReferralApproved", seq: 4, data: { kind: "cafcass", approverRole: "x" } },
       { ...envelope, type: "RaiserAlerted", seq: 5, data: { stageId: "stage-1", reason: "no_response" } },
+      { ...envelope, type: "ReminderSent", seq: 6, data: { stageId: "stage-1", deadline: envelope.at } },
+      { ...envelope, type: "ActionsFellDue", seq: 7, data: { actionIds: ["a-1"] } },
     ];
     const state = replay(stray);
-    expect(state).toEqual({ ...initialState("ch-1"), version: 5 });
+    expect(state).toEqual({ ...initialState("ch-1"), version: 7 });
   });
 
   it("does not mutate the state it is given", () => {

@@ -12,6 +12,7 @@ import {
   DomainError,
   evolve,
   initialState,
+  reminderTime,
   replay,
 } from "../../../../functions/domain/challenge/index.js";
 import { presets } from "../../../../functions/domain/presets/index.js";
@@ -42,6 +43,8 @@ const COMMAND_TYPES = [
   "Escalate",
   "Bypass",
   "AutoEscalate",
+  "SendReminder",
+  "RecordActionsDue",
   "RequestReferral",
   "ApproveReferral",
   "CompleteAction",
@@ -75,6 +78,8 @@ const WEIGHTS: Record<Choice["type"], number> = {
   Escalate: 6,
   Bypass: 3,
   AutoEscalate: 6,
+  SendReminder: 4,
+  RecordActionsDue: 3,
   RequestReferral: 4,
   ApproveReferral: 4,
   CompleteAction: 3,
@@ -141,6 +146,8 @@ function actorFor(choice: Choice, state: ChallengeState, setup: Setup): Actor {
     case "AgreeActionPlan":
       return choice.who % 2 === 0 ? (recipient ?? raiser) : raiser;
     case "AutoEscalate":
+    case "SendReminder":
+    case "RecordActionsDue":
       return TIMER;
     case "CompleteAction":
     case "MissAction": {
@@ -232,6 +239,26 @@ function interpret(choice: Choice, state: ChallengeState, setup: Setup, now: Dat
         ...base,
         stageId: choice.flag ? (state.currentStage?.stageId ?? "none") : (at(stageIds, choice.pick) ?? "x"),
       };
+    case "SendReminder":
+      return {
+        type: "SendReminder",
+        ...base,
+        stageId: choice.flag ? (state.currentStage?.stageId ?? "none") : (at(stageIds, choice.pick) ?? "x"),
+      };
+    case "RecordActionsDue": {
+      // Mostly the actions whose date has passed and that are not yet recorded as due (what the
+      // workflow sends); sometimes all of them, or an unknown one.
+      const actions = state.actionPlan?.actions ?? [];
+      const fallen = actions
+        .filter((a) => a.status === "open" && a.dueNotifiedAt === undefined && a.byWhen < today)
+        .map((a) => a.id);
+      const ids = choice.flag
+        ? fallen
+        : choice.flag2
+          ? actions.map((a) => a.id)
+          : [...fallen.slice(0, 1), "no-such-action"];
+      return { type: "RecordActionsDue", ...base, actionIds: ids.length === 0 ? ["none-due"] : ids };
+    }
     case "RequestReferral": {
       const kind = choice.flag ? ("cafcass" as const) : ("partnership" as const);
       const ids = track?.[kind]?.attestations.map((a) => a.id) ?? [];
@@ -281,6 +308,17 @@ function interpret(choice: Choice, state: ChallengeState, setup: Setup, now: Dat
   }
 }
 
+/**
+ * When the clock stands for the next command: usually as the choice moved it; for some reminders,
+ * the stage's reminder time (as the workflow's timer would fire), so reminders are not left to chance.
+ */
+function timerMoment(choice: Choice, state: ChallengeState, setup: Setup, now: number): number {
+  const stage = state.currentStage;
+  if (choice.type !== "SendReminder" || !choice.flag2 || stage === null) return now;
+  const at = reminderTime(stage.deadline, setup.protocol, calendar)?.getTime();
+  return at === undefined || at <= now ? now : at + (choice.pick % 120) * 60_000;
+}
+
 function deepFreeze<T>(value: T): T {
   if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
     for (const child of Object.values(value)) deepFreeze(child);
@@ -312,10 +350,53 @@ function checkInvariants(state: ChallengeState, events: readonly ChallengeEvent[
   expect(state.lastExitedStageId).toBe(state.history.at(-1)?.stageId ?? null);
   expect(state.autoEscalations).toBe(state.history.filter((v) => v.exit === "no_response").length);
   if (state.status === "monitoring") expect(state.actionPlan).not.toBeNull();
+
+  // Reminders: at most one per stage visit, between its opening and its deadline, and only while
+  // it had no response; the stage's state says when.
+  let visit: { deadline: string; openedAt: string; reminders: number; responded: boolean } | undefined;
+  for (const event of events) {
+    if (event.type === "StageOpened") {
+      visit = {
+        deadline: event.data.deadline,
+        openedAt: event.data.openedAt,
+        reminders: 0,
+        responded: false,
+      };
+    } else if (event.type === "ResponseRecorded" && visit !== undefined) {
+      visit.responded = true;
+    } else if (event.type === "ReminderSent") {
+      expect(visit).toBeDefined();
+      if (visit === undefined) continue;
+      visit.reminders += 1;
+      expect(visit.reminders).toBe(1);
+      expect(visit.responded).toBe(false);
+      expect(event.data.deadline).toBe(visit.deadline);
+      expect(Date.parse(event.at)).toBeGreaterThan(Date.parse(visit.openedAt));
+      expect(Date.parse(event.at)).toBeLessThan(Date.parse(visit.deadline));
+      expect(event.actor).toEqual(TIMER);
+    }
+  }
+  if (open?.remindedAt !== undefined) {
+    const reminder = events.filter((e) => e.type === "ReminderSent").at(-1);
+    expect(reminder?.at).toBe(open.remindedAt);
+    expect(Date.parse(open.remindedAt)).toBeLessThan(Date.parse(open.deadline));
+    expect(setup.protocol.reminderWorkingDaysBeforeDeadline).toBeGreaterThan(0);
+  }
+
+  // Actions fall due once each, and only after their date (London).
+  const fellDue = events.flatMap((e) => (e.type === "ActionsFellDue" ? e.data.actionIds : []));
+  expect(new Set(fellDue).size).toBe(fellDue.length);
+  for (const action of state.actionPlan?.actions ?? []) {
+    if (action.dueNotifiedAt === undefined) continue;
+    expect(fellDue).toContain(action.id);
+    expect(action.byWhen < calendar.londonDate(new Date(action.dueNotifiedAt))).toBe(true);
+  }
 }
 
 describe("the challenge aggregate under random command sequences", () => {
   it("keeps its invariants: replay equals the fold, versions count events, stages stay on the ladder", () => {
+    // The timer's reminders and actions falling due are reached, so their invariants are exercised.
+    const accepted = { ReminderSent: 0, ActionsFellDue: 0 };
     fc.assert(
       fc.property(
         setupArb,
@@ -332,7 +413,7 @@ describe("the challenge aggregate under random command sequences", () => {
           ];
 
           for (const choice of steps) {
-            now += choice.advance * 60_000;
+            now = timerMoment(choice, state, setup, now + choice.advance * 60_000);
             const idsFrom = (first: number) => {
               let n = first;
               return () => `a-${++n}`;
@@ -365,12 +446,17 @@ describe("the challenge aggregate under random command sequences", () => {
             state = deepFreeze(result.events.reduce(evolve, state));
             expect(state.version).toBe(before + result.events.length);
             events.push(...result.events);
+            for (const event of result.events) {
+              if (event.type === "ReminderSent" || event.type === "ActionsFellDue") accepted[event.type] += 1;
+            }
             checkInvariants(state, events, setup);
           }
         },
       ),
       { numRuns: 200 },
     );
+    expect(accepted.ReminderSent).toBeGreaterThan(0);
+    expect(accepted.ActionsFellDue).toBeGreaterThan(0);
   });
 
   it("never throws and never emits for a refused command, whatever the state", () => {

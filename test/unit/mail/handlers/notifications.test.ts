@@ -1,14 +1,17 @@
 import { describe, expect, it } from "vitest";
+import { createEnglandCalendar } from "../../../../functions/domain/calendar.js";
 import {
   TIMER_ACTOR,
   type ChallengeEvent,
   type EventOf,
+  reminderTime,
 } from "../../../../functions/domain/challenge/index.js";
 import { getPreset } from "../../../../functions/domain/presets/index.js";
 import {
   type NotificationPlan,
   type PlannedEmail,
   REPLY_VALIDITY_DAYS,
+  isSuperseded,
   notificationsFor,
   recipientTitleFor,
   renderPlanned,
@@ -237,6 +240,113 @@ describe("a challenge raised and escalated", () => {
       new Date("2026-11-24T09:00:00Z"),
     );
     expect(plan(s, ack as ChallengeEvent)).toEqual({ emails: [], unaddressed: [] });
+  });
+});
+
+describe("the timer's reminders", () => {
+  const TIMER = { actor: TIMER_ACTOR, channel: "timer" } as const;
+
+  it("ReminderSent: the stage's assignee is reminded of the deadline and can reply, as to the stage's first email", () => {
+    const s = atStage2();
+    const opened = s.events.at(-1) as EventOf<"StageOpened">;
+    const at = reminderTime(opened.data.deadline, halton, createEnglandCalendar());
+    if (at === undefined) throw new Error("Halton reminds before deadlines");
+    const [reminder] = s.run(
+      { type: "SendReminder", challengeId: s.challengeId, ...TIMER, stageId: "stage_2" },
+      at,
+    );
+    const { emails, unaddressed } = plan(s, reminder as ChallengeEvent);
+    expect(unaddressed).toEqual([]);
+    expect(summary(emails)).toEqual([
+      { to: SAM.email.toLowerCase(), kind: "reminder", role: "assignee", reply: "assignee" },
+    ]);
+    // The same stage visit and expiry as the StageOpened email's: the same reply address.
+    const [first] = plan(s, opened).emails;
+    expect(emails[0]?.reply).toEqual(first?.reply);
+    expect(emails[0]?.recipientKey).toBe(`assignee:${SAM.personId}`);
+    const rendered = renderPlanned(emails[0] as PlannedEmail, { caseRecordBaseUrl: CASE_RECORD_BASE_URL });
+    expect(rendered.subject).toMatch(
+      new RegExp(
+        `^Reminder: challenge CR-${s.challengeId} needs your response by \\w{3} \\d+ \\w{3} \\(Stage 2, `,
+      ),
+    );
+    expect(rendered.text).toContain("This is a reminder that challenge");
+    expect(rendered.text).toContain("How to answer by email");
+    // Once the stage has moved on, the reminder (sent late by the stream) is not sent.
+    s.run(
+      { type: "Escalate", challengeId: s.challengeId, actor: IRO_MORGAN, channel: "api", reasons: "x" },
+      new Date(at.getTime() + 60_000),
+    );
+    expect(isSuperseded(emails[0] as PlannedEmail, s.state)).toBe(true);
+  });
+
+  it("ActionsFellDue: the raiser is asked whether the actions listed were done, without a reply address", () => {
+    const s = atStage2();
+    s.run(
+      {
+        type: "AgreeActionPlan",
+        challengeId: s.challengeId,
+        actor: SAM_ACTOR,
+        channel: "api",
+        actions: [
+          { action: "Take the request to panel", byWhen: "2026-12-02", byWhom: "Sam Whitlock" },
+          { action: "Visit the child", byWhen: "2026-12-01", byWhom: "Social Worker" },
+          { action: "Update the care plan", byWhen: "2026-12-20", byWhom: "Social Worker" },
+        ],
+      },
+      new Date("2026-11-25T10:00:00Z"),
+    );
+    const [due] = s.run(
+      { type: "RecordActionsDue", challengeId: s.challengeId, ...TIMER, actionIds: ["action-2", "action-1"] },
+      new Date("2026-12-03T00:00:01Z"),
+    );
+    const { emails, unaddressed } = plan(s, due as ChallengeEvent);
+    expect(unaddressed).toEqual([]);
+    expect(summary(emails)).toEqual([
+      { to: MORGAN.email, kind: "action_due", role: "raiser", reply: undefined },
+    ]);
+    expect(emails[0]?.content).toMatchObject({
+      source: "template",
+      notification: {
+        kind: "action_due",
+        actions: [
+          { action: "Visit the child", byWhen: "2026-12-01", byWhom: "Social Worker" },
+          { action: "Take the request to panel", byWhen: "2026-12-02", byWhom: "Sam Whitlock" },
+        ],
+      },
+    });
+    const rendered = renderPlanned(emails[0] as PlannedEmail, { caseRecordBaseUrl: CASE_RECORD_BASE_URL });
+    expect(rendered.subject).toBe(`Agreed actions due by Wed 2 Dec: challenge CR-${s.challengeId}`);
+    expect(rendered.text).toContain("- Visit the child (by Social Worker, by Tuesday 1 December 2026)");
+    expect(rendered.text).toContain(
+      "- Take the request to panel (by Sam Whitlock, by Wednesday 2 December 2026)",
+    );
+    expect(rendered.text).not.toContain("Update the care plan");
+    expect(rendered.text).toContain("whether each was done");
+    expect(rendered.subject).not.toContain("Rowan");
+  });
+
+  it("ActionsFellDue for a raiser who has left reaches nobody, and says so", () => {
+    const s = atStage2();
+    s.run(
+      {
+        type: "AgreeActionPlan",
+        challengeId: s.challengeId,
+        actor: SAM_ACTOR,
+        channel: "api",
+        actions: [{ action: "Visit the child", byWhen: "2026-12-01", byWhom: "Social Worker" }],
+      },
+      new Date("2026-11-25T10:00:00Z"),
+    );
+    const [due] = s.run(
+      { type: "RecordActionsDue", challengeId: s.challengeId, ...TIMER, actionIds: ["action-1"] },
+      new Date("2026-12-02T09:00:00Z"),
+    );
+    const left = s.staff.map((m) => (m.personId === MORGAN.personId ? { ...m, active: false } : m));
+    expect(plan(s, due as ChallengeEvent, left)).toEqual({
+      emails: [],
+      unaddressed: [{ recipientRole: "raiser", reason: "inactive" }],
+    });
   });
 });
 
