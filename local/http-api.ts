@@ -18,13 +18,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
 import type { RouteDefinition } from "../functions/api/routes.js";
 import type { LambdaHandler } from "./functions.js";
 import { type TokenIssuer, verifyToken } from "./jwt.js";
 import { lambdaContext } from "./lambda-context.js";
-import { LOCAL_HOST, listenError } from "./ports.js";
+import { closeLocally, LOCAL_HOST, listenLocally } from "./ports.js";
 
 export interface LocalRoute {
   readonly route: RouteDefinition;
@@ -315,28 +314,8 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
       else response.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: Error): void => {
-      reject(listenError(error, "api", options.port));
-    };
-    server.once("error", onError);
-    server.listen(options.port, LOCAL_HOST, () => {
-      server.off("error", onError);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://${LOCAL_HOST}:${port}`,
-    stop: () =>
-      new Promise((resolve, reject) => {
-        server.close((error) => {
-          if (error) reject(error);
-          else resolve();
-        });
-        server.closeAllConnections();
-      }),
-  };
+  const port = await listenLocally(server, "api", options.port);
+  return { url: `http://${LOCAL_HOST}:${port}`, stop: () => closeLocally(server) };
 }
 
 /**

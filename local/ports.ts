@@ -3,7 +3,8 @@
  * on 127.0.0.1. `npm start` checks every port before starting anything, so a clash is one clear
  * message naming the port and the variable instead of a stack trace half-way through start-up.
  */
-import { createServer } from "node:net";
+import type { Server } from "node:http";
+import { type AddressInfo, createServer } from "node:net";
 
 export interface LocalPorts {
   /** The HTTP API (API Gateway stand-in) and the `/_local/...` clock and token endpoints. */
@@ -137,4 +138,32 @@ export function listenError(error: unknown, name: PortName, port: number): Error
   if ((error as NodeJS.ErrnoException | undefined)?.code === "EADDRINUSE")
     return new PortInUseError(name, port);
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * Starts an HTTP server on the loopback address: resolves with its port once listening, or rejects
+ * with a {@link PortInUseError} naming the setting to change.
+ */
+export function listenLocally(server: Server, name: PortName, port: number): Promise<number> {
+  return new Promise((resolveListen, reject) => {
+    const onError = (error: Error): void => {
+      reject(listenError(error, name, port));
+    };
+    server.once("error", onError);
+    server.listen(port, LOCAL_HOST, () => {
+      server.off("error", onError);
+      resolveListen((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Stops an HTTP server, dropping idle keep-alive connections so it closes at once. */
+export function closeLocally(server: Server): Promise<void> {
+  return new Promise((resolveClose, reject) => {
+    server.close((error) => {
+      if (error) reject(error);
+      else resolveClose();
+    });
+    server.closeAllConnections();
+  });
 }

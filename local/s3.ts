@@ -20,11 +20,10 @@
  * the audit record immutable on AWS are asserted in the CDK tests, not emulated here.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { link, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
-import { LOCAL_HOST, listenError } from "./ports.js";
+import { closeLocally, LOCAL_HOST, listenLocally } from "./ports.js";
 
 export interface S3ServerOptions {
   /** Folder holding one sub-folder per bucket. */
@@ -122,36 +121,12 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
       }
     });
   });
-  await listen(server, options.port);
-  const { port } = server.address() as AddressInfo;
+  const port = await listenLocally(server, "s3", options.port);
   return {
     endpoint: `http://${LOCAL_HOST}:${port}`,
     port,
-    stop: () => close(server),
+    stop: () => closeLocally(server),
   };
-}
-
-function listen(server: Server, port: number): Promise<void> {
-  return new Promise((resolveListen, reject) => {
-    const onError = (error: Error): void => {
-      reject(listenError(error, "s3", port));
-    };
-    server.once("error", onError);
-    server.listen(port, LOCAL_HOST, () => {
-      server.off("error", onError);
-      resolveListen();
-    });
-  });
-}
-
-function close(server: Server): Promise<void> {
-  return new Promise((resolveClose, reject) => {
-    server.close((error) => {
-      if (error) reject(error);
-      else resolveClose();
-    });
-    server.closeAllConnections();
-  });
 }
 
 function sendError(request: IncomingMessage, response: ServerResponse, error: S3Error): void {

@@ -10,9 +10,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
-import { LOCAL_HOST, listenError } from "./ports.js";
+import { closeLocally, LOCAL_HOST, listenLocally } from "./ports.js";
 
 export interface LocalSecret {
   readonly name: string;
@@ -102,26 +101,6 @@ export async function startSecretsServer(options: {
         send(400, { __type: "InvalidRequestException", message: String(error) }, "InvalidRequestException");
       });
   });
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: Error): void => {
-      reject(listenError(error, "secrets", options.port));
-    };
-    server.once("error", onError);
-    server.listen(options.port, LOCAL_HOST, () => {
-      server.off("error", onError);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://${LOCAL_HOST}:${port}`,
-    stop: () =>
-      new Promise((resolve, reject) => {
-        server.close((error) => {
-          if (error) reject(error);
-          else resolve();
-        });
-        server.closeAllConnections();
-      }),
-  };
+  const port = await listenLocally(server, "secrets", options.port);
+  return { endpoint: `http://${LOCAL_HOST}:${port}`, stop: () => closeLocally(server) };
 }
