@@ -9,7 +9,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from "@aws-sdk/lib-dynamodb";
-import type { AttributeValue, Context, DynamoDBBatchResponse } from "aws-lambda";
+import type { AttributeValue, DynamoDBBatchResponse } from "aws-lambda";
 import { z } from "zod";
 import type { ChallengeEvent } from "../domain/challenge/events.js";
 import { replay } from "../domain/challenge/evolve.js";
@@ -19,7 +19,7 @@ import type { Protocol } from "../domain/protocol.js";
 import { documentClient } from "../shared/clients.js";
 import { now } from "../shared/clock.js";
 import { config } from "../shared/config.js";
-import { logger, metrics, tracer } from "../shared/observability.js";
+import { logger, metrics, tracer, withLambdaContext } from "../shared/observability.js";
 import { DynamoChallengeStore } from "../store/dynamo-challenge-store.js";
 import { eventItemSchema, parseItem } from "../store/items.js";
 import type { ChallengeStore } from "../store/ports.js";
@@ -1192,20 +1192,8 @@ export async function sendBatch(
 // =============================================================================================
 // Production wiring
 
-/** Wraps a mail handler: fresh log keys and context per invocation, metrics flushed at the end. */
-export function mailHandler<E, R>(
-  run: (event: E) => Promise<R>,
-): (event: E, context?: Context) => Promise<R> {
-  return async (event, context) => {
-    logger.resetKeys();
-    if (context !== undefined) logger.addContext(context);
-    try {
-      return await run(event);
-    } finally {
-      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-    }
-  };
-}
+/** Wraps a mail handler (see withLambdaContext). */
+export const mailHandler = withLambdaContext;
 
 let sesClient: SESClient | undefined;
 let secretsClient: SecretsManagerClient | undefined;

@@ -1,3 +1,4 @@
+import type { Context } from "aws-lambda";
 import { LogFormatter, LogItem, Logger } from "@aws-lambda-powertools/logger";
 import type { LogAttributes, UnformattedAttributes } from "@aws-lambda-powertools/logger/types";
 import { Metrics } from "@aws-lambda-powertools/metrics";
@@ -163,3 +164,22 @@ export const countMetrics: CountMetrics = {
 
 /** Disabled automatically outside Lambda (tests, the local runtime). */
 export const tracer = new Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME });
+
+/**
+ * Wraps a Lambda handler: fresh log keys and the Lambda context per invocation, metrics flushed at
+ * the end (only when there are any). The context is optional so the local runtime can call the
+ * same handler in-process with just the event.
+ */
+export function withLambdaContext<E, R>(
+  run: (event: E) => Promise<R>,
+): (event: E, context?: Context) => Promise<R> {
+  return async (event, context) => {
+    logger.resetKeys();
+    if (context !== undefined) logger.addContext(context);
+    try {
+      return await run(event);
+    } finally {
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+    }
+  };
+}

@@ -1,6 +1,5 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { type SFNClient, SendTaskSuccessCommand } from "@aws-sdk/client-sfn";
-import type { Context } from "aws-lambda";
 import type { Observer } from "../app/execute-command.js";
 import { SfnWorkflowSignal } from "../app/sfn-workflow-signal.js";
 import type { ExecutionStarter, TaskCompletion, WorkflowTaskDependencies } from "../app/workflow-tasks.js";
@@ -10,7 +9,7 @@ import { TenantStore } from "../store/tenant-store.js";
 import { documentClient, sfn } from "../shared/clients.js";
 import { now } from "../shared/clock.js";
 import { config } from "../shared/config.js";
-import { logger, metrics } from "../shared/observability.js";
+import { logger, metrics, withLambdaContext } from "../shared/observability.js";
 
 /**
  * What the workflow's handlers share: the production adapters of the ports in
@@ -76,21 +75,5 @@ export function workflowDependencies(): WorkflowDependencies {
   return production;
 }
 
-/**
- * Wraps a handler: fresh log keys and the Lambda context per invocation, metrics flushed at the
- * end (only when there are any). The context is optional so the local runtime can call the same
- * handler in-process with just the payload.
- */
-export function workflowHandler<R>(
-  run: (event: unknown) => Promise<R>,
-): (event: unknown, context?: Context) => Promise<R> {
-  return async (event, context) => {
-    logger.resetKeys();
-    if (context !== undefined) logger.addContext(context);
-    try {
-      return await run(event);
-    } finally {
-      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-    }
-  };
-}
+/** Wraps a workflow task handler (see withLambdaContext). */
+export const workflowHandler = <R>(run: (event: unknown) => Promise<R>) => withLambdaContext(run);
