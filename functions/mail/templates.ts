@@ -503,11 +503,27 @@ export const DEFAULT_TEMPLATES: TemplateSet = {
  * Throws a ZodError whose paths name the kind and field at fault.
  */
 export function resolveTemplates(overrides: unknown = {}): TemplateSet {
-  const parsed = templateOverridesSchema.parse(overrides);
-  const merged = perKind<MailTemplate | undefined>(undefined);
-  for (const kind of notificationKinds) merged[kind] = { ...DEFAULT_TEMPLATES[kind], ...parsed[kind] };
-  return templateSetSchema.parse(merged);
+  return templateSetSchema.parse(withDefaults(templateOverridesSchema.parse(overrides)));
 }
+
+function withDefaults(overrides: TemplateOverrides): Record<NotificationKind, MailTemplate | undefined> {
+  const merged = perKind<MailTemplate | undefined>(undefined);
+  for (const kind of notificationKinds) merged[kind] = { ...DEFAULT_TEMPLATES[kind], ...overrides[kind] };
+  return merged;
+}
+
+/**
+ * A tenant's overrides as stored in its configuration: refused at the door when, merged with the
+ * defaults, any template would break the rules (unknown placeholders, a subject without the
+ * reference, a body without the reply instructions or link), so a bad wording is never stored.
+ */
+export const storedTemplateOverridesSchema = templateOverridesSchema.superRefine((overrides, ctx) => {
+  const result = templateSetSchema.safeParse(withDefaults(overrides));
+  if (!result.success) {
+    for (const issue of result.error.issues)
+      ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
+  }
+});
 
 // ---------------------------------------------------------------------------------------------
 // Dates in words (Europe/London)

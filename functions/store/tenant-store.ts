@@ -1,5 +1,6 @@
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
+import { storedTemplateOverridesSchema } from "../mail/templates.js";
 import type { Recipient } from "../domain/protocol.js";
 import type { Assignee } from "../domain/challenge/events.js";
 import type { DirectoryLookup } from "../domain/challenge/state.js";
@@ -57,6 +58,10 @@ export const tenantConfigSchema = z.strictObject({
    * case-record system pulls (GET /v1/children/{caseRecordId}/case-notes).
    */
   caseNoteWebhook: caseNoteWebhookSchema.optional(),
+  /** The authority's name as its emails sign off; unset: the deployment's AUTHORITY_NAME. */
+  authorityName: z.string().trim().min(1).max(200).optional(),
+  /** The authority's own wording of its emails, per notification kind; unset kinds keep the defaults. */
+  mailTemplates: storedTemplateOverridesSchema.optional(),
 });
 export type TenantConfig = z.infer<typeof tenantConfigSchema>;
 
