@@ -162,7 +162,7 @@ export class Mail extends Construct {
       description: "HMAC key that signs the reply ids carried in notification Reply-To addresses",
       encryptionKey: this.key,
       // One reply key, {"id":0,"secret":"<64 base64-alphabet characters = 48 bytes>"}: the flat shape
-      // functions/mail/send-notification.ts parseReplyKeySecret reads as the current key. To rotate,
+      // functions/mail/reply-keys.ts parseReplyKeySecret reads as the current key. To rotate,
       // put the new key flat and keep the old one as {"previous":{"id":0,"secret":"..."}} (another id).
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ id: 0 }),

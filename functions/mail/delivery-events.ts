@@ -1,13 +1,8 @@
 import { z } from "zod";
 import type { RecipientRole, UndeliverableReason } from "./notifications.js";
-import {
-  MAIL_TAGS,
-  type OutboundDependencies,
-  decodeTagValue,
-  mailHandler,
-  productionOutbound,
-  recordUndeliverable,
-} from "./send-notification.js";
+import { MAIL_TAGS, decodeTagValue } from "./mailer.js";
+import { type OutboundDependencies, recordUndeliverable } from "./outbound.js";
+import { mailHandler, productionOutbound } from "./production.js";
 
 /**
  * SES configuration-set events (Bounce, Complaint, Reject, DeliveryDelay, RenderingFailure) as the

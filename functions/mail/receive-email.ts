@@ -26,23 +26,13 @@ import {
 } from "./inbound-policy.js";
 import { type ParsedInboundEmail, parseInboundEmail } from "./parse-reply.js";
 import { type ReplyClaims, type ReplyParty, type TokenLookup, locateReplyToken } from "./reply-token.js";
-import {
-  type DeliveryOutcome,
-  type LedgerKey,
-  MAIL_OUT_SK_PREFIX,
-  MAIL_TAGS,
-  type MailObserver,
-  type Mailer,
-  type ReplyKeySource,
-  mailHandler,
-  mailObserver,
-  parseMailConfig,
-  presetProtocol,
-  productionMailer,
-  productionReplyKeys,
-  required,
-  tenantIdsOf,
-} from "./send-notification.js";
+import { type LedgerKey, MAIL_OUT_SK_PREFIX } from "./deliveries.js";
+import { parseMailConfig, required, tenantIdsOf } from "./mail-config.js";
+import { presetProtocol } from "./mail-context.js";
+import { type DeliveryOutcome, MAIL_TAGS, type Mailer } from "./mailer.js";
+import type { MailObserver } from "./outbound.js";
+import { mailHandler, mailObserver, productionMailer, productionReplyKeys } from "./production.js";
+import type { ReplyKeySource } from "./reply-keys.js";
 import { challengeReference } from "./templates.js";
 
 /**

@@ -39,7 +39,7 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  * Written by: snapshot, events and task token, store/dynamo-challenge-store.ts (snapshot and events
  * in one transaction); configuration and staff, store/tenant-store.ts; good practice,
  * store/good-practice-store.ts; dedupe, store/dedupe-store.ts; `MAILOUT#` and `MAILFAIL#`,
- * mail/send-notification.ts (the delivery ledger and the undeliverable log, shared with
+ * mail/deliveries.ts (the delivery ledger and the undeliverable log, shared with
  * mail/delivery-events.ts and mail/receive-email.ts); `MAILIN#`, mail/receive-email.ts.
  *
  * The snapshot also carries the sparse GSI attributes listed in {@link INDEXES}; no other item does.

@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import cdkJson from "../../cdk.json" with { type: "json" };
 import { routes } from "../../functions/api/routes.js";
 import { productionInbound } from "../../functions/mail/receive-email.js";
-import { productionOutbound } from "../../functions/mail/send-notification.js";
+import { productionOutbound } from "../../functions/mail/production.js";
 import { resetConfigForTests } from "../../functions/shared/config.js";
 import { AUDIT_STREAM_FILTER, INDEXES, REACTOR_STREAM_FILTER, TABLE } from "../../functions/store/table.js";
 import {

@@ -16,17 +16,11 @@ import {
   handleDeliveryEvent,
   handleSnsEvent,
 } from "../../../../functions/mail/delivery-events.js";
-import {
-  DynamoOutboundLedger,
-  DynamoUndeliverableLog,
-  MAIL_TAGS,
-  MailContextLoader,
-  Mailer,
-  type OutboundDependencies,
-  SecretsManagerReplyKeys,
-  encodeTagValue,
-  presetProtocol,
-} from "../../../../functions/mail/send-notification.js";
+import { DynamoOutboundLedger, DynamoUndeliverableLog } from "../../../../functions/mail/deliveries.js";
+import { MailContextLoader, presetProtocol } from "../../../../functions/mail/mail-context.js";
+import { MAIL_TAGS, Mailer, encodeTagValue } from "../../../../functions/mail/mailer.js";
+import type { OutboundDependencies } from "../../../../functions/mail/outbound.js";
+import { SecretsManagerReplyKeys } from "../../../../functions/mail/reply-keys.js";
 import { DynamoChallengeStore } from "../../../../functions/store/dynamo-challenge-store.js";
 import { keys } from "../../../../functions/store/table.js";
 import { TenantStore } from "../../../../functions/store/tenant-store.js";

@@ -19,8 +19,8 @@ import {
   initialState,
 } from "../../../../functions/domain/challenge/index.js";
 import type { Protocol } from "../../../../functions/domain/protocol.js";
-import type { MailObserver } from "../../../../functions/mail/send-notification.js";
-import { presetProtocol } from "../../../../functions/mail/send-notification.js";
+import { presetProtocol } from "../../../../functions/mail/mail-context.js";
+import type { MailObserver } from "../../../../functions/mail/outbound.js";
 import type { ReplyKeyRing } from "../../../../functions/mail/reply-token.js";
 import { keys } from "../../../../functions/store/table.js";
 import { type StaffMember, createDirectoryLookup } from "../../../../functions/store/tenant-store.js";

@@ -18,7 +18,7 @@ import {
   templatesFromConfig,
   undeliverableNotice,
 } from "../../../../functions/mail/notifications.js";
-import { directoryOf } from "../../../../functions/mail/send-notification.js";
+import { directoryOf } from "../../../../functions/mail/mail-context.js";
 import type { StaffMember } from "../../../../functions/store/tenant-store.js";
 import {
   CASE_RECORD_BASE_URL,

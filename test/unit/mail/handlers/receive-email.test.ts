@@ -26,11 +26,9 @@ import {
   verdictsOf,
 } from "../../../../functions/mail/receive-email.js";
 import { replyAddressFor } from "../../../../functions/mail/reply-token.js";
-import {
-  DynamoOutboundLedger,
-  Mailer,
-  SecretsManagerReplyKeys,
-} from "../../../../functions/mail/send-notification.js";
+import { DynamoOutboundLedger } from "../../../../functions/mail/deliveries.js";
+import { Mailer } from "../../../../functions/mail/mailer.js";
+import { SecretsManagerReplyKeys } from "../../../../functions/mail/reply-keys.js";
 import { DedupeStore } from "../../../../functions/store/dedupe-store.js";
 import { DynamoChallengeStore } from "../../../../functions/store/dynamo-challenge-store.js";
 import { keys } from "../../../../functions/store/table.js";

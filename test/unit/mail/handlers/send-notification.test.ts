@@ -21,20 +21,19 @@ import {
 import {
   DynamoOutboundLedger,
   DynamoUndeliverableLog,
-  MailContextLoader,
+  eventMailKey,
+} from "../../../../functions/mail/deliveries.js";
+import { MailContextLoader, presetProtocol } from "../../../../functions/mail/mail-context.js";
+import {
   Mailer,
-  type OutboundDependencies,
-  SecretsManagerReplyKeys,
-  buildRawEmail,
-  createHandler,
   decodeTagValue,
   encodeTagValue,
-  eventMailKey,
-  parseReplyKeySecret,
   permanentRejectionCode,
-  presetProtocol,
-  quotedPrintable,
-} from "../../../../functions/mail/send-notification.js";
+} from "../../../../functions/mail/mailer.js";
+import { buildRawEmail, quotedPrintable } from "../../../../functions/mail/mime.js";
+import type { OutboundDependencies } from "../../../../functions/mail/outbound.js";
+import { SecretsManagerReplyKeys, parseReplyKeySecret } from "../../../../functions/mail/reply-keys.js";
+import { createHandler } from "../../../../functions/mail/send-notification.js";
 import { DynamoChallengeStore } from "../../../../functions/store/dynamo-challenge-store.js";
 import { keys } from "../../../../functions/store/table.js";
 import { TenantStore } from "../../../../functions/store/tenant-store.js";

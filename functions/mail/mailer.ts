@@ -1,0 +1,160 @@
+import { type SESClient, SendRawEmailCommand } from "@aws-sdk/client-ses";
+import { logger } from "../shared/observability.js";
+import type { LedgerEntry, LedgerKey, OutboundLedger } from "./deliveries.js";
+import { buildRawEmail } from "./mime.js";
+import type { MailRecipient } from "./notifications.js";
+import type { RenderedEmail } from "./templates.js";
+
+// =============================================================================================
+// SES message tags: how a bounce finds its way back to the challenge
+
+export const MAIL_TAGS = {
+  tenant: "crs-tenant",
+  challenge: "crs-challenge",
+  seq: "crs-seq",
+  role: "crs-role",
+  kind: "crs-kind",
+} as const;
+
+/**
+ * SES tag values allow only letters, digits, `_` and `-`. Tenant ids may hold `.`: such values are
+ * sent as `_` + hex (tenant ids never start with `_`, so the two forms cannot be confused).
+ */
+export function encodeTagValue(value: string): string {
+  return /^[A-Za-z0-9-][A-Za-z0-9_-]{0,254}$/.test(value)
+    ? value
+    : `_${Buffer.from(value, "utf8").toString("hex")}`;
+}
+
+export function decodeTagValue(value: string): string {
+  return value.startsWith("_") && /^_(?:[0-9a-f]{2})+$/.test(value)
+    ? Buffer.from(value.slice(1), "hex").toString("utf8")
+    : value;
+}
+
+// =============================================================================================
+// Sending
+
+/** How long a claimed email stays claimed while it is being sent: longer than the sender's timeout. */
+export const SENDING_LEASE_MS = 90_000;
+
+/** The send failed for a reason that may pass (throttling, a network fault, SES unavailable): retry. */
+export class TransientDeliveryError extends Error {
+  override readonly name = "TransientDeliveryError";
+}
+
+/** SES refused this message for good: retrying cannot help. */
+export function permanentRejectionCode(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  if (error.name === "MessageRejected") return "MessageRejected";
+  if (error.name === "InvalidParameterValue" && /address/i.test(error.message)) return "InvalidAddress";
+  return undefined;
+}
+
+export interface OutboundEmail {
+  readonly key: LedgerKey;
+  readonly entry: LedgerEntry;
+  readonly to: MailRecipient;
+  readonly cc?: readonly MailRecipient[];
+  readonly rendered: RenderedEmail | { readonly subject: string; readonly text: string };
+  /** The signed reply address, when the recipient may act by replying. */
+  readonly replyTo?: string;
+  /** RFC 3834: notifications are auto-generated, bounces auto-replied. */
+  readonly autoSubmitted: "auto-generated" | "auto-replied";
+  /** The Message-ID this answers (bounces). */
+  readonly inReplyTo?: string;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export type DeliveryOutcome =
+  | { readonly status: "sent"; readonly sesMessageId: string }
+  | { readonly status: "already"; readonly previously: "sent" }
+  /** Refused for good earlier (a redelivery): the caller makes sure the failure was recorded. */
+  | { readonly status: "already"; readonly previously: "failed"; readonly code: string }
+  | { readonly status: "rejected"; readonly code: string };
+
+export interface MailerSettings {
+  readonly from: { readonly address: string; readonly name?: string };
+  readonly configurationSet: string;
+}
+
+/** Sends one email once: claim, SendRawEmail, mark. Throws {@link TransientDeliveryError} when it should be retried. */
+export class Mailer {
+  constructor(
+    private readonly ses: Pick<SESClient, "send">,
+    private readonly ledger: OutboundLedger,
+    private readonly settings: MailerSettings,
+    private readonly clock: () => Date,
+  ) {}
+
+  async deliver(email: OutboundEmail): Promise<DeliveryOutcome> {
+    const claim = await this.ledger.claim(email.key, email.entry, this.clock(), SENDING_LEASE_MS);
+    if (claim.status === "sent") return { status: "already", previously: "sent" };
+    if (claim.status === "failed") return { status: "already", previously: "failed", code: claim.code };
+    if (claim.status === "in_flight") {
+      throw new TransientDeliveryError("the email is being sent by another invocation");
+    }
+
+    const headers: [string, string][] = [
+      ["Auto-Submitted", email.autoSubmitted],
+      // Out-of-office replies to a notification are refused anyway; ask Exchange not to send them.
+      ["X-Auto-Response-Suppress", "OOF, AutoReply"],
+    ];
+    if (email.inReplyTo !== undefined && /^<[^<>\s]+>$/.test(email.inReplyTo)) {
+      headers.push(["In-Reply-To", email.inReplyTo], ["References", email.inReplyTo]);
+    }
+    let raw: Buffer;
+    try {
+      raw = buildRawEmail({
+        from: this.settings.from,
+        to: [email.to],
+        cc: email.cc ?? [],
+        ...(email.replyTo === undefined ? {} : { replyTo: email.replyTo }),
+        subject: email.rendered.subject,
+        text: email.rendered.text,
+        ...("html" in email.rendered ? { html: email.rendered.html } : {}),
+        date: this.clock(),
+        headers,
+      });
+    } catch (error) {
+      // An address this sender cannot write: as permanent as SES refusing it.
+      await this.ledger.markFailed(email.key, "InvalidAddress", this.clock());
+      logger.warn("email not sent: an address cannot be written", {
+        errorName: error instanceof Error ? error.name : "unknown",
+      });
+      return { status: "rejected", code: "InvalidAddress" };
+    }
+    let sesMessageId: string;
+    try {
+      const output = await this.ses.send(
+        new SendRawEmailCommand({
+          RawMessage: { Data: raw },
+          Source: this.settings.from.address,
+          Destinations: [email.to.email, ...(email.cc ?? []).map((c) => c.email)],
+          ConfigurationSetName: this.settings.configurationSet,
+          Tags: Object.entries(email.tags).map(([Name, Value]) => ({ Name, Value: encodeTagValue(Value) })),
+        }),
+      );
+      sesMessageId = output.MessageId ?? "";
+    } catch (error) {
+      const code = permanentRejectionCode(error);
+      if (code !== undefined) {
+        await this.ledger.markFailed(email.key, code, this.clock());
+        return { status: "rejected", code };
+      }
+      await this.ledger.release(email.key).catch(() => undefined);
+      throw new TransientDeliveryError(
+        `SES did not accept the email (${error instanceof Error ? error.name : "unknown error"})`,
+        { cause: error },
+      );
+    }
+    try {
+      await this.ledger.markSent(email.key, sesMessageId, this.clock());
+    } catch (error) {
+      // SES has the message. The claim is kept (not released), so a retry before the lease ends
+      // sends nothing; after it, the email goes again: the at-least-once window.
+      throw new TransientDeliveryError("the email was sent but could not be marked sent", { cause: error });
+    }
+    return { status: "sent", sesMessageId };
+  }
+}
