@@ -1,0 +1,101 @@
+import type { Stage } from "../protocol.js";
+import type { Command, CommandOf } from "./commands.js";
+import { accept, day, isRaiser, isRefusal, raiserTitle, refuse, requireOpenStage, when } from "./decision.js";
+import type { DecideResult, Scope } from "./decision.js";
+import type { OpenStage } from "./state.js";
+
+/** The recipient's side of an open stage: acknowledging, responding, meetings and action plans. */
+
+export function acknowledge(scope: Scope, command: CommandOf<"Acknowledge">): DecideResult {
+  const found = requireOpenStage(scope, "acknowledge");
+  if (isRefusal(found)) return found;
+  const { open, stage } = found;
+  if (command.actor.id !== open.assignee.personId) {
+    return refuse(
+      "NOT_RECIPIENT",
+      `only the current recipient (${open.assignee.title}) can acknowledge ${stage.label}`,
+    );
+  }
+  if (open.acknowledgedAt !== undefined) {
+    return refuse("WRONG_STATUS", `${stage.label} was already acknowledged on ${when(open.acknowledgedAt)}`);
+  }
+  return accept([scope.emit("StageAcknowledged", { stageId: open.stageId })]);
+}
+
+export function respond(scope: Scope, command: CommandOf<"Respond">): DecideResult {
+  const found = requireOpenStage(scope, "respond to");
+  if (isRefusal(found)) return found;
+  const { open } = found;
+  if (command.actor.id !== open.assignee.personId) {
+    return refuse(
+      "NOT_RECIPIENT",
+      `only the current recipient (${open.assignee.title}) can respond to this stage`,
+    );
+  }
+  return accept([scope.emit("ResponseRecorded", { stageId: open.stageId, response: command.response })]);
+}
+
+function isAssigneeOrRaiser(scope: Scope, command: Command, open: OpenStage): boolean {
+  return command.actor.id === open.assignee.personId || isRaiser(scope, command);
+}
+
+/**
+ * The open stage, when the command comes from its recipient or the raiser; else a refusal saying
+ * only they can `record` (e.g. "record a meeting for") the stage.
+ */
+function requireStageForAssigneeOrRaiser(
+  scope: Scope,
+  command: Command,
+  what: string,
+  record: string,
+): { open: OpenStage; stage: Stage } | DecideResult {
+  const found = requireOpenStage(scope, what);
+  if (isRefusal(found)) return found;
+  const { open, stage } = found;
+  if (!isAssigneeOrRaiser(scope, command, open)) {
+    return refuse(
+      "NOT_PERMITTED",
+      `only the current recipient (${open.assignee.title}) or the ${raiserTitle(scope.protocol, scope.form.raiserRole)} who raised the challenge can ${record} ${stage.label}`,
+    );
+  }
+  return { open, stage };
+}
+
+export function recordMeeting(scope: Scope, command: CommandOf<"RecordMeeting">): DecideResult {
+  const found = requireStageForAssigneeOrRaiser(
+    scope,
+    command,
+    "record a meeting for",
+    "record a meeting for",
+  );
+  if (isRefusal(found)) return found;
+  const { open } = found;
+  const today = scope.ctx.calendar.londonDate(scope.ctx.now);
+  if (command.heldOn > today) {
+    return refuse(
+      "INVALID_COMMAND",
+      `a meeting is recorded once it has taken place: ${day(command.heldOn)} is after today (${day(today)})`,
+    );
+  }
+  return accept([
+    scope.emit("MeetingRecorded", {
+      stageId: open.stageId,
+      heldOn: command.heldOn,
+      attendees: command.attendees,
+      summary: command.summary,
+    }),
+  ]);
+}
+
+export function agreeActionPlan(scope: Scope, command: CommandOf<"AgreeActionPlan">): DecideResult {
+  const found = requireStageForAssigneeOrRaiser(
+    scope,
+    command,
+    "agree an action plan at",
+    "record the action plan agreed at",
+  );
+  if (isRefusal(found)) return found;
+  const { open } = found;
+  const actions = command.actions.map((a) => ({ id: scope.ctx.newId(), ...a }));
+  return accept([scope.emit("ActionPlanAgreed", { stageId: open.stageId, actions })]);
+}
