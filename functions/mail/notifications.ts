@@ -705,10 +705,9 @@ export function isSuperseded(email: PlannedEmail, current: ChallengeState): bool
 // Tenant wording
 
 /**
- * The tenant's templates when its configuration carries overrides (`mailTemplates`, validated by
- * templates.ts), else undefined (the defaults). The stored tenant configuration has no such field
- * yet (TODO(store owner): `mailTemplates: templateOverridesSchema.optional()` and `authorityName`
- * on tenantConfigSchema); reading it this way needs no change here when it does.
+ * The tenant's templates when its configuration carries overrides (`mailTemplates`, checked by
+ * templates.ts's storedTemplateOverridesSchema when the configuration is stored), else undefined
+ * (the defaults).
  */
 export function templatesFromConfig(config: unknown): TemplateSet | undefined {
   if (typeof config !== "object" || config === null || !("mailTemplates" in config)) return undefined;

@@ -559,7 +559,7 @@ function recordPartition(attribution: { tenantId: string; challengeId: string } 
     : keys.challengePartition(attribution.tenantId, attribution.challengeId);
 }
 
-/** Inbound records as items of the single table (TODO(store owner): list them in table.ts). */
+/** Inbound records as items of the single table (layout: functions/store/table.ts). */
 export class DynamoInboundRecordLog implements InboundRecordLog {
   constructor(
     private readonly client: Pick<DynamoDBDocumentClient, "send">,

@@ -380,7 +380,7 @@ export class DynamoChallengeStore implements ChallengeStore {
 
 // --- task tokens -------------------------------------------------------------------------------
 
-/** The task-token item: sort key and entity (TODO(store owner): list them in table.ts's layout and ENTITY). */
+/** The task-token item: sort key and entity (listed in table.ts's layout and ENTITY). */
 export const TASK_TOKEN_SK = "TASKTOKEN";
 export const TASK_TOKEN_ENTITY = "task-token";
 

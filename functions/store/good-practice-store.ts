@@ -10,8 +10,6 @@ import { TABLE, keys, sortableInstant } from "./table.js";
  *
  * The quarterly themes report counts them for its period with {@link countRecordedBetween}: a key
  * query on that one partition, `Select: COUNT`, never a scan and never the notifications' text.
- *
- * TODO(store owner): list the item in table.ts's layout table and ENTITY.
  */
 
 export const GOOD_PRACTICE_ENTITY = "good_practice";
