@@ -90,7 +90,7 @@ export class EventReactor extends Construct {
         maxRecordAge: REACTOR_MAX_RECORD_AGE,
         reportBatchItemFailures: true,
         onFailure: new SqsDlq(this.deadLetterQueue),
-        // New event items only: functions/store/table.ts, shared with the local runtime.
+        // New event and good practice items only: functions/store/table.ts, shared with the local runtime.
         filters: [FilterCriteria.filter(REACTOR_STREAM_FILTER)],
       }),
     );

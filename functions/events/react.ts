@@ -1,8 +1,10 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { handler as pushCaseNotes } from "../audit/push-case-notes.js";
+import { handler as sendGoodPractice } from "../mail/send-good-practice.js";
 import { handler as sendNotifications } from "../mail/send-notification.js";
 import { logger, metrics } from "../shared/observability.js";
+import { ENTITY, type Entity, TABLE } from "../store/table.js";
 import { handler as startWorkflowRuns } from "../workflow/start-execution.js";
 
 /**
@@ -12,8 +14,13 @@ import { handler as startWorkflowRuns } from "../workflow/start-execution.js";
  * (functions/audit/export-events.ts). DynamoDB Streams serves at most two readers per shard
  * without throttling, so further reactions become steps here, not new event source mappings.
  *
- * For each batch of new event items (the mapping filters INSERTs of `entity = "event"`; every step
- * checks again) the steps run in turn, each over the whole batch:
+ * Each batch holds new event items and new good practice notifications (the mapping filters INSERTs
+ * of `entity = "event"` or `"good_practice"`: REACTOR_STREAM_FILTER in functions/store/table.ts).
+ * The records are routed by their entity ({@link ROUTES}); each route's steps run in turn, each
+ * over that route's records only (in stream order), so a step never sees a record of another kind.
+ * Every step checks again.
+ *
+ * New event items ({@link STEPS}):
  *
  *   1. workflow:      start a run of the challenge's workflow on ChallengeRaised, and on a Reopened
  *                     whose challenge had been resolved (functions/workflow/start-execution.ts);
@@ -21,12 +28,19 @@ import { handler as startWorkflowRuns } from "../workflow/start-execution.js";
  *   3. case notes:    the signed webhook push of each event's case note
  *                     (functions/audit/push-case-notes.ts).
  *
+ * New good practice notifications ({@link GOOD_PRACTICE_STEPS}):
+ *
+ *   1. good-practice: the email to the practitioner's first line manager
+ *                     (functions/mail/send-good-practice.ts).
+ *
+ * A record of no route's entity (the filter lets none through) is not given to any step.
+ *
  * Each step is idempotent on its own (execution names per run; a delivery ledger per email; an
  * Idempotency-Key per case note), so a retried record is safe for the steps that had already
  * done it. The batch's failures are the union of the steps' `batchItemFailures`: a record fails if
  * any step failed it, and Lambda retries from the earliest failed record. A step that fails a
  * record, or throws, does not stop the other steps or the other records; a step that throws has
- * failed every record of the batch.
+ * failed every record of its route.
  */
 
 /** What a step returns: the records it could not do (by SequenceNumber), as Lambda's partial batch response. */
@@ -41,12 +55,33 @@ export interface ReactionStep {
   readonly run: (event: DynamoDBStreamEvent, context?: Context) => Promise<StepResult>;
 }
 
-/** The reactions, in the order they run: the composition, as data. */
+/** The reactions to new event items, in the order they run. */
 export const STEPS: readonly ReactionStep[] = [
   { name: "workflow", run: startWorkflowRuns },
   { name: "notifications", run: sendNotifications },
   { name: "case-notes", run: pushCaseNotes },
 ];
+
+/** The reactions to new good practice notifications, in the order they run. */
+export const GOOD_PRACTICE_STEPS: readonly ReactionStep[] = [
+  { name: "good-practice", run: sendGoodPractice },
+];
+
+/** The steps for the records of one entity. */
+export interface ReactionRoute {
+  readonly entity: Entity;
+  readonly steps: readonly ReactionStep[];
+}
+
+/** The composition, as data: which steps each kind of record goes to, routes in the order they run. */
+export const ROUTES: readonly ReactionRoute[] = [
+  { entity: ENTITY.event, steps: STEPS },
+  { entity: ENTITY.goodPractice, steps: GOOD_PRACTICE_STEPS },
+];
+
+function entityOf(record: DynamoDBRecord): string | undefined {
+  return record.dynamodb?.NewImage?.[TABLE.entityAttribute]?.S;
+}
 
 /** Where the reactor reports a step's failures (ids and error names only: no personal data). */
 export interface ReactionObserver {
@@ -59,13 +94,15 @@ export interface ReactionOutcome extends DynamoDBBatchResponse {
 }
 
 /**
- * Runs every step over the batch and returns the union of their failures, in stream order (so the
- * checkpoint is the earliest failure). A step that throws fails every record; when a record has no
- * SequenceNumber that cannot be said per record, and the whole batch fails (throws) after every
- * step has run.
+ * Routes the batch's records by entity and runs each route's steps over its records; returns the
+ * union of the steps' failures, in stream order (so the checkpoint is the earliest failure). Step
+ * names are unique across routes (they key `failedByStep`). A step that throws fails every record
+ * of its route; when such a record has no SequenceNumber that cannot be said per record, and the
+ * whole batch fails (throws) after every step has run. A route with no records in the batch runs
+ * no step.
  */
 export async function react(
-  steps: readonly ReactionStep[],
+  routes: readonly ReactionRoute[],
   event: DynamoDBStreamEvent,
   context?: Context,
   observer?: ReactionObserver,
@@ -76,23 +113,30 @@ export async function react(
   const failedByStep: Record<string, number> = {};
   let batchFailure: Error | undefined;
 
-  for (const step of steps) {
-    let failures: readonly string[];
-    let thrown: unknown;
-    try {
-      const result = await step.run(event, context);
-      failures = result.batchItemFailures.map((f) => f.itemIdentifier);
-    } catch (error) {
-      thrown = error;
-      failures = sequenceNumbers.filter((n): n is string => n !== undefined);
-      if (failures.length !== sequenceNumbers.length) {
-        batchFailure ??=
-          error instanceof Error ? error : new Error(`reaction step ${step.name} failed`, { cause: error });
+  for (const route of routes) {
+    const records = event.Records.filter((record) => entityOf(record) === route.entity);
+    if (records.length === 0) continue;
+    const routed: DynamoDBStreamEvent = { Records: records };
+    const routedNumbers = records.map((record) => record.dynamodb?.SequenceNumber);
+    for (const step of route.steps) {
+      let failures: readonly string[];
+      let thrown: unknown;
+      try {
+        const result = await step.run(routed, context);
+        failures = result.batchItemFailures.map((f) => f.itemIdentifier);
+      } catch (error) {
+        thrown = error;
+        failures = routedNumbers.filter((n): n is string => n !== undefined);
+        if (failures.length !== routedNumbers.length) {
+          batchFailure ??=
+            error instanceof Error ? error : new Error(`reaction step ${step.name} failed`, { cause: error });
+        }
       }
+      failedByStep[step.name] = failures.length;
+      for (const identifier of failures) failed.add(identifier);
+      if (failures.length > 0 || thrown !== undefined)
+        observer?.stepFailed(step.name, failures.length, thrown);
     }
-    failedByStep[step.name] = failures.length;
-    for (const identifier of failures) failed.add(identifier);
-    if (failures.length > 0 || thrown !== undefined) observer?.stepFailed(step.name, failures.length, thrown);
   }
   if (batchFailure !== undefined) throw batchFailure;
 
@@ -117,14 +161,14 @@ const productionObserver: ReactionObserver = {
   },
 };
 
-/** The stream handler over the given steps. */
+/** The stream handler over the given routes. */
 export function createHandler(
-  steps: readonly ReactionStep[],
+  routes: readonly ReactionRoute[],
   observer: ReactionObserver = productionObserver,
 ) {
   return async (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> => {
     try {
-      const { batchItemFailures, failedByStep } = await react(steps, event, context, observer);
+      const { batchItemFailures, failedByStep } = await react(routes, event, context, observer);
       logger.info("event batch reacted to", {
         records: event.Records.length,
         failed: batchItemFailures.length,
@@ -137,4 +181,4 @@ export function createHandler(
   };
 }
 
-export const handler = createHandler(STEPS);
+export const handler = createHandler(ROUTES);

@@ -5,7 +5,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from "@aws-sdk/lib-dynamodb";
-import { TABLE, eventSk, keys } from "../store/table.js";
+import { TABLE, eventSk, keyPart, keys } from "../store/table.js";
 import type { UndeliverableReason } from "./notifications.js";
 
 // =============================================================================================
@@ -21,6 +21,8 @@ export interface LedgerEntry {
   readonly tenantId?: string;
   readonly challengeId?: string;
   readonly seq?: number;
+  /** The good practice notification the email is about (send-good-practice.ts). */
+  readonly goodPracticeId?: string;
   readonly kind: string;
   readonly recipientRole: string;
   readonly recipientPersonId?: string;
@@ -52,6 +54,18 @@ export function eventMailKey(
   return {
     pk: keys.challengePartition(tenantId, challengeId),
     sk: `${MAIL_OUT_SK_PREFIX}${eventSk(seq).slice(2)}#${recipientKey}`,
+  };
+}
+
+/**
+ * The delivery record of a good practice notification's email: one per notification (it goes to one
+ * person), in a partition of its own beside the tenant's notifications (`T#<t>#GP#<id>`), so the
+ * themes report's count of the `T#<t>#GP` partition never sees it.
+ */
+export function goodPracticeMailKey(tenantId: string, goodPracticeId: string): LedgerKey {
+  return {
+    pk: `${keys.tenantPartition(tenantId)}#GP#${keyPart(goodPracticeId, "good practice id")}`,
+    sk: `${MAIL_OUT_SK_PREFIX}first_line_manager`,
   };
 }
 

@@ -26,6 +26,7 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  * | tenant configuration  | `T#<t>`                | `CONFIG`                              | `config`             | never                |
  * | staff member          | `T#<t>`                | `STAFF#<personId>`                    | `staff`              | never                |
  * | good practice         | `T#<t>#GP`             | `<recordedAt>#<id>`                   | `good_practice`      | never                |
+ * |   good practice email | `T#<t>#GP#<id>`        | `MAILOUT#first_line_manager`          | `mail-out`           | never                |
  * | dedupe claim          | `T#<t>#D#<kind>#<key>` | `DEDUPE`                              | `dedupe`             | per claim (2)        |
  * | idempotency record    | `T#<t>#IDEMPOTENCY`    | `api#<hash of tenant, route and key>` | none (3)             | 24 hours (3)         |
  *
@@ -45,8 +46,8 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  * The snapshot also carries the sparse GSI attributes listed in {@link INDEXES}; no other item does.
  * Challenges and events are never expired by DynamoDB (DESIGN.md, Retention). The challenge store
  * reads `SNAPSHOT`, `E#` and `TASKTOKEN` keys only, so the mail records beside them in the partition
- * never reach it; only event items reach the stream's readers ({@link AUDIT_STREAM_FILTER},
- * {@link REACTOR_STREAM_FILTER}).
+ * never reach it; only event items reach the audit exporter ({@link AUDIT_STREAM_FILTER}), and
+ * event and good practice items the reactor ({@link REACTOR_STREAM_FILTER}).
  */
 
 export const TABLE = {
@@ -56,7 +57,7 @@ export const TABLE = {
   entityAttribute: "entity",
   /** Epoch seconds. Set on dedupe claims, idempotency records and unattributed inbound refusals only. */
   ttlAttribute: "expiresAt",
-  /** The stream's readers (audit exporter, event reactor) read new event items; old images are never needed. */
+  /** The stream's readers (audit exporter, event reactor) read new items only; old images are never needed. */
   streamViewType: "NEW_IMAGE",
   billingMode: "PAY_PER_REQUEST",
 } as const;
@@ -157,14 +158,28 @@ const NEW_EVENT_ITEMS = {
   dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [ENTITY.event] } } },
 } as const;
 
+/**
+ * New event items and new good practice notifications: INSERTs whose new image has `entity` either
+ * `"event"` or `"good_practice"`. Good practice notifications are written once and never
+ * overwritten, so, like events, INSERT is the only record they produce.
+ */
+const NEW_EVENT_AND_GOOD_PRACTICE_ITEMS = {
+  eventName: ["INSERT"],
+  dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [ENTITY.event, ENTITY.goodPractice] } } },
+} as const;
+
 // The table stream's two readers and their Lambda event-source filters, in one place: the CDK
 // mappings (lib/audit.ts, lib/events.ts) and the local runtime's pollers (local/runtime.ts) use
 // these. Each handler checks again, so a mapping without its filter would still be safe.
 
 /** The audit exporter (functions/audit/export-events.ts): new event items only. */
 export const AUDIT_STREAM_FILTER = NEW_EVENT_ITEMS;
-/** The event reactor (functions/events/react.ts): new event items only (every step checks again). */
-export const REACTOR_STREAM_FILTER = NEW_EVENT_ITEMS;
+/**
+ * The event reactor (functions/events/react.ts): new event items, and new good practice
+ * notifications (their email, functions/mail/send-good-practice.ts). The reactor routes each record
+ * by entity, and every step checks again.
+ */
+export const REACTOR_STREAM_FILTER = NEW_EVENT_AND_GOOD_PRACTICE_ITEMS;
 
 /** A transaction holds at most 100 items: one is the snapshot, the rest may be events. */
 export const MAX_EVENTS_PER_APPEND = 99;

@@ -649,8 +649,13 @@ describe("event reactor (the stream is the outbox)", () => {
     expect(ofType("AWS::Lambda::EventSourceMapping")).toHaveLength(2);
   });
 
-  it("reacts to new event items only, with bisect, bounded retries, a maximum age and an on-failure queue", () => {
-    expect(REACTOR_STREAM_FILTER).toEqual(AUDIT_STREAM_FILTER);
+  it("reacts to new event and good practice items only, with bisect, bounded retries, a maximum age and an on-failure queue", () => {
+    expect(JSON.stringify(REACTOR_STREAM_FILTER)).toBe(
+      JSON.stringify({
+        eventName: ["INSERT"],
+        dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: ["event", "good_practice"] } } },
+      }),
+    );
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       FunctionName: { Ref: logicalIdOf(stack.events.reactor.fn) },
       EventSourceArn: tableStream(),
@@ -659,7 +664,7 @@ describe("event reactor (the stream is the outbox)", () => {
           {
             Pattern: JSON.stringify({
               eventName: ["INSERT"],
-              dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: ["event"] } } },
+              dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: ["event", "good_practice"] } } },
             }),
           },
         ],

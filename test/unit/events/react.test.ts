@@ -2,28 +2,36 @@ import type { DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { handler as pushCaseNotes } from "../../../functions/audit/push-case-notes.js";
 import {
+  GOOD_PRACTICE_STEPS,
+  ROUTES,
   type ReactionObserver,
+  type ReactionRoute,
   type ReactionStep,
   STEPS,
   createHandler,
   react,
 } from "../../../functions/events/react.js";
+import { handler as sendGoodPractice } from "../../../functions/mail/send-good-practice.js";
 import { handler as sendNotifications } from "../../../functions/mail/send-notification.js";
 import { logger } from "../../../functions/shared/observability.js";
 import { handler as startWorkflowRuns } from "../../../functions/workflow/start-execution.js";
 
-/** A new event item's stream record (only what the reactor reads: the sequence number). */
-function record(sequenceNumber: string | undefined): DynamoDBRecord {
+/** A new item's stream record (only what the reactor reads: the sequence number and the entity). */
+function record(sequenceNumber: string | undefined, entity = "event"): DynamoDBRecord {
   return {
     eventName: "INSERT",
     dynamodb: {
       ...(sequenceNumber === undefined ? {} : { SequenceNumber: sequenceNumber }),
-      NewImage: { entity: { S: "event" } },
+      NewImage: { entity: { S: entity } },
     },
   };
 }
+const goodPractice = (sequenceNumber: string): DynamoDBRecord => record(sequenceNumber, "good_practice");
+
+/** A composition with event steps only. */
+const onEvents = (steps: readonly ReactionStep[]): ReactionRoute[] => [{ entity: "event", steps }];
 const batch = (...sequenceNumbers: (string | undefined)[]): DynamoDBStreamEvent => ({
-  Records: sequenceNumbers.map(record),
+  Records: sequenceNumbers.map((n) => record(n)),
 });
 
 /** A step that fails the given records and remembers every batch it saw. */
@@ -76,13 +84,82 @@ describe("the composition", () => {
     expect(STEPS.map((s) => s.name)).toEqual(["workflow", "notifications", "case-notes"]);
     expect(STEPS.map((s) => s.run)).toEqual([startWorkflowRuns, sendNotifications, pushCaseNotes]);
   });
+
+  it("routes event items to those steps and good practice notifications to the good practice sender only", () => {
+    expect(GOOD_PRACTICE_STEPS.map((s) => s.name)).toEqual(["good-practice"]);
+    expect(GOOD_PRACTICE_STEPS.map((s) => s.run)).toEqual([sendGoodPractice]);
+    expect(ROUTES).toEqual([
+      { entity: "event", steps: STEPS },
+      { entity: "good_practice", steps: GOOD_PRACTICE_STEPS },
+    ]);
+    const names = ROUTES.flatMap((r) => r.steps.map((s) => s.name));
+    expect(new Set(names).size).toBe(names.length);
+  });
+});
+
+describe("routing by entity", () => {
+  const composition = () => {
+    const workflow = step("workflow");
+    const notifications = step("notifications", ["2"]);
+    const goodPracticeStep = step("good-practice", ["3"]);
+    const routes: ReactionRoute[] = [
+      { entity: "event", steps: [workflow, notifications] },
+      { entity: "good_practice", steps: [goodPracticeStep] },
+    ];
+    return { workflow, notifications, goodPracticeStep, routes };
+  };
+  const seen = (s: { seen: DynamoDBStreamEvent[] }) =>
+    s.seen.flatMap((e) => e.Records.map((r) => r.dynamodb?.SequenceNumber));
+
+  it("gives a good practice record to the good practice step only, and event records never to it", async () => {
+    const { workflow, notifications, goodPracticeStep, routes } = composition();
+    const event: DynamoDBStreamEvent = {
+      Records: [record("1"), record("2"), goodPractice("3"), record("4")],
+    };
+    const outcome = await react(routes, event);
+    expect(seen(workflow)).toEqual(["1", "2", "4"]);
+    expect(seen(notifications)).toEqual(["1", "2", "4"]);
+    expect(seen(goodPracticeStep)).toEqual(["3"]);
+    // The union of both routes' failures, in stream order.
+    expect(outcome).toEqual({
+      batchItemFailures: [{ itemIdentifier: "2" }, { itemIdentifier: "3" }],
+      failedByStep: { workflow: 0, notifications: 1, "good-practice": 1 },
+    });
+  });
+
+  it("runs no step of a route with no records in the batch", async () => {
+    const { workflow, goodPracticeStep, routes } = composition();
+    await react(routes, { Records: [record("1")] });
+    expect(goodPracticeStep.seen).toEqual([]);
+    await react(routes, { Records: [goodPractice("5")] });
+    expect(seen(workflow)).toEqual(["1"]);
+    expect(seen(goodPracticeStep)).toEqual(["5"]);
+  });
+
+  it("a throwing step fails its own route's records only", async () => {
+    const events = step("notifications");
+    const routes: ReactionRoute[] = [
+      { entity: "event", steps: [events] },
+      { entity: "good_practice", steps: [throwing("good-practice")] },
+    ];
+    const outcome = await react(routes, { Records: [record("1"), goodPractice("2"), record("3")] });
+    expect(outcome.batchItemFailures).toEqual([{ itemIdentifier: "2" }]);
+  });
+
+  it("gives a record of no route's entity to no step", async () => {
+    const { workflow, goodPracticeStep, routes } = composition();
+    const outcome = await react(routes, { Records: [record("1", "challenge"), record("2")] });
+    expect(seen(workflow)).toEqual(["2"]);
+    expect(goodPracticeStep.seen).toEqual([]);
+    expect(outcome.batchItemFailures).toEqual([{ itemIdentifier: "2" }]);
+  });
 });
 
 describe("react", () => {
   it("gives every step the same batch and reports nothing when every step did every record", async () => {
     const steps = [step("a"), step("b"), step("c")];
     const event = batch("1", "2", "3");
-    const outcome = await react(steps, event);
+    const outcome = await react(onEvents(steps), event);
     expect(outcome).toEqual({ batchItemFailures: [], failedByStep: { a: 0, b: 0, c: 0 } });
     for (const s of steps) expect(s.seen).toEqual([event]);
   });
@@ -90,7 +167,7 @@ describe("react", () => {
   it("fails a record if any step failed it: the union, once each, in stream order", async () => {
     const { observer, reports } = recordingObserver();
     const steps = [step("workflow", ["4"]), step("notifications", ["2", "4"]), step("case-notes", ["5"])];
-    const outcome = await react(steps, batch("1", "2", "3", "4", "5"), undefined, observer);
+    const outcome = await react(onEvents(steps), batch("1", "2", "3", "4", "5"), undefined, observer);
     expect(outcome.batchItemFailures).toEqual([
       { itemIdentifier: "2" },
       { itemIdentifier: "4" },
@@ -109,7 +186,7 @@ describe("react", () => {
     const second = step("notifications");
     const third = step("case-notes");
     const event = batch("1", "2", "3");
-    const outcome = await react([first, second, third], event);
+    const outcome = await react(onEvents([first, second, third]), event);
     expect(second.seen).toEqual([event]);
     expect(third.seen).toEqual([event]);
     expect(second.seen[0]?.Records.map((r) => r.dynamodb?.SequenceNumber)).toEqual(["1", "2", "3"]);
@@ -121,7 +198,7 @@ describe("react", () => {
     const before = step("workflow", ["2"]);
     const broken = throwing("notifications");
     const after = step("case-notes");
-    const outcome = await react([before, broken, after], batch("1", "2", "3"), undefined, observer);
+    const outcome = await react(onEvents([before, broken, after]), batch("1", "2", "3"), undefined, observer);
     expect(after.seen).toHaveLength(1);
     expect(outcome.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(["1", "2", "3"]);
     expect(reports).toContainEqual({
@@ -133,26 +210,29 @@ describe("react", () => {
 
   it("fails the whole batch when a step throws and a record has no sequence number to report", async () => {
     const after = step("case-notes");
-    await expect(react([throwing("notifications"), after], batch("1", undefined))).rejects.toThrow(
+    await expect(react(onEvents([throwing("notifications"), after]), batch("1", undefined))).rejects.toThrow(
       "SES is down",
     );
     expect(after.seen).toHaveLength(1); // every step ran first
   });
 
   it("keeps a failure it cannot place in the batch (Lambda then retries the whole batch)", async () => {
-    const outcome = await react([step("odd", ["9"]), step("ok", ["2"])], batch("1", "2"));
+    const outcome = await react(onEvents([step("odd", ["9"]), step("ok", ["2"])]), batch("1", "2"));
     expect(outcome.batchItemFailures).toEqual([{ itemIdentifier: "2" }, { itemIdentifier: "9" }]);
   });
 
   it("refuses something that is not a stream batch", async () => {
-    await expect(react([step("a")], {} as DynamoDBStreamEvent)).rejects.toThrow(/Records/);
+    await expect(react(onEvents([step("a")]), {} as DynamoDBStreamEvent)).rejects.toThrow(/Records/);
   });
 });
 
 describe("the handler", () => {
   it("returns Lambda's partial batch response: the union of the steps' failures", async () => {
     const { observer } = recordingObserver();
-    const handler = createHandler([step("workflow", ["3"]), step("notifications", ["1"])], observer);
+    const handler = createHandler(
+      onEvents([step("workflow", ["3"]), step("notifications", ["1"])]),
+      observer,
+    );
     await expect(handler(batch("1", "2", "3"))).resolves.toEqual({
       batchItemFailures: [{ itemIdentifier: "1" }, { itemIdentifier: "3" }],
     });

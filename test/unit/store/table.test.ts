@@ -92,10 +92,18 @@ describe("stream filters", () => {
     ["audit exporter", AUDIT_STREAM_FILTER],
     ["event reactor", REACTOR_STREAM_FILTER],
   ];
+  /** What each reader is given, beyond new event items: the reactor also emails good practice. */
+  const alsoPasses: Readonly<Record<string, readonly string[]>> = {
+    "audit exporter": [],
+    "event reactor": [ENTITY.goodPractice],
+  };
 
-  it("give both readers new event items only", () => {
+  it("give the auditor new event items only, and the reactor new event and good practice items", () => {
     expect(AUDIT_STREAM_FILTER).toEqual(NEW_EVENT_ITEMS);
-    expect(REACTOR_STREAM_FILTER).toEqual(NEW_EVENT_ITEMS);
+    expect(REACTOR_STREAM_FILTER).toEqual({
+      eventName: ["INSERT"],
+      dynamodb: { NewImage: { entity: { S: ["event", "good_practice"] } } },
+    });
   });
 
   it.each(readers)("the %s's filter passes a new event item", (_reader, filter) => {
@@ -104,16 +112,28 @@ describe("stream filters", () => {
     );
   });
 
-  it.each(readers)("the %s's filter drops every other record", (_reader, filter) => {
+  it("the reactor's filter passes a new good practice notification; the auditor's does not", () => {
+    const goodPractice = record(
+      "INSERT",
+      item(ENTITY.goodPractice, "T#lbx#GP", "2026-01-05T09:00:00.000Z#gp1"),
+    );
+    expect(passesFilters([REACTOR_STREAM_FILTER], goodPractice)).toBe(true);
+    expect(passesFilters([AUDIT_STREAM_FILTER], goodPractice)).toBe(false);
+  });
+
+  it.each(readers)("the %s's filter drops every other record", (reader, filter) => {
+    const passes = new Set(alsoPasses[reader]);
     // An event item changed or removed: events are immutable, so neither should happen; never react twice.
     expect(passesFilters([filter], record("MODIFY", item(ENTITY.event, partition, "E#0000000001")))).toBe(
       false,
     );
     expect(passesFilters([filter], record("REMOVE"))).toBe(false);
     for (const [what, image] of otherItems) {
-      for (const eventName of ["INSERT", "MODIFY"] as const) {
-        expect(passesFilters([filter], record(eventName, image)), `${eventName} ${what}`).toBe(false);
-      }
+      const entity = image.entity?.S;
+      const passed = entity !== undefined && passes.has(entity);
+      expect(passesFilters([filter], record("INSERT", image)), `INSERT ${what}`).toBe(passed);
+      // Nothing a reader is given is ever modified: a MODIFY never passes.
+      expect(passesFilters([filter], record("MODIFY", image)), `MODIFY ${what}`).toBe(false);
       // TTL deletions (dedupe, idempotency, unattributed refusals) are REMOVEs with no new image.
       expect(passesFilters([filter], record("REMOVE")), `REMOVE ${what}`).toBe(false);
     }
