@@ -1,6 +1,5 @@
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type {
-  AttributeValue,
   DynamoDBBatchItemFailure,
   DynamoDBBatchResponse,
   DynamoDBRecord,
@@ -11,6 +10,7 @@ import { eventHash } from "../store/event-hash.js";
 import { eventItemSchema, parseItem, type EventItem } from "../store/items.js";
 import type { StoredEvent } from "../store/ports.js";
 import { ENTITY, TABLE } from "../store/table.js";
+import { fromAttributeValue, StreamImageError } from "../store/stream-image.js";
 import { EXPORT_CONTENT_TYPE, exportObject } from "./export-format.js";
 
 /**
@@ -88,33 +88,6 @@ function isPreconditionFailed(error: unknown): boolean {
 /** Why a stream record was not exported (no personal data: these are logged). */
 export class UnexportableRecordError extends Error {
   override readonly name = "UnexportableRecordError";
-}
-
-/**
- * A stream image attribute as plain JSON. Event items hold strings, numbers, booleans, nulls, maps
- * and lists only (the document client writes arrays as lists); sets and binary are refused rather
- * than guessed at. Written here rather than importing `@aws-sdk/util-dynamodb`, which is not a
- * declared dependency of this package.
- */
-export function fromAttributeValue(value: AttributeValue, path = "$"): unknown {
-  if (value.S !== undefined) return value.S;
-  if (value.N !== undefined) {
-    const number = Number(value.N);
-    if (!Number.isFinite(number) || (Number.isInteger(number) && !Number.isSafeInteger(number))) {
-      throw new UnexportableRecordError(`${path}: number ${value.N} has no exact JavaScript form`);
-    }
-    return number;
-  }
-  if (value.BOOL !== undefined) return value.BOOL;
-  if (value.NULL !== undefined) return null;
-  if (value.M !== undefined) {
-    const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value.M))
-      out[key] = fromAttributeValue(inner, `${path}.${key}`);
-    return out;
-  }
-  if (value.L !== undefined) return value.L.map((inner, i) => fromAttributeValue(inner, `${path}[${i}]`));
-  throw new UnexportableRecordError(`${path}: an attribute type event items never hold (set or binary)`);
 }
 
 /** Whether a stream record is a new event item (the only thing exported). */
@@ -199,7 +172,10 @@ export function makeExportHandler(
         deps.log?.error("audit export of a stream record failed", {
           sequenceNumber,
           errorName: error instanceof Error ? error.name : "unknown",
-          errorMessage: error instanceof UnexportableRecordError ? error.message : undefined,
+          errorMessage:
+            error instanceof UnexportableRecordError || error instanceof StreamImageError
+              ? error.message
+              : undefined,
         });
       }
     });

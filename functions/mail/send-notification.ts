@@ -2,6 +2,7 @@ import type { AttributeValue, DynamoDBBatchResponse } from "aws-lambda";
 import { z } from "zod";
 import { eventItemSchema, parseItem } from "../store/items.js";
 import { ENTITY, TABLE } from "../store/table.js";
+import { fromAttributeValue } from "../store/stream-image.js";
 import { eventMailKey } from "./deliveries.js";
 import { TransientDeliveryError } from "./mailer.js";
 import { isSuperseded, notificationsFor } from "./notifications.js";
@@ -39,19 +40,6 @@ import { mailHandler, productionOutbound } from "./production.js";
  * ledger and undeliverable log (deliveries.ts), the SES sender (mailer.ts), the mail context
  * (mail-context.ts), the raiser's undeliverable alert (outbound.ts) and the wiring (production.ts).
  */
-
-/** The plain JSON of a stream image (event items hold strings, numbers, booleans, nulls, maps and lists). */
-function fromAttributeValue(value: AttributeValue): unknown {
-  if (value.S !== undefined) return value.S;
-  if (value.N !== undefined) return Number(value.N);
-  if (value.BOOL !== undefined) return value.BOOL;
-  if (value.NULL !== undefined) return null;
-  if (value.M !== undefined) {
-    return Object.fromEntries(Object.entries(value.M).map(([k, v]) => [k, fromAttributeValue(v)]));
-  }
-  if (value.L !== undefined) return value.L.map(fromAttributeValue);
-  throw new Error("an attribute type event items never hold");
-}
 
 const streamRecordSchema = z.object({
   eventName: z.string().optional(),
