@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { AttributeValue, DynamoDBBatchResponse } from "aws-lambda";
+import type { DynamoDBBatchResponse } from "aws-lambda";
 import { z } from "zod";
 import { actorSchema, channelSchema } from "../domain/challenge/actor.js";
 import { type GoodPracticeNotification, goodPracticeInputSchema } from "../domain/good-practice.js";
@@ -17,7 +17,7 @@ import { MAIL_TAGS, type Mailer, TransientDeliveryError } from "./mailer.js";
 import { type MailRecipient, authorityNameFromConfig, templatesFromConfig } from "./notifications.js";
 import type { MailObserver } from "./outbound.js";
 import { mailHandler, mailObserver, productionMailer } from "./production.js";
-import { fromAttributeValue } from "../store/stream-image.js";
+import { fromAttributeValue, streamEventSchema } from "../store/stream-image.js";
 import { renderEmail } from "./templates.js";
 
 /**
@@ -70,20 +70,6 @@ export const goodPracticeItemSchema = z.strictObject({
   tenantId: z.string().min(1),
   notification: storedGoodPracticeSchema,
 });
-
-const streamRecordSchema = z.object({
-  eventName: z.string().optional(),
-  dynamodb: z.object({
-    SequenceNumber: z.string().min(1),
-    NewImage: z
-      .record(
-        z.string(),
-        z.custom<AttributeValue>((v) => typeof v === "object" && v !== null),
-      )
-      .optional(),
-  }),
-});
-const streamEventSchema = z.object({ Records: z.array(streamRecordSchema) });
 
 export interface GoodPracticeDependencies {
   readonly tenants: MailTenantSource;

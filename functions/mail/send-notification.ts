@@ -1,8 +1,7 @@
-import type { AttributeValue, DynamoDBBatchResponse } from "aws-lambda";
-import { z } from "zod";
+import type { DynamoDBBatchResponse } from "aws-lambda";
 import { eventItemSchema, parseItem } from "../store/items.js";
 import { ENTITY, TABLE } from "../store/table.js";
-import { fromAttributeValue } from "../store/stream-image.js";
+import { fromAttributeValue, streamEventSchema } from "../store/stream-image.js";
 import { eventMailKey } from "./deliveries.js";
 import { TransientDeliveryError } from "./mailer.js";
 import { isSuperseded, notificationsFor } from "./notifications.js";
@@ -40,20 +39,6 @@ import { mailHandler, productionOutbound } from "./production.js";
  * ledger and undeliverable log (deliveries.ts), the SES sender (mailer.ts), the mail context
  * (mail-context.ts), the raiser's undeliverable alert (outbound.ts) and the wiring (production.ts).
  */
-
-const streamRecordSchema = z.object({
-  eventName: z.string().optional(),
-  dynamodb: z.object({
-    SequenceNumber: z.string().min(1),
-    NewImage: z
-      .record(
-        z.string(),
-        z.custom<AttributeValue>((v) => typeof v === "object" && v !== null),
-      )
-      .optional(),
-  }),
-});
-const streamEventSchema = z.object({ Records: z.array(streamRecordSchema) });
 
 export interface BatchSummary {
   sent: number;

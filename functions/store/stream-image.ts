@@ -1,4 +1,5 @@
 import type { AttributeValue } from "aws-lambda";
+import { z } from "zod";
 
 /** A stream image holds something our items never do (a set, binary, or a number JavaScript cannot hold exactly). */
 export class StreamImageError extends Error {
@@ -31,3 +32,21 @@ export function fromAttributeValue(value: AttributeValue, path = "$"): unknown {
   if (value.L !== undefined) return value.L.map((inner, i) => fromAttributeValue(inner, `${path}[${i}]`));
   throw new StreamImageError(`${path}: an attribute type our items never hold (set or binary)`);
 }
+
+/** The parts of a DynamoDB stream batch a consumer reads: sequence numbers (for partial failures) and new images. */
+export const streamEventSchema = z.object({
+  Records: z.array(
+    z.object({
+      eventName: z.string().optional(),
+      dynamodb: z.object({
+        SequenceNumber: z.string().min(1),
+        NewImage: z
+          .record(
+            z.string(),
+            z.custom<AttributeValue>((v) => typeof v === "object" && v !== null),
+          )
+          .optional(),
+      }),
+    }),
+  ),
+});
