@@ -1,6 +1,5 @@
-import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { loggingObserver } from "../app/logging-observer.js";
 import { type SFNClient, SendTaskSuccessCommand } from "@aws-sdk/client-sfn";
-import type { Observer } from "../app/execute-command.js";
 import { SfnWorkflowSignal } from "../app/sfn-workflow-signal.js";
 import type { ExecutionStarter, TaskCompletion, WorkflowTaskDependencies } from "../app/workflow-tasks.js";
 import { findPreset } from "../domain/presets/index.js";
@@ -9,7 +8,7 @@ import { TenantStore } from "../store/tenant-store.js";
 import { documentClient, sfn } from "../shared/clients.js";
 import { now } from "../shared/clock.js";
 import { config } from "../shared/config.js";
-import { logger, metrics, withLambdaContext } from "../shared/observability.js";
+import { withLambdaContext } from "../shared/observability.js";
 
 /**
  * What the workflow's handlers share: the production adapters of the ports in
@@ -43,19 +42,6 @@ export class SfnTaskCompletion implements TaskCompletion {
 /** The known protocols: the shipped presets. */
 export const presetProtocol = findPreset;
 
-/** The application's observer over the shared logger and metrics (ids only: no personal data). */
-export const workflowObserver: Observer = {
-  warn: (message, attributes) => {
-    logger.warn(message, attributes);
-  },
-  error: (message, attributes, error) => {
-    logger.error({ message, ...attributes, error });
-  },
-  count: (metric) => {
-    metrics.addMetric(metric, MetricUnit.Count, 1);
-  },
-};
-
 let production: WorkflowDependencies | undefined;
 
 /** The real adapters, from the validated environment (TABLE_NAME, STATE_MACHINE_ARN). */
@@ -68,7 +54,7 @@ export function workflowDependencies(): WorkflowDependencies {
     tenants: new TenantStore(documentClient, TABLE_NAME, now),
     protocols: presetProtocol,
     clock: now,
-    observer: workflowObserver,
+    observer: loggingObserver,
     completion: new SfnTaskCompletion(sfn),
     starter: new SfnWorkflowSignal({ sfn, stateMachineArn: STATE_MACHINE_ARN, tokens: challenges }),
   };

@@ -1,7 +1,7 @@
 import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
+import { loggingObserver } from "../../app/logging-observer.js";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
-import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { ExecuteDependencies, Observer } from "../../app/execute-command.js";
+import type { ExecuteDependencies } from "../../app/execute-command.js";
 import { SfnWorkflowSignal } from "../../app/sfn-workflow-signal.js";
 import type { DirectoryLookup } from "../../domain/challenge/state.js";
 import { findPreset } from "../../domain/presets/index.js";
@@ -13,7 +13,7 @@ import { type StaffMember, type TenantConfig, TenantStore } from "../../store/te
 import { dynamoDb, documentClient, sfn } from "../../shared/clients.js";
 import { now } from "../../shared/clock.js";
 import { config } from "../../shared/config.js";
-import { logger, metrics } from "../../shared/observability.js";
+import { logger } from "../../shared/observability.js";
 
 /**
  * What the route handlers need, as ports. Tests pass fakes to `createHandler(spec, deps)`; Lambda
@@ -39,19 +39,6 @@ export interface ApiDependencies extends ExecuteDependencies {
 
 /** The known protocols: the shipped presets. */
 export const presetProtocol = findPreset;
-
-/** The application service's observer over the shared logger and metrics. */
-export const loggingObserver: Observer = {
-  warn: (message, attributes) => {
-    logger.warn(message, attributes);
-  },
-  error: (message, attributes, error) => {
-    logger.error({ message, ...attributes, error });
-  },
-  count: (metric) => {
-    metrics.addMetric(metric, MetricUnit.Count, 1);
-  },
-};
 
 /**
  * Idempotency records in the single table: pk `T#<tenant>#IDEMPOTENCY` (tenant first, like every
