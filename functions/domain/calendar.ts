@@ -1,9 +1,9 @@
-import Holidays from "date-holidays";
 import { DateTime } from "luxon";
+import { ENGLAND_AND_WALES_BANK_HOLIDAYS, FIRST_YEAR, LAST_YEAR } from "./bank-holidays.js";
 
 /**
- * Working days in England: weekends, England and Wales bank holidays (from date-holidays) and the
- * authority's own closure days are not working days. Deadlines fall at close of business, Europe/London.
+ * Working days in England: weekends, England and Wales bank holidays (a table generated from
+ * date-holidays: bank-holidays.ts) and the authority's own closure days are not working days. Deadlines fall at close of business, Europe/London.
  */
 export interface WorkingDayCalendar {
   /** `day` is a London calendar date, YYYY-MM-DD. */
@@ -31,26 +31,20 @@ const ZONE = "Europe/London";
 const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
 const HH_MM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 
-// date-holidays (3.x) reports every England and Wales bank holiday, substitute days included, as
-// "public"; Mother's Day, Easter Sunday and Father's Day are "observance". "bank" is accepted too in
-// case a later data release reclassifies them, so a data change cannot silently make them working days.
-const BANK_HOLIDAY_TYPES: ReadonlySet<string> = new Set(["public", "bank"]);
-
-let englandHolidays: Holidays | undefined;
 const bankHolidaysByYear = new Map<number, ReadonlySet<string>>();
 
-/** England and Wales bank holidays in `year`, as London dates; cached because computing them is slow. */
+/** England and Wales bank holidays in `year`, as London dates (YYYY-MM-DD). */
 function bankHolidays(year: number): ReadonlySet<string> {
   let days = bankHolidaysByYear.get(year);
   if (days === undefined) {
-    englandHolidays ??= new Holidays("GB", "ENG");
-    days = new Set(
-      englandHolidays
-        .getHolidays(year)
-        .filter((h) => BANK_HOLIDAY_TYPES.has(h.type))
-        // `date` is "YYYY-MM-DD hh:mm:ss" in the country's own zone (Europe/London).
-        .map((h) => h.date.slice(0, 10)),
-    );
+    const monthDays = ENGLAND_AND_WALES_BANK_HOLIDAYS[year];
+    // A year outside the table must not silently become one without bank holidays.
+    if (monthDays === undefined) {
+      throw new Error(
+        `no England and Wales bank holidays are known for ${year} (the table covers ${FIRST_YEAR}-${LAST_YEAR}: run npm run bank-holidays)`,
+      );
+    }
+    days = new Set(monthDays.map((monthDay) => `${year}-${monthDay}`));
     bankHolidaysByYear.set(year, days);
   }
   return days;
