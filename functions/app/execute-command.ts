@@ -25,6 +25,11 @@ import { type ChallengeStore, ConcurrencyConflictError } from "../store/ports.js
  * the whole load/decide/append is retried on the fresh state (the command may still be valid:
  * a meeting recorded while the manager acknowledged), up to {@link MAX_ATTEMPTS} times; after
  * that the ConcurrencyConflictError reaches the caller (HTTP 409, retryable).
+ *
+ * A retry re-decides only what the sender meant: `decide` checks the command's `expected` stage and
+ * version first (STAGE_MOVED / VERSION_MISMATCH otherwise), and a command that named no stage is
+ * pinned, for its retries, to the stage its first attempt was decided against. So twenty
+ * concurrent escalations from one stage escalate once, and the rest are told where it is now.
  */
 
 /** The tenant settings a command needs (a subset of the stored TenantConfig). */
@@ -205,6 +210,7 @@ export async function executeCommand(
   });
   const newId = deps.newId ?? (() => ulid());
 
+  let attemptCommand = command;
   for (let attempt = 1; ; attempt++) {
     const stored = await deps.challenges.get(tenantId, command.challengeId);
     const state = stored?.state ?? initialState(command.challengeId);
@@ -213,7 +219,7 @@ export async function executeCommand(
     const protocol = deps.protocols(protocolId);
     if (protocol === undefined) throw new UnknownProtocolError(protocolId);
 
-    const decision = decide(state, command, { protocol, calendar, directory, now: deps.clock(), newId });
+    const decision = decide(state, attemptCommand, { protocol, calendar, directory, now: deps.clock(), newId });
     if (!decision.ok) throw decision.error;
     if (decision.events.length === 0) return { state, events: [], attempts: attempt };
 
@@ -222,6 +228,7 @@ export async function executeCommand(
       await deps.challenges.append(tenantId, state.version, decision.events, newState);
     } catch (error) {
       if (error instanceof ConcurrencyConflictError && attempt < MAX_ATTEMPTS) {
+        attemptCommand = pinnedToStage(attemptCommand, state);
         deps.observer?.count("ConcurrencyRetry");
         deps.observer?.warn("concurrent change: retrying the command on the fresh state", {
           tenantId,
@@ -238,6 +245,17 @@ export async function executeCommand(
     await signalWorkflow(deps, tenantId, command, decision.events, newState);
     return { state: newState, events: decision.events, attempts: attempt };
   }
+}
+
+/**
+ * The command as it is retried after a concurrent change: still expecting the stage that was open
+ * when it was first decided (unless it named one itself, or none was open). The version is not
+ * pinned: a meeting recorded while the manager acknowledged is still a meeting recorded.
+ */
+export function pinnedToStage(command: Command, decidedAgainst: ChallengeState): Command {
+  const open = decidedAgainst.currentStage;
+  if (open === null || command.type === "Raise" || command.expected?.stageId !== undefined) return command;
+  return { ...command, expected: { ...command.expected, stageId: open.stageId } };
 }
 
 /**
