@@ -246,20 +246,24 @@ export async function superviseDynamoDb(
 ): Promise<SupervisedDynamoDb> {
   let current = await startDynamoDb(options);
   let stopping = false;
+  // Read through a call: `stop()` may set it while a restart is awaited.
+  const isStopping = (): boolean => stopping;
   let restarts = 0;
   let restarting: Promise<void> = Promise.resolve();
 
   const watch = (running: RunningDynamoDb): void => {
     restarting = running.exited.then(async ({ code, signal }) => {
-      if (stopping) return;
+      if (isStopping()) return;
       log(
         `DynamoDB Local (pid ${String(running.pid)}) exited unexpectedly (${String(signal ?? code)}); restarting it on port ${String(options.port)}` +
-          (options.dbPath === undefined ? " (in memory: its data is gone)" : ` with the data in ${options.dbPath}`),
+          (options.dbPath === undefined
+            ? " (in memory: its data is gone)"
+            : ` with the data in ${options.dbPath}`),
       );
-      for (let attempt = 1; !stopping; attempt++) {
+      for (let attempt = 1; !isStopping(); attempt++) {
         try {
           const next = await startDynamoDb(options);
-          if (stopping) {
+          if (isStopping()) {
             await next.stop();
             return;
           }

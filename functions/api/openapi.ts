@@ -317,7 +317,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
           in: "header",
           required: false,
           description: "Echoed in the response and logged; API Gateway's request id when absent",
-          schema: { type: "string", pattern: "^[A-Za-z0-9._:=-]{1,128}$" },
+          schema: { type: "string", maxLength: 128, pattern: "^[A-Za-z0-9._:=-]{1,128}$" },
         },
         IdempotencyKey: {
           name: IDEMPOTENCY_HEADER,
@@ -333,7 +333,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
           in: "header",
           required: false,
           description:
-            "The ETag of the challenge as last read (its version, e.g. `\"7\"`). The command acts only if the " +
+            'The ETag of the challenge as last read (its version, e.g. `"7"`). The command acts only if the ' +
             "challenge is still at that version; otherwise 412 VERSION_MISMATCH says the current one. " +
             "Omit it (or send `*`) to act on the challenge as it is, subject to `stageId`.",
           schema: { type: "string", maxLength: 40 },
@@ -342,7 +342,8 @@ export function buildOpenApiDocument(): OpenApiDocument {
       headers: {
         CorrelationId: { description: "The request's correlation id", schema: { type: "string" } },
         ETag: {
-          description: "The challenge's version as a strong entity tag (`\"7\"`): send it as If-Match on a command",
+          description:
+            'The challenge\'s version as a strong entity tag (`"7"`): send it as If-Match on a command',
           schema: { type: "string" },
         },
         IdempotentReplayed: {

@@ -118,8 +118,16 @@ export interface CommandResult {
   readonly attempts: number;
 }
 
-/** Load/decide/append attempts before a conflict is reported. */
-export const MAX_ATTEMPTS = 3;
+/**
+ * Load/decide/append attempts before a conflict is reported. Enough that a command among twenty
+ * concurrent ones on one challenge gets its turn (each attempt only loses to a write that landed).
+ */
+export const MAX_ATTEMPTS = 8;
+
+/** Full-jitter backoff before retry `attempt` (1, 2, ...): up to 10, 20, 40 ... 250 ms. */
+function retryDelayMs(attempt: number): number {
+  return Math.floor(Math.random() * Math.min(250, 10 * 2 ** (attempt - 1)));
+}
 
 /** The tenant has not chosen its protocol yet (HTTP 409: an administrator must PUT /v1/config). */
 export class TenantNotConfiguredError extends Error {
@@ -219,7 +227,13 @@ export async function executeCommand(
     const protocol = deps.protocols(protocolId);
     if (protocol === undefined) throw new UnknownProtocolError(protocolId);
 
-    const decision = decide(state, attemptCommand, { protocol, calendar, directory, now: deps.clock(), newId });
+    const decision = decide(state, attemptCommand, {
+      protocol,
+      calendar,
+      directory,
+      now: deps.clock(),
+      newId,
+    });
     if (!decision.ok) throw decision.error;
     if (decision.events.length === 0) return { state, events: [], attempts: attempt };
 
@@ -236,6 +250,8 @@ export async function executeCommand(
           commandType: command.type,
           attempt,
         });
+        // Spread the racers out, so the same ones do not collide again at once.
+        await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt)));
         continue;
       }
       throw error;

@@ -43,7 +43,7 @@ const stageIdField = z
  * commands that move a challenge up (a repeated escalation would otherwise climb again) and
  * `optional` for those that act within or end the open stage (a repeat is refused by the state anyway).
  */
-export function withStageId<S extends z.ZodObject>(body: S, stageId: "required" | "optional") {
+export function withStageId(body: z.ZodObject, stageId: "required" | "optional") {
   return body.extend({ stageId: stageId === "required" ? stageIdField : stageIdField.optional() }).strict();
 }
 
