@@ -265,12 +265,14 @@ export async function executeCommand(
 
 /**
  * The command as it is retried after a concurrent change: still expecting the stage that was open
- * when it was first decided (unless it named one itself, or none was open). The version is not
+ * when it was first decided (unless it named one itself, none was open, or it is the timer's). The version is not
  * pinned: a meeting recorded while the manager acknowledged is still a meeting recorded.
  */
 export function pinnedToStage(command: Command, decidedAgainst: ChallengeState): Command {
   const open = decidedAgainst.currentStage;
-  if (open === null || command.type === "Raise" || command.expected?.stageId !== undefined) return command;
+  // Timer commands name their stage themselves, and a late timer for a stage already left does nothing.
+  if (open === null || command.type === "Raise" || command.channel === "timer") return command;
+  if (command.expected?.stageId !== undefined) return command;
   return { ...command, expected: { ...command.expected, stageId: open.stageId } };
 }
 

@@ -6,6 +6,7 @@ import {
   TenantNotConfiguredError,
   executeCommand,
   firstActionDueAt,
+  pinnedToStage,
   workflowOutcomeKind,
 } from "../../../functions/app/execute-command.js";
 import { SfnWorkflowSignal, executionName } from "../../../functions/app/sfn-workflow-signal.js";
@@ -352,5 +353,23 @@ describe("commands act once: what a command expects", () => {
     await executeCommand(fakes.deps, TENANT, withStage);
     const second = await executeCommand(fakes.deps, TENANT, withStage);
     expect(second.state.currentStage?.responses).toHaveLength(2);
+  });
+});
+
+describe("pinnedToStage", () => {
+  it("pins a person's command to the open stage, but leaves the timer's and an explicit stage alone", async () => {
+    const raised = await executeCommand(fakes.deps, TENANT, raiseCommand());
+    const open = raised.state.currentStage?.stageId;
+    expect(pinnedToStage(respondCommand(), raised.state).expected).toEqual({ stageId: open });
+    const timer: Command = {
+      type: "AutoEscalate",
+      challengeId: ID,
+      actor: { id: "workflow-timer", role: "system" },
+      channel: "timer",
+      stageId: "level_1",
+    };
+    expect(pinnedToStage(timer, raised.state)).toBe(timer);
+    const named = { ...respondCommand(), expected: { stageId: "level_9" } } as Command;
+    expect(pinnedToStage(named, raised.state)).toBe(named);
   });
 });
