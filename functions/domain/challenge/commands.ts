@@ -202,9 +202,17 @@ export const noteDifferenceCommandSchema = z.strictObject({
   summary: text(10_000),
 });
 
-export const withdrawCommandSchema = z.strictObject({ type: z.literal("Withdraw"), ...base, reason: text(5_000) });
+export const withdrawCommandSchema = z.strictObject({
+  type: z.literal("Withdraw"),
+  ...base,
+  reason: text(5_000),
+});
 
-export const closeCommandSchema = z.strictObject({ type: z.literal("Close"), ...base, summary: text(10_000) });
+export const closeCommandSchema = z.strictObject({
+  type: z.literal("Close"),
+  ...base,
+  summary: text(10_000),
+});
 
 export const commandSchema = z.discriminatedUnion("type", [
   raiseCommandSchema,
