@@ -8,6 +8,10 @@
  * and, should this process have been killed outright (SIGKILL leaves children behind), on the next
  * start: its pid is written next to the data and an orphan still holding the same data folder is
  * stopped before a new one starts. An in-memory one has no pid file: only the exit hook applies.
+ *
+ * The runtime runs it under {@link superviseDynamoDb}: should the JVM die (killed, out of memory),
+ * it is started again on the same port and data folder, and the log says so. Until it answers,
+ * handlers get connection errors, which the API reports as 503 with Retry-After.
  */
 import { type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -39,6 +43,8 @@ export interface RunningDynamoDb {
   readonly endpoint: string;
   readonly startupMs: number;
   readonly pid: number | undefined;
+  /** Settles when the JVM exits, whether stopped or not: how it ended. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
 
@@ -135,10 +141,10 @@ export async function startDynamoDb(options: DynamoDbOptions): Promise<RunningDy
 
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   let spawnError: NodeJS.ErrnoException | undefined;
-  const exitPromise = new Promise<void>((resolveExit) => {
+  const exitPromise = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
     child.once("exit", (code, signal) => {
       exited = { code, signal };
-      resolveExit();
+      resolveExit(exited);
     });
   });
   child.once("error", (error: NodeJS.ErrnoException) => {
@@ -207,7 +213,94 @@ export async function startDynamoDb(options: DynamoDbOptions): Promise<RunningDy
   } finally {
     probe.destroy();
   }
-  return { endpoint, startupMs: Math.round(performance.now() - started), pid: child.pid, stop };
+  return {
+    endpoint,
+    startupMs: Math.round(performance.now() - started),
+    pid: child.pid,
+    exited: exitPromise,
+    stop,
+  };
+}
+
+/** Waits before restart attempt n (1, 2, ...): 0.5 s, 1 s, 2 s, ... up to 10 s. */
+function restartDelayMs(attempt: number): number {
+  return Math.min(10_000, 500 * 2 ** (attempt - 1));
+}
+
+export interface SupervisedDynamoDb extends RunningDynamoDb {
+  /** How many times the JVM died and was started again. */
+  readonly restarts: () => number;
+  /** The JVM now running (its pid changes on a restart). */
+  readonly current: () => RunningDynamoDb;
+}
+
+/**
+ * Starts DynamoDB Local and keeps it running: when the JVM exits without `stop()` having been
+ * called, it is started again with the same options (same port, same data folder: an on-disk
+ * database keeps what it had acknowledged; an in-memory one comes back empty) and `log` says that it
+ * died, how, and that it is back. A failed restart is retried with backoff until `stop()`.
+ */
+export async function superviseDynamoDb(
+  options: DynamoDbOptions,
+  log: (message: string) => void,
+): Promise<SupervisedDynamoDb> {
+  let current = await startDynamoDb(options);
+  let stopping = false;
+  // Read through a call: `stop()` may set it while a restart is awaited.
+  const isStopping = (): boolean => stopping;
+  let restarts = 0;
+  let restarting: Promise<void> = Promise.resolve();
+
+  const watch = (running: RunningDynamoDb): void => {
+    restarting = running.exited.then(async ({ code, signal }) => {
+      if (isStopping()) return;
+      log(
+        `DynamoDB Local (pid ${String(running.pid)}) exited unexpectedly (${String(signal ?? code)}); restarting it on port ${String(options.port)}` +
+          (options.dbPath === undefined
+            ? " (in memory: its data is gone)"
+            : ` with the data in ${options.dbPath}`),
+      );
+      for (let attempt = 1; !isStopping(); attempt++) {
+        try {
+          const next = await startDynamoDb(options);
+          if (isStopping()) {
+            await next.stop();
+            return;
+          }
+          current = next;
+          restarts += 1;
+          log(`DynamoDB Local restarted (pid ${String(next.pid)}) in ${String(next.startupMs)} ms`);
+          watch(next);
+          return;
+        } catch (error) {
+          log(
+            `DynamoDB Local did not restart (attempt ${String(attempt)}): ${error instanceof Error ? error.message : String(error)}`,
+          );
+          await sleep(restartDelayMs(attempt));
+        }
+      }
+    });
+  };
+  watch(current);
+
+  return {
+    endpoint: current.endpoint,
+    startupMs: current.startupMs,
+    get pid() {
+      return current.pid;
+    },
+    get exited() {
+      return current.exited;
+    },
+    restarts: () => restarts,
+    current: () => current,
+    stop: async () => {
+      stopping = true;
+      await current.stop();
+      await restarting;
+      await current.stop();
+    },
+  };
 }
 
 /** Creates the single table (indexes, stream, TTL) unless it exists; says which. */

@@ -30,7 +30,7 @@ import { AUDIT_STREAM_FILTER, REACTOR_STREAM_FILTER } from "../functions/store/t
 import { TenantStore } from "../functions/store/tenant-store.js";
 import { type ClockAdvance, type ClockView, type LocalClock, openLocalClock } from "./clock.js";
 import { DEMO_CONFIG, DEMO_IDENTITIES, DEMO_TENANT, demoStaff } from "./demo.js";
-import { ensureTable, startDynamoDb, stopOrphanedDynamoDb, tableStreamArn } from "./dynamodb.js";
+import { ensureTable, stopOrphanedDynamoDb, superviseDynamoDb, tableStreamArn } from "./dynamodb.js";
 import { type LambdaHandler, loadFunctions } from "./functions.js";
 import { type HttpApi, type LocalEndpoint, startHttpApi } from "./http-api.js";
 import { type TokenClaims, type TokenIssuer, loadOrCreateSigningKey, mintToken } from "./jwt.js";
@@ -164,11 +164,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
     // DynamoDB Local (the JVM) is the slow part: everything else starts meanwhile.
     const dynamoStart = performance.now();
-    const dynamoPromise = startDynamoDb({
-      port: ports.dynamodb,
-      dbPath: join(dataDir, "dynamodb"),
-      region: settings.region,
-    });
+    // Supervised: should the JVM die, it is started again on the same port and data, and logged.
+    const dynamoPromise = superviseDynamoDb(
+      { port: ports.dynamodb, dbPath: join(dataDir, "dynamodb"), region: settings.region },
+      warn,
+    );
     const dynamoReady = dynamoPromise.then((running) => {
       stops.push(() => running.stop());
       progress(

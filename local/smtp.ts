@@ -16,6 +16,11 @@
  *
  * Like SES, the sender gets 250 once the message is stored, before the handler runs; a handler
  * failure is logged (on AWS it goes to the on-failure queue after two retries).
+ *
+ * Size: SES receives messages of up to 40 MB (headers included). The listener advertises it with
+ * the SIZE extension (RFC 1870): a `MAIL FROM ... SIZE=n` over it is refused at once with 552, and
+ * a message that turns out larger in DATA is refused with 552 too, neither stored nor handed on
+ * (and not held in memory past the limit).
  */
 import { randomBytes } from "node:crypto";
 import type { SESEvent, SESMailHeader, SESReceiptStatus } from "aws-lambda";
@@ -50,7 +55,8 @@ export interface SmtpListener {
   stop(): Promise<void>;
 }
 
-const MAX_MESSAGE_BYTES = 40 * 1024 * 1024; // SES's inbound limit
+/** SES's inbound limit: 40 MB, headers included. */
+export const MAX_MESSAGE_BYTES = 40 * 1024 * 1024;
 
 /** Loopback: the only senders whose mail is marked authenticated. */
 export function isLoopback(address: string | undefined): boolean {
@@ -79,10 +85,23 @@ function inDomain(address: string, domain: string): boolean {
   return at > 0 && address.slice(at + 1).toLowerCase() === domain.toLowerCase();
 }
 
-async function readStream(stream: SMTPServerDataStream): Promise<Buffer> {
+/** The message, or undefined once it is over the limit (the rest is read and dropped, not kept). */
+async function readStream(stream: SMTPServerDataStream): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  let bytes = 0;
+  for await (const chunk of stream) {
+    bytes += (chunk as Buffer).length;
+    if (bytes <= MAX_MESSAGE_BYTES) chunks.push(chunk as Buffer);
+    else chunks.length = 0;
+  }
+  return stream.sizeExceeded || bytes > MAX_MESSAGE_BYTES ? undefined : Buffer.concat(chunks);
+}
+
+class MessageTooBig extends Error {
+  readonly responseCode = 552;
+  constructor() {
+    super(`Message exceeds fixed maximum message size of ${String(MAX_MESSAGE_BYTES)} bytes`);
+  }
 }
 
 export async function startSmtpListener(options: SmtpOptions): Promise<SmtpListener> {
@@ -210,12 +229,20 @@ export async function startSmtpListener(options: SmtpOptions): Promise<SmtpListe
     },
     onData(stream, session, callback) {
       readStream(stream)
-        .then((raw) => receive(raw, session))
+        .then((raw) => {
+          if (raw === undefined) throw new MessageTooBig();
+          return receive(raw, session);
+        })
         .then(
           (messageId) => {
             callback(null, `Ok ${messageId}`);
           },
           (error: unknown) => {
+            if (error instanceof MessageTooBig) {
+              log(`refused an inbound message over ${String(MAX_MESSAGE_BYTES)} bytes (552)`);
+              callback(error);
+              return;
+            }
             log(
               `could not store an inbound message: ${error instanceof Error ? error.message : String(error)}`,
             );

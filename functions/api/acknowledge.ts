@@ -1,5 +1,5 @@
 import { acknowledgeCommandSchema } from "../domain/challenge/commands.js";
-import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
+import { COMMAND_ENVELOPE, commandRoute, withStageId } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
 
 /** POST /v1/challenges/{challengeId}/acknowledgements: the current recipient acknowledges the stage. */
@@ -7,7 +7,7 @@ export const spec = commandRoute({
   routeId: "acknowledge",
   type: "Acknowledge",
   command: acknowledgeCommandSchema,
-  body: acknowledgeCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+  body: withStageId(acknowledgeCommandSchema.omit(COMMAND_ENVELOPE), "optional"),
 });
 
 export const handler = createHandler(spec);

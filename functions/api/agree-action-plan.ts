@@ -1,5 +1,5 @@
 import { agreeActionPlanCommandSchema } from "../domain/challenge/commands.js";
-import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
+import { COMMAND_ENVELOPE, commandRoute, withStageId } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
 
 /** POST /v1/challenges/{challengeId}/action-plan: records an agreed SMART action plan. */
@@ -7,7 +7,7 @@ export const spec = commandRoute({
   routeId: "agree-action-plan",
   type: "AgreeActionPlan",
   command: agreeActionPlanCommandSchema,
-  body: agreeActionPlanCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+  body: withStageId(agreeActionPlanCommandSchema.omit(COMMAND_ENVELOPE), "optional"),
 });
 
 export const handler = createHandler(spec);

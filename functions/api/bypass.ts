@@ -1,5 +1,5 @@
 import { bypassCommandSchema } from "../domain/challenge/commands.js";
-import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
+import { COMMAND_ENVELOPE, commandRoute, withStageId } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
 
 /** POST /v1/challenges/{challengeId}/bypasses: the raiser skips to a later stage with a rationale. */
@@ -7,7 +7,7 @@ export const spec = commandRoute({
   routeId: "bypass",
   type: "Bypass",
   command: bypassCommandSchema,
-  body: bypassCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+  body: withStageId(bypassCommandSchema.omit(COMMAND_ENVELOPE), "required"),
 });
 
 export const handler = createHandler(spec);

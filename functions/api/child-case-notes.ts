@@ -47,6 +47,7 @@ export const spec = defineRoute({
   query: z.object({
     since: z.iso
       .datetime({ offset: true })
+      .max(40)
       .optional()
       .describe("ISO instant: notes of events at or after it (inclusive); default all"),
   }),

@@ -1,5 +1,5 @@
 import { escalateCommandSchema } from "../domain/challenge/commands.js";
-import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
+import { COMMAND_ENVELOPE, commandRoute, withStageId } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
 
 /** POST /v1/challenges/{challengeId}/escalations: the raiser escalates to the next stage with reasons. */
@@ -7,7 +7,7 @@ export const spec = commandRoute({
   routeId: "escalate",
   type: "Escalate",
   command: escalateCommandSchema,
-  body: escalateCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+  body: withStageId(escalateCommandSchema.omit(COMMAND_ENVELOPE), "required"),
 });
 
 export const handler = createHandler(spec);

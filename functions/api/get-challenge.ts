@@ -1,4 +1,4 @@
-import { challengePathSchema } from "./http/command-route.js";
+import { challengePathSchema, etagOf } from "./http/command-route.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { problems } from "./http/problem.js";
 import { challengeWithTimelineSchema, stageLabeller, timelineEntry } from "./http/views.js";
@@ -10,6 +10,7 @@ import { challengeWithTimelineSchema, stageLabeller, timelineEntry } from "./htt
 export const spec = defineRoute({
   routeId: "get-challenge",
   path: challengePathSchema,
+  etag: true,
   response: {
     status: 200,
     description: "The challenge and its timeline",
@@ -25,6 +26,8 @@ export const spec = defineRoute({
     const label = stageLabeller(deps.protocols(stored.state.protocolId));
     return {
       status: 200,
+      // The version, for If-Match on a command: it acts only if nothing changed since this read.
+      headers: { etag: etagOf(stored.state.version) },
       // The two reads are separate: keep the timeline to the events the snapshot has folded.
       body: {
         challenge: stored.state,

@@ -1,5 +1,5 @@
 import { markResolvedCommandSchema } from "../domain/challenge/commands.js";
-import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
+import { COMMAND_ENVELOPE, commandRoute, withStageId } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
 
 /** POST /v1/challenges/{challengeId}/resolution: the raiser marks the challenge resolved. */
@@ -7,7 +7,7 @@ export const spec = commandRoute({
   routeId: "mark-resolved",
   type: "MarkResolved",
   command: markResolvedCommandSchema,
-  body: markResolvedCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+  body: withStageId(markResolvedCommandSchema.omit(COMMAND_ENVELOPE), "optional"),
 });
 
 export const handler = createHandler(spec);

@@ -22,6 +22,7 @@ import {
   defineRoute,
 } from "./http/middleware.js";
 import { routePermissions } from "./http/permissions.js";
+import { IF_MATCH_HEADER } from "./http/command-route.js";
 import { PROBLEM_CONTENT_TYPE, problemSchema } from "./http/problem.js";
 import { spec as markResolved } from "./mark-resolved.js";
 import { spec as missAction } from "./miss-action.js";
@@ -155,7 +156,13 @@ const PROBLEM_RESPONSES: Record<string, Json> = {
   ),
   NotFound: problemResponse("No such resource in the caller's tenant"),
   Conflict: problemResponse(
-    "The challenge's state does not allow this now, or it changed concurrently, or the Idempotency-Key is in use",
+    "The challenge's state does not allow this now (WRONG_STATUS); the stage named by `stageId` is no longer " +
+      "open (STAGE_MOVED: someone else moved the challenge, the detail says where it is now); it changed " +
+      "concurrently even after the service's retries; or the Idempotency-Key is in use",
+  ),
+  PreconditionFailed: problemResponse(
+    "VERSION_MISMATCH: the challenge is no longer at the version If-Match named (it changed since it was read); " +
+      "the detail says the current version. Reload, check what changed, and decide again",
   ),
   UnsupportedMediaType: problemResponse("The body is not application/json"),
   UnprocessableContent: problemResponse(
@@ -218,6 +225,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
       ...parametersOf(schemas, routeSpec.query, "query"),
       { $ref: "#/components/parameters/CorrelationId" },
       ...(idempotent ? [{ $ref: "#/components/parameters/IdempotencyKey" }] : []),
+      ...(routeSpec.ifMatch === true ? [{ $ref: "#/components/parameters/IfMatch" }] : []),
     ];
     const ok = routeSpec.response;
     // Routes that name a resource (path ids), and the tenant's configuration before it is set.
@@ -228,6 +236,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
         headers: {
           [CORRELATION_HEADER]: { $ref: "#/components/headers/CorrelationId" },
           ...(idempotent ? { [REPLAYED_HEADER]: { $ref: "#/components/headers/IdempotentReplayed" } } : {}),
+          ...(routeSpec.etag === true ? { etag: { $ref: "#/components/headers/ETag" } } : {}),
           ...(ok.status === 201
             ? { location: { description: "The new resource", schema: { type: "string" } } }
             : {}),
@@ -247,6 +256,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
       "403": { $ref: "#/components/responses/Forbidden" },
       ...(mayBeMissing ? { "404": { $ref: "#/components/responses/NotFound" } } : {}),
       ...(route.method === "GET" ? {} : { "409": { $ref: "#/components/responses/Conflict" } }),
+      ...(routeSpec.ifMatch === true ? { "412": { $ref: "#/components/responses/PreconditionFailed" } } : {}),
       ...(routeSpec.body === undefined
         ? {}
         : { "415": { $ref: "#/components/responses/UnsupportedMediaType" } }),
@@ -288,7 +298,13 @@ export function buildOpenApiDocument(): OpenApiDocument {
       description:
         "Runs English local authorities' IRO and Child Protection Chair challenge and resolution protocols. " +
         "Errors are RFC 9457 problem details. POST and PUT accept an Idempotency-Key header: a retry with the " +
-        "same key returns the first response and changes nothing.",
+        "same key returns the first response and changes nothing. Commands act once: every read of a challenge " +
+        "carries its version as an ETag; a command may send it back as If-Match (412 VERSION_MISMATCH if the " +
+        "challenge changed since) and names the open stage it acts on as `stageId` (required to escalate or " +
+        "bypass; 409 STAGE_MOVED once that stage is no longer open), so a double click or a retry never " +
+        "escalates twice. Several responses to one stage are allowed by design (a recipient may add to their " +
+        "answer while the stage is open). A 503 (retryable: true, Retry-After) means nothing was changed: " +
+        "retry after the wait, with the same Idempotency-Key.",
     },
     security: [{ bearerAuth: [] }],
     paths,
@@ -301,7 +317,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
           in: "header",
           required: false,
           description: "Echoed in the response and logged; API Gateway's request id when absent",
-          schema: { type: "string", pattern: "^[A-Za-z0-9._:=-]{1,128}$" },
+          schema: { type: "string", maxLength: 128, pattern: "^[A-Za-z0-9._:=-]{1,128}$" },
         },
         IdempotencyKey: {
           name: IDEMPOTENCY_HEADER,
@@ -312,9 +328,24 @@ export function buildOpenApiDocument(): OpenApiDocument {
             "the first successful response and does nothing twice.",
           schema: { type: "string", minLength: 8, maxLength: 255 },
         },
+        IfMatch: {
+          name: IF_MATCH_HEADER,
+          in: "header",
+          required: false,
+          description:
+            'The ETag of the challenge as last read (its version, e.g. `"7"`). The command acts only if the ' +
+            "challenge is still at that version; otherwise 412 VERSION_MISMATCH says the current one. " +
+            "Omit it (or send `*`) to act on the challenge as it is, subject to `stageId`.",
+          schema: { type: "string", maxLength: 40 },
+        },
       },
       headers: {
         CorrelationId: { description: "The request's correlation id", schema: { type: "string" } },
+        ETag: {
+          description:
+            'The challenge\'s version as a strong entity tag (`"7"`): send it as If-Match on a command',
+          schema: { type: "string" },
+        },
         IdempotentReplayed: {
           description:
             "`true` when this is the stored response of an earlier request with the same Idempotency-Key",

@@ -6,7 +6,7 @@ import { trayPage, trayPageSchema, trayQuerySchema } from "./http/views.js";
 export const spec = defineRoute({
   routeId: "overdue-tray",
   query: trayQuerySchema.extend({
-    dueBy: z.iso.datetime({ offset: true }).optional().describe("ISO instant; default now"),
+    dueBy: z.iso.datetime({ offset: true }).max(40).optional().describe("ISO instant; default now"),
   }),
   response: {
     status: 200,

@@ -1,7 +1,7 @@
 import { ulid } from "ulid";
 import { executeCommand } from "../app/execute-command.js";
 import { raiseCommandSchema } from "../domain/challenge/commands.js";
-import { COMMAND_ENVELOPE, commandResultBody } from "./http/command-route.js";
+import { COMMAND_ENVELOPE, commandResultBody, etagOf } from "./http/command-route.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { commandResultSchema } from "./http/views.js";
 
@@ -17,6 +17,7 @@ import { commandResultSchema } from "./http/views.js";
 export const spec = defineRoute({
   routeId: "raise-challenge",
   body: raiseCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+  etag: true,
   response: {
     status: 201,
     description: "The challenge was raised; Location names it",
@@ -34,7 +35,10 @@ export const spec = defineRoute({
     const result = await executeCommand(deps, principal.tenantId, command);
     return {
       status: 201,
-      headers: { location: `/v1/challenges/${encodeURIComponent(challengeId)}` },
+      headers: {
+        location: `/v1/challenges/${encodeURIComponent(challengeId)}`,
+        etag: etagOf(result.state.version),
+      },
       body: commandResultBody(deps, result),
     };
   },

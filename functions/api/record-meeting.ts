@@ -1,5 +1,5 @@
 import { recordMeetingCommandSchema } from "../domain/challenge/commands.js";
-import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
+import { COMMAND_ENVELOPE, commandRoute, withStageId } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
 
 /** POST /v1/challenges/{challengeId}/meetings: records the stage meeting. */
@@ -7,7 +7,7 @@ export const spec = commandRoute({
   routeId: "record-meeting",
   type: "RecordMeeting",
   command: recordMeetingCommandSchema,
-  body: recordMeetingCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+  body: withStageId(recordMeetingCommandSchema.omit(COMMAND_ENVELOPE), "optional"),
 });
 
 export const handler = createHandler(spec);

@@ -32,7 +32,7 @@ import { type ApiResult, createHandler, defineRoute } from "./http/middleware.js
  * at most 13 calendar months; anything else is a 400 problem naming the parameter.
  */
 
-const day = z.iso.date();
+const day = z.iso.date().max(10);
 
 export const themesQuerySchema = z
   .object({

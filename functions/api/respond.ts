@@ -1,5 +1,5 @@
 import { respondCommandSchema } from "../domain/challenge/commands.js";
-import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
+import { COMMAND_ENVELOPE, commandRoute, withStageId } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
 
 /** POST /v1/challenges/{challengeId}/responses: the current recipient responds (only the stage's recipient may). */
@@ -7,7 +7,7 @@ export const spec = commandRoute({
   routeId: "respond",
   type: "Respond",
   command: respondCommandSchema,
-  body: respondCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+  body: withStageId(respondCommandSchema.omit(COMMAND_ENVELOPE), "optional"),
 });
 
 export const handler = createHandler(spec);

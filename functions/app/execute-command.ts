@@ -25,6 +25,11 @@ import { type ChallengeStore, ConcurrencyConflictError } from "../store/ports.js
  * the whole load/decide/append is retried on the fresh state (the command may still be valid:
  * a meeting recorded while the manager acknowledged), up to {@link MAX_ATTEMPTS} times; after
  * that the ConcurrencyConflictError reaches the caller (HTTP 409, retryable).
+ *
+ * A retry re-decides only what the sender meant: `decide` checks the command's `expected` stage and
+ * version first (STAGE_MOVED / VERSION_MISMATCH otherwise), and a command that named no stage is
+ * pinned, for its retries, to the stage its first attempt was decided against. So twenty
+ * concurrent escalations from one stage escalate once, and the rest are told where it is now.
  */
 
 /** The tenant settings a command needs (a subset of the stored TenantConfig). */
@@ -113,8 +118,16 @@ export interface CommandResult {
   readonly attempts: number;
 }
 
-/** Load/decide/append attempts before a conflict is reported. */
-export const MAX_ATTEMPTS = 3;
+/**
+ * Load/decide/append attempts before a conflict is reported. Enough that a command among twenty
+ * concurrent ones on one challenge gets its turn (each attempt only loses to a write that landed).
+ */
+export const MAX_ATTEMPTS = 8;
+
+/** Full-jitter backoff before retry `attempt` (1, 2, ...): up to 10, 20, 40 ... 250 ms. */
+function retryDelayMs(attempt: number): number {
+  return Math.floor(Math.random() * Math.min(250, 10 * 2 ** (attempt - 1)));
+}
 
 /** The tenant has not chosen its protocol yet (HTTP 409: an administrator must PUT /v1/config). */
 export class TenantNotConfiguredError extends Error {
@@ -205,6 +218,7 @@ export async function executeCommand(
   });
   const newId = deps.newId ?? (() => ulid());
 
+  let attemptCommand = command;
   for (let attempt = 1; ; attempt++) {
     const stored = await deps.challenges.get(tenantId, command.challengeId);
     const state = stored?.state ?? initialState(command.challengeId);
@@ -213,7 +227,13 @@ export async function executeCommand(
     const protocol = deps.protocols(protocolId);
     if (protocol === undefined) throw new UnknownProtocolError(protocolId);
 
-    const decision = decide(state, command, { protocol, calendar, directory, now: deps.clock(), newId });
+    const decision = decide(state, attemptCommand, {
+      protocol,
+      calendar,
+      directory,
+      now: deps.clock(),
+      newId,
+    });
     if (!decision.ok) throw decision.error;
     if (decision.events.length === 0) return { state, events: [], attempts: attempt };
 
@@ -222,6 +242,7 @@ export async function executeCommand(
       await deps.challenges.append(tenantId, state.version, decision.events, newState);
     } catch (error) {
       if (error instanceof ConcurrencyConflictError && attempt < MAX_ATTEMPTS) {
+        attemptCommand = pinnedToStage(attemptCommand, state);
         deps.observer?.count("ConcurrencyRetry");
         deps.observer?.warn("concurrent change: retrying the command on the fresh state", {
           tenantId,
@@ -229,6 +250,8 @@ export async function executeCommand(
           commandType: command.type,
           attempt,
         });
+        // Spread the racers out, so the same ones do not collide again at once.
+        await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt)));
         continue;
       }
       throw error;
@@ -238,6 +261,19 @@ export async function executeCommand(
     await signalWorkflow(deps, tenantId, command, decision.events, newState);
     return { state: newState, events: decision.events, attempts: attempt };
   }
+}
+
+/**
+ * The command as it is retried after a concurrent change: still expecting the stage that was open
+ * when it was first decided (unless it named one itself, none was open, or it is the timer's). The version is not
+ * pinned: a meeting recorded while the manager acknowledged is still a meeting recorded.
+ */
+export function pinnedToStage(command: Command, decidedAgainst: ChallengeState): Command {
+  const open = decidedAgainst.currentStage;
+  // Timer commands name their stage themselves, and a late timer for a stage already left does nothing.
+  if (open === null || command.type === "Raise" || command.channel === "timer") return command;
+  if (command.expected?.stageId !== undefined) return command;
+  return { ...command, expected: { ...command.expected, stageId: open.stageId } };
 }
 
 /**

@@ -14,25 +14,25 @@ import { trackSchema } from "./protocol.js";
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
-export const goodPracticeInputSchema = z.object({
-  child: z.object({
+export const goodPracticeInputSchema = z.strictObject({
+  child: z.strictObject({
     caseRecordId: text(64),
     caseRecordSystem: caseRecordSystemSchema.optional(),
   }),
   track: trackSchema,
-  practitioner: z.object({
+  practitioner: z.strictObject({
     name: text(200),
-    team: z.object({ id: text(128).optional(), name: text(200) }),
+    team: z.strictObject({ id: text(128).optional(), name: text(200) }),
   }),
   /** The practitioner's first line manager: the notification goes to them. */
-  firstLineManager: z.object({ name: text(200), email: z.email().optional() }),
+  firstLineManager: z.strictObject({ name: text(200), email: z.email().max(254).optional() }),
   /** Set when the practitioner works for a partner agency rather than children's social care. */
-  partnerAgency: z.object({ id: text(128), name: text(200) }).optional(),
+  partnerAgency: z.strictObject({ id: text(128), name: text(200) }).optional(),
   /** "either in the overall progress of a child's plan or a piece of work within this" */
   about: z.enum(["overall_progress", "piece_of_work"]).optional(),
   whatWasGood: text(10_000),
   /** Theme ids from the protocol, for the quarterly report. */
-  themes: z.array(z.string().min(1)).max(20).optional(),
+  themes: z.array(text(128)).max(20).optional(),
 });
 export type GoodPracticeInput = z.infer<typeof goodPracticeInputSchema>;
 

@@ -449,7 +449,13 @@ export async function receiveMessage(deps: InboundDependencies, record: SesRecor
 
     let result: CommandResult;
     try {
-      result = await deps.execute(claims.tenantId, commandFor(decision, claims.challengeId, loaded.actor));
+      // The reply acts on the stage its token names (the policy checked it is the open one): a
+      // concurrent escalation makes the command refuse (STAGE_MOVED) rather than act on the next stage.
+      const stageId = loaded.context.currentStageId ?? undefined;
+      result = await deps.execute(claims.tenantId, {
+        ...commandFor(decision, claims.challengeId, loaded.actor),
+        ...(stageId === undefined ? {} : { expected: { stageId } }),
+      });
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       // The challenge refused it (e.g. already acknowledged): the token was not used.

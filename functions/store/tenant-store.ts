@@ -40,12 +40,13 @@ export const tenantConfigSchema = z.strictObject({
   protocolId: slug,
   /** The authority's own closure days (YYYY-MM-DD, London), on top of weekends and bank holidays. */
   closureDays: z
-    .array(z.iso.date())
+    .array(z.iso.date().max(10))
     .max(400)
     .refine((days) => new Set(days).size === days.length, "closure days must not repeat"),
   /** Close of business (HH:MM, London) when deadlines fall; the calendar's default when unset. */
   closeOfBusiness: z
     .string()
+    .max(5)
     .regex(/^([01]\d|2[0-3]):[0-5]\d$/, "HH:MM, 24-hour")
     .optional(),
   reminders: z.strictObject({
@@ -77,7 +78,7 @@ export const staffMemberSchema = z.strictObject({
   /** The person's stable id: the subject of their access token. */
   personId: id,
   displayName: z.string().trim().min(1).max(200),
-  email: z.email(),
+  email: z.email().max(254),
   /** People who have left stay in the directory (history names them) but receive nothing new. */
   active: z.boolean(),
   /** Protocol roles (e.g. team_manager, head_of_service) and where the person holds them. */

@@ -268,12 +268,29 @@ describe("a challenge's journey on the local runtime (npm start)", () => {
       `/v1/challenges/${challengeId}/escalations`,
       token("IRO"),
       {
+        // The stage the IRO escalates from: a double click or a retry cannot escalate twice.
+        stageId: "level_2",
         reasons: "The response gives no date for the permanence plan itself, only a meeting.",
       },
     );
     expect(escalated.status).toBe(200);
     expect(escalated.body.challenge.currentStage).toMatchObject({ stageId: "level_3", via: "escalated" });
     expect(escalated.body.challenge.currentStage?.assignee.email).toBe(PEOPLE.headOfService);
+    expect(escalated.headers.get("etag")).toBe(`"${String(escalated.body.challenge.version)}"`);
+    // The same escalation again (a double click): refused, saying where the challenge is now.
+    const again = await api<{ code: string; detail: string }>(
+      rt(),
+      "POST",
+      `/v1/challenges/${challengeId}/escalations`,
+      token("IRO"),
+      {
+        stageId: "level_2",
+        reasons: "The response gives no date for the permanence plan itself, only a meeting.",
+      },
+    );
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe("STAGE_MOVED");
+    expect(again.body.detail).toContain("level_3");
 
     const today = londonDate(rt().clock.now());
     const byWhen = londonDate(new Date(rt().clock.now().getTime() + 7 * 86_400_000));
@@ -284,6 +301,7 @@ describe("a challenge's journey on the local runtime (npm start)", () => {
       `/v1/challenges/${challengeId}/action-plan`,
       token("HEAD_OF_SERVICE"),
       {
+        stageId: "level_3",
         actions: [
           {
             action: "Hold the permanence planning meeting and share the plan with the child.",
@@ -459,7 +477,7 @@ describe("a challenge's journey on the local runtime (npm start)", () => {
       if (path.startsWith("/v1/challenges/")) expect(response.status, path).toBe(404);
     }
     const acts: [string, Record<string, unknown>][] = [
-      ["escalations", { reasons: "Trying to act on another authority's challenge." }],
+      ["escalations", { stageId: "level_1", reasons: "Trying to act on another authority's challenge." }],
       ["reopenings", { reason: "Trying to act on another authority's challenge." }],
       ["withdrawal", { reason: "Trying to act on another authority's challenge." }],
     ];

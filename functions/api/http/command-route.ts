@@ -1,8 +1,9 @@
 import { z } from "zod";
 import { type CommandResult, executeCommand } from "../../app/execute-command.js";
-import type { Command } from "../../domain/challenge/commands.js";
+import type { Command, CommandExpectation } from "../../domain/challenge/commands.js";
 import type { ApiDependencies } from "./dependencies.js";
 import { type RouteSpec, defineRoute } from "./middleware.js";
+import { problems } from "./problem.js";
 import { commandResultSchema, stageLabeller, timelineEntry } from "./views.js";
 
 /**
@@ -12,8 +13,69 @@ import { commandResultSchema, stageLabeller, timelineEntry } from "./views.js";
  * `challengeId` in a body is a 400, not silently ignored.
  */
 
-/** The command fields the server fills in; `.omit(COMMAND_ENVELOPE)` leaves what the client sends. */
-export const COMMAND_ENVELOPE = { type: true, challengeId: true, actor: true, channel: true } as const;
+/**
+ * The command fields the server fills in; `.omit(COMMAND_ENVELOPE)` leaves what the client sends.
+ * `expected` comes from the request too, but from the `If-Match` header and the body's `stageId`.
+ */
+export const COMMAND_ENVELOPE = {
+  type: true,
+  challengeId: true,
+  actor: true,
+  channel: true,
+  expected: true,
+} as const;
+
+/** The request header naming the version a command expects (an ETag from a read). */
+export const IF_MATCH_HEADER = "if-match";
+
+/** The stage a command acts on: the id of the open stage, as read (`challenge.currentStage.stageId`). */
+const stageIdField = z
+  .string()
+  .min(1)
+  .max(128)
+  .describe(
+    "The id of the open stage this acts on, as read (`challenge.currentStage.stageId`). Refused with 409 " +
+      "STAGE_MOVED when that stage is no longer open, so a double click or a retry never acts twice.",
+  );
+
+/**
+ * A command route's body: the command's own fields plus the `stageId` it acts on, `required` for
+ * commands that move a challenge up (a repeated escalation would otherwise climb again) and
+ * `optional` for those that act within or end the open stage (a repeat is refused by the state anyway).
+ */
+export function withStageId(body: z.ZodObject, stageId: "required" | "optional") {
+  return body.extend({ stageId: stageId === "required" ? stageIdField : stageIdField.optional() }).strict();
+}
+
+/** A challenge's ETag: its version, as a strong entity tag (`"7"`). */
+export function etagOf(version: number): string {
+  return `"${String(version)}"`;
+}
+
+/**
+ * The version an `If-Match` header names: a single ETag from a read (`"7"`; `W/"7"` and a bare `7`
+ * are accepted too). `*` or no header: no expectation. Anything else is a 400 naming the header.
+ */
+export function expectedVersionFrom(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === "*") return undefined;
+  const match = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header);
+  if (match?.[1] === undefined) {
+    throw problems.validation([
+      { header: IF_MATCH_HEADER, detail: 'must be one ETag from a read of this challenge, e.g. "7"' },
+    ]);
+  }
+  return Number(match[1]);
+}
+
+/** The precondition a request states: the If-Match version and the body's stage id, if any. */
+function expectationOf(stageId: unknown, ifMatch: string | undefined): CommandExpectation | undefined {
+  const version = expectedVersionFrom(ifMatch);
+  const expected = {
+    ...(typeof stageId === "string" ? { stageId } : {}),
+    ...(version === undefined ? {} : { version }),
+  };
+  return Object.keys(expected).length === 0 ? undefined : expected;
+}
 
 /** An id in a path (challenge, action, person, team, case record). */
 export const pathIdSchema = z.string().min(1).max(128);
@@ -49,22 +111,29 @@ export function commandRoute<
     routeId: options.routeId,
     body: options.body,
     path: (options.path ?? challengePathSchema) as P,
+    etag: true,
+    ifMatch: true,
     response: {
       status: 200,
       description: options.description ?? "The challenge after the command, and the events it recorded",
       schema: commandResultSchema,
     },
-    handle: async ({ body, path, principal }, deps) => {
+    handle: async ({ body, path, principal, event }, deps) => {
+      const { stageId, ...fields } = body as { stageId?: unknown };
+      const expected = expectationOf(stageId, event.headers[IF_MATCH_HEADER]);
       const command = options.command.parse({
-        ...(body as object),
+        ...fields,
         ...(path as object),
         type: options.type,
         actor: principal.actor,
         channel: "api",
+        ...(expected === undefined ? {} : { expected }),
       });
+      const result = await executeCommand(deps, principal.tenantId, command);
       return {
         status: 200,
-        body: commandResultBody(deps, await executeCommand(deps, principal.tenantId, command)),
+        headers: { etag: etagOf(result.state.version) },
+        body: commandResultBody(deps, result),
       };
     },
   });

@@ -72,6 +72,10 @@ export interface RouteSpec<
   readonly response: { readonly status: number; readonly description: string; readonly schema?: z.ZodType };
   /** Whether the Idempotency-Key header is honoured. Default: POST and PUT routes. */
   readonly idempotent?: boolean;
+  /** Whether the success response carries the challenge's version as an `ETag` (for the OpenAPI document). */
+  readonly etag?: boolean;
+  /** Whether the route honours `If-Match` (a command: 412 when the challenge changed since it was read). */
+  readonly ifMatch?: boolean;
   readonly handle: (request: ApiRequest<Out<B>, Out<P>, Out<Q>>, deps: ApiDependencies) => Promise<ApiResult>;
 }
 
@@ -92,6 +96,8 @@ export interface AnyRouteSpec {
   readonly query?: z.ZodType | undefined;
   readonly response: RouteSpec["response"];
   readonly idempotent?: boolean;
+  readonly etag?: boolean;
+  readonly ifMatch?: boolean;
 }
 
 export function routeById(routeId: string): RouteDefinition {

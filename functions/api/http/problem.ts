@@ -22,13 +22,15 @@ import { TenantNotConfiguredError } from "../../app/execute-command.js";
  * | 403    | domain: the caller may not do this / is not the current stage's recipient                         | NOT_PERMITTED, NOT_RECIPIENT                                 | no                     |
  * | 404    | no such challenge (or action) in the caller's tenant; another tenant's ids are simply not found   | not-found, NOT_FOUND, UNKNOWN_ACTION                         | no                     |
  * | 409    | the challenge's state does not allow the action now                                               | WRONG_STATUS, ALREADY_EXISTS, DEADLINE_NOT_PASSED            | after reloading        |
+ * | 409    | the stage the command named (`stageId`) is no longer open: someone moved the challenge           | STAGE_MOVED (detail says where it is now)                    | no: reload, decide     |
  * | 409    | a concurrent change won the race even after the service's own retries                            | concurrent-modification                                      | yes: reload and retry  |
  * | 409    | a request with the same Idempotency-Key is still being processed                                 | idempotency-key-in-use (with Retry-After)                    | yes, same key          |
  * | 409    | the tenant has not chosen its protocol yet                                                        | tenant-not-configured                                        | after PUT /v1/config   |
+ * | 412    | the challenge's version is not the one If-Match named: it changed since it was read              | VERSION_MISMATCH (detail says the current version)           | no: reload, decide     |
  * | 415    | a body that is not `application/json`                                                             | unsupported-media-type                                       | no                     |
  * | 422    | well-formed request the protocol refuses (bypass not allowed, unknown stage/theme, no recipient) | INVALID_COMMAND, UNKNOWN_*, BYPASS_NOT_ALLOWED, REFERRAL_*, ... | no                  |
  * | 422    | an Idempotency-Key reused with a different request                                                | idempotency-key-reused                                       | no: use a new key      |
- * | 503    | a dependency is throttling or briefly unavailable (DynamoDB throughput, SDK retryable errors)     | service-unavailable (with Retry-After, `retryable: true`)   | yes, same key          |
+ * | 503    | a dependency is throttling, unreachable or timing out (throughput, refused connection, timeout)  | service-unavailable (with Retry-After, `retryable: true`)   | yes, same key          |
  * | 500    | anything else: a generic detail, nothing internal                                                  | internal-error                                               | maybe                  |
  *
  * Throttling is a 503 with `Retry-After` rather than a 500: the request was valid, nothing was
@@ -149,6 +151,8 @@ export const domainErrorStatus: Readonly<Record<DomainErrorCode, { status: numbe
   ALREADY_EXISTS: { status: 409, title: "Already exists" },
   WRONG_STATUS: { status: 409, title: "Not possible in the challenge's current state" },
   DEADLINE_NOT_PASSED: { status: 409, title: "Deadline not passed" },
+  STAGE_MOVED: { status: 409, title: "The challenge has moved on from that stage" },
+  VERSION_MISMATCH: { status: 412, title: "The challenge has changed since it was read" },
   INVALID_COMMAND: { status: 422, title: "Invalid command" },
   UNKNOWN_STAGE: { status: 422, title: "Unknown stage" },
   UNKNOWN_TRACK: { status: 422, title: "Unknown track" },
@@ -173,6 +177,22 @@ const TRANSIENT_AWS_ERRORS = new Set([
   "ServiceUnavailableException",
   "TimeoutError",
 ]);
+/**
+ * Node's codes for a connection that could not be made or was cut (DynamoDB unreachable, a socket
+ * or request timeout): nothing reached the table, or a transaction the store retries safely.
+ */
+const NETWORK_ERROR_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "ESOCKETTIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ECONNABORTED",
+]);
 const TRANSIENT_CANCELLATION_CODES = new Set([
   "ThrottlingError",
   "ProvisionedThroughputExceeded",
@@ -185,11 +205,16 @@ export function isTransient(error: unknown, depth = 0): boolean {
   const e = error as {
     name?: unknown;
     $retryable?: unknown;
+    code?: unknown;
     $metadata?: { httpStatusCode?: unknown };
     CancellationReasons?: readonly { Code?: unknown }[];
     cause?: unknown;
+    errors?: unknown;
   };
   if (typeof e.name === "string" && TRANSIENT_AWS_ERRORS.has(e.name)) return true;
+  if (typeof e.code === "string" && NETWORK_ERROR_CODES.has(e.code)) return true;
+  // Node reports a refused dual-stack connection as an AggregateError of one error per address.
+  if (Array.isArray(e.errors) && e.errors.some((inner) => isTransient(inner, depth + 1))) return true;
   if (e.$retryable !== undefined && e.$retryable !== null && e.$retryable !== false) return true;
   const status = e.$metadata?.httpStatusCode;
   if (typeof status === "number" && status >= 500) return true;

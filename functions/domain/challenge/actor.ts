@@ -12,7 +12,7 @@ export const actorRoleSchema = z.enum([
 ]);
 export type ActorRole = z.infer<typeof actorRoleSchema>;
 
-export const actorSchema = z.object({
+export const actorSchema = z.strictObject({
   /** Stable person or client id (the token's subject); never a name. */
   id: z.string().min(1).max(128),
   role: actorRoleSchema,

@@ -7,15 +7,20 @@ import { actorSchema, channelSchema } from "./actor.js";
  * The API validates request bodies with these schemas, and the OpenAPI document derives from them.
  */
 
+/**
+ * Every request field is bounded and every object strict: an unknown field (a typo such as
+ * `socialWorker.emial`) is refused with its path, never silently dropped, and no string is unbounded.
+ */
 const text = (max: number) => z.string().trim().min(1).max(max);
-const isoDate = z.iso.date();
+const isoDate = z.iso.date().max(10);
 const id = z.string().min(1).max(128);
+const email = z.email().max(254);
 
 export const caseRecordSystemSchema = z.enum(["LCS", "Mosaic", "Eclipse", "other"]);
 
 /** The fields of the seeds' challenge forms (001's Challenge and Resolution Form, 002's alert contents, 004's level forms). */
-export const challengeFormSchema = z.object({
-  child: z.object({
+export const challengeFormSchema = z.strictObject({
+  child: z.strictObject({
     name: text(200),
     dateOfBirth: isoDate,
     caseRecordId: text(64),
@@ -23,11 +28,11 @@ export const challengeFormSchema = z.object({
   }),
   track: trackSchema,
   raiserRole: raiserRoleSchema,
-  socialWorker: z.object({ name: text(200), email: z.email().optional() }),
-  team: z.object({ id: id, name: text(200) }),
+  socialWorker: z.strictObject({ name: text(200), email: email.optional() }),
+  team: z.strictObject({ id: id, name: text(200) }),
   teamManagerName: text(200),
   /** Set when the challenge is with a partner agency rather than children's social care. */
-  partnerAgency: z.object({ id: id, name: text(200) }).optional(),
+  partnerAgency: z.strictObject({ id: id, name: text(200) }).optional(),
   /** "What are we worried about?" / "What's not working well?" */
   worries: text(10_000),
   /** "What actions have taken place to resolve the worries?" */
@@ -43,19 +48,32 @@ export const challengeFormSchema = z.object({
   /** "Timescales for resolution" (002) */
   timescale: text(1_000),
   /** Theme ids from the tenant's protocol (001's tick boxes). */
-  themes: z.array(z.string().min(1)).max(20),
+  themes: z.array(id).max(20),
   /** "Immediate risk of significant harm": lets stages be taken out of sequence where the protocol says so (003). */
   immediateRisk: z.boolean(),
 });
 export type ChallengeForm = z.infer<typeof challengeFormSchema>;
 
+/**
+ * What a command expects of the challenge it acts on. Checked before anything else is decided, and
+ * again on every retry after a concurrent change, so a double click or a retried request never acts
+ * twice: `stageId` (the stage the sender saw open: refused with STAGE_MOVED once it is not) and
+ * `version` (the challenge's version, from an If-Match header: refused with VERSION_MISMATCH).
+ */
+export const commandExpectationSchema = z.strictObject({
+  stageId: id.optional(),
+  version: z.number().int().min(0).optional(),
+});
+export type CommandExpectation = z.infer<typeof commandExpectationSchema>;
+
 const base = {
   challengeId: id,
   actor: actorSchema,
   channel: channelSchema,
+  expected: commandExpectationSchema.optional(),
 };
 
-export const raiseCommandSchema = z.object({
+export const raiseCommandSchema = z.strictObject({
   type: z.literal("Raise"),
   ...base,
   form: challengeFormSchema,
@@ -66,16 +84,16 @@ export const raiseCommandSchema = z.object({
   safeguardingConcern: z.boolean().optional(),
 });
 
-export const acknowledgeCommandSchema = z.object({ type: z.literal("Acknowledge"), ...base });
+export const acknowledgeCommandSchema = z.strictObject({ type: z.literal("Acknowledge"), ...base });
 
-export const respondCommandSchema = z.object({
+export const respondCommandSchema = z.strictObject({
   type: z.literal("Respond"),
   ...base,
   /** "Response to what's not working well" */
   response: text(10_000),
 });
 
-export const recordMeetingCommandSchema = z.object({
+export const recordMeetingCommandSchema = z.strictObject({
   type: z.literal("RecordMeeting"),
   ...base,
   heldOn: isoDate,
@@ -83,32 +101,32 @@ export const recordMeetingCommandSchema = z.object({
   summary: text(10_000),
 });
 
-export const smartActionSchema = z.object({
+export const smartActionSchema = z.strictObject({
   action: text(2_000),
   byWhen: isoDate,
   byWhom: text(200),
 });
 
-export const agreeActionPlanCommandSchema = z.object({
+export const agreeActionPlanCommandSchema = z.strictObject({
   type: z.literal("AgreeActionPlan"),
   ...base,
   actions: z.array(smartActionSchema).min(1).max(30),
 });
 
-export const markResolvedCommandSchema = z.object({
+export const markResolvedCommandSchema = z.strictObject({
   type: z.literal("MarkResolved"),
   ...base,
   summary: text(10_000),
 });
 
-export const escalateCommandSchema = z.object({
+export const escalateCommandSchema = z.strictObject({
   type: z.literal("Escalate"),
   ...base,
   /** "Reasons why the level N response is unsatisfactory" (004). */
   reasons: text(10_000),
 });
 
-export const bypassCommandSchema = z.object({
+export const bypassCommandSchema = z.strictObject({
   type: z.literal("Bypass"),
   ...base,
   toStageId: id,
@@ -116,21 +134,21 @@ export const bypassCommandSchema = z.object({
   safeguardingConcern: z.boolean().optional(),
 });
 
-export const autoEscalateCommandSchema = z.object({
+export const autoEscalateCommandSchema = z.strictObject({
   type: z.literal("AutoEscalate"),
   ...base,
   /** The stage whose deadline passed: a late timer for a stage already left does nothing. */
   stageId: id,
 });
 
-export const sendReminderCommandSchema = z.object({
+export const sendReminderCommandSchema = z.strictObject({
   type: z.literal("SendReminder"),
   ...base,
   /** The stage whose recipient is reminded: a late timer for a stage already left does nothing. */
   stageId: id,
 });
 
-export const recordActionsDueCommandSchema = z.object({
+export const recordActionsDueCommandSchema = z.strictObject({
   type: z.literal("RecordActionsDue"),
   ...base,
   /** Agreed actions whose date has passed: the raiser is asked, once, whether they were done. */
@@ -140,53 +158,61 @@ export const recordActionsDueCommandSchema = z.object({
 export const referralKindSchema = z.enum(["cafcass", "partnership"]);
 export type ReferralKind = z.infer<typeof referralKindSchema>;
 
-export const requestReferralCommandSchema = z.object({
+export const requestReferralCommandSchema = z.strictObject({
   type: z.literal("RequestReferral"),
   ...base,
   kind: referralKindSchema,
   rationale: text(10_000),
   /** Ids of the protocol's attestations the raiser confirms (e.g. legal advice sought). */
-  attestations: z.array(z.string().min(1)).max(20),
+  attestations: z.array(id).max(20),
 });
 
-export const approveReferralCommandSchema = z.object({
+export const approveReferralCommandSchema = z.strictObject({
   type: z.literal("ApproveReferral"),
   ...base,
   kind: referralKindSchema,
   /** The directory role the approver holds (must be one the protocol names). */
-  approverRole: z.string().min(1),
+  approverRole: text(200),
   comment: text(5_000).optional(),
 });
 
-export const completeActionCommandSchema = z.object({
+export const completeActionCommandSchema = z.strictObject({
   type: z.literal("CompleteAction"),
   ...base,
   actionId: id,
   note: text(5_000).optional(),
 });
 
-export const missActionCommandSchema = z.object({
+export const missActionCommandSchema = z.strictObject({
   type: z.literal("MissAction"),
   ...base,
   actionId: id,
   note: text(5_000),
 });
 
-export const reopenCommandSchema = z.object({
+export const reopenCommandSchema = z.strictObject({
   type: z.literal("Reopen"),
   ...base,
   reason: text(10_000),
 });
 
-export const noteDifferenceCommandSchema = z.object({
+export const noteDifferenceCommandSchema = z.strictObject({
   type: z.literal("NoteDifference"),
   ...base,
   summary: text(10_000),
 });
 
-export const withdrawCommandSchema = z.object({ type: z.literal("Withdraw"), ...base, reason: text(5_000) });
+export const withdrawCommandSchema = z.strictObject({
+  type: z.literal("Withdraw"),
+  ...base,
+  reason: text(5_000),
+});
 
-export const closeCommandSchema = z.object({ type: z.literal("Close"), ...base, summary: text(10_000) });
+export const closeCommandSchema = z.strictObject({
+  type: z.literal("Close"),
+  ...base,
+  summary: text(10_000),
+});
 
 export const commandSchema = z.discriminatedUnion("type", [
   raiseCommandSchema,

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { recordAction, recordActionsDue } from "./action-plan.js";
 import { commandSchema } from "./commands.js";
 import type { Command } from "./commands.js";
-import { emitter, refuse } from "./decision.js";
+import { emitter, refuse, unmetExpectation } from "./decision.js";
 import type { DecideResult, Scope } from "./decision.js";
 import { initialState } from "./evolve.js";
 import { raise } from "./raise.js";
@@ -70,6 +70,10 @@ export function decide(
     );
   }
   const scope: Scope = { state: current, ctx, protocol: ctx.protocol, track, form: current.form, emit, at };
+  // What the sender expected (the stage they saw, the version they read) is checked before any
+  // rule: a command decided again after a concurrent change acts only if that still holds.
+  const unmet = unmetExpectation(scope, cmd);
+  if (unmet !== undefined) return unmet;
 
   switch (cmd.type) {
     case "Acknowledge":

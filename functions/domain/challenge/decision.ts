@@ -193,6 +193,32 @@ export function requireOpenStage(
   return { open, ...found };
 }
 
+/**
+ * The command's precondition (`command.expected`), or undefined when it holds or names nothing.
+ * A version (If-Match) that no longer matches is VERSION_MISMATCH; a stage that is no longer the
+ * open one is STAGE_MOVED. Both say where the challenge is now, so the sender can reload and decide.
+ */
+export function unmetExpectation(scope: Scope, command: Command): DecideResult | undefined {
+  const expected = command.expected;
+  if (expected === undefined) return undefined;
+  const { state } = scope;
+  if (expected.version !== undefined && expected.version !== state.version) {
+    return refuse(
+      "VERSION_MISMATCH",
+      `this was asked of version ${expected.version} of the challenge, but it has changed since and is now at version ${state.version} (${describeStatus(scope)}); reload it and decide again`,
+    );
+  }
+  if (expected.stageId !== undefined && expected.stageId !== state.currentStage?.stageId) {
+    const named = stageById(scope.track, expected.stageId)?.stage.label ?? `stage "${expected.stageId}"`;
+    const now = state.currentStage === null ? "" : ` (stage "${state.currentStage.stageId}")`;
+    return refuse(
+      "STAGE_MOVED",
+      `this was asked of ${named}, but the challenge has moved on: ${describeStatus(scope)}${now}, version ${state.version}`,
+    );
+  }
+  return undefined;
+}
+
 export function isRefusal(value: object): value is DecideResult {
   return "ok" in value;
 }

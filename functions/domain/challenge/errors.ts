@@ -16,7 +16,11 @@ export type DomainErrorCode =
   | "REFERRAL_NEEDS_APPROVAL"
   | "ATTESTATION_MISSING"
   | "DEADLINE_NOT_PASSED"
-  | "NO_RECIPIENT";
+  | "NO_RECIPIENT"
+  /** The command named a stage that is no longer the open one (someone else moved the challenge). */
+  | "STAGE_MOVED"
+  /** The command named a version (If-Match) the challenge has moved past. */
+  | "VERSION_MISMATCH";
 
 export class DomainError extends Error {
   override readonly name = "DomainError";

@@ -7,6 +7,7 @@ vi.hoisted(() => {
 
 import { ProvisionedThroughputExceededException } from "@aws-sdk/client-dynamodb";
 import { spec as acknowledgeSpec } from "../../../functions/api/acknowledge.js";
+import { MAX_ATTEMPTS } from "../../../functions/app/execute-command.js";
 import { createHandler } from "../../../functions/api/http/middleware.js";
 import { spec as raiseSpec } from "../../../functions/api/raise-challenge.js";
 import { spec as respondSpec } from "../../../functions/api/respond.js";
@@ -400,11 +401,8 @@ describe("concurrency and failures", () => {
   it("answers 409 concurrent-modification when the race is lost every time", async () => {
     const id = await raiseOne();
     fakes.challenges.appendCalls = 0;
-    fakes.challenges.appendFailures.push(
-      new ConcurrencyConflictError(id, 2),
-      new ConcurrencyConflictError(id, 2),
-      new ConcurrencyConflictError(id, 2),
-    );
+    for (let i = 0; i < MAX_ATTEMPTS; i++)
+      fakes.challenges.appendFailures.push(new ConcurrencyConflictError(id, 2));
     const response = await invoke(
       respond,
       apiEvent("respond", {
@@ -415,7 +413,7 @@ describe("concurrency and failures", () => {
     );
     expect(response.status).toBe(409);
     expect(response.body).toMatchObject({ code: "concurrent-modification", retryable: true });
-    expect(fakes.challenges.appendCalls).toBe(3);
+    expect(fakes.challenges.appendCalls).toBe(MAX_ATTEMPTS);
     expect(fakes.workflow.notified).toEqual([]);
   });
 

@@ -6,6 +6,7 @@ import {
   TenantNotConfiguredError,
   executeCommand,
   firstActionDueAt,
+  pinnedToStage,
   workflowOutcomeKind,
 } from "../../../functions/app/execute-command.js";
 import { SfnWorkflowSignal, executionName } from "../../../functions/app/sfn-workflow-signal.js";
@@ -267,5 +268,108 @@ describe("SfnWorkflowSignal", () => {
     expect(result.events.map((e) => e.type)).toEqual(["ResponseRecorded"]);
     expect(sfnMock.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
     expect(fakes.observed.counts).toContain("WorkflowSignalFailed");
+  });
+});
+
+describe("commands act once: what a command expects", () => {
+  const escalateCommand = (expected?: Command["expected"]): Command => ({
+    type: "Escalate",
+    challengeId: ID,
+    actor: { id: callers.iro.sub, role: "IRO" },
+    channel: "api",
+    reasons: "The response does not answer the worry.",
+    ...(expected === undefined ? {} : { expected }),
+  });
+
+  /** Escalates "concurrently", just before the next append, which therefore loses the race. */
+  async function escalateConcurrentlyBeforeNextAppend(): Promise<void> {
+    const k = `${TENANT}|${ID}`;
+    const before = { state: fakes.challenges.snapshots.get(k), log: fakes.challenges.log.get(k) };
+    await executeCommand(fakes.deps, TENANT, escalateCommand({ stageId: "level_1" }));
+    const after = { state: fakes.challenges.snapshots.get(k), log: fakes.challenges.log.get(k) };
+    if (
+      before.state === undefined ||
+      before.log === undefined ||
+      after.state === undefined ||
+      after.log === undefined
+    )
+      throw new Error("setup failed");
+    const [escalated, escalatedLog] = [after.state, after.log];
+    fakes.challenges.snapshots.set(k, before.state);
+    fakes.challenges.log.set(k, before.log);
+    fakes.challenges.beforeAppend = () => {
+      fakes.challenges.beforeAppend = undefined;
+      fakes.challenges.snapshots.set(k, escalated);
+      fakes.challenges.log.set(k, escalatedLog);
+    };
+  }
+
+  it("an escalation that lost the race to another from the same stage is refused (STAGE_MOVED), not applied again", async () => {
+    await executeCommand(fakes.deps, TENANT, raiseCommand());
+    await escalateConcurrentlyBeforeNextAppend();
+    await expect(
+      executeCommand(fakes.deps, TENANT, escalateCommand({ stageId: "level_1" })),
+    ).rejects.toMatchObject({ name: "DomainError", code: "STAGE_MOVED" });
+    const types = (await fakes.challenges.events(TENANT, ID)).map((e) => e.event.type);
+    expect(types.filter((t) => t === "Escalated")).toHaveLength(1);
+  });
+
+  it("a retry is pinned to the stage first decided against, even when the command named none", async () => {
+    await executeCommand(fakes.deps, TENANT, raiseCommand());
+    await escalateConcurrentlyBeforeNextAppend();
+    const error: unknown = await executeCommand(fakes.deps, TENANT, escalateCommand()).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ name: "DomainError", code: "STAGE_MOVED" });
+    // It says where the challenge is now.
+    expect((error as Error).message).toContain('"level_2"');
+    const types = (await fakes.challenges.events(TENANT, ID)).map((e) => e.event.type);
+    expect(types.filter((t) => t === "Escalated")).toHaveLength(1);
+  });
+
+  it("a version that no longer matches is VERSION_MISMATCH, naming the current version; a matching one acts", async () => {
+    const raised = await executeCommand(fakes.deps, TENANT, raiseCommand());
+    await executeCommand(fakes.deps, TENANT, respondCommand());
+    fakes.challenges.appendCalls = 0;
+    const error: unknown = await executeCommand(
+      fakes.deps,
+      TENANT,
+      escalateCommand({ version: raised.state.version }),
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: "DomainError", code: "VERSION_MISMATCH" });
+    expect((error as Error).message).toContain(`now at version ${String(raised.state.version + 1)}`);
+    expect(fakes.challenges.appendCalls).toBe(0);
+    const ok = await executeCommand(
+      fakes.deps,
+      TENANT,
+      escalateCommand({ version: raised.state.version + 1, stageId: "level_1" }),
+    );
+    expect(ok.state.currentStage?.stageId).toBe("level_2");
+  });
+
+  it("several responses to one open stage are allowed: naming the stage does not stop a second one", async () => {
+    await executeCommand(fakes.deps, TENANT, raiseCommand());
+    const withStage = { ...respondCommand(), expected: { stageId: "level_1" } } as Command;
+    await executeCommand(fakes.deps, TENANT, withStage);
+    const second = await executeCommand(fakes.deps, TENANT, withStage);
+    expect(second.state.currentStage?.responses).toHaveLength(2);
+  });
+});
+
+describe("pinnedToStage", () => {
+  it("pins a person's command to the open stage, but leaves the timer's and an explicit stage alone", async () => {
+    const raised = await executeCommand(fakes.deps, TENANT, raiseCommand());
+    const open = raised.state.currentStage?.stageId;
+    expect(pinnedToStage(respondCommand(), raised.state).expected).toEqual({ stageId: open });
+    const timer: Command = {
+      type: "AutoEscalate",
+      challengeId: ID,
+      actor: { id: "workflow-timer", role: "system" },
+      channel: "timer",
+      stageId: "level_1",
+    };
+    expect(pinnedToStage(timer, raised.state)).toBe(timer);
+    const named = { ...respondCommand(), expected: { stageId: "level_9" } } as Command;
+    expect(pinnedToStage(named, raised.state)).toBe(named);
   });
 });

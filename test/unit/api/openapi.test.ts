@@ -53,7 +53,7 @@ describe("OpenAPI document", () => {
     expect(document.components.schemas.Problem).toBeDefined();
     // The request bodies are the commands' own schemas, less what the server supplies.
     const respond = document.components.schemas.RespondRequest as { properties: Record<string, unknown> };
-    expect(Object.keys(respond.properties)).toEqual(["response"]);
+    expect(Object.keys(respond.properties)).toEqual(["response", "stageId"]);
     const raise = document.components.schemas.RaiseChallengeRequest as {
       properties: Record<string, unknown>;
       required: string[];
