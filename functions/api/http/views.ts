@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { ChallengeEvent } from "../../domain/challenge/events.js";
 import type { ChallengeState } from "../../domain/challenge/state.js";
+import { timedOutWords } from "../../domain/challenge/timer.js";
 import type { Protocol } from "../../domain/protocol.js";
 import type { Page } from "../../store/ports.js";
 import { challengeStateSchema } from "../../store/items.js";
@@ -140,12 +141,14 @@ export function summarise(event: ChallengeEvent, label: StageLabeller): string {
           : `to ${label(event.data.toStageId)}`;
       const from = label(event.data.fromStageId);
       if (event.data.kind === "no_response")
-        return `No response by the deadline: moved automatically from ${from} ${to}`;
+        return `${timedOutWords(event.data.timedOut)}: moved automatically from ${from} ${to}`;
       if (event.data.kind === "bypass") return `Bypassed from ${from} ${to}`;
       return `Escalated from ${from} ${to}`;
     }
     case "RaiserAlerted":
-      return `No response by the deadline at ${label(event.data.stageId)}: the raiser was alerted to decide the next step`;
+      return `${timedOutWords(event.data.reason)} at ${label(event.data.stageId)}: the raiser was alerted to decide the next step${event.data.decideBy === undefined ? "" : ` by ${londonTime(event.data.decideBy)}, or it escalates automatically`}`;
+    case "DeadlineShortened":
+      return `Window shortened at ${label(event.data.stageId)}: now due by ${londonTime(event.data.deadline)} (was ${londonTime(event.data.previousDeadline)})`;
     case "ReminderSent":
       return `Reminder sent: a response at ${label(event.data.stageId)} is due by ${londonTime(event.data.deadline)}`;
     case "Resolved":
