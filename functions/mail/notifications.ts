@@ -913,19 +913,22 @@ function noticeParts(n: ServiceNotice, greeting: string | undefined): { subject:
           { text: "Please respond on the case record by the new deadline." },
         ],
       };
-    case "ladder_exhausted":
+    case "ladder_exhausted": {
+      const missing =
+        (n.timedOut ?? "no_response") === "no_response" ? "had no response" : "had no resolution";
       return {
-        subject: `Every stage tried: challenge ${ref}: ${timedOutWords(n.timedOut).toLowerCase()} at ${n.stage.label}`,
+        subject: `Every stage tried: challenge ${ref} ${missing} at ${n.stage.label}`,
         blocks: [
           hello(n.challenge.raiserTitle),
           {
-            text: `Challenge ${ref} about a child's ${plan}: ${timedOutWords(n.timedOut).toLowerCase()} at ${n.stage.label}: ${n.stage.title} (${n.stage.recipientTitle}, due ${deadlineInWords(n.stage.deadline)}). That was the last stage of the protocol.`,
+            text: `Challenge ${ref} about a child's ${plan} ${missing} from the ${n.stage.recipientTitle} at ${n.stage.label}: ${n.stage.title} by ${deadlineInWords(n.stage.deadline)}. That was the last stage of the protocol.`,
           },
           {
             text: "Please decide what happens next on the case record: a referral, where the protocol provides one, noting a difference, or closing the challenge.",
           },
         ],
       };
+    }
     case "action_plan_agreed":
       return {
         subject: `Action plan agreed: challenge ${ref} (${n.stage.label})`,

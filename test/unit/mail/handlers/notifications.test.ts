@@ -515,7 +515,7 @@ describe("copies and raiser alerts (Liquidlogic CP)", () => {
     ]);
   });
 
-  it("RaiserAlerted: the raiser is told the deadline passed and the next step is theirs", () => {
+  it("RaiserAlerted: the raiser is asked to resolve the informal stage or open the formal one by a time, or it escalates", () => {
     const s = new Scenario(liquidlogic, staff);
     raise(s);
     const alerted = only(autoEscalate(s), "RaiserAlerted");
@@ -525,9 +525,12 @@ describe("copies and raiser alerts (Liquidlogic CP)", () => {
     ]);
     const rendered = renderPlanned(emails[0] as PlannedEmail, { caseRecordBaseUrl: CASE_RECORD_BASE_URL });
     expect(rendered.subject).toBe(
-      `No response by the deadline: challenge CR-${s.challengeId} (Informal, Social Worker)`,
+      `Your decision needed: No response by the deadline: challenge CR-${s.challengeId} (Informal, Social Worker)`,
     );
-    expect(rendered.text).toContain("what happens next is your decision");
+    expect(rendered.text).toContain(
+      "resolve it, or open the formal stage by escalating it with your reasons by",
+    );
+    expect(rendered.text).toContain("If you do neither, it escalates to the next stage automatically");
     expect(rendered.text).toContain(`${CASE_RECORD_BASE_URL}LCS-449120`);
   });
 });
