@@ -42,13 +42,13 @@ import {
  * | ------------------------- | --------------------------------------- | -------------------------------------- | ---------- |
  * | StageOpened               | the stage's assignee                    | stage_opened (auto_escalated if timer) | assignee   |
  * |                           | the previous assignee (timer only)      | auto_escalated_previous                | -          |
+ * |                           | the raiser (timer only)                 | notice: auto_escalated_raiser          | -          |
  * |                           | each copyTo person                      | stage_opened_copy                      | -          |
  * | ReminderSent              | the stage's assignee                    | reminder                               | assignee   |
  * | ResponseRecorded          | the raiser                              | response_received                      | raiser     |
  * | ActionPlanAgreed          | the raiser and the stage's assignee     | notice: action_plan_agreed             | -          |
  * | ActionsFellDue            | the raiser                              | action_due (the actions listed)        | -          |
  * | Escalated off the ladder  | the raiser (timer only)                 | notice: ladder_exhausted               | -          |
- * | Escalated to a stage      | the raiser (timer only)                 | notice: auto_escalated_raiser          | -          |
  * | RaiserAlerted             | the raiser                              | notice: raiser_alerted (decide by ...) | -          |
  * | DeadlineShortened         | the stage's assignee                    | notice: deadline_shortened             | -          |
  * | Resolved, Closed          | the raiser and the last assignee        | resolved, closed                       | -          |
@@ -468,6 +468,25 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
           "previous_assignee",
           templated({ kind: "auto_escalated_previous", challenge, stage, previousStage }, missed),
         );
+        // The raiser hears of every automatic escalation, with the timer's reasons.
+        const escalated = history.find(
+          (e): e is EventOf<"Escalated"> => e.type === "Escalated" && e.seq === event.seq - 1,
+        );
+        const to = raiser();
+        plan.add(
+          to,
+          "raiser",
+          notice(
+            {
+              kind: "auto_escalated_raiser",
+              challenge,
+              stage: previousStage,
+              nextStage: stage,
+              reasons: escalated?.data.reasons ?? "",
+            },
+            to,
+          ),
+        );
       }
       for (const person of d.copyTo) {
         const copy = plan.assignee(person, "copy");
@@ -542,39 +561,24 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
       // Every automatic escalation is told to the raiser: off the ladder, or onto the next stage.
       const open = before.currentStage;
       if (event.data.kind !== "no_response" || open === null) break;
+      // Onto another stage: the raiser's email goes with that stage's StageOpened (it knows the
+      // new deadline). Off the ladder: here.
+      if (event.data.toStageId !== null) break;
       const to = raiser();
       const timedOut = event.data.timedOut;
-      const next = after.currentStage;
-      if (event.data.toStageId === null) {
-        plan.add(
+      plan.add(
+        to,
+        "raiser",
+        notice(
+          {
+            kind: "ladder_exhausted",
+            challenge,
+            stage: openStageFacts(track, open),
+            ...(timedOut === undefined ? {} : { timedOut }),
+          },
           to,
-          "raiser",
-          notice(
-            {
-              kind: "ladder_exhausted",
-              challenge,
-              stage: openStageFacts(track, open),
-              ...(timedOut === undefined ? {} : { timedOut }),
-            },
-            to,
-          ),
-        );
-      } else if (next !== null) {
-        plan.add(
-          to,
-          "raiser",
-          notice(
-            {
-              kind: "auto_escalated_raiser",
-              challenge,
-              stage: openStageFacts(track, open),
-              nextStage: openStageFacts(track, next),
-              reasons: event.data.reasons,
-            },
-            to,
-          ),
-        );
-      }
+        ),
+      );
       break;
     }
 

@@ -65,6 +65,13 @@ export const trayItemSchema = z
         acknowledged: z.boolean(),
         responded: z.boolean(),
         overdue: z.boolean(),
+        /**
+         * Whose move it is: the recipient's, or (the deadline passed and the protocol put it to
+         * them) the raiser's decision: resolve, or escalate with reasons.
+         */
+        awaiting: z.enum(["recipient", "raiser_decision"]),
+        /** When the raiser was asked to decide by; the stage escalates by itself after it. */
+        raiserDecisionBy: z.string().optional(),
       })
       .nullable(),
   })
@@ -214,6 +221,8 @@ export function trayItem(state: ChallengeState, now: Date, label: StageLabeller)
             acknowledged: stage.acknowledgedAt !== undefined,
             responded: stage.responses.length > 0,
             overdue: Date.parse(stage.deadline) < now.getTime(),
+            awaiting: stage.raiserAlertedAt === undefined ? "recipient" : "raiser_decision",
+            ...(stage.raiserDecisionBy === undefined ? {} : { raiserDecisionBy: stage.raiserDecisionBy }),
           },
   };
 }

@@ -12,6 +12,7 @@ export {
   deadlineRule,
   deadlineSituation,
   nextDeadlineCheck,
+  nextToAct,
   raiserDecisionWindow,
   timedOutWords,
 } from "./timer.js";

@@ -16,7 +16,7 @@ import type { DecideResult, Scope } from "./decision.js";
 import { escalationStopped, moveUp } from "./ladder.js";
 import { reminderTime } from "./reminders.js";
 import type { DeadlineSituation, TimedOutBecause } from "./events.js";
-import type { OpenStage } from "./state.js";
+import type { ChallengeState, OpenStage } from "./state.js";
 
 /**
  * The workflow timer's commands on an open stage: the protocol's deadline rule (escalate, ask the
@@ -79,6 +79,29 @@ export function nextDeadlineCheck(open: OpenStage): Date | undefined {
   if (open.raiserAlertedAt === undefined) return new Date(open.deadline);
   if (open.raiserDecisionBy !== undefined) return new Date(open.raiserDecisionBy);
   return undefined;
+}
+
+/**
+ * Whose move it is at an open stage, and by when: the recipient until the deadline; once the
+ * deadline passed and the protocol put the next step to the raiser (RaiserAlerted), the raiser, by
+ * the end of their decision window (or, told only, from the deadline). Work trays list a challenge
+ * under this person.
+ */
+export function nextToAct(
+  state: Pick<ChallengeState, "raiser" | "currentStage" | "status">,
+):
+  | { readonly personId: string; readonly dueBy: string; readonly awaiting: "recipient" | "raiser_decision" }
+  | undefined {
+  const open = state.currentStage;
+  if (state.status !== "open" || open === null) return undefined;
+  if (open.raiserAlertedAt === undefined) {
+    return { personId: open.assignee.personId, dueBy: open.deadline, awaiting: "recipient" };
+  }
+  return {
+    personId: state.raiser.id,
+    dueBy: open.raiserDecisionBy ?? open.deadline,
+    awaiting: "raiser_decision",
+  };
 }
 
 const TIMED_OUT_WORDS: Record<TimedOutBecause, string> = {
