@@ -316,6 +316,26 @@ describe("openStage", () => {
     expect(await openView()).toMatchObject({ onTimeout: "ask_raiser", waitUntil: LEVEL_1_DEADLINE });
   });
 
+  it("a shortened window moves the wait to the new deadline (000 2.4: 'a response is required more quickly')", async () => {
+    await raise();
+    expect(await openView()).toMatchObject({ waitUntil: LEVEL_1_REMINDER, onTimeout: "remind" });
+    // Raised Wed 20 May; 2 working days: Fri 22 May, 17:00 BST, reminded a working day before.
+    await run({
+      type: "ShortenDeadline",
+      challengeId: ID,
+      actor: IRO,
+      channel: "api",
+      stageId: "level_1",
+      window: { length: 2, unit: "working_days" },
+      reason: "The child is a newborn.",
+    });
+    const view = await openView();
+    expect(view.deadline).toBe("2026-05-22T16:00:00.000Z");
+    expect(view).toMatchObject({ onTimeout: "remind", waitUntil: "2026-05-21T16:00:00.000Z" });
+    await sendReminder("2026-05-21T16:00:00.000Z");
+    expect(await openView()).toMatchObject({ onTimeout: "escalate", waitUntil: "2026-05-22T16:00:00.000Z" });
+  });
+
   it("is idempotent: the same answer every time and nothing written", async () => {
     await raise();
     const first = await openStage(fakes.deps, ref);
