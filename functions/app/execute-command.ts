@@ -62,7 +62,8 @@ export type WorkflowOutcomeKind =
   | "referred"
   | "difference_noted"
   | "withdrawn"
-  | "closed";
+  | "closed"
+  | "deadline_shortened";
 
 /**
  * The output the workflow's waiting task receives (SendTaskSuccess output). After AwaitResponse,
@@ -191,6 +192,10 @@ export function workflowOutcomeKind(events: readonly ChallengeEvent[]): Workflow
         break;
       case "Closed":
         kind = "closed";
+        break;
+      case "DeadlineShortened":
+        // The wait was for the old deadline: the loop re-reads and waits for the new one.
+        kind = "deadline_shortened";
         break;
       default:
         break;

@@ -10,6 +10,7 @@ import {
   DomainError,
   TIMER_ACTOR,
   decide,
+  nextDeadlineCheck,
   reminderTime,
 } from "../domain/challenge/index.js";
 import type { Protocol } from "../domain/protocol.js";
@@ -39,7 +40,10 @@ import {
  *
  * An open stage is waited for in up to two steps: until its reminder time, when the protocol
  * reminds the recipient and no reminder has been sent (StageTimedOut then sends it: SendReminder),
- * then until its deadline (StageTimedOut applies the no-response rule: AutoEscalate). CheckActions
+ * then until its deadline (StageTimedOut applies the stage's deadline rule: AutoEscalate), and, when
+ * that rule asked the raiser to decide, until the end of their decision window (AutoEscalate again:
+ * the stage escalates if they did neither). A response does not end the waiting: a deadline is a
+ * resolution deadline (domain: timer.ts `nextDeadlineCheck`). CheckActions
  * records the actions that fell due (RecordActionsDue) before it answers.
  *
  * Every task re-reads the stored challenge and decides from it, never from what the execution
@@ -260,9 +264,14 @@ export type OnTimeout =
   | "remind"
   /** The protocol escalates to the next stage (or off the end of the ladder). */
   | "escalate"
+  /**
+   * The protocol asks the raiser to resolve or escalate within a window; the wait then runs on to
+   * the end of that window, when the stage escalates by itself if they did neither.
+   */
+  | "ask_raiser"
   /** The protocol tells the raiser, who decides what happens next. */
   | "alert_raiser"
-  /** Nothing the timer can do (answered, raiser already told, escalation stopped): look again later. */
+  /** Nothing the timer can do (raiser told and theirs to decide, escalation stopped): look again later. */
   | "recheck"
   /** The timer would act but cannot (e.g. nobody holds the next stage's role): look again later. */
   | "blocked";
@@ -271,7 +280,7 @@ export type OnTimeout =
 export interface OpenStageView {
   readonly status: "open";
   readonly stageId: string;
-  /** The stage's response deadline (ISO instant). */
+  /** The stage's deadline (ISO instant): resolved by then, or the protocol's deadline rule applies. */
   readonly deadline: string;
   /** Seconds from now until {@link waitUntil}; at least 1. The AwaitResponse task's TimeoutSecondsPath. */
   readonly timeoutSeconds: number;
@@ -400,7 +409,9 @@ function timerOutcomeAt(
     newId: () => "dry-run",
   });
   if (!decision.ok) return BLOCKED.has(decision.error.code) ? "blocked" : "recheck";
-  return decision.events.some((e) => e.type === "RaiserAlerted") ? "alert_raiser" : "escalate";
+  const alerted = decision.events.find((e) => e.type === "RaiserAlerted");
+  if (alerted === undefined) return "escalate";
+  return alerted.data.decideBy === undefined ? "alert_raiser" : "ask_raiser";
 }
 
 /** The start of the London day after `byWhen`: an action due "by 10 March" is overdue from 11 March 00:00 London. */
@@ -439,20 +450,27 @@ function viewOf(
       let waitUntil: Date;
       let onTimeout: OnTimeout;
       const reminder = reminderDue(deps, state, stage.stageId, stage.deadline, context, now);
+      // The domain says when its deadline rule next applies: the deadline, then (the raiser asked
+      // to decide) the end of their decision window; nothing once the raiser alone decides.
+      const check = nextDeadlineCheck(stage);
       if (reminder !== undefined) {
         // Wait for the reminder time first; StageTimedOut sends it, and the loop then waits for the deadline.
         waitUntil = reminder;
         onTimeout = "remind";
-      } else if (deadline.getTime() > now.getTime()) {
-        // Wait for the deadline; say what the timer will then do if nothing changes.
-        waitUntil = deadline;
-        onTimeout = timerOutcomeAt(deps, state, stage.stageId, context, deadline);
+      } else if (check === undefined) {
+        // The raiser was told and the next step is theirs: their action wakes the task; look again later.
+        onTimeout = "recheck";
+        waitUntil = context.calendar.deadlineAfter(now, RECHECK_WORKING_DAYS);
+      } else if (check.getTime() > now.getTime()) {
+        // Wait for that instant; say what the timer will then do if nothing changes.
+        waitUntil = check;
+        onTimeout = timerOutcomeAt(deps, state, stage.stageId, context, check);
       } else {
         onTimeout = timerOutcomeAt(deps, state, stage.stageId, context, now);
-        // Past the deadline: time out at once when the timer has work to do, else wait for a person
-        // (their action wakes the task) and look again on the next working day.
+        // Past it: time out at once when the timer has work to do, else wait for a person (their
+        // action wakes the task) and look again on the next working day.
         waitUntil =
-          onTimeout === "escalate" || onTimeout === "alert_raiser"
+          onTimeout === "escalate" || onTimeout === "alert_raiser" || onTimeout === "ask_raiser"
             ? now
             : context.calendar.deadlineAfter(now, RECHECK_WORKING_DAYS);
       }

@@ -1,6 +1,7 @@
 import type { Actor } from "../domain/challenge/actor.js";
 import type { ChallengeEvent, EventOf, SmartAction } from "../domain/challenge/events.js";
 import type { ChallengeState } from "../domain/challenge/state.js";
+import { timedOutWords } from "../domain/challenge/timer.js";
 import type { Protocol, Recipient, Stage, TrackProtocol } from "../domain/protocol.js";
 import { actorTitle, findStage, formatDay, formatDeadline, listInWords, referralTitle } from "./words.js";
 
@@ -117,6 +118,7 @@ function stageOf(walk: Walk, event: ChallengeEvent, next: ChallengeEvent | undef
     case "MeetingRecorded":
     case "ActionPlanAgreed":
     case "RaiserAlerted":
+    case "DeadlineShortened":
     case "ReminderSent":
       return event.data.stageId;
     case "Escalated":
@@ -286,9 +288,16 @@ function partsOf(walk: Walk, event: ChallengeEvent, next: ChallengeEvent | undef
         d.toStageId === null
           ? `Every stage has now been tried without resolution.${guidance === undefined ? "" : ` ${guidance}`}`
           : `Escalated to ${label(walk, d.toStageId)}${to === undefined ? "" : ` (the ${to.recipient.title})`}.`;
-      if (d.kind === "no_response") {
+      if (d.kind === "no_response" && (d.timedOut ?? "no_response") === "no_response") {
         return {
           action: `No response was received from the ${from?.assignee.title ?? "recipient"} at ${label(walk, d.fromStageId)} by the deadline${from === undefined ? "" : `, ${formatDeadline(from.deadline, event.at)}`}.`,
+          outcome: `${outcome} The escalation was automatic.`,
+        };
+      }
+      if (d.kind === "no_response") {
+        return {
+          action: `${timedOutWords(d.timedOut)}.`,
+          detail: d.reasons,
           outcome: `${outcome} The escalation was automatic.`,
         };
       }
@@ -303,11 +312,25 @@ function partsOf(walk: Walk, event: ChallengeEvent, next: ChallengeEvent | undef
     }
     case "RaiserAlerted": {
       const opened = walk.opened.get(event.data.stageId);
+      const missing =
+        event.data.reason === "no_response"
+          ? "No response was received from"
+          : "A response but no resolution was received from";
+      const decideBy = event.data.decideBy;
       return {
-        action: `No response was received from the ${opened?.assignee.title ?? "recipient"} at ${label(walk, event.data.stageId)} by the deadline${opened === undefined ? "" : `, ${formatDeadline(opened.deadline, event.at)}`}.`,
-        outcome: `${capitalise(raiser)} was alerted to decide the next step.`,
+        action: `${missing} the ${opened?.assignee.title ?? "recipient"} at ${label(walk, event.data.stageId)} by the deadline${opened === undefined ? "" : `, ${formatDeadline(opened.deadline, event.at)}`}.`,
+        outcome:
+          decideBy === undefined
+            ? `${capitalise(raiser)} was alerted to decide the next step.`
+            : `${capitalise(raiser)} was asked to resolve the challenge or escalate it with reasons by ${formatDeadline(decideBy, event.at)}; otherwise it escalates automatically.`,
       };
     }
+    case "DeadlineShortened":
+      return {
+        action: `${capitalise(raiser)} shortened the window at ${label(walk, event.data.stageId)}: now due by ${formatDeadline(event.data.deadline, event.at)} (was ${formatDeadline(event.data.previousDeadline, event.at)}). Reason:`,
+        detail: event.data.reason,
+        outcome: "Awaiting a response by the new deadline.",
+      };
     case "ReminderSent": {
       const opened = walk.opened.get(event.data.stageId);
       return {

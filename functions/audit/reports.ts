@@ -252,13 +252,17 @@ function factsOf(
         break;
       case "Escalated": {
         const from = opened.get(event.data.fromStageId);
-        if (event.data.kind === "no_response" && from !== undefined)
+        // Only escalations for no response at all: not a holding reply left unresolved, nor a
+        // raiser who did not decide (counted when they were asked, if nobody had responded).
+        const timedOut = event.data.timedOut ?? "no_response";
+        if (event.data.kind === "no_response" && timedOut === "no_response" && from !== undefined)
           noResponse.push({ kind: "auto", opened: from });
         break;
       }
       case "RaiserAlerted": {
         const from = opened.get(event.data.stageId);
-        if (from !== undefined) noResponse.push({ kind: "alert", opened: from });
+        if (from !== undefined && event.data.reason === "no_response")
+          noResponse.push({ kind: "alert", opened: from });
         break;
       }
       case "ReferralRequested":

@@ -1,5 +1,6 @@
 import type { ChallengeEvent, EventOf } from "../domain/challenge/events.js";
 import type { Actor, Channel } from "../domain/challenge/actor.js";
+import { timedOutWords } from "../domain/challenge/timer.js";
 import type { Protocol, Recipient, Track } from "../domain/protocol.js";
 import { challengeEventSchema } from "../store/items.js";
 import { eventOfLine, type ExportLine } from "./export-format.js";
@@ -163,19 +164,21 @@ function describe(ctx: Context, event: ChallengeEvent, opened: EventOf<"StageOpe
             ? "beyond the last stage: every stage has now been tried"
             : `to ${label(ctx, event.data.toStageId)}`;
         return event.data.kind === "no_response"
-          ? `No response at ${from} by the deadline: escalated automatically ${to}`
+          ? `${timedOutWords(event.data.timedOut)} at ${from}: escalated automatically ${to}`
           : `Escalated by ${actor} from ${from} ${to}`;
       }
       const to = opening(ctx, opened.data, event.at);
       if (event.data.kind === "no_response") {
-        return `No response at ${from} by the deadline: escalated automatically to ${to}`;
+        return `${timedOutWords(event.data.timedOut)} at ${from}: escalated automatically to ${to}`;
       }
       return event.data.kind === "bypass"
         ? `Moved by ${actor} from ${from} straight to ${to} (bypass)`
         : `Escalated by ${actor} from ${from} to ${to}`;
     }
     case "RaiserAlerted":
-      return `No response at ${label(ctx, event.data.stageId)} by the deadline: the ${ctx.raiserTitle} was alerted to decide what happens next`;
+      return `${timedOutWords(event.data.reason)} at ${label(ctx, event.data.stageId)}: the ${ctx.raiserTitle} was alerted to decide what happens next${event.data.decideBy === undefined ? "" : ` by ${formatDeadline(event.data.decideBy, event.at)}, or it escalates automatically`}`;
+    case "DeadlineShortened":
+      return `Window shortened by ${actor} at ${label(ctx, event.data.stageId)}: now due by ${formatDeadline(event.data.deadline, event.at)} (was ${formatDeadline(event.data.previousDeadline, event.at)}). Reason: ${event.data.reason}`;
     case "ReminderSent": {
       const recipient = ctx.opened.get(event.data.stageId)?.assignee.title ?? "recipient";
       return `Reminder sent by ${actor} to the ${recipient} at ${label(ctx, event.data.stageId)}: response due by ${formatDeadline(event.data.deadline, event.at)}`;

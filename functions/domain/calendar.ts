@@ -1,9 +1,11 @@
 import { DateTime } from "luxon";
 import { ENGLAND_AND_WALES_BANK_HOLIDAYS, FIRST_YEAR, LAST_YEAR } from "./bank-holidays.js";
+import type { Window } from "./protocol.js";
 
 /**
  * Working days in England: weekends, England and Wales bank holidays (a table generated from
- * date-holidays: bank-holidays.ts) and the authority's own closure days are not working days. Deadlines fall at close of business, Europe/London.
+ * date-holidays: bank-holidays.ts) and the authority's own closure days are not working days. Deadlines fall at
+ * close of business, Europe/London.
  */
 export interface WorkingDayCalendar {
   /** `day` is a London calendar date, YYYY-MM-DD. */
@@ -21,6 +23,13 @@ export interface WorkingDayCalendar {
    * before a 17:00 deadline.
    */
   workingDaysBefore(instant: Date, workingDays: number): Date;
+  /**
+   * The end of a window that starts at `start`: in working days, as {@link deadlineAfter}; in
+   * calendar days or weeks, close of business on the London date that many days (or 7 × weeks)
+   * after the London date of `start`, whether or not that day is a working day (a calendar window
+   * is the seed's own maximum: it is never stretched past a weekend or holiday).
+   */
+  windowEnd(start: Date, window: Window): Date;
   /** Working days after the London date of `start` up to and including the London date of `end` (0 if end is not later). */
   workingDaysBetween(start: Date, end: Date): number;
   /** The London calendar date of an instant. */
@@ -83,7 +92,7 @@ export function createEnglandCalendar(
     return day.weekday < 6 && !closureDays.has(iso) && !bankHolidays(day.year).has(iso);
   };
 
-  return {
+  const calendar: WorkingDayCalendar = {
     isWorkingDay: (day) => working(parseDay(day, "day")),
 
     deadlineAfter(start, workingDays) {
@@ -97,6 +106,17 @@ export function createEnglandCalendar(
         if (working(day)) counted++;
       }
       // Setting London wall-clock time makes the instant 16:00Z in BST and 17:00Z in GMT for 17:00.
+      return day.set({ hour, minute }).toJSDate();
+    },
+
+    windowEnd(start, window) {
+      if (window.unit === "working_days") return calendar.deadlineAfter(start, window.length);
+      if (!Number.isSafeInteger(window.length) || window.length < 1) {
+        throw new Error(`a window's length must be a positive integer, got ${window.length}`);
+      }
+      const days = window.unit === "weeks" ? window.length * 7 : window.length;
+      // plus({ days }) from London midnight keeps local wall time across clock changes.
+      const day = inLondon(start, "start").startOf("day").plus({ days });
       return day.set({ hour, minute }).toJSDate();
     },
 
@@ -125,4 +145,5 @@ export function createEnglandCalendar(
 
     londonDate: (instant) => isoDay(inLondon(instant, "instant")),
   };
+  return calendar;
 }

@@ -33,6 +33,35 @@ export type Recipient = z.infer<typeof recipientSchema>;
 
 export const citationSchema = z.string().min(1);
 
+/**
+ * A length of time as a seed states it: working days (weekends, bank holidays and closure days
+ * skipped), calendar days, or weeks (000's "Week 1-2" steps). Every window ends at close of
+ * business (17:00 Europe/London unless the tenant says otherwise) on its last day.
+ */
+export const windowUnitSchema = z.enum(["working_days", "calendar_days", "weeks"]);
+export type WindowUnit = z.infer<typeof windowUnitSchema>;
+
+export const windowSchema = z.object({
+  length: z.number().int().min(1).max(60),
+  unit: windowUnitSchema,
+});
+export type Window = z.infer<typeof windowSchema>;
+
+/**
+ * What the timer does when a stage's deadline passes and the stage is still open:
+ * - `escalate`: it escalates by itself to the next stage (or off the end of the ladder);
+ * - `ask_raiser`: the raiser is asked (email and work tray) to resolve the challenge or escalate it
+ *   with reasons within the stage's `raiserDecisionWindow`; if they do neither it escalates by
+ *   itself and says why;
+ * - `alert_raiser`: the raiser is told once and decides; the timer does nothing more (only where
+ *   the seed leaves the next step to the raiser).
+ */
+export const deadlineActionSchema = z.enum(["escalate", "ask_raiser", "alert_raiser"]);
+export type DeadlineAction = z.infer<typeof deadlineActionSchema>;
+
+/** The raiser's decision window when the protocol sets none: one working day. */
+export const DEFAULT_RAISER_DECISION_WINDOW: Window = { length: 1, unit: "working_days" };
+
 export const stageSchema = z.object({
   id: slug,
   /** Short label, e.g. "Stage 2", "Level 3". */
@@ -45,10 +74,27 @@ export const stageSchema = z.object({
   /** When the challenge is with a partner agency rather than children's social care (Halton CP). */
   partnerRecipient: recipientSchema.optional(),
   copyTo: z.array(recipientSchema),
+  /** The stage's window in working days (reports add these up); see `window` for other units. */
   responseWindowWorkingDays: z.number().int().min(1).max(60),
+  /**
+   * The window as the seed states it, when that is not in working days (000's two-week steps), or
+   * when the seed gives two windows for the stage: the shorter is taken (it protects the child) and
+   * both sentences are cited (`citation` for the one taken, `alsoCitation` for the other). Absent:
+   * `responseWindowWorkingDays` working days. The deadline is a resolution deadline: "resolved by".
+   */
+  window: windowSchema
+    .extend({ citation: citationSchema, alsoCitation: citationSchema.optional() })
+    .optional(),
   meeting: z.boolean(),
-  /** What happens when the window passes with no response. */
-  onNoResponse: z.enum(["escalate", "alert_raiser"]),
+  /** What happens when the deadline passes with no response. */
+  onNoResponse: deadlineActionSchema,
+  /**
+   * What happens when the deadline passes with a response but no resolution (a holding reply must
+   * not stop the ladder). Absent: `ask_raiser`, the reading that never lets a challenge stall.
+   */
+  onNoResolution: z.object({ action: deadlineActionSchema, citation: citationSchema }).optional(),
+  /** How long the raiser has to decide when asked (`ask_raiser`). Absent: 1 working day. */
+  raiserDecisionWindow: windowSchema.optional(),
   /** Title of the case note written to the child's record for this stage. */
   caseNoteTitle: z.string().min(1),
   /**

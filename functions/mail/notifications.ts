@@ -1,5 +1,12 @@
 import { createHash } from "node:crypto";
-import type { ChallengeEvent, EventOf, SmartAction } from "../domain/challenge/events.js";
+import type {
+  ChallengeEvent,
+  DeadlineSituation,
+  EventOf,
+  SmartAction,
+  TimedOutBecause,
+} from "../domain/challenge/events.js";
+import { timedOutWords } from "../domain/challenge/timer.js";
 import { evolve, initialState } from "../domain/challenge/evolve.js";
 import type { Assignee } from "../domain/challenge/events.js";
 import type { ChallengeState, DirectoryLookup, OpenStage } from "../domain/challenge/state.js";
@@ -35,20 +42,22 @@ import {
  * | ------------------------- | --------------------------------------- | -------------------------------------- | ---------- |
  * | StageOpened               | the stage's assignee                    | stage_opened (auto_escalated if timer) | assignee   |
  * |                           | the previous assignee (timer only)      | auto_escalated_previous                | -          |
+ * |                           | the raiser (timer only)                 | notice: auto_escalated_raiser          | -          |
  * |                           | each copyTo person                      | stage_opened_copy                      | -          |
  * | ReminderSent              | the stage's assignee                    | reminder                               | assignee   |
  * | ResponseRecorded          | the raiser                              | response_received                      | raiser     |
  * | ActionPlanAgreed          | the raiser and the stage's assignee     | notice: action_plan_agreed             | -          |
  * | ActionsFellDue            | the raiser                              | action_due (the actions listed)        | -          |
  * | Escalated off the ladder  | the raiser (timer only)                 | notice: ladder_exhausted               | -          |
- * | RaiserAlerted             | the raiser                              | notice: raiser_alerted                 | -          |
+ * | RaiserAlerted             | the raiser                              | notice: raiser_alerted (decide by ...) | -          |
+ * | DeadlineShortened         | the stage's assignee                    | notice: deadline_shortened             | -          |
  * | Resolved, Closed          | the raiser and the last assignee        | resolved, closed                       | -          |
  * | Withdrawn                 | the last assignee                       | closed (with the reason)               | -          |
  * | ReferralRequested         | each approver the policy names          | notice: referral_approval              | -          |
  * | ReferralMade              | the policy's recipient (Cc the raiser)  | referral                               | -          |
  *
  * Nothing for ChallengeRaised (its StageOpened follows in the same commit), Escalated onto another
- * stage (its StageOpened says it), StageAcknowledged, MeetingRecorded, ReferralApproved,
+ * stage by a person (its StageOpened says it), StageAcknowledged, MeetingRecorded, ReferralApproved,
  * ActionCompleted/Missed, Reopened (its StageOpened follows) and DifferenceNoted. The reminder's
  * reply address is the StageOpened email's (same stage visit, same expiry). The action_due email
  * has none: no stage is open while a plan is monitored, so a reply could not be recorded; the raiser
@@ -82,14 +91,53 @@ export interface ReplyGrant {
 }
 
 export type NoticeKind =
-  "raiser_alerted" | "ladder_exhausted" | "action_plan_agreed" | "referral_approval" | "undeliverable";
+  | "raiser_alerted"
+  | "ladder_exhausted"
+  | "auto_escalated_raiser"
+  | "deadline_shortened"
+  | "action_plan_agreed"
+  | "referral_approval"
+  | "undeliverable";
 
 /** Why an email could not be delivered (SES bounce, complaint or rejection). */
 export type UndeliverableReason = "bounced" | "complaint" | "rejected";
 
 export type ServiceNotice =
-  | { readonly kind: "raiser_alerted"; readonly challenge: ChallengeFacts; readonly stage: StageFacts }
-  | { readonly kind: "ladder_exhausted"; readonly challenge: ChallengeFacts; readonly stage: StageFacts }
+  | {
+      readonly kind: "raiser_alerted";
+      readonly challenge: ChallengeFacts;
+      readonly stage: StageFacts;
+      /** What was missing at the deadline. */
+      readonly reason: DeadlineSituation;
+      /** When the raiser was asked to decide by (the protocol's ask_raiser rule); absent: theirs to decide. */
+      readonly decideBy?: string;
+      /** The stage is the informal stage: resolving it or opening the formal stage is the choice. */
+      readonly informal: boolean;
+    }
+  | {
+      readonly kind: "ladder_exhausted";
+      readonly challenge: ChallengeFacts;
+      readonly stage: StageFacts;
+      readonly timedOut?: TimedOutBecause;
+    }
+  | {
+      readonly kind: "auto_escalated_raiser";
+      readonly challenge: ChallengeFacts;
+      /** The stage left. */
+      readonly stage: StageFacts;
+      /** The stage opened. */
+      readonly nextStage: StageFacts;
+      /** The timer's reasons, as recorded on the Escalated event. */
+      readonly reasons: string;
+    }
+  | {
+      readonly kind: "deadline_shortened";
+      readonly challenge: ChallengeFacts;
+      /** The stage, with its new deadline. */
+      readonly stage: StageFacts;
+      readonly previousDeadline: string;
+      readonly reason: string;
+    }
   | {
       readonly kind: "action_plan_agreed";
       readonly challenge: ChallengeFacts;
@@ -420,6 +468,25 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
           "previous_assignee",
           templated({ kind: "auto_escalated_previous", challenge, stage, previousStage }, missed),
         );
+        // The raiser hears of every automatic escalation, with the timer's reasons.
+        const escalated = history.find(
+          (e): e is EventOf<"Escalated"> => e.type === "Escalated" && e.seq === event.seq - 1,
+        );
+        const to = raiser();
+        plan.add(
+          to,
+          "raiser",
+          notice(
+            {
+              kind: "auto_escalated_raiser",
+              challenge,
+              stage: previousStage,
+              nextStage: stage,
+              reasons: escalated?.data.reasons ?? "",
+            },
+            to,
+          ),
+        );
       }
       for (const person of d.copyTo) {
         const copy = plan.assignee(person, "copy");
@@ -491,13 +558,26 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
     }
 
     case "Escalated": {
+      // Every automatic escalation is told to the raiser: off the ladder, or onto the next stage.
       const open = before.currentStage;
-      if (event.data.toStageId !== null || event.data.kind !== "no_response" || open === null) break;
+      if (event.data.kind !== "no_response" || open === null) break;
+      // Onto another stage: the raiser's email goes with that stage's StageOpened (it knows the
+      // new deadline). Off the ladder: here.
+      if (event.data.toStageId !== null) break;
       const to = raiser();
+      const timedOut = event.data.timedOut;
       plan.add(
         to,
         "raiser",
-        notice({ kind: "ladder_exhausted", challenge, stage: openStageFacts(track, open) }, to),
+        notice(
+          {
+            kind: "ladder_exhausted",
+            challenge,
+            stage: openStageFacts(track, open),
+            ...(timedOut === undefined ? {} : { timedOut }),
+          },
+          to,
+        ),
       );
       break;
     }
@@ -506,10 +586,43 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
       const open = after.currentStage;
       if (open === null) break;
       const to = raiser();
+      const decideBy = event.data.decideBy;
+      const informal = track?.stages.find((s) => s.id === open.stageId)?.informal ?? false;
       plan.add(
         to,
         "raiser",
-        notice({ kind: "raiser_alerted", challenge, stage: openStageFacts(track, open) }, to),
+        notice(
+          {
+            kind: "raiser_alerted",
+            challenge,
+            stage: openStageFacts(track, open),
+            reason: event.data.reason,
+            informal,
+            ...(decideBy === undefined ? {} : { decideBy }),
+          },
+          to,
+        ),
+      );
+      break;
+    }
+
+    case "DeadlineShortened": {
+      const open = after.currentStage;
+      if (open?.stageId !== event.data.stageId) break;
+      const assignee = plan.assignee(open.assignee, "assignee");
+      plan.add(
+        assignee,
+        "assignee",
+        notice(
+          {
+            kind: "deadline_shortened",
+            challenge,
+            stage: openStageFacts(track, open),
+            previousDeadline: event.data.previousDeadline,
+            reason: event.data.reason,
+          },
+          assignee,
+        ),
       );
       break;
     }
@@ -757,32 +870,69 @@ function noticeParts(n: ServiceNotice, greeting: string | undefined): { subject:
   const plan = PLAN_NAMES[n.challenge.form.track];
   const hello = (fallback: string): Block => ({ text: `Dear ${greeting ?? fallback},` });
   switch (n.kind) {
-    case "raiser_alerted":
+    case "raiser_alerted": {
+      const missing =
+        n.reason === "no_response"
+          ? `had no response from the ${n.stage.recipientTitle}`
+          : `was answered by the ${n.stage.recipientTitle} but not resolved`;
+      const choice = n.informal
+        ? "resolve it, or open the formal stage by escalating it with your reasons"
+        : "mark it resolved, or escalate it with your reasons";
       return {
-        subject: `No response by the deadline: challenge ${ref} (${n.stage.label}, ${n.stage.recipientTitle})`,
+        subject: `${n.decideBy === undefined ? "" : "Your decision needed: "}${timedOutWords(n.reason)}: challenge ${ref} (${n.stage.label}, ${n.stage.recipientTitle})`,
         blocks: [
           hello(n.challenge.raiserTitle),
           {
-            text: `Challenge ${ref} about a child's ${plan} had no response from the ${n.stage.recipientTitle} at ${n.stage.label}: ${n.stage.title} by ${deadlineInWords(n.stage.deadline)}.`,
+            text: `Challenge ${ref} about a child's ${plan} ${missing} at ${n.stage.label}: ${n.stage.title} by ${deadlineInWords(n.stage.deadline)}.`,
           },
           {
-            text: "Under the protocol, what happens next is your decision: you can escalate the challenge with your reasons, or record what you have agreed instead, on the case record.",
+            text:
+              n.decideBy === undefined
+                ? "Under the protocol, what happens next is your decision: you can escalate the challenge with your reasons, or record what you have agreed instead, on the case record."
+                : `Under the protocol, please ${choice} by ${deadlineInWords(n.decideBy)}. If you do neither, it escalates to the next stage automatically, and the record will say why.`,
           },
         ],
       };
-    case "ladder_exhausted":
+    }
+    case "auto_escalated_raiser":
       return {
-        subject: `Every stage tried: challenge ${ref} had no response at ${n.stage.label}`,
+        subject: `Escalated automatically: challenge ${ref} is now at ${n.nextStage.label} (${n.nextStage.recipientTitle})`,
         blocks: [
           hello(n.challenge.raiserTitle),
           {
-            text: `Challenge ${ref} about a child's ${plan} had no response from the ${n.stage.recipientTitle} at ${n.stage.label}: ${n.stage.title} by ${deadlineInWords(n.stage.deadline)}. That was the last stage of the protocol.`,
+            text: `Challenge ${ref} about a child's ${plan} has escalated automatically from ${n.stage.label}: ${n.stage.title} to ${n.nextStage.label}: ${n.nextStage.title}. The ${n.nextStage.recipientTitle} has been asked to respond by ${deadlineInWords(n.nextStage.deadline)}.`,
+          },
+          { text: `Why:\n${n.reasons}` },
+        ],
+      };
+    case "deadline_shortened":
+      return {
+        subject: `Earlier deadline: challenge ${ref} (${n.stage.label}) is now due by ${deadlineInWords(n.stage.deadline)}`,
+        blocks: [
+          hello(n.stage.recipientTitle),
+          {
+            text: `The deadline for challenge ${ref} about a child's ${plan}, at ${n.stage.label}: ${n.stage.title}, has been brought forward from ${deadlineInWords(n.previousDeadline)} to ${deadlineInWords(n.stage.deadline)}.`,
+          },
+          { text: `Why a response is needed more quickly:\n${n.reason}` },
+          { text: "Please respond on the case record by the new deadline." },
+        ],
+      };
+    case "ladder_exhausted": {
+      const missing =
+        (n.timedOut ?? "no_response") === "no_response" ? "had no response" : "had no resolution";
+      return {
+        subject: `Every stage tried: challenge ${ref} ${missing} at ${n.stage.label}`,
+        blocks: [
+          hello(n.challenge.raiserTitle),
+          {
+            text: `Challenge ${ref} about a child's ${plan} ${missing} from the ${n.stage.recipientTitle} at ${n.stage.label}: ${n.stage.title} by ${deadlineInWords(n.stage.deadline)}. That was the last stage of the protocol.`,
           },
           {
             text: "Please decide what happens next on the case record: a referral, where the protocol provides one, noting a difference, or closing the challenge.",
           },
         ],
       };
+    }
     case "action_plan_agreed":
       return {
         subject: `Action plan agreed: challenge ${ref} (${n.stage.label})`,

@@ -11,6 +11,7 @@ import {
 import { z } from "zod";
 import type { ChallengeEvent } from "../domain/challenge/events.js";
 import type { ChallengeState } from "../domain/challenge/state.js";
+import { nextToAct } from "../domain/challenge/timer.js";
 import { now } from "../shared/clock.js";
 import { eventHash } from "./event-hash.js";
 import {
@@ -464,12 +465,17 @@ function snapshotItem(tenantId: string, state: ChallengeState, lastEventHash: st
   const stage = state.currentStage;
   if (state.status === "open" && stage !== null) {
     const due = indexKeys.timeSk(stage.deadline, id, "deadline");
+    // The person whose move it is: the recipient, or the raiser once asked to decide (domain rule).
+    const next = nextToAct(state);
     return {
       ...item,
       [INDEXES.openByDueDate.partitionKey]: indexKeys.openByDueDatePk(tenantId),
       [INDEXES.openByDueDate.sortKey]: due,
-      [INDEXES.byRecipient.partitionKey]: indexKeys.byRecipientPk(tenantId, stage.assignee.personId),
-      [INDEXES.byRecipient.sortKey]: due,
+      [INDEXES.byRecipient.partitionKey]: indexKeys.byRecipientPk(
+        tenantId,
+        next?.personId ?? stage.assignee.personId,
+      ),
+      [INDEXES.byRecipient.sortKey]: indexKeys.timeSk(next?.dueBy ?? stage.deadline, id, "deadline"),
     };
   }
   // A Put replaces the whole item, so leaving the open-tray attributes out removes them from gsi1/gsi2.

@@ -61,6 +61,7 @@ const challengeFormSchema = z.strictObject({
 
 const stageOpenedViaSchema = z.enum(["raised", "escalated", "auto_escalated", "bypassed", "reopened"]);
 const escalationKindSchema = z.enum(["requested", "no_response", "bypass"]);
+const deadlineSituationSchema = z.enum(["no_response", "no_resolution"]);
 
 const openStageSchema = z.strictObject({
   stageId: id,
@@ -74,6 +75,8 @@ const openStageSchema = z.strictObject({
   responses: z.array(z.strictObject({ at: instant, response: z.string() })),
   meetings: z.array(z.strictObject({ heldOn: day, attendees: z.array(z.string()), summary: z.string() })),
   raiserAlertedAt: instant.optional(),
+  raiserAlertReason: deadlineSituationSchema.optional(),
+  raiserDecisionBy: instant.optional(),
   remindedAt: instant.optional(),
 });
 
@@ -182,8 +185,23 @@ export const challengeEventSchema = z.discriminatedUnion("type", [
     kind: escalationKindSchema,
     reasons: z.string(),
     safeguardingConcern: z.boolean().optional(),
+    timedOut: z.enum(["no_response", "no_resolution", "raiser_did_not_decide"]).optional(),
   }),
-  eventSchema("RaiserAlerted", { ...stageRef, reason: z.literal("no_response") }),
+  eventSchema("RaiserAlerted", {
+    ...stageRef,
+    reason: deadlineSituationSchema,
+    decideBy: instant.optional(),
+  }),
+  eventSchema("DeadlineShortened", {
+    ...stageRef,
+    deadline: instant,
+    previousDeadline: instant,
+    window: z.strictObject({
+      length: z.number().int().min(1),
+      unit: z.enum(["working_days", "calendar_days", "weeks"]),
+    }),
+    reason: z.string(),
+  }),
   eventSchema("ReminderSent", { ...stageRef, deadline: instant }),
   eventSchema("Resolved", { stageId: id.nullable(), summary: z.string() }),
   eventSchema("ReferralRequested", {

@@ -112,7 +112,7 @@ export const INDEXES = {
     partitionKey: "gsi2pk",
     sortKey: "gsi2sk",
     purpose:
-      "open challenges by the current stage's assignee: pk T#<tenant>#P#<personId>, sk <deadline>#<id>",
+      "open challenges by the person whose move it is (the stage's assignee, or the raiser once asked to decide): pk T#<tenant>#P#<personId>, sk <due>#<id>",
     order: "ascending",
     presentWhile: "status is open and a stage is open",
   },

@@ -202,6 +202,27 @@ export class ChallengeFixture {
     });
   }
 
+  /** The deadline passed unresolved: the timer asks the raiser to decide by `decideBy`. */
+  askRaiser(decideBy: string, at = "2025-03-17T17:00:00.000Z"): Batch {
+    const state = this.state;
+    const stage = this.openStage();
+    const reason = stage.responses.length === 0 ? "no_response" : "no_resolution";
+    const event: ChallengeEvent = {
+      type: "RaiserAlerted",
+      challengeId: this.challengeId,
+      seq: state.version + 1,
+      at,
+      actor: { id: "workflow-timer", role: "system" },
+      channel: "timer",
+      data: { stageId: stage.stageId, reason, decideBy },
+    };
+    return this.advance(state.version, [event], {
+      ...state,
+      version: state.version + 1,
+      currentStage: { ...stage, raiserAlertedAt: at, raiserAlertReason: reason, raiserDecisionBy: decideBy },
+    });
+  }
+
   resolve(summary = "Permanence plan agreed.", at = "2025-03-20T15:00:00.000Z"): Batch {
     const state = this.state;
     const stage = this.openStage();

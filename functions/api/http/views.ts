@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { ChallengeEvent } from "../../domain/challenge/events.js";
 import type { ChallengeState } from "../../domain/challenge/state.js";
+import { timedOutWords } from "../../domain/challenge/timer.js";
 import type { Protocol } from "../../domain/protocol.js";
 import type { Page } from "../../store/ports.js";
 import { challengeStateSchema } from "../../store/items.js";
@@ -64,6 +65,13 @@ export const trayItemSchema = z
         acknowledged: z.boolean(),
         responded: z.boolean(),
         overdue: z.boolean(),
+        /**
+         * Whose move it is: the recipient's, or (the deadline passed and the protocol put it to
+         * them) the raiser's decision: resolve, or escalate with reasons.
+         */
+        awaiting: z.enum(["recipient", "raiser_decision"]),
+        /** When the raiser was asked to decide by; the stage escalates by itself after it. */
+        raiserDecisionBy: z.string().optional(),
       })
       .nullable(),
   })
@@ -140,12 +148,14 @@ export function summarise(event: ChallengeEvent, label: StageLabeller): string {
           : `to ${label(event.data.toStageId)}`;
       const from = label(event.data.fromStageId);
       if (event.data.kind === "no_response")
-        return `No response by the deadline: moved automatically from ${from} ${to}`;
+        return `${timedOutWords(event.data.timedOut)}: moved automatically from ${from} ${to}`;
       if (event.data.kind === "bypass") return `Bypassed from ${from} ${to}`;
       return `Escalated from ${from} ${to}`;
     }
     case "RaiserAlerted":
-      return `No response by the deadline at ${label(event.data.stageId)}: the raiser was alerted to decide the next step`;
+      return `${timedOutWords(event.data.reason)} at ${label(event.data.stageId)}: the raiser was alerted to decide the next step${event.data.decideBy === undefined ? "" : ` by ${londonTime(event.data.decideBy)}, or it escalates automatically`}`;
+    case "DeadlineShortened":
+      return `Window shortened at ${label(event.data.stageId)}: now due by ${londonTime(event.data.deadline)} (was ${londonTime(event.data.previousDeadline)})`;
     case "ReminderSent":
       return `Reminder sent: a response at ${label(event.data.stageId)} is due by ${londonTime(event.data.deadline)}`;
     case "Resolved":
@@ -211,6 +221,8 @@ export function trayItem(state: ChallengeState, now: Date, label: StageLabeller)
             acknowledged: stage.acknowledgedAt !== undefined,
             responded: stage.responses.length > 0,
             overdue: Date.parse(stage.deadline) < now.getTime(),
+            awaiting: stage.raiserAlertedAt === undefined ? "recipient" : "raiser_decision",
+            ...(stage.raiserDecisionBy === undefined ? {} : { raiserDecisionBy: stage.raiserDecisionBy }),
           },
   };
 }

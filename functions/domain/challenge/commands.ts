@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { raiserRoleSchema, trackSchema } from "../protocol.js";
+import { raiserRoleSchema, trackSchema, windowSchema } from "../protocol.js";
 import { actorSchema, channelSchema } from "./actor.js";
 
 /**
@@ -148,6 +148,17 @@ export const sendReminderCommandSchema = z.strictObject({
   stageId: id,
 });
 
+export const shortenDeadlineCommandSchema = z.strictObject({
+  type: z.literal("ShortenDeadline"),
+  ...base,
+  /** The open stage whose window is shortened: a command about a stage already left does nothing. */
+  stageId: id,
+  /** The stage's new window, counted from when it opened: it must end before the current deadline. */
+  window: windowSchema,
+  /** Why a response is needed more quickly (the child's age, the nature of the concern). */
+  reason: text(5_000),
+});
+
 export const recordActionsDueCommandSchema = z.strictObject({
   type: z.literal("RecordActionsDue"),
   ...base,
@@ -225,6 +236,7 @@ export const commandSchema = z.discriminatedUnion("type", [
   bypassCommandSchema,
   autoEscalateCommandSchema,
   sendReminderCommandSchema,
+  shortenDeadlineCommandSchema,
   recordActionsDueCommandSchema,
   requestReferralCommandSchema,
   approveReferralCommandSchema,

@@ -6,7 +6,16 @@ import { emitter, refuse, unmetExpectation } from "./decision.js";
 import type { DecideResult, Scope } from "./decision.js";
 import { initialState } from "./evolve.js";
 import { raise } from "./raise.js";
-import { bypass, close, escalate, markResolved, noteDifference, reopen, withdraw } from "./raiser-actions.js";
+import {
+  bypass,
+  close,
+  escalate,
+  markResolved,
+  noteDifference,
+  reopen,
+  shortenDeadline,
+  withdraw,
+} from "./raiser-actions.js";
 import { acknowledge, agreeActionPlan, recordMeeting, respond } from "./recipient-actions.js";
 import { approveReferral, requestReferral } from "./referrals.js";
 import type { ChallengeState, DecideContext } from "./state.js";
@@ -94,6 +103,8 @@ export function decide(
       return autoEscalate(scope, cmd);
     case "SendReminder":
       return sendReminder(scope, cmd);
+    case "ShortenDeadline":
+      return shortenDeadline(scope, cmd);
     case "RecordActionsDue":
       return recordActionsDue(scope, cmd);
     case "RequestReferral":

@@ -1,4 +1,12 @@
-import type { Protocol, RaiserRole, Recipient, ReferralPolicy, Stage, TrackProtocol } from "../protocol.js";
+import type {
+  Protocol,
+  RaiserRole,
+  Recipient,
+  ReferralPolicy,
+  Stage,
+  TrackProtocol,
+  Window,
+} from "../protocol.js";
 import type { ChallengeForm, Command, ReferralKind } from "./commands.js";
 import { DomainError } from "./errors.js";
 import type { DomainErrorCode } from "./errors.js";
@@ -42,6 +50,18 @@ export function when(iso: string): string {
 export function day(isoDay: string): string {
   const date = new Date(`${isoDay}T00:00:00Z`);
   return Number.isNaN(date.getTime()) ? isoDay : CALENDAR_DAY.format(date);
+}
+
+const UNIT_WORDS = {
+  working_days: ["working day", "working days"],
+  calendar_days: ["calendar day", "calendar days"],
+  weeks: ["week", "weeks"],
+} as const;
+
+/** "5 working days", "2 weeks", "1 calendar day". */
+export function windowWords(window: Window): string {
+  const [one, many] = UNIT_WORDS[window.unit];
+  return `${window.length} ${window.length === 1 ? one : many}`;
 }
 
 export function refuse(code: DomainErrorCode, message: string): DecideResult {

@@ -1,4 +1,4 @@
-import type { Recipient, Track } from "../protocol.js";
+import type { Recipient, Track, Window } from "../protocol.js";
 import type { Actor, Channel } from "./actor.js";
 import type { ChallengeForm, ReferralKind } from "./commands.js";
 
@@ -85,11 +85,46 @@ export type Escalated = EventEnvelope<
     /** Reasons the response was unsatisfactory, or the bypass rationale. */
     reasons: string;
     safeguardingConcern?: boolean;
+    /**
+     * Why the timer escalated (kind "no_response" is every automatic escalation): nobody responded,
+     * a response came but the stage was not resolved, or the raiser was asked to decide and did not.
+     * Absent on events recorded before this was kept: read them as "no_response".
+     */
+    timedOut?: TimedOutBecause;
   }
 >;
 
-/** The deadline passed and the protocol says the raiser decides what happens next. */
-export type RaiserAlerted = EventEnvelope<"RaiserAlerted", { stageId: string; reason: "no_response" }>;
+/** What was missing when a stage's deadline passed. */
+export type DeadlineSituation = "no_response" | "no_resolution";
+
+/** Why the timer escalated a stage by itself. */
+export type TimedOutBecause = DeadlineSituation | "raiser_did_not_decide";
+
+/**
+ * The deadline passed and the protocol puts the next step to the raiser. With `decideBy` (the
+ * protocol's `ask_raiser` rule): resolve the challenge, or escalate it with reasons, by then, or it
+ * escalates by itself. Without: the raiser decides, and the timer does nothing more.
+ */
+export type RaiserAlerted = EventEnvelope<
+  "RaiserAlerted",
+  { stageId: string; reason: DeadlineSituation; decideBy?: string }
+>;
+
+/**
+ * The raiser (or an IRO service manager) shortened an open stage's window for this challenge (000
+ * §2.4: the child's age or the nature of the concern): the stage is now due by `deadline`.
+ */
+export type DeadlineShortened = EventEnvelope<
+  "DeadlineShortened",
+  {
+    stageId: string;
+    /** The new deadline (ISO instant): the end of `window` counted from when the stage opened. */
+    deadline: string;
+    previousDeadline: string;
+    window: Window;
+    reason: string;
+  }
+>;
 
 /** The stage's recipient was reminded, before its deadline, that a response is due. */
 export type ReminderSent = EventEnvelope<"ReminderSent", { stageId: string; deadline: string }>;
@@ -146,6 +181,7 @@ export type ChallengeEvent =
   | ActionPlanAgreed
   | Escalated
   | RaiserAlerted
+  | DeadlineShortened
   | ReminderSent
   | Resolved
   | ReferralRequested

@@ -192,8 +192,18 @@ function apply(state: ChallengeState, event: ChallengeEvent): ChallengeState {
       };
     }
 
-    case "RaiserAlerted":
-      return onStage(state, event.data.stageId, (s) => ({ ...s, raiserAlertedAt: event.at }));
+    case "RaiserAlerted": {
+      const { reason, decideBy } = event.data;
+      return onStage(state, event.data.stageId, (s) => ({
+        ...s,
+        raiserAlertedAt: event.at,
+        raiserAlertReason: reason,
+        ...(decideBy === undefined ? {} : { raiserDecisionBy: decideBy }),
+      }));
+    }
+
+    case "DeadlineShortened":
+      return onStage(state, event.data.stageId, (s) => ({ ...s, deadline: event.data.deadline }));
 
     case "ReminderSent":
       return onStage(state, event.data.stageId, (s) => ({ ...s, remindedAt: event.at }));

@@ -8,3 +8,12 @@ export { decide } from "./decide.js";
 export type { DecideResult } from "./decide.js";
 export { evolve, initialState, replay } from "./evolve.js";
 export { actionDatePassed, reminderTime } from "./reminders.js";
+export {
+  deadlineRule,
+  deadlineSituation,
+  nextDeadlineCheck,
+  nextToAct,
+  raiserDecisionWindow,
+  timedOutWords,
+} from "./timer.js";
+export { stageWindow } from "./ladder.js";

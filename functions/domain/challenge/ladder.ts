@@ -1,8 +1,16 @@
-import type { Protocol, RaiserRole, Recipient, ReferralPolicy, Stage, TrackProtocol } from "../protocol.js";
+import type {
+  Protocol,
+  RaiserRole,
+  Recipient,
+  ReferralPolicy,
+  Stage,
+  TrackProtocol,
+  Window,
+} from "../protocol.js";
 import type { ChallengeForm, ReferralKind } from "./commands.js";
 import { accept, isRefusal, raiserTitle, referralName, refuse } from "./decision.js";
 import type { DecideResult, Scope } from "./decision.js";
-import type { Assignee, EventOf, StageOpenedVia } from "./events.js";
+import type { Assignee, EventOf, StageOpenedVia, TimedOutBecause } from "./events.js";
 import type { DecideContext, OpenStage } from "./state.js";
 
 /**
@@ -91,6 +99,13 @@ export function addresseeOf(
   return { recipient: stage.recipient, scope: { teamId: form.team.id }, whose: `team ${form.team.name}` };
 }
 
+/** A stage's response window: as the seed states it (`window`), else its working days. */
+export function stageWindow(stage: Stage): Window {
+  return stage.window === undefined
+    ? { length: stage.responseWindowWorkingDays, unit: "working_days" }
+    : { length: stage.window.length, unit: stage.window.unit };
+}
+
 /** Works out who a stage is addressed to and its deadline: the data of its StageOpened event. */
 export function openingOf(
   track: TrackProtocol,
@@ -122,7 +137,7 @@ export function openingOf(
       copyTo.push(person);
     }
   }
-  const deadline = ctx.calendar.deadlineAfter(ctx.now, stage.responseWindowWorkingDays).toISOString();
+  const deadline = ctx.calendar.windowEnd(ctx.now, stageWindow(stage)).toISOString();
   return { stageId: stage.id, stageIndex: index, via, openedAt: at, deadline, assignee, copyTo };
 }
 
@@ -134,10 +149,14 @@ export function moveUp(
   kind: EventOf<"Escalated">["data"]["kind"],
   reasons: string,
   safeguardingConcern?: boolean,
+  timedOut?: TimedOutBecause,
 ): DecideResult {
   const via: StageOpenedVia =
     kind === "requested" ? "escalated" : kind === "no_response" ? "auto_escalated" : "bypassed";
-  const extra = safeguardingConcern === undefined ? {} : { safeguardingConcern };
+  const extra = {
+    ...(safeguardingConcern === undefined ? {} : { safeguardingConcern }),
+    ...(timedOut === undefined ? {} : { timedOut }),
+  };
   if (toIndex >= scope.track.stages.length) {
     return accept([
       scope.emit("Escalated", { fromStageId: open.stageId, toStageId: null, kind, reasons, ...extra }),

@@ -9,6 +9,8 @@ import {
   refuse,
   requireOpenStage,
   stageById,
+  when,
+  windowWords,
   wrongStatus,
 } from "./decision.js";
 import type { DecideResult, Scope } from "./decision.js";
@@ -94,6 +96,55 @@ export function bypass(scope: Scope, command: CommandOf<"Bypass">): DecideResult
   });
   if (refused !== undefined) return refused;
   return moveUp(scope, found.open, target.index, "bypass", command.rationale, safeguardingConcern);
+}
+
+/**
+ * Shortens the open stage's window for this challenge, with a reason (000 §2.4: "The age of the
+ * child and the nature of the concern may require that a response is required more quickly."). The
+ * new window counts from when the stage opened; it must end before the current deadline and after
+ * now. The recipient is emailed the new deadline and the workflow's wait is moved to it.
+ */
+export function shortenDeadline(scope: Scope, command: CommandOf<"ShortenDeadline">): DecideResult {
+  const refused = onlyRaiserOrServiceManager(scope, command, "shorten a stage's window");
+  if (refused !== undefined) return refused;
+  const found = requireOpenStage(scope, "shorten the window of");
+  if (isRefusal(found)) return found;
+  const { open, stage } = found;
+  if (open.stageId !== command.stageId) {
+    return refuse(
+      "WRONG_STATUS",
+      `nothing to do: stage "${command.stageId}" is not open (the challenge is at ${stage.label})`,
+    );
+  }
+  const now = scope.ctx.now.getTime();
+  if (now >= Date.parse(open.deadline)) {
+    return refuse(
+      "WRONG_STATUS",
+      `the deadline for ${stage.label}, ${when(open.deadline)}, has already passed: escalate with your reasons instead`,
+    );
+  }
+  const deadline = scope.ctx.calendar.windowEnd(new Date(open.openedAt), command.window);
+  if (deadline.getTime() >= Date.parse(open.deadline)) {
+    return refuse(
+      "INVALID_COMMAND",
+      `a window of ${windowWords(command.window)} from ${when(open.openedAt)} ends on ${when(deadline.toISOString())}, which is not earlier than the current deadline, ${when(open.deadline)}`,
+    );
+  }
+  if (deadline.getTime() <= now) {
+    return refuse(
+      "INVALID_COMMAND",
+      `a window of ${windowWords(command.window)} from ${when(open.openedAt)} ended on ${when(deadline.toISOString())}, which has passed: choose a window that ends later than now, or escalate with your reasons`,
+    );
+  }
+  return accept([
+    scope.emit("DeadlineShortened", {
+      stageId: open.stageId,
+      deadline: deadline.toISOString(),
+      previousDeadline: open.deadline,
+      window: command.window,
+      reason: command.reason,
+    }),
+  ]);
 }
 
 export function reopen(scope: Scope, command: CommandOf<"Reopen">): DecideResult {

@@ -2,7 +2,7 @@ import type { WorkingDayCalendar } from "../calendar.js";
 import type { Protocol, Recipient, Track } from "../protocol.js";
 import type { Actor } from "./actor.js";
 import type { ChallengeForm, ReferralKind } from "./commands.js";
-import type { Assignee, EscalationKind, SmartAction, StageOpenedVia } from "./events.js";
+import type { Assignee, DeadlineSituation, EscalationKind, SmartAction, StageOpenedVia } from "./events.js";
 
 /**
  * - `open`: a stage is open and waiting for its recipient;
@@ -28,8 +28,15 @@ export interface OpenStage {
     readonly attendees: readonly string[];
     readonly summary: string;
   }[];
-  /** Set when the deadline passed and the protocol left the next step to the raiser. */
+  /** Set when the deadline passed and the protocol put the next step to the raiser. */
   readonly raiserAlertedAt?: string;
+  /** What was missing when the raiser was told: a response, or a resolution. */
+  readonly raiserAlertReason?: DeadlineSituation;
+  /**
+   * Set when the raiser was asked to resolve or escalate by this instant (ISO): if they do
+   * neither, the timer escalates the stage then.
+   */
+  readonly raiserDecisionBy?: string;
   /** Set when the recipient was reminded before the deadline (at most once per stage visit). */
   readonly remindedAt?: string;
 }

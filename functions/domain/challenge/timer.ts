@@ -1,10 +1,12 @@
-import type { Stage } from "../protocol.js";
+import { DEFAULT_RAISER_DECISION_WINDOW } from "../protocol.js";
+import type { DeadlineAction, Stage, Window } from "../protocol.js";
 import type { CommandOf } from "./commands.js";
 import {
   accept,
   isRefusal,
   isTimer,
   openStageName,
+  raiserTitle,
   refuse,
   requireOpenStage,
   when,
@@ -13,9 +15,14 @@ import {
 import type { DecideResult, Scope } from "./decision.js";
 import { escalationStopped, moveUp } from "./ladder.js";
 import { reminderTime } from "./reminders.js";
-import type { OpenStage } from "./state.js";
+import type { DeadlineSituation, TimedOutBecause } from "./events.js";
+import type { ChallengeState, OpenStage } from "./state.js";
 
-/** The workflow timer's commands on an open stage: escalating when nobody responded, and reminders before a deadline. */
+/**
+ * The workflow timer's commands on an open stage: the protocol's deadline rule (escalate, ask the
+ * raiser to decide, or tell the raiser) and reminders before a deadline. A deadline is a
+ * resolution deadline: a response that does not resolve the stage does not stop the rule.
+ */
 
 /**
  * The open stage a timer command is about, or a refusal saying there is nothing to do: the timer
@@ -39,6 +46,83 @@ function requireTimedStage(
   return requireOpenStage(scope, what);
 }
 
+/**
+ * A stage's deadline rule for what is missing when its deadline passes: no response at all, or a
+ * response (a holding reply, say) but no resolution. A stage whose data gives no no-resolution
+ * rule asks the raiser: the reading that never lets a challenge stall.
+ */
+export function deadlineRule(
+  stage: Stage,
+  situation: DeadlineSituation,
+): { action: DeadlineAction; citation: string } {
+  if (situation === "no_response") return { action: stage.onNoResponse, citation: stage.citation };
+  return stage.onNoResolution ?? { action: "ask_raiser", citation: stage.citation };
+}
+
+/** What is missing at an open stage's deadline: a response, or (after any response) a resolution. */
+export function deadlineSituation(open: OpenStage): DeadlineSituation {
+  return open.responses.length === 0 ? "no_response" : "no_resolution";
+}
+
+/** How long the raiser has to decide when a stage's rule asks them: the stage's window, else 1 working day. */
+export function raiserDecisionWindow(stage: Stage): Window {
+  return stage.raiserDecisionWindow ?? DEFAULT_RAISER_DECISION_WINDOW;
+}
+
+/**
+ * When the timer next has something to apply to the open stage if nobody acts: its deadline; once
+ * the raiser has been asked to decide, the end of their decision window; undefined when the raiser
+ * was told and the protocol leaves the rest to them. `decide` (AutoEscalate) says what it then does;
+ * the workflow waits for this instant.
+ */
+export function nextDeadlineCheck(open: OpenStage): Date | undefined {
+  if (open.raiserAlertedAt === undefined) return new Date(open.deadline);
+  if (open.raiserDecisionBy !== undefined) return new Date(open.raiserDecisionBy);
+  return undefined;
+}
+
+/**
+ * Whose move it is at an open stage, and by when: the recipient until the deadline; once the
+ * deadline passed and the protocol put the next step to the raiser (RaiserAlerted), the raiser, by
+ * the end of their decision window (or, told only, from the deadline). Work trays list a challenge
+ * under this person.
+ */
+export function nextToAct(
+  state: Pick<ChallengeState, "raiser" | "currentStage" | "status">,
+):
+  | { readonly personId: string; readonly dueBy: string; readonly awaiting: "recipient" | "raiser_decision" }
+  | undefined {
+  const open = state.currentStage;
+  if (state.status !== "open" || open === null) return undefined;
+  if (open.raiserAlertedAt === undefined) {
+    return { personId: open.assignee.personId, dueBy: open.deadline, awaiting: "recipient" };
+  }
+  return {
+    personId: state.raiser.id,
+    dueBy: open.raiserDecisionBy ?? open.deadline,
+    awaiting: "raiser_decision",
+  };
+}
+
+const TIMED_OUT_WORDS: Record<TimedOutBecause, string> = {
+  no_response: "No response by the deadline",
+  no_resolution: "Answered but not resolved by the deadline",
+  raiser_did_not_decide: "Not resolved by the deadline, and the raiser did not decide in time",
+};
+
+/**
+ * Why a stage timed out, as the start of a sentence, for timelines and case notes: "No response
+ * by the deadline", "Answered but not resolved by the deadline", ... (absent: "no_response").
+ */
+export function timedOutWords(timedOut: TimedOutBecause | undefined): string {
+  return TIMED_OUT_WORDS[timedOut ?? "no_response"];
+}
+
+const MISSING_WORDS: Record<DeadlineSituation, string> = {
+  no_response: "had no response",
+  no_resolution: "was answered but not resolved",
+};
+
 export function autoEscalate(scope: Scope, command: CommandOf<"AutoEscalate">): DecideResult {
   if (!isTimer(command)) {
     return refuse(
@@ -49,37 +133,61 @@ export function autoEscalate(scope: Scope, command: CommandOf<"AutoEscalate">): 
   const found = requireTimedStage(scope, command.stageId, "escalate from");
   if (isRefusal(found)) return found;
   const { open, stage, index } = found;
+  const raiser = raiserTitle(scope.protocol, scope.form.raiserRole);
   if (scope.ctx.now.getTime() < new Date(open.deadline).getTime()) {
     return refuse(
       "DEADLINE_NOT_PASSED",
-      `the ${open.assignee.title} has until ${when(open.deadline)} to respond to ${stage.label}; it escalates automatically only after that`,
-    );
-  }
-  const lastResponse = open.responses.at(-1);
-  if (lastResponse !== undefined) {
-    return refuse(
-      "WRONG_STATUS",
-      `nothing to do: the ${open.assignee.title} responded on ${when(lastResponse.at)}, so whether to escalate is the raiser's decision`,
+      `the ${open.assignee.title} has until ${when(open.deadline)} to respond to ${stage.label} and resolve it; the protocol's deadline rule applies only after that`,
     );
   }
   const stopped = escalationStopped(scope);
   if (stopped !== undefined) return stopped;
-  if (stage.onNoResponse === "alert_raiser") {
-    if (open.raiserAlertedAt !== undefined) {
+
+  if (open.raiserAlertedAt !== undefined) {
+    const decideBy = open.raiserDecisionBy;
+    if (decideBy === undefined) {
       return refuse(
         "WRONG_STATUS",
-        `nothing to do: the raiser was already told on ${when(open.raiserAlertedAt)} that ${stage.label} had no response`,
+        `nothing to do: the ${raiser} was already told on ${when(open.raiserAlertedAt)} that ${stage.label} ${MISSING_WORDS[open.raiserAlertReason ?? "no_response"]} by its deadline, and under this protocol what happens next is their decision`,
       );
     }
-    return accept([scope.emit("RaiserAlerted", { stageId: open.stageId, reason: "no_response" })]);
+    if (scope.ctx.now.getTime() < Date.parse(decideBy)) {
+      return refuse(
+        "DEADLINE_NOT_PASSED",
+        `the ${raiser} has until ${when(decideBy)} to resolve the challenge or escalate it with reasons; it escalates automatically only after that`,
+      );
+    }
+    // The no-resolution rule's sentence is the one that says what follows an undecided stage.
+    const rule = deadlineRule(stage, "no_resolution");
+    return moveUp(
+      scope,
+      open,
+      index + 1,
+      "no_response",
+      `${stage.label} ${MISSING_WORDS[open.raiserAlertReason ?? "no_response"]} by its deadline, ${when(open.deadline)}. The ${raiser} was asked on ${when(open.raiserAlertedAt)} to resolve it or escalate it with reasons by ${when(decideBy)} and did neither, so it escalated automatically, as the protocol says ("${rule.citation}").`,
+      undefined,
+      "raiser_did_not_decide",
+    );
   }
-  return moveUp(
-    scope,
-    open,
-    index + 1,
-    "no_response",
-    `No response from the ${open.assignee.title} to ${stage.label} by the deadline, ${when(open.deadline)}`,
-  );
+
+  const situation = deadlineSituation(open);
+  const rule = deadlineRule(stage, situation);
+  switch (rule.action) {
+    case "escalate": {
+      const lastResponse = open.responses.at(-1);
+      const reasons =
+        lastResponse === undefined
+          ? `No response from the ${open.assignee.title} to ${stage.label} by the deadline, ${when(open.deadline)}`
+          : `The ${open.assignee.title} responded to ${stage.label} on ${when(lastResponse.at)}, but it was not resolved by the deadline, ${when(open.deadline)}, so it escalated automatically, as the protocol says ("${rule.citation}")`;
+      return moveUp(scope, open, index + 1, "no_response", reasons, undefined, situation);
+    }
+    case "ask_raiser": {
+      const decideBy = scope.ctx.calendar.windowEnd(scope.ctx.now, raiserDecisionWindow(stage)).toISOString();
+      return accept([scope.emit("RaiserAlerted", { stageId: open.stageId, reason: situation, decideBy })]);
+    }
+    case "alert_raiser":
+      return accept([scope.emit("RaiserAlerted", { stageId: open.stageId, reason: situation })]);
+  }
 }
 
 export function sendReminder(scope: Scope, command: CommandOf<"SendReminder">): DecideResult {

@@ -15,6 +15,17 @@ import type { BypassRule, Protocol, Stage } from "../protocol.js";
 /** "At each of the stages, a response is required within 5 working days of receipt of the alert." */
 const responseWindow = 5;
 
+/**
+ * The CP section's rule for an unresolved stage: at the deadline the alert moves up by itself,
+ * whether or not a response came. The LAC section is silent; the same rule is applied there (a
+ * holding reply must not stall the LAC ladder either, and its 20-day total needs it).
+ */
+const progressUnlessResolved: NonNullable<Stage["onNoResolution"]> = {
+  action: "escalate",
+  citation:
+    "The alert will progress up to the next stage if a response is not received or resolution is not achieved.",
+};
+
 const cpStages: Stage[] = [
   {
     id: "stage_1",
@@ -30,6 +41,7 @@ const cpStages: Stage[] = [
     responseWindowWorkingDays: responseWindow,
     meeting: false,
     onNoResponse: "escalate",
+    onNoResolution: progressUnlessResolved,
     caseNoteTitle: "CP dispute resolution: Stage 1 (informal) alert",
     citation:
       "Stage 1: informal\tPrincipal Manager\tTeam Manager (with line management responsibility for the worker)",
@@ -45,6 +57,7 @@ const cpStages: Stage[] = [
     responseWindowWorkingDays: responseWindow,
     meeting: false,
     onNoResponse: "escalate",
+    onNoResolution: progressUnlessResolved,
     caseNoteTitle: "CP dispute resolution: Stage 2 (formal) alert",
     citation: "Stage 2: formal\tDivisional Manager\tService Manager",
   },
@@ -62,6 +75,7 @@ const cpStages: Stage[] = [
     responseWindowWorkingDays: responseWindow,
     meeting: false,
     onNoResponse: "escalate",
+    onNoResolution: progressUnlessResolved,
     caseNoteTitle: "CP dispute resolution: Stage 3 alert",
     citation: "Stage 3:\tOperational Director\tAgency Safeguarding Lead for the partnership",
   },
@@ -77,6 +91,7 @@ const cpStages: Stage[] = [
     responseWindowWorkingDays: responseWindow,
     meeting: false,
     onNoResponse: "escalate",
+    onNoResolution: progressUnlessResolved,
     caseNoteTitle: "CP dispute resolution: Stage 4 alert",
     citation: "Stage 4:\tDirector of Children's Services",
   },
@@ -99,6 +114,7 @@ const lacStages: Stage[] = [
     responseWindowWorkingDays: responseWindow,
     meeting: false,
     onNoResponse: "escalate",
+    onNoResolution: progressUnlessResolved,
     caseNoteTitle: "LAC dispute resolution: Stage 1 (informal) case note",
     citation: "Stage 1: IRM raises alert with the Principal Manager",
   },
@@ -112,6 +128,7 @@ const lacStages: Stage[] = [
     responseWindowWorkingDays: responseWindow,
     meeting: false,
     onNoResponse: "escalate",
+    onNoResolution: progressUnlessResolved,
     caseNoteTitle: "LAC dispute resolution: Stage 2 alert",
     citation: "Stage 2: IRM raises alert with the Divisional Manager",
   },
@@ -125,6 +142,7 @@ const lacStages: Stage[] = [
     responseWindowWorkingDays: responseWindow,
     meeting: false,
     onNoResponse: "escalate",
+    onNoResolution: progressUnlessResolved,
     caseNoteTitle: "LAC dispute resolution: Stage 3 alert",
     citation: "Stage 3: IRM raises alert with Operational Director",
   },
@@ -140,6 +158,7 @@ const lacStages: Stage[] = [
     responseWindowWorkingDays: responseWindow,
     meeting: false,
     onNoResponse: "escalate",
+    onNoResolution: progressUnlessResolved,
     caseNoteTitle: "LAC dispute resolution: Stage 4 alert",
     citation: "Stage 4: IRM manager raises alert with Director of Children's Services",
   },
@@ -166,11 +185,8 @@ export const halton: Protocol = {
       stages: cpStages,
       // The CP section states no whole-process total (the LAC section's 20 days is not repeated).
       bypass: { IRO: noBypass, CPC: noBypass },
-      // Only stages 3 and 4 are out of reach: going from the informal stage straight to the formal
-      // Stage 2 is not the discretion the CP section withholds.
-      informalStageOptional: {
-        citation: "does not have the discretion to go straight to stages 3 or 4",
-      },
+      // No informalStageOptional: the CP IRM "will follow each stage", so a CP challenge starts at
+      // Stage 1 (informal); starting at Stage 2 would skip a stage, which noBypass refuses.
       // The CP section has no Cafcass referral and no partnership referral.
       endOfLadderGuidance: {},
     },

@@ -26,6 +26,28 @@ import type { BypassRule, Protocol, ReferralPolicy, Stage, Track, TrackProtocol 
 
 const query = ["query", "action", "outcome"];
 
+/**
+ * Each step of the table is two weeks ("Week 1-2", "Week 3-4", ...), a maximum: a calendar window,
+ * not ten working days (a bank holiday does not lengthen it).
+ */
+const twoWeeks = {
+  length: 2,
+  unit: "weeks",
+  citation: "The timescales set out below are the maximum.",
+} as const;
+
+/**
+ * The table is a timetable: when a step's two weeks end without resolution, the next step follows
+ * ("Outcome of level 1 has not been achieved within the timeframes and therefore the IRO alerts
+ * ..."), whether or not anyone answered. So an unresolved step escalates by itself, as does an
+ * unanswered one.
+ */
+const nextStepFollows = {
+  action: "escalate",
+  citation:
+    "Outcome of level 1 has not been achieved within the timeframes and therefore the IRO alerts the IRO TM, CAS ATM and the CAS TM to this query/concern for discussion and it is resolved.",
+} as const;
+
 function ladder(track: Track, level1Citation: string): Stage[] {
   return [
     {
@@ -37,8 +59,10 @@ function ladder(track: Track, level1Citation: string): Stage[] {
       copyTo: [],
       // "Week 1-2": two weeks.
       responseWindowWorkingDays: 10,
+      window: twoWeeks,
       meeting: false,
       onNoResponse: "escalate",
+      onNoResolution: nextStepFollows,
       caseNoteTitle: `IRO Level 1 Discussion (${track})`,
       caseNoteIncludes: query,
       citation: level1Citation,
@@ -57,8 +81,10 @@ function ladder(track: Track, level1Citation: string): Stage[] {
       ],
       // "Week 3-4".
       responseWindowWorkingDays: 10,
+      window: twoWeeks,
       meeting: false,
       onNoResponse: "escalate",
+      onNoResolution: nextStepFollows,
       caseNoteTitle: `IRO Level 2 Discussion (${track})`,
       caseNoteIncludes: query,
       citation:
@@ -73,8 +99,10 @@ function ladder(track: Track, level1Citation: string): Stage[] {
       copyTo: [{ role: "case_monitoring_board", title: "Case Monitoring Board" }],
       // "Week 5-6".
       responseWindowWorkingDays: 10,
+      window: twoWeeks,
       meeting: true,
       onNoResponse: "escalate",
+      onNoResolution: nextStepFollows,
       caseNoteTitle: `IRO Stage 1- Issues Resolution Meeting (${track})`,
       caseNoteIncludes: query,
       citation:
@@ -90,8 +118,10 @@ function ladder(track: Track, level1Citation: string): Stage[] {
       copyTo: [],
       // "Week 7-8".
       responseWindowWorkingDays: 10,
+      window: twoWeeks,
       meeting: true,
       onNoResponse: "escalate",
+      onNoResolution: nextStepFollows,
       caseNoteTitle: `IRO Stage 2 – Issues Resolution Meeting (${track})`,
       caseNoteIncludes: query,
       citation:

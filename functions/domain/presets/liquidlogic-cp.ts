@@ -4,14 +4,16 @@ import type { BypassRule, Protocol, Stage } from "../protocol.js";
  * docs/seeds/003_c95e50a19d3109a8.txt: "Child Protection Resolution Process", an authority
  * recording on Liquidlogic. Child protection only.
  *
- * Every stage ends with the chair choosing the outcome on the form ("the outcome of this part of
- * the resolution should be to 'progress to CP- resolution process stage N'"): the system never
- * moves a stage on by itself, so a missed deadline alerts the chair (`alert_raiser`).
+ * Every stage ends with the chair choosing the outcome on the form, and the seed says what that
+ * outcome should be when the stage is not resolved or nobody answers: "the outcome of this part of
+ * the resolution should be to 'progress to CP- resolution process stage N'". So a missed deadline
+ * asks the chair to choose (`ask_raiser`, on the informal stage too: resolve it or open the formal
+ * stage), and if they do not within a working day the stage progresses by itself, as the seed says
+ * it should: a challenge cannot sit at a stage forever.
  *
  * Windows: the seed gives 5 working days for stages 1 and 2 only. The informal stage (a telephone
  * conversation) and stages 3 and 4 (meetings) have none; 5 working days is used for each, in line
- * with the stated ones. Since a missed deadline only prompts the chair to choose the outcome, a
- * short window cannot move the child's case on without the chair's decision.
+ * with the stated ones.
  *
  * Role slugs: the Service Director sits between the Heads of Service and the DCS, the tier 000
  * calls Assistant Director, so the slug is `assistant_director`; the title keeps the seed's words.
@@ -27,7 +29,12 @@ const stages: Stage[] = [
     copyTo: [{ role: "team_manager", title: "Team Manager" }],
     responseWindowWorkingDays: 5,
     meeting: false,
-    onNoResponse: "alert_raiser",
+    onNoResponse: "ask_raiser",
+    onNoResolution: {
+      action: "ask_raiser",
+      citation:
+        "If the issue is not resolved, or communication is not forthcoming then the outcome of this part of the resolution should be to 'progress to CP- resolution process stage 1'.",
+    },
     caseNoteTitle: "Case note, Record sheet entry- IRO CP, informal resolution",
     citation: "this will send an alert to the Social Worker and Team Manager",
   },
@@ -41,7 +48,12 @@ const stages: Stage[] = [
     responseWindowWorkingDays: 5,
     // "It may be that a request for a case discussion or a meeting can be held": optional.
     meeting: false,
-    onNoResponse: "alert_raiser",
+    onNoResponse: "ask_raiser",
+    onNoResolution: {
+      action: "ask_raiser",
+      citation:
+        "If the issue is not resolved, or communication is not forthcoming then the outcome of this part of the resolution should be to 'progress to CP- resolution process stage 2'.",
+    },
     caseNoteTitle: "Case note, Record sheet entry- IRO CP, formal resolution process stage 1- Team Manager",
     citation: "There is an expectation that the Team Manager will respond in the form, within 5 working days",
   },
@@ -56,7 +68,12 @@ const stages: Stage[] = [
     responseWindowWorkingDays: 5,
     // "This meeting should be chaired by a Service Manager."
     meeting: true,
-    onNoResponse: "alert_raiser",
+    onNoResponse: "ask_raiser",
+    onNoResolution: {
+      action: "ask_raiser",
+      citation:
+        "If the issue is not resolved, or communication is not forthcoming then the outcome of this part of the resolution should be to 'progress to CP- resolution process stage 3 '.",
+    },
     caseNoteTitle: "Case note-record sheet entry- IRO CP formal resolution stage 2- Service Manager",
     citation:
       "There is an expectation that the Service Manager will respond to this email within 5 working days",
@@ -71,7 +88,12 @@ const stages: Stage[] = [
     responseWindowWorkingDays: 5,
     // "A meeting will be arranged to look at options for progressing the situation."
     meeting: true,
-    onNoResponse: "alert_raiser",
+    onNoResponse: "ask_raiser",
+    onNoResolution: {
+      action: "ask_raiser",
+      citation:
+        "If this situation remains unresolved then completion of the form with an identified outcome and escalation to",
+    },
     caseNoteTitle: "Case note-record sheet entry- IRO CP formal resolution stage 3 -Head of Service",
     citation:
       "When submitted this form will flow into the Heads of Service work tray and should be accompanied by a request for a discussion.",
@@ -85,7 +107,12 @@ const stages: Stage[] = [
     copyTo: [],
     responseWindowWorkingDays: 5,
     meeting: true,
-    onNoResponse: "alert_raiser",
+    onNoResponse: "ask_raiser",
+    onNoResolution: {
+      action: "ask_raiser",
+      citation:
+        "In the unlikely event that the issues is not resolved and/or discussions raise significant policy issues it should be referred to the Safeguarding Children Partnership Manager who will determine a course of action",
+    },
     caseNoteTitle:
       "Case note-record sheet entry- IRO CP formal resolution request for meeting with Service Director",
     citation:

@@ -25,6 +25,15 @@ function level(n: 1 | 2 | 3 | 4, recipient: Recipient, caseNoteTitle: string, ci
     meeting: false,
     // "Failure to respond will lead automatically to level N+1"
     onNoResponse: "escalate",
+    // A response that does not resolve the matter: the IRO/CPC is asked to state why and escalate;
+    // if they do neither within their decision window it goes to the next level by itself, as the
+    // seed's "then automatically send to the next level" intends. The seed sets no window for the
+    // IRO/CPC's statement: the default, 1 working day, keeps the 20-day total within reach.
+    onNoResolution: {
+      action: "ask_raiser",
+      citation:
+        "If the matter is not resolved within the 5 working days, then the IRO/CPC should state why on the Practice Resolution Protocol document and then automatically send to the next level of management.",
+    },
     caseNoteTitle,
     citation,
   };

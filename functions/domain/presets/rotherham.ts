@@ -27,7 +27,14 @@ const stages: Stage[] = [
     copyTo: [{ role: "team_manager", title: "Team Manager" }],
     responseWindowWorkingDays: 10,
     meeting: false,
-    onNoResponse: "escalate",
+    // The informal stage cannot drift: at the end of its 10 working days the IRO/CPC is asked to
+    // resolve it or open the formal stage; if they do neither, it progresses to Stage 1 by itself.
+    onNoResponse: "ask_raiser",
+    onNoResolution: {
+      action: "ask_raiser",
+      citation:
+        "All informal escalations should be resolved within 10 working days or should then progress to a formal escalation.",
+    },
     caseNoteTitle: "IRO/Conference Chair Escalation Discussion",
     citation:
       "All informal escalations should be resolved within 10 working days or should then progress to a formal escalation.",
@@ -47,6 +54,13 @@ const stages: Stage[] = [
     // "The Team manager, IRO/CPC and possibly the SW should meet to discuss the issues".
     meeting: true,
     onNoResponse: "escalate",
+    // A response with no resolution: the IRO/CPC records the outcome and tells their Service
+    // Manager, who takes it to Stage 2; asked, and escalating by itself if nobody decides.
+    onNoResolution: {
+      action: "ask_raiser",
+      citation:
+        "The IRO/CPC will update the resolution form to reflect the outcome above and will inform their Service Manager that the challenge has not been resolved.",
+    },
     caseNoteTitle: "Challenge and Resolution Form: Stage 1",
     // Unlike the later stages, a failed Stage 1 plan does not revert to Stage 1: "if the agreed
     // actions are not implemented or sufficiently effective ... the process moves directly to the next stage".
@@ -74,6 +88,11 @@ const stages: Stage[] = [
     // The seed states "moves directly to the next stage" at Stage 1 only; the same rule is applied
     // to every stage, since the flowchart has no other outcome for a missed deadline.
     onNoResponse: "escalate",
+    onNoResolution: {
+      action: "ask_raiser",
+      citation:
+        "Should the challenge not be resolved at stage 2, the IRO/CPC Service Manager in consultation with the IRO/CPC will forward the challenge and resolution form to the HoS (Safeguarding)",
+    },
     caseNoteTitle: "Challenge and Resolution Form: Stage 2",
     // "the IRO/CPC will revert to the stage 2 process".
     reopenAtStageId: "stage_2",
@@ -93,6 +112,10 @@ const stages: Stage[] = [
     // "The IRO/CPC, SM and HoS (Safeguarding) should meet to discuss the issues as soon as possible."
     meeting: true,
     onNoResponse: "escalate",
+    onNoResolution: {
+      action: "ask_raiser",
+      citation: "or that the matter has not been resolved and progression to stage 4 is required.",
+    },
     caseNoteTitle: "Challenge and Resolution Form: Stage 3",
     // "the IRO/CPC will revert back to the stage 3 process via the IRO/CPC Service Manager".
     reopenAtStageId: "stage_3",
@@ -113,10 +136,23 @@ const stages: Stage[] = [
     ],
     // The seed contradicts itself: the form says "(Deputy Strategic Director/DCS - within 5 working
     // days)", the guidance says "Stage 4 (10 Days)" and "request a joint meeting with their
-    // counterpart within 10 days". The guidance (the fuller, later text) wins: 10.
-    responseWindowWorkingDays: 10,
+    // counterpart within 10 days". The shorter window protects the child: 5, both sentences cited.
+    responseWindowWorkingDays: 5,
+    window: {
+      length: 5,
+      unit: "working_days",
+      citation: "(Deputy Strategic Director/DCS - within 5 working days)",
+      alsoCitation: "Stage 4 (10 Days)",
+    },
     meeting: true,
     onNoResponse: "escalate",
+    // The last stage: unresolved, the ladder is exhausted and the IRO/CPC is told to decide what
+    // follows (Cafcass, closing); asked first, as at every stage.
+    onNoResolution: {
+      action: "ask_raiser",
+      citation:
+        "An Action plan will be devised, with the DCS making a decision on balance if there is continued debate and disagreement between services.",
+    },
     caseNoteTitle: "Challenge and Resolution Form: Stage 4",
     // "the IRO/CPC will revert back to the stage 3 process via the IRO/CPC Service Manager".
     reopenAtStageId: "stage_3",

@@ -181,6 +181,31 @@ describe("the open trays stay sparse", () => {
     expect(Item).toHaveProperty("gsi3pk");
   });
 
+  it("moves a challenge to the raiser's tray, due by their decision time, once they are asked to decide", async () => {
+    const c = fixture("A-C9", {
+      raisedAt: "2025-03-10T11:00:00.000Z",
+      deadline: "2025-03-17T17:00:00.000Z",
+      assignee: anAssignee("tm-0009"),
+    });
+    await append(TENANT_A, c.raise());
+    await append(TENANT_A, c.respond("Holding reply: we will come back to you."));
+    // A holding reply keeps it in the recipient's tray until the deadline ...
+    expect(ids(await store.byRecipient(TENANT_A, "tm-0009"))).toEqual(["A-C9"]);
+    await append(TENANT_A, c.askRaiser("2025-03-18T17:00:00.000Z"));
+    // ... then the next move is the raiser's: resolve, or escalate with reasons.
+    expect(ids(await store.byRecipient(TENANT_A, "tm-0009"))).toEqual([]);
+    const raiserTray = await store.byRecipient(TENANT_A, c.state.raiser.id);
+    expect(ids(raiserTray)).toContain("A-C9");
+    expect(raiserTray.items.find((s) => s.challengeId === "A-C9")?.currentStage).toMatchObject({
+      raiserDecisionBy: "2025-03-18T17:00:00.000Z",
+      raiserAlertReason: "no_resolution",
+    });
+    const { Item } = await client.send(
+      new GetCommand({ TableName: tableName, Key: keys.challenge(TENANT_A, "A-C9") }),
+    );
+    expect(Item?.gsi2sk).toMatch(/^2025-03-18T17:00:00\.000Z#A-C9$/);
+  });
+
   it("moves a challenge from one recipient's tray to the next on escalation", async () => {
     const c = fixture("A-C8", {
       raisedAt: "2025-03-13T11:00:00.000Z",

@@ -74,6 +74,57 @@ async function openView(ref: { tenantId: string; challengeId: string }): Promise
   return view;
 }
 
+describe("a holding reply, end to end on the stored challenge (issue 9)", () => {
+  it("respond → the deadline still runs → the IRO is asked and sees it in their tray → nobody decides → it escalates by itself", async () => {
+    // 004: "If the matter is not resolved within the 5 working days, then the IRO/CPC should state
+    // why on the Practice Resolution Protocol document and then automatically send to the next level".
+    const ref = { tenantId: TENANT, challengeId: "01JINTEGRATION0000000HOLD1" };
+    clockAt(RAISED_AT);
+    await executeCommand({ ...deps, workflow: noWorkflow }, TENANT, raiseCommand(ref.challengeId));
+    clockAt("2026-05-26T09:00:00Z");
+    await executeCommand({ ...deps, workflow: noWorkflow }, TENANT, {
+      type: "Respond",
+      challengeId: ref.challengeId,
+      actor: { id: "tm-1", role: "manager" },
+      channel: "api",
+      response: "Holding reply: we will look at it after the review.",
+    });
+    // The response does not end the wait: the loop waits for the deadline, where the IRO is asked.
+    const atDeadline = await openView(ref);
+    expect(atDeadline).toMatchObject({ waitUntil: LEVEL_1_DEADLINE, onTimeout: "ask_raiser" });
+
+    clockAt(new Date(Date.parse(LEVEL_1_DEADLINE) + 1_000));
+    expect(await stageTimedOut(deps, { ...ref, stage: atDeadline })).toMatchObject({
+      result: "raiser_alerted",
+    });
+    const tray = await challenges.byRecipient(TENANT, IRO.id);
+    expect(tray.items.map((s) => s.challengeId)).toContain(ref.challengeId);
+    expect((await challenges.byRecipient(TENANT, "tm-1")).items.map((s) => s.challengeId)).not.toContain(
+      ref.challengeId,
+    );
+
+    // The loop wakes at the end of the IRO's working day to decide: Friday 29 May, 17:00 BST.
+    const decision = await openView(ref);
+    expect(decision).toMatchObject({ waitUntil: "2026-05-29T16:00:00.000Z", onTimeout: "escalate" });
+    clockAt("2026-05-29T16:00:01Z");
+    expect(await stageTimedOut(deps, { ...ref, stage: decision })).toMatchObject({
+      result: "escalated",
+      toStageId: "level_2",
+    });
+    const events = (await challenges.events(TENANT, ref.challengeId)).map((e) => e.event);
+    expect(events.map((e) => e.type)).toEqual([
+      "ChallengeRaised",
+      "StageOpened",
+      "ResponseRecorded",
+      "RaiserAlerted",
+      "Escalated",
+      "StageOpened",
+    ]);
+    expect(events[4]).toMatchObject({ data: { kind: "no_response", timedOut: "raiser_did_not_decide" } });
+    expect(await openView(ref)).toMatchObject({ stageId: "level_2" });
+  });
+});
+
 describe("a stage's deadline, end to end on the stored challenge", () => {
   it("raise → OpenStage's reminder time → the reminder, once → the deadline → no escalation before it → auto-escalation after it → the next stage", async () => {
     const ref = { tenantId: TENANT, challengeId: "01JINTEGRATION00000000001" };

@@ -181,6 +181,8 @@ describe("workflowOutcomeKind", () => {
     expect(workflowOutcomeKind([ev("ActionCompleted"), ev("Resolved")])).toBe("resolved");
     expect(workflowOutcomeKind([ev("Withdrawn")])).toBe("withdrawn");
     expect(workflowOutcomeKind([ev("Closed")])).toBe("closed");
+    // The wait was for the old deadline: a shortened window wakes it so it waits for the new one.
+    expect(workflowOutcomeKind([ev("DeadlineShortened")])).toBe("deadline_shortened");
   });
 
   it("does not wake the workflow for what leaves the deadline running", () => {
@@ -188,6 +190,8 @@ describe("workflowOutcomeKind", () => {
     expect(workflowOutcomeKind([ev("MeetingRecorded")])).toBeUndefined();
     expect(workflowOutcomeKind([ev("ReferralRequested")])).toBeUndefined();
     expect(workflowOutcomeKind([ev("ReferralApproved")])).toBeUndefined();
+    // The timer's own doing: the task that recorded it re-reads next.
+    expect(workflowOutcomeKind([ev("RaiserAlerted")])).toBeUndefined();
     expect(workflowOutcomeKind([])).toBeUndefined();
   });
 

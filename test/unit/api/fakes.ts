@@ -8,6 +8,7 @@ import type { WorkflowOutcome, WorkflowSignal } from "../../../functions/app/exe
 import type { ApiDependencies, TenantAdmin } from "../../../functions/api/http/dependencies.js";
 import { presetProtocol } from "../../../functions/api/http/dependencies.js";
 import type { ChallengeEvent, ChallengeState } from "../../../functions/domain/challenge/index.js";
+import { nextToAct } from "../../../functions/domain/challenge/index.js";
 import type { GoodPracticeNotification } from "../../../functions/domain/good-practice.js";
 import { presets } from "../../../functions/domain/presets/index.js";
 import {
@@ -107,13 +108,7 @@ export class InMemoryChallengeStore implements ChallengeStore {
     );
   }
   byRecipient(tenantId: string, personId: string, query?: TrayQuery): Promise<Page<ChallengeState>> {
-    return Promise.resolve(
-      this.page(
-        tenantId,
-        (s) => s.status === "open" && s.currentStage?.assignee.personId === personId,
-        query,
-      ),
-    );
+    return Promise.resolve(this.page(tenantId, (s) => nextToAct(s)?.personId === personId, query));
   }
   byChild(tenantId: string, caseRecordId: string, query?: TrayQuery): Promise<Page<ChallengeState>> {
     return Promise.resolve(this.page(tenantId, (s) => s.form.child.caseRecordId === caseRecordId, query));

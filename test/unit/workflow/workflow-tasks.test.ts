@@ -309,10 +309,31 @@ describe("openStage", () => {
     expect(await openView()).toMatchObject({ onTimeout: "remind", timeoutSeconds: 1, version: 2 });
   });
 
-  it("waits for no reminder once the recipient has responded", async () => {
+  it("waits for no reminder once the recipient has responded, but still for the deadline: it is a resolution deadline", async () => {
     await raise();
     await run(respond());
-    expect(await openView()).toMatchObject({ onTimeout: "recheck", waitUntil: LEVEL_1_DEADLINE });
+    // 004: "If the matter is not resolved within the 5 working days, then the IRO/CPC should state why".
+    expect(await openView()).toMatchObject({ onTimeout: "ask_raiser", waitUntil: LEVEL_1_DEADLINE });
+  });
+
+  it("a shortened window moves the wait to the new deadline (000 2.4: 'a response is required more quickly')", async () => {
+    await raise();
+    expect(await openView()).toMatchObject({ waitUntil: LEVEL_1_REMINDER, onTimeout: "remind" });
+    // Raised Wed 20 May; 2 working days: Fri 22 May, 17:00 BST, reminded a working day before.
+    await run({
+      type: "ShortenDeadline",
+      challengeId: ID,
+      actor: IRO,
+      channel: "api",
+      stageId: "level_1",
+      window: { length: 2, unit: "working_days" },
+      reason: "The child is a newborn.",
+    });
+    const view = await openView();
+    expect(view.deadline).toBe("2026-05-22T16:00:00.000Z");
+    expect(view).toMatchObject({ onTimeout: "remind", waitUntil: "2026-05-21T16:00:00.000Z" });
+    await sendReminder("2026-05-21T16:00:00.000Z");
+    expect(await openView()).toMatchObject({ onTimeout: "escalate", waitUntil: "2026-05-22T16:00:00.000Z" });
   });
 
   it("is idempotent: the same answer every time and nothing written", async () => {
@@ -340,17 +361,48 @@ describe("openStage", () => {
     expect(view).toMatchObject({ stageId: "level_1", timeoutSeconds: 1, onTimeout: "escalate" });
   });
 
-  it("waits for a person, looking again next working day, when the timer has nothing left to do", async () => {
+  it("after a holding reply: asks the raiser at the deadline, then wakes at the end of their window and escalates", async () => {
     await raise();
     await run(respond());
-    // Friday 29 May, after the deadline: the manager answered, so escalating is the raiser's call.
+    // Friday 29 May, after the deadline: answered but not resolved, so the raiser is asked at once.
     fakes.clock.set("2026-05-29T08:00:00Z");
-    const view = await openView();
-    // Close of business on Monday 1 June (17:00 BST).
-    expect(view).toMatchObject({ onTimeout: "recheck", waitUntil: "2026-06-01T16:00:00.000Z", version: 3 });
-    expect(view.timeoutSeconds).toBe(
+    const atDeadline = await openView();
+    expect(atDeadline).toMatchObject({ onTimeout: "ask_raiser", timeoutSeconds: 1, version: 3 });
+    expect(await stageTimedOut(fakes.deps, { ...ref, stage: atDeadline })).toEqual({
+      result: "raiser_alerted",
+      version: 4,
+    });
+    // The loop then waits for the end of the raiser's working day to decide: Monday 1 June, 17:00 BST.
+    const waiting = await openView();
+    expect(waiting).toMatchObject({
+      stageId: "level_1",
+      onTimeout: "escalate",
+      waitUntil: "2026-06-01T16:00:00.000Z",
+      version: 4,
+    });
+    expect(waiting.timeoutSeconds).toBe(
       (Date.parse("2026-06-01T16:00:00Z") - Date.parse("2026-05-29T08:00:00Z")) / 1000,
     );
+    // A timer that fires early does nothing; at the end of the window the stage escalates by itself.
+    expect(await stageTimedOut(fakes.deps, { ...ref, stage: waiting })).toEqual({
+      result: "nothing_to_do",
+      code: "DEADLINE_NOT_PASSED",
+    });
+    fakes.clock.set("2026-06-01T16:00:00Z");
+    expect(await stageTimedOut(fakes.deps, { ...ref, stage: waiting })).toEqual({
+      result: "escalated",
+      toStageId: "level_2",
+      version: 6,
+    });
+    expect(fakes.challenges.eventsOf(TENANT, ID).map((e) => e.type)).toEqual([
+      "ChallengeRaised",
+      "StageOpened",
+      "ResponseRecorded",
+      "RaiserAlerted",
+      "Escalated",
+      "StageOpened",
+    ]);
+    expect(await openView()).toMatchObject({ stageId: "level_2" });
   });
 
   it("says before the deadline when nobody holds the next stage's role, and keeps looking after it", async () => {
@@ -724,7 +776,7 @@ describe("stageTimedOut", () => {
     expect(state().currentStage?.remindedAt).toBe(LEVEL_1_REMINDER);
   });
 
-  it("a late timer after the response does nothing: no reminder, no escalation", async () => {
+  it("a timer after the response sends no reminder, and at the deadline asks the raiser rather than nothing", async () => {
     await raise();
     const stage = await openView(); // waiting for the reminder time
     await run(respond());
@@ -735,13 +787,19 @@ describe("stageTimedOut", () => {
     });
     fakes.clock.set(new Date(Date.parse(LEVEL_1_DEADLINE) + 1_000));
     expect(await stageTimedOut(fakes.deps, { ...ref, stage })).toEqual({
+      result: "raiser_alerted",
+      version: 4,
+    });
+    // Run again (a retry): asked once only.
+    expect(await stageTimedOut(fakes.deps, { ...ref, stage })).toEqual({
       result: "nothing_to_do",
-      code: "WRONG_STATUS",
+      code: "DEADLINE_NOT_PASSED",
     });
     expect(fakes.challenges.eventsOf(TENANT, ID).map((e) => e.type)).toEqual([
       "ChallengeRaised",
       "StageOpened",
       "ResponseRecorded",
+      "RaiserAlerted",
     ]);
   });
 

@@ -5,6 +5,7 @@ import { parseProtocol } from "../../../../functions/domain/protocol.js";
 import {
   accepted,
   base,
+  calendar,
   context,
   CPC,
   eventsOf,
@@ -555,27 +556,117 @@ describe("AutoEscalate", () => {
     });
   });
 
-  it("does nothing for a stage already left, or once the recipient responded", () => {
+  it("does nothing for a stage already left", () => {
     const moved = accepted(raised(), { type: "Escalate", ...base(IRO), reasons: "x" }, ctx);
     expectRefused(
       decide(moved, timer("informal"), context(AFTER_INFORMAL_DEADLINE)),
       "WRONG_STATUS",
       /nothing to do: stage "informal" is no longer open/,
     );
-    const answered = accepted(
-      raised(),
-      { type: "Respond", ...base(manager("social_worker")), response: "Booked." },
-      ctx,
-    );
-    expectRefused(
-      decide(answered, timer(), context(AFTER_INFORMAL_DEADLINE)),
-      "WRONG_STATUS",
-      /responded on .*raiser's decision/,
-    );
     expectRefused(
       decide(monitoring(), timer("stage-1"), context("2026-07-01T12:00:00Z")),
       "WRONG_STATUS",
       /nothing to do/,
+    );
+  });
+
+  it("a holding reply does not disarm the deadline: with no rule given, the raiser is asked to decide within a working day", () => {
+    const answered = accepted(
+      raised(),
+      { type: "Respond", ...base(manager("social_worker")), response: "We will look at it next month." },
+      ctx,
+    );
+    const { state, events } = step(answered, timer(), context(AFTER_INFORMAL_DEADLINE));
+    expect(events.map((e) => e.type)).toEqual(["RaiserAlerted"]);
+    // Fri 29 May 17:00 + 1 working day = Mon 1 June 17:00 London.
+    expect(events[0]?.data).toEqual({
+      stageId: "informal",
+      reason: "no_resolution",
+      decideBy: "2026-06-01T16:00:00.000Z",
+    });
+    expect(state.currentStage).toMatchObject({
+      raiserAlertReason: "no_resolution",
+      raiserDecisionBy: "2026-06-01T16:00:00.000Z",
+    });
+    expectRefused(
+      decide(state, timer(), context("2026-06-01T15:59:59Z")),
+      "DEADLINE_NOT_PASSED",
+      /the IRO has until Mon, 1 Jun 2026, 17:00 to resolve the challenge or escalate it/,
+    );
+    const after = step(state, timer(), context("2026-06-01T16:00:00Z"));
+    expect(after.events.map((e) => e.type)).toEqual(["Escalated", "StageOpened"]);
+    const escalated = after.events[0];
+    expect(escalated?.type === "Escalated" && escalated.data).toMatchObject({
+      kind: "no_response",
+      timedOut: "raiser_did_not_decide",
+      toStageId: "stage-1",
+    });
+    expect(escalated?.type === "Escalated" && escalated.data.reasons).toMatch(
+      /was answered but not resolved by its deadline.*asked on .* to resolve it or escalate it with reasons by Mon, 1 Jun 2026, 17:00 and did neither/,
+    );
+    expect(after.state.currentStage).toMatchObject({ stageId: "stage-1", via: "auto_escalated" });
+  });
+
+  it("the raiser's own decision ends the wait: escalating or resolving leaves nothing for the timer", () => {
+    const answered = accepted(
+      raised(),
+      { type: "Respond", ...base(manager("social_worker")), response: "Holding reply." },
+      ctx,
+    );
+    const asked = accepted(answered, timer(), context(AFTER_INFORMAL_DEADLINE));
+    const resolved = accepted(
+      asked,
+      { type: "MarkResolved", ...base(IRO), summary: "Agreed on the phone." },
+      context("2026-06-01T10:00:00Z"),
+    );
+    expectRefused(
+      decide(resolved, timer(), context("2026-06-02T10:00:00Z")),
+      "WRONG_STATUS",
+      /nothing to do/,
+    );
+    const escalated = accepted(
+      asked,
+      { type: "Escalate", ...base(IRO), reasons: "The plan is still not progressing." },
+      context("2026-06-01T10:00:00Z"),
+    );
+    expect(escalated.currentStage).toMatchObject({ stageId: "stage-1", via: "escalated" });
+    expectRefused(
+      decide(escalated, timer("informal"), context("2026-06-02T10:00:00Z")),
+      "WRONG_STATUS",
+      /no longer open/,
+    );
+  });
+
+  it("a stage whose no-resolution rule is escalate escalates at the deadline despite a response, and says why", () => {
+    const at1 = atStage("stage-1");
+    const deadline = at1.currentStage?.deadline ?? "";
+    const answered = accepted(
+      at1,
+      { type: "Respond", ...base(manager("team_manager")), response: "Looking into it." },
+      context(new Date(Date.parse(deadline) - 3_600_000).toISOString()),
+    );
+    const { events } = step(answered, timer("stage-1"), context(deadline));
+    expect(events.map((e) => e.type)).toEqual(["Escalated", "StageOpened"]);
+    const escalated = events[0];
+    expect(escalated?.type === "Escalated" && escalated.data.timedOut).toBe("no_resolution");
+    expect(escalated?.type === "Escalated" && escalated.data.reasons).toMatch(
+      /responded to Stage 1 on .* but it was not resolved by the deadline.*stage 1 no-resolution citation/,
+    );
+  });
+
+  it("the raiser's decision window is the stage's own when it sets one", () => {
+    const at2 = atStage("stage-2");
+    const deadline = at2.currentStage?.deadline ?? "";
+    const answered = accepted(
+      at2,
+      { type: "Respond", ...base(manager("service_manager")), response: "Holding." },
+      context(new Date(Date.parse(deadline) - 3_600_000).toISOString()),
+    );
+    const { events } = step(answered, timer("stage-2"), context(deadline));
+    const alerted = events[0];
+    const decideBy = alerted?.type === "RaiserAlerted" ? alerted.data.decideBy : undefined;
+    expect(decideBy).toBe(
+      calendar.windowEnd(new Date(deadline), { length: 2, unit: "working_days" }).toISOString(),
     );
   });
 
@@ -1232,5 +1323,82 @@ describe("Close", () => {
     const closed = accepted(exhausted(), close(), ctx);
     expectRefused(decide(closed, close(), ctx), "WRONG_STATUS", /it was closed on/);
     expectRefused(decide(exhausted(), close(STRANGER), ctx), "NOT_PERMITTED", /can close it/);
+  });
+});
+
+describe("ShortenDeadline", () => {
+  const shorten = (actor = IRO, length = 2, stageId = "informal"): Command => ({
+    type: "ShortenDeadline",
+    ...base(actor),
+    stageId,
+    window: { length, unit: "working_days" },
+    reason: "The child is two months old: the plan cannot wait a week.",
+  });
+
+  it("brings the open stage's deadline forward, counted from when it opened, recording who and why", () => {
+    // Raised Thu 21 May 09:00; 5 working days: Fri 29 May 17:00 (Mon 25 May is a bank holiday).
+    const state = raised();
+    expect(state.currentStage?.deadline).toBe("2026-05-29T16:00:00.000Z");
+    const { state: after, events } = step(state, shorten(), ctx);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      type: "DeadlineShortened",
+      actor: IRO,
+      data: {
+        stageId: "informal",
+        // 2 working days from Thu 21 May: Fri 22, (Mon 25 bank holiday), Tue 26 May 17:00.
+        deadline: "2026-05-26T16:00:00.000Z",
+        previousDeadline: "2026-05-29T16:00:00.000Z",
+        window: { length: 2, unit: "working_days" },
+        reason: "The child is two months old: the plan cannot wait a week.",
+      },
+    });
+    expect(after.currentStage?.deadline).toBe("2026-05-26T16:00:00.000Z");
+    // The timer now applies the rule at the new deadline.
+    expect(
+      decide(
+        after,
+        { type: "AutoEscalate", ...base(TIMER, "timer"), stageId: "informal" },
+        context("2026-05-26T16:00:00Z"),
+      ).ok,
+    ).toBe(true);
+  });
+
+  it("may be asked by the IRO service manager, not by the recipient or anyone else", () => {
+    expect(decide(raised(), shorten(ISM), ctx).ok).toBe(true);
+    expectRefused(
+      decide(raised(), shorten(manager("social_worker")), ctx),
+      "NOT_PERMITTED",
+      /only the IRO who raised/,
+    );
+    expectRefused(decide(raised(), shorten(STRANGER), ctx), "NOT_PERMITTED", /only the IRO who raised/);
+  });
+
+  it("refuses a window that would not shorten, one already over, a stage not open, and after the deadline", () => {
+    expectRefused(
+      decide(raised(), shorten(IRO, 5), ctx),
+      "INVALID_COMMAND",
+      /not earlier than the current deadline/,
+    );
+    expectRefused(
+      decide(raised(), shorten(IRO, 1), context("2026-05-22T17:00:00Z")),
+      "INVALID_COMMAND",
+      /which has passed/,
+    );
+    expectRefused(decide(raised(), shorten(IRO, 2, "stage-1"), ctx), "WRONG_STATUS", /is not open/);
+    expectRefused(
+      decide(raised(), shorten(IRO, 2), context("2026-05-29T16:00:00Z")),
+      "WRONG_STATUS",
+      /has already passed/,
+    );
+  });
+
+  it("shortens in calendar days and weeks too", () => {
+    const days = { ...shorten(), window: { length: 3, unit: "calendar_days" as const } };
+    const { events } = step(raised(), days, ctx);
+    // Thu 21 May + 3 calendar days: Sun 24 May 17:00 London.
+    expect(events[0]?.type === "DeadlineShortened" && events[0].data.deadline).toBe(
+      "2026-05-24T16:00:00.000Z",
+    );
   });
 });

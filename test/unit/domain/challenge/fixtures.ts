@@ -61,6 +61,7 @@ export const testProtocol: Protocol = parseProtocol({
           responseWindowWorkingDays: 5,
           meeting: false,
           onNoResponse: "escalate",
+          onNoResolution: { action: "escalate", citation: "stage 1 no-resolution citation" },
           caseNoteTitle: "Stage 1",
           citation: "stage 1 citation",
         },
@@ -74,6 +75,8 @@ export const testProtocol: Protocol = parseProtocol({
           responseWindowWorkingDays: 5,
           meeting: true,
           onNoResponse: "escalate",
+          // No onNoResolution: the default, ask the raiser. Two working days to decide.
+          raiserDecisionWindow: { length: 2, unit: "working_days" },
           caseNoteTitle: "Stage 2",
           citation: "stage 2 citation",
         },

@@ -8,10 +8,12 @@ import type {
   DecideContext,
 } from "../../../../functions/domain/challenge/index.js";
 import {
+  deadlineRule,
   decide,
   DomainError,
   evolve,
   initialState,
+  nextDeadlineCheck,
   reminderTime,
   replay,
 } from "../../../../functions/domain/challenge/index.js";
@@ -341,6 +343,27 @@ function checkInvariants(state: ChallengeState, events: readonly ChallengeEvent[
     expect(stages[open.stageIndex]?.id).toBe(open.stageId);
     expect(Date.parse(open.deadline)).toBeGreaterThan(Date.parse(open.openedAt));
     expect(state.highestStageIndex).toBeGreaterThanOrEqual(open.stageIndex);
+  }
+  if (open !== null) {
+    // A challenge can never stall: an open stage always has a next deadline check for the timer
+    // (its deadline; once the raiser is asked, the end of their decision window), unless the
+    // protocol's rule left the next step to the raiser alone (alert_raiser).
+    const stage = stages[open.stageIndex];
+    const check = nextDeadlineCheck(open);
+    if (open.raiserAlertedAt === undefined) {
+      expect(check?.getTime()).toBe(Date.parse(open.deadline));
+    } else {
+      expect(Date.parse(open.raiserAlertedAt)).toBeGreaterThanOrEqual(Date.parse(open.deadline));
+      const rule =
+        stage === undefined ? undefined : deadlineRule(stage, open.raiserAlertReason ?? "no_response").action;
+      if (rule === "ask_raiser") {
+        expect(check).toBeDefined();
+        expect(Date.parse(open.raiserDecisionBy ?? "")).toBeGreaterThan(Date.parse(open.raiserAlertedAt));
+      } else {
+        expect(rule).toBe("alert_raiser");
+        expect(check).toBeUndefined();
+      }
+    }
   }
   expect(state.highestStageIndex).toBeLessThan(stages.length);
   for (const visit of state.history) {

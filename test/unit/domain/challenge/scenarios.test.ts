@@ -11,6 +11,7 @@ import type {
 import { decide, initialState, replay } from "../../../../functions/domain/challenge/index.js";
 import { getPreset } from "../../../../functions/domain/presets/index.js";
 import type { Protocol } from "../../../../functions/domain/protocol.js";
+import { expectSeedSays } from "../presets/seed.js";
 import { directory, expectRefused, form, manager, PARTNER, personId, TEAM, TIMER } from "./fixtures.js";
 
 /**
@@ -453,7 +454,9 @@ describe("Rotherham (001): Challenge and Resolution", () => {
 describe("Child Protection Resolution Process (003, Liquidlogic)", () => {
   const cp = getPreset("liquidlogic-cp");
 
-  it("alerts the chair when a stage gets no response, instead of escalating", () => {
+  it("asks the chair to choose the outcome when a stage gets no response, and progresses it if they do not", () => {
+    // "If the issue is not resolved, or communication is not forthcoming then the outcome of this
+    // part of the resolution should be to 'progress to CP- resolution process stage 2'."
     const story = new Story(cp);
     story.do(raise(CPC, { track: "CP" }), "2026-05-21T09:00:00Z");
     story.do(
@@ -462,12 +465,23 @@ describe("Child Protection Resolution Process (003, Liquidlogic)", () => {
     );
     const alerted = story.do(timer("stage_1"), "2026-05-29T16:00:00Z");
     expect(alerted.map((e) => e.type)).toEqual(["RaiserAlerted"]);
+    expect(alerted[0]?.data).toMatchObject({ reason: "no_response", decideBy: "2026-06-01T16:00:00.000Z" });
     expect(story.state).toMatchObject({
       status: "open",
       autoEscalations: 0,
       currentStage: { stageId: "stage_1" },
     });
-    expectRefused(story.try(timer("stage_1"), "2026-06-01T09:00:00Z"), "WRONG_STATUS", /already told/);
+    expectRefused(
+      story.try(timer("stage_1"), "2026-06-01T09:00:00Z"),
+      "DEADLINE_NOT_PASSED",
+      /has until Mon, 1 Jun 2026, 17:00 to resolve the challenge or escalate it/,
+    );
+    const progressed = story.do(timer("stage_1"), "2026-06-01T16:00:00Z");
+    expect(progressed.map((e) => e.type)).toEqual(["Escalated", "StageOpened"]);
+    expect(progressed[0]?.type === "Escalated" && progressed[0].data.reasons).toMatch(
+      /progress to CP- resolution process stage 2/,
+    );
+    expect(story.state.currentStage).toMatchObject({ stageId: "stage_2", via: "auto_escalated" });
   });
 
   it("lets stages be taken out of sequence only at immediate risk of significant harm", () => {
@@ -541,10 +555,11 @@ describe("Issues Resolution and Challenge Protocol (000, LCS)", () => {
   it("runs two-week steps and lets the IRO note a difference after the last stage, for the AD to decide", () => {
     const story = new Story(lcs);
     story.do(raise(IRO, { track: "LAC", themes: ["plan_not_progressed"] }), "2026-05-21T09:00:00Z");
-    // "Week 1-2": ten working days, Thu 21 May -> Fri 5 June (Mon 25 May is a bank holiday).
+    // "Week 1-2": two weeks, Thu 21 May -> Thu 4 June ("The timescales set out below are the
+    // maximum": the Mon 25 May bank holiday does not lengthen them).
     expect(story.state.currentStage).toMatchObject({
       stageId: "level_1",
-      deadline: "2026-06-05T16:00:00.000Z",
+      deadline: "2026-06-04T16:00:00.000Z",
     });
     const note = {
       type: "NoteDifference" as const,
@@ -558,10 +573,10 @@ describe("Issues Resolution and Challenge Protocol (000, LCS)", () => {
     );
 
     for (const [stageId, deadline] of [
-      ["level_1", "2026-06-05T16:00:00Z"],
-      ["level_2", "2026-06-19T16:00:00Z"],
-      ["stage_1", "2026-07-03T16:00:00Z"],
-      ["stage_2", "2026-07-17T16:00:00Z"],
+      ["level_1", "2026-06-04T16:00:00Z"],
+      ["level_2", "2026-06-18T16:00:00Z"],
+      ["stage_1", "2026-07-02T16:00:00Z"],
+      ["stage_2", "2026-07-16T16:00:00Z"],
     ] as const) {
       expect(story.state.currentStage?.stageId).toBe(stageId);
       expect(story.state.currentStage?.deadline).toBe(new Date(deadline).toISOString());
@@ -595,16 +610,22 @@ describe("Issues Resolution and Challenge Protocol (000, LCS)", () => {
 });
 
 describe("going straight to the first formal stage", () => {
-  it("Halton CP: an IRM may start at the formal Stage 2 without a bypass, but not at Stage 3", () => {
+  it("Halton CP starts at Stage 1: the CP IRM 'will follow each stage', so neither Stage 2 nor Stage 3 can be the first", () => {
     const halton = getPreset("halton");
-    // "does not have the discretion to go straight to stages 3 or 4": Stage 2 is within reach.
-    const story = new Story(halton);
-    const events = story.do(
-      raise(IRO, { track: "CP" }, { startAtStageId: "stage_2" }),
-      "2026-03-02T10:00:00Z",
+    // "In contrast to LAC the CP IRM will follow each stage and does not have the discretion to go
+    // straight to stages 3 or 4.": no bypass, and no leave to skip the informal stage either.
+    expect(halton.tracks.CP?.informalStageOptional).toBeUndefined();
+    expectRefused(
+      new Story(halton).try(
+        raise(IRO, { track: "CP" }, { startAtStageId: "stage_2", bypassRationale: "Urgent." }),
+        "2026-03-02T10:00:00Z",
+      ),
+      "BYPASS_NOT_ALLOWED",
+      /In contrast to LAC the CP IRM will follow each stage/,
     );
-    expect(events.map((e) => e.type)).toEqual(["ChallengeRaised", "StageOpened"]);
-    expect(story.state.currentStage).toMatchObject({ stageId: "stage_2", via: "raised" });
+    const story = new Story(halton);
+    story.do(raise(IRO, { track: "CP" }), "2026-03-02T10:00:00Z");
+    expect(story.state.currentStage).toMatchObject({ stageId: "stage_1", via: "raised" });
 
     expectRefused(
       new Story(halton).try(
@@ -634,5 +655,165 @@ describe("going straight to the first formal stage", () => {
       "BYPASS_NOT_ALLOWED",
       /immediate risk of significant harm/,
     );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Issue 9: a challenge can never stall. Each scenario quotes its seed sentence (checked verbatim).
+
+describe("a holding reply does not stop the escalation", () => {
+  it("002 Halton CP: 'The alert will progress up to the next stage if a response is not received or resolution is not achieved.'", () => {
+    const halton = getPreset("halton");
+    expectSeedSays(
+      halton,
+      "The alert will progress up to the next stage if a response is not received or resolution is not achieved.",
+    );
+    const story = new Story(halton);
+    story.do(raise(CPC, { track: "CP" }), "2026-05-21T09:00:00Z");
+    story.do(
+      { type: "Escalate", ...as(CPC), reasons: "Core groups still not held." },
+      "2026-05-21T10:00:00Z",
+    );
+    const deadline = story.state.currentStage?.deadline ?? "";
+    expect(deadline).toBe("2026-05-29T16:00:00.000Z");
+    story.do(
+      { type: "Respond", ...as(manager("service_manager")), response: "We are looking into it." },
+      "2026-05-27T09:00:00Z",
+    );
+    const escalated = story.do(timer("stage_2"), deadline);
+    expect(escalated.map((e) => e.type)).toEqual(["Escalated", "StageOpened"]);
+    expect(escalated[0]?.type === "Escalated" && escalated[0].data).toMatchObject({
+      kind: "no_response",
+      timedOut: "no_resolution",
+      toStageId: "stage_3",
+    });
+    expect(story.state.currentStage).toMatchObject({ stageId: "stage_3", via: "auto_escalated" });
+  });
+
+  it("004 Nottingham: 'If the matter is not resolved within the 5 working days, then the IRO/CPC should state why ... and then automatically send to the next level'", () => {
+    const nottingham = getPreset("nottingham");
+    expectSeedSays(
+      nottingham,
+      "If the matter is not resolved within the 5 working days, then the IRO/CPC should state why on the Practice Resolution Protocol document and then automatically send to the next level of management.",
+    );
+    const story = new Story(nottingham);
+    story.do(raise(IRO, { track: "LAC", themes: ["needs_not_met"] }), "2026-05-21T09:00:00Z");
+    story.do(
+      { type: "Respond", ...as(manager("team_manager")), response: "Holding reply: we will review." },
+      "2026-05-28T09:00:00Z",
+    );
+    // At the deadline the IRO is asked (email and tray) to resolve or escalate with reasons.
+    const asked = story.do(timer("level_1"), "2026-05-29T16:00:00Z");
+    expect(asked.map((e) => e.type)).toEqual(["RaiserAlerted"]);
+    expect(asked[0]?.data).toEqual({
+      stageId: "level_1",
+      reason: "no_resolution",
+      decideBy: "2026-06-01T16:00:00.000Z",
+    });
+    // The IRO does neither within the default working day: it goes to level 2 by itself, saying why.
+    const moved = story.do(timer("level_1"), "2026-06-01T16:00:00Z");
+    expect(moved[0]?.type === "Escalated" && moved[0].data.timedOut).toBe("raiser_did_not_decide");
+    expect(moved[0]?.type === "Escalated" && moved[0].data.reasons).toMatch(
+      /was answered but not resolved by its deadline, Fri, 29 May 2026, 17:00\. The IRO was asked .* and did neither/,
+    );
+    expect(story.state.currentStage).toMatchObject({ stageId: "level_2", via: "auto_escalated" });
+
+    // Had the IRO stated why and escalated within the window, the level would have moved on their reasons.
+    const other = new Story(nottingham, "ch-other");
+    other.do(raise(IRO, { track: "LAC", themes: ["needs_not_met"] }), "2026-05-21T09:00:00Z");
+    other.do(
+      { type: "Respond", ...as(manager("team_manager")), response: "Holding reply." },
+      "2026-05-28T09:00:00Z",
+    );
+    other.do(timer("level_1"), "2026-05-29T16:00:00Z");
+    const own = other.do(
+      { type: "Escalate", ...as(IRO), reasons: "The response gives no date for the assessment." },
+      "2026-06-01T10:00:00Z",
+    );
+    expect(own[0]?.type === "Escalated" && own[0].data.kind).toBe("requested");
+    expectRefused(other.try(timer("level_1"), "2026-06-01T16:00:00Z"), "WRONG_STATUS", /no longer open/);
+  });
+});
+
+describe("windows and the end of the ladder", () => {
+  it("001 Rotherham stage 4: the form's '(Deputy Strategic Director/DCS - within 5 working days)' beats the guidance's 'Stage 4 (10 Days)'", () => {
+    const rotherham = getPreset("rotherham");
+    expectSeedSays(rotherham, "(Deputy Strategic Director/DCS - within 5 working days)");
+    expectSeedSays(rotherham, "Stage 4 (10 Days)");
+    const story = new Story(rotherham);
+    story.do(
+      raise(IRO, { track: "LAC" }, { startAtStageId: "stage_4", bypassRationale: "Court timetable." }),
+      "2026-06-01T09:00:00Z",
+    );
+    // Mon 1 June + 5 working days: Mon 8 June, 17:00 London.
+    expect(story.state.currentStage?.deadline).toBe("2026-06-08T16:00:00.000Z");
+  });
+
+  it("000 §2.4: 'The age of the child and the nature of the concern may require that a response is required more quickly.'", () => {
+    const lcs = getPreset("lcs-issues-resolution");
+    expectSeedSays(
+      lcs,
+      "The age of the child and the nature of the concern may require that a response is required more quickly.",
+    );
+    const story = new Story(lcs);
+    story.do(raise(IRO, { track: "CP", themes: ["plan_not_progressed"] }), "2026-05-21T09:00:00Z");
+    expect(story.state.currentStage?.deadline).toBe("2026-06-04T16:00:00.000Z");
+    const shortened = story.do(
+      {
+        type: "ShortenDeadline",
+        ...as(IRO),
+        stageId: "level_1",
+        window: { length: 1, unit: "weeks" },
+        reason: "The baby is six weeks old and the plan's health visits have stopped.",
+      },
+      "2026-05-22T09:00:00Z",
+    );
+    expect(shortened[0]).toMatchObject({
+      type: "DeadlineShortened",
+      actor: IRO,
+      data: { deadline: "2026-05-28T16:00:00.000Z", previousDeadline: "2026-06-04T16:00:00.000Z" },
+    });
+    expectRefused(story.try(timer("level_1"), "2026-05-28T15:00:00Z"), "DEADLINE_NOT_PASSED", /Thu, 28 May/);
+    const moved = story.do(timer("level_1"), "2026-05-28T16:00:00Z");
+    expect(moved.map((e) => e.type)).toEqual(["Escalated", "StageOpened"]);
+  });
+});
+
+describe("the informal stage cannot drift", () => {
+  it("001 Rotherham: 'All informal escalations should be resolved within 10 working days or should then progress to a formal escalation.'", () => {
+    const rotherham = getPreset("rotherham");
+    expectSeedSays(
+      rotherham,
+      "All informal escalations should be resolved within 10 working days or should then progress to a formal escalation.",
+    );
+    const story = new Story(rotherham);
+    story.do(raise(IRO, { track: "LAC" }), "2026-05-21T09:00:00Z");
+    story.do(
+      { type: "Respond", ...as(manager("social_worker")), response: "I will speak to my manager." },
+      "2026-05-27T09:00:00Z",
+    );
+    // The 10 working days end: the IRO is asked to resolve it or open the formal stage.
+    const asked = story.do(timer("informal"), "2026-06-05T16:00:00Z");
+    expect(asked[0]?.data).toMatchObject({ reason: "no_resolution", decideBy: "2026-06-08T16:00:00.000Z" });
+    // Resolving it ends the matter ...
+    const resolved = new Story(rotherham, "ch-resolved");
+    resolved.do(raise(IRO, { track: "LAC" }), "2026-05-21T09:00:00Z");
+    resolved.do(timer("informal"), "2026-06-05T16:00:00Z");
+    resolved.do({ type: "MarkResolved", ...as(IRO), summary: "Sorted informally." }, "2026-06-08T09:00:00Z");
+    expect(resolved.state.status).toBe("resolved");
+    // ... and doing nothing opens the formal Stage 1 by itself.
+    story.do(timer("informal"), "2026-06-08T16:00:00Z");
+    expect(story.state.currentStage).toMatchObject({ stageId: "stage_1", via: "auto_escalated" });
+  });
+
+  it("every preset's informal stage asks the raiser or progresses by itself: none is left to drift", () => {
+    for (const id of ["rotherham", "halton", "liquidlogic-cp"]) {
+      for (const track of Object.values(getPreset(id).tracks)) {
+        const informal = track.stages[0];
+        if (informal?.informal !== true) continue;
+        expect(["ask_raiser", "escalate"]).toContain(informal.onNoResponse);
+        expect(["ask_raiser", "escalate"]).toContain(informal.onNoResolution?.action);
+      }
+    }
   });
 });

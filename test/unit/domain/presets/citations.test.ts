@@ -23,10 +23,14 @@ describe("preset citations are the words of their seeds", () => {
   describe.each(all.map((preset) => [preset.id, preset] as const))("%s", (_id, preset) => {
     const found = collectCitations(preset);
 
-    it("cites every stage, every bypass rule, every referral and difference rule and any optional informal stage", () => {
+    it("cites every stage and its deadline rules and windows, every bypass rule, every referral and difference rule and any optional informal stage", () => {
       let expected = 0;
       for (const track of Object.values(preset.tracks)) {
         expected += track.stages.length + 2;
+        for (const stage of track.stages) {
+          if (stage.onNoResolution !== undefined) expected += 1;
+          if (stage.window !== undefined) expected += stage.window.alsoCitation === undefined ? 1 : 2;
+        }
         if (track.cafcass !== undefined) expected += 1;
         if (track.partnership !== undefined) expected += 1;
         if (track.difference !== undefined) expected += 1;

@@ -88,14 +88,17 @@ describe("003 Child Protection Resolution Process (Liquidlogic)", () => {
     expect(stage.meeting).toBe(true);
   });
 
-  it("the chair chooses each outcome ('the outcome of this part of the resolution should be to 'progress to ...''): a missed deadline alerts the chair", () => {
+  it("the chair chooses each outcome ('the outcome of this part of the resolution should be to 'progress to ...''): a missed deadline asks the chair, and it progresses if they do not choose", () => {
     for (const n of [1, 2, 3]) {
       expectSeedSays(
         preset,
         `If the issue is not resolved, or communication is not forthcoming then the outcome of this part of the resolution should be to 'progress to CP- resolution process stage ${n}`,
       );
     }
-    expect(cp.stages.every((s) => s.onNoResponse === "alert_raiser")).toBe(true);
+    expect(cp.stages.every((s) => s.onNoResponse === "ask_raiser")).toBe(true);
+    expect(cp.stages.every((s) => s.onNoResolution?.action === "ask_raiser")).toBe(true);
+    // The seed sets no window for the chair's choice: the default, 1 working day.
+    expect(cp.stages.every((s) => s.raiserDecisionWindow === undefined)).toBe(true);
   });
 
   it("'each stage need not be followed in sequence' when the child is 'at immediate risk of significant harm'", () => {

@@ -25,7 +25,10 @@ describe("001 Rotherham Challenge and Resolution", () => {
     const informal = stageOf(preset, "LAC", "informal");
     expect(informal.informal).toBe(true);
     expect(informal.responseWindowWorkingDays).toBe(10);
-    expect(informal.onNoResponse).toBe("escalate");
+    // The informal stage cannot drift: at its end the IRO/CPC is asked to resolve it or open the
+    // formal stage, and it progresses by itself if they do neither.
+    expect(informal.onNoResponse).toBe("ask_raiser");
+    expect(informal.onNoResolution?.action).toBe("ask_raiser");
     expect(informal.caseNoteTitle).toBe("IRO/Conference Chair Escalation Discussion");
   });
 
@@ -41,17 +44,26 @@ describe("001 Rotherham Challenge and Resolution", () => {
       ["stage_4", 10],
     ]);
     const formal = trackOf(preset, "LAC").stages.filter((s) => !s.informal);
-    expect(formal.map((s) => [s.id, s.responseWindowWorkingDays])).toEqual(headings);
+    // Stage 4's form says 5 working days where its heading says 10: the shorter is taken (below).
+    expect(formal.map((s) => [s.id, s.responseWindowWorkingDays])).toEqual(
+      headings.map(([id, days]) => [id, id === "stage_4" ? 5 : days]),
+    );
   });
 
-  it("Stage 4: the form says '(Deputy Strategic Director/DCS - within 5 working days)' but the guidance says 10 days: 10", () => {
+  it("Stage 4: the form says '(Deputy Strategic Director/DCS - within 5 working days)' but the guidance says 10 days: the shorter, 5, citing both", () => {
     expectSeedSays(preset, "(Deputy Strategic Director/DCS - within 5 working days)");
     expectSeedSays(
       preset,
       "The Head of Service for Safeguarding will request a joint meeting with their counterpart within 10 days",
     );
     const stage = stageOf(preset, "CP", "stage_4");
-    expect(stage.responseWindowWorkingDays).toBe(10);
+    expect(stage.responseWindowWorkingDays).toBe(5);
+    expect(stage.window).toEqual({
+      length: 5,
+      unit: "working_days",
+      citation: "(Deputy Strategic Director/DCS - within 5 working days)",
+      alsoCitation: "Stage 4 (10 Days)",
+    });
     expect(stage.recipient).toEqual({
       role: "director_childrens_services",
       title: "Deputy Strategic Director/DCS",
@@ -107,11 +119,12 @@ describe("001 Rotherham Challenge and Resolution", () => {
     expect(stage.meeting).toBe(true);
   });
 
-  it("'If the response is not received in time ... the process moves directly to the next stage': every stage escalates", () => {
+  it("'If the response is not received in time ... the process moves directly to the next stage': every formal stage escalates", () => {
     expectSeedSays(preset, "If the response is not received in time");
     expectSeedSays(preset, "the process moves directly to the next stage.");
     for (const track of tracks) {
-      expect(trackOf(preset, track).stages.every((s) => s.onNoResponse === "escalate")).toBe(true);
+      const formal = trackOf(preset, track).stages.filter((s) => !s.informal);
+      expect(formal.every((s) => s.onNoResponse === "escalate")).toBe(true);
     }
   });
 

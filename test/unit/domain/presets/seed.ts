@@ -54,14 +54,14 @@ export interface FoundCitation {
   readonly citation: string;
 }
 
-/** Every `citation` string anywhere in a value, with its path. */
+/** Every `citation` (and second `alsoCitation`) string anywhere in a value, with its path. */
 export function collectCitations(value: unknown, path = "$"): FoundCitation[] {
   if (Array.isArray(value)) {
     return value.flatMap((item: unknown, index) => collectCitations(item, `${path}[${index}]`));
   }
   if (typeof value === "object" && value !== null) {
     return Object.entries(value).flatMap(([key, child]: [string, unknown]) =>
-      key === "citation" && typeof child === "string"
+      (key === "citation" || key === "alsoCitation") && typeof child === "string"
         ? [{ path: `${path}.${key}`, citation: child }]
         : collectCitations(child, `${path}.${key}`),
     );

@@ -428,7 +428,7 @@ function autoEscalate(s: Scenario): ChallengeEvent[] {
 }
 
 describe("automatic escalation", () => {
-  it("the new assignee is told it was escalated to them, the one who did not answer that it moved on", () => {
+  it("the new assignee is told it was escalated to them, the one who did not answer that it moved on, and the raiser why", () => {
     const s = nottinghamRaised();
     const events = autoEscalate(s);
     expect(plan(s, only(events, "Escalated")).emails).toEqual([]);
@@ -442,10 +442,86 @@ describe("automatic escalation", () => {
         role: "previous_assignee",
         reply: undefined,
       },
+      { to: MORGAN.email, kind: "auto_escalated_raiser", role: "raiser", reply: undefined },
     ]);
+    const told = renderPlanned(emails[2] as PlannedEmail, { caseRecordBaseUrl: CASE_RECORD_BASE_URL });
+    expect(told.subject).toBe(
+      `Escalated automatically: challenge CR-${s.challengeId} is now at Level 2 (Service Manager)`,
+    );
+    expect(told.text).toContain("No response from the Team Manager to Level 1 by the deadline");
     expect(emails[0]?.content).toMatchObject({
       notification: { previousStage: { label: "Level 1" }, stage: { label: "Level 2" } },
     });
+  });
+
+  it("after a holding reply the raiser is asked to decide by a time, and told when it then escalates anyway", () => {
+    const s = nottinghamRaised();
+    const open = s.state.currentStage;
+    if (open === null) throw new Error("no open stage");
+    s.run(
+      {
+        type: "Respond",
+        challengeId: s.challengeId,
+        actor: { id: "tm-1", role: "manager" },
+        channel: "api",
+        response: "Holding reply: we will review.",
+      },
+      new Date(Date.parse(open.deadline) - DAY),
+    );
+    const asked = only(autoEscalate(s), "RaiserAlerted");
+    const { emails } = plan(s, asked);
+    expect(summary(emails)).toEqual([
+      { to: MORGAN.email, kind: "raiser_alerted", role: "raiser", reply: undefined },
+    ]);
+    const rendered = renderPlanned(emails[0] as PlannedEmail, { caseRecordBaseUrl: CASE_RECORD_BASE_URL });
+    expect(rendered.subject).toContain("Your decision needed: Answered but not resolved by the deadline");
+    expect(rendered.text).toContain("was answered by the Team Manager but not resolved at Level 1");
+    expect(rendered.text).toContain("please mark it resolved, or escalate it with your reasons by");
+    const decideBy = s.state.currentStage?.raiserDecisionBy ?? "";
+    const moved = s.run(
+      {
+        type: "AutoEscalate",
+        challengeId: s.challengeId,
+        actor: TIMER_ACTOR,
+        channel: "timer",
+        stageId: "level_1",
+      },
+      new Date(decideBy),
+    );
+    const raiserEmail = plan(s, only(moved, "StageOpened")).emails.find((e) => e.recipientRole === "raiser");
+    expect(raiserEmail?.kind).toBe("auto_escalated_raiser");
+    const text = renderPlanned(raiserEmail as PlannedEmail, { caseRecordBaseUrl: CASE_RECORD_BASE_URL }).text;
+    expect(text).toContain("did neither, so it escalated automatically");
+  });
+
+  it("a shortened window: the recipient is emailed the new deadline and the reason", () => {
+    const s = nottinghamRaised();
+    const shortened = only(
+      s.run(
+        {
+          type: "ShortenDeadline",
+          challengeId: s.challengeId,
+          actor: IRO_MORGAN,
+          channel: "api",
+          stageId: "level_1",
+          window: { length: 2, unit: "working_days" },
+          reason: "The child is a newborn.",
+        },
+        new Date("2026-05-20T10:00:00Z"),
+      ),
+      "DeadlineShortened",
+    );
+    const { emails } = plan(s, shortened);
+    expect(summary(emails)).toEqual([
+      { to: "tm-1@nottingham.example", kind: "deadline_shortened", role: "assignee", reply: undefined },
+    ]);
+    const rendered = renderPlanned(emails[0] as PlannedEmail, { caseRecordBaseUrl: CASE_RECORD_BASE_URL });
+    // Wed 20 May + 2 working days: Fri 22 May 17:00; it was Thu 28 May 17:00 (25 May a bank holiday).
+    expect(rendered.subject).toContain("is now due by");
+    expect(rendered.text).toContain("The child is a newborn.");
+    expect(rendered.text).toMatch(
+      /brought forward from 5pm on Thursday 28 May 2026 to 5pm on Friday 22 May 2026/,
+    );
   });
 
   it("one person holding both roles gets one email: the one they can act on", () => {
@@ -456,6 +532,7 @@ describe("automatic escalation", () => {
     const opened = only(autoEscalate(s), "StageOpened");
     expect(summary(plan(s, opened).emails)).toEqual([
       { to: "tm-1@nottingham.example", kind: "auto_escalated", role: "assignee", reply: "assignee" },
+      { to: MORGAN.email, kind: "auto_escalated_raiser", role: "raiser", reply: undefined },
     ]);
   });
 
@@ -515,7 +592,7 @@ describe("copies and raiser alerts (Liquidlogic CP)", () => {
     ]);
   });
 
-  it("RaiserAlerted: the raiser is told the deadline passed and the next step is theirs", () => {
+  it("RaiserAlerted: the raiser is asked to resolve the informal stage or open the formal one by a time, or it escalates", () => {
     const s = new Scenario(liquidlogic, staff);
     raise(s);
     const alerted = only(autoEscalate(s), "RaiserAlerted");
@@ -525,9 +602,12 @@ describe("copies and raiser alerts (Liquidlogic CP)", () => {
     ]);
     const rendered = renderPlanned(emails[0] as PlannedEmail, { caseRecordBaseUrl: CASE_RECORD_BASE_URL });
     expect(rendered.subject).toBe(
-      `No response by the deadline: challenge CR-${s.challengeId} (Informal, Social Worker)`,
+      `Your decision needed: No response by the deadline: challenge CR-${s.challengeId} (Informal, Social Worker)`,
     );
-    expect(rendered.text).toContain("what happens next is your decision");
+    expect(rendered.text).toContain(
+      "resolve it, or open the formal stage by escalating it with your reasons by",
+    );
+    expect(rendered.text).toContain("If you do neither, it escalates to the next stage automatically");
     expect(rendered.text).toContain(`${CASE_RECORD_BASE_URL}LCS-449120`);
   });
 });
