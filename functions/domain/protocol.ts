@@ -41,7 +41,7 @@ export const citationSchema = z.string().min(1);
 export const windowUnitSchema = z.enum(["working_days", "calendar_days", "weeks"]);
 export type WindowUnit = z.infer<typeof windowUnitSchema>;
 
-export const windowSchema = z.object({
+export const windowSchema = z.strictObject({
   length: z.number().int().min(1).max(60),
   unit: windowUnitSchema,
 });
