@@ -33,10 +33,10 @@ import {
  *
  * | event                     | to                                      | kind                                   | reply as   |
  * | ------------------------- | --------------------------------------- | -------------------------------------- | ---------- |
- * | StageOpened               | the stage's assignee                    | stage_opened (auto_escalated if timer) | assignee   |
- * |                           | the previous assignee (timer only)      | auto_escalated_previous                | -          |
+ * | StageOpened               | the assignee and each co-assignee       | stage_opened (auto_escalated if timer) | assignee   |
+ * |                           | the previous assignee(s) (timer only)   | auto_escalated_previous                | -          |
  * |                           | each copyTo person                      | stage_opened_copy                      | -          |
- * | ReminderSent              | the stage's assignee                    | reminder                               | assignee   |
+ * | ReminderSent              | the assignee and each co-assignee       | reminder                               | assignee   |
  * | ResponseRecorded          | the raiser                              | response_received                      | raiser     |
  * | ActionPlanAgreed          | the raiser and the stage's assignee     | notice: action_plan_agreed             | -          |
  * | ActionsFellDue            | the raiser                              | action_due (the actions listed)        | -          |
@@ -388,39 +388,53 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
   switch (event.type) {
     case "StageOpened": {
       const d = event.data;
-      const stage = stageFacts(track, d.stageId, d.assignee.title, d.deadline);
       const reply: ReplyGrant = {
         party: "assignee",
         stageId: d.stageId,
         stageOpenedAt: d.openedAt,
         expiresAt: replyExpiry(d.deadline, event.at),
       };
-      const assignee = plan.assignee(d.assignee, "assignee");
       const previous = d.via === "auto_escalated" ? openingsBefore(history, event.seq).at(-1) : undefined;
-      if (previous === undefined) {
-        plan.add(assignee, "assignee", templated({ kind: "stage_opened", challenge, stage }, assignee), {
-          reply,
-        });
-      } else {
+      // Every recipient (the assignee, then any co-equal recipients) gets the stage as their own
+      // email with their own reply address: each may act on it.
+      for (const person of [d.assignee, ...(d.coAssignees ?? [])]) {
+        const stage = stageFacts(track, d.stageId, person.title, d.deadline);
+        const to = plan.assignee(person, "assignee");
+        if (previous === undefined) {
+          plan.add(to, "assignee", templated({ kind: "stage_opened", challenge, stage }, to), { reply });
+        } else {
+          const previousStage = stageFacts(
+            track,
+            previous.data.stageId,
+            previous.data.assignee.title,
+            previous.data.deadline,
+          );
+          plan.add(
+            to,
+            "assignee",
+            templated({ kind: "auto_escalated", challenge, stage, previousStage }, to),
+            { reply },
+          );
+        }
+      }
+      if (previous !== undefined) {
+        const stage = stageFacts(track, d.stageId, d.assignee.title, d.deadline);
         const previousStage = stageFacts(
           track,
           previous.data.stageId,
           previous.data.assignee.title,
           previous.data.deadline,
         );
-        plan.add(
-          assignee,
-          "assignee",
-          templated({ kind: "auto_escalated", challenge, stage, previousStage }, assignee),
-          { reply },
-        );
-        const missed = plan.assignee(previous.data.assignee, "previous_assignee");
-        plan.add(
-          missed,
-          "previous_assignee",
-          templated({ kind: "auto_escalated_previous", challenge, stage, previousStage }, missed),
-        );
+        for (const person of [previous.data.assignee, ...(previous.data.coAssignees ?? [])]) {
+          const missed = plan.assignee(person, "previous_assignee");
+          plan.add(
+            missed,
+            "previous_assignee",
+            templated({ kind: "auto_escalated_previous", challenge, stage, previousStage }, missed),
+          );
+        }
       }
+      const stage = stageFacts(track, d.stageId, d.assignee.title, d.deadline);
       for (const person of d.copyTo) {
         const copy = plan.assignee(person, "copy");
         plan.add(copy, "copy", templated({ kind: "stage_opened_copy", challenge, stage }, copy));
@@ -431,20 +445,18 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
     case "ReminderSent": {
       const open = after.currentStage;
       if (open?.stageId !== event.data.stageId) break;
-      const assignee = plan.assignee(open.assignee, "assignee");
-      plan.add(
-        assignee,
-        "assignee",
-        templated({ kind: "reminder", challenge, stage: openStageFacts(track, open) }, assignee),
-        {
+      for (const person of [open.assignee, ...open.coAssignees]) {
+        const to = plan.assignee(person, "assignee");
+        const stage = stageFacts(track, open.stageId, person.title, open.deadline);
+        plan.add(to, "assignee", templated({ kind: "reminder", challenge, stage }, to), {
           reply: {
             party: "assignee",
             stageId: open.stageId,
             stageOpenedAt: open.openedAt,
             expiresAt: replyExpiry(open.deadline, event.at),
           },
-        },
-      );
+        });
+      }
       break;
     }
 
