@@ -300,17 +300,18 @@ class Plan {
     return { email: person.email, name: person.name, personId };
   }
 
-  /** Whoever holds a protocol role for the challenge's team (or agency). */
+  /**
+   * Whoever holds a protocol role for the challenge's team, or across the authority: referral
+   * approvers and recipients are the council's roles even when the challenge is with a partner
+   * agency (the directory no longer falls back from an agency to the council), and the approver
+   * written to is the one the domain accepts the approval from (referrals.ts).
+   */
   holder(
     recipient: Recipient,
     state: ChallengeState,
     role: RecipientRole,
   ): { to: MailRecipient; title: string } | undefined {
-    const agency = state.form.partnerAgency;
-    const found = this.directory.holder(recipient, {
-      teamId: state.form.team.id,
-      ...(agency === undefined ? {} : { partnerAgencyId: agency.id }),
-    });
+    const found = this.directory.holder(recipient, { teamId: state.form.team.id });
     if (found === undefined) {
       this.unaddressed.push({ recipientRole: role, role: recipient.role, reason: "no_holder" });
       return undefined;
