@@ -46,9 +46,17 @@ const form: ChallengeForm = {
   immediateRisk: false,
 };
 
-function directory(recipient: { role: string; title: string }): Assignee {
-  return { ...recipient, personId: `p-${recipient.role}`, email: `${recipient.role}@council.example` };
-}
+const directory = Object.assign(
+  (recipient: { role: string; title: string }): Assignee => ({
+    ...recipient,
+    personId: `p-${recipient.role}`,
+    email: `${recipient.role}@council.example`,
+  }),
+  {
+    standing: (personId: string, role: string) =>
+      personId === `p-${role}` ? ("holder" as const) : undefined,
+  },
+);
 
 function context(calendar: ReturnType<typeof createEnglandCalendar>, now: Date): DecideContext {
   let ids = 0;

@@ -53,12 +53,18 @@ const TEAMS = {
 type TeamKey = keyof typeof TEAMS;
 
 /** The invented holder of a protocol role in a team: `<role>@<team>`. */
-const directory: DirectoryLookup = (recipient: Recipient, scope): Assignee => ({
-  role: recipient.role,
-  title: recipient.title,
-  personId: `${recipient.role}@${scope.teamId}`,
-  email: `${recipient.role}.${scope.teamId}@example.org`,
-});
+const directory: DirectoryLookup = Object.assign(
+  (recipient: Recipient, scope: { teamId: string }): Assignee => ({
+    role: recipient.role,
+    title: recipient.title,
+    personId: `${recipient.role}@${scope.teamId}`,
+    email: `${recipient.role}.${scope.teamId}@example.org`,
+  }),
+  {
+    standing: (personId: string, role: string, scope: { teamId: string }) =>
+      personId === `${role}@${scope.teamId}` ? ("holder" as const) : undefined,
+  },
+);
 
 const managerOf = (role: string, team: TeamKey): Actor => ({ id: `${role}@${team}`, role: "manager" });
 

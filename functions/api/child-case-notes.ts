@@ -8,7 +8,9 @@ import { createHandler, defineRoute } from "./http/middleware.js";
  * GET /v1/children/{caseRecordId}/case-notes?since=<ISO instant>: the case-record system's pull.
  * One case note per event of every challenge about the child, at or after `since` (default: all),
  * oldest first, each titled in its protocol's words (functions/audit/case-notes.ts: never the
- * child's name or date of birth, never emails or staff ids).
+ * child's name or date of birth, never emails or staff ids). Staff who acted are named from the
+ * directory as it stands now ("Jo Bloggs, Head of Safeguarding"), as a case note on the child's
+ * file would name them; the events themselves keep ids only.
  *
  * `since` is inclusive and a note is identified by `challengeId` + `seq`: pass the `at` of the last
  * note filed and de-duplicate on the id, and no note written in that same instant is lost. Another
@@ -58,6 +60,8 @@ export const spec = defineRoute({
   },
   handle: async ({ path, query, principal }, deps) => {
     const readAt = deps.clock();
+    const staff = await deps.tenants.listStaff(principal.tenantId);
+    const names = new Map(staff.map((m) => [m.personId, m.displayName]));
     const notes = await loadChildCaseNotes(
       deps.challenges,
       deps.protocols,
@@ -65,6 +69,7 @@ export const spec = defineRoute({
       principal.tenantId,
       path.caseRecordId,
       query.since,
+      (personId) => names.get(personId),
     );
     return {
       status: 200,

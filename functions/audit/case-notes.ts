@@ -3,7 +3,16 @@ import type { ChallengeEvent, EventOf, SmartAction } from "../domain/challenge/e
 import type { ChallengeState } from "../domain/challenge/state.js";
 import { timedOutWords } from "../domain/challenge/timer.js";
 import type { Protocol, Recipient, Stage, TrackProtocol } from "../domain/protocol.js";
-import { actorTitle, findStage, formatDay, formatDeadline, listInWords, referralTitle } from "./words.js";
+import {
+  type PersonNames,
+  actorTitle,
+  findStage,
+  formatDay,
+  formatDeadline,
+  listInWords,
+  personAndTitle,
+  referralTitle,
+} from "./words.js";
 
 /**
  * Case notes: one for every event of a challenge, for the child's file in the case-record system.
@@ -64,6 +73,7 @@ interface Walk {
   currentStageId: string | null;
   lastStageId: string | null;
   plan: { stageId: string; actions: (SmartAction & { status: "open" | "done" | "not done" })[] } | null;
+  readonly names: PersonNames | undefined;
 }
 
 const NOTHING_RECORDED = "Not recorded by this service.";
@@ -72,6 +82,8 @@ export function caseNotesFor(
   state: ChallengeState,
   events: readonly ChallengeEvent[],
   protocol: Protocol,
+  /** Names from the tenant's directory, resolved now; without it notes name roles only. */
+  names?: PersonNames,
 ): CaseNote[] {
   if (state.status !== "none" && state.protocolId !== protocol.id) {
     throw new Error(
@@ -94,6 +106,7 @@ export function caseNotesFor(
     currentStageId: null,
     lastStageId: null,
     plan: null,
+    names,
   };
 
   const sorted = [...events].sort((a, b) => a.seq - b.seq);
@@ -187,10 +200,15 @@ function label(walk: Walk, stageId: string): string {
 /** The person's role: the stage's addressee when it is them, else what the protocol calls the actor. */
 function roleOf(walk: Walk, actor: Actor, stageId: string | null): string {
   const opened = stageId === null ? undefined : walk.opened.get(stageId);
-  if (opened !== undefined && opened.assignee.personId === actor.id) return `the ${opened.assignee.title}`;
-  if (actor.id === walk.state.raiser.id) return `the ${walk.raiserTitle}`;
+  const recipient =
+    opened === undefined
+      ? undefined
+      : [opened.assignee, ...(opened.coAssignees ?? [])].find((a) => a.personId === actor.id);
+  if (recipient !== undefined) return personAndTitle(walk.names, actor.id, recipient.title);
+  if (actor.id === walk.state.raiser.id) return personAndTitle(walk.names, actor.id, walk.raiserTitle);
   const title = actorTitle(walk.protocol, actor);
-  return title.startsWith("the ") ? title : `the ${title}`;
+  if (actor.role === "system") return title;
+  return personAndTitle(walk.names, actor.id, title.replace(/^the /, ""));
 }
 
 function capitalise(text: string): string {
@@ -366,7 +384,7 @@ function partsOf(walk: Walk, event: ChallengeEvent, next: ChallengeEvent | undef
         walk.approvers.get(event.data.kind)?.find((r) => r.role === event.data.approverRole)?.title ??
         event.data.approverRole;
       return {
-        action: `The ${approver} approved the ${referralTitle(event.data.kind)}.`,
+        action: `${capitalise(personAndTitle(walk.names, event.actor.id, approver))}${event.data.asCover === true ? " (as named cover)" : ""} approved the ${referralTitle(event.data.kind)}.`,
         ...(event.data.comment === undefined ? {} : { detail: event.data.comment }),
         outcome:
           next?.type === "ReferralMade"

@@ -4,6 +4,7 @@ import type { ChallengeEvent } from "../domain/challenge/events.js";
 import type { ChallengeState } from "../domain/challenge/state.js";
 import type { Protocol } from "../domain/protocol.js";
 import type { ChallengeStore, Page, TrayQuery } from "../store/ports.js";
+import type { PersonNames } from "./words.js";
 import { caseNotesFor, type CaseNote } from "./case-notes.js";
 import type { ReportPeriod } from "./reports.js";
 
@@ -180,6 +181,7 @@ export async function loadChildCaseNotes(
   tenantId: string,
   caseRecordId: string,
   since?: string,
+  names?: PersonNames,
 ): Promise<ChildCaseNote[]> {
   const challenges = await allPages((query) => store.byChild(tenantId, caseRecordId, query));
   const from = since === undefined ? Number.NEGATIVE_INFINITY : Date.parse(since);
@@ -187,7 +189,7 @@ export async function loadChildCaseNotes(
     const [protocol] = protocolsFor([state.protocolId], protocols, unknownProtocol);
     if (protocol === undefined) return [];
     const events = (await store.events(tenantId, state.challengeId)).map((stored) => stored.event);
-    return caseNotesFor(state, events, protocol)
+    return caseNotesFor(state, events, protocol, names)
       .filter((note) => Date.parse(note.at) >= from)
       .map((note): ChildCaseNote => ({ ...note, caseRecordId: state.form.child.caseRecordId }));
   });

@@ -6,6 +6,8 @@ import { challengeEventSchema } from "../store/items.js";
 import { eventOfLine, type ExportLine } from "./export-format.js";
 import {
   actorTitle,
+  type PersonNames,
+  personAndTitle,
   formatDay,
   formatDeadline,
   formatInstant,
@@ -47,18 +49,26 @@ interface Context {
   /** Approvals asked for, per referral kind: for the approver's title. */
   readonly approvers: Map<string, readonly Recipient[]>;
   actionIds: readonly string[];
+  readonly names: PersonNames | undefined;
 }
 
 function by(ctx: Context, actor: Actor, channel: Channel): string {
   if (channel === "timer") return "the workflow timer";
-  return `${actorTitle(ctx.protocol, actor)} (${channel})`;
+  const name = ctx.names?.(actor.id);
+  const title = actorTitle(ctx.protocol, actor);
+  return `${name === undefined ? title : `${name}, ${title}`} (${channel})`;
 }
 
-/** The stage's recipient when the actor is the person it was addressed to, else the actor's title. */
+/** The stage's recipient (or co-recipient) when the actor is a person it was addressed to, else the actor's title. */
 function who(ctx: Context, actor: Actor, channel: Channel, stageId: string): string {
   const opened = ctx.opened.get(stageId);
-  if (opened !== undefined && opened.assignee.personId === actor.id) {
-    return `${opened.assignee.title} (${channel})`;
+  const recipient =
+    opened === undefined
+      ? undefined
+      : [opened.assignee, ...(opened.coAssignees ?? [])].find((a) => a.personId === actor.id);
+  if (recipient !== undefined) {
+    const name = ctx.names?.(actor.id);
+    return `${name === undefined ? recipient.title : `${name}, ${recipient.title}`} (${channel})`;
   }
   return by(ctx, actor, channel);
 }
@@ -68,15 +78,23 @@ function label(ctx: Context, stageId: string): string {
 }
 
 function opening(ctx: Context, data: EventOf<"StageOpened">["data"], at: string): string {
-  return `${label(ctx, data.stageId)}: ${data.assignee.title}, due by ${formatDeadline(data.deadline, at)}`;
+  const to = listInWords([data.assignee, ...(data.coAssignees ?? [])].map((a) => a.title));
+  const notCopied = (data.notCopied ?? []).map((r) => r.title);
+  const gaps = notCopied.length === 0 ? "" : ` (not copied: no holder: ${listInWords(notCopied)})`;
+  return `${label(ctx, data.stageId)}: ${to}, due by ${formatDeadline(data.deadline, at)}${gaps}`;
 }
 
 /**
  * The timeline of one challenge's events (in seq order, one record per seq). `protocol` gives the
  * stage labels and the raiser's title; without it stage ids are shown.
  */
-export function timeline(lines: readonly ExportLine[], protocol?: Protocol): TimelineEntry[] {
+export function timeline(
+  lines: readonly ExportLine[],
+  protocol?: Protocol,
+  names?: PersonNames,
+): TimelineEntry[] {
   const ctx: Context = {
+    names,
     protocol,
     track: "CP",
     raiserTitle: "raiser",
@@ -199,7 +217,8 @@ function describe(ctx: Context, event: ChallengeEvent, opened: EventOf<"StageOpe
       const approver =
         ctx.approvers.get(event.data.kind)?.find((r) => r.role === event.data.approverRole)?.title ??
         event.data.approverRole;
-      return `${capitalise(referralTitle(event.data.kind))} approved by the ${approver} (${event.channel})`;
+      const cover = event.data.asCover === true ? " (as named cover)" : "";
+      return `${capitalise(referralTitle(event.data.kind))} approved by ${personAndTitle(ctx.names, event.actor.id, approver)}${cover} (${event.channel})`;
     }
     case "ReferralMade": {
       const documents =

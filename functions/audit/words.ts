@@ -94,6 +94,20 @@ export function stageLabel(protocol: Protocol | undefined, track: Track, stageId
 }
 
 /** What the protocol calls the raiser ("IRM" in Halton), else the role as written. */
+/**
+ * A person's name from the tenant's staff directory, by person id, resolved when a timeline or case
+ * note is rendered. Events keep ids only: names are personal data kept in one place (the
+ * directory), so a correction or an erasure there is honoured by every later rendering, and the
+ * export (ids) stays free of them.
+ */
+export type PersonNames = (personId: string) => string | undefined;
+
+/** "Jo Bloggs, Head of Safeguarding" when the directory names the person, else "the Head of Safeguarding". */
+export function personAndTitle(names: PersonNames | undefined, personId: string, title: string): string {
+  const name = names?.(personId);
+  return name === undefined ? `the ${title}` : `${name}, ${title}`;
+}
+
 export function actorTitle(protocol: Protocol | undefined, actor: Actor): string {
   switch (actor.role) {
     case "IRO":

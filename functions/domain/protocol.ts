@@ -71,6 +71,11 @@ export const stageSchema = z.object({
   /** Informal stages are recorded on the child's file but precede the formal process. */
   informal: z.boolean(),
   recipient: recipientSchema,
+  /**
+   * Co-equal recipients alongside `recipient` (003 stage 3: "The Heads of Service (from A & I and
+   * CPRU)"): each is sent the stage and each may acknowledge, respond and record its meeting.
+   */
+  coRecipients: z.array(recipientSchema).optional(),
   /** When the challenge is with a partner agency rather than children's social care (Halton CP). */
   partnerRecipient: recipientSchema.optional(),
   copyTo: z.array(recipientSchema),
@@ -133,8 +138,14 @@ export const referralPolicySchema = z.object({
   approvalBy: z.array(recipientSchema),
   /** Statements the raiser must confirm when referring, e.g. "independent legal advice sought". */
   attestations: z.array(z.object({ id: slug, text: z.string().min(1) })),
-  /** Whether the referral may run alongside the escalation (the challenge stays open). */
+  /**
+   * Whether the escalation carries on once the referral is made (true), or the referral replaces
+   * it (false: nobody moves the challenge up the ladder any more). Where the seed is silent, true:
+   * an unanswered stage must still escalate.
+   */
   concurrentWithEscalation: z.boolean(),
+  /** The seed's words for `concurrentWithEscalation`, where it says what the referral does to the ladder. */
+  concurrency: z.object({ citation: citationSchema }).optional(),
   /** Who receives the referral. */
   recipient: recipientSchema,
   /** Documents that must accompany the referral (Rotherham's referral pack). */

@@ -40,11 +40,11 @@ import {
  *
  * | event                     | to                                      | kind                                   | reply as   |
  * | ------------------------- | --------------------------------------- | -------------------------------------- | ---------- |
- * | StageOpened               | the stage's assignee                    | stage_opened (auto_escalated if timer) | assignee   |
- * |                           | the previous assignee (timer only)      | auto_escalated_previous                | -          |
+ * | StageOpened               | the assignee and each co-assignee       | stage_opened (auto_escalated if timer) | assignee   |
+ * |                           | the previous assignee(s) (timer only)   | auto_escalated_previous                | -          |
  * |                           | the raiser (timer only)                 | notice: auto_escalated_raiser          | -          |
  * |                           | each copyTo person                      | stage_opened_copy                      | -          |
- * | ReminderSent              | the stage's assignee                    | reminder                               | assignee   |
+ * | ReminderSent              | the assignee and each co-assignee       | reminder                               | assignee   |
  * | ResponseRecorded          | the raiser                              | response_received                      | raiser     |
  * | ActionPlanAgreed          | the raiser and the stage's assignee     | notice: action_plan_agreed             | -          |
  * | ActionsFellDue            | the raiser                              | action_due (the actions listed)        | -          |
@@ -348,17 +348,18 @@ class Plan {
     return { email: person.email, name: person.name, personId };
   }
 
-  /** Whoever holds a protocol role for the challenge's team (or agency). */
+  /**
+   * Whoever holds a protocol role for the challenge's team, or across the authority: referral
+   * approvers and recipients are the council's roles even when the challenge is with a partner
+   * agency (the directory no longer falls back from an agency to the council), and the approver
+   * written to is the one the domain accepts the approval from (referrals.ts).
+   */
   holder(
     recipient: Recipient,
     state: ChallengeState,
     role: RecipientRole,
   ): { to: MailRecipient; title: string } | undefined {
-    const agency = state.form.partnerAgency;
-    const found = this.directory.holder(recipient, {
-      teamId: state.form.team.id,
-      ...(agency === undefined ? {} : { partnerAgencyId: agency.id }),
-    });
+    const found = this.directory.holder(recipient, { teamId: state.form.team.id });
     if (found === undefined) {
       this.unaddressed.push({ recipientRole: role, role: recipient.role, reason: "no_holder" });
       return undefined;
@@ -436,38 +437,51 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
   switch (event.type) {
     case "StageOpened": {
       const d = event.data;
-      const stage = stageFacts(track, d.stageId, d.assignee.title, d.deadline);
       const reply: ReplyGrant = {
         party: "assignee",
         stageId: d.stageId,
         stageOpenedAt: d.openedAt,
         expiresAt: replyExpiry(d.deadline, event.at),
       };
-      const assignee = plan.assignee(d.assignee, "assignee");
       const previous = d.via === "auto_escalated" ? openingsBefore(history, event.seq).at(-1) : undefined;
-      if (previous === undefined) {
-        plan.add(assignee, "assignee", templated({ kind: "stage_opened", challenge, stage }, assignee), {
-          reply,
-        });
-      } else {
+      // Every recipient (the assignee, then any co-equal recipients) gets the stage as their own
+      // email with their own reply address: each may act on it.
+      for (const person of [d.assignee, ...(d.coAssignees ?? [])]) {
+        const stage = stageFacts(track, d.stageId, person.title, d.deadline);
+        const to = plan.assignee(person, "assignee");
+        if (previous === undefined) {
+          plan.add(to, "assignee", templated({ kind: "stage_opened", challenge, stage }, to), { reply });
+        } else {
+          const previousStage = stageFacts(
+            track,
+            previous.data.stageId,
+            previous.data.assignee.title,
+            previous.data.deadline,
+          );
+          plan.add(
+            to,
+            "assignee",
+            templated({ kind: "auto_escalated", challenge, stage, previousStage }, to),
+            { reply },
+          );
+        }
+      }
+      if (previous !== undefined) {
+        const stage = stageFacts(track, d.stageId, d.assignee.title, d.deadline);
         const previousStage = stageFacts(
           track,
           previous.data.stageId,
           previous.data.assignee.title,
           previous.data.deadline,
         );
-        plan.add(
-          assignee,
-          "assignee",
-          templated({ kind: "auto_escalated", challenge, stage, previousStage }, assignee),
-          { reply },
-        );
-        const missed = plan.assignee(previous.data.assignee, "previous_assignee");
-        plan.add(
-          missed,
-          "previous_assignee",
-          templated({ kind: "auto_escalated_previous", challenge, stage, previousStage }, missed),
-        );
+        for (const person of [previous.data.assignee, ...(previous.data.coAssignees ?? [])]) {
+          const missed = plan.assignee(person, "previous_assignee");
+          plan.add(
+            missed,
+            "previous_assignee",
+            templated({ kind: "auto_escalated_previous", challenge, stage, previousStage }, missed),
+          );
+        }
         // The raiser hears of every automatic escalation, with the timer's reasons.
         const escalated = history.find(
           (e): e is EventOf<"Escalated"> => e.type === "Escalated" && e.seq === event.seq - 1,
@@ -488,6 +502,7 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
           ),
         );
       }
+      const stage = stageFacts(track, d.stageId, d.assignee.title, d.deadline);
       for (const person of d.copyTo) {
         const copy = plan.assignee(person, "copy");
         plan.add(copy, "copy", templated({ kind: "stage_opened_copy", challenge, stage }, copy));
@@ -498,20 +513,18 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
     case "ReminderSent": {
       const open = after.currentStage;
       if (open?.stageId !== event.data.stageId) break;
-      const assignee = plan.assignee(open.assignee, "assignee");
-      plan.add(
-        assignee,
-        "assignee",
-        templated({ kind: "reminder", challenge, stage: openStageFacts(track, open) }, assignee),
-        {
+      for (const person of [open.assignee, ...open.coAssignees]) {
+        const to = plan.assignee(person, "assignee");
+        const stage = stageFacts(track, open.stageId, person.title, open.deadline);
+        plan.add(to, "assignee", templated({ kind: "reminder", challenge, stage }, to), {
           reply: {
             party: "assignee",
             stageId: open.stageId,
             stageOpenedAt: open.openedAt,
             expiresAt: replyExpiry(open.deadline, event.at),
           },
-        },
-      );
+        });
+      }
       break;
     }
 

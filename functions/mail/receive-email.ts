@@ -25,7 +25,13 @@ import {
   decideInbound,
 } from "./inbound-policy.js";
 import { type ParsedInboundEmail, parseInboundEmail } from "./parse-reply.js";
-import { type ReplyClaims, type ReplyParty, type TokenLookup, locateReplyToken } from "./reply-token.js";
+import {
+  type ReplyClaims,
+  type ReplyParty,
+  type TokenLookup,
+  locateReplyToken,
+  recipientRefOf,
+} from "./reply-token.js";
 import { type LedgerKey, MAIL_OUT_SK_PREFIX } from "./deliveries.js";
 import { parseMailConfig, required, tenantIdsOf } from "./mail-config.js";
 import { presetProtocol } from "./mail-context.js";
@@ -276,10 +282,16 @@ async function loadChallenge(deps: InboundDependencies, claims: ReplyClaims): Pr
   let expectedRecipientEmail: string | null = null;
   let actor: Actor | undefined;
   if (claims.party === "assignee") {
-    if (stage !== null) {
-      expectedRecipientEmail = stage.assignee.email;
+    // Each recipient of the stage (its assignee and any co-equal recipients) has their own token,
+    // bound to their address: the reply acts as the person it was sent to.
+    const addressee =
+      stage === null
+        ? undefined
+        : [stage.assignee, ...stage.coAssignees].find((a) => recipientRefOf(a.email) === claims.recipientRef);
+    if (addressee !== undefined) {
+      expectedRecipientEmail = addressee.email;
       // Whoever a stage is addressed to acts as a manager (the protocol's recipient roles).
-      actor = { id: stage.assignee.personId, role: "manager" };
+      actor = { id: addressee.personId, role: "manager" };
     }
   } else {
     const raiser = await deps.people.getStaff(claims.tenantId, state.raiser.id);

@@ -70,6 +70,7 @@ const openStageSchema = z.strictObject({
   openedAt: instant,
   deadline: instant,
   assignee: assigneeSchema,
+  coAssignees: z.array(assigneeSchema).default([]),
   copyTo: z.array(assigneeSchema),
   acknowledgedAt: instant.optional(),
   responses: z.array(z.strictObject({ at: instant, response: z.string() })),
@@ -168,7 +169,9 @@ export const challengeEventSchema = z.discriminatedUnion("type", [
     openedAt: instant,
     deadline: instant,
     assignee: assigneeSchema,
+    coAssignees: z.array(assigneeSchema).optional(),
     copyTo: z.array(assigneeSchema),
+    notCopied: z.array(recipientSchema).optional(),
   }),
   eventSchema("StageAcknowledged", stageRef),
   eventSchema("ResponseRecorded", { ...stageRef, response: z.string() }),
@@ -213,6 +216,7 @@ export const challengeEventSchema = z.discriminatedUnion("type", [
   eventSchema("ReferralApproved", {
     kind: referralKindSchema,
     approverRole: z.string(),
+    asCover: z.boolean().optional(),
     comment: z.string().optional(),
   }),
   eventSchema("ReferralMade", {

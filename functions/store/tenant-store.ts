@@ -3,7 +3,7 @@ import { z } from "zod";
 import { storedTemplateOverridesSchema } from "../mail/templates.js";
 import type { Recipient } from "../domain/protocol.js";
 import type { Assignee } from "../domain/challenge/events.js";
-import type { DirectoryLookup } from "../domain/challenge/state.js";
+import type { DirectoryLookup, DirectoryScope, RoleStanding } from "../domain/challenge/state.js";
 import { CorruptItemError, parseItem, withoutUndefined } from "./items.js";
 import { ENTITY, STAFF_SK_PREFIX, TABLE, keys } from "./table.js";
 
@@ -83,6 +83,14 @@ export const staffMemberSchema = z.strictObject({
   active: z.boolean(),
   /** Protocol roles (e.g. team_manager, head_of_service) and where the person holds them. */
   roles: z.array(z.strictObject({ role: slug, scope: roleScopeSchema })).max(50),
+  /**
+   * Optional: roles the person is named cover for (e.g. while the holder is on leave). Cover may
+   * approve a referral for the role; it is never sent the role's challenges (routing uses holders).
+   */
+  coverFor: z
+    .array(z.strictObject({ role: slug, scope: roleScopeSchema }))
+    .max(50)
+    .optional(),
 });
 export type StaffMember = z.infer<typeof staffMemberSchema>;
 
@@ -200,32 +208,40 @@ export class TenantStore {
 }
 
 /**
- * Resolves a protocol role to a person: for a partner agency's challenge, the agency's holder of
- * the role first; then the team's; then whoever holds it across the authority (directors, heads of
- * service). Inactive people are skipped. When two people hold the same role at the same level, the
- * lowest person id wins, so the answer never depends on the order items were read in.
+ * Resolves a protocol role to a person. For a partner agency's challenge, only the agency's holder
+ * of the role: never the council's own (a partner challenge must not be silently re-routed to the
+ * council's manager). Otherwise the team's holder, then whoever holds it across the authority
+ * (directors, heads of service). Inactive people are skipped. When two people hold the same role
+ * at the same level, the lowest person id wins, so the answer never depends on the order items
+ * were read in.
  */
 export function createDirectoryLookup(staff: readonly StaffMember[]): DirectoryLookup {
   const active = [...staff].filter((m) => m.active).sort((a, b) => (a.personId < b.personId ? -1 : 1));
+  const inScope = (scope: DirectoryScope) =>
+    scope.partnerAgencyId === undefined
+      ? (s: RoleScope) => (s.kind === "team" && s.teamId === scope.teamId) || s.kind === "authority"
+      : (s: RoleScope) => s.kind === "partner_agency" && s.partnerAgencyId === scope.partnerAgencyId;
   const holder = (role: string, matches: (scope: RoleScope) => boolean) =>
     active.find((m) => m.roles.some((r) => r.role === role && matches(r.scope)));
 
-  return (
-    recipient: Recipient,
-    scope: { teamId: string; partnerAgencyId?: string },
-  ): Assignee | undefined => {
+  const lookup = (recipient: Recipient, scope: DirectoryScope): Assignee | undefined => {
     const partnerAgencyId = scope.partnerAgencyId;
     const person =
-      (partnerAgencyId === undefined
-        ? undefined
-        : holder(
-            recipient.role,
-            (s) => s.kind === "partner_agency" && s.partnerAgencyId === partnerAgencyId,
-          )) ??
-      holder(recipient.role, (s) => s.kind === "team" && s.teamId === scope.teamId) ??
-      holder(recipient.role, (s) => s.kind === "authority");
+      partnerAgencyId === undefined
+        ? (holder(recipient.role, (s) => s.kind === "team" && s.teamId === scope.teamId) ??
+          holder(recipient.role, (s) => s.kind === "authority"))
+        : holder(recipient.role, (s) => s.kind === "partner_agency" && s.partnerAgencyId === partnerAgencyId);
     return person === undefined
       ? undefined
       : { role: recipient.role, title: recipient.title, personId: person.personId, email: person.email };
   };
+  const standing = (personId: string, role: string, scope: DirectoryScope): RoleStanding | undefined => {
+    const member = active.find((m) => m.personId === personId);
+    if (member === undefined) return undefined;
+    const matches = inScope(scope);
+    if (member.roles.some((r) => r.role === role && matches(r.scope))) return "holder";
+    if (member.coverFor?.some((r) => r.role === role && matches(r.scope)) === true) return "cover";
+    return undefined;
+  };
+  return Object.assign(lookup, { standing });
 }

@@ -305,5 +305,16 @@ export class ChallengeFixture {
 
 function openStage(opened: StageOpened): OpenStage {
   const { stageId, stageIndex, via, openedAt, deadline, assignee, copyTo } = opened.data;
-  return { stageId, stageIndex, via, openedAt, deadline, assignee, copyTo, responses: [], meetings: [] };
+  return {
+    stageId,
+    stageIndex,
+    via,
+    openedAt,
+    deadline,
+    assignee,
+    coAssignees: opened.data.coAssignees ?? [],
+    copyTo,
+    responses: [],
+    meetings: [],
+  };
 }

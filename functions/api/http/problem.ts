@@ -20,6 +20,7 @@ import { TenantNotConfiguredError } from "../../app/execute-command.js";
  * | 401    | no verified token claims reached the function (the authorizer should make this impossible)       | unauthenticated                                              | no                     |
  * | 403    | token lacks the route's scope, has no valid tenant/role, or the role may not call the route       | forbidden                                                    | no                     |
  * | 403    | domain: the caller may not do this / is not the current stage's recipient                         | NOT_PERMITTED, NOT_RECIPIENT                                 | no                     |
+ * | 403    | domain: an approval from someone not holding (or covering) the approving role, or the subject     | NOT_APPROVER                                                 | no                     |
  * | 404    | no such challenge (or action) in the caller's tenant; another tenant's ids are simply not found   | not-found, NOT_FOUND, UNKNOWN_ACTION                         | no                     |
  * | 409    | the challenge's state does not allow the action now                                               | WRONG_STATUS, ALREADY_EXISTS, DEADLINE_NOT_PASSED            | after reloading        |
  * | 409    | the stage the command named (`stageId`) is no longer open: someone moved the challenge           | STAGE_MOVED (detail says where it is now)                    | no: reload, decide     |
@@ -148,6 +149,7 @@ export const domainErrorStatus: Readonly<Record<DomainErrorCode, { status: numbe
   UNKNOWN_ACTION: { status: 404, title: "No such action" },
   NOT_PERMITTED: { status: 403, title: "Not permitted" },
   NOT_RECIPIENT: { status: 403, title: "Not the stage's recipient" },
+  NOT_APPROVER: { status: 403, title: "Not the holder of the approving role" },
   ALREADY_EXISTS: { status: 409, title: "Already exists" },
   WRONG_STATUS: { status: 409, title: "Not possible in the challenge's current state" },
   DEADLINE_NOT_PASSED: { status: 409, title: "Deadline not passed" },

@@ -131,7 +131,9 @@ export function summarise(event: ChallengeEvent, label: StageLabeller): string {
         bypassed: "opened by bypass",
         reopened: "reopened",
       }[event.data.via];
-      return `${label(event.data.stageId)} ${how} for the ${event.data.assignee.title}; response due by ${londonTime(event.data.deadline)}`;
+      const to = [event.data.assignee, ...(event.data.coAssignees ?? [])].map((a) => `the ${a.title}`);
+      const notCopied = (event.data.notCopied ?? []).map((r) => r.title);
+      return `${label(event.data.stageId)} ${how} for ${to.join(" and ")}; response due by ${londonTime(event.data.deadline)}${notCopied.length === 0 ? "" : `; not copied: no holder: ${notCopied.join(", ")}`}`;
     }
     case "StageAcknowledged":
       return `${label(event.data.stageId)} acknowledged by the ${event.actor.role}`;

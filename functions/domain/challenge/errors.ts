@@ -6,6 +6,8 @@ export type DomainErrorCode =
   | "WRONG_STATUS"
   | "NOT_PERMITTED"
   | "NOT_RECIPIENT"
+  /** An approval from someone who is not the directory's holder (or named cover) of the approving role, or who is the challenge's subject. */
+  | "NOT_APPROVER"
   | "UNKNOWN_STAGE"
   | "UNKNOWN_TRACK"
   | "UNKNOWN_THEME"

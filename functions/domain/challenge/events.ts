@@ -48,7 +48,11 @@ export type StageOpened = EventEnvelope<
     /** ISO instant: close of business on the last working day of the response window. */
     deadline: string;
     assignee: Assignee;
+    /** Co-equal recipients (the stage's `coRecipients`), each able to act as the assignee. Absent on older events: none. */
+    coAssignees?: readonly Assignee[];
     copyTo: readonly Assignee[];
+    /** Copy-to roles nobody holds: named so the gap is seen, not dropped silently. Absent on older events: none. */
+    notCopied?: readonly Recipient[];
   }
 >;
 
@@ -146,7 +150,13 @@ export type ReferralRequested = EventEnvelope<
 
 export type ReferralApproved = EventEnvelope<
   "ReferralApproved",
-  { kind: ReferralKind; approverRole: string; comment?: string }
+  {
+    kind: ReferralKind;
+    approverRole: string;
+    /** Set when the approver was the role's named cover in the directory, not its holder. */
+    asCover?: boolean;
+    comment?: string;
+  }
 >;
 
 export type ReferralMade = EventEnvelope<

@@ -145,6 +145,7 @@ function apply(state: ChallengeState, event: ChallengeEvent): ChallengeState {
           openedAt: d.openedAt,
           deadline: d.deadline,
           assignee: d.assignee,
+          coAssignees: d.coAssignees ?? [],
           copyTo: d.copyTo,
           responses: [],
           meetings: [],

@@ -11,7 +11,7 @@ import type { ChallengeForm, ReferralKind } from "./commands.js";
 import { accept, isRefusal, raiserTitle, referralName, refuse } from "./decision.js";
 import type { DecideResult, Scope } from "./decision.js";
 import type { Assignee, EventOf, StageOpenedVia, TimedOutBecause } from "./events.js";
-import type { DecideContext, OpenStage } from "./state.js";
+import type { DecideContext, DirectoryScope, OpenStage } from "./state.js";
 
 /**
  * Moving along a track's ladder: who a stage is addressed to and when it is due, whether a bypass
@@ -83,20 +83,32 @@ export function checkBypass(
 
 /**
  * Who a stage is addressed to: its partner-agency recipient when the challenge is with a partner
- * agency and the stage names one (Halton CP), else its children's social care recipient.
+ * agency and the stage names one (Halton CP, Nottingham), looked up in that agency only; else its
+ * children's social care recipient and any co-equal recipients (003: both Heads of Service).
  */
 export function addresseeOf(
   stage: Stage,
   form: ChallengeForm,
-): { recipient: Recipient; scope: { teamId: string; partnerAgencyId?: string }; whose: string } {
+): {
+  recipient: Recipient;
+  coRecipients: readonly Recipient[];
+  scope: DirectoryScope;
+  whose: string;
+} {
   if (form.partnerAgency !== undefined && stage.partnerRecipient !== undefined) {
     return {
       recipient: stage.partnerRecipient,
+      coRecipients: [],
       scope: { teamId: form.team.id, partnerAgencyId: form.partnerAgency.id },
       whose: form.partnerAgency.name,
     };
   }
-  return { recipient: stage.recipient, scope: { teamId: form.team.id }, whose: `team ${form.team.name}` };
+  return {
+    recipient: stage.recipient,
+    coRecipients: stage.coRecipients ?? [],
+    scope: { teamId: form.team.id },
+    whose: `team ${form.team.name}`,
+  };
 }
 
 /** A stage's response window: as the seed states it (`window`), else its working days. */
@@ -118,27 +130,48 @@ export function openingOf(
   const stage = track.stages[index];
   if (stage === undefined)
     return refuse("UNKNOWN_STAGE", `there is no stage ${index + 1} on the ${track.track} ladder`);
-  const { recipient, scope, whose } = addresseeOf(stage, form);
+  const { recipient, coRecipients, scope, whose } = addresseeOf(stage, form);
   const assignee = ctx.directory(recipient, scope);
-  if (assignee === undefined) {
-    return refuse(
-      "NO_RECIPIENT",
-      `nobody in the staff directory holds the role "${recipient.title}" for ${whose}, so ${stage.label} has no one to send it to: add them to the directory and try again`,
-    );
+  if (assignee === undefined) return noHolder(stage, recipient, whose);
+  const coAssignees: Assignee[] = [];
+  for (const role of coRecipients) {
+    const person = ctx.directory(role, scope);
+    if (person === undefined) return noHolder(stage, role, whose);
+    if (person.personId !== assignee.personId && !coAssignees.some((c) => c.personId === person.personId)) {
+      coAssignees.push(person);
+    }
   }
+  const addressed = [assignee, ...coAssignees];
   const copyTo: Assignee[] = [];
+  const notCopied: Recipient[] = [];
   for (const role of stage.copyTo) {
     const person = ctx.directory(role, { teamId: form.team.id });
-    if (
-      person !== undefined &&
-      person.personId !== assignee.personId &&
-      !copyTo.some((c) => c.personId === person.personId)
-    ) {
+    if (person === undefined) {
+      notCopied.push(role);
+    } else if (![...addressed, ...copyTo].some((c) => c.personId === person.personId)) {
       copyTo.push(person);
     }
   }
   const deadline = ctx.calendar.windowEnd(ctx.now, stageWindow(stage)).toISOString();
-  return { stageId: stage.id, stageIndex: index, via, openedAt: at, deadline, assignee, copyTo };
+  return {
+    stageId: stage.id,
+    stageIndex: index,
+    via,
+    openedAt: at,
+    deadline,
+    assignee,
+    coAssignees,
+    copyTo,
+    notCopied,
+  };
+}
+
+/** A refusal: nobody holds a role the stage is addressed to (for a partner agency: in that agency). */
+function noHolder(stage: Stage, recipient: Recipient, whose: string): DecideResult {
+  return refuse(
+    "NO_RECIPIENT",
+    `nobody in the staff directory holds the role "${recipient.title}" for ${whose}, so ${stage.label} has no one to send it to: add them to the directory and try again`,
+  );
 }
 
 /** Leaves the open stage for stage `toIndex` (or off the end of the ladder when it is past the last). */

@@ -2,18 +2,36 @@ import type { Stage } from "../protocol.js";
 import type { Command, CommandOf } from "./commands.js";
 import { accept, day, isRaiser, isRefusal, raiserTitle, refuse, requireOpenStage, when } from "./decision.js";
 import type { DecideResult, Scope } from "./decision.js";
+import type { Assignee } from "./events.js";
 import type { OpenStage } from "./state.js";
 
 /** The recipient's side of an open stage: acknowledging, responding, meetings and action plans. */
+
+/** Everyone the open stage is addressed to: its assignee and any co-equal recipients (003 stage 3). */
+export function stageRecipients(open: OpenStage): readonly Assignee[] {
+  return [open.assignee, ...open.coAssignees];
+}
+
+/** Whether the person is one of the open stage's recipients. */
+export function isStageRecipient(open: OpenStage, personId: string): boolean {
+  return stageRecipients(open).some((r) => r.personId === personId);
+}
+
+/** The recipients' titles in words: "Head of Service (A&I) or Head of Service (CPRU)". */
+function recipientTitles(open: OpenStage): string {
+  return stageRecipients(open)
+    .map((r) => r.title)
+    .join(" or ");
+}
 
 export function acknowledge(scope: Scope, command: CommandOf<"Acknowledge">): DecideResult {
   const found = requireOpenStage(scope, "acknowledge");
   if (isRefusal(found)) return found;
   const { open, stage } = found;
-  if (command.actor.id !== open.assignee.personId) {
+  if (!isStageRecipient(open, command.actor.id)) {
     return refuse(
       "NOT_RECIPIENT",
-      `only the current recipient (${open.assignee.title}) can acknowledge ${stage.label}`,
+      `only the current recipient (${recipientTitles(open)}) can acknowledge ${stage.label}`,
     );
   }
   if (open.acknowledgedAt !== undefined) {
@@ -26,17 +44,17 @@ export function respond(scope: Scope, command: CommandOf<"Respond">): DecideResu
   const found = requireOpenStage(scope, "respond to");
   if (isRefusal(found)) return found;
   const { open } = found;
-  if (command.actor.id !== open.assignee.personId) {
+  if (!isStageRecipient(open, command.actor.id)) {
     return refuse(
       "NOT_RECIPIENT",
-      `only the current recipient (${open.assignee.title}) can respond to this stage`,
+      `only the current recipient (${recipientTitles(open)}) can respond to this stage`,
     );
   }
   return accept([scope.emit("ResponseRecorded", { stageId: open.stageId, response: command.response })]);
 }
 
 function isAssigneeOrRaiser(scope: Scope, command: Command, open: OpenStage): boolean {
-  return command.actor.id === open.assignee.personId || isRaiser(scope, command);
+  return isStageRecipient(open, command.actor.id) || isRaiser(scope, command);
 }
 
 /**
@@ -55,7 +73,7 @@ function requireStageForAssigneeOrRaiser(
   if (!isAssigneeOrRaiser(scope, command, open)) {
     return refuse(
       "NOT_PERMITTED",
-      `only the current recipient (${open.assignee.title}) or the ${raiserTitle(scope.protocol, scope.form.raiserRole)} who raised the challenge can ${record} ${stage.label}`,
+      `only the current recipient (${recipientTitles(open)}) or the ${raiserTitle(scope.protocol, scope.form.raiserRole)} who raised the challenge can ${record} ${stage.label}`,
     );
   }
   return { open, stage };

@@ -16,6 +16,7 @@ import {
 } from "./decision.js";
 import type { DecideResult, Scope } from "./decision.js";
 import type { ChallengeEvent } from "./events.js";
+import { stageRecipients } from "./recipient-actions.js";
 
 /** Referrals (Cafcass, safeguarding partnership): requesting one and approving it. */
 
@@ -139,9 +140,24 @@ export function approveReferral(scope: Scope, command: CommandOf<"ApproveReferra
   if (referral.approvedBy.includes(role.role)) {
     return refuse("WRONG_STATUS", `the ${role.title} has already approved this ${name}`);
   }
+  const open = scope.state.currentStage;
+  if (open !== null && stageRecipients(open).some((r) => r.personId === command.actor.id)) {
+    return refuse(
+      "NOT_APPROVER",
+      `the recipient of the open stage is the subject of this challenge and cannot approve a ${name} about it: the ${role.title} must approve it`,
+    );
+  }
+  const standing = scope.ctx.directory.standing(command.actor.id, role.role, { teamId: scope.form.team.id });
+  if (standing === undefined) {
+    return refuse(
+      "NOT_APPROVER",
+      `only the person the staff directory names as ${role.title} for team ${scope.form.team.name} (or their named cover) can approve this ${name} as the ${role.title}, and you are not: ask them, or ask the directory's administrator to record you as cover`,
+    );
+  }
   const approved = scope.emit("ReferralApproved", {
     kind: command.kind,
     approverRole: role.role,
+    ...(standing === "cover" ? { asCover: true } : {}),
     ...(command.comment === undefined ? {} : { comment: command.comment }),
   });
   const approvals = new Set([...referral.approvedBy, role.role]);

@@ -20,6 +20,8 @@ export interface OpenStage {
   readonly openedAt: string;
   readonly deadline: string;
   readonly assignee: Assignee;
+  /** Co-equal recipients: each may act as the assignee (empty for events that predate them). */
+  readonly coAssignees: readonly Assignee[];
   readonly copyTo: readonly Assignee[];
   readonly acknowledgedAt?: string;
   readonly responses: readonly { readonly at: string; readonly response: string }[];
@@ -88,14 +90,26 @@ export interface ChallengeState {
   readonly closedAt?: string;
 }
 
+/** Where a role is looked up: a team's, or (for a partner agency's challenge) only that agency's. */
+export interface DirectoryScope {
+  readonly teamId: string;
+  readonly partnerAgencyId?: string;
+}
+
+/** How a person stands towards a role: they hold it, they are its named cover, or neither. */
+export type RoleStanding = "holder" | "cover";
+
 /**
- * Resolves a protocol role to the person who holds it for a team (or a partner agency), from the
- * tenant's staff directory. Returns undefined when nobody holds the role.
+ * The tenant's staff directory as `decide` sees it (built in the app layer from the tenant store).
+ * Called as a function, it resolves a protocol role to the person who holds it for a team (or, when
+ * `partnerAgencyId` is given, for that partner agency only: never the council's own holder), or
+ * undefined when nobody does. `standing` says whether a person holds (or covers) a role for the
+ * scope: approvals count only from them.
  */
-export type DirectoryLookup = (
-  recipient: Recipient,
-  scope: { teamId: string; partnerAgencyId?: string },
-) => Assignee | undefined;
+export interface DirectoryLookup {
+  (recipient: Recipient, scope: DirectoryScope): Assignee | undefined;
+  standing(personId: string, role: string, scope: DirectoryScope): RoleStanding | undefined;
+}
 
 /** What `decide` needs besides the state and the command: all of it pure data or pure functions. */
 export interface DecideContext {

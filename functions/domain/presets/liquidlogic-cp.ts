@@ -83,7 +83,11 @@ const stages: Stage[] = [
     label: "Stage 3",
     title: "CP- resolution process stage 3",
     informal: false,
-    recipient: { role: "head_of_service", title: "Heads of Service (from A & I and CPRU)" },
+    // Both Heads of Service receive the form, co-equal: either may acknowledge, respond or record
+    // the meeting. `head_of_service` is the case-holding service's (Assessment & Intervention);
+    // the CPRU's is the chairs' own unit, a role of its own.
+    recipient: { role: "head_of_service", title: "Head of Service (A & I)" },
+    coRecipients: [{ role: "head_of_service_cpru", title: "Head of Service (CPRU)" }],
     copyTo: [],
     responseWindowWorkingDays: 5,
     // "A meeting will be arranged to look at options for progressing the situation."
@@ -96,7 +100,7 @@ const stages: Stage[] = [
     },
     caseNoteTitle: "Case note-record sheet entry- IRO CP formal resolution stage 3 -Head of Service",
     citation:
-      "When submitted this form will flow into the Heads of Service work tray and should be accompanied by a request for a discussion.",
+      "When submitted this form will flow into the Heads of Service work tray and should be accompanied by a request for a discussion. The Heads of Service (from A & I and CPRU) should be informed of the situation and be made aware of the key issues that remain unresolved.",
   },
   {
     id: "stage_4",

@@ -186,9 +186,15 @@ const cpcBypass: BypassRule = {
  * the oversight and approval of the Service Manager and HoS for Safeguarding" (guidance). The
  * Service Manager here is the IRO's own ("this should always be discussed with the Service
  * Manager ... The IRO Service Manager will also notify their Head of Service").
- * A referral is an alternative to the escalation ("a clear rationale given for not pursuing the
- * escalation process"), so not concurrent with it. It is an IRO power (Regulation 45), offered on
- * both tracks because the seed's form and flowchart are shared by IROs and CPCs.
+ * What the referral does to the ladder: the seed asks for "a clear rationale given for not pursuing
+ * the escalation process" before referring, but never says the escalation stops once the referral
+ * is made, and it expects the full process to be pursued where there is time ("There will be some
+ * cases where there will be time available to pursue the full dispute resolution process"). A
+ * referral to CAFCASS can take weeks to act; if it froze the ladder, an unanswered stage would
+ * never escalate again. The reading that protects the child: the escalation carries on alongside
+ * the referral (an unanswered stage still moves up by itself; the IRO may still escalate).
+ * It is an IRO power (Regulation 45), offered on both tracks because the seed's form and flowchart
+ * are shared by IROs and CPCs.
  */
 const cafcass: ReferralPolicy = {
   when: "any_point",
@@ -213,7 +219,11 @@ const cafcass: ReferralPolicy = {
       text: "The impact of a referral on the child has been considered and the decision is based on the timetable for the child.",
     },
   ],
-  concurrentWithEscalation: false,
+  concurrentWithEscalation: true,
+  concurrency: {
+    citation:
+      "There will be some cases where there will be time available to pursue the full dispute resolution process as above but this may not always be the case.",
+  },
   recipient: { role: "cafcass", title: "CAFCASS" },
   documents: [
     "Copies of any final Care Order and the final Care Plan filed in proceedings.",

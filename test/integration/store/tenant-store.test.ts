@@ -128,7 +128,7 @@ describe("staff directory", () => {
 });
 
 describe("directory lookup", () => {
-  it("resolves roles partner agency first, then team, then authority-wide, skipping leavers", async () => {
+  it("resolves roles in the partner agency only (never the council's), else team then authority-wide, skipping leavers", async () => {
     const tenant = "lookup-tenant";
     const staff = [
       manager("tm-north", [{ role: "team_manager", scope: { kind: "team", teamId: "team-north" } }]),
@@ -160,8 +160,29 @@ describe("directory lookup", () => {
     ).toBe("hos-1");
     const dOfficer = { role: "designated_officer", title: "Designated Officer" };
     expect(lookup(dOfficer, { teamId: "team-north", partnerAgencyId: "police" })?.personId).toBe("police-di");
-    expect(lookup(dOfficer, { teamId: "team-north", partnerAgencyId: "health" })?.personId).toBe("csc-do");
+    // No holder in the agency: nobody, never the council's own holder (issue 9 §3).
+    expect(lookup(dOfficer, { teamId: "team-north", partnerAgencyId: "health" })).toBeUndefined();
     expect(lookup(dOfficer, { teamId: "team-north" })?.personId).toBe("csc-do");
     expect(lookup({ role: "director", title: "Director" }, { teamId: "team-north" })).toBeUndefined();
+
+    // Standing, for approvals: holders in scope, not leavers, not the agency's holder for the council.
+    expect(lookup.standing("hos-2", "head_of_service", { teamId: "team-north" })).toBe("holder");
+    expect(lookup.standing("tm-north", "team_manager", { teamId: "team-south" })).toBeUndefined();
+    expect(lookup.standing("tm-south-left", "team_manager", { teamId: "team-south" })).toBeUndefined();
+    expect(lookup.standing("police-di", "designated_officer", { teamId: "team-north" })).toBeUndefined();
+    expect(lookup.standing("nobody", "head_of_service", { teamId: "team-north" })).toBeUndefined();
+  });
+
+  it("stores named cover and answers it as cover, never as a holder to send challenges to", async () => {
+    const tenant = "cover-tenant";
+    await tenants.upsertStaff(tenant, {
+      ...manager("tm-north", [{ role: "team_manager", scope: { kind: "team", teamId: "team-north" } }]),
+      coverFor: [{ role: "head_of_service", scope: { kind: "authority" } }],
+    });
+    const lookup = await tenants.directoryLookup(tenant);
+    expect(lookup.standing("tm-north", "head_of_service", { teamId: "team-north" })).toBe("cover");
+    expect(
+      lookup({ role: "head_of_service", title: "Head of Service" }, { teamId: "team-north" }),
+    ).toBeUndefined();
   });
 });

@@ -10,6 +10,7 @@ import {
   type Command,
   type DecideContext,
   type DirectoryLookup,
+  type DirectoryScope,
 } from "../../../functions/domain/challenge/index.js";
 import type { Protocol, Recipient } from "../../../functions/domain/protocol.js";
 import { eventHash } from "../../../functions/store/event-hash.js";
@@ -36,15 +37,21 @@ export function personId(role: string, scope: string): string {
   return `${role}@${scope}`;
 }
 
-export const directory: DirectoryLookup = (recipient: Recipient, scope): Assignee => {
-  const where = scope.partnerAgencyId ?? scope.teamId;
-  return {
-    role: recipient.role,
-    title: recipient.title,
-    personId: personId(recipient.role, where),
-    email: `${recipient.role}.${where}@example.org`,
-  };
-};
+export const directory: DirectoryLookup = Object.assign(
+  (recipient: Recipient, scope: DirectoryScope): Assignee => {
+    const where = scope.partnerAgencyId ?? scope.teamId;
+    return {
+      role: recipient.role,
+      title: recipient.title,
+      personId: personId(recipient.role, where),
+      email: `${recipient.role}.${where}@example.org`,
+    };
+  },
+  {
+    standing: (id: string, role: string, scope: DirectoryScope) =>
+      id === personId(role, scope.partnerAgencyId ?? scope.teamId) ? ("holder" as const) : undefined,
+  },
+);
 
 /** The manager holding `role` for `teamId`, as an actor. */
 export function manager(role: string, teamId: string): Actor {

@@ -971,7 +971,7 @@ describe("RequestReferral and ApproveReferral", () => {
     rationale: "Acute concern; escalation would cause undue delay.",
     attestations,
   });
-  const approve = (approverRole: string, actor = ISM): Command => ({
+  const approve = (approverRole: string, actor = manager("iro_service_manager")): Command => ({
     type: "ApproveReferral",
     ...base(actor),
     kind: "cafcass",

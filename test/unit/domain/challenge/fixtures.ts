@@ -11,6 +11,7 @@ import type {
   DecideResult,
   DomainErrorCode,
   DirectoryLookup,
+  DirectoryScope,
 } from "../../../../functions/domain/challenge/index.js";
 import { decide, evolve, initialState } from "../../../../functions/domain/challenge/index.js";
 import type { Protocol, Recipient } from "../../../../functions/domain/protocol.js";
@@ -217,7 +218,7 @@ export function manager(role: string, scope: string = TEAM.id): Actor {
 
 /** An invented directory: everyone holds their role except those listed as vacant. */
 export function directory(vacant: readonly string[] = ["vacant_role"]): DirectoryLookup {
-  return (recipient: Recipient, scope): Assignee | undefined => {
+  const lookup = (recipient: Recipient, scope: DirectoryScope): Assignee | undefined => {
     if (vacant.includes(recipient.role)) return undefined;
     const where = scope.partnerAgencyId ?? scope.teamId;
     return {
@@ -227,6 +228,11 @@ export function directory(vacant: readonly string[] = ["vacant_role"]): Director
       email: `${recipient.role}.${where}@example.org`,
     };
   };
+  const standing = (id: string, role: string, scope: DirectoryScope) =>
+    !vacant.includes(role) && id === personId(role, scope.partnerAgencyId ?? scope.teamId)
+      ? ("holder" as const)
+      : undefined;
+  return Object.assign(lookup, { standing });
 }
 
 export const calendar = createEnglandCalendar();

@@ -7,12 +7,13 @@ import type {
   ChallengeState,
   Command,
   DecideContext,
+  DirectoryScope,
 } from "../../../../functions/domain/challenge/index.js";
 import { decide, initialState, replay } from "../../../../functions/domain/challenge/index.js";
 import { getPreset } from "../../../../functions/domain/presets/index.js";
-import type { Protocol } from "../../../../functions/domain/protocol.js";
-import { expectSeedSays } from "../presets/seed.js";
+import type { Protocol, Recipient } from "../../../../functions/domain/protocol.js";
 import { directory, expectRefused, form, manager, PARTNER, personId, TEAM, TIMER } from "./fixtures.js";
+import { expectSeedSays } from "../presets/seed.js";
 
 /**
  * Scenarios written from the seed texts (docs/seeds), run against the shipped presets with the real
@@ -410,19 +411,50 @@ describe("Rotherham (001): Challenge and Resolution", () => {
     expect(story.state.highestStageIndex).toBe(4);
   });
 
-  it("makes a Cafcass referral at any point only with the Service Manager's and HoS's approval, and then stops escalating", () => {
-    const story = atStage("stage_2");
-    story.do(
-      {
-        type: "RequestReferral",
-        ...as(IRO),
-        kind: "cafcass",
-        rationale: "Acute: the placement ends in a week.",
-        attestations: ["warrants_external_challenge", "acute_concern", "impact_on_child_considered"],
-      },
-      "2026-06-24T09:00:00Z",
+  const cafcassRequest = {
+    type: "RequestReferral" as const,
+    ...as(IRO),
+    kind: "cafcass" as const,
+    rationale: "Acute: the placement ends in a week.",
+    attestations: ["warrants_external_challenge", "acute_concern", "impact_on_child_considered"],
+  };
+
+  it("'Such a step would require the oversight and approval of the Service Manager and HoS for Safeguarding': approvals count only from the directory's holders", () => {
+    expectSeedSays(
+      rotherham,
+      "Such a step would require the oversight and approval of the Service Manager and HoS for Safeguarding.",
     );
+    const story = atStage("stage_2");
+    story.do(cafcassRequest, "2026-06-24T09:00:00Z");
     expect(story.state.referrals[0]?.status).toBe("awaiting_approval");
+    // Any manager token is not enough: the subject must hold the role in the directory.
+    expectRefused(
+      story.try(
+        {
+          type: "ApproveReferral",
+          ...as({ id: "someone-else", role: "iro_service_manager" }),
+          kind: "cafcass",
+          approverRole: "iro_service_manager",
+        },
+        "2026-06-24T09:30:00Z",
+      ),
+      "NOT_APPROVER",
+      /only the person the staff directory names as Service Manager for team .* \(or their named cover\)/,
+    );
+    // The holder of one approving role cannot approve as another.
+    expectRefused(
+      story.try(
+        {
+          type: "ApproveReferral",
+          ...as(manager("iro_service_manager")),
+          kind: "cafcass",
+          approverRole: "head_of_safeguarding",
+        },
+        "2026-06-24T09:30:00Z",
+      ),
+      "NOT_APPROVER",
+      /HoS for Safeguarding/,
+    );
     story.do(
       {
         type: "ApproveReferral",
@@ -441,13 +473,57 @@ describe("Rotherham (001): Challenge and Resolution", () => {
       },
       "2026-06-24T11:00:00Z",
     );
-    expect(made.map((e) => e.type)).toEqual(["ReferralApproved", "ReferralMade"]);
+    expect(made.map((e) => [e.type, e.actor.id])).toEqual([
+      ["ReferralApproved", personId("head_of_safeguarding")],
+      ["ReferralMade", personId("head_of_safeguarding")],
+    ]);
     expect(made[1]?.type === "ReferralMade" && made[1].data.documents).toHaveLength(7);
-    expectRefused(
-      story.try({ type: "Escalate", ...as(IRO), reasons: "x" }, "2026-06-25T09:00:00Z"),
-      "WRONG_STATUS",
-      /instead of continuing the escalation/,
+  });
+
+  it("a Cafcass referral does not freeze the ladder: 'time available to pursue the full dispute resolution process', so an unanswered stage still escalates", () => {
+    expectSeedSays(
+      rotherham,
+      "There will be some cases where there will be time available to pursue the full dispute resolution process as above but this may not always be the case.",
     );
+    const story = atStage("stage_2");
+    story.do(cafcassRequest, "2026-06-24T09:00:00Z");
+    for (const role of ["iro_service_manager", "head_of_safeguarding"]) {
+      story.do(
+        { type: "ApproveReferral", ...as(manager(role)), kind: "cafcass", approverRole: role },
+        "2026-06-24T10:00:00Z",
+      );
+    }
+    expect(story.state.referrals[0]?.status).toBe("made");
+    // Stage 2 was opened on Tue 23 June: 5 working days, then nobody answered.
+    const deadline = story.state.currentStage?.deadline ?? "";
+    const escalated = story.do(timer("stage_2"), deadline);
+    expect(escalated.map((e) => e.type)).toEqual(["Escalated", "StageOpened"]);
+    expect(story.state.currentStage).toMatchObject({ stageId: "stage_3", via: "auto_escalated" });
+    // And the IRO may still escalate by hand.
+    expect(story.try({ type: "Escalate", ...as(IRO), reasons: "No clarity given." }, deadline).ok).toBe(true);
+  });
+
+  it("the manager the challenge is about cannot approve a referral about it", () => {
+    const story = atStage("stage_2");
+    story.do(cafcassRequest, "2026-06-24T09:00:00Z");
+    // The responsible Service Manager holds the stage; suppose they also hold the approving role.
+    const stageHolder = story.state.currentStage?.assignee.personId ?? "";
+    const ctx = story.ctx("2026-06-24T10:00:00Z");
+    const everyoneHolds = Object.assign((r: Recipient, s: DirectoryScope) => ctx.directory(r, s), {
+      standing: () => "holder" as const,
+    });
+    const result = decide(
+      story.state,
+      {
+        type: "ApproveReferral",
+        challengeId: story.challengeId,
+        ...as({ id: stageHolder, role: "manager" }),
+        kind: "cafcass",
+        approverRole: "iro_service_manager",
+      },
+      { ...ctx, directory: everyoneHolds },
+    );
+    expectRefused(result, "NOT_APPROVER", /recipient of the open stage is the subject of this challenge/);
   });
 });
 
@@ -504,7 +580,8 @@ describe("Child Protection Resolution Process (003, Liquidlogic)", () => {
     );
     expect(story.state.currentStage).toMatchObject({
       stageId: "stage_3",
-      assignee: { title: "Heads of Service (from A & I and CPRU)" },
+      assignee: { title: "Head of Service (A & I)" },
+      coAssignees: [{ title: "Head of Service (CPRU)" }],
     });
   });
 

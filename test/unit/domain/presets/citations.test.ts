@@ -33,6 +33,8 @@ describe("preset citations are the words of their seeds", () => {
         }
         if (track.cafcass !== undefined) expected += 1;
         if (track.partnership !== undefined) expected += 1;
+        if (track.cafcass?.concurrency !== undefined) expected += 1;
+        if (track.partnership?.concurrency !== undefined) expected += 1;
         if (track.difference !== undefined) expected += 1;
         if (track.informalStageOptional !== undefined) expected += 1;
       }

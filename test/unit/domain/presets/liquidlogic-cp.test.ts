@@ -75,10 +75,8 @@ describe("003 Child Protection Resolution Process (Liquidlogic)", () => {
     expectSeedSays(preset, "A meeting will be arranged to look at options for progressing the situation.");
     expectSeedSays(preset, "The Heads of Service (from A & I and CPRU) should be informed of the situation");
     const stage = stageOf(preset, "CP", "stage_3");
-    expect(stage.recipient).toEqual({
-      role: "head_of_service",
-      title: "Heads of Service (from A & I and CPRU)",
-    });
+    expect(stage.recipient).toEqual({ role: "head_of_service", title: "Head of Service (A & I)" });
+    expect(stage.coRecipients).toEqual([{ role: "head_of_service_cpru", title: "Head of Service (CPRU)" }]);
     expect(stage.meeting).toBe(true);
   });
 

@@ -171,7 +171,12 @@ describe("001 Rotherham Challenge and Resolution", () => {
         "acute_concern",
         "impact_on_child_considered",
       ]);
-      expect(cafcass?.concurrentWithEscalation).toBe(false);
+      // Silent on what the referral does to the ladder; it expects the full process pursued where
+      // there is time: the escalation carries on alongside (the reading that protects the child).
+      expect(cafcass?.concurrentWithEscalation).toBe(true);
+      expect(cafcass?.concurrency?.citation).toBe(
+        "There will be some cases where there will be time available to pursue the full dispute resolution process as above but this may not always be the case.",
+      );
     }
   });
 

@@ -809,3 +809,67 @@ describe("undeliverable emails", () => {
     ).toEqual([]);
   });
 });
+
+// --- 003 stage 3: both Heads of Service, each their own email and reply address ---------------------
+
+describe("co-equal recipients (Liquidlogic CP stage 3)", () => {
+  const liquidlogic = getPreset("liquidlogic-cp");
+  const staff: StaffMember[] = [
+    { ...MORGAN, personId: "cpc-1" },
+    staffMember("hos-ai", "head_of_service"),
+    {
+      ...staffMember("hos-cpru", "head_of_service"),
+      roles: [{ role: "head_of_service_cpru", scope: { kind: "authority" } }],
+    },
+  ];
+  function atStage3(): { s: Scenario; opened: EventOf<"StageOpened"> } {
+    const s = new Scenario(liquidlogic, staff);
+    const events = s.run(
+      {
+        type: "Raise",
+        challengeId: s.challengeId,
+        actor: { id: "cpc-1", role: "CPC" },
+        channel: "api",
+        form: lacForm({ track: "CP", raiserRole: "CPC", themes: ["plan_progress"], immediateRisk: true }),
+        startAtStageId: "stage_3",
+        bypassRationale: "Escalating risk at home.",
+      },
+      new Date("2026-06-01T09:00:00Z"),
+    );
+    return { s, opened: only(events, "StageOpened") };
+  }
+
+  it("'The Heads of Service (from A & I and CPRU)': each is sent the stage and can reply as its recipient", () => {
+    const { s, opened } = atStage3();
+    const { emails } = plan(s, opened);
+    expect(summary(emails)).toEqual([
+      { to: "hos-ai@nottingham.example", kind: "stage_opened", role: "assignee", reply: "assignee" },
+      { to: "hos-cpru@nottingham.example", kind: "stage_opened", role: "assignee", reply: "assignee" },
+    ]);
+    // Each is greeted by their own title, and each gets a distinct email (and so reply token).
+    const rendered = emails.map((e) => renderPlanned(e, { caseRecordBaseUrl: CASE_RECORD_BASE_URL }));
+    expect(rendered[0]?.subject).toContain("Head of Service (A & I)");
+    expect(rendered[1]?.subject).toContain("Head of Service (CPRU)");
+    expect(new Set(emails.map((e) => e.to.personId))).toEqual(new Set(["hos-ai", "hos-cpru"]));
+  });
+
+  it("the reminder goes to both, each with a reply address", () => {
+    const { s } = atStage3();
+    const open = s.state.currentStage;
+    if (open === null) throw new Error("no open stage");
+    const reminded = s.run(
+      {
+        type: "SendReminder",
+        challengeId: s.challengeId,
+        actor: TIMER_ACTOR,
+        channel: "timer",
+        stageId: open.stageId,
+      },
+      reminderTime(open.deadline, liquidlogic, createEnglandCalendar()) ?? new Date(open.deadline),
+    );
+    expect(summary(plan(s, only(reminded, "ReminderSent")).emails)).toEqual([
+      { to: "hos-ai@nottingham.example", kind: "reminder", role: "assignee", reply: "assignee" },
+      { to: "hos-cpru@nottingham.example", kind: "reminder", role: "assignee", reply: "assignee" },
+    ]);
+  });
+});
