@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { CfnOutput, Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import {
   AccountRootPrincipal,
   PolicyDocument,
@@ -310,6 +310,11 @@ function addDigests(
       retryAttempts: 3,
       maxEventAge: Duration.hours(1),
     }),
+  });
+  new CfnOutput(audit, "DigestSigningKeyArn", {
+    description:
+      "The audit digest signing key: auditors verify digests with its public half (kms get-public-key)",
+    value: key.keyArn,
   });
   return { key, writer, deadLetterQueue, schedule };
 }

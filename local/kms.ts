@@ -24,16 +24,24 @@ export interface KmsServer {
 const MAX_RAW_MESSAGE_BYTES = 4096;
 const ALGORITHM = "ECDSA_SHA_256";
 
-/** The local signing key's private half, created (0600, PKCS#8 PEM) on first use. */
+/**
+ * The local signing key's private half, created (0600, PKCS#8 PEM) on first use. Its public half is
+ * written beside it (`<file>.public.pem`) for `npm run audit -- verify --public-key`.
+ */
 export function localSigningKey(file: string): KeyObject {
+  let privateKey: KeyObject;
   try {
-    return createPrivateKey(readFileSync(file, "utf8"));
+    privateKey = createPrivateKey(readFileSync(file, "utf8"));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    privateKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
   }
-  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
+  writeFileSync(
+    file.replace(/\.pem$/, ".public.pem"),
+    createPublicKey(privateKey).export({ type: "spki", format: "pem" }),
+  );
   return privateKey;
 }
 
