@@ -1,9 +1,12 @@
 /**
  * The auditors' command line:
  *
- *   npx tsx bin/audit.ts verify <folder-or-file>...
+ *   npx tsx bin/audit.ts verify [--public-key <file> | --key-id <KMS key>] <folder-or-file>...
  *       Checks every challenge's hash chain in NDJSON exports (folders are searched for .ndjson and
- *       .jsonl files). Prints every problem as `file:line: message`; exits 1 if there is any.
+ *       .jsonl files), and the signed digests under `digests/` against the exports with the digest
+ *       key's public half: a PEM or DER file, or fetched with KMS GetPublicKey (credentials as the SDK
+ *       finds them). Says so when no digest was checked. Prints every problem as `file:line: message`;
+ *       exits 1 if there is any, or if digests were found but no public key was given.
  *
  *   npx tsx bin/audit.ts timeline <challengeId> <folder-or-file>... [--protocol <protocol.json>]
  *       Prints one challenge's events in plain words. Stage names come from the shipped preset
@@ -22,13 +25,19 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { findPreset } from "../functions/domain/presets/index.js";
 import { parseProtocol, type Protocol } from "../functions/domain/protocol.js";
+import type { KeyObject } from "node:crypto";
 import {
   checkChains,
+  type Problem,
+  EXPORT_FILE,
   formatProblem,
   parseExport,
   readExportSources,
+  readFiles,
   verifyExport,
 } from "../functions/audit/verify.js";
+import { DIGEST_SIGNING_ALGORITHM, publicKeyFrom } from "../functions/audit/digest-format.js";
+import { isDigestFile, verifyDigests } from "../functions/audit/verify-digests.js";
 import { formatTimelineEntry, timeline } from "../functions/audit/timeline.js";
 
 export interface Output {
@@ -37,28 +46,97 @@ export interface Output {
 }
 
 const USAGE = `usage:
-  audit verify <folder-or-file>...
+  audit verify [--public-key <file> | --key-id <KMS key>] <folder-or-file>...
   audit timeline <challengeId> <folder-or-file>... [--protocol <protocol.json>]
   audit backfill --tenant <id> --from <YYYY-MM> --to <YYYY-MM> [--since <ISO instant>]`;
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
-async function verify(paths: readonly string[], io: Output): Promise<number> {
-  if (paths.length === 0) {
+async function verify(args: readonly string[], io: Output): Promise<number> {
+  const { values, positionals: paths } = parseArgs({
+    args: [...args],
+    options: { "public-key": { type: "string" }, "key-id": { type: "string" } },
+    allowPositionals: true,
+  });
+  if (paths.length === 0 || (values["public-key"] !== undefined && values["key-id"] !== undefined)) {
     io.err(USAGE);
     return 2;
   }
-  const { sources, problems: unreadable } = await readExportSources(paths);
+  const read = await readFiles(paths, (file) => EXPORT_FILE.test(file) || isDigestFile(file));
+  const exportFiles = read.files.filter((f) => !isDigestFile(f.file));
+  const digestFiles = read.files.filter((f) => isDigestFile(f.file));
+  const sources = exportFiles.map((f) => ({ file: f.file, text: Buffer.from(f.bytes).toString("utf8") }));
   const report = verifyExport(sources);
-  const problems = [...unreadable, ...report.problems];
+  const problems: Pick<Problem, "file" | "line" | "message">[] = [...read.problems, ...report.problems];
+  const notes: string[] = [];
+  let unchecked = false;
+
+  const publicKey = await digestPublicKey(values["public-key"], values["key-id"]);
+  if (digestFiles.length === 0) {
+    if (publicKey !== undefined) {
+      unchecked = true;
+      notes.push(
+        "No digests were found under the paths given, though a public key was: were the digests deleted, or not copied? Nothing was checked against a signature.",
+      );
+    } else {
+      notes.push(
+        "No digests were checked (none under the paths given): the hash chains alone cannot show an edited event whose hashes were recomputed.",
+      );
+    }
+  } else if (publicKey === undefined) {
+    unchecked = true;
+    notes.push(
+      `${plural(digestFiles.length, "digest")} found but not checked: give the digest key's public half with --public-key <file> or --key-id <KMS key>.`,
+    );
+  } else {
+    const digests = verifyDigests({ digests: digestFiles, exports: exportFiles, publicKey });
+    problems.push(...digests.problems);
+    notes.push(
+      `Digests: ${plural(digests.digestsChecked, "signed digest")} verified` +
+        (digests.sealedFrom === undefined
+          ? ""
+          : `, sealing ${digests.sealedFrom} to ${digests.sealedTo ?? "?"}`) +
+        `; ${plural(digests.exportsSealed, "export object")} match their digest` +
+        (digests.exportsNotYetSealed > 0
+          ? `, ${digests.exportsNotYetSealed} newer than the last digest (not sealed yet)`
+          : "") +
+        (digests.exportsBeforeFirstDigest > 0
+          ? `, ${digests.exportsBeforeFirstDigest} older than the first digest (never sealed)`
+          : "") +
+        ". A deleted newest digest leaves no gap: check the last sealed hour against the time of your copy.",
+    );
+  }
+
   for (const problem of problems) io.out(formatProblem(problem));
+  for (const note of notes) io.out(note);
   const checked = `${plural(report.lines, "line")} in ${plural(report.files, "file")}, ${plural(report.challenges, "challenge")}`;
-  if (problems.length === 0) {
+  if (problems.length === 0 && !unchecked) {
     io.out(`OK: ${checked}; every chain is whole.`);
     return 0;
   }
   io.out(`FAILED: ${plural(problems.length, "problem")} in ${checked}.`);
   return 1;
+}
+
+/** The digest key's public half: from a file, or from KMS GetPublicKey (the AWS SDK loaded only then). */
+async function digestPublicKey(
+  file: string | undefined,
+  keyId: string | undefined,
+): Promise<KeyObject | undefined> {
+  if (file !== undefined) return publicKeyFrom(await readFile(file));
+  if (keyId === undefined) return undefined;
+  const { KMSClient, GetPublicKeyCommand } = await import("@aws-sdk/client-kms");
+  const answer = await new KMSClient({}).send(new GetPublicKeyCommand({ KeyId: keyId }));
+  if (answer.PublicKey === undefined) throw new Error(`KMS returned no public key for ${keyId}`);
+  if (
+    answer.KeyUsage !== "SIGN_VERIFY" ||
+    !(answer.SigningAlgorithms ?? []).includes(DIGEST_SIGNING_ALGORITHM)
+  ) {
+    throw new Error(
+      `${keyId} is not a signing key for ${DIGEST_SIGNING_ALGORITHM}: it cannot be the digest key`,
+    );
+  }
+  return publicKeyFrom(answer.PublicKey);
 }
 
 async function timelineCommand(args: readonly string[], io: Output): Promise<number> {

@@ -1,7 +1,13 @@
-import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
-import { PolicyStatement } from "aws-cdk-lib/aws-iam";
-import { Key } from "aws-cdk-lib/aws-kms";
-import { FilterCriteria, StartingPosition } from "aws-cdk-lib/aws-lambda";
+import { CfnOutput, Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import {
+  AccountRootPrincipal,
+  PolicyDocument,
+  PolicyStatement,
+  Role,
+  ServicePrincipal,
+} from "aws-cdk-lib/aws-iam";
+import { Key, KeySpec, KeyUsage } from "aws-cdk-lib/aws-kms";
+import { type CfnFunction, FilterCriteria, StartingPosition } from "aws-cdk-lib/aws-lambda";
 import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
 import {
   BlockPublicAccess,
@@ -12,7 +18,11 @@ import {
   ObjectOwnership,
 } from "aws-cdk-lib/aws-s3";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import { Schedule, ScheduleExpression } from "aws-cdk-lib/aws-scheduler";
+import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import { Construct } from "constructs";
+import { DIGEST_PREFIX, DIGEST_SIGNING_ALGORITHM } from "../functions/audit/digest-format.js";
+import { EXPORT_PREFIX } from "../functions/audit/export-format.js";
 import { AUDIT_STREAM_FILTER } from "../functions/store/table.js";
 import { type FunctionFactory, type ServiceFunction, acknowledgeKmsGrant, nagRef } from "./functions.js";
 import type { Observability } from "./observability.js";
@@ -42,6 +52,11 @@ export class Audit extends Construct {
   readonly bucket: Bucket;
   readonly exporter: ServiceFunction;
   readonly deadLetterQueue: Queue;
+  /** Signs the hourly digests (ECC_NIST_P256); its public half is what auditors verify with. */
+  readonly digestKey: Key;
+  readonly digestWriter: ServiceFunction;
+  readonly digestDeadLetterQueue: Queue;
+  readonly digestSchedule: Schedule;
 
   constructor(scope: Construct, id: string, props: AuditProps) {
     super(scope, id);
@@ -147,7 +162,161 @@ export class Audit extends Construct {
       "Writes one object per event, keyed by tenant, day, challenge and seq (functions/audit/export-format.ts exportKey); s3:PutObject only, and Object Lock stops any overwrite.",
     );
     props.observability.watchDeadLetterQueue(this.deadLetterQueue, "Audit exporter");
+
+    const digests = addDigests(this, props);
+    this.digestKey = digests.key;
+    this.digestWriter = digests.writer;
+    this.digestDeadLetterQueue = digests.deadLetterQueue;
+    this.digestSchedule = digests.schedule;
   }
+}
+
+/**
+ * Signed hourly digests of the export (functions/audit/digest-format.ts): an asymmetric KMS key
+ * whose private half never leaves KMS, a writer that alone may Sign with it, run hourly by
+ * EventBridge Scheduler. The key policy has no `kms:*`: account administrators manage the key and
+ * may read its public half (auditors are granted kms:GetPublicKey through IAM), and only the
+ * writer's role may Sign, and only RAW messages with ECDSA_SHA_256.
+ */
+function addDigests(
+  audit: Audit,
+  props: AuditProps,
+): { key: Key; writer: ServiceFunction; deadLetterQueue: Queue; schedule: Schedule } {
+  const account = new AccountRootPrincipal();
+  const key = new Key(audit, "DigestSigningKey", {
+    description: "Challenge & Resolution Service: signs the audit export digests",
+    keySpec: KeySpec.ECC_NIST_P256,
+    keyUsage: KeyUsage.SIGN_VERIFY,
+    removalPolicy: RemovalPolicy.RETAIN,
+    policy: new PolicyDocument({
+      statements: [
+        new PolicyStatement({
+          sid: "KeyAdministration",
+          principals: [account],
+          // Managing the key, not using it: no kms:Sign (nor kms:* or kms:Verify) for the account.
+          actions: [
+            "kms:Create*",
+            "kms:Describe*",
+            "kms:Enable*",
+            "kms:List*",
+            "kms:Put*",
+            "kms:Update*",
+            "kms:Revoke*",
+            "kms:Disable*",
+            "kms:GetKeyPolicy",
+            "kms:Delete*",
+            "kms:TagResource",
+            "kms:UntagResource",
+            "kms:ScheduleKeyDeletion",
+            "kms:CancelKeyDeletion",
+          ],
+          resources: ["*"],
+        }),
+        new PolicyStatement({
+          sid: "AuditorsReadThePublicKey",
+          principals: [account],
+          actions: ["kms:GetPublicKey", "kms:DescribeKey"],
+          resources: ["*"],
+        }),
+      ],
+    }),
+  });
+
+  const deadLetterQueue = new Queue(audit, "DigestWriterDeadLetterQueue", {
+    encryption: QueueEncryption.KMS,
+    encryptionMasterKey: props.observability.key,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  const dlqReason =
+    "This is the audit digest writer's on-failure dead-letter queue (the schedule's and the function's); an alarm fires on its first message.";
+  Validations.of(deadLetterQueue).acknowledge({ id: "AwsSolutions-SQS3", reason: dlqReason });
+  Validations.of(deadLetterQueue).acknowledge({ id: "Serverless-SQSRedrivePolicy", reason: dlqReason });
+
+  const writer = props.functions.create(audit, "WriteDigests", {
+    entry: "functions/audit/write-digests.ts",
+    description: "Seals each hour of the audit export in a KMS-signed digest chained to the previous one",
+    invokedBy: "async",
+    memorySize: 512,
+    timeout: Duration.minutes(5),
+    // One writer at a time: two runs would only race for the same keys (If-None-Match decides).
+    reservedConcurrency: 1,
+    onFailure: deadLetterQueue,
+    environment: { AUDIT_BUCKET: audit.bucket.bucketName, DIGEST_KEY_ID: key.keyArn },
+  });
+  key.addToResourcePolicy(
+    new PolicyStatement({
+      sid: "OnlyTheDigestWriterSigns",
+      principals: [writer.role],
+      actions: ["kms:Sign"],
+      resources: ["*"],
+      conditions: {
+        StringEquals: { "kms:SigningAlgorithm": DIGEST_SIGNING_ALGORITHM, "kms:MessageType": "RAW" },
+      },
+    }),
+  );
+  // Lists the export and digest folders, reads objects to hash them, writes new digests only.
+  writer.role.addToPrincipalPolicy(
+    new PolicyStatement({
+      actions: ["s3:ListBucket"],
+      resources: [audit.bucket.bucketArn],
+      conditions: { StringLike: { "s3:prefix": [`${EXPORT_PREFIX}/*`, `${DIGEST_PREFIX}/*`] } },
+    }),
+  );
+  writer.role.addToPrincipalPolicy(
+    new PolicyStatement({
+      actions: ["s3:GetObject"],
+      resources: [
+        audit.bucket.arnForObjects(`${EXPORT_PREFIX}/*`),
+        audit.bucket.arnForObjects(`${DIGEST_PREFIX}/*`),
+      ],
+    }),
+  );
+  writer.role.addToPrincipalPolicy(
+    new PolicyStatement({
+      actions: ["s3:PutObject"],
+      resources: [audit.bucket.arnForObjects(`${DIGEST_PREFIX}/*`)],
+    }),
+  );
+  audit.key.grant(writer.role, "kms:GenerateDataKey", "kms:Decrypt");
+  const bucketArn = nagRef(audit.bucket.node.defaultChild as CfnBucket, "Arn");
+  writer.acknowledge(
+    `AwsSolutions-IAM5[Resource::${bucketArn}/${EXPORT_PREFIX}/*]`,
+    "Reads every export object of the hour it seals (keys per tenant, day, challenge and seq) to hash it; s3:GetObject only.",
+  );
+  writer.acknowledge(
+    `AwsSolutions-IAM5[Resource::${bucketArn}/${DIGEST_PREFIX}/*]`,
+    "Reads the previous digest to chain to it and writes one digest per hour (keys per UTC hour); Object Lock and If-None-Match stop any overwrite.",
+  );
+  props.observability.watchDeadLetterQueue(deadLetterQueue, "Audit digest writer");
+
+  // Its own role, so its one permission is reviewed here (the default is a shared stack-level role).
+  const scheduleRole = new Role(audit, "DigestScheduleRole", {
+    assumedBy: new ServicePrincipal("scheduler.amazonaws.com"),
+    description: "EventBridge Scheduler: invokes the audit digest writer",
+  });
+  Validations.of(scheduleRole).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::${nagRef(writer.fn.node.defaultChild as CfnFunction, "Arn")}:*]`,
+    reason:
+      "Added by the Scheduler's Lambda target: lambda:InvokeFunction on the digest writer and its versions and aliases (`:*`); one function only.",
+  });
+  const schedule = new Schedule(audit, "DigestSchedule", {
+    description: "Hourly: seal the audit export hours that are due",
+    // Five past each hour; the writer works out which hours are due, so a late or missed run only delays.
+    schedule: ScheduleExpression.cron({ minute: "5" }),
+    target: new LambdaInvoke(writer.fn, {
+      role: scheduleRole,
+      deadLetterQueue,
+      retryAttempts: 3,
+      maxEventAge: Duration.hours(1),
+    }),
+  });
+  new CfnOutput(audit, "DigestSigningKeyArn", {
+    description:
+      "The audit digest signing key: auditors verify digests with its public half (kms get-public-key)",
+    value: key.keyArn,
+  });
+  return { key, writer, deadLetterQueue, schedule };
 }
 
 /** A queue used as a stream mapping's on-failure destination is a dead-letter queue itself. */

@@ -22,6 +22,7 @@ export interface LocalFunctions {
   readonly react: LambdaHandler;
   readonly receiveEmail: LambdaHandler;
   readonly exportEvents: LambdaHandler;
+  readonly writeDigests: LambdaHandler;
   /** Modules that could not be loaded: their handler throws the load error on every invocation. */
   readonly problems: readonly string[];
 }
@@ -60,16 +61,25 @@ export async function loadFunctions(): Promise<LocalFunctions> {
       routeHandlers.set(route.id, { route, handler: await load(routeEntry(route)) });
     }),
   );
-  const [openStage, awaitResponse, stageTimedOut, checkActions, react, receiveEmail, exportEvents] =
-    await Promise.all([
-      load("functions/workflow/open-stage.ts"),
-      load("functions/workflow/await-response.ts"),
-      load("functions/workflow/stage-timed-out.ts"),
-      load("functions/workflow/check-actions.ts"),
-      load("functions/events/react.ts"),
-      load("functions/mail/receive-email.ts"),
-      load("functions/audit/export-events.ts"),
-    ]);
+  const [
+    openStage,
+    awaitResponse,
+    stageTimedOut,
+    checkActions,
+    react,
+    receiveEmail,
+    exportEvents,
+    writeDigests,
+  ] = await Promise.all([
+    load("functions/workflow/open-stage.ts"),
+    load("functions/workflow/await-response.ts"),
+    load("functions/workflow/stage-timed-out.ts"),
+    load("functions/workflow/check-actions.ts"),
+    load("functions/events/react.ts"),
+    load("functions/mail/receive-email.ts"),
+    load("functions/audit/export-events.ts"),
+    load("functions/audit/write-digests.ts"),
+  ]);
   return {
     routes: routeHandlers,
     openStage,
@@ -79,6 +89,7 @@ export async function loadFunctions(): Promise<LocalFunctions> {
     react,
     receiveEmail,
     exportEvents,
+    writeDigests,
     problems,
   };
 }

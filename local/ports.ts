@@ -21,6 +21,8 @@ export interface LocalPorts {
   readonly smtp: number;
   /** The minimal Secrets Manager endpoint (the reply-token signing key). */
   readonly secrets: number;
+  /** The minimal KMS endpoint (the audit digest signing key). */
+  readonly kms: number;
 }
 
 export type PortName = keyof LocalPorts;
@@ -35,6 +37,7 @@ export const PORT_SETTINGS: Readonly<
   ses: { env: "LOCAL_SES_PORT", default: 4004, what: "the SES endpoint and sent-mail page" },
   smtp: { env: "LOCAL_SMTP_PORT", default: 4025, what: "the SMTP listener for replies" },
   secrets: { env: "LOCAL_SECRETS_PORT", default: 4006, what: "the Secrets Manager endpoint" },
+  kms: { env: "LOCAL_KMS_PORT", default: 4007, what: "the KMS endpoint" },
 };
 
 export const PORT_NAMES = Object.keys(PORT_SETTINGS) as PortName[];

@@ -8,6 +8,7 @@
  *   Step Functions      ─▶ open-stage, await-response, stage-timed-out, check-actions (in process)
  *   SES (aws-ses-v2-local) ◀─ notifications               SMTP ─▶ S3 + receive-email
  *   Secrets Manager     ─▶ the reply-token signing key
+ *   KMS + hourly schedule ─▶ write-digests (signed audit digests, under s3/<audit bucket>/digests/)
  *   HTTP API (JWT)      ─▶ functions/api/<route>.ts, plus /_local/clock
  *
  * Handlers are the production modules, configured only through environment variables (the SDK's
@@ -38,6 +39,8 @@ import { lambdaContext } from "./lambda-context.js";
 import { LOCAL_HOST, type LocalPorts, assertPortsFree } from "./ports.js";
 import { type S3Server, startS3Server } from "./s3.js";
 import { type SecretsServer, replyTokenKeyRing, startSecretsServer } from "./secrets-manager.js";
+import { localSigningKey, startKmsServer } from "./kms.js";
+import { startHourlySchedule } from "./schedule.js";
 import { type SentEmail, type SesServer, startSesServer } from "./ses.js";
 import {
   type LocalSettings,
@@ -201,6 +204,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       });
       stops.push(() => secrets.stop());
       progress(`Secrets Manager     ${secrets.endpoint}  (the reply-token signing key)`);
+      const kmsKey = localSigningKey(join(dataDir, "audit-digest-key.pem"));
+      const kms = await startKmsServer({
+        port: ports.kms,
+        keyArn: settings.digestKeyArn,
+        privateKey: kmsKey,
+      });
+      stops.push(() => kms.stop());
+      progress(
+        `KMS                 ${kms.endpoint}  (the audit digest signing key, ${settings.digestKeyArn})`,
+      );
 
       const ses: SesServer = await startSesServer({
         port: ports.ses,
@@ -333,6 +346,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       },
     });
     stops.push(() => pollers.stop());
+    // EventBridge Scheduler's hourly digest run, on the service clock.
+    const digestSchedule = startHourlySchedule({
+      name: "audit digests",
+      task: () =>
+        functions.writeDigests(
+          {},
+          lambdaContext("write-digests", { region: settings.region, accountId: settings.accountId }),
+        ),
+      warn,
+    });
+    stops.push(() => digestSchedule.stop());
     progress("Stream consumers    export-events (audit), react (workflow starts, notifications, case notes)");
 
     const resumed = await engine.resume();

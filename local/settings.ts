@@ -36,6 +36,8 @@ export interface LocalSettings {
   readonly jwtAudience: string;
   readonly replyTokenSecretName: string;
   readonly replyTokenSecretArn: string;
+  /** The audit digest signing key (local/kms.ts). */
+  readonly digestKeyArn: string;
   /** The authority slug the stack is deployed for (AUTHORITY): the demo tenant's id, as tenant = authority on AWS. */
   readonly authority: string;
   /** The tenants whose reply addresses the inbound handler accepts (MAIL_TENANT_IDS). */
@@ -96,6 +98,7 @@ export function localSettings(): LocalSettings {
     jwtAudience: text(context.jwtAudience, "api://challenge-resolution").split(",")[0]?.trim() ?? "",
     replyTokenSecretName,
     replyTokenSecretArn: `arn:aws:secretsmanager:${region}:${accountId}:secret:${replyTokenSecretName}-LOCAL1`,
+    digestKeyArn: `arn:aws:kms:${region}:${accountId}:key/local-audit-digest-key`,
     authority: DEMO_TENANT,
     mailTenantIds: process.env.MAIL_TENANT_IDS ?? DEMO_TENANT,
   };
@@ -122,6 +125,7 @@ export function handlerEnvironment(settings: LocalSettings, ports: LocalPorts): 
     AWS_ENDPOINT_URL_SES: ses,
     AWS_ENDPOINT_URL_SESV2: ses,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: localUrl(ports.secrets),
+    AWS_ENDPOINT_URL_KMS: localUrl(ports.kms),
     AWS_REGION: settings.region,
     AWS_DEFAULT_REGION: settings.region,
     AWS_ACCESS_KEY_ID: "local",
@@ -151,6 +155,7 @@ export function handlerEnvironment(settings: LocalSettings, ports: LocalPorts): 
     MAIL_PREFIX: settings.mailPrefix,
     // lib/audit.ts
     AUDIT_BUCKET: settings.auditBucket,
+    DIGEST_KEY_ID: settings.digestKeyArn,
   };
 }
 

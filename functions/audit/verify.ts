@@ -73,7 +73,7 @@ export interface VerifyReport {
 
 // --- reading ---------------------------------------------------------------------------------
 
-const EXPORT_FILE = /\.(ndjson|jsonl)$/i;
+export const EXPORT_FILE = /\.(ndjson|jsonl)$/i;
 
 /**
  * Reads the files named, and every `.ndjson` / `.jsonl` file under the folders named (recursively,
@@ -82,7 +82,22 @@ const EXPORT_FILE = /\.(ndjson|jsonl)$/i;
 export async function readExportSources(
   paths: readonly string[],
 ): Promise<{ sources: ExportSource[]; problems: Problem[] }> {
-  const sources: ExportSource[] = [];
+  const { files, problems } = await readFiles(paths, (file) => EXPORT_FILE.test(file));
+  return {
+    sources: files.map((f) => ({ file: f.file, text: Buffer.from(f.bytes).toString("utf8") })),
+    problems,
+  };
+}
+
+/**
+ * Reads the files named, and every file under the folders named that `accept` takes (recursively,
+ * in name order), as bytes. A path that cannot be read is a problem, not a crash.
+ */
+export async function readFiles(
+  paths: readonly string[],
+  accept: (file: string) => boolean,
+): Promise<{ files: { file: string; bytes: Uint8Array }[]; problems: Problem[] }> {
+  const files: { file: string; bytes: Uint8Array }[] = [];
   const problems: Problem[] = [];
   const unreadable = (file: string, error: unknown): void => {
     const reason = error instanceof Error ? error.message : String(error);
@@ -108,16 +123,16 @@ export async function readExportSources(
       for (const entry of entries) await visit(path.join(target, entry), false);
       return;
     }
-    if (!named && !EXPORT_FILE.test(target)) return;
+    if (!named && !accept(target)) return;
     try {
-      sources.push({ file: target, text: await readFile(target, "utf8") });
+      files.push({ file: target, bytes: await readFile(target) });
     } catch (error) {
       unreadable(target, error);
     }
   };
 
   for (const target of paths) await visit(target, true);
-  return { sources, problems };
+  return { files, problems };
 }
 
 // --- parsing ---------------------------------------------------------------------------------
@@ -346,7 +361,7 @@ export function verifyExport(sources: readonly ExportSource[]): VerifyReport {
 }
 
 /** `file:line: message` (just `file: message` for a whole-file problem), as compilers print them. */
-export function formatProblem(problem: Problem): string {
+export function formatProblem(problem: Pick<Problem, "file" | "line" | "message">): string {
   return problem.line === 0
     ? `${problem.file}: ${problem.message}`
     : `${problem.file}:${problem.line}: ${problem.message}`;

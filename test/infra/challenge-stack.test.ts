@@ -40,9 +40,9 @@ const context = cdkJson.context;
 const CDK_PROVIDER = "AWS679f53fac002430cb0da5b7982bd2287";
 /**
  * Our handlers besides the API routes: four workflow tasks, the event reactor, inbound mail, mail
- * delivery events, the audit exporter.
+ * delivery events, the audit exporter, the audit digest writer.
  */
-const OTHER_HANDLERS = 8;
+const OTHER_HANDLERS = 9;
 
 let app: App;
 let stack: ChallengeStack;
@@ -153,7 +153,8 @@ describe("store", () => {
     const keys = ofType("AWS::KMS::Key");
     expect(keys.length).toBeGreaterThanOrEqual(4);
     for (const [, key] of keys) {
-      expect(key.Properties?.EnableKeyRotation).toBe(true);
+      // KMS rotates symmetric keys only; the audit digest signing key is asymmetric (tested below).
+      if (key.Properties?.KeySpec === undefined) expect(key.Properties?.EnableKeyRotation).toBe(true);
       expect(key.DeletionPolicy).toBe("Retain");
     }
     template.hasResourceProperties("AWS::DynamoDB::Table", {
@@ -273,6 +274,82 @@ describe("audit", () => {
       DestinationConfig: {
         OnFailure: { Destination: { "Fn::GetAtt": [logicalIdOf(stack.audit.deadLetterQueue), "Arn"] } },
       },
+    });
+  });
+});
+
+describe("audit digests", () => {
+  const keyPolicy = (): {
+    Statement: {
+      Sid?: string;
+      Effect: string;
+      Principal: unknown;
+      Action: string | string[];
+      Condition?: unknown;
+    }[];
+  } => resources[logicalIdOf(stack.audit.digestKey)]?.Properties?.KeyPolicy as never;
+  const actions = (s: { Action: string | string[] }): string[] =>
+    Array.isArray(s.Action) ? s.Action : [s.Action];
+
+  it("signs with an asymmetric P-256 key kept", () => {
+    template.hasResource("AWS::KMS::Key", {
+      Properties: Match.objectLike({ KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" }),
+      DeletionPolicy: "Retain",
+    });
+  });
+
+  it("lets only the digest writer's role Sign, RAW ECDSA_SHA_256 only; the account manages the key and reads its public half", () => {
+    const statements = keyPolicy().Statement;
+    const signers = statements.filter((s) =>
+      actions(s).some((a) => a === "kms:*" || a === "kms:Sign" || a === "kms:Sign*"),
+    );
+    expect(signers).toEqual([
+      {
+        Sid: "OnlyTheDigestWriterSigns",
+        Effect: "Allow",
+        Principal: { AWS: { "Fn::GetAtt": [logicalIdOf(stack.audit.digestWriter.role), "Arn"] } },
+        Action: "kms:Sign",
+        Resource: "*",
+        Condition: { StringEquals: { "kms:SigningAlgorithm": "ECDSA_SHA_256", "kms:MessageType": "RAW" } },
+      },
+    ]);
+    const auditors = statements.find((s) => s.Sid === "AuditorsReadThePublicKey");
+    expect(auditors && actions(auditors).sort()).toEqual(["kms:DescribeKey", "kms:GetPublicKey"]);
+    expect(
+      statements.flatMap(actions).filter((a) => /^kms:(\*|Verify|Encrypt|Decrypt|GenerateDataKey)/.test(a)),
+    ).toEqual([]);
+  });
+
+  it("gives the writer the key's ARN, reads exports and digests, and writes digests only", () => {
+    const writer = stack.audit.digestWriter;
+    expect(variablesOf(writer).DIGEST_KEY_ID).toEqual({
+      "Fn::GetAtt": [logicalIdOf(stack.audit.digestKey), "Arn"],
+    });
+    expect(variablesOf(writer).AUDIT_BUCKET).toEqual({ Ref: logicalIdOf(stack.audit.bucket) });
+    const puts = JSON.stringify(resourcesFor(writer, "s3:PutObject"));
+    expect(puts).toContain("/digests/*");
+    expect(puts).not.toContain("/exports/");
+    expect(
+      actionsOf(writer).filter((a) =>
+        /^s3:(Delete|PutObjectRetention|PutObjectLegalHold|BypassGovernance)/.test(a),
+      ),
+    ).toEqual([]);
+  });
+
+  it("runs hourly from EventBridge Scheduler, with retries and a dead-letter queue, one run at a time", () => {
+    template.hasResourceProperties("AWS::Scheduler::Schedule", {
+      ScheduleExpression: "cron(5 * * * ? *)",
+      State: "ENABLED",
+      Target: Match.objectLike({
+        Arn: { "Fn::GetAtt": [logicalIdOf(stack.audit.digestWriter.fn), "Arn"] },
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+        DeadLetterConfig: { Arn: { "Fn::GetAtt": [logicalIdOf(stack.audit.digestDeadLetterQueue), "Arn"] } },
+      }),
+    });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Handler: "index.handler",
+      ReservedConcurrentExecutions: 1,
+      Environment: { Variables: Match.objectLike({ DIGEST_KEY_ID: Match.anyValue() }) },
     });
   });
 });
@@ -803,6 +880,7 @@ describe("dead-letter queues and alarms", () => {
       stack.events.deadLetterQueue,
       stack.mail.inboundDeadLetterQueue,
       stack.mail.deliveryEventsDeadLetterQueue,
+      stack.audit.digestDeadLetterQueue,
     ].map(logicalIdOf);
     const watched = alarmsOn("ApproximateNumberOfMessagesVisible").map(
       ([, a]) =>
