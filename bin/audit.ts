@@ -1,28 +1,17 @@
 /**
- * The auditors' command line:
+ * The auditors' command line (`npm run audit -- --help` lists every command, its options and the
+ * environment it reads):
  *
- *   npx tsx bin/audit.ts verify [--public-key <file> | --key-id <KMS key>] <folder-or-file>...
- *       Checks every challenge's hash chain in NDJSON exports (folders are searched for .ndjson and
- *       .jsonl files), and the signed digests under `digests/` against the exports with the digest
- *       key's public half: a PEM or DER file, or fetched with KMS GetPublicKey (credentials as the SDK
- *       finds them). Says so when no digest was checked. Prints every problem as `file:line: message`;
- *       exits 1 if there is any, or if digests were found but no public key was given.
- *
- *   npx tsx bin/audit.ts timeline <challengeId> <folder-or-file>... [--protocol <protocol.json>]
- *       Prints one challenge's events in plain words. Stage names come from the shipped preset
- *       named in the challenge's first event, or from the protocol JSON given. Problems with the
- *       challenge's chain are printed after the timeline, and the exit code is then 1.
- *
- *   npx tsx bin/audit.ts backfill --tenant <id> --from <YYYY-MM> --to <YYYY-MM> [--since <ISO instant>]
- *       Re-exports the tenant's events from the table to the audit bucket after a stream outage
- *       (TABLE_NAME and AUDIT_BUCKET from the environment, AWS credentials as the SDK finds them).
- *       Idempotent: objects already exported are left as they are.
+ *   verify [--public-key <file> | --key-id <KMS key>] <folder-or-file>...
+ *                                           every challenge's hash chain, and the signed digests
+ *   timeline <challengeId|CR-ref> <folder-or-file>... [--protocol <protocol.json>]
+ *   backfill --tenant <id> --from <YYYY-MM> --to <YYYY-MM> [--since <ISO instant>]
  *
  * Exit codes: 0 all well, 1 problems found, 2 the command was used wrongly.
  */
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { Command, CommanderError } from "commander";
 import { findPreset } from "../functions/domain/presets/index.js";
 import { parseProtocol, type Protocol } from "../functions/domain/protocol.js";
 import type { KeyObject } from "node:crypto";
@@ -45,20 +34,16 @@ export interface Output {
   err(line: string): void;
 }
 
-const USAGE = `usage:
-  audit verify [--public-key <file> | --key-id <KMS key>] <folder-or-file>...
-  audit timeline <challengeId> <folder-or-file>... [--protocol <protocol.json>]
-  audit backfill --tenant <id> --from <YYYY-MM> --to <YYYY-MM> [--since <ISO instant>]`;
+const USAGE = "usage: audit <verify|timeline|backfill> ... (audit --help for each command's options)";
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
-async function verify(args: readonly string[], io: Output): Promise<number> {
-  const { values, positionals: paths } = parseArgs({
-    args: [...args],
-    options: { "public-key": { type: "string" }, "key-id": { type: "string" } },
-    allowPositionals: true,
-  });
-  if (paths.length === 0 || (values["public-key"] !== undefined && values["key-id"] !== undefined)) {
+async function verify(
+  paths: readonly string[],
+  values: { readonly publicKey?: string; readonly keyId?: string },
+  io: Output,
+): Promise<number> {
+  if (paths.length === 0 || (values.publicKey !== undefined && values.keyId !== undefined)) {
     io.err(USAGE);
     return 2;
   }
@@ -71,7 +56,7 @@ async function verify(args: readonly string[], io: Output): Promise<number> {
   const notes: string[] = [];
   let unchecked = false;
 
-  const publicKey = await digestPublicKey(values["public-key"], values["key-id"]);
+  const publicKey = await digestPublicKey(values.publicKey, values.keyId);
   if (digestFiles.length === 0) {
     if (publicKey !== undefined) {
       unchecked = true;
@@ -139,17 +124,18 @@ async function digestPublicKey(
   return publicKeyFrom(answer.PublicKey);
 }
 
-async function timelineCommand(args: readonly string[], io: Output): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    options: { protocol: { type: "string" } },
-    allowPositionals: true,
-  });
-  const [challengeId, ...paths] = positionals;
-  if (challengeId === undefined || paths.length === 0) {
-    io.err(USAGE);
-    return 2;
-  }
+/** The reference emails show, `CR-<challengeId>`, names the same challenge as its bare id. */
+export function challengeIdOf(reference: string): string {
+  return reference.replace(/^CR-/i, "");
+}
+
+async function timelineCommand(
+  reference: string,
+  paths: readonly string[],
+  values: { readonly protocol?: string },
+  io: Output,
+): Promise<number> {
+  const challengeId = challengeIdOf(reference);
   let custom: Protocol | undefined;
   if (values.protocol !== undefined) {
     custom = parseProtocol(JSON.parse(await readFile(values.protocol, "utf8")));
@@ -204,24 +190,38 @@ async function timelineCommand(args: readonly string[], io: Output): Promise<num
   return failed ? 1 : 0;
 }
 
-async function backfillCommand(args: readonly string[], io: Output): Promise<number> {
-  const { values } = parseArgs({
-    args: [...args],
-    options: {
-      tenant: { type: "string" },
-      from: { type: "string" },
-      to: { type: "string" },
-      since: { type: "string" },
-    },
-  });
+interface BackfillOptions {
+  readonly tenant: string;
+  readonly from: string;
+  readonly to: string;
+  readonly since?: string;
+}
+
+/**
+ * Without TABLE_NAME and AUDIT_BUCKET, backfill works on the local runtime (`npm start`): its
+ * table, its audit bucket and its endpoints (LOCAL_*_PORT), with the same dummy credentials.
+ */
+async function useLocalRuntimeWhenUnset(io: Output): Promise<void> {
+  if ((process.env.TABLE_NAME ?? "") !== "" || (process.env.AUDIT_BUCKET ?? "") !== "") return;
+  const [{ applyHandlerEnvironment, handlerEnvironment, localSettings }, { portsFromEnv }] =
+    await Promise.all([import("../local/settings.js"), import("../local/ports.js")]);
+  const settings = localSettings();
+  const environment = handlerEnvironment(settings, portsFromEnv());
+  applyHandlerEnvironment(environment, "WARN");
+  io.out(
+    `TABLE_NAME and AUDIT_BUCKET are not set: using the local runtime's table ${settings.tableName} ` +
+      `(${environment.AWS_ENDPOINT_URL_DYNAMODB ?? ""}) and bucket ${settings.auditBucket}.`,
+  );
+}
+
+async function backfillCommand(values: BackfillOptions, io: Output): Promise<number> {
+  await useLocalRuntimeWhenUnset(io);
   const table = process.env.TABLE_NAME;
   const bucket = process.env.AUDIT_BUCKET;
-  if (values.tenant === undefined || values.from === undefined || values.to === undefined) {
-    io.err(USAGE);
-    return 2;
-  }
   if (table === undefined || table === "" || bucket === undefined || bucket === "") {
-    io.err("backfill needs TABLE_NAME and AUDIT_BUCKET in the environment");
+    io.err(
+      "backfill needs both TABLE_NAME and AUDIT_BUCKET in the environment (or neither, for the local runtime)",
+    );
     return 2;
   }
   // Loaded here so verify and timeline never load the AWS SDK.
@@ -260,22 +260,87 @@ async function backfillCommand(args: readonly string[], io: Output): Promise<num
   return 0;
 }
 
+const ENVIRONMENT = `Environment:
+  TABLE_NAME, AUDIT_BUCKET   backfill: the stack's table and audit bucket; when neither is set,
+                             the local runtime's (npm start), on its LOCAL_*_PORT endpoints
+  AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID, ...   backfill: AWS credentials as the SDK finds them
+  verify and timeline read only the files given, never AWS (verify --key-id calls KMS GetPublicKey).
+
+Exit codes: 0 all well, 1 problems found, 2 the command was used wrongly.`;
+
+/** The commands; each action stores its exit code in `exit`. */
+function program(io: Output, exit: { code: number }): Command {
+  const root = new Command("audit")
+    .description("Check and read the audit exports of the Challenge & Resolution Service")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => {
+        io.out(text.trimEnd());
+      },
+      writeErr: (text) => {
+        io.err(text.trimEnd());
+      },
+      outputError: (text, write) => {
+        write(`${USAGE}\n${text}`);
+      },
+    });
+  root
+    .command("verify")
+    .description(
+      "Check every challenge's hash chain in NDJSON exports (folders are searched for .ndjson and .jsonl " +
+        "files) and the signed digests under digests/ with the digest key's public half; print every " +
+        "problem as file:line: message. Digests found but no key given is a failure",
+    )
+    .argument("<paths...>", "export folders or files (with the digests/ folder, to check the signed digests)")
+    .option("--public-key <file>", "the digest key's public half, PEM or DER")
+    .option("--key-id <KMS key>", "fetch the digest key's public half with KMS GetPublicKey instead")
+    .action(async (paths: string[], values: { publicKey?: string; keyId?: string }) => {
+      exit.code = await verify(paths, values, io);
+    });
+  root
+    .command("timeline")
+    .description(
+      "Print one challenge's events in plain words, then any problem with its chain. Stage names come from " +
+        "the shipped preset named in its first event, or from --protocol",
+    )
+    .argument("<challenge>", "the challenge id, or the CR-... reference its emails show")
+    .argument("<paths...>", "export folders or files")
+    .option("--protocol <protocol.json>", "a protocol document, for an authority's own protocol")
+    .action(async (reference: string, paths: string[], values: { protocol?: string }) => {
+      exit.code = await timelineCommand(reference, paths, values, io);
+    });
+  root
+    .command("backfill")
+    .description(
+      "Re-export a tenant's events from the table to the audit bucket after a stream outage; objects " +
+        "already exported are left as they are",
+    )
+    .requiredOption("--tenant <id>", "the tenant")
+    .requiredOption("--from <YYYY-MM>", "first month challenges were raised in")
+    .requiredOption("--to <YYYY-MM>", "last month challenges were raised in")
+    .option("--since <ISO instant>", "only events recorded at or after this instant")
+    .action(async (values: BackfillOptions) => {
+      exit.code = await backfillCommand(values, io);
+    });
+  for (const command of root.commands) command.exitOverride().configureOutput(root.configureOutput());
+  root.addHelpText(
+    "after",
+    () => `\n${root.commands.map((command) => command.helpInformation()).join("\n")}\n${ENVIRONMENT}`,
+  );
+  return root;
+}
+
 /** Runs the command line; returns the exit code. */
 export async function main(argv: readonly string[], io: Output): Promise<number> {
-  const [command, ...rest] = argv;
+  const exit = { code: 2 };
   try {
-    switch (command) {
-      case "verify":
-        return await verify(rest, io);
-      case "timeline":
-        return await timelineCommand(rest, io);
-      case "backfill":
-        return await backfillCommand(rest, io);
-      default:
-        io.err(USAGE);
-        return 2;
-    }
+    await program(io, exit).parseAsync([...argv], { from: "user" });
+    return exit.code;
   } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version exit 0; a wrong use has already been described on stderr.
+      return error.exitCode === 0 ? 0 : 2;
+    }
     io.err(error instanceof Error ? error.message : String(error));
     return 2;
   }

@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 /**
  * `npm start`: the whole Challenge & Resolution Service on this machine (local/runtime.ts), with the
- * demo authority loaded, ready-made tokens and a first request to try.
+ * demo authority loaded, ready-made tokens (in a file, never printed) and the demo's next steps.
  *
  * Data is kept in `.local-data/` (LOCAL_DATA_DIR to move it): stop with Ctrl-C and start again to
  * carry on where you were; delete the folder to start afresh. Ports: LOCAL_*_PORT (local/ports.ts).
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { dirname, relative, resolve } from "node:path";
 import { DEMO_CHILDREN, DEMO_IDENTITIES, DEMO_TENANT, raiseChallengeBody } from "../local/demo.js";
 import { JavaMissingError } from "../local/dynamodb.js";
+import { demoSteps, raiseBodyPath, tokensFilePath } from "../local/guide.js";
 import { PortInUseError, portsFromEnv } from "../local/ports.js";
 import { type LocalRuntime, startLocalRuntime } from "../local/runtime.js";
 
@@ -22,58 +23,53 @@ function line(text = ""): void {
 }
 
 function writeHelpers(runtime: LocalRuntime): { tokensFile: string; bodyFile: string } {
-  const examples = join(dataDir, "examples");
-  mkdirSync(examples, { recursive: true });
-  const bodyFile = join(examples, "raise-challenge.json");
+  const bodyFile = raiseBodyPath(dataDir);
+  mkdirSync(dirname(bodyFile), { recursive: true });
   writeFileSync(bodyFile, `${JSON.stringify(raiseChallengeBody(DEMO_CHILDREN[0]), null, 2)}\n`);
-  const tokensFile = join(dataDir, "tokens.env");
+  const tokensFile = tokensFilePath(dataDir);
   const exports = Object.entries(runtime.tokens).map(([label, token]) => `export TOKEN_${label}=${token}`);
   writeFileSync(
     tokensFile,
     [
-      `# Demo tokens for ${DEMO_TENANT} (valid 30 days). Use: source ${relative(process.cwd(), tokensFile)}`,
+      `# Demo tokens for ${DEMO_TENANT} (valid 30 days). Use: source ${tokensFile}`,
       `export API=${runtime.urls.api}`,
       ...exports,
       "",
     ].join("\n"),
     { mode: 0o600 },
   );
-  return { tokensFile: relative(process.cwd(), tokensFile), bodyFile: relative(process.cwd(), bodyFile) };
+  return { tokensFile, bodyFile };
 }
 
+/** The addresses, where the tokens are, and the demo's steps: no token is printed (they are ~800 characters each). */
 function printReady(runtime: LocalRuntime): void {
   const { urls } = runtime;
-  const { tokensFile, bodyFile } = writeHelpers(runtime);
+  const { tokensFile } = writeHelpers(runtime);
   const clock = runtime.clock.view();
   line();
   line(
-    `Ready in ${((performance.now() - started) / 1000).toFixed(1)} s. Data in ${shown}/ (delete it to start afresh).`,
+    `Ready in ${((performance.now() - started) / 1000).toFixed(1)} s. Data in ${dataDir}/ (delete it to start afresh).`,
   );
   line();
-  line(`  API               ${urls.api}         (OpenAPI: ${urls.api}/v1/openapi.json, with a token)`);
-  line(`  Sent mail         ${urls.mail}         (JSON: ${urls.mailStore})`);
+  line(`  Start here        ${urls.api}/          (index page: links to everything below)`);
   line(
-    `  Replies (SMTP)    ${urls.smtp.host}:${urls.smtp.port}          to the Reply-To address of a notification;`,
+    `  API               ${urls.api}           (OpenAPI: ${urls.api}/openapi.json, no token needed locally)`,
   );
-  line(`                    mail from 127.0.0.1 is marked SPF/DKIM/DMARC PASS, from anywhere else GRAY`);
-  line(`  Service clock     ${clock.london} (London)`);
-  line(`                    GET  ${urls.api}/_local/clock`);
+  line(`  Sent mail         ${urls.mail}           (JSON: ${urls.mailStore})`);
   line(
-    `                    POST ${urls.api}/_local/clock/advance  {"workingDays":5} | {"hours":2} | {"to":"<ISO>"}`,
+    `  Replies (SMTP)    ${urls.smtp.host}:${urls.smtp.port}            to the Reply-To address of a notification`,
+  );
+  line(`  Service clock     ${clock.london} (London)   ${urls.api}/_local/clock`);
+  line(`  Tokens            ${tokensFile}`);
+  line(
+    `                    ${DEMO_IDENTITIES.length} demo people of ${DEMO_TENANT}: $TOKEN_${DEMO_IDENTITIES.map((i) => i.label).join(", $TOKEN_")}`,
   );
   line();
-  line(`Tokens for ${DEMO_TENANT} (also in ${tokensFile}; \`source\` it for $TOKEN_<LABEL>):`);
-  for (const identity of DEMO_IDENTITIES) {
-    line(`  ${identity.label.padEnd(22)} ${identity.role.padEnd(19)} ${identity.description}`);
-    line(`    ${runtime.tokens[identity.label] ?? ""}`);
-  }
-  line();
-  line("Raise a first challenge (as the IRO, about an invented child):");
-  line(`  curl -s -X POST ${urls.api}/v1/challenges -H 'content-type: application/json' \\`);
-  line(`       --data @${bodyFile} -H "Authorization: Bearer ${runtime.tokens.IRO ?? ""}"`);
-  line(`  (or: source ${tokensFile}; curl ... -H "Authorization: Bearer $TOKEN_IRO")`);
-  line("Then see the Team Manager's email at the sent-mail page, and let five working days pass:");
-  line(`  curl -s -X POST ${urls.api}/_local/clock/advance -d '{"workingDays":5}'`);
+  line("Next steps:");
+  demoSteps(urls, dataDir, runtime.clock.now()).forEach((step, index) => {
+    line(`  ${String(index + 1)}. ${step.what}`);
+    if (step.command !== undefined) line(`       ${step.command}`);
+  });
   line();
   line("Ctrl-C stops everything (DynamoDB Local's Java process included).");
 }

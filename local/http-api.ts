@@ -13,8 +13,9 @@
  * `{"message":"Not Found"}`; a handler that throws: 500 `{"message":"Internal Server Error"}`.
  * Claims reach the handler as API Gateway passes them: strings (numbers as text, arrays as "[a b]").
  *
- * Local extras under `/_local/` (no token, loopback only): the service clock (see runtime.ts) and
- * the JWKS of the local signing key.
+ * Local extras (no token, loopback only): an index page at `/`, the OpenAPI document at
+ * `/openapi.json`, and under `/_local/` the service clock, the demo tokens and the JWKS of the local
+ * signing key (see runtime.ts).
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -30,12 +31,29 @@ export interface LocalRoute {
   readonly handler: LambdaHandler;
 }
 
-/** Handles `/_local/...` requests: returns the status and JSON body, or undefined for "no such endpoint". */
-export type LocalEndpoint = (
-  method: string,
-  path: string,
-  body: unknown,
-) => Promise<{ status: number; body: unknown } | undefined>;
+/**
+ * An answer from a local endpoint: a JSON body, or (with `contentType`) a text body sent as it is,
+ * such as the index page's HTML.
+ */
+export type LocalAnswer =
+  | { readonly status: number; readonly body: unknown; readonly contentType?: undefined }
+  | { readonly status: number; readonly body: string; readonly contentType: string };
+
+/**
+ * Handles the local-only paths (`/`, `/openapi.json`, `/_local/...`, `/.well-known/...`): returns
+ * the answer, or undefined for "no such endpoint".
+ */
+export type LocalEndpoint = (method: string, path: string, body: unknown) => Promise<LocalAnswer | undefined>;
+
+/** Paths served without a token, locally only: the index page, the OpenAPI document and the extras. */
+export function isLocalOnlyPath(path: string): boolean {
+  return (
+    path === "/" ||
+    path === "/openapi.json" ||
+    path.startsWith("/_local/") ||
+    path.startsWith("/.well-known/")
+  );
+}
 
 export interface HttpApiOptions {
   readonly port: number;
@@ -155,7 +173,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
       return;
     }
 
-    if (rawPath.startsWith("/_local/") || rawPath.startsWith("/.well-known/")) {
+    if (isLocalOnlyPath(rawPath)) {
       let parsed: unknown = undefined;
       if (body.length > 0) {
         try {
@@ -167,7 +185,14 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
       }
       const answer = await options.localEndpoints(method, rawPath, parsed);
       if (answer === undefined) json(response, 404, { message: "Not Found" });
-      else json(response, answer.status, answer.body);
+      else if (answer.contentType === undefined) json(response, answer.status, answer.body);
+      else {
+        response.writeHead(answer.status, {
+          "content-type": answer.contentType,
+          "content-length": Buffer.byteLength(answer.body),
+        });
+        response.end(answer.body);
+      }
       return;
     }
 

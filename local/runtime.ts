@@ -9,7 +9,7 @@
  *   SES (aws-ses-v2-local) ◀─ notifications               SMTP ─▶ S3 + receive-email
  *   Secrets Manager     ─▶ the reply-token signing key
  *   KMS + hourly schedule ─▶ write-digests (signed audit digests, under s3/<audit bucket>/digests/)
- *   HTTP API (JWT)      ─▶ functions/api/<route>.ts, plus /_local/clock
+ *   HTTP API (JWT)      ─▶ functions/api/<route>.ts, plus (no token) /, /openapi.json, /_local/...
  *
  * Handlers are the production modules, configured only through environment variables (the SDK's
  * `AWS_ENDPOINT_URL_<SERVICE>` among them): see settings.ts. Everything lives under `dataDir`:
@@ -33,6 +33,7 @@ import { type ClockAdvance, type ClockView, type LocalClock, openLocalClock } fr
 import { DEMO_CONFIG, DEMO_IDENTITIES, DEMO_TENANT, demoStaff } from "./demo.js";
 import { ensureTable, stopOrphanedDynamoDb, superviseDynamoDb, tableStreamArn } from "./dynamodb.js";
 import { type LambdaHandler, loadFunctions } from "./functions.js";
+import { indexPage } from "./guide.js";
 import { type HttpApi, type LocalEndpoint, startHttpApi } from "./http-api.js";
 import { type TokenClaims, type TokenIssuer, loadOrCreateSigningKey, mintToken } from "./jwt.js";
 import { lambdaContext } from "./lambda-context.js";
@@ -395,7 +396,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       issuer,
       region: settings.region,
       accountId: settings.accountId,
-      localEndpoints: localEndpoints(clock, issuer, tokens),
+      localEndpoints: localEndpoints(clock, issuer, tokens, () => ({
+        page: indexPage(
+          {
+            api: api.url,
+            mail: ses.endpoint,
+            mailStore: `${ses.endpoint}/store`,
+            smtp: { host: LOCAL_HOST, port: smtp.port },
+          },
+          dataDir,
+          clock.now(),
+        ),
+        apiUrl: api.url,
+      })),
       log: (line) => {
         warn(`[api] ${line}`);
       },
@@ -460,13 +473,29 @@ async function seedDemo(endpoint: string, settings: LocalSettings): Promise<bool
   }
 }
 
-/** `/_local/...`: the service clock, the demo tokens, the signing key's JWKS. */
+/**
+ * The local-only paths: the index page, the OpenAPI document (no token, with this runtime as its
+ * server), and `/_local/...`: the service clock, the demo tokens, the signing key's JWKS.
+ */
 function localEndpoints(
   clock: LocalClock,
   issuer: TokenIssuer,
   tokens: Readonly<Record<string, string>>,
+  index: () => { readonly page: string; readonly apiUrl: string },
 ): LocalEndpoint {
   return async (method, path, body) => {
+    if (path === "/" && method === "GET") {
+      return { status: 200, body: index().page, contentType: "text/html; charset=utf-8" };
+    }
+    if (path === "/openapi.json" && method === "GET") {
+      // Imported on first use: the route modules read the handlers' environment when loaded.
+      const { buildOpenApiDocument } = await import("../functions/api/openapi.js");
+      const document = buildOpenApiDocument();
+      return {
+        status: 200,
+        body: { ...document, servers: [{ url: index().apiUrl, description: "This machine" }] },
+      };
+    }
     if (path === "/_local/clock" && method === "GET") return { status: 200, body: clock.view() };
     if (path === "/_local/clock/advance" && method === "POST") {
       if (typeof body !== "object" || body === null) {

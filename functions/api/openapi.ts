@@ -53,6 +53,7 @@ type Json = Record<string, unknown>;
 export interface OpenApiDocument {
   readonly openapi: "3.1.0";
   readonly info: Json;
+  readonly servers: readonly Json[];
   readonly security: readonly Json[];
   readonly paths: Record<string, Record<string, Json>>;
   readonly components: {
@@ -174,6 +175,27 @@ const PROBLEM_RESPONSES: Record<string, Json> = {
   InternalError: problemResponse("Unexpected error; nothing internal is disclosed"),
 };
 
+/**
+ * Success bodies a route sends besides JSON, chosen by a query parameter: the themes report's CSV
+ * attachment and printable HTML page (functions/api/reports-themes.ts).
+ */
+const OTHER_MEDIA_TYPES: Readonly<Record<string, Record<string, Json>>> = {
+  "reports-themes": {
+    "text/csv": {
+      schema: {
+        type: "string",
+        description:
+          "format=csv, sent as an attachment: a header line `section,track,category,label,value`, then one row per figure",
+      },
+      example: "section,track,category,label,value\nraised,LAC,raiser,IRO,12\n",
+    },
+    "text/html": {
+      schema: { type: "string", description: "format=html: one printable page with every figure" },
+      example: '<!doctype html><html lang="en">...</html>',
+    },
+  },
+};
+
 /** Every route's spec (the document follows routes.ts's order, not this list's). */
 export function routeSpecs(): readonly AnyRouteSpec[] {
   return [
@@ -248,6 +270,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
                 "application/json": {
                   schema: schemas.named(`${pascal(route.id)}Response`, ok.schema, "output"),
                 },
+                ...OTHER_MEDIA_TYPES[route.id],
               },
             }),
       },
@@ -305,7 +328,22 @@ export function buildOpenApiDocument(): OpenApiDocument {
         "escalates twice. Several responses to one stage are allowed by design (a recipient may add to their " +
         "answer while the stage is open). A 503 (retryable: true, Retry-After) means nothing was changed: " +
         "retry after the wait, with the same Idempotency-Key.",
+      license: {
+        name: "Proprietary: for the deploying local authority's use",
+        url: "https://challenge-resolution.example/licence",
+      },
     },
+    servers: [
+      {
+        url: "https://{apiId}.execute-api.{region}.amazonaws.com",
+        description: "One deployment per local authority (the stack's API Url output)",
+        variables: {
+          apiId: { default: "abcde12345", description: "The HTTP API's id" },
+          region: { default: "eu-west-2", description: "The AWS region the authority deploys to" },
+        },
+      },
+      { url: "http://127.0.0.1:4000", description: "The local runtime (npm start)" },
+    ],
     security: [{ bearerAuth: [] }],
     paths,
     components: {

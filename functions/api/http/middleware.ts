@@ -131,6 +131,8 @@ function correlationIdOf(event: Event): string {
 interface RequestFacts {
   correlationId: string;
   instance: string;
+  /** performance.now() when the request reached the handler, for the request line's duration_ms. */
+  startedAt: number;
 }
 const factsKey = Symbol("requestFacts");
 type WithFacts = Context & { [factsKey]?: RequestFacts };
@@ -147,31 +149,45 @@ function httpApi(route: RouteDefinition): MiddlewareObj<Event, Result, Error, Wi
       logger.setCorrelationId(correlationId);
       logger.appendKeys({ route: route.id, method: route.method });
       metrics.addDimension("route", route.id);
-      request.context[factsKey] = { correlationId, instance: request.event.rawPath };
+      request.context[factsKey] = {
+        correlationId,
+        instance: request.event.rawPath,
+        startedAt: performance.now(),
+      };
     },
     after: (request) => {
       const facts = request.context[factsKey];
       const response = request.response;
       if (response === null || facts === undefined) return;
       const status = response.statusCode ?? 200;
-      logger.info("request completed", { status });
+      logger.info("request completed", {
+        status,
+        duration_ms: Math.round(performance.now() - facts.startedAt),
+      });
       request.response = finish(status, response, facts.correlationId);
     },
     onError: (request) => {
       const facts = request.context[factsKey] ?? {
         correlationId: correlationIdOf(request.event),
         instance: request.event.rawPath,
+        startedAt: performance.now(),
       };
+      const duration_ms = Math.round(performance.now() - facts.startedAt);
       const mapped = toProblem(request.error, facts);
       if (mapped.serverFault) {
         logger.error({
           message: "request failed",
           status: mapped.problem.status,
           code: mapped.problem.code,
+          duration_ms,
           error: request.error,
         });
       } else {
-        logger.info("request refused", { status: mapped.problem.status, code: mapped.problem.code });
+        logger.info("request refused", {
+          status: mapped.problem.status,
+          code: mapped.problem.code,
+          duration_ms,
+        });
       }
       request.response = finish(mapped.problem.status, problemResponse(mapped), facts.correlationId);
     },

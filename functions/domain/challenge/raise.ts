@@ -40,7 +40,7 @@ export function raise(
   if (unknownThemes.length > 0) {
     return refuse(
       "UNKNOWN_THEME",
-      `${unknownThemes.map((t) => `"${t}"`).join(", ")} ${unknownThemes.length === 1 ? "is not one of" : "are not among"} this protocol's themes (${protocol.themes.map((t) => t.label).join("; ")})`,
+      `${unknownThemes.map((t) => `"${t}"`).join(", ")} ${unknownThemes.length === 1 ? "is not one of" : "are not among"} this protocol's themes; the theme ids are: ${protocol.themes.map((t) => `${t.id} (${t.label})`).join("; ")}`,
     );
   }
 

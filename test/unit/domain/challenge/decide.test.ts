@@ -151,7 +151,7 @@ describe("Raise", () => {
     expectRefused(
       decide(undefined, raiseCommand({}, { themes: ["drift", "weather"] }), context(RAISED_AT)),
       "UNKNOWN_THEME",
-      /"weather" is not one of this protocol's themes \(Drift and delay; Voice of the child\)/,
+      /"weather" is not one of this protocol's themes; the theme ids are: drift \(Drift and delay\); voice_of_child \(Voice of the child\)/,
     );
   });
 
