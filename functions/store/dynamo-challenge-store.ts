@@ -11,6 +11,7 @@ import {
 import { z } from "zod";
 import type { ChallengeEvent } from "../domain/challenge/events.js";
 import type { ChallengeState } from "../domain/challenge/state.js";
+import { retentionOf, type RetentionSettings } from "../domain/retention.js";
 import { now } from "../shared/clock.js";
 import { eventHash } from "./event-hash.js";
 import {
@@ -139,6 +140,7 @@ export class DynamoChallengeStore implements ChallengeStore {
     expectedVersion: number,
     events: readonly ChallengeEvent[],
     newState: ChallengeState,
+    retention?: RetentionSettings,
   ): Promise<void> {
     checkAppend(expectedVersion, events, newState);
     const challengeId = newState.challengeId;
@@ -170,7 +172,7 @@ export class DynamoChallengeStore implements ChallengeStore {
       });
       prevHash = hash;
     }
-    const snapshot = snapshotItem(tenantId, newState, prevHash);
+    const snapshot = snapshotItem(tenantId, newState, prevHash, retention);
 
     const snapshotCondition: Pick<
       TransactWritePut,
@@ -443,9 +445,21 @@ function checkAppend(
 }
 
 /** The snapshot item: state, version, chain head and the index attributes (open trays only while open). */
-function snapshotItem(tenantId: string, state: ChallengeState, lastEventHash: string): NewSnapshotItem {
+function snapshotItem(
+  tenantId: string,
+  state: ChallengeState,
+  lastEventHash: string,
+  retentionSettings: RetentionSettings | undefined,
+): NewSnapshotItem {
   const id = state.challengeId;
   const raised = indexKeys.timeSk(state.raisedAt, id, "raisedAt");
+  // From the date of birth on the form, never from closure; recomputed on every write, so a changed
+  // authority rule applies from the challenge's next change (DESIGN.md, Retention).
+  const retention = retentionOf({
+    dateOfBirth: state.form.child.dateOfBirth,
+    track: state.track,
+    settings: retentionSettings,
+  });
   const item: NewSnapshotItem = {
     ...keys.challenge(tenantId, id),
     entity: ENTITY.challenge,
@@ -460,6 +474,10 @@ function snapshotItem(tenantId: string, state: ChallengeState, lastEventHash: st
     [INDEXES.byTeam.sortKey]: raised,
     [INDEXES.byMonthRaised.partitionKey]: indexKeys.byMonthRaisedPk(tenantId, londonMonthOf(state.raisedAt)),
     [INDEXES.byMonthRaised.sortKey]: indexKeys.timeSk(state.raisedAt, id, "raisedAt"),
+    retainUntil: retention.retainUntil,
+    retentionRule: retention.rule,
+    [INDEXES.byRetentionDate.partitionKey]: indexKeys.byRetentionDatePk(tenantId),
+    [INDEXES.byRetentionDate.sortKey]: indexKeys.retentionSk(retention.retainUntil, id),
   };
   const stage = state.currentStage;
   if (state.status === "open" && stage !== null) {

@@ -188,6 +188,18 @@ export const withdrawCommandSchema = z.object({ type: z.literal("Withdraw"), ...
 
 export const closeCommandSchema = z.object({ type: z.literal("Close"), ...base, summary: text(10_000) });
 
+/**
+ * Places (`hold: true`) or lifts (`hold: false`) a legal hold: while held, the record is never
+ * deleted at the end of its retention period (functions/domain/retention.ts). Names the change it
+ * makes, so a retry of a placement never lifts a hold and the other way round.
+ */
+export const setLegalHoldCommandSchema = z.object({
+  type: z.literal("SetLegalHold"),
+  ...base,
+  hold: z.boolean(),
+  reason: text(5_000),
+});
+
 export const commandSchema = z.discriminatedUnion("type", [
   raiseCommandSchema,
   acknowledgeCommandSchema,
@@ -208,6 +220,7 @@ export const commandSchema = z.discriminatedUnion("type", [
   noteDifferenceCommandSchema,
   withdrawCommandSchema,
   closeCommandSchema,
+  setLegalHoldCommandSchema,
 ]);
 export type Command = z.infer<typeof commandSchema>;
 export type CommandType = Command["type"];

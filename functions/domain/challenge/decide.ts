@@ -8,6 +8,7 @@ import { initialState } from "./evolve.js";
 import { raise } from "./raise.js";
 import { bypass, close, escalate, markResolved, noteDifference, reopen, withdraw } from "./raiser-actions.js";
 import { acknowledge, agreeActionPlan, recordMeeting, respond } from "./recipient-actions.js";
+import { setLegalHold } from "./legal-hold.js";
 import { approveReferral, requestReferral } from "./referrals.js";
 import type { ChallengeState, DecideContext } from "./state.js";
 import { autoEscalate, sendReminder } from "./timer.js";
@@ -107,5 +108,7 @@ export function decide(
       return withdraw(scope, cmd);
     case "Close":
       return close(scope, cmd);
+    case "SetLegalHold":
+      return setLegalHold(scope, cmd);
   }
 }

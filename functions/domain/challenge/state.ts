@@ -79,6 +79,14 @@ export interface ChallengeState {
   readonly autoEscalations: number;
   readonly resolvedAt?: string;
   readonly closedAt?: string;
+  /** Set while a legal hold stops deletion at the end of the retention period: since when, by whom (id), why. */
+  readonly legalHold?: LegalHold;
+}
+
+export interface LegalHold {
+  readonly since: string;
+  readonly by: string;
+  readonly reason: string;
 }
 
 /**

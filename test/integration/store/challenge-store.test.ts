@@ -57,6 +57,7 @@ describe("the table", () => {
       "gsi3",
       "gsi4",
       "gsi5",
+      "gsi6",
     ]);
     const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
     expect(ttl.TimeToLiveDescription?.AttributeName).toBe(TABLE.ttlAttribute);
