@@ -9,6 +9,7 @@ import type { ChallengeEvent } from "../../../functions/domain/challenge/events.
 import { evolve } from "../../../functions/domain/challenge/evolve.js";
 import type { RetentionSettings } from "../../../functions/domain/retention.js";
 import { runRetention } from "../../../functions/retention/run-retention.js";
+import { main } from "../../../bin/retention.js";
 import { DynamoChallengeStore } from "../../../functions/store/dynamo-challenge-store.js";
 import { RetentionStore } from "../../../functions/store/retention-store.js";
 import { keys } from "../../../functions/store/table.js";
@@ -244,5 +245,33 @@ describe("a deletion interrupted part-way", () => {
       outcome: "held",
     });
     expect(await challenges.get(TENANT_B, fixture.challengeId)).toBeDefined();
+  });
+});
+
+describe("npm run retention -- dry-run", () => {
+  it("prints what would be deleted and what is held, and deletes nothing", async () => {
+    const tenant = "dry-run-borough";
+    const due = await challengeAbout(tenant, { dateOfBirth: "1948-05-05", name: "Hal Invented" });
+    const kept = await challengeAbout(tenant, { dateOfBirth: "1947-05-05", name: "Ivy Invented" });
+    const hold = holdBatch(kept);
+    await challenges.append(tenant, hold.expectedVersion, hold.events, hold.state);
+    const out: string[] = [];
+    const code = await main(
+      ["dry-run", "--tenant", tenant, "--as-of", AS_OF],
+      { out: (line) => out.push(line), err: (line) => out.push(`ERR ${line}`) },
+      {},
+      retention,
+    );
+    expect(code).toBe(0);
+    expect(out).toEqual([
+      `${tenant}\t${kept.challengeId}\tkept until 2022-05-05\tlac_75th_birthday\tHELD since 2026-11-01T09:00:00.000Z`,
+      `${tenant}\t${due.challengeId}\tkept until 2023-05-05\tlac_75th_birthday\twould be deleted`,
+      `As of ${AS_OF}: 1 would be deleted, 1 held.`,
+    ]);
+    expect(await challenges.get(tenant, due.challengeId)).toBeDefined();
+    const refused: string[] = [];
+    const io = { out: (line: string) => refused.push(line), err: (line: string) => refused.push(line) };
+    expect(await main(["dry-run", "--as-of", "04/12/2026", "--tenant", tenant], io, {}, retention)).toBe(2);
+    expect(await main(["delete"], io, {}, retention)).toBe(2);
   });
 });
