@@ -11,7 +11,7 @@ import {
 import { z } from "zod";
 import type { ChallengeEvent } from "../domain/challenge/events.js";
 import type { ChallengeState } from "../domain/challenge/state.js";
-import { retentionOf, type RetentionSettings } from "../domain/retention.js";
+import { retentionOf, type Retention, type RetentionSettings } from "../domain/retention.js";
 import { now } from "../shared/clock.js";
 import { eventHash } from "./event-hash.js";
 import {
@@ -140,7 +140,7 @@ export class DynamoChallengeStore implements ChallengeStore {
     expectedVersion: number,
     events: readonly ChallengeEvent[],
     newState: ChallengeState,
-    retention?: RetentionSettings,
+    retentionSettings?: RetentionSettings,
   ): Promise<void> {
     checkAppend(expectedVersion, events, newState);
     const challengeId = newState.challengeId;
@@ -157,6 +157,13 @@ export class DynamoChallengeStore implements ChallengeStore {
     }
     const storedHead = prevHash;
 
+    // From the date of birth on the form, never from closure; recomputed on every write, so a changed
+    // authority rule applies from the challenge's next change (DESIGN.md, Retention).
+    const retention = retentionOf({
+      dateOfBirth: newState.form.child.dateOfBirth,
+      track: newState.track,
+      settings: retentionSettings,
+    });
     const eventItems: NewEventItem[] = [];
     for (const event of events) {
       const hash = eventHash(tenantId, event, prevHash);
@@ -169,6 +176,7 @@ export class DynamoChallengeStore implements ChallengeStore {
         event: withoutUndefined(event),
         prevHash,
         hash,
+        retainUntil: retention.retainUntil,
       });
       prevHash = hash;
     }
@@ -449,17 +457,10 @@ function snapshotItem(
   tenantId: string,
   state: ChallengeState,
   lastEventHash: string,
-  retentionSettings: RetentionSettings | undefined,
+  retention: Retention,
 ): NewSnapshotItem {
   const id = state.challengeId;
   const raised = indexKeys.timeSk(state.raisedAt, id, "raisedAt");
-  // From the date of birth on the form, never from closure; recomputed on every write, so a changed
-  // authority rule applies from the challenge's next change (DESIGN.md, Retention).
-  const retention = retentionOf({
-    dateOfBirth: state.form.child.dateOfBirth,
-    track: state.track,
-    settings: retentionSettings,
-  });
   const item: NewSnapshotItem = {
     ...keys.challenge(tenantId, id),
     entity: ENTITY.challenge,

@@ -264,6 +264,8 @@ export const eventItemSchema = z.strictObject({
   event: challengeEventSchema,
   prevHash: z.union([z.literal(""), hash]),
   hash,
+  /** The challenge's retention date when the event was written: the audit copy's Object Lock date. Not hashed. */
+  retainUntil: day.optional(),
 });
 export type EventItem = z.infer<typeof eventItemSchema>;
 

@@ -256,7 +256,9 @@ describe("audit", () => {
 
   it("reads the stream only (backfill is a command-line tool), and writes new objects only", () => {
     const actions = actionsOf(stack.audit.exporter);
-    expect(actions).toEqual(expect.arrayContaining(["dynamodb:GetRecords", "s3:PutObject"]));
+    expect(actions).toEqual(
+      expect.arrayContaining(["dynamodb:GetRecords", "s3:PutObject", "s3:PutObjectRetention"]),
+    );
     for (const action of ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "s3:GetObject"]) {
       expect(actions).not.toContain(action);
     }

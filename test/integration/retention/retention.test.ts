@@ -108,6 +108,12 @@ describe("retention by date of birth", () => {
       gsi6pk: `T#${TENANT_A}#RETAIN`,
       gsi6sk: `2025-06-15#${born1950.challengeId}`,
     });
+    // Every event item carries it too: the audit exporter locks each object until then.
+    const events = (await partition(TENANT_A, born1950.challengeId)).filter(
+      (item) => item.entity === "event",
+    );
+    expect(events).toHaveLength(3);
+    expect(events.every((item) => item.retainUntil === "2025-06-15")).toBe(true);
   });
 
   it("reports, in a dry run, what would be deleted and what is held, without deleting or naming anyone", async () => {

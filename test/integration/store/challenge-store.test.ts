@@ -118,7 +118,18 @@ describe("append, get and events", () => {
 
     const event = items.find((i) => i.sk === "E#0000000001");
     expect(Object.keys(event ?? {}).sort()).toEqual(
-      ["challengeId", "entity", "event", "hash", "pk", "prevHash", "sk", "tenantId", "type"].sort(),
+      [
+        "challengeId",
+        "entity",
+        "event",
+        "hash",
+        "pk",
+        "prevHash",
+        "retainUntil",
+        "sk",
+        "tenantId",
+        "type",
+      ].sort(),
     );
     expect(event).toMatchObject({ entity: "event", type: "ChallengeRaised", prevHash: "" });
 
