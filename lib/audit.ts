@@ -152,9 +152,13 @@ export class Audit extends Construct {
     props.store.grantStreamRead(this.exporter);
     acknowledgeKmsGrant(this.exporter);
 
-    // Write new objects only: no read, delete, retention or legal-hold changes.
+    // Write new objects only, with their own Object Lock date (which a PUT with retention headers
+    // needs s3:PutObjectRetention for): no read, delete or legal-hold changes.
     this.exporter.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ["s3:PutObject"], resources: [this.bucket.arnForObjects("*")] }),
+      new PolicyStatement({
+        actions: ["s3:PutObject", "s3:PutObjectRetention"],
+        resources: [this.bucket.arnForObjects("*")],
+      }),
     );
     this.key.grant(this.exporter.role, "kms:GenerateDataKey", "kms:Decrypt");
     this.exporter.acknowledge(

@@ -18,6 +18,7 @@ import { EventReactor } from "./events.js";
 import { FunctionFactory, type ServiceFunction } from "./functions.js";
 import { Mail } from "./mail.js";
 import { LOG_RETENTION, Observability } from "./observability.js";
+import { Retention } from "./retention.js";
 import { Store } from "./store.js";
 import { Workflow } from "./workflow.js";
 
@@ -141,6 +142,7 @@ export class ChallengeStack extends Stack {
   readonly events: EventReactor;
   readonly api: Api;
   readonly functions: FunctionFactory;
+  readonly retention: Retention;
 
   constructor(scope: Construct, id: string, props: ChallengeStackProps) {
     super(scope, id, props);
@@ -201,6 +203,12 @@ export class ChallengeStack extends Stack {
       store: this.store,
       mail: this.mail,
       stateMachineArn,
+      observability: this.observability,
+    });
+    this.retention = new Retention(this, "Retention", {
+      tenantIds: settings.tenantIds,
+      functions: this.functions,
+      store: this.store,
       observability: this.observability,
     });
     this.api = new Api(this, "Api", {

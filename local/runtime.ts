@@ -50,6 +50,7 @@ import {
   localSettings,
   localUrl,
 } from "./settings.js";
+import { startRetentionSchedule } from "./retention-schedule.js";
 import { type SmtpListener, startSmtpListener } from "./smtp.js";
 import { LocalStepFunctions } from "./stepfunctions/engine.js";
 import { type StepFunctionsServer, startStepFunctionsServer } from "./stepfunctions/server.js";
@@ -359,6 +360,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     });
     stops.push(() => digestSchedule.stop());
     progress("Stream consumers    export-events (audit), react (workflow starts, notifications, case notes)");
+
+    const stopRetention = startRetentionSchedule({
+      tableName: settings.tableName,
+      tenantIds: [DEMO_TENANT],
+      now: () => clock.now(),
+      log: (line) => {
+        warn(`[retention] ${line}`);
+      },
+    });
+    stops.push(stopRetention);
 
     const resumed = await engine.resume();
     if (resumed > 0) progress(`Workflows           ${resumed} running execution(s) resumed`);

@@ -41,6 +41,7 @@ import { spec as respond } from "./respond.js";
 import { routes } from "./routes.js";
 import { spec as teamChallenges } from "./team-challenges.js";
 import { spec as withdraw } from "./withdraw.js";
+import { spec as legalHold } from "./legal-hold.js";
 
 /**
  * The OpenAPI 3.1 document, built from routes.ts and the very zod schemas the handlers validate
@@ -215,6 +216,7 @@ export function routeSpecs(): readonly AnyRouteSpec[] {
     reopen,
     noteDifference,
     withdraw,
+    legalHold,
     close,
     overdueTray,
     myTray,

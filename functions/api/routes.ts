@@ -127,6 +127,13 @@ export const routes: readonly RouteDefinition[] = [
     summary: "Note that the raiser maintains their position",
   },
   {
+    id: "legal-hold",
+    method: "POST",
+    path: `${c}/legal-hold`,
+    scope: "challenges/write",
+    summary: "Place or lift a legal hold (the IRO service manager): a held record is never deleted",
+  },
+  {
     id: "withdraw",
     method: "POST",
     path: `${c}/withdrawal`,

@@ -11,6 +11,7 @@ import {
   initialState,
 } from "../domain/challenge/index.js";
 import type { Protocol } from "../domain/protocol.js";
+import type { RetentionSettings } from "../domain/retention.js";
 import { type ChallengeStore, ConcurrencyConflictError } from "../store/ports.js";
 
 /**
@@ -40,6 +41,8 @@ export interface TenantSettings {
   readonly closureDays: readonly string[];
   /** Close of business (HH:MM, London) when deadlines fall; the calendar's default when unset. */
   readonly closeOfBusiness?: string | undefined;
+  /** The authority's retention rule for child-protection records (functions/domain/retention.ts). */
+  readonly retention?: RetentionSettings | undefined;
 }
 
 /** What the application service reads about a tenant. The TenantStore (functions/store/tenant-store.ts) fits it. */
@@ -244,7 +247,7 @@ export async function executeCommand(
 
     const newState = decision.events.reduce(evolve, state);
     try {
-      await deps.challenges.append(tenantId, state.version, decision.events, newState);
+      await deps.challenges.append(tenantId, state.version, decision.events, newState, settings.retention);
     } catch (error) {
       if (error instanceof ConcurrencyConflictError && attempt < MAX_ATTEMPTS) {
         attemptCommand = pinnedToStage(attemptCommand, state);

@@ -150,6 +150,8 @@ function stageOf(walk: Walk, event: ChallengeEvent, next: ChallengeEvent | undef
     case "DifferenceNoted":
     case "Withdrawn":
     case "Closed":
+    case "LegalHoldPlaced":
+    case "LegalHoldLifted":
       return fallback;
   }
 }
@@ -469,6 +471,16 @@ function partsOf(walk: Walk, event: ChallengeEvent, next: ChallengeEvent | undef
         action: `${capitalise(roleOf(walk, event.actor, null))} closed the challenge:`,
         detail: event.data.summary,
         outcome: "Closed.",
+      };
+    case "LegalHoldPlaced":
+    case "LegalHoldLifted":
+      return {
+        action: `${capitalise(roleOf(walk, event.actor, null))} ${event.type === "LegalHoldPlaced" ? "placed a legal hold on" : "lifted the legal hold on"} this record:`,
+        detail: event.data.reason,
+        outcome:
+          event.type === "LegalHoldPlaced"
+            ? "The record will not be deleted at the end of its retention period while the hold lasts."
+            : "The record is kept to the end of its retention period, then deleted.",
       };
   }
 }

@@ -23,7 +23,10 @@ import { EXPORT_CONTENT_TYPE, exportObject } from "./export-format.js";
  * - Each record is written on its own; a record that fails is reported in `batchItemFailures` and the
  *   others still count as done. Lambda retries from the first failed record, so records after it are
  *   written again: the per-event key and `If-None-Match: *` make that harmless.
- * - Object Lock retention is the bucket's default (COMPLIANCE); the writer sets none itself.
+ * - Object Lock retention (COMPLIANCE) is the record's own retention date where the event item
+ *   carries one (`retainUntil`, written by the store from the child's date of birth): the audit
+ *   copy becomes deletable the day the record does. An explicit date on the PUT overrides the
+ *   bucket's default period, which only applies to objects written without one (older items).
  * - Nothing personal is logged: tenant, challenge, seq and outcome codes only.
  */
 
@@ -55,8 +58,10 @@ export async function exportEvent(
   s3: Pick<S3Client, "send">,
   bucket: string,
   stored: StoredEvent,
+  retainUntil?: string,
 ): Promise<ExportOutcome> {
   const object = exportObject(stored);
+  const lock = objectLockUntil(retainUntil);
   try {
     await s3.send(
       new PutObjectCommand({
@@ -68,6 +73,7 @@ export async function exportEvent(
         // auditor can recompute from a downloaded object with standard tools.
         ChecksumAlgorithm: "SHA256",
         IfNoneMatch: "*",
+        ...(lock === undefined ? {} : { ObjectLockMode: "COMPLIANCE", ObjectLockRetainUntilDate: lock }),
       }),
     );
     return "written";
@@ -75,6 +81,19 @@ export async function exportEvent(
     if (isPreconditionFailed(error)) return "already_exported";
     throw error;
   }
+}
+
+/**
+ * The instant an exported object's lock ends: the start (UTC) of the day after the record's
+ * retention date, the day the deletion job may delete the record itself. Undefined without a date.
+ */
+export function objectLockUntil(retainUntil: string | undefined): Date | undefined {
+  if (retainUntil === undefined) return undefined;
+  const day = Date.parse(`${retainUntil}T00:00:00.000Z`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(retainUntil) || Number.isNaN(day)) {
+    throw new UnexportableRecordError(`retention date ${JSON.stringify(retainUntil)} is not a date`);
+  }
+  return new Date(day + 24 * 60 * 60 * 1000);
 }
 
 function isPreconditionFailed(error: unknown): boolean {
@@ -160,7 +179,8 @@ export function makeExportHandler(
             seq: stored.event.seq,
           });
         }
-        const outcome = await exportEvent(deps.s3, deps.bucket, stored);
+        const retainUntil = record.dynamodb?.NewImage?.retainUntil?.S;
+        const outcome = await exportEvent(deps.s3, deps.bucket, stored, retainUntil);
         counts[outcome]++;
       } catch (error) {
         counts.failed++;

@@ -249,6 +249,10 @@ function describe(ctx: Context, event: ChallengeEvent, opened: EventOf<"StageOpe
       return `Withdrawn by ${actor}`;
     case "Closed":
       return `Closed by ${actor}`;
+    case "LegalHoldPlaced":
+      return `Legal hold placed by ${actor}`;
+    case "LegalHoldLifted":
+      return `Legal hold lifted by ${actor}`;
   }
 }
 

@@ -12,6 +12,7 @@ import { z } from "zod";
 import type { ChallengeEvent } from "../domain/challenge/events.js";
 import type { ChallengeState } from "../domain/challenge/state.js";
 import { nextToAct } from "../domain/challenge/timer.js";
+import { retentionOf, type Retention, type RetentionSettings } from "../domain/retention.js";
 import { now } from "../shared/clock.js";
 import { eventHash } from "./event-hash.js";
 import {
@@ -140,6 +141,7 @@ export class DynamoChallengeStore implements ChallengeStore {
     expectedVersion: number,
     events: readonly ChallengeEvent[],
     newState: ChallengeState,
+    retentionSettings?: RetentionSettings,
   ): Promise<void> {
     checkAppend(expectedVersion, events, newState);
     const challengeId = newState.challengeId;
@@ -156,6 +158,13 @@ export class DynamoChallengeStore implements ChallengeStore {
     }
     const storedHead = prevHash;
 
+    // From the date of birth on the form, never from closure; recomputed on every write, so a changed
+    // authority rule applies from the challenge's next change (DESIGN.md, Retention).
+    const retention = retentionOf({
+      dateOfBirth: newState.form.child.dateOfBirth,
+      track: newState.track,
+      settings: retentionSettings,
+    });
     const eventItems: NewEventItem[] = [];
     for (const event of events) {
       const hash = eventHash(tenantId, event, prevHash);
@@ -168,10 +177,11 @@ export class DynamoChallengeStore implements ChallengeStore {
         event: withoutUndefined(event),
         prevHash,
         hash,
+        retainUntil: retention.retainUntil,
       });
       prevHash = hash;
     }
-    const snapshot = snapshotItem(tenantId, newState, prevHash);
+    const snapshot = snapshotItem(tenantId, newState, prevHash, retention);
 
     const snapshotCondition: Pick<
       TransactWritePut,
@@ -444,7 +454,12 @@ function checkAppend(
 }
 
 /** The snapshot item: state, version, chain head and the index attributes (open trays only while open). */
-function snapshotItem(tenantId: string, state: ChallengeState, lastEventHash: string): NewSnapshotItem {
+function snapshotItem(
+  tenantId: string,
+  state: ChallengeState,
+  lastEventHash: string,
+  retention: Retention,
+): NewSnapshotItem {
   const id = state.challengeId;
   const raised = indexKeys.timeSk(state.raisedAt, id, "raisedAt");
   const item: NewSnapshotItem = {
@@ -461,6 +476,10 @@ function snapshotItem(tenantId: string, state: ChallengeState, lastEventHash: st
     [INDEXES.byTeam.sortKey]: raised,
     [INDEXES.byMonthRaised.partitionKey]: indexKeys.byMonthRaisedPk(tenantId, londonMonthOf(state.raisedAt)),
     [INDEXES.byMonthRaised.sortKey]: indexKeys.timeSk(state.raisedAt, id, "raisedAt"),
+    retainUntil: retention.retainUntil,
+    retentionRule: retention.rule,
+    [INDEXES.byRetentionDate.partitionKey]: indexKeys.byRetentionDatePk(tenantId),
+    [INDEXES.byRetentionDate.sortKey]: indexKeys.retentionSk(retention.retainUntil, id),
   };
   const stage = state.currentStage;
   if (state.status === "open" && stage !== null) {

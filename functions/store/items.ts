@@ -8,6 +8,7 @@ import {
 } from "../domain/challenge/commands.js";
 import type { ChallengeEvent, ChallengeEventType, EventOf } from "../domain/challenge/events.js";
 import type { ChallengeState, OpenStage, TrackedAction } from "../domain/challenge/state.js";
+import { RETENTION_RULES, type RetentionRule } from "../domain/retention.js";
 import { ENTITY } from "./table.js";
 
 /**
@@ -135,6 +136,7 @@ export const challengeStateSchema = z.strictObject({
   autoEscalations: z.number().int().min(0),
   resolvedAt: instant.optional(),
   closedAt: instant.optional(),
+  legalHold: z.strictObject({ since: instant, by: id, reason: z.string() }).optional(),
 }) satisfies z.ZodType<ChallengeState>;
 
 // --- events ------------------------------------------------------------------------------------
@@ -235,6 +237,8 @@ export const challengeEventSchema = z.discriminatedUnion("type", [
   eventSchema("DifferenceNoted", { summary: z.string(), decidedBy: recipientSchema }),
   eventSchema("Withdrawn", { reason: z.string() }),
   eventSchema("Closed", { summary: z.string() }),
+  eventSchema("LegalHoldPlaced", { reason: z.string() }),
+  eventSchema("LegalHoldLifted", { reason: z.string() }),
 ]) satisfies z.ZodType<ChallengeEvent>;
 
 // --- items -------------------------------------------------------------------------------------
@@ -263,6 +267,11 @@ export const snapshotItemSchema = z.strictObject({
   gsi4sk: indexField,
   gsi5pk: indexField,
   gsi5sk: indexField,
+  /** The last day the record must be kept and the rule that set it (functions/domain/retention.ts). */
+  retainUntil: day.optional(),
+  retentionRule: z.enum(Object.keys(RETENTION_RULES) as [RetentionRule, ...RetentionRule[]]).optional(),
+  gsi6pk: indexField,
+  gsi6sk: indexField,
 });
 export type SnapshotItem = z.infer<typeof snapshotItemSchema>;
 
@@ -277,6 +286,8 @@ export const eventItemSchema = z.strictObject({
   event: challengeEventSchema,
   prevHash: z.union([z.literal(""), hash]),
   hash,
+  /** The challenge's retention date when the event was written: the audit copy's Object Lock date. Not hashed. */
+  retainUntil: day.optional(),
 });
 export type EventItem = z.infer<typeof eventItemSchema>;
 

@@ -1,6 +1,7 @@
 import type { ChallengeEvent } from "../domain/challenge/events.js";
 import type { ChallengeState } from "../domain/challenge/state.js";
 import type { GoodPracticeNotification } from "../domain/good-practice.js";
+import type { RetentionSettings } from "../domain/retention.js";
 
 /** A challenge as stored: its latest snapshot and (when asked for) its events in order. */
 export interface StoredChallenge {
@@ -52,13 +53,16 @@ export interface ChallengeStore {
   events(tenantId: string, challengeId: string): Promise<readonly StoredEvent[]>;
   /**
    * Writes the events and the new snapshot in one transaction, conditioned on the stored snapshot
-   * still being at `expectedVersion` (0: must not exist yet). All or nothing.
+   * still being at `expectedVersion` (0: must not exist yet). All or nothing. `retention` is the
+   * tenant's retention setting, from which the snapshot's retention date is computed (unset: the
+   * longest rule, functions/domain/retention.ts).
    */
   append(
     tenantId: string,
     expectedVersion: number,
     events: readonly ChallengeEvent[],
     newState: ChallengeState,
+    retention?: RetentionSettings,
   ): Promise<void>;
   /** Open challenges whose current stage's deadline is on or before `dueBy` (ISO), earliest first. */
   openByDueDate(tenantId: string, dueBy: string, query?: TrayQuery): Promise<Page<ChallengeState>>;

@@ -15,6 +15,7 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  * | --------------------- | ---------------------- | ------------------------------------- | -------------------- | -------------------- |
  * | challenge snapshot    | `T#<t>#C#<c>`          | `SNAPSHOT`                            | `challenge`          | never                |
  * | challenge event       | `T#<t>#C#<c>`          | `E#<seq>`                             | `event`              | never                |
+ * | retention tombstone   | `T#<t>#C#<c>`          | `TOMBSTONE`                           | `tombstone`          | never (4)            |
  * | workflow task token   | `T#<t>#C#<c>`          | `TASKTOKEN`                           | `task-token`         | never (replaced)     |
  * | email delivery record | `T#<t>#C#<c>`          | `MAILOUT#<seq>#<recipient>`           | `mail-out`           | never                |
  * |   undeliverable alert | `T#<t>#C#<c>`          | `MAILOUT#ALERT#<failure source>`      | `mail-out`           | never                |
@@ -36,6 +37,8 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  * (3) Written by Powertools' idempotency utility for `Idempotency-Key` requests (api/http/
  *     dependencies.ts), with its own attributes (`status`, `data`, `in_progress_expiration`, ...)
  *     and no `entity`; the TTL is `IDEMPOTENCY_TTL_SECONDS` (shared/config.ts).
+ * (4) What is left of a challenge deleted at the end of its retention period: ids, counts, the rule
+ *     and the dates, no personal data (functions/store/retention-store.ts).
  *
  * Written by: snapshot, events and task token, store/dynamo-challenge-store.ts (snapshot and events
  * in one transaction); configuration and staff, store/tenant-store.ts; good practice,
@@ -79,6 +82,7 @@ export const ENTITY = {
   mailUndeliverable: "mail-undeliverable",
   inboundAcceptance: "inbound-acceptance",
   inboundRefusal: "inbound-refusal",
+  tombstone: "tombstone",
 } as const;
 export type Entity = (typeof ENTITY)[keyof typeof ENTITY];
 
@@ -140,6 +144,15 @@ export const INDEXES = {
       "reports: challenges raised in a London calendar month: pk T#<tenant>#RAISED#<YYYY-MM>, sk <raisedAt>#<id>",
     order: "ascending",
     presentWhile: "always",
+  },
+  byRetentionDate: {
+    name: "gsi6",
+    partitionKey: "gsi6pk",
+    sortKey: "gsi6sk",
+    purpose:
+      "retention: challenges by the last day they must be kept: pk T#<tenant>#RETAIN, sk <YYYY-MM-DD>#<id> (functions/store/retention-store.ts)",
+    order: "ascending",
+    presentWhile: "the challenge exists (its tombstone too, until the deletion it records is complete)",
   },
 } as const satisfies Record<string, IndexDefinition>;
 export type IndexName = keyof typeof INDEXES;
@@ -301,6 +314,12 @@ export const indexKeys = {
       throw new Error(`month must be YYYY-MM, got ${JSON.stringify(month)}`);
     }
     return `${tenantPrefix(tenantId)}#RAISED#${month}`;
+  },
+  byRetentionDatePk: (tenantId: string): string => `${tenantPrefix(tenantId)}#RETAIN`,
+  /** `<YYYY-MM-DD>#<challengeId>`: retention date order; `< <asOf>` selects dates before `asOf`. */
+  retentionSk: (day: string, challengeId: string): string => {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new Error(`retention date must be YYYY-MM-DD, got ${day}`);
+    return `${day}#${keyPart(challengeId, "challenge id")}`;
   },
   /** `<instant>#<challengeId>`: time order, ties broken by id so every sort key is unique. */
   timeSk: (iso: string, challengeId: string, what: string): string =>

@@ -1,6 +1,7 @@
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { storedTemplateOverridesSchema } from "../mail/templates.js";
+import { retentionSettingsSchema } from "../domain/retention.js";
 import type { Recipient } from "../domain/protocol.js";
 import type { Assignee } from "../domain/challenge/events.js";
 import type { DirectoryLookup, DirectoryScope, RoleStanding } from "../domain/challenge/state.js";
@@ -63,6 +64,8 @@ export const tenantConfigSchema = z.strictObject({
   authorityName: z.string().trim().min(1).max(200).optional(),
   /** The authority's own wording of its emails, per notification kind; unset kinds keep the defaults. */
   mailTemplates: storedTemplateOverridesSchema.optional(),
+  /** The authority's child-protection retention rule; unset: kept as long as LAC records (functions/domain/retention.ts). */
+  retention: retentionSettingsSchema.optional(),
 });
 export type TenantConfig = z.infer<typeof tenantConfigSchema>;
 

@@ -40,9 +40,9 @@ const context = cdkJson.context;
 const CDK_PROVIDER = "AWS679f53fac002430cb0da5b7982bd2287";
 /**
  * Our handlers besides the API routes: four workflow tasks, the event reactor, inbound mail, mail
- * delivery events, the audit exporter, the audit digest writer.
+ * delivery events, the audit exporter, the audit digest writer, the retention job.
  */
-const OTHER_HANDLERS = 9;
+const OTHER_HANDLERS = 10;
 
 let app: App;
 let stack: ChallengeStack;
@@ -257,7 +257,9 @@ describe("audit", () => {
 
   it("reads the stream only (backfill is a command-line tool), and writes new objects only", () => {
     const actions = actionsOf(stack.audit.exporter);
-    expect(actions).toEqual(expect.arrayContaining(["dynamodb:GetRecords", "s3:PutObject"]));
+    expect(actions).toEqual(
+      expect.arrayContaining(["dynamodb:GetRecords", "s3:PutObject", "s3:PutObjectRetention"]),
+    );
     for (const action of ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "s3:GetObject"]) {
       expect(actions).not.toContain(action);
     }
@@ -351,6 +353,42 @@ describe("audit digests", () => {
       ReservedConcurrentExecutions: 1,
       Environment: { Variables: Match.objectLike({ DIGEST_KEY_ID: Match.anyValue() }) },
     });
+  });
+});
+
+describe("retention", () => {
+  it("runs the retention job daily at 02:00 London time through EventBridge Scheduler, with retries and a dead-letter queue", () => {
+    template.hasResourceProperties("AWS::Scheduler::Schedule", {
+      ScheduleExpression: "cron(0 2 * * ? *)",
+      ScheduleExpressionTimezone: "Europe/London",
+      State: "ENABLED",
+      Target: Match.objectLike({
+        Arn: { "Fn::GetAtt": [logicalIdOf(stack.retention.job.fn), "Arn"] },
+        DeadLetterConfig: { Arn: { "Fn::GetAtt": [logicalIdOf(stack.retention.deadLetterQueue), "Arn"] } },
+        RetryPolicy: { MaximumEventAgeInSeconds: 21600, MaximumRetryAttempts: 3 },
+      }),
+    });
+    expect(resources[logicalIdOf(stack.retention.job.fn)]?.Properties).toMatchObject({
+      ReservedConcurrentExecutions: 1,
+      Timeout: 900,
+    });
+    expect(variablesOf(stack.retention.job)).toMatchObject({ RETENTION_TENANT_IDS: context.authority });
+  });
+
+  it("lets the job delete items and query the retention index only: no scan, no other index, no S3", () => {
+    const actions = actionsOf(stack.retention.job).filter((a) => a.startsWith("dynamodb:"));
+    expect([...new Set(actions)].sort()).toEqual([
+      "dynamodb:BatchWriteItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+      "dynamodb:UpdateItem",
+    ]);
+    const queried = JSON.stringify(resourcesFor(stack.retention.job, "dynamodb:Query"));
+    expect(queried).toContain(`/index/${INDEXES.byRetentionDate.name}`);
+    expect(queried).not.toContain("/index/*");
+    expect(actionsOf(stack.retention.job).some((a) => a.startsWith("s3:"))).toBe(false);
   });
 });
 
@@ -881,6 +919,7 @@ describe("dead-letter queues and alarms", () => {
       stack.mail.inboundDeadLetterQueue,
       stack.mail.deliveryEventsDeadLetterQueue,
       stack.audit.digestDeadLetterQueue,
+      stack.retention.deadLetterQueue,
     ].map(logicalIdOf);
     const watched = alarmsOn("ApproximateNumberOfMessagesVisible").map(
       ([, a]) =>

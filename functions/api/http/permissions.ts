@@ -47,6 +47,8 @@ export const routePermissions: Readonly<Record<string, readonly ActorRole[]>> = 
   reopen: [...RAISERS, "iro_service_manager"],
   "note-difference": RAISERS,
   withdraw: [...RAISERS, "iro_service_manager"],
+  // Records management (functions/domain/challenge/legal-hold.ts says why no one else).
+  "legal-hold": ["iro_service_manager"],
   close: [...RAISERS, "iro_service_manager"],
   "overdue-tray": [...PEOPLE, "auditor"],
   "my-tray": PEOPLE,

@@ -186,6 +186,10 @@ export function summarise(event: ChallengeEvent, label: StageLabeller): string {
       return "Withdrawn by the raiser";
     case "Closed":
       return "Closed";
+    case "LegalHoldPlaced":
+      return "Legal hold placed: the record will not be deleted at the end of its retention period";
+    case "LegalHoldLifted":
+      return "Legal hold lifted";
   }
 }
 

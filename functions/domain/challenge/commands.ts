@@ -225,6 +225,18 @@ export const closeCommandSchema = z.strictObject({
   summary: text(10_000),
 });
 
+/**
+ * Places (`hold: true`) or lifts (`hold: false`) a legal hold: while held, the record is never
+ * deleted at the end of its retention period (functions/domain/retention.ts). Names the change it
+ * makes, so a retry of a placement never lifts a hold and the other way round.
+ */
+export const setLegalHoldCommandSchema = z.object({
+  type: z.literal("SetLegalHold"),
+  ...base,
+  hold: z.boolean(),
+  reason: text(5_000),
+});
+
 export const commandSchema = z.discriminatedUnion("type", [
   raiseCommandSchema,
   acknowledgeCommandSchema,
@@ -246,6 +258,7 @@ export const commandSchema = z.discriminatedUnion("type", [
   noteDifferenceCommandSchema,
   withdrawCommandSchema,
   closeCommandSchema,
+  setLegalHoldCommandSchema,
 ]);
 export type Command = z.infer<typeof commandSchema>;
 export type CommandType = Command["type"];

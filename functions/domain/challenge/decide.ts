@@ -17,6 +17,7 @@ import {
   withdraw,
 } from "./raiser-actions.js";
 import { acknowledge, agreeActionPlan, recordMeeting, respond } from "./recipient-actions.js";
+import { setLegalHold } from "./legal-hold.js";
 import { approveReferral, requestReferral } from "./referrals.js";
 import type { ChallengeState, DecideContext } from "./state.js";
 import { autoEscalate, sendReminder } from "./timer.js";
@@ -122,5 +123,7 @@ export function decide(
       return withdraw(scope, cmd);
     case "Close":
       return close(scope, cmd);
+    case "SetLegalHold":
+      return setLegalHold(scope, cmd);
   }
 }

@@ -182,6 +182,10 @@ export type Withdrawn = EventEnvelope<"Withdrawn", { reason: string }>;
 
 export type Closed = EventEnvelope<"Closed", { summary: string }>;
 
+/** A legal hold placed on the record, or lifted; the envelope's actor is the person who did it. */
+export type LegalHoldPlaced = EventEnvelope<"LegalHoldPlaced", { reason: string }>;
+export type LegalHoldLifted = EventEnvelope<"LegalHoldLifted", { reason: string }>;
+
 export type ChallengeEvent =
   | ChallengeRaised
   | StageOpened
@@ -203,7 +207,9 @@ export type ChallengeEvent =
   | Reopened
   | DifferenceNoted
   | Withdrawn
-  | Closed;
+  | Closed
+  | LegalHoldPlaced
+  | LegalHoldLifted;
 
 export type ChallengeEventType = ChallengeEvent["type"];
 export type EventOf<T extends ChallengeEventType> = Extract<ChallengeEvent, { type: T }>;

@@ -282,6 +282,14 @@ function apply(state: ChallengeState, event: ChallengeEvent): ChallengeState {
 
     case "Closed":
       return { ...state, ...exitStage(state, event.at, "closed"), status: "closed", closedAt: event.at };
+
+    case "LegalHoldPlaced":
+      return { ...state, legalHold: { since: event.at, by: event.actor.id, reason: event.data.reason } };
+
+    case "LegalHoldLifted": {
+      const { legalHold: _lifted, ...rest } = state;
+      return rest;
+    }
   }
 }
 

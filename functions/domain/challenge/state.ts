@@ -88,6 +88,14 @@ export interface ChallengeState {
   readonly autoEscalations: number;
   readonly resolvedAt?: string;
   readonly closedAt?: string;
+  /** Set while a legal hold stops deletion at the end of the retention period: since when, by whom (id), why. */
+  readonly legalHold?: LegalHold;
+}
+
+export interface LegalHold {
+  readonly since: string;
+  readonly by: string;
+  readonly reason: string;
 }
 
 /** Where a role is looked up: a team's, or (for a partner agency's challenge) only that agency's. */

@@ -57,6 +57,7 @@ describe("the table", () => {
       "gsi3",
       "gsi4",
       "gsi5",
+      "gsi6",
     ]);
     const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
     expect(ttl.TimeToLiveDescription?.AttributeName).toBe(TABLE.ttlAttribute);
@@ -117,7 +118,18 @@ describe("append, get and events", () => {
 
     const event = items.find((i) => i.sk === "E#0000000001");
     expect(Object.keys(event ?? {}).sort()).toEqual(
-      ["challengeId", "entity", "event", "hash", "pk", "prevHash", "sk", "tenantId", "type"].sort(),
+      [
+        "challengeId",
+        "entity",
+        "event",
+        "hash",
+        "pk",
+        "prevHash",
+        "retainUntil",
+        "sk",
+        "tenantId",
+        "type",
+      ].sort(),
     );
     expect(event).toMatchObject({ entity: "event", type: "ChallengeRaised", prevHash: "" });
 

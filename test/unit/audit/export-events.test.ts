@@ -110,6 +110,22 @@ describe("export-events handler", () => {
   const stored = chain(TENANT, story().events);
   const handler = makeExportHandler({ s3: new S3Client({ region: "eu-west-2" }), bucket: BUCKET });
 
+  it("locks each object (COMPLIANCE) until the day after the record's own retention date", async () => {
+    const [first] = stored;
+    if (first === undefined) throw new Error("no events");
+    const item = { ...eventItem(first), retainUntil: "2090-01-09" };
+    expect(await handler({ Records: [record(item, "1")] })).toEqual({ batchItemFailures: [] });
+    expect(puts()[0]).toMatchObject({
+      ObjectLockMode: "COMPLIANCE",
+      ObjectLockRetainUntilDate: new Date("2090-01-10T00:00:00.000Z"),
+    });
+    // A date that is not one is refused (reported for retry), never exported with the bucket's default.
+    s3Mock.resetHistory();
+    const bad = await handler({ Records: [record({ ...item, retainUntil: "2090-13-45" }, "2")] });
+    expect(bad).toEqual({ batchItemFailures: [{ itemIdentifier: "2" }] });
+    expect(puts()).toHaveLength(0);
+  });
+
   it("writes one object per event, keyed by tenant, London date, challenge and seq", async () => {
     expect(await handler(batch(stored))).toEqual({ batchItemFailures: [] });
     const inputs = puts();

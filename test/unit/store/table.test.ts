@@ -86,6 +86,7 @@ describe("stream filters", () => {
     ["good practice", item(ENTITY.goodPractice, "T#lbx#GP", "2026-01-05T09:00:00.000Z#gp1")],
     ["dedupe claim", item(ENTITY.dedupe, "T#lbx#D#reply-token#k", "DEDUPE")],
     ["idempotency record (no entity)", item(undefined, "T#lbx#IDEMPOTENCY", "api#abc")],
+    ["retention tombstone", item(ENTITY.tombstone, partition, "TOMBSTONE")],
   ];
 
   const readers: readonly [string, FilterPattern][] = [

@@ -1,0 +1,16 @@
+import { setLegalHoldCommandSchema } from "../domain/challenge/commands.js";
+import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
+import { createHandler } from "./http/middleware.js";
+
+/**
+ * POST /v1/challenges/{challengeId}/legal-hold: the IRO service manager places (`hold: true`) or
+ * lifts (`hold: false`) a legal hold, with a reason; while held, the record is never deleted.
+ */
+export const spec = commandRoute({
+  routeId: "legal-hold",
+  type: "SetLegalHold",
+  command: setLegalHoldCommandSchema,
+  body: setLegalHoldCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+});
+
+export const handler = createHandler(spec);
