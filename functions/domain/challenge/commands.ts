@@ -230,7 +230,7 @@ export const closeCommandSchema = z.strictObject({
  * deleted at the end of its retention period (functions/domain/retention.ts). Names the change it
  * makes, so a retry of a placement never lifts a hold and the other way round.
  */
-export const setLegalHoldCommandSchema = z.object({
+export const setLegalHoldCommandSchema = z.strictObject({
   type: z.literal("SetLegalHold"),
   ...base,
   hold: z.boolean(),
