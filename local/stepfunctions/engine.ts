@@ -157,6 +157,12 @@ interface Live {
   cancelExecutionTimeout?: () => void;
   /** Settles once the interpreter run has ended and the outcome is recorded. */
   done: Promise<void>;
+  /**
+   * Service-clock offset from real time as the execution last saw it: when it started, when a
+   * task's handler was called, when a wait ended. Its next state is timed from that instant plus
+   * the real time since (see {@link LocalStepFunctions.enteredAt}).
+   */
+  seenOffsetMs: number;
 }
 
 interface TokenWait {
@@ -474,7 +480,13 @@ export class LocalStepFunctions {
   // ---------------------------------------------------------------- running
 
   private launch(record: ExecutionRecord, machine: Machine): void {
-    const live: Live = { record, machine, parks: new Set(), done: Promise.resolve() };
+    const live: Live = {
+      record,
+      machine,
+      parks: new Set(),
+      done: Promise.resolve(),
+      seenOffsetMs: this.clockOffsetMs(),
+    };
     this.live.set(record.executionArn, live);
     const run = machine.interpreter.run(JSON.parse(record.input) as LibraryJson, {
       overrides: this.overridesFor(live),
@@ -598,10 +610,12 @@ export class LocalStepFunctions {
     const heartbeatSeconds =
       info.heartbeatSeconds ?? positiveInteger(template[TEMPLATE.heartbeatSeconds], info, "Heartbeat");
     const parameters = template[TEMPLATE.payload];
-    const enteredMs = this.clock.now().getTime();
+    const enteredMs = this.enteredAt(live);
     const deadlineMs = timeoutSeconds === undefined ? undefined : enteredMs + timeoutSeconds * 1000;
 
     if (token === undefined) {
+      // What this handler computes (a relative timeout, say) is computed at the clock as it is now.
+      this.sawClock(live);
       return this.park<unknown>(live, (resolve, reject) => {
         this.invoke(info, parameters).then(resolve, reject);
         if (deadlineMs === undefined) return () => undefined;
@@ -622,6 +636,7 @@ export class LocalStepFunctions {
       const cancels: (() => void)[] = [];
       const timedOut = (message?: string): void => {
         this.closedTokens.set(token, "timed-out");
+        this.sawClock(live);
         reject(this.timeoutError(message));
       };
       if (deadlineMs !== undefined)
@@ -631,10 +646,10 @@ export class LocalStepFunctions {
           }),
         );
       let cancelHeartbeat: (() => void) | undefined;
-      const heartbeat = (): void => {
+      const heartbeat = (fromMs = this.clock.now().getTime()): void => {
         if (heartbeatSeconds === undefined) return;
         cancelHeartbeat?.();
-        const dueMs = this.clock.now().getTime() + heartbeatSeconds * 1000;
+        const dueMs = fromMs + heartbeatSeconds * 1000;
         if (live.record.pendingTask?.token === token) {
           live.record.pendingTask.heartbeatDeadline = new Date(dueMs).toISOString();
         }
@@ -642,20 +657,24 @@ export class LocalStepFunctions {
           timedOut(`States.HeartbeatTimeout: no heartbeat for ${heartbeatSeconds} seconds`);
         });
       };
-      heartbeat();
+      heartbeat(enteredMs);
       // Registered before the handler runs: it may hand the token on and be answered at once.
       this.tokens.set(token, {
         live,
         stateName: info.name,
         succeed: (output) => {
           this.closedTokens.set(token, "completed");
+          this.sawClock(live);
           resolve(output);
         },
         fail: (error) => {
           this.closedTokens.set(token, "completed");
+          this.sawClock(live);
           reject(error);
         },
-        heartbeat,
+        heartbeat: () => {
+          heartbeat();
+        },
       });
       // A failed invocation fails the state, as a failed Lambda invoke does on AWS.
       this.invoke(info, parameters).catch(reject);
@@ -681,7 +700,7 @@ export class LocalStepFunctions {
           `Wait "${info.name}": seconds must be a non-negative integer, not ${JSON.stringify(seconds)}`,
         );
       }
-      dueMs = this.clock.now().getTime() + seconds * 1000;
+      dueMs = this.enteredAt(live) + seconds * 1000;
     } else {
       dueMs = typeof timestamp === "string" ? Date.parse(timestamp) : Number.NaN;
       if (Number.isNaN(dueMs)) {
@@ -693,6 +712,7 @@ export class LocalStepFunctions {
     void this.persist();
     return this.park<unknown>(live, (resolve) => {
       const cancel = this.scheduler.at(dueMs, () => {
+        this.sawClock(live);
         resolve(template[TEMPLATE.input] ?? null);
       });
       return () => {
@@ -945,6 +965,28 @@ export class LocalStepFunctions {
 
   private assertOpen(): void {
     if (this.stopped) throw new Error("the local Step Functions engine is stopped");
+  }
+
+  /**
+   * The service instant a state is entered at, for its timeouts (issue 9 §6). On AWS a task's
+   * result and the next state's start are milliseconds apart, so a relative TimeoutSecondsPath
+   * computed by one task ends where that task meant it to. Locally the service clock can jump
+   * between the two (`POST /_local/clock/advance` right after a raise); a jump the execution has
+   * not seen yet is treated as happening after the state was entered, so the deadline stays the
+   * absolute instant it was computed for and the jump brings it nearer, never later. Real time
+   * still counts, as on AWS. At worst (a jump while a handler runs) a timeout fires early, and
+   * the workflow's OpenStage re-reads the challenge and waits again; it is never late.
+   */
+  private enteredAt(live: Live): number {
+    return Math.min(Date.now() + live.seenOffsetMs, this.clock.now().getTime());
+  }
+
+  private sawClock(live: Live): void {
+    live.seenOffsetMs = this.clockOffsetMs();
+  }
+
+  private clockOffsetMs(): number {
+    return this.clock.now().getTime() - Date.now();
   }
 
   private nowIso(): string {
