@@ -12,8 +12,9 @@
  *   times checked by a scheduler when the clock moves and on a short real interval. Normal
  *   Lambda tasks have no timeout unless the ASL gives one (the library's 60 s default is gone).
  *   Retry pauses are the exception: the library sleeps them in real time (seconds, by design).
- * - Execution names are idempotent as on AWS, and executions persist to a JSON file; `resume()`
- *   restarts the RUNNING ones after a restart.
+ * - Execution names are idempotent as on AWS. State machines persist to `stepfunctions.json`,
+ *   each execution to its own append-only log (execution-log.ts), written off the event loop;
+ *   `resume()` restarts the RUNNING ones after a restart.
  */
 import "./polyfill.js";
 import { randomBytes, randomUUID } from "node:crypto";
@@ -42,6 +43,7 @@ import {
 } from "./errors.js";
 import { ClockScheduler, type ServiceClock } from "./scheduler.js";
 import { statesTimeoutErrors, type TimeoutErrorFactory } from "./states-timeout.js";
+import { ExecutionLog } from "./execution-log.js";
 import { JsonFile } from "./store.js";
 
 /** An in-process stand-in for a Lambda function: the event in, the result out (throw to fail). */
@@ -50,7 +52,7 @@ export type TaskHandler = (payload: unknown) => Promise<unknown>;
 export type ExecutionStatus = "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED";
 
 export interface LocalStepFunctionsOptions {
-  /** Folder for `stepfunctions.json` (state machines and executions). Created if missing. */
+  /** Folder for `stepfunctions.json` (state machines) and `stepfunctions/` (executions). Created if missing. */
   readonly dataDir: string;
   /**
    * Task handlers by Lambda function ARN (a function name also matches a handler registered under
@@ -131,10 +133,11 @@ export interface ExecutionDescription extends ExecutionSummary {
   readonly pendingTask?: PendingTask;
 }
 
+/** `stepfunctions.json`. Version 1 also held every execution; it is read once and moved into the logs. */
 interface PersistedFile {
-  readonly version: 1;
+  readonly version: 1 | 2;
   readonly stateMachines: readonly StateMachineRecord[];
-  readonly executions: readonly ExecutionRecord[];
+  readonly executions?: readonly ExecutionRecord[];
 }
 
 interface Machine {
@@ -179,6 +182,7 @@ type EventLogs = ReturnType<StateMachine["run"]>["eventLogs"];
 type LibraryEvent = EventLogs extends AsyncGenerator<infer E> ? E : never;
 
 const DATA_FILE = "stepfunctions.json";
+const EXECUTIONS_DIR = join("stepfunctions", "executions");
 const validatedDefinitions = new Set<string>();
 /** Execution and state machine names: 1-80 characters, none of these nor control characters (AWS's rule). */
 const BAD_NAME_CHARACTER = /[\s<>{}[\]?*"#%\\^|~`$&,;:/]/;
@@ -198,6 +202,7 @@ export class LocalStepFunctions {
   private readonly accountId: string;
   private readonly log: (message: string) => void;
   private stopped = false;
+  private readonly executionLog: ExecutionLog;
 
   /** Opens the engine on `options.dataDir`, loading what an earlier run saved. Call `resume()` next. */
   static async open(options: LocalStepFunctionsOptions): Promise<LocalStepFunctions> {
@@ -207,7 +212,7 @@ export class LocalStepFunctions {
       timeoutErrors,
       new JsonFile(join(options.dataDir, DATA_FILE)),
     );
-    engine.load();
+    await engine.load();
     engine.scheduler.start();
     return engine;
   }
@@ -217,6 +222,9 @@ export class LocalStepFunctions {
     private readonly timeoutError: TimeoutErrorFactory,
     private readonly file: JsonFile,
   ) {
+    this.executionLog = new ExecutionLog(join(options.dataDir, EXECUTIONS_DIR), (message) => {
+      this.log(message);
+    });
     this.clock = options.clock ?? serviceClock;
     this.region = options.region ?? "eu-west-2";
     this.accountId = options.accountId ?? "000000000000";
@@ -290,7 +298,7 @@ export class LocalStepFunctions {
     const machine = this.machine(record, parsed);
     this.machines.set(stateMachineArn, machine);
     this.warnAboutMissingHandlers(machine);
-    await this.persist();
+    await this.saveMachines();
     return { stateMachineArn, creationDate: new Date(record.creationDate) };
   }
 
@@ -353,7 +361,7 @@ export class LocalStepFunctions {
       roleArn: machine.record.roleArn,
     });
     this.executions.set(executionArn, record); // before any await: a concurrent start sees it
-    await this.persist();
+    await this.save(record);
     this.launch(record, machine);
     return { executionArn, startDate: new Date(record.startDate) };
   }
@@ -403,7 +411,7 @@ export class LocalStepFunctions {
         this.close(record, "ABORTED", params.error, params.cause);
         this.addTerminalHistory(record);
       }
-      await this.persist();
+      await this.save(record);
     }
     return { stopDate: new Date(record.stopDate ?? this.nowIso()) };
   }
@@ -439,6 +447,7 @@ export class LocalStepFunctions {
   async resume(): Promise<number> {
     this.assertOpen();
     let resumed = 0;
+    const saves: Promise<void>[] = [];
     for (const record of this.executions.values()) {
       if (record.status !== "RUNNING" || this.live.has(record.executionArn)) continue;
       const machine = this.machines.get(record.stateMachineArn);
@@ -451,10 +460,11 @@ export class LocalStepFunctions {
       delete record.pendingWait;
       // Not an AWS event type (AWS cannot restart a process): marks where the re-run begins.
       this.addHistory(record, "ExecutionResumed", undefined, undefined);
+      saves.push(this.save(record));
       this.launch(record, machine);
       resumed += 1;
     }
-    await this.persist();
+    await Promise.all(saves);
     return resumed;
   }
 
@@ -469,7 +479,8 @@ export class LocalStepFunctions {
     this.scheduler.stop();
     const lives = [...this.live.values()];
     for (const live of lives) live.ending = "shutdown";
-    await this.persist(true);
+    await Promise.all(lives.map((live) => this.save(live.record, true)));
+    await this.executionLog.close();
     await this.file.close();
     for (const live of lives) this.release(live, "the local Step Functions engine stopped");
     await Promise.allSettled(lives.map((live) => live.done));
@@ -536,7 +547,7 @@ export class LocalStepFunctions {
       }
     }
     this.addTerminalHistory(record);
-    void this.persist();
+    void this.save(record);
   }
 
   /** Ends a live execution from outside the interpreter: StopExecution or its own TimeoutSeconds. */
@@ -545,7 +556,7 @@ export class LocalStepFunctions {
     live.ending = ending;
     this.close(live.record, ending === "stop" ? "ABORTED" : "TIMED_OUT", error, cause);
     this.release(live, ending === "stop" ? "execution stopped" : "execution timed out");
-    void this.persist();
+    void this.save(live.record);
   }
 
   private close(record: ExecutionRecord, status: ExecutionStatus, error?: string, cause?: string): void {
@@ -631,7 +642,7 @@ export class LocalStepFunctions {
       enteredAt: new Date(enteredMs).toISOString(),
       ...(deadlineMs === undefined ? {} : { deadline: new Date(deadlineMs).toISOString() }),
     };
-    void this.persist();
+    void this.save(live.record);
     return this.park<unknown>(live, (resolve, reject) => {
       const cancels: (() => void)[] = [];
       const timedOut = (message?: string): void => {
@@ -684,7 +695,7 @@ export class LocalStepFunctions {
         this.tokens.delete(token);
         if (live.record.pendingTask?.token === token && live.ending !== "shutdown") {
           delete live.record.pendingTask;
-          void this.persist();
+          void this.save(live.record);
         }
       };
     });
@@ -709,7 +720,7 @@ export class LocalStepFunctions {
     }
     const pendingWait = { stateName: info.name, until: new Date(dueMs).toISOString() };
     live.record.pendingWait = pendingWait;
-    void this.persist();
+    void this.save(live.record);
     return this.park<unknown>(live, (resolve) => {
       const cancel = this.scheduler.at(dueMs, () => {
         this.sawClock(live);
@@ -897,16 +908,17 @@ export class LocalStepFunctions {
 
   // ---------------------------------------------------------------- persistence
 
-  private load(): void {
+  private async load(): Promise<void> {
+    for (const record of this.executionLog.load()) this.executions.set(record.executionArn, record);
     const data = this.file.read();
     if (data === undefined) return;
     if (
       !isObject(data) ||
-      data.version !== 1 ||
+      (data.version !== 1 && data.version !== 2) ||
       !Array.isArray(data.stateMachines) ||
-      !Array.isArray(data.executions)
+      (data.executions !== undefined && !Array.isArray(data.executions))
     ) {
-      throw new Error(`${this.file.path} is not a local Step Functions file (version 1)`);
+      throw new Error(`${this.file.path} is not a local Step Functions file (version 1 or 2)`);
     }
     const file = data as unknown as PersistedFile;
     for (const record of file.stateMachines) {
@@ -916,19 +928,29 @@ export class LocalStepFunctions {
         this.log(`skipping stored state machine ${record.stateMachineArn}: ${(error as Error).message}`);
       }
     }
-    for (const record of file.executions) this.executions.set(record.executionArn, record);
+    if (file.executions === undefined) return;
+    // A data folder from before the per-execution logs: move its executions into them, once.
+    const imported = file.executions.filter((record) => !this.executions.has(record.executionArn));
+    for (const record of imported) this.executions.set(record.executionArn, record);
+    await Promise.all(imported.map((record) => this.save(record)));
+    await this.saveMachines();
   }
 
-  private persist(evenWhenStopped = false): Promise<void> {
-    if (this.stopped && !evenWhenStopped) return Promise.resolve();
+  private saveMachines(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     const file: PersistedFile = {
-      version: 1,
+      version: 2,
       stateMachines: [...this.machines.values()].map((machine) => machine.record),
-      executions: [...this.executions.values()],
     };
     return this.file.write(JSON.stringify(file, null, 2)).catch((error: unknown) => {
       this.log(`could not save ${this.file.path}: ${String(error)}`);
     });
+  }
+
+  /** Saves what changed in one execution (its log's next lines), off the event loop. */
+  private save(record: ExecutionRecord, evenWhenStopped = false): Promise<void> {
+    if (this.stopped && !evenWhenStopped) return Promise.resolve();
+    return this.executionLog.save(record);
   }
 
   // ---------------------------------------------------------------- helpers
