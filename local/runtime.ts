@@ -104,6 +104,8 @@ export interface LocalRuntime {
    * caught up with the table (for tests and scripts; workflow timers are not waited for).
    */
   idle(): Promise<void>;
+  /** Workflow executions running, and how many wait for the clock or a person (see LocalStepFunctions.activity). */
+  workflows(): { readonly running: number; readonly waiting: number };
   /** Milliseconds from the call to startLocalRuntime to ready. */
   readonly startupMs: number;
   /** What the first start did that later starts do not (for the console). */
@@ -401,6 +403,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         await smtp.idle();
         await pollers.drained();
       },
+      workflows: () => engine.activity(),
       startupMs: Math.round(performance.now() - started),
       firstStart: { tableCreated: table === "created", demoSeeded },
       stop: () => {

@@ -52,7 +52,7 @@ export type TaskHandler = (payload: unknown) => Promise<unknown>;
 export type ExecutionStatus = "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED";
 
 export interface LocalStepFunctionsOptions {
-  /** Folder for `stepfunctions.json` (state machines) and `stepfunctions/` (executions). Created if missing. */
+  /** Folder for `stepfunctions.json` (state machines) and `executions/` (one log each). Created if missing. */
   readonly dataDir: string;
   /**
    * Task handlers by Lambda function ARN (a function name also matches a handler registered under
@@ -182,7 +182,7 @@ type EventLogs = ReturnType<StateMachine["run"]>["eventLogs"];
 type LibraryEvent = EventLogs extends AsyncGenerator<infer E> ? E : never;
 
 const DATA_FILE = "stepfunctions.json";
-const EXECUTIONS_DIR = join("stepfunctions", "executions");
+const EXECUTIONS_DIR = "executions";
 const validatedDefinitions = new Set<string>();
 /** Execution and state machine names: 1-80 characters, none of these nor control characters (AWS's rule). */
 const BAD_NAME_CHARACTER = /[\s<>{}[\]?*"#%\\^|~`$&,;:/]/;
@@ -389,6 +389,22 @@ export class LocalStepFunctions {
       .filter((record) => params.statusFilter === undefined || record.status === params.statusFilter)
       .sort((a, b) => b.startDate.localeCompare(a.startDate))
       .map(summary);
+  }
+
+  /**
+   * Executions running in this engine, and how many of them are parked until a due time still
+   * ahead on the service clock or for a person with no deadline: when the two are equal, nothing
+   * moves until the clock does (scripts and benchmarks wait for that before moving it).
+   */
+  activity(): { readonly running: number; readonly waiting: number } {
+    const nowMs = this.clock.now().getTime();
+    let waiting = 0;
+    for (const { record } of this.live.values()) {
+      const due = record.pendingTask ? record.pendingTask.deadline : record.pendingWait?.until;
+      if ((record.pendingTask && due === undefined) || (due !== undefined && Date.parse(due) > nowMs))
+        waiting += 1;
+    }
+    return { running: this.live.size, waiting };
   }
 
   getExecutionHistory(executionArn: string): readonly HistoryEvent[] {

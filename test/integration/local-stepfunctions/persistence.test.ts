@@ -46,12 +46,10 @@ const definition = {
   },
 };
 
-/** The execution logs as a new engine reads them (every `<hash>.jsonl` under stepfunctions/executions). */
+/** The execution logs as a new engine reads them (every `<hash>.jsonl` under executions/). */
 function savedExecutions(dataDir: string): ExecutionRecord[] {
   const warnings: string[] = [];
-  const records = new ExecutionLog(join(dataDir, "stepfunctions", "executions"), (message) =>
-    warnings.push(message),
-  ).load();
+  const records = new ExecutionLog(join(dataDir, "executions"), (message) => warnings.push(message)).load();
   expect(warnings).toEqual([]);
   return records;
 }
@@ -109,7 +107,7 @@ describe("local Step Functions: persistence and resume", () => {
       "TaskStateExited",
       "WaitStateEntered",
     ]);
-    const files = await readdir(join(first.dataDir, "stepfunctions", "executions"));
+    const files = await readdir(join(first.dataDir, "executions"));
     expect(files.filter((file) => file.endsWith(".tmp"))).toEqual([]);
     expect((await readdir(first.dataDir)).filter((file) => file.endsWith(".tmp"))).toEqual([]);
 
@@ -186,7 +184,7 @@ describe("local Step Functions: persistence and resume", () => {
     await eventually(() => (notify.calls.length === 2 ? true : undefined));
     await first.stop(); // flushes: both wait for a person
     running.splice(running.indexOf(first), 1);
-    const folder = join(first.dataDir, "stepfunctions", "executions");
+    const folder = join(first.dataDir, "executions");
     const before = new Map<string, string>();
     for (const name of await readdir(folder)) before.set(name, await readFile(join(folder, name), "utf8"));
     expect(before.size).toBe(2);
