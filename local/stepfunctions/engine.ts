@@ -392,12 +392,13 @@ export class LocalStepFunctions {
   }
 
   /**
-   * Executions running in this engine, and how many of them are parked until a due time still
-   * ahead on the service clock or for a person with no deadline: when the two are equal, nothing
-   * moves until the clock does (scripts and benchmarks wait for that before moving it).
+   * Executions running in this engine, and how many of them are parked until a due time more than
+   * a minute ahead on the service clock, or for a person with no deadline: when the two are equal,
+   * nothing moves until the clock does (scripts and benchmarks wait for that before moving it). A
+   * wait due within the minute (the workflow's "at once" re-check) is still moving.
    */
   activity(): { readonly running: number; readonly waiting: number } {
-    const nowMs = this.clock.now().getTime();
+    const nowMs = this.clock.now().getTime() + 60_000;
     let waiting = 0;
     for (const { record } of this.live.values()) {
       const due = record.pendingTask ? record.pendingTask.deadline : record.pendingWait?.until;
