@@ -53,6 +53,7 @@ import {
 import { startRetentionSchedule } from "./retention-schedule.js";
 import { type SmtpListener, startSmtpListener } from "./smtp.js";
 import { LocalStepFunctions } from "./stepfunctions/engine.js";
+import { concurrencyLimit } from "./concurrency.js";
 import { type StepFunctionsServer, startStepFunctionsServer } from "./stepfunctions/server.js";
 import { type FilterPattern, type StreamPollers, startStreamPollers } from "./streams.js";
 
@@ -109,6 +110,8 @@ export interface LocalRuntime {
    * caught up with the table (for tests and scripts; workflow timers are not waited for).
    */
   idle(): Promise<void>;
+  /** Workflow executions running, and how many wait for the clock or a person (see LocalStepFunctions.activity). */
+  workflows(): { readonly running: number; readonly waiting: number };
   /** Milliseconds from the call to startLocalRuntime to ready. */
   readonly startupMs: number;
   /** What the first start did that later starts do not (for the console). */
@@ -125,6 +128,8 @@ const AUDIT_FILTER: FilterPattern = AUDIT_STREAM_FILTER;
 const REACTOR_FILTER: FilterPattern = REACTOR_STREAM_FILTER;
 
 const SNS_PUBLISH = "arn:aws:states:::sns:publish";
+/** Workflow handler calls in flight at once, as a Lambda concurrency limit (bench:local: 16 keeps DynamoDB Local busy, not drowned). */
+const WORKFLOW_CONCURRENCY = 16;
 
 function elapsed(since: number): string {
   return `${((performance.now() - since) / 1000).toFixed(1)} s`;
@@ -262,8 +267,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
 
     // Step Functions: the ASL file the CDK stack deploys, the workflow's handlers in this process.
+    // At most WORKFLOW_CONCURRENCY workflow handlers at once (local/concurrency.ts says why).
+    const workflowSlots = concurrencyLimit(WORKFLOW_CONCURRENCY);
     const invoke = (name: string, handler: LambdaHandler) => (payload: unknown) =>
-      handler(payload, lambdaContext(name, { region: settings.region, accountId: settings.accountId }));
+      workflowSlots(() =>
+        handler(payload, lambdaContext(name, { region: settings.region, accountId: settings.accountId })),
+      );
     const engine = await LocalStepFunctions.open({
       dataDir: join(dataDir, "stepfunctions"),
       region: settings.region,
@@ -449,6 +458,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         await smtp.idle();
         await pollers.drained();
       },
+      workflows: () => engine.activity(),
       startupMs: Math.round(performance.now() - started),
       firstStart: { tableCreated: table === "created", demoSeeded },
       stop: () => {

@@ -12,8 +12,9 @@
  *   times checked by a scheduler when the clock moves and on a short real interval. Normal
  *   Lambda tasks have no timeout unless the ASL gives one (the library's 60 s default is gone).
  *   Retry pauses are the exception: the library sleeps them in real time (seconds, by design).
- * - Execution names are idempotent as on AWS, and executions persist to a JSON file; `resume()`
- *   restarts the RUNNING ones after a restart.
+ * - Execution names are idempotent as on AWS. State machines persist to `stepfunctions.json`,
+ *   each execution to its own append-only log (execution-log.ts), written off the event loop;
+ *   `resume()` restarts the RUNNING ones after a restart.
  */
 import "./polyfill.js";
 import { randomBytes, randomUUID } from "node:crypto";
@@ -42,6 +43,7 @@ import {
 } from "./errors.js";
 import { ClockScheduler, type ServiceClock } from "./scheduler.js";
 import { statesTimeoutErrors, type TimeoutErrorFactory } from "./states-timeout.js";
+import { ExecutionLog } from "./execution-log.js";
 import { JsonFile } from "./store.js";
 
 /** An in-process stand-in for a Lambda function: the event in, the result out (throw to fail). */
@@ -50,7 +52,7 @@ export type TaskHandler = (payload: unknown) => Promise<unknown>;
 export type ExecutionStatus = "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED";
 
 export interface LocalStepFunctionsOptions {
-  /** Folder for `stepfunctions.json` (state machines and executions). Created if missing. */
+  /** Folder for `stepfunctions.json` (state machines) and `executions/` (one log each). Created if missing. */
   readonly dataDir: string;
   /**
    * Task handlers by Lambda function ARN (a function name also matches a handler registered under
@@ -131,10 +133,11 @@ export interface ExecutionDescription extends ExecutionSummary {
   readonly pendingTask?: PendingTask;
 }
 
+/** `stepfunctions.json`. Version 1 also held every execution; it is read once and moved into the logs. */
 interface PersistedFile {
-  readonly version: 1;
+  readonly version: 1 | 2;
   readonly stateMachines: readonly StateMachineRecord[];
-  readonly executions: readonly ExecutionRecord[];
+  readonly executions?: readonly ExecutionRecord[];
 }
 
 interface Machine {
@@ -157,6 +160,12 @@ interface Live {
   cancelExecutionTimeout?: () => void;
   /** Settles once the interpreter run has ended and the outcome is recorded. */
   done: Promise<void>;
+  /**
+   * Service-clock offset from real time as the execution last saw it: when it started, when a
+   * task's handler was called, when a wait ended. Its next state is timed from that instant plus
+   * the real time since (see {@link LocalStepFunctions.enteredAt}).
+   */
+  seenOffsetMs: number;
 }
 
 interface TokenWait {
@@ -173,6 +182,7 @@ type EventLogs = ReturnType<StateMachine["run"]>["eventLogs"];
 type LibraryEvent = EventLogs extends AsyncGenerator<infer E> ? E : never;
 
 const DATA_FILE = "stepfunctions.json";
+const EXECUTIONS_DIR = "executions";
 const validatedDefinitions = new Set<string>();
 /** Execution and state machine names: 1-80 characters, none of these nor control characters (AWS's rule). */
 const BAD_NAME_CHARACTER = /[\s<>{}[\]?*"#%\\^|~`$&,;:/]/;
@@ -192,6 +202,7 @@ export class LocalStepFunctions {
   private readonly accountId: string;
   private readonly log: (message: string) => void;
   private stopped = false;
+  private readonly executionLog: ExecutionLog;
 
   /** Opens the engine on `options.dataDir`, loading what an earlier run saved. Call `resume()` next. */
   static async open(options: LocalStepFunctionsOptions): Promise<LocalStepFunctions> {
@@ -201,7 +212,7 @@ export class LocalStepFunctions {
       timeoutErrors,
       new JsonFile(join(options.dataDir, DATA_FILE)),
     );
-    engine.load();
+    await engine.load();
     engine.scheduler.start();
     return engine;
   }
@@ -211,6 +222,9 @@ export class LocalStepFunctions {
     private readonly timeoutError: TimeoutErrorFactory,
     private readonly file: JsonFile,
   ) {
+    this.executionLog = new ExecutionLog(join(options.dataDir, EXECUTIONS_DIR), (message) => {
+      this.log(message);
+    });
     this.clock = options.clock ?? serviceClock;
     this.region = options.region ?? "eu-west-2";
     this.accountId = options.accountId ?? "000000000000";
@@ -284,7 +298,7 @@ export class LocalStepFunctions {
     const machine = this.machine(record, parsed);
     this.machines.set(stateMachineArn, machine);
     this.warnAboutMissingHandlers(machine);
-    await this.persist();
+    await this.saveMachines();
     return { stateMachineArn, creationDate: new Date(record.creationDate) };
   }
 
@@ -347,7 +361,7 @@ export class LocalStepFunctions {
       roleArn: machine.record.roleArn,
     });
     this.executions.set(executionArn, record); // before any await: a concurrent start sees it
-    await this.persist();
+    await this.save(record);
     this.launch(record, machine);
     return { executionArn, startDate: new Date(record.startDate) };
   }
@@ -377,6 +391,23 @@ export class LocalStepFunctions {
       .map(summary);
   }
 
+  /**
+   * Executions running in this engine, and how many of them are parked until a due time more than
+   * a minute ahead on the service clock, or for a person with no deadline: when the two are equal,
+   * nothing moves until the clock does (scripts and benchmarks wait for that before moving it). A
+   * wait due within the minute (the workflow's "at once" re-check) is still moving.
+   */
+  activity(): { readonly running: number; readonly waiting: number } {
+    const nowMs = this.clock.now().getTime() + 60_000;
+    let waiting = 0;
+    for (const { record } of this.live.values()) {
+      const due = record.pendingTask ? record.pendingTask.deadline : record.pendingWait?.until;
+      if ((record.pendingTask && due === undefined) || (due !== undefined && Date.parse(due) > nowMs))
+        waiting += 1;
+    }
+    return { running: this.live.size, waiting };
+  }
+
   getExecutionHistory(executionArn: string): readonly HistoryEvent[] {
     return this.execution(executionArn).history;
   }
@@ -397,7 +428,7 @@ export class LocalStepFunctions {
         this.close(record, "ABORTED", params.error, params.cause);
         this.addTerminalHistory(record);
       }
-      await this.persist();
+      await this.save(record);
     }
     return { stopDate: new Date(record.stopDate ?? this.nowIso()) };
   }
@@ -433,6 +464,7 @@ export class LocalStepFunctions {
   async resume(): Promise<number> {
     this.assertOpen();
     let resumed = 0;
+    const saves: Promise<void>[] = [];
     for (const record of this.executions.values()) {
       if (record.status !== "RUNNING" || this.live.has(record.executionArn)) continue;
       const machine = this.machines.get(record.stateMachineArn);
@@ -445,10 +477,11 @@ export class LocalStepFunctions {
       delete record.pendingWait;
       // Not an AWS event type (AWS cannot restart a process): marks where the re-run begins.
       this.addHistory(record, "ExecutionResumed", undefined, undefined);
+      saves.push(this.save(record));
       this.launch(record, machine);
       resumed += 1;
     }
-    await this.persist();
+    await Promise.all(saves);
     return resumed;
   }
 
@@ -463,7 +496,8 @@ export class LocalStepFunctions {
     this.scheduler.stop();
     const lives = [...this.live.values()];
     for (const live of lives) live.ending = "shutdown";
-    await this.persist(true);
+    await Promise.all(lives.map((live) => this.save(live.record, true)));
+    await this.executionLog.close();
     await this.file.close();
     for (const live of lives) this.release(live, "the local Step Functions engine stopped");
     await Promise.allSettled(lives.map((live) => live.done));
@@ -474,7 +508,13 @@ export class LocalStepFunctions {
   // ---------------------------------------------------------------- running
 
   private launch(record: ExecutionRecord, machine: Machine): void {
-    const live: Live = { record, machine, parks: new Set(), done: Promise.resolve() };
+    const live: Live = {
+      record,
+      machine,
+      parks: new Set(),
+      done: Promise.resolve(),
+      seenOffsetMs: this.clockOffsetMs(),
+    };
     this.live.set(record.executionArn, live);
     const run = machine.interpreter.run(JSON.parse(record.input) as LibraryJson, {
       overrides: this.overridesFor(live),
@@ -524,7 +564,7 @@ export class LocalStepFunctions {
       }
     }
     this.addTerminalHistory(record);
-    void this.persist();
+    void this.save(record);
   }
 
   /** Ends a live execution from outside the interpreter: StopExecution or its own TimeoutSeconds. */
@@ -533,7 +573,7 @@ export class LocalStepFunctions {
     live.ending = ending;
     this.close(live.record, ending === "stop" ? "ABORTED" : "TIMED_OUT", error, cause);
     this.release(live, ending === "stop" ? "execution stopped" : "execution timed out");
-    void this.persist();
+    void this.save(live.record);
   }
 
   private close(record: ExecutionRecord, status: ExecutionStatus, error?: string, cause?: string): void {
@@ -598,10 +638,12 @@ export class LocalStepFunctions {
     const heartbeatSeconds =
       info.heartbeatSeconds ?? positiveInteger(template[TEMPLATE.heartbeatSeconds], info, "Heartbeat");
     const parameters = template[TEMPLATE.payload];
-    const enteredMs = this.clock.now().getTime();
+    const enteredMs = this.enteredAt(live);
     const deadlineMs = timeoutSeconds === undefined ? undefined : enteredMs + timeoutSeconds * 1000;
 
     if (token === undefined) {
+      // What this handler computes (a relative timeout, say) is computed at the clock as it is now.
+      this.sawClock(live);
       return this.park<unknown>(live, (resolve, reject) => {
         this.invoke(info, parameters).then(resolve, reject);
         if (deadlineMs === undefined) return () => undefined;
@@ -617,11 +659,12 @@ export class LocalStepFunctions {
       enteredAt: new Date(enteredMs).toISOString(),
       ...(deadlineMs === undefined ? {} : { deadline: new Date(deadlineMs).toISOString() }),
     };
-    void this.persist();
+    void this.save(live.record);
     return this.park<unknown>(live, (resolve, reject) => {
       const cancels: (() => void)[] = [];
       const timedOut = (message?: string): void => {
         this.closedTokens.set(token, "timed-out");
+        this.sawClock(live);
         reject(this.timeoutError(message));
       };
       if (deadlineMs !== undefined)
@@ -631,10 +674,10 @@ export class LocalStepFunctions {
           }),
         );
       let cancelHeartbeat: (() => void) | undefined;
-      const heartbeat = (): void => {
+      const heartbeat = (fromMs = this.clock.now().getTime()): void => {
         if (heartbeatSeconds === undefined) return;
         cancelHeartbeat?.();
-        const dueMs = this.clock.now().getTime() + heartbeatSeconds * 1000;
+        const dueMs = fromMs + heartbeatSeconds * 1000;
         if (live.record.pendingTask?.token === token) {
           live.record.pendingTask.heartbeatDeadline = new Date(dueMs).toISOString();
         }
@@ -642,20 +685,24 @@ export class LocalStepFunctions {
           timedOut(`States.HeartbeatTimeout: no heartbeat for ${heartbeatSeconds} seconds`);
         });
       };
-      heartbeat();
+      heartbeat(enteredMs);
       // Registered before the handler runs: it may hand the token on and be answered at once.
       this.tokens.set(token, {
         live,
         stateName: info.name,
         succeed: (output) => {
           this.closedTokens.set(token, "completed");
+          this.sawClock(live);
           resolve(output);
         },
         fail: (error) => {
           this.closedTokens.set(token, "completed");
+          this.sawClock(live);
           reject(error);
         },
-        heartbeat,
+        heartbeat: () => {
+          heartbeat();
+        },
       });
       // A failed invocation fails the state, as a failed Lambda invoke does on AWS.
       this.invoke(info, parameters).catch(reject);
@@ -665,7 +712,7 @@ export class LocalStepFunctions {
         this.tokens.delete(token);
         if (live.record.pendingTask?.token === token && live.ending !== "shutdown") {
           delete live.record.pendingTask;
-          void this.persist();
+          void this.save(live.record);
         }
       };
     });
@@ -681,7 +728,7 @@ export class LocalStepFunctions {
           `Wait "${info.name}": seconds must be a non-negative integer, not ${JSON.stringify(seconds)}`,
         );
       }
-      dueMs = this.clock.now().getTime() + seconds * 1000;
+      dueMs = this.enteredAt(live) + seconds * 1000;
     } else {
       dueMs = typeof timestamp === "string" ? Date.parse(timestamp) : Number.NaN;
       if (Number.isNaN(dueMs)) {
@@ -690,9 +737,10 @@ export class LocalStepFunctions {
     }
     const pendingWait = { stateName: info.name, until: new Date(dueMs).toISOString() };
     live.record.pendingWait = pendingWait;
-    void this.persist();
+    void this.save(live.record);
     return this.park<unknown>(live, (resolve) => {
       const cancel = this.scheduler.at(dueMs, () => {
+        this.sawClock(live);
         resolve(template[TEMPLATE.input] ?? null);
       });
       return () => {
@@ -877,16 +925,17 @@ export class LocalStepFunctions {
 
   // ---------------------------------------------------------------- persistence
 
-  private load(): void {
+  private async load(): Promise<void> {
+    for (const record of this.executionLog.load()) this.executions.set(record.executionArn, record);
     const data = this.file.read();
     if (data === undefined) return;
     if (
       !isObject(data) ||
-      data.version !== 1 ||
+      (data.version !== 1 && data.version !== 2) ||
       !Array.isArray(data.stateMachines) ||
-      !Array.isArray(data.executions)
+      (data.executions !== undefined && !Array.isArray(data.executions))
     ) {
-      throw new Error(`${this.file.path} is not a local Step Functions file (version 1)`);
+      throw new Error(`${this.file.path} is not a local Step Functions file (version 1 or 2)`);
     }
     const file = data as unknown as PersistedFile;
     for (const record of file.stateMachines) {
@@ -896,19 +945,29 @@ export class LocalStepFunctions {
         this.log(`skipping stored state machine ${record.stateMachineArn}: ${(error as Error).message}`);
       }
     }
-    for (const record of file.executions) this.executions.set(record.executionArn, record);
+    if (file.executions === undefined) return;
+    // A data folder from before the per-execution logs: move its executions into them, once.
+    const imported = file.executions.filter((record) => !this.executions.has(record.executionArn));
+    for (const record of imported) this.executions.set(record.executionArn, record);
+    await Promise.all(imported.map((record) => this.save(record)));
+    await this.saveMachines();
   }
 
-  private persist(evenWhenStopped = false): Promise<void> {
-    if (this.stopped && !evenWhenStopped) return Promise.resolve();
+  private saveMachines(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     const file: PersistedFile = {
-      version: 1,
+      version: 2,
       stateMachines: [...this.machines.values()].map((machine) => machine.record),
-      executions: [...this.executions.values()],
     };
     return this.file.write(JSON.stringify(file, null, 2)).catch((error: unknown) => {
       this.log(`could not save ${this.file.path}: ${String(error)}`);
     });
+  }
+
+  /** Saves what changed in one execution (its log's next lines), off the event loop. */
+  private save(record: ExecutionRecord, evenWhenStopped = false): Promise<void> {
+    if (this.stopped && !evenWhenStopped) return Promise.resolve();
+    return this.executionLog.save(record);
   }
 
   // ---------------------------------------------------------------- helpers
@@ -945,6 +1004,28 @@ export class LocalStepFunctions {
 
   private assertOpen(): void {
     if (this.stopped) throw new Error("the local Step Functions engine is stopped");
+  }
+
+  /**
+   * The service instant a state is entered at, for its timeouts (issue 9 §6). On AWS a task's
+   * result and the next state's start are milliseconds apart, so a relative TimeoutSecondsPath
+   * computed by one task ends where that task meant it to. Locally the service clock can jump
+   * between the two (`POST /_local/clock/advance` right after a raise); a jump the execution has
+   * not seen yet is treated as happening after the state was entered, so the deadline stays the
+   * absolute instant it was computed for and the jump brings it nearer, never later. Real time
+   * still counts, as on AWS. At worst (a jump while a handler runs) a timeout fires early, and
+   * the workflow's OpenStage re-reads the challenge and waits again; it is never late.
+   */
+  private enteredAt(live: Live): number {
+    return Math.min(Date.now() + live.seenOffsetMs, this.clock.now().getTime());
+  }
+
+  private sawClock(live: Live): void {
+    live.seenOffsetMs = this.clockOffsetMs();
+  }
+
+  private clockOffsetMs(): number {
+    return this.clock.now().getTime() - Date.now();
   }
 
   private nowIso(): string {
