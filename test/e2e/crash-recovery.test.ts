@@ -5,7 +5,9 @@
  * folder, lets the outbox catch up, and checks everything acknowledged so far:
  *
  * - every raise answered 201 is there (snapshot and events);
- * - every email it called for was sent, once (per challenge, recipient and subject);
+ * - every email it called for was sent, once (per challenge, recipient and subject), except where
+ *   the sender was killed between SES accepting it and its delivery record saying sent: that claim
+ *   is taken over after its lease and the email goes again (counted and printed, not failed);
  * - every event of it is in the audit export, and the export's hash chain verifies.
  *
  * After a restart, time is moved on past the sending claim's lease (SENDING_LEASE_MS) on the
@@ -20,11 +22,15 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readExportSources, verifyExport } from "../../functions/audit/verify.js";
 import { SENDING_LEASE_MS } from "../../functions/events/outbox-policy.js";
+import { MAIL_OUT_SK_PREFIX } from "../../functions/mail/deliveries.js";
 import { challengeReference } from "../../functions/mail/templates.js";
-import { DEMO_CHILDREN, raiseChallengeBody } from "../../local/demo.js";
+import { keys } from "../../functions/store/table.js";
+import { DEMO_CHILDREN, DEMO_TENANT, raiseChallengeBody } from "../../local/demo.js";
 import { type LocalPorts, PORT_SETTINGS, PORT_NAMES, freePorts } from "../../local/ports.js";
 import { localSettings } from "../../local/settings.js";
 
@@ -161,9 +167,12 @@ async function burst(
 interface Findings {
   readonly missing: string[];
   readonly unsent: string[];
+  /** Emails sent twice although their delivery record was never taken over: a broken claim. */
   readonly duplicates: string[];
   readonly unexported: string[];
   readonly chainProblems: string[];
+  /** Emails sent again after a takeover (reported, allowed: see the README's guarantees). */
+  readonly takeovers: string[];
 }
 
 async function check(runtime: ChildRuntime, acknowledged: readonly Acknowledged[]): Promise<Findings> {
@@ -186,12 +195,22 @@ async function check(runtime: ChildRuntime, acknowledged: readonly Acknowledged[
   const emails = await runtime.emails();
   const unsent: string[] = [];
   const duplicates: string[] = [];
+  const takeovers: string[] = [];
   const counts = new Map<string, number>();
   for (const email of emails) {
     const key = `${email.subject}|${[...(email.destination.to ?? [])].sort().join(",")}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
-  for (const [key, count] of counts) if (count > 1) duplicates.push(`${key} x${count}`);
+  for (const [key, count] of counts) {
+    if (count < 2) continue;
+    // The one documented exception to "at most once": the sender was killed after SES accepted the
+    // message and before its delivery record said sent, so the lease ran out and a retry took the
+    // claim over (attempts > 1) and sent it again. Any other duplicate is a fault.
+    const challengeId = /CR-([0-9A-Z]+)/.exec(key)?.[1];
+    if (challengeId !== undefined && (await takenOver(runtime, challengeId)))
+      takeovers.push(`${key} x${count}`);
+    else duplicates.push(`${key} x${count}`);
+  }
   for (const { challengeId } of acknowledged) {
     const reference = challengeReference(challengeId);
     const asked = emails.some(
@@ -225,10 +244,38 @@ async function check(runtime: ChildRuntime, acknowledged: readonly Acknowledged[
     duplicates,
     unexported,
     chainProblems: [...problems, ...report.problems].map((p) => JSON.stringify(p)),
+    takeovers,
   };
 }
 
-const NOTHING: Findings = { missing: [], unsent: [], duplicates: [], unexported: [], chainProblems: [] };
+/** Whether any email of the challenge was claimed more than once (a claim taken over after its lease). */
+async function takenOver(runtime: ChildRuntime, challengeId: string): Promise<boolean> {
+  const client = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: `http://127.0.0.1:${runtime.ports.dynamodb}`,
+      region: "eu-west-2",
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    }),
+  );
+  try {
+    const { Items = [] } = await client.send(
+      new QueryCommand({
+        TableName: localSettings().tableName,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :mail)",
+        ExpressionAttributeValues: {
+          ":pk": keys.challengePartition(DEMO_TENANT, challengeId),
+          ":mail": MAIL_OUT_SK_PREFIX,
+        },
+        ConsistentRead: true,
+      }),
+    );
+    return Items.some((item) => typeof item.attempts === "number" && item.attempts > 1);
+  } finally {
+    client.destroy();
+  }
+}
+
+const NOTHING = { missing: [], unsent: [], duplicates: [], unexported: [], chainProblems: [] };
 
 describe(`the local runtime killed during bursts of raises (${ROUNDS} round(s))`, () => {
   let runtime: ChildRuntime;
@@ -249,6 +296,7 @@ describe(`the local runtime killed during bursts of raises (${ROUNDS} round(s))`
     "loses no acknowledged raise, email or exported event, and the hash chain verifies",
     async () => {
       const acknowledged: Acknowledged[] = [];
+      let takeoverTotal = 0;
       for (let round = 1; round <= ROUNDS; round++) {
         let stopping = false;
         const inBurst: Acknowledged[] = [];
@@ -286,11 +334,16 @@ describe(`the local runtime killed during bursts of raises (${ROUNDS} round(s))`
           findings = await check(runtime, acknowledged);
         }
         console.log(
-          `fault round ${round}/${ROUNDS}: ${sent.length} raises acknowledged in the burst (${acknowledged.length - before} new, ${acknowledged.length} in all), restarted and settled in ${Date.now() - started} ms; missing ${findings.missing.length}, unsent ${findings.unsent.length}, duplicated ${findings.duplicates.length}, unexported ${findings.unexported.length}, chain problems ${findings.chainProblems.length}`,
+          `fault round ${round}/${ROUNDS}: ${sent.length} raises acknowledged in the burst (${acknowledged.length - before} new, ${acknowledged.length} in all), restarted and settled in ${Date.now() - started} ms; missing ${findings.missing.length}, unsent ${findings.unsent.length}, duplicated ${findings.duplicates.length}, sent again after a takeover ${findings.takeovers.length}, unexported ${findings.unexported.length}, chain problems ${findings.chainProblems.length}`,
         );
-        expect(findings, `round ${round}`).toEqual(NOTHING);
+        const { takeovers, ...faults } = findings;
+        takeoverTotal += takeovers.length;
+        expect(faults, `round ${round}`).toEqual(NOTHING);
       }
       expect(acknowledged.length).toBeGreaterThan(0);
+      console.log(
+        `fault suite: ${acknowledged.length} acknowledged raises, ${takeoverTotal} email(s) sent again after a takeover`,
+      );
     },
     ROUNDS * 240_000,
   );
