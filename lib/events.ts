@@ -5,6 +5,10 @@ import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources"
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { DEFAULT_SECRET_PREFIX } from "../functions/audit/push-case-notes.js";
+import {
+  REACTOR_MAX_RECORD_AGE_SECONDS,
+  REACTOR_RETRY_ATTEMPTS as OUTBOX_RETRY_ATTEMPTS,
+} from "../functions/events/outbox-policy.js";
 import { REACTOR_STREAM_FILTER } from "../functions/store/table.js";
 import { acknowledgeOnFailureQueue } from "./audit.js";
 import { type FunctionFactory, type ServiceFunction, acknowledgeKmsGrant } from "./functions.js";
@@ -15,14 +19,18 @@ import type { Store } from "./store.js";
 /** Where each tenant's case-note webhook signing secret lives: this prefix + the tenant id. */
 export const CASE_NOTE_WEBHOOK_SECRET_PREFIX = DEFAULT_SECRET_PREFIX;
 
-/** Retries of a failing batch before its records go to the on-failure queue. */
-export const REACTOR_RETRY_ATTEMPTS = 10;
+/**
+ * Retries of a failing batch: Lambda's maximum, so that the record's age (below) decides when a
+ * record is given up on (functions/events/outbox-policy.ts says why).
+ */
+export const REACTOR_RETRY_ATTEMPTS = OUTBOX_RETRY_ATTEMPTS;
 
 /**
- * Records older than this go to the on-failure queue instead of holding up their shard: well inside
- * the stream's 24-hour retention, so an operator can still see what was missed.
+ * Records still failing at this age go to the on-failure queue instead of holding up their shard:
+ * far longer than an email's sending claim (so a claim left by a crashed invocation expires and is
+ * taken over first), well inside the stream's 24-hour retention (so a dead letter can be redriven).
  */
-export const REACTOR_MAX_RECORD_AGE = Duration.hours(6);
+export const REACTOR_MAX_RECORD_AGE = Duration.seconds(REACTOR_MAX_RECORD_AGE_SECONDS);
 
 export interface EventReactorProps {
   readonly functions: FunctionFactory;

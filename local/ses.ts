@@ -3,12 +3,13 @@
  * sent; `GET /store` returns it as JSON (the end-to-end tests read that).
  *
  * The package keeps its mail in memory, in one store per process. So that mail survives a restart
- * like everything else, the runtime saves the store under the data folder (on stop, and every
- * second while it changes) and puts it back on start; a start also clears what an earlier runtime
- * in the same process (a test) left there.
+ * like everything else, the runtime saves the store under the data folder and puts it back on start;
+ * a start also clears what an earlier runtime in the same process (a test) left there. A send is
+ * answered only once the store holding it is saved, as SES answers only once it has the message: a
+ * kill after the answer cannot lose mail the sender has marked sent (issue 10).
  */
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import type { Server } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { dirname } from "node:path";
 import * as sesLocal from "aws-ses-v2-local";
 import { clearStore, getStoreReadonly, type Email } from "aws-ses-v2-local/dist/store.js";
@@ -77,6 +78,7 @@ export async function startSesServer(options: {
     clearInterval(timer);
     throw listenError(error, "ses", options.port);
   }
+  answerAfterSaving(server, () => getStoreReadonly().emails.length !== saved, save);
   return {
     endpoint: `http://${LOCAL_HOST}:${options.port}`,
     emails: () => [...getStoreReadonly().emails],
@@ -91,4 +93,28 @@ export async function startSesServer(options: {
       await save();
     },
   };
+}
+
+/**
+ * Holds every answer of the server until `save` has run, when `changed` says the store holds mail
+ * not yet saved (the package's routes are its own: they are wrapped, not edited).
+ */
+function answerAfterSaving(server: Server, changed: () => boolean, save: () => Promise<void>): void {
+  const listeners = server.listeners("request") as ((
+    request: IncomingMessage,
+    response: ServerResponse,
+  ) => void)[];
+  server.removeAllListeners("request");
+  server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+    const end = response.end.bind(response) as (...args: unknown[]) => ServerResponse;
+    response.end = ((...args: unknown[]) => {
+      if (!changed()) return end(...args);
+      save().then(
+        () => end(...args),
+        (error: unknown) => response.destroy(error instanceof Error ? error : new Error(String(error))),
+      );
+      return response;
+    }) as ServerResponse["end"];
+    for (const listener of listeners) listener.call(server, request, response);
+  });
 }

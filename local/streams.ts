@@ -11,9 +11,10 @@
  *   (`bisectBatchOnError`, as every CDK mapping sets); `batchItemFailures` fail from the earliest
  *   record named, and the records before it count as done;
  * - failed records are retried (with back-off) from the first failure, records after it included;
- * - after `retryAttempts` retries the first failed record is given up on, written to
- *   `<consumer>.dead-letter.ndjson` beside the checkpoint (AWS's on-failure destination), and the
- *   poller moves on.
+ * - after `retryAttempts` retries, or once it is older than `maxRecordAgeMs`, the first failed
+ *   record is given up on, written to `<consumer>.dead-letter.ndjson` beside the checkpoint (AWS's
+ *   on-failure destination), and the poller moves on; `npm run outbox -- redrive` (bin/outbox.ts)
+ *   gives such records to the consumer again.
  *
  * Checkpoints: the sequence number of the last record done, per shard, saved under the data folder
  * before the poller moves on, so a restart resumes after it: nothing lost, nothing redelivered
@@ -199,6 +200,11 @@ export interface StreamConsumer {
   readonly batchSize?: number;
   /** Retries of a failing record before it is given up on. Default 10 (the CDK mappings' retryAttempts). */
   readonly retryAttempts?: number;
+  /**
+   * A failing record older than this (from its ApproximateCreationDateTime) is given up on, however
+   * many retries are left (the mapping's maxRecordAge). Default: no limit.
+   */
+  readonly maxRecordAgeMs?: number;
 }
 
 export interface StreamPollerOptions {
@@ -245,6 +251,11 @@ interface ShardState {
   retryAt: number;
   /** Records per invocation while a failing batch is being split (bisectBatchOnError); undefined: the batch size. */
   limit: number | undefined;
+}
+
+/** The pause before retry `attempt` (1, 2, ...) of a failing record: doubling from `baseMs`, at most 5 s. */
+export function retryDelayMs(attempt: number, baseMs: number): number {
+  return Math.min(5_000, baseMs * 2 ** Math.min(attempt - 1, 30));
 }
 
 class ConsumerPoller {
@@ -404,8 +415,13 @@ class ConsumerPoller {
     }
     const failing = batch[failedAt];
     state.attempts += 1;
-    if (state.attempts <= this.retryAttempts) {
-      const delay = Math.min(5_000, (this.options.retryBaseMs ?? 250) * 2 ** (state.attempts - 1));
+    const createdSeconds = failing?.dynamodb?.ApproximateCreationDateTime;
+    const tooOld =
+      this.consumer.maxRecordAgeMs !== undefined &&
+      createdSeconds !== undefined &&
+      Date.now() - createdSeconds * 1000 > this.consumer.maxRecordAgeMs;
+    if (state.attempts <= this.retryAttempts && !tooOld) {
+      const delay = retryDelayMs(state.attempts, this.options.retryBaseMs ?? 250);
       state.retryAt = Date.now() + delay;
       this.log(
         `${this.consumer.name}: record ${failing?.dynamodb?.SequenceNumber ?? "?"} failed (${reason}); retry ${state.attempts} of ${this.retryAttempts} in ${delay} ms`,
@@ -413,7 +429,7 @@ class ConsumerPoller {
       return;
     }
     this.log(
-      `${this.consumer.name}: giving up on record ${failing?.dynamodb?.SequenceNumber ?? "?"} after ${this.retryAttempts} retries (${reason}); written to ${this.consumer.name}.dead-letter.ndjson`,
+      `${this.consumer.name}: giving up on record ${failing?.dynamodb?.SequenceNumber ?? "?"} after ${state.attempts - 1} retries${tooOld ? " (older than the maximum record age)" : ""} (${reason}); written to ${this.consumer.name}.dead-letter.ndjson (npm run outbox -- redrive sends it again)`,
     );
     await appendFile(
       join(this.options.checkpointDir, `${this.consumer.name}.dead-letter.ndjson`),

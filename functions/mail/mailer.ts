@@ -1,4 +1,5 @@
 import { type SESClient, SendRawEmailCommand } from "@aws-sdk/client-ses";
+import { SENDING_LEASE_MS } from "../events/outbox-policy.js";
 import { logger } from "../shared/observability.js";
 import type { LedgerEntry, LedgerKey, OutboundLedger } from "./deliveries.js";
 import { buildRawEmail } from "./mime.js";
@@ -35,8 +36,7 @@ export function decodeTagValue(value: string): string {
 // =============================================================================================
 // Sending
 
-/** How long a claimed email stays claimed while it is being sent: longer than the sender's timeout. */
-export const SENDING_LEASE_MS = 90_000;
+export { SENDING_LEASE_MS } from "../events/outbox-policy.js";
 
 /** The send failed for a reason that may pass (throttling, a network fault, SES unavailable): retry. */
 export class TransientDeliveryError extends Error {
