@@ -2,6 +2,19 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+/**
+ * `import { z } from "zod"` (or its default) brings the whole namespace, every language's error
+ * messages included, into each Lambda bundle: esbuild cannot shake a namespace object that is passed
+ * around. `import * as z from "zod"` reads the same and lets it drop what is unused (an API handler's
+ * zod went from 444 KB to 102 KB).
+ */
+const zodObjectImport = {
+  selector:
+    "ImportDeclaration[source.value='zod'] > ImportSpecifier[imported.name='z'], ImportDeclaration[source.value='zod'] > ImportDefaultSpecifier",
+  message:
+    'Write `import * as z from "zod"`: the `z` object defeats tree-shaking and adds ~350 KB to every handler.',
+};
+
 export default tseslint.config(
   { ignores: ["node_modules/", "cdk.out/", ".local-data/", "coverage/", "docs/"] },
   js.configs.recommended,
@@ -13,6 +26,7 @@ export default tseslint.config(
     rules: {
       "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "no-restricted-syntax": ["error", zodObjectImport],
     },
   },
   {

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { UnknownProtocolError } from "../app/execute-command.js";
 import { loadChildCaseNotes } from "../audit/readers.js";
 import { pathIdSchema } from "./http/command-route.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { pathIdSchema } from "./http/command-route.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { trayPage, trayPageSchema, trayQuerySchema } from "./http/views.js";

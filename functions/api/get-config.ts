@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { protocolGuide } from "../domain/protocol-guide.js";
 import { deadlineActionSchema, windowSchema } from "../domain/protocol.js";
 import { createHandler, defineRoute } from "./http/middleware.js";

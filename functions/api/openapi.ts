@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { spec as acknowledge } from "./acknowledge.js";
 import { spec as agreeActionPlan } from "./agree-action-plan.js";
 import { spec as approveReferral } from "./approve-referral.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { presets } from "../domain/presets/index.js";
 import { tenantConfigSchema } from "../store/tenant-store.js";
 import { createHandler, defineRoute } from "./http/middleware.js";

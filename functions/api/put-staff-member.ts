@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { staffMemberSchema } from "../store/tenant-store.js";
 import { pathIdSchema } from "./http/command-route.js";
 import { createHandler, defineRoute } from "./http/middleware.js";

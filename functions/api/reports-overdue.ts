@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { TenantNotConfiguredError } from "../app/execute-command.js";
 import { allPages, dueSoonHorizon, tenantCalendar } from "../audit/readers.js";
 import { describeOverdue, overdueView } from "../audit/reports.js";

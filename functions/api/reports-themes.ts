@@ -3,7 +3,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import { TenantNotConfiguredError, UnknownProtocolError } from "../app/execute-command.js";
 import {
   endOfLondonDay,

@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, type KeyObject, verify as verifySignature } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { canonicalJson } from "../store/event-hash.js";
 
 /**

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { actorSchema, channelSchema, type Actor, type Channel } from "../domain/challenge/actor.js";
 import type { StoredEvent } from "../store/ports.js";
 import { tenantPrefix } from "../store/table.js";

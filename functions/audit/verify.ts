@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { canonicalJson, eventHash } from "../store/event-hash.js";
 import { eventOfLine, exportLineSchema, type ExportLine } from "./export-format.js";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { Actor, Channel } from "./challenge/actor.js";
 import { caseRecordSystemSchema } from "./challenge/commands.js";
 import { DomainError } from "./challenge/errors.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { RecipientRole, UndeliverableReason } from "./notifications.js";
 import { MAIL_TAGS, decodeTagValue } from "./mailer.js";
 import { type OutboundDependencies, recordUndeliverable } from "./outbound.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 // Settings: the mail configuration from the environment (shared by the mail functions)
 

@@ -1,6 +1,6 @@
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { z } from "zod";
+import * as z from "zod";
 import { type CommandResult, type ExecuteDependencies, executeCommand } from "../app/execute-command.js";
 import { SfnWorkflowSignal } from "../app/sfn-workflow-signal.js";
 import { type Actor, type Command, DomainError } from "../domain/challenge/index.js";

@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { z } from "zod";
+import * as z from "zod";
 import { logger } from "../shared/observability.js";
 import { MailConfigurationError } from "./mail-config.js";
 import { type ReplyKeyRing, parseReplyKeyRing } from "./reply-token.js";

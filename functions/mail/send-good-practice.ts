@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { DynamoDBBatchResponse } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import { actorSchema, channelSchema } from "../domain/challenge/actor.js";
 import { type GoodPracticeNotification, goodPracticeInputSchema } from "../domain/good-practice.js";
 import type { Protocol } from "../domain/protocol.js";

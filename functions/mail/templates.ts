@@ -1,5 +1,5 @@
 import { DateTime } from "luxon";
-import { z } from "zod";
+import * as z from "zod";
 import type { ChallengeForm, ReferralKind } from "../domain/challenge/commands.js";
 import type { GoodPracticeNotification } from "../domain/good-practice.js";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { documentClient } from "../shared/clients.js";
 import { now } from "../shared/clock.js";
 import { countMetrics, logger, withLambdaContext } from "../shared/observability.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The environment a handler runs with, read and validated once per process (on first use, so

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { raiserRoleSchema, trackSchema } from "../domain/protocol.js";
 import { actorRoleSchema, channelSchema } from "../domain/challenge/actor.js";
 import {

@@ -7,7 +7,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from "@aws-sdk/lib-dynamodb";
-import { z } from "zod";
+import * as z from "zod";
 import { RETENTION_RULES, retentionDecision, type RetentionRule } from "../domain/retention.js";
 import { CorruptItemError, parseItem } from "./items.js";
 import { ENTITY, INDEXES, SNAPSHOT_SK, TABLE, indexKeys, keys } from "./table.js";

@@ -1,5 +1,5 @@
 import type { AttributeValue } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 
 /** A stream image holds something our items never do (a set, binary, or a number JavaScript cannot hold exactly). */
 export class StreamImageError extends Error {

@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { z } from "zod";
+import * as z from "zod";
 import { storedTemplateOverridesSchema } from "../mail/templates.js";
 import { retentionSettingsSchema } from "../domain/retention.js";
 import type { Recipient } from "../domain/protocol.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { type AwaitResponseResult, MONITORING_WAIT, awaitResponse } from "../app/workflow-tasks.js";
 import { logger } from "../shared/observability.js";
 import { type WorkflowDependencies, workflowDependencies, workflowHandler } from "./dependencies.js";

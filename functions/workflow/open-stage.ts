@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { type StageView, type WorkflowTaskDependencies, openStage } from "../app/workflow-tasks.js";
 import { logger } from "../shared/observability.js";
 import { workflowDependencies, workflowHandler } from "./dependencies.js";

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import { tenantPrefix } from "../../store/table.js";
 import type { Scope } from "../routes.js";
 import { type Actor, type ActorRole, actorRoleSchema } from "../../domain/challenge/actor.js";

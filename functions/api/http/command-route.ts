@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { type CommandResult, executeCommand } from "../../app/execute-command.js";
 import type { Command, CommandExpectation } from "../../domain/challenge/commands.js";
 import type { ApiDependencies } from "./dependencies.js";

@@ -11,7 +11,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import { logger, metrics, tracer } from "../../shared/observability.js";
 import { type RouteDefinition, routes } from "../routes.js";
 import { type Principal, principalFrom } from "./auth.js";

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import { DomainError, type DomainErrorCode } from "../../domain/challenge/errors.js";
 import { ConcurrencyConflictError } from "../../store/ports.js";
 import { TenantNotConfiguredError } from "../../app/execute-command.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { ChallengeEvent } from "../../domain/challenge/events.js";
 import type { ChallengeState } from "../../domain/challenge/state.js";
 import { timedOutWords } from "../../domain/challenge/timer.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** Roles carried in an access token's claims (see the API's authorisation). */
 export const actorRoleSchema = z.enum([

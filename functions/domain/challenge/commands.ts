@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { raiserRoleSchema, trackSchema, windowSchema } from "../protocol.js";
 import { actorSchema, channelSchema } from "./actor.js";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { recordAction, recordActionsDue } from "./action-plan.js";
 import { commandSchema } from "./commands.js";
 import type { Command } from "./commands.js";

@@ -8,7 +8,7 @@ vi.hoisted(() => {
 import { DynamoDBClient, ProvisionedThroughputExceededException } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
-import { z } from "zod";
+import * as z from "zod";
 import { spec as approveReferralSpec } from "../../../functions/api/approve-referral.js";
 import { spec as escalateSpec } from "../../../functions/api/escalate.js";
 import { spec as getChallengeSpec } from "../../../functions/api/get-challenge.js";

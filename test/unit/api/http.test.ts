@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { TenantNotConfiguredError } from "../../../functions/app/execute-command.js";
 import { CLAIMS, principalFrom } from "../../../functions/api/http/auth.js";
 import { mayCall, routePermissions } from "../../../functions/api/http/permissions.js";
