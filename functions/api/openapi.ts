@@ -38,6 +38,7 @@ import { spec as reportsThemes } from "./reports-themes.js";
 import { spec as reopen } from "./reopen.js";
 import { spec as requestReferral } from "./request-referral.js";
 import { spec as respond } from "./respond.js";
+import { spec as shortenDeadline } from "./shorten-deadline.js";
 import { routes } from "./routes.js";
 import { spec as teamChallenges } from "./team-challenges.js";
 import { spec as withdraw } from "./withdraw.js";
@@ -185,6 +186,7 @@ export function routeSpecs(): readonly AnyRouteSpec[] {
     agreeActionPlan,
     markResolved,
     escalate,
+    shortenDeadline,
     bypass,
     requestReferral,
     approveReferral,

@@ -78,6 +78,13 @@ export const routes: readonly RouteDefinition[] = [
     summary: "Escalate to the next stage with reasons",
   },
   {
+    id: "shorten-deadline",
+    method: "POST",
+    path: `${c}/deadline-shortenings`,
+    scope: "challenges/write",
+    summary: "Shorten the open stage's window for this challenge, with a reason",
+  },
+  {
     id: "bypass",
     method: "POST",
     path: `${c}/bypasses`,

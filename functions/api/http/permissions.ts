@@ -40,6 +40,7 @@ export const routePermissions: Readonly<Record<string, readonly ActorRole[]>> = 
   "mark-resolved": [...RAISERS, "iro_service_manager"],
   escalate: [...RAISERS, "iro_service_manager"],
   bypass: [...RAISERS, "iro_service_manager"],
+  "shorten-deadline": [...RAISERS, "iro_service_manager"],
   "request-referral": RAISERS,
   "approve-referral": ["manager", "iro_service_manager"],
   "complete-action": PEOPLE,
