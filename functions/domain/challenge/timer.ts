@@ -70,6 +70,18 @@ export function raiserDecisionWindow(stage: Stage): Window {
 }
 
 /**
+ * The end of the raiser's decision window, counted from the stage's deadline (the protocol's time,
+ * not the machine's: a late timer must not give the raiser a longer window than the protocol does).
+ * If the timer fires so late that the window has already ended, the raiser is given until the end
+ * of the next working day: asked now, they must have some time to decide before it escalates.
+ */
+export function raiserDecisionEnd(scope: Scope, open: OpenStage, stage: Stage): Date {
+  const fromDeadline = scope.ctx.calendar.windowEnd(new Date(open.deadline), raiserDecisionWindow(stage));
+  if (fromDeadline.getTime() > scope.ctx.now.getTime()) return fromDeadline;
+  return scope.ctx.calendar.deadlineAfter(scope.ctx.now, 1);
+}
+
+/**
  * When the timer next has something to apply to the open stage if nobody acts: its deadline; once
  * the raiser has been asked to decide, the end of their decision window; undefined when the raiser
  * was told and the protocol leaves the rest to them. `decide` (AutoEscalate) says what it then does;
@@ -182,7 +194,7 @@ export function autoEscalate(scope: Scope, command: CommandOf<"AutoEscalate">): 
       return moveUp(scope, open, index + 1, "no_response", reasons, undefined, situation);
     }
     case "ask_raiser": {
-      const decideBy = scope.ctx.calendar.windowEnd(scope.ctx.now, raiserDecisionWindow(stage)).toISOString();
+      const decideBy = raiserDecisionEnd(scope, open, stage).toISOString();
       return accept([scope.emit("RaiserAlerted", { stageId: open.stageId, reason: situation, decideBy })]);
     }
     case "alert_raiser":

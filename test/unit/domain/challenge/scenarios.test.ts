@@ -812,6 +812,43 @@ describe("a holding reply does not stop the escalation", () => {
   });
 });
 
+describe("the raiser's decision window runs from the protocol's deadline, not from when the timer fired", () => {
+  const nottingham = getPreset("nottingham");
+  const SENTENCE =
+    "If the matter is not resolved within the 5 working days, then the IRO/CPC should state why on the Practice Resolution Protocol document and then automatically send to the next level of management.";
+
+  function heldAtLevel1(id: string): Story {
+    const story = new Story(nottingham, id);
+    story.do(raise(IRO, { track: "LAC", themes: ["needs_not_met"] }), "2026-05-21T09:00:00Z");
+    story.do(
+      { type: "Respond", ...as(manager("team_manager")), response: "Holding reply: we will review." },
+      "2026-05-28T09:00:00Z",
+    );
+    return story;
+  }
+
+  it("004: a timer that fires late (Saturday) still gives the IRO until the end of the working day after the deadline", () => {
+    expectSeedSays(nottingham, SENTENCE);
+    const story = heldAtLevel1("ch-late-timer");
+    // Deadline Fri 29 May 17:00; the timer fires Sat 30 May. Counted from the deadline the window
+    // ends Mon 1 June 17:00, as it would have had the timer been on time (not Tue 2 June).
+    const asked = story.do(timer("level_1"), "2026-05-30T10:00:00Z");
+    expect(asked[0]?.data).toMatchObject({ reason: "no_resolution", decideBy: "2026-06-01T16:00:00.000Z" });
+  });
+
+  it("004: a timer so late that the window from the deadline has passed gives the IRO until the end of the next working day", () => {
+    expectSeedSays(nottingham, SENTENCE);
+    const story = heldAtLevel1("ch-very-late-timer");
+    // The window from the deadline ended Mon 1 June 17:00; the timer fires Tue 2 June 11:00. The
+    // IRO has not yet been asked, so they get until Wed 3 June 17:00, not an instant escalation.
+    const asked = story.do(timer("level_1"), "2026-06-02T10:00:00Z");
+    expect(asked[0]?.data).toMatchObject({ reason: "no_resolution", decideBy: "2026-06-03T16:00:00.000Z" });
+    expectRefused(story.try(timer("level_1"), "2026-06-03T15:00:00Z"), "DEADLINE_NOT_PASSED", /Wed, 3 Jun/);
+    const moved = story.do(timer("level_1"), "2026-06-03T16:00:00Z");
+    expect(moved[0]?.type === "Escalated" && moved[0].data.timedOut).toBe("raiser_did_not_decide");
+  });
+});
+
 describe("windows and the end of the ladder", () => {
   it("001 Rotherham stage 4: the form's '(Deputy Strategic Director/DCS - within 5 working days)' beats the guidance's 'Stage 4 (10 Days)'", () => {
     const rotherham = getPreset("rotherham");
