@@ -182,6 +182,10 @@ export function summarise(event: ChallengeEvent, label: StageLabeller): string {
       return `Reopened at ${label(event.data.atStageId)}`;
     case "DifferenceNoted":
       return `The raiser maintains their position; the difference is noted for the ${event.data.decidedBy.title} to decide`;
+    case "DecisionRequested":
+      return `The ${event.data.decidedBy.title}'s decision is awaited by ${new Date(event.data.dueBy).toISOString().slice(0, 10)}`;
+    case "DecisionRecorded":
+      return `The ${event.data.decidedBy.title} decided: ${event.data.upheld ? "upheld" : "not upheld"}`;
     case "Withdrawn":
       return "Withdrawn by the raiser";
     case "Closed":

@@ -18,6 +18,7 @@ import {
 } from "./raiser-actions.js";
 import { acknowledge, agreeActionPlan, recordMeeting, respond } from "./recipient-actions.js";
 import { approveReferral, requestReferral } from "./referrals.js";
+import { decideAfterLadder } from "./after-ladder.js";
 import type { ChallengeState, DecideContext } from "./state.js";
 import { autoEscalate, sendReminder } from "./timer.js";
 
@@ -118,6 +119,8 @@ export function decide(
       return reopen(scope, cmd);
     case "NoteDifference":
       return noteDifference(scope, cmd);
+    case "DecideAfterLadder":
+      return decideAfterLadder(scope, cmd);
     case "Withdraw":
       return withdraw(scope, cmd);
     case "Close":

@@ -97,13 +97,23 @@ export function nextDeadlineCheck(open: OpenStage): Date | undefined {
  * Whose move it is at an open stage, and by when: the recipient until the deadline; once the
  * deadline passed and the protocol put the next step to the raiser (RaiserAlerted), the raiser, by
  * the end of their decision window (or, told only, from the deadline). Work trays list a challenge
- * under this person.
+ * under this person. After the ladder, the person asked for a decision the protocol owes, by its
+ * deadline.
  */
 export function nextToAct(
-  state: Pick<ChallengeState, "raiser" | "currentStage" | "status">,
+  state: Pick<ChallengeState, "raiser" | "currentStage" | "status" | "pendingDecision">,
 ):
-  | { readonly personId: string; readonly dueBy: string; readonly awaiting: "recipient" | "raiser_decision" }
+  | {
+      readonly personId: string;
+      readonly dueBy: string;
+      readonly awaiting: "recipient" | "raiser_decision" | "post_ladder_decision";
+    }
   | undefined {
+  // After the ladder, a decision the protocol owes (000's AD, 003's partnership manager) is theirs.
+  const pending = state.pendingDecision;
+  if (pending !== undefined && state.status === "ladder_exhausted") {
+    return { personId: pending.personId, dueBy: pending.dueBy, awaiting: "post_ladder_decision" };
+  }
   const open = state.currentStage;
   if (state.status !== "open" || open === null) return undefined;
   if (open.raiserAlertedAt === undefined) {
