@@ -7,6 +7,7 @@ import { spec as childCaseNotes } from "./child-case-notes.js";
 import { spec as childChallenges } from "./child-challenges.js";
 import { spec as close } from "./close.js";
 import { spec as completeAction } from "./complete-action.js";
+import { spec as decideAfterLadder } from "./decide-after-ladder.js";
 import { spec as escalate } from "./escalate.js";
 import { spec as getChallenge } from "./get-challenge.js";
 import { spec as getConfig } from "./get-config.js";
@@ -194,6 +195,7 @@ export function routeSpecs(): readonly AnyRouteSpec[] {
     missAction,
     reopen,
     noteDifference,
+    decideAfterLadder,
     withdraw,
     close,
     overdueTray,

@@ -134,6 +134,13 @@ export const routes: readonly RouteDefinition[] = [
     summary: "Note that the raiser maintains their position",
   },
   {
+    id: "decide-after-ladder",
+    method: "POST",
+    path: `${c}/decisions`,
+    scope: "challenges/write",
+    summary: "The decision the protocol owes after the last stage, by the person it names",
+  },
+  {
     id: "withdraw",
     method: "POST",
     path: `${c}/withdrawal`,

@@ -47,6 +47,8 @@ export const routePermissions: Readonly<Record<string, readonly ActorRole[]>> = 
   "miss-action": PEOPLE,
   reopen: [...RAISERS, "iro_service_manager"],
   "note-difference": RAISERS,
+  // The domain checks the caller holds (or covers) the deciding role in the directory.
+  "decide-after-ladder": ["manager", "iro_service_manager"],
   withdraw: [...RAISERS, "iro_service_manager"],
   close: [...RAISERS, "iro_service_manager"],
   "overdue-tray": [...PEOPLE, "auditor"],

@@ -12,6 +12,7 @@ import { createHandler } from "../../../functions/api/http/middleware.js";
 import { spec as raiseSpec } from "../../../functions/api/raise-challenge.js";
 import { spec as respondSpec } from "../../../functions/api/respond.js";
 import { spec as shortenSpec } from "../../../functions/api/shorten-deadline.js";
+import { spec as decideAfterLadderSpec } from "../../../functions/api/decide-after-ladder.js";
 import { spec as getSpec } from "../../../functions/api/get-challenge.js";
 import { ConcurrencyConflictError } from "../../../functions/store/ports.js";
 import { type Caller, apiEvent, callers, invoke } from "../../support/api-events.js";
@@ -574,5 +575,49 @@ describe("shorten-deadline: 000 §2.4 'a response is required more quickly'", ()
     );
     expect(response.status).toBe(422);
     expect((response.body as Problem).detail).toMatch(/not earlier than the current deadline/);
+  });
+});
+
+describe("decide-after-ladder", () => {
+  const decideAfter = () => createHandler(decideAfterLadderSpec, fakes.deps);
+  const body = { upheld: true, reasons: "The difference is upheld: sibling contact goes into the plan." };
+
+  it("is closed to raisers: the decision belongs to the role the protocol names", async () => {
+    const id = await raiseOne();
+    const response = await invoke(
+      decideAfter(),
+      apiEvent("decide-after-ladder", { pathParameters: { challengeId: id }, body }),
+    );
+    expect(response.status).toBe(403);
+  });
+
+  it("refuses a decision nobody was asked for, with the domain's reason, recording nothing", async () => {
+    const id = await raiseOne();
+    const before = [...fakes.challenges.log.values()].flat().length;
+    const response = await invoke(
+      decideAfter(),
+      apiEvent("decide-after-ladder", {
+        caller: callers.serviceManager,
+        pathParameters: { challengeId: id },
+        body,
+      }),
+    );
+    expect(response.status).toBe(409);
+    expect((response.body as Problem).detail).toMatch(/no decision is awaited/);
+    expect([...fakes.challenges.log.values()].flat().length).toBe(before);
+  });
+
+  it("takes a strict, bounded body: upheld must be a boolean", async () => {
+    const id = await raiseOne();
+    const response = await invoke(
+      decideAfter(),
+      apiEvent("decide-after-ladder", {
+        caller: callers.serviceManager,
+        pathParameters: { challengeId: id },
+        body: { ...body, upheld: "yes" },
+      }),
+    );
+    expect(response.status).toBe(400);
+    expect((response.body as Problem).errors?.[0]?.pointer).toBe("/upheld");
   });
 });
