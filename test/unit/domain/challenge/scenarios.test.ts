@@ -11,6 +11,7 @@ import type {
 } from "../../../../functions/domain/challenge/index.js";
 import { decide, initialState, nextToAct, replay } from "../../../../functions/domain/challenge/index.js";
 import { getPreset } from "../../../../functions/domain/presets/index.js";
+import { overdueView } from "../../../../functions/audit/reports.js";
 import type { Protocol, Recipient } from "../../../../functions/domain/protocol.js";
 import { directory, expectRefused, form, manager, PARTNER, personId, TEAM, TIMER } from "./fixtures.js";
 import { expectSeedSays } from "../presets/seed.js";
@@ -894,6 +895,17 @@ describe("decisions owed after the last stage: asked of the named role, with a d
       dueBy: "2026-08-03T16:00:00.000Z",
       awaiting: "post_ladder_decision",
     });
+    // Past the deadline it is chased: a row of the overdue view, naming the AD.
+    expect(overdueView([story.state], new Date("2026-08-04T09:00:00Z"), calendar, 0, lcs)).toMatchObject([
+      {
+        challengeId: "ch-ad-decides",
+        stageLabel: "Decision after the last stage",
+        assigneeTitle: "AD",
+        assigneePersonId: AD.id,
+        deadline: "2026-08-03T16:00:00.000Z",
+        status: "overdue",
+      },
+    ]);
     expectRefused(story.try(note, "2026-07-21T09:00:00Z"), "WRONG_STATUS", /AD's decision .* is awaited/);
     const decision = {
       type: "DecideAfterLadder" as const,
@@ -914,6 +926,7 @@ describe("decisions owed after the last stage: asked of the named role, with a d
     });
     expect(story.state.pendingDecision).toBeUndefined();
     expect(nextToAct(story.state)).toBeUndefined();
+    expect(overdueView([story.state], new Date("2026-08-04T09:00:00Z"), calendar, 0, lcs)).toEqual([]);
     expectRefused(
       story.try({ ...decision, ...as(AD) }, "2026-07-22T10:00:00Z"),
       "WRONG_STATUS",
