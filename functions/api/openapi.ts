@@ -7,6 +7,7 @@ import { spec as childCaseNotes } from "./child-case-notes.js";
 import { spec as childChallenges } from "./child-challenges.js";
 import { spec as close } from "./close.js";
 import { spec as completeAction } from "./complete-action.js";
+import { spec as decideAfterLadder } from "./decide-after-ladder.js";
 import { spec as escalate } from "./escalate.js";
 import { spec as getChallenge } from "./get-challenge.js";
 import { spec as getConfig } from "./get-config.js";
@@ -38,6 +39,7 @@ import { spec as reportsThemes } from "./reports-themes.js";
 import { spec as reopen } from "./reopen.js";
 import { spec as requestReferral } from "./request-referral.js";
 import { spec as respond } from "./respond.js";
+import { spec as shortenDeadline } from "./shorten-deadline.js";
 import { routes } from "./routes.js";
 import { spec as teamChallenges } from "./team-challenges.js";
 import { spec as withdraw } from "./withdraw.js";
@@ -208,6 +210,7 @@ export function routeSpecs(): readonly AnyRouteSpec[] {
     agreeActionPlan,
     markResolved,
     escalate,
+    shortenDeadline,
     bypass,
     requestReferral,
     approveReferral,
@@ -215,6 +218,7 @@ export function routeSpecs(): readonly AnyRouteSpec[] {
     missAction,
     reopen,
     noteDifference,
+    decideAfterLadder,
     withdraw,
     legalHold,
     close,

@@ -78,6 +78,13 @@ export const routes: readonly RouteDefinition[] = [
     summary: "Escalate to the next stage with reasons",
   },
   {
+    id: "shorten-deadline",
+    method: "POST",
+    path: `${c}/deadline-shortenings`,
+    scope: "challenges/write",
+    summary: "Shorten the open stage's window for this challenge, with a reason",
+  },
+  {
     id: "bypass",
     method: "POST",
     path: `${c}/bypasses`,
@@ -132,6 +139,13 @@ export const routes: readonly RouteDefinition[] = [
     path: `${c}/legal-hold`,
     scope: "challenges/write",
     summary: "Place or lift a legal hold (the IRO service manager): a held record is never deleted",
+  },
+  {
+    id: "decide-after-ladder",
+    method: "POST",
+    path: `${c}/decisions`,
+    scope: "challenges/write",
+    summary: "The decision the protocol owes after the last stage, by the person it names",
   },
   {
     id: "withdraw",

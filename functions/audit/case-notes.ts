@@ -148,6 +148,8 @@ function stageOf(walk: Walk, event: ChallengeEvent, next: ChallengeEvent | undef
     case "ReferralApproved":
     case "ReferralMade":
     case "DifferenceNoted":
+    case "DecisionRequested":
+    case "DecisionRecorded":
     case "Withdrawn":
     case "Closed":
     case "LegalHoldPlaced":
@@ -459,6 +461,18 @@ function partsOf(walk: Walk, event: ChallengeEvent, next: ChallengeEvent | undef
         action: `${capitalise(raiser)} maintains their position; the difference was noted:`,
         detail: event.data.summary,
         outcome: `The ${event.data.decidedBy.title} decides whether to uphold the difference.`,
+      };
+    case "DecisionRequested":
+      return {
+        action: `The ${event.data.decidedBy.title} was asked to decide.`,
+        detail: `"${event.data.citation}"`,
+        outcome: `Decision due by ${formatDeadline(event.data.dueBy, event.at)}.`,
+      };
+    case "DecisionRecorded":
+      return {
+        action: `${capitalise(roleOf(walk, event.actor, null))} decided as the ${event.data.decidedBy.title}${event.data.asCover === true ? " (as named cover)" : ""}:`,
+        detail: event.data.reasons,
+        outcome: event.data.upheld ? "Upheld." : "Not upheld.",
       };
     case "Withdrawn":
       return {

@@ -544,6 +544,8 @@ export function overdueView(
   const byId = protocols === undefined ? new Map<string, Protocol>() : protocolMap(protocols);
   const rows: OverdueRow[] = [];
   for (const state of openStates) {
+    const decision = postLadderDecisionRow(state, now, calendar, nearWorkingDays);
+    if (decision !== undefined) rows.push(decision);
     const stage = state.currentStage;
     if (state.status !== "open" || stage === null) continue;
     const deadline = new Date(stage.deadline);
@@ -573,6 +575,41 @@ export function overdueView(
   return rows.sort(
     (a, b) => Date.parse(a.deadline) - Date.parse(b.deadline) || a.challengeId.localeCompare(b.challengeId),
   );
+}
+
+/** The label of a post-ladder decision's row: no stage is open, the decision is what is due. */
+export const POST_LADDER_DECISION_LABEL = "Decision after the last stage";
+
+/**
+ * A row for a decision the protocol owes after the ladder (000's AD, 003's partnership manager),
+ * when it is overdue or due within the near window: it is chased like a stage.
+ */
+function postLadderDecisionRow(
+  state: ChallengeState,
+  now: Date,
+  calendar: WorkingDayCalendar,
+  nearWorkingDays: number,
+): OverdueRow | undefined {
+  const pending = state.pendingDecision;
+  if (state.status !== "ladder_exhausted" || pending === undefined) return undefined;
+  const due = new Date(pending.dueBy);
+  const overdue = due.getTime() < now.getTime();
+  const workingDays = overdue ? calendar.workingDaysBetween(due, now) : calendar.workingDaysBetween(now, due);
+  if (!overdue && workingDays > nearWorkingDays) return undefined;
+  return {
+    challengeId: state.challengeId,
+    caseRecordId: state.form.child.caseRecordId,
+    track: state.track,
+    stageId: `decision_after_${pending.after}`,
+    stageLabel: POST_LADDER_DECISION_LABEL,
+    assigneeRole: pending.decidedBy.role,
+    assigneeTitle: pending.decidedBy.title,
+    assigneePersonId: pending.personId,
+    team: state.form.team.name,
+    deadline: pending.dueBy,
+    status: overdue ? "overdue" : "due_soon",
+    workingDays,
+  };
 }
 
 // --- CSV (RFC 4180) ----------------------------------------------------------------------------

@@ -245,6 +245,10 @@ function describe(ctx: Context, event: ChallengeEvent, opened: EventOf<"StageOpe
         : `Reopened by ${actor} at ${opening(ctx, opened.data, event.at)}`;
     case "DifferenceNoted":
       return `Difference noted by ${actor}, for the ${event.data.decidedBy.title} to decide whether to uphold it`;
+    case "DecisionRequested":
+      return `The ${event.data.decidedBy.title}'s decision requested, due by ${formatInstant(event.data.dueBy)}`;
+    case "DecisionRecorded":
+      return `Decided by ${actor}${event.data.asCover === true ? ` (as cover for the ${event.data.decidedBy.title})` : ""}: ${event.data.upheld ? "upheld" : "not upheld"}. ${event.data.reasons}`;
     case "Withdrawn":
       return `Withdrawn by ${actor}`;
     case "Closed":

@@ -129,6 +129,21 @@ export const bypassRuleSchema = z.object({
 });
 export type BypassRule = z.infer<typeof bypassRuleSchema>;
 
+/**
+ * A decision owed after the ladder by a named role, within a window: 000's AD deciding whether to
+ * uphold a difference the raiser noted, 003's Safeguarding Children Partnership Manager determining
+ * a course of action once the partnership referral is made. When it falls due the holder of the role
+ * is looked up in the directory (refused if nobody holds it) and emailed; only they, or their named
+ * cover, can record it, and it shows in their work tray and the overdue view until they do.
+ */
+export const postLadderDecisionSchema = z.object({
+  decidedBy: recipientSchema,
+  /** From when the decision falls due; a "resolved by" deadline like a stage's. */
+  window: windowSchema,
+  citation: citationSchema,
+});
+export type PostLadderDecision = z.infer<typeof postLadderDecisionSchema>;
+
 export const referralPolicySchema = z.object({
   /** `any_point`: from raising onwards; `after_final_stage`: only once the last stage has been exited unresolved. */
   when: z.enum(["any_point", "after_final_stage"]),
@@ -150,6 +165,8 @@ export const referralPolicySchema = z.object({
   recipient: recipientSchema,
   /** Documents that must accompany the referral (Rotherham's referral pack). */
   documents: z.array(z.string().min(1)),
+  /** A decision owed once the referral is made (003: the Partnership Manager's course of action). */
+  decision: postLadderDecisionSchema.optional(),
   citation: citationSchema,
 });
 export type ReferralPolicy = z.infer<typeof referralPolicySchema>;
@@ -171,9 +188,9 @@ export const trackProtocolSchema = z
     partnership: referralPolicySchema.optional(),
     /**
      * Where the raiser may "maintain their position" after the last stage: the difference is noted
-     * and a named role decides whether to uphold it (000).
+     * and a named role decides whether to uphold it, within a window (000).
      */
-    difference: z.object({ decidedBy: recipientSchema, citation: citationSchema }).optional(),
+    difference: postLadderDecisionSchema.optional(),
     /** What a raiser of a given role is told to do when the ladder is exhausted (e.g. Nottingham CPCs). */
     endOfLadderGuidance: z.partialRecord(raiserRoleSchema, z.string().min(1)),
   })

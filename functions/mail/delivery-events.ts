@@ -60,6 +60,7 @@ const ROLES: ReadonlySet<string> = new Set<RecipientRole>([
   "raiser",
   "referral_recipient",
   "referral_approver",
+  "decider",
 ]);
 
 export type DeliveryEventOutcome =

@@ -55,6 +55,8 @@ import {
  * | Withdrawn                 | the last assignee                       | closed (with the reason)               | -          |
  * | ReferralRequested         | each approver the policy names          | notice: referral_approval              | -          |
  * | ReferralMade              | the policy's recipient (Cc the raiser)  | referral                               | -          |
+ * | DecisionRequested         | the decider the event names (Cc raiser) | notice: decision_requested             | -          |
+ * | DecisionRecorded          | the raiser                              | notice: decision_recorded              | -          |
  *
  * Nothing for ChallengeRaised (its StageOpened follows in the same commit), Escalated onto another
  * stage by a person (its StageOpened says it), StageAcknowledged, MeetingRecorded, ReferralApproved,
@@ -73,7 +75,13 @@ import {
 
 /** Why a person is written to: recorded on the delivery record and carried in the SES message tags. */
 export type RecipientRole =
-  "assignee" | "previous_assignee" | "copy" | "raiser" | "referral_recipient" | "referral_approver";
+  | "assignee"
+  | "previous_assignee"
+  | "copy"
+  | "raiser"
+  | "referral_recipient"
+  | "referral_approver"
+  | "decider";
 
 export interface MailRecipient {
   readonly email: string;
@@ -95,6 +103,8 @@ export type NoticeKind =
   | "ladder_exhausted"
   | "auto_escalated_raiser"
   | "deadline_shortened"
+  | "decision_requested"
+  | "decision_recorded"
   | "action_plan_agreed"
   | "referral_approval"
   | "undeliverable";
@@ -137,6 +147,21 @@ export type ServiceNotice =
       readonly stage: StageFacts;
       readonly previousDeadline: string;
       readonly reason: string;
+    }
+  | {
+      readonly kind: "decision_requested";
+      readonly challenge: ChallengeFacts;
+      readonly deciderTitle: string;
+      readonly dueBy: string;
+      /** The protocol's sentence that names the decision. */
+      readonly citation: string;
+    }
+  | {
+      readonly kind: "decision_recorded";
+      readonly challenge: ChallengeFacts;
+      readonly deciderTitle: string;
+      readonly upheld: boolean;
+      readonly reasons: string;
     }
   | {
       readonly kind: "action_plan_agreed";
@@ -714,6 +739,45 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
       break;
     }
 
+    case "DecisionRequested": {
+      const decider = plan.person(event.data.personId, "decider");
+      plan.add(
+        decider,
+        "decider",
+        notice(
+          {
+            kind: "decision_requested",
+            challenge,
+            deciderTitle: event.data.decidedBy.title,
+            dueBy: event.data.dueBy,
+            citation: event.data.citation,
+          },
+          decider,
+        ),
+        { cc: [raiser()] },
+      );
+      break;
+    }
+
+    case "DecisionRecorded": {
+      const to = raiser();
+      plan.add(
+        to,
+        "raiser",
+        notice(
+          {
+            kind: "decision_recorded",
+            challenge,
+            deciderTitle: event.data.decidedBy.title,
+            upheld: event.data.upheld,
+            reasons: event.data.reasons,
+          },
+          to,
+        ),
+      );
+      break;
+    }
+
     case "ActionsFellDue": {
       const actions = after.actionPlan?.actions ?? [];
       const due = event.data.actionIds
@@ -790,6 +854,7 @@ const RECIPIENT_ROLE_WORDS: Record<RecipientRole, string> = {
   raiser: "raiser",
   referral_recipient: "referral recipient",
   referral_approver: "person asked to approve the referral",
+  decider: "person asked to decide after the last stage",
 };
 
 /** The protocol's title of whoever an event's email of this role went to, as far as the events say. */
@@ -916,6 +981,33 @@ function noticeParts(n: ServiceNotice, greeting: string | undefined): { subject:
             text: `Challenge ${ref} about a child's ${plan} has escalated automatically from ${n.stage.label}: ${n.stage.title} to ${n.nextStage.label}: ${n.nextStage.title}. The ${n.nextStage.recipientTitle} has been asked to respond by ${deadlineInWords(n.nextStage.deadline)}.`,
           },
           { text: `Why:\n${n.reasons}` },
+        ],
+      };
+    case "decision_requested":
+      return {
+        subject: `Your decision needed by ${deadlineInWords(n.dueBy)}: challenge ${ref}`,
+        blocks: [
+          hello(n.deciderTitle),
+          {
+            text: `Challenge ${ref} about a child's ${plan} has been through every stage of the protocol without resolution. The protocol asks the ${n.deciderTitle} to decide: "${n.citation}"`,
+          },
+          {
+            text: `Please record your decision, with your reasons, on the case record by ${deadlineInWords(n.dueBy)}. Until you do it stays in your work tray, and in the overdue view once that time has passed.`,
+          },
+        ],
+      };
+    case "decision_recorded":
+      return {
+        subject: `Decision recorded: challenge ${ref} ${n.upheld ? "upheld" : "not upheld"} by the ${n.deciderTitle}`,
+        blocks: [
+          hello(n.challenge.raiserTitle),
+          {
+            text: `The ${n.deciderTitle} has decided on challenge ${ref} about a child's ${plan}: ${n.upheld ? "upheld" : "not upheld"}.`,
+          },
+          {
+            text: `Their reasons:
+${n.reasons}`,
+          },
         ],
       };
     case "deadline_shortened":

@@ -497,6 +497,17 @@ function snapshotItem(
       [INDEXES.byRecipient.sortKey]: indexKeys.timeSk(next?.dueBy ?? stage.deadline, id, "deadline"),
     };
   }
+  // After the ladder, a decision the protocol owes is due from its decider: their tray, the overdue view.
+  const decision = state.status === "ladder_exhausted" ? nextToAct(state) : undefined;
+  if (decision !== undefined) {
+    return {
+      ...item,
+      [INDEXES.openByDueDate.partitionKey]: indexKeys.openByDueDatePk(tenantId),
+      [INDEXES.openByDueDate.sortKey]: indexKeys.timeSk(decision.dueBy, id, "deadline"),
+      [INDEXES.byRecipient.partitionKey]: indexKeys.byRecipientPk(tenantId, decision.personId),
+      [INDEXES.byRecipient.sortKey]: indexKeys.timeSk(decision.dueBy, id, "deadline"),
+    };
+  }
   // A Put replaces the whole item, so leaving the open-tray attributes out removes them from gsi1/gsi2.
   return item;
 }

@@ -96,6 +96,15 @@ const trackedActionSchema = z.strictObject({
   dueNotifiedAt: instant.optional(),
 });
 
+const decisionAfterSchema = z.enum(["difference", "cafcass", "partnership"]);
+const decisionRequestedData = {
+  after: decisionAfterSchema,
+  decidedBy: recipientSchema,
+  personId: id,
+  dueBy: instant,
+  citation: z.string(),
+};
+
 export const challengeStateSchema = z.strictObject({
   challengeId: id,
   version: z.number().int().min(0),
@@ -133,6 +142,7 @@ export const challengeStateSchema = z.strictObject({
     }),
   ),
   differences: z.array(z.strictObject({ at: instant, summary: z.string() })),
+  pendingDecision: z.strictObject({ ...decisionRequestedData, requestedAt: instant }).optional(),
   autoEscalations: z.number().int().min(0),
   resolvedAt: instant.optional(),
   closedAt: instant.optional(),
@@ -235,6 +245,14 @@ export const challengeEventSchema = z.discriminatedUnion("type", [
     fromStatus: z.enum(["monitoring", "resolved"]),
   }),
   eventSchema("DifferenceNoted", { summary: z.string(), decidedBy: recipientSchema }),
+  eventSchema("DecisionRequested", decisionRequestedData),
+  eventSchema("DecisionRecorded", {
+    after: decisionAfterSchema,
+    decidedBy: recipientSchema,
+    upheld: z.boolean(),
+    reasons: z.string(),
+    asCover: z.literal(true).optional(),
+  }),
   eventSchema("Withdrawn", { reason: z.string() }),
   eventSchema("Closed", { summary: z.string() }),
   eventSchema("LegalHoldPlaced", { reason: z.string() }),

@@ -223,6 +223,64 @@ export class ChallengeFixture {
     });
   }
 
+  /**
+   * The ladder was exhausted and a decision the protocol owes after it is asked of `personId` by
+   * `dueBy` (one batch: the store only needs the resulting state and an event to chain).
+   */
+  askDecision(personId: string, dueBy: string, at = "2025-03-24T10:00:00.000Z"): Batch {
+    const state = this.state;
+    const stage = this.openStage();
+    const data = {
+      after: "difference" as const,
+      decidedBy: { role: "assistant_director", title: "AD" },
+      personId,
+      dueBy,
+      citation: "AD to make decision on upholding differences.",
+    };
+    const event: ChallengeEvent = {
+      type: "DecisionRequested",
+      challengeId: this.challengeId,
+      seq: state.version + 1,
+      at,
+      actor: IRO,
+      channel: "api",
+      data,
+    };
+    return this.advance(state.version, [event], {
+      ...state,
+      version: state.version + 1,
+      status: "ladder_exhausted",
+      currentStage: null,
+      history: [
+        ...state.history,
+        { stageId: stage.stageId, openedAt: stage.openedAt, exitedAt: at, exit: "no_response" },
+      ],
+      lastExitedStageId: stage.stageId,
+      pendingDecision: { ...data, requestedAt: at },
+    });
+  }
+
+  /** The decision asked for by {@link askDecision} is recorded by its decider. */
+  decideAfterLadder(personId: string, at = "2025-03-26T10:00:00.000Z"): Batch {
+    const { pendingDecision, ...state } = this.state;
+    if (pendingDecision === undefined) throw new Error("no decision is awaited");
+    const event: ChallengeEvent = {
+      type: "DecisionRecorded",
+      challengeId: this.challengeId,
+      seq: state.version + 1,
+      at,
+      actor: { id: personId, role: "manager" },
+      channel: "api",
+      data: {
+        after: pendingDecision.after,
+        decidedBy: pendingDecision.decidedBy,
+        upheld: true,
+        reasons: "Upheld.",
+      },
+    };
+    return this.advance(state.version, [event], { ...state, version: state.version + 1 });
+  }
+
   resolve(summary = "Permanence plan agreed.", at = "2025-03-20T15:00:00.000Z"): Batch {
     const state = this.state;
     const stage = this.openStage();

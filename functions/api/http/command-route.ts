@@ -106,6 +106,11 @@ export function commandRoute<
   /** Defaults to `{ challengeId }`; routes with more path ids (actionId, kind) extend it. */
   readonly path?: P;
   readonly description?: string;
+  /**
+   * The command names its stage itself (ShortenDeadline's `stageId`): the body's `stageId` is then
+   * both the command's field and the precondition, so one field cannot say two things.
+   */
+  readonly commandNamesStage?: boolean;
 }): RouteSpec<B, P> {
   return defineRoute<B, P>({
     routeId: options.routeId,
@@ -123,6 +128,7 @@ export function commandRoute<
       const expected = expectationOf(stageId, event.headers[IF_MATCH_HEADER]);
       const command = options.command.parse({
         ...fields,
+        ...(options.commandNamesStage === true ? { stageId } : {}),
         ...(path as object),
         type: options.type,
         actor: principal.actor,

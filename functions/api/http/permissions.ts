@@ -40,12 +40,15 @@ export const routePermissions: Readonly<Record<string, readonly ActorRole[]>> = 
   "mark-resolved": [...RAISERS, "iro_service_manager"],
   escalate: [...RAISERS, "iro_service_manager"],
   bypass: [...RAISERS, "iro_service_manager"],
+  "shorten-deadline": [...RAISERS, "iro_service_manager"],
   "request-referral": RAISERS,
   "approve-referral": ["manager", "iro_service_manager"],
   "complete-action": PEOPLE,
   "miss-action": PEOPLE,
   reopen: [...RAISERS, "iro_service_manager"],
   "note-difference": RAISERS,
+  // The domain checks the caller holds (or covers) the deciding role in the directory.
+  "decide-after-ladder": ["manager", "iro_service_manager"],
   withdraw: [...RAISERS, "iro_service_manager"],
   // Records management (functions/domain/challenge/legal-hold.ts says why no one else).
   "legal-hold": ["iro_service_manager"],

@@ -74,6 +74,15 @@ export const trayItemSchema = z
         raiserDecisionBy: z.string().optional(),
       })
       .nullable(),
+    /** After the last stage: the decision the protocol owes (000's AD, 003's partnership manager), until made. */
+    decision: z
+      .object({
+        deciderTitle: z.string(),
+        deciderPersonId: z.string(),
+        dueBy: z.string(),
+        overdue: z.boolean(),
+      })
+      .optional(),
   })
   .meta({
     id: "TrayItem",
@@ -182,6 +191,10 @@ export function summarise(event: ChallengeEvent, label: StageLabeller): string {
       return `Reopened at ${label(event.data.atStageId)}`;
     case "DifferenceNoted":
       return `The raiser maintains their position; the difference is noted for the ${event.data.decidedBy.title} to decide`;
+    case "DecisionRequested":
+      return `The ${event.data.decidedBy.title}'s decision is awaited by ${new Date(event.data.dueBy).toISOString().slice(0, 10)}`;
+    case "DecisionRecorded":
+      return `The ${event.data.decidedBy.title} decided: ${event.data.upheld ? "upheld" : "not upheld"}`;
     case "Withdrawn":
       return "Withdrawn by the raiser";
     case "Closed":
@@ -206,7 +219,18 @@ export function timelineEntry(event: ChallengeEvent, label: StageLabeller): Time
 
 export function trayItem(state: ChallengeState, now: Date, label: StageLabeller): TrayItem {
   const stage = state.currentStage;
+  const pending = state.pendingDecision;
   return {
+    ...(pending === undefined
+      ? {}
+      : {
+          decision: {
+            deciderTitle: pending.decidedBy.title,
+            deciderPersonId: pending.personId,
+            dueBy: pending.dueBy,
+            overdue: Date.parse(pending.dueBy) < now.getTime(),
+          },
+        }),
     challengeId: state.challengeId,
     status: state.status,
     track: state.track,

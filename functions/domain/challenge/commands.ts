@@ -213,6 +213,19 @@ export const noteDifferenceCommandSchema = z.strictObject({
   summary: text(10_000),
 });
 
+/**
+ * The decision the protocol owes after the ladder (a noted difference upheld or not; the
+ * partnership manager's course of action), recorded by the person the directory names for it.
+ */
+export const decideAfterLadderCommandSchema = z.strictObject({
+  type: z.literal("DecideAfterLadder"),
+  ...base,
+  /** Whether the raiser's position is upheld. */
+  upheld: z.boolean(),
+  /** The decision and its reasons (003: the course of action determined). */
+  reasons: text(10_000),
+});
+
 export const withdrawCommandSchema = z.strictObject({
   type: z.literal("Withdraw"),
   ...base,
@@ -256,6 +269,7 @@ export const commandSchema = z.discriminatedUnion("type", [
   missActionCommandSchema,
   reopenCommandSchema,
   noteDifferenceCommandSchema,
+  decideAfterLadderCommandSchema,
   withdrawCommandSchema,
   closeCommandSchema,
   setLegalHoldCommandSchema,

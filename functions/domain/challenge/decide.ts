@@ -19,6 +19,7 @@ import {
 import { acknowledge, agreeActionPlan, recordMeeting, respond } from "./recipient-actions.js";
 import { setLegalHold } from "./legal-hold.js";
 import { approveReferral, requestReferral } from "./referrals.js";
+import { decideAfterLadder } from "./after-ladder.js";
 import type { ChallengeState, DecideContext } from "./state.js";
 import { autoEscalate, sendReminder } from "./timer.js";
 
@@ -119,6 +120,8 @@ export function decide(
       return reopen(scope, cmd);
     case "NoteDifference":
       return noteDifference(scope, cmd);
+    case "DecideAfterLadder":
+      return decideAfterLadder(scope, cmd);
     case "Withdraw":
       return withdraw(scope, cmd);
     case "Close":

@@ -178,6 +178,21 @@ export type Reopened = EventEnvelope<
 
 export type DifferenceNoted = EventEnvelope<"DifferenceNoted", { summary: string; decidedBy: Recipient }>;
 
+/** What a post-ladder decision follows: a noted difference (000) or a partnership referral made (003). */
+export type DecisionAfter = "difference" | ReferralKind;
+
+/** A post-ladder decision falls due: who must make it (the directory's holder at the time) and by when. */
+export type DecisionRequested = EventEnvelope<
+  "DecisionRequested",
+  { after: DecisionAfter; decidedBy: Recipient; personId: string; dueBy: string; citation: string }
+>;
+
+/** The post-ladder decision, made by the event's actor (the holder or their named cover). */
+export type DecisionRecorded = EventEnvelope<
+  "DecisionRecorded",
+  { after: DecisionAfter; decidedBy: Recipient; upheld: boolean; reasons: string; asCover?: true }
+>;
+
 export type Withdrawn = EventEnvelope<"Withdrawn", { reason: string }>;
 
 export type Closed = EventEnvelope<"Closed", { summary: string }>;
@@ -206,6 +221,8 @@ export type ChallengeEvent =
   | ActionsFellDue
   | Reopened
   | DifferenceNoted
+  | DecisionRequested
+  | DecisionRecorded
   | Withdrawn
   | Closed
   | LegalHoldPlaced

@@ -277,6 +277,14 @@ function apply(state: ChallengeState, event: ChallengeEvent): ChallengeState {
         differences: [...state.differences, { at: event.at, summary: event.data.summary }],
       };
 
+    case "DecisionRequested":
+      return { ...state, pendingDecision: { ...event.data, requestedAt: event.at } };
+
+    case "DecisionRecorded": {
+      const { pendingDecision: _decided, ...rest } = state;
+      return rest;
+    }
+
     case "Withdrawn":
       return { ...state, ...exitStage(state, event.at, "withdrawn"), status: "withdrawn" };
 

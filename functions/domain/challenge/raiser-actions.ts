@@ -1,3 +1,4 @@
+import { decisionRequested } from "./after-ladder.js";
 import type { Stage } from "../protocol.js";
 import type { Command, CommandOf } from "./commands.js";
 import {
@@ -197,9 +198,17 @@ export function noteDifference(scope: Scope, command: CommandOf<"NoteDifference"
       `a difference is noted only once every stage has been tried without resolution ("${difference.citation}")`,
     );
   }
-  return accept([
-    scope.emit("DifferenceNoted", { summary: command.summary, decidedBy: difference.decidedBy }),
-  ]);
+  if (scope.state.pendingDecision !== undefined) {
+    return wrongStatus(
+      scope,
+      `the ${scope.state.pendingDecision.decidedBy.title}'s decision on the difference already noted is awaited by ${when(scope.state.pendingDecision.dueBy)}`,
+    );
+  }
+  // Emitted in order: an envelope's seq follows the order of emit calls.
+  const noted = scope.emit("DifferenceNoted", { summary: command.summary, decidedBy: difference.decidedBy });
+  const requested = decisionRequested(scope, "difference", difference);
+  if (isRefusal(requested)) return requested;
+  return accept([noted, requested]);
 }
 
 export function withdraw(scope: Scope, command: CommandOf<"Withdraw">): DecideResult {

@@ -16,6 +16,7 @@ import {
 } from "./decision.js";
 import type { DecideResult, Scope } from "./decision.js";
 import type { ChallengeEvent } from "./events.js";
+import { decisionRequested } from "./after-ladder.js";
 import { stageRecipients } from "./recipient-actions.js";
 
 /** Referrals (Cafcass, safeguarding partnership): requesting one and approving it. */
@@ -36,13 +37,26 @@ function referralPolicy(
   return { policy, name: referralName(kind, policy) };
 }
 
-/** The referral is made: sent to the policy's recipient with the policy's documents. */
-function referralMade(scope: Scope, kind: ReferralKind, policy: ReferralPolicy): ChallengeEvent {
-  return scope.emit("ReferralMade", {
+/**
+ * The referral is made: sent to the policy's recipient with the policy's documents, and, where the
+ * policy names a decision that follows (003), that decision is asked for. Refused (NO_RECIPIENT)
+ * when nobody holds the deciding role.
+ */
+function referralMade(
+  scope: Scope,
+  kind: ReferralKind,
+  policy: ReferralPolicy,
+  before: ChallengeEvent[],
+): DecideResult {
+  const made = scope.emit("ReferralMade", {
     kind,
     recipient: policy.recipient,
     documents: policy.documents,
   });
+  if (policy.decision === undefined) return accept([...before, made]);
+  const requested = decisionRequested(scope, kind, policy.decision);
+  if (isRefusal(requested)) return requested;
+  return accept([...before, made, requested]);
 }
 
 export function requestReferral(scope: Scope, command: CommandOf<"RequestReferral">): DecideResult {
@@ -104,7 +118,7 @@ export function requestReferral(scope: Scope, command: CommandOf<"RequestReferra
     approvalsNeeded: policy.approvalBy,
   });
   if (policy.approvalBy.length > 0) return accept([requested]);
-  return accept([requested, referralMade(scope, command.kind, policy)]);
+  return referralMade(scope, command.kind, policy, [requested]);
 }
 
 export function approveReferral(scope: Scope, command: CommandOf<"ApproveReferral">): DecideResult {
@@ -162,5 +176,5 @@ export function approveReferral(scope: Scope, command: CommandOf<"ApproveReferra
   });
   const approvals = new Set([...referral.approvedBy, role.role]);
   if (!referral.approvalsNeeded.every((r) => approvals.has(r.role))) return accept([approved]);
-  return accept([approved, referralMade(scope, command.kind, policy)]);
+  return referralMade(scope, command.kind, policy, [approved]);
 }

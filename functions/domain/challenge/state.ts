@@ -2,7 +2,14 @@ import type { WorkingDayCalendar } from "../calendar.js";
 import type { Protocol, Recipient, Track } from "../protocol.js";
 import type { Actor } from "./actor.js";
 import type { ChallengeForm, ReferralKind } from "./commands.js";
-import type { Assignee, DeadlineSituation, EscalationKind, SmartAction, StageOpenedVia } from "./events.js";
+import type {
+  Assignee,
+  DeadlineSituation,
+  EventOf,
+  EscalationKind,
+  SmartAction,
+  StageOpenedVia,
+} from "./events.js";
 
 /**
  * - `open`: a stage is open and waiting for its recipient;
@@ -65,6 +72,8 @@ export interface Referral {
   readonly approvedBy: readonly string[];
 }
 
+export type PendingDecision = EventOf<"DecisionRequested">["data"] & { readonly requestedAt: string };
+
 export interface ChallengeState {
   readonly challengeId: string;
   /** Number of events folded so far; 0 before the challenge exists. */
@@ -85,6 +94,8 @@ export interface ChallengeState {
   readonly actionPlan: { readonly stageId: string; readonly actions: readonly TrackedAction[] } | null;
   readonly referrals: readonly Referral[];
   readonly differences: readonly { readonly at: string; readonly summary: string }[];
+  /** A decision the protocol owes after the ladder, until it is recorded (DecisionRequested's data). */
+  readonly pendingDecision?: PendingDecision;
   readonly autoEscalations: number;
   readonly resolvedAt?: string;
   readonly closedAt?: string;

@@ -70,6 +70,18 @@ export function raiserDecisionWindow(stage: Stage): Window {
 }
 
 /**
+ * The end of the raiser's decision window, counted from the stage's deadline (the protocol's time,
+ * not the machine's: a late timer must not give the raiser a longer window than the protocol does).
+ * If the timer fires so late that the window has already ended, the raiser is given until the end
+ * of the next working day: asked now, they must have some time to decide before it escalates.
+ */
+export function raiserDecisionEnd(scope: Scope, open: OpenStage, stage: Stage): Date {
+  const fromDeadline = scope.ctx.calendar.windowEnd(new Date(open.deadline), raiserDecisionWindow(stage));
+  if (fromDeadline.getTime() > scope.ctx.now.getTime()) return fromDeadline;
+  return scope.ctx.calendar.deadlineAfter(scope.ctx.now, 1);
+}
+
+/**
  * When the timer next has something to apply to the open stage if nobody acts: its deadline; once
  * the raiser has been asked to decide, the end of their decision window; undefined when the raiser
  * was told and the protocol leaves the rest to them. `decide` (AutoEscalate) says what it then does;
@@ -85,13 +97,23 @@ export function nextDeadlineCheck(open: OpenStage): Date | undefined {
  * Whose move it is at an open stage, and by when: the recipient until the deadline; once the
  * deadline passed and the protocol put the next step to the raiser (RaiserAlerted), the raiser, by
  * the end of their decision window (or, told only, from the deadline). Work trays list a challenge
- * under this person.
+ * under this person. After the ladder, the person asked for a decision the protocol owes, by its
+ * deadline.
  */
 export function nextToAct(
-  state: Pick<ChallengeState, "raiser" | "currentStage" | "status">,
+  state: Pick<ChallengeState, "raiser" | "currentStage" | "status" | "pendingDecision">,
 ):
-  | { readonly personId: string; readonly dueBy: string; readonly awaiting: "recipient" | "raiser_decision" }
+  | {
+      readonly personId: string;
+      readonly dueBy: string;
+      readonly awaiting: "recipient" | "raiser_decision" | "post_ladder_decision";
+    }
   | undefined {
+  // After the ladder, a decision the protocol owes (000's AD, 003's partnership manager) is theirs.
+  const pending = state.pendingDecision;
+  if (pending !== undefined && state.status === "ladder_exhausted") {
+    return { personId: pending.personId, dueBy: pending.dueBy, awaiting: "post_ladder_decision" };
+  }
   const open = state.currentStage;
   if (state.status !== "open" || open === null) return undefined;
   if (open.raiserAlertedAt === undefined) {
@@ -182,7 +204,7 @@ export function autoEscalate(scope: Scope, command: CommandOf<"AutoEscalate">): 
       return moveUp(scope, open, index + 1, "no_response", reasons, undefined, situation);
     }
     case "ask_raiser": {
-      const decideBy = scope.ctx.calendar.windowEnd(scope.ctx.now, raiserDecisionWindow(stage)).toISOString();
+      const decideBy = raiserDecisionEnd(scope, open, stage).toISOString();
       return accept([scope.emit("RaiserAlerted", { stageId: open.stageId, reason: situation, decideBy })]);
     }
     case "alert_raiser":

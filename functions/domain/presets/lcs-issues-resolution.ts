@@ -170,6 +170,8 @@ const cafcass: ReferralPolicy = {
 
 const difference: NonNullable<TrackProtocol["difference"]> = {
   decidedBy: { role: "assistant_director", title: "AD" },
+  // The step is "Week 9-10": two weeks, a maximum, like every step of the table (see twoWeeks).
+  window: { length: 2, unit: "weeks" },
   citation:
     "Should the IRO maintain their position, note difference on LCS. Consider the issues which are significantly different. AD to make decision on upholding differences.",
 };

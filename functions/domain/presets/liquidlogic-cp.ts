@@ -159,6 +159,17 @@ export const liquidlogicCp: Protocol = {
           title: "Safeguarding Children Partnership representative for each agency involved",
         },
         documents: [],
+        // The manager's decision after the referral. The seed gives it no timescale; five working
+        // days, the window of every stage of this ladder, so the decision cannot drift unwatched.
+        decision: {
+          decidedBy: {
+            role: "safeguarding_partnership_manager",
+            title: "Safeguarding Children Partnership Manager",
+          },
+          window: { length: 5, unit: "working_days" },
+          citation:
+            "In the unlikely event that the issues is not resolved and/or discussions raise significant policy issues it should be referred to the Safeguarding Children Partnership Manager who will determine a course of action",
+        },
         citation:
           "If professional disagreements remain unresolved, the matter must be referred to the Safeguarding Children Partnership representative for each agency involved",
       },

@@ -206,6 +206,23 @@ describe("the open trays stay sparse", () => {
     expect(Item?.gsi2sk).toMatch(/^2025-03-18T17:00:00\.000Z#A-C9$/);
   });
 
+  it("after the ladder, a decision owed is in the decider's tray and the due-date view until it is made (000: 'AD to make decision on upholding differences.')", async () => {
+    const c = fixture("A-C10", {
+      raisedAt: "2025-03-10T11:00:00.000Z",
+      deadline: "2025-03-17T17:00:00.000Z",
+      assignee: anAssignee("tm-0010"),
+    });
+    await append(TENANT_A, c.raise());
+    await append(TENANT_A, c.askDecision("ad-0010", "2025-04-07T16:00:00.000Z"));
+    expect(ids(await store.byRecipient(TENANT_A, "tm-0010"))).toEqual([]);
+    expect(ids(await store.byRecipient(TENANT_A, "ad-0010"))).toEqual(["A-C10"]);
+    expect(ids(await store.openByDueDate(TENANT_A, "2025-04-07T16:00:00.000Z"))).toContain("A-C10");
+    expect(ids(await store.openByDueDate(TENANT_A, "2025-04-07T15:59:59.000Z"))).not.toContain("A-C10");
+    await append(TENANT_A, c.decideAfterLadder("ad-0010"));
+    expect(ids(await store.byRecipient(TENANT_A, "ad-0010"))).toEqual([]);
+    expect(ids(await store.openByDueDate(TENANT_A, "2025-12-31T00:00:00.000Z"))).not.toContain("A-C10");
+  });
+
   it("moves a challenge from one recipient's tray to the next on escalation", async () => {
     const c = fixture("A-C8", {
       raisedAt: "2025-03-13T11:00:00.000Z",

@@ -11,6 +11,8 @@ import { MAX_ATTEMPTS } from "../../../functions/app/execute-command.js";
 import { createHandler } from "../../../functions/api/http/middleware.js";
 import { spec as raiseSpec } from "../../../functions/api/raise-challenge.js";
 import { spec as respondSpec } from "../../../functions/api/respond.js";
+import { spec as shortenSpec } from "../../../functions/api/shorten-deadline.js";
+import { spec as decideAfterLadderSpec } from "../../../functions/api/decide-after-ladder.js";
 import { spec as getSpec } from "../../../functions/api/get-challenge.js";
 import { ConcurrencyConflictError } from "../../../functions/store/ports.js";
 import { type Caller, apiEvent, callers, invoke } from "../../support/api-events.js";
@@ -482,5 +484,140 @@ describe("correlation id", () => {
       }),
     );
     expect(junk.headers["x-correlation-id"]).toBe("apigw-req-8");
+  });
+});
+
+describe("shorten-deadline: 000 §2.4 'a response is required more quickly'", () => {
+  const shorten = () => createHandler(shortenSpec, fakes.deps);
+  const body = (stageId: string) => ({
+    stageId,
+    window: { length: 2, unit: "working_days" },
+    reason: "The child is 3 weeks old and the concern is about contact arrangements.",
+  });
+
+  it("the raiser shortens the open stage's window: 200, the new deadline, the event, the workflow woken", async () => {
+    const id = await raiseOne();
+    const response = await invoke(
+      shorten(),
+      apiEvent("shorten-deadline", { pathParameters: { challengeId: id }, body: body("level_1") }),
+    );
+    expect(response.status).toBe(200);
+    const result = response.body as CommandBody & { challenge: { currentStage: { deadline: string } } };
+    expect(result.events.map((e) => e.type)).toEqual(["DeadlineShortened"]);
+    // Raised Monday 1 June 2026: two working days end Wednesday 3 June at 17:00 London (16:00Z).
+    expect(result.challenge.currentStage.deadline).toBe("2026-06-03T16:00:00.000Z");
+    expect(fakes.workflow.notified).toMatchObject([
+      { challengeId: id, outcome: { action: "deadline_shortened", stageId: "level_1" } },
+    ]);
+  });
+
+  it("an IRO service manager may shorten it; a manager (the recipient's side) may not", async () => {
+    const id = await raiseOne();
+    const refused = await invoke(
+      shorten(),
+      apiEvent("shorten-deadline", {
+        caller: callers.teamManager,
+        pathParameters: { challengeId: id },
+        body: body("level_1"),
+      }),
+    );
+    expect(refused.status).toBe(403);
+    const accepted = await invoke(
+      shorten(),
+      apiEvent("shorten-deadline", {
+        caller: callers.serviceManager,
+        pathParameters: { challengeId: id },
+        body: body("level_1"),
+      }),
+    );
+    expect(accepted.status).toBe(200);
+  });
+
+  it("names the stage it shortens: a stage no longer open is a 409, nothing recorded", async () => {
+    const id = await raiseOne();
+    const before = [...fakes.challenges.log.values()].flat().length;
+    const response = await invoke(
+      shorten(),
+      apiEvent("shorten-deadline", { pathParameters: { challengeId: id }, body: body("level_2") }),
+    );
+    expect(response.status).toBe(409);
+    expect((response.body as Problem).code).toBe("STAGE_MOVED");
+    expect([...fakes.challenges.log.values()].flat().length).toBe(before);
+  });
+
+  it("refuses a body without the stage, or with a window that is not strict", async () => {
+    const id = await raiseOne();
+    const { stageId: _omitted, ...withoutStage } = body("level_1");
+    const missing = await invoke(
+      shorten(),
+      apiEvent("shorten-deadline", { pathParameters: { challengeId: id }, body: withoutStage }),
+    );
+    expect(missing.status).toBe(400);
+    expect((missing.body as Problem).errors).toEqual([{ pointer: "/stageId", detail: "is required" }]);
+    const loose = await invoke(
+      shorten(),
+      apiEvent("shorten-deadline", {
+        pathParameters: { challengeId: id },
+        body: { ...body("level_1"), window: { length: 2, unit: "working_days", from: "today" } },
+      }),
+    );
+    expect(loose.status).toBe(400);
+  });
+
+  it("a window that does not end before the current deadline is a 422 with the domain's reason", async () => {
+    const id = await raiseOne();
+    const response = await invoke(
+      shorten(),
+      apiEvent("shorten-deadline", {
+        pathParameters: { challengeId: id },
+        body: { ...body("level_1"), window: { length: 10, unit: "working_days" } },
+      }),
+    );
+    expect(response.status).toBe(422);
+    expect((response.body as Problem).detail).toMatch(/not earlier than the current deadline/);
+  });
+});
+
+describe("decide-after-ladder", () => {
+  const decideAfter = () => createHandler(decideAfterLadderSpec, fakes.deps);
+  const body = { upheld: true, reasons: "The difference is upheld: sibling contact goes into the plan." };
+
+  it("is closed to raisers: the decision belongs to the role the protocol names", async () => {
+    const id = await raiseOne();
+    const response = await invoke(
+      decideAfter(),
+      apiEvent("decide-after-ladder", { pathParameters: { challengeId: id }, body }),
+    );
+    expect(response.status).toBe(403);
+  });
+
+  it("refuses a decision nobody was asked for, with the domain's reason, recording nothing", async () => {
+    const id = await raiseOne();
+    const before = [...fakes.challenges.log.values()].flat().length;
+    const response = await invoke(
+      decideAfter(),
+      apiEvent("decide-after-ladder", {
+        caller: callers.serviceManager,
+        pathParameters: { challengeId: id },
+        body,
+      }),
+    );
+    expect(response.status).toBe(409);
+    expect((response.body as Problem).detail).toMatch(/no decision is awaited/);
+    expect([...fakes.challenges.log.values()].flat().length).toBe(before);
+  });
+
+  it("takes a strict, bounded body: upheld must be a boolean", async () => {
+    const id = await raiseOne();
+    const response = await invoke(
+      decideAfter(),
+      apiEvent("decide-after-ladder", {
+        caller: callers.serviceManager,
+        pathParameters: { challengeId: id },
+        body: { ...body, upheld: "yes" },
+      }),
+    );
+    expect(response.status).toBe(400);
+    expect((response.body as Problem).errors?.[0]?.pointer).toBe("/upheld");
   });
 });

@@ -109,7 +109,7 @@ describe("caseNotesFor: Liquidlogic CP (003), notes titled as the seed names the
     );
     expect(alerted?.body).toBe(
       "No response was received from the Social Worker at Informal by the deadline, 5pm on Monday 15 June.\n\n" +
-        "The CP Chair was asked to resolve the challenge or escalate it with reasons by 5pm on Wednesday 17 June; otherwise it escalates automatically.",
+        "The CP Chair was asked to resolve the challenge or escalate it with reasons by 5pm on Tuesday 16 June; otherwise it escalates automatically.",
     );
     expect(notes[7]?.body).toBe(
       "A meeting was held on Thu 18 June 2026 at Stage 2. Attendees: Service Manager, CP Chair and Team Manager.\n" +

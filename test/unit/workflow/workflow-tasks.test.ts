@@ -372,23 +372,24 @@ describe("openStage", () => {
       result: "raiser_alerted",
       version: 4,
     });
-    // The loop then waits for the end of the raiser's working day to decide: Monday 1 June, 17:00 BST.
+    // The loop then waits for the end of the raiser's working day to decide, counted from the
+    // deadline (Thursday 28 May, 17:00), not from when the timer fired: Friday 29 May, 17:00 BST.
     const waiting = await openView();
     expect(waiting).toMatchObject({
       stageId: "level_1",
       onTimeout: "escalate",
-      waitUntil: "2026-06-01T16:00:00.000Z",
+      waitUntil: "2026-05-29T16:00:00.000Z",
       version: 4,
     });
     expect(waiting.timeoutSeconds).toBe(
-      (Date.parse("2026-06-01T16:00:00Z") - Date.parse("2026-05-29T08:00:00Z")) / 1000,
+      (Date.parse("2026-05-29T16:00:00Z") - Date.parse("2026-05-29T08:00:00Z")) / 1000,
     );
     // A timer that fires early does nothing; at the end of the window the stage escalates by itself.
     expect(await stageTimedOut(fakes.deps, { ...ref, stage: waiting })).toEqual({
       result: "nothing_to_do",
       code: "DEADLINE_NOT_PASSED",
     });
-    fakes.clock.set("2026-06-01T16:00:00Z");
+    fakes.clock.set("2026-05-29T16:00:00Z");
     expect(await stageTimedOut(fakes.deps, { ...ref, stage: waiting })).toEqual({
       result: "escalated",
       toStageId: "level_2",

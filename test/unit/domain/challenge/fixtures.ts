@@ -125,6 +125,7 @@ export const testProtocol: Protocol = parseProtocol({
       },
       difference: {
         decidedBy: { role: "assistant_director", title: "Assistant Director" },
+        window: { length: 10, unit: "working_days" },
         citation: "note the difference",
       },
       endOfLadderGuidance: { CPC: "Discuss next steps with your Service Manager." },

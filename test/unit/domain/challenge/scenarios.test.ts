@@ -9,8 +9,9 @@ import type {
   DecideContext,
   DirectoryScope,
 } from "../../../../functions/domain/challenge/index.js";
-import { decide, initialState, replay } from "../../../../functions/domain/challenge/index.js";
+import { decide, initialState, nextToAct, replay } from "../../../../functions/domain/challenge/index.js";
 import { getPreset } from "../../../../functions/domain/presets/index.js";
+import { overdueView } from "../../../../functions/audit/reports.js";
 import type { Protocol, Recipient } from "../../../../functions/domain/protocol.js";
 import { directory, expectRefused, form, manager, PARTNER, personId, TEAM, TIMER } from "./fixtures.js";
 import { expectSeedSays } from "../presets/seed.js";
@@ -613,7 +614,7 @@ describe("Child Protection Resolution Process (003, Liquidlogic)", () => {
       highestStageIndex: 4,
     });
     const made = story.do(referral, "2026-06-30T09:00:00Z");
-    expect(made.map((e) => e.type)).toEqual(["ReferralRequested", "ReferralMade"]);
+    expect(made.map((e) => e.type)).toEqual(["ReferralRequested", "ReferralMade", "DecisionRequested"]);
     expect(made[1]?.type === "ReferralMade" && made[1].data.recipient.role).toBe("safeguarding_partnership");
   });
 
@@ -809,6 +810,185 @@ describe("a holding reply does not stop the escalation", () => {
     );
     expect(own[0]?.type === "Escalated" && own[0].data.kind).toBe("requested");
     expectRefused(other.try(timer("level_1"), "2026-06-01T16:00:00Z"), "WRONG_STATUS", /no longer open/);
+  });
+});
+
+describe("the raiser's decision window runs from the protocol's deadline, not from when the timer fired", () => {
+  const nottingham = getPreset("nottingham");
+  const SENTENCE =
+    "If the matter is not resolved within the 5 working days, then the IRO/CPC should state why on the Practice Resolution Protocol document and then automatically send to the next level of management.";
+
+  function heldAtLevel1(id: string): Story {
+    const story = new Story(nottingham, id);
+    story.do(raise(IRO, { track: "LAC", themes: ["needs_not_met"] }), "2026-05-21T09:00:00Z");
+    story.do(
+      { type: "Respond", ...as(manager("team_manager")), response: "Holding reply: we will review." },
+      "2026-05-28T09:00:00Z",
+    );
+    return story;
+  }
+
+  it("004: a timer that fires late (Saturday) still gives the IRO until the end of the working day after the deadline", () => {
+    expectSeedSays(nottingham, SENTENCE);
+    const story = heldAtLevel1("ch-late-timer");
+    // Deadline Fri 29 May 17:00; the timer fires Sat 30 May. Counted from the deadline the window
+    // ends Mon 1 June 17:00, as it would have had the timer been on time (not Tue 2 June).
+    const asked = story.do(timer("level_1"), "2026-05-30T10:00:00Z");
+    expect(asked[0]?.data).toMatchObject({ reason: "no_resolution", decideBy: "2026-06-01T16:00:00.000Z" });
+  });
+
+  it("004: a timer so late that the window from the deadline has passed gives the IRO until the end of the next working day", () => {
+    expectSeedSays(nottingham, SENTENCE);
+    const story = heldAtLevel1("ch-very-late-timer");
+    // The window from the deadline ended Mon 1 June 17:00; the timer fires Tue 2 June 11:00. The
+    // IRO has not yet been asked, so they get until Wed 3 June 17:00, not an instant escalation.
+    const asked = story.do(timer("level_1"), "2026-06-02T10:00:00Z");
+    expect(asked[0]?.data).toMatchObject({ reason: "no_resolution", decideBy: "2026-06-03T16:00:00.000Z" });
+    expectRefused(story.try(timer("level_1"), "2026-06-03T15:00:00Z"), "DEADLINE_NOT_PASSED", /Wed, 3 Jun/);
+    const moved = story.do(timer("level_1"), "2026-06-03T16:00:00Z");
+    expect(moved[0]?.type === "Escalated" && moved[0].data.timedOut).toBe("raiser_did_not_decide");
+  });
+});
+
+describe("decisions owed after the last stage: asked of the named role, with a deadline, made by that person", () => {
+  const lcs = getPreset("lcs-issues-resolution");
+  const cp = getPreset("liquidlogic-cp");
+  const AD = manager("assistant_director");
+  const note = {
+    type: "NoteDifference" as const,
+    ...as(IRO),
+    summary: "IRO maintains that the care plan must include sibling contact.",
+  };
+
+  function exhaustedLcs(id: string): Story {
+    const story = new Story(lcs, id);
+    story.do(raise(IRO, { track: "LAC", themes: ["plan_not_progressed"] }), "2026-05-21T09:00:00Z");
+    for (const [stageId, deadline] of [
+      ["level_1", "2026-06-04T16:00:00Z"],
+      ["level_2", "2026-06-18T16:00:00Z"],
+      ["stage_1", "2026-07-02T16:00:00Z"],
+      ["stage_2", "2026-07-16T16:00:00Z"],
+    ] as const) {
+      story.do(timer(stageId), deadline);
+    }
+    expect(story.state.status).toBe("ladder_exhausted");
+    return story;
+  }
+
+  it("000: 'AD to make decision on upholding differences.': the AD is asked, within the two-week step, and only the AD decides", () => {
+    expectSeedSays(lcs, "AD to make decision on upholding differences.");
+    expectSeedSays(lcs, "Week 9-10");
+    const story = exhaustedLcs("ch-ad-decides");
+    const noted = story.do(note, "2026-07-20T09:00:00Z");
+    expect(noted.map((e) => e.type)).toEqual(["DifferenceNoted", "DecisionRequested"]);
+    // Mon 20 July + two weeks ("Week 9-10"): Mon 3 August, 17:00 BST.
+    expect(noted[1]?.data).toEqual({
+      after: "difference",
+      decidedBy: { role: "assistant_director", title: "AD" },
+      personId: AD.id,
+      dueBy: "2026-08-03T16:00:00.000Z",
+      citation: lcs.tracks.LAC?.difference?.citation,
+    });
+    // The AD's tray holds it until they decide, due by the protocol's deadline.
+    expect(nextToAct(story.state)).toEqual({
+      personId: AD.id,
+      dueBy: "2026-08-03T16:00:00.000Z",
+      awaiting: "post_ladder_decision",
+    });
+    // Past the deadline it is chased: a row of the overdue view, naming the AD.
+    expect(overdueView([story.state], new Date("2026-08-04T09:00:00Z"), calendar, 0, lcs)).toMatchObject([
+      {
+        challengeId: "ch-ad-decides",
+        stageLabel: "Decision after the last stage",
+        assigneeTitle: "AD",
+        assigneePersonId: AD.id,
+        deadline: "2026-08-03T16:00:00.000Z",
+        status: "overdue",
+      },
+    ]);
+    expectRefused(story.try(note, "2026-07-21T09:00:00Z"), "WRONG_STATUS", /AD's decision .* is awaited/);
+    const decision = {
+      type: "DecideAfterLadder" as const,
+      upheld: true,
+      reasons: "Sibling contact is in the child's interest.",
+    };
+    expectRefused(
+      story.try({ ...decision, ...as(manager("head_of_service")) }, "2026-07-22T09:00:00Z"),
+      "NOT_APPROVER",
+      /only the person the staff directory names as AD/,
+    );
+    expectRefused(story.try({ ...decision, ...as(IRO) }, "2026-07-22T09:00:00Z"), "NOT_APPROVER", /AD/);
+    const decided = story.do({ ...decision, ...as(AD) }, "2026-07-22T09:00:00Z");
+    expect(decided[0]).toMatchObject({
+      type: "DecisionRecorded",
+      actor: AD,
+      data: { after: "difference", upheld: true, decidedBy: { role: "assistant_director" } },
+    });
+    expect(story.state.pendingDecision).toBeUndefined();
+    expect(nextToAct(story.state)).toBeUndefined();
+    expect(overdueView([story.state], new Date("2026-08-04T09:00:00Z"), calendar, 0, lcs)).toEqual([]);
+    expectRefused(
+      story.try({ ...decision, ...as(AD) }, "2026-07-22T10:00:00Z"),
+      "WRONG_STATUS",
+      /no decision is awaited/,
+    );
+  });
+
+  it("000: a difference is not noted when nobody holds the AD role: the decision would never be asked for", () => {
+    const story = exhaustedLcs("ch-no-ad");
+    const result = decide(
+      story.state,
+      { ...note, challengeId: "ch-no-ad" },
+      {
+        ...story.ctx("2026-07-20T09:00:00Z"),
+        directory: directory(["assistant_director"]),
+      },
+    );
+    expectRefused(result, "NO_RECIPIENT", /nobody in the staff directory holds the role "AD"/);
+  });
+
+  it("003: 'referred to the Safeguarding Children Partnership Manager who will determine a course of action': asked within 5 working days, recorded with the person", () => {
+    expectSeedSays(
+      cp,
+      "In the unlikely event that the issues is not resolved and/or discussions raise significant policy issues it should be referred to the Safeguarding Children Partnership Manager who will determine a course of action",
+    );
+    const story = new Story(cp, "ch-partnership-manager");
+    story.do(raise(CPC, { track: "CP" }), "2026-05-21T09:00:00Z");
+    let day = 22;
+    while (story.state.status === "open") {
+      story.do(
+        { type: "Escalate", ...as(CPC), reasons: "Remains unresolved." },
+        `2026-06-${String(day++).padStart(2, "0")}T09:00:00Z`,
+      );
+    }
+    const made = story.do(
+      {
+        type: "RequestReferral",
+        ...as(CPC),
+        kind: "partnership",
+        rationale: "Professional disagreement remains.",
+        attestations: [],
+      },
+      "2026-06-30T09:00:00Z",
+    );
+    const manager_ = manager("safeguarding_partnership_manager");
+    // Tue 30 June + 5 working days: Tue 7 July, 17:00 BST.
+    expect(made[2]?.data).toMatchObject({
+      after: "partnership",
+      personId: manager_.id,
+      dueBy: "2026-07-07T16:00:00.000Z",
+    });
+    expect(nextToAct(story.state)).toMatchObject({ personId: manager_.id, awaiting: "post_ladder_decision" });
+    const decided = story.do(
+      {
+        type: "DecideAfterLadder",
+        ...as(manager_),
+        upheld: false,
+        reasons: "Course of action: multi-agency review.",
+      },
+      "2026-07-06T09:00:00Z",
+    );
+    expect(decided[0]).toMatchObject({ type: "DecisionRecorded", actor: manager_, data: { upheld: false } });
   });
 });
 

@@ -36,6 +36,8 @@ describe("preset citations are the words of their seeds", () => {
         if (track.cafcass?.concurrency !== undefined) expected += 1;
         if (track.partnership?.concurrency !== undefined) expected += 1;
         if (track.difference !== undefined) expected += 1;
+        if (track.cafcass?.decision !== undefined) expected += 1;
+        if (track.partnership?.decision !== undefined) expected += 1;
         if (track.informalStageOptional !== undefined) expected += 1;
       }
       expect(found).toHaveLength(expected);
@@ -113,6 +115,7 @@ describe("the preset registry", () => {
           if (referral === undefined) continue;
           roles.add(referral.recipient.role);
           for (const approver of referral.approvalBy) roles.add(approver.role);
+          if (referral.decision !== undefined) roles.add(referral.decision.decidedBy.role);
         }
         if (track.difference !== undefined) roles.add(track.difference.decidedBy.role);
       }
@@ -129,6 +132,7 @@ describe("the preset registry", () => {
       "iro_service_manager",
       "iro_team_manager",
       "safeguarding_partnership",
+      "safeguarding_partnership_manager",
       "service_manager",
       "social_worker",
       "team_manager",

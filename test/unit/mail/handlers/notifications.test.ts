@@ -524,6 +524,37 @@ describe("automatic escalation", () => {
     );
   });
 
+  it("a decision owed after the ladder: the decider the event names is emailed the deadline and the protocol's words, the raiser copied", () => {
+    const s = nottinghamRaised();
+    const last = s.events.at(-1) as ChallengeEvent;
+    // The domain's scenarios prove when this event is emitted (000 difference, 003 referral); here
+    // the mail rule for it, on a challenge whose history it follows.
+    const requested: EventOf<"DecisionRequested"> = {
+      type: "DecisionRequested",
+      challengeId: s.challengeId,
+      seq: last.seq + 1,
+      at: "2026-07-20T08:00:00.000Z",
+      actor: IRO_MORGAN,
+      channel: "api",
+      data: {
+        after: "difference",
+        decidedBy: { role: "director_childrens_services", title: "AD" },
+        personId: "dir-1",
+        dueBy: "2026-08-03T16:00:00.000Z",
+        citation: "AD to make decision on upholding differences.",
+      },
+    };
+    s.events.push(requested);
+    const { emails } = plan(s, requested);
+    expect(
+      emails.map((e) => ({ role: e.recipientRole, kind: e.kind, cc: e.cc.map((c) => c.email) })),
+    ).toEqual([{ role: "decider", kind: "decision_requested", cc: [MORGAN.email] }]);
+    expect(emails[0]?.to.personId).toBe("dir-1");
+    const rendered = renderPlanned(emails[0] as PlannedEmail, { caseRecordBaseUrl: CASE_RECORD_BASE_URL });
+    expect(rendered.subject).toContain("Your decision needed by 5pm on Monday 3 August 2026");
+    expect(rendered.text).toContain('"AD to make decision on upholding differences."');
+  });
+
   it("one person holding both roles gets one email: the one they can act on", () => {
     const both = NOTTINGHAM_STAFF.map((m) =>
       m.personId === "sm-1" ? { ...m, email: "tm-1@nottingham.example" } : m,

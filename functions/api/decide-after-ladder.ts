@@ -1,0 +1,18 @@
+import { decideAfterLadderCommandSchema } from "../domain/challenge/commands.js";
+import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
+import { createHandler } from "./http/middleware.js";
+
+/**
+ * POST /v1/challenges/{challengeId}/decisions: the decision the protocol owes after the last stage
+ * (000's AD on a noted difference; 003's Safeguarding Children Partnership Manager), made by the
+ * person the directory names for it or their cover. No stage is open by then, so there is no
+ * `stageId`; a repeat is refused by the state (the decision is no longer awaited), and If-Match works.
+ */
+export const spec = commandRoute({
+  routeId: "decide-after-ladder",
+  type: "DecideAfterLadder",
+  command: decideAfterLadderCommandSchema,
+  body: decideAfterLadderCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+});
+
+export const handler = createHandler(spec);
