@@ -11,6 +11,7 @@ import {
   type Problem,
 } from "../../../functions/audit/verify.js";
 import {
+  exportedRecordInstant,
   formatTombstone,
   tombstoneKey,
   type TombstoneRecord,
@@ -415,5 +416,22 @@ describe("bin/audit.ts", () => {
     expect(await main(["verify"], io)).toBe(2);
     expect(await main(["frobnicate"], io)).toBe(2);
     expect(err[0]).toMatch(/^usage:/);
+  });
+});
+
+describe("exportedRecordInstant (what places an object in a digest hour)", () => {
+  const bytes = (text: string): Uint8Array => Buffer.from(text, "utf8");
+
+  it("is an event's `at` and a tombstone's completion, so the digests seal tombstones too", () => {
+    const [first] = linesOf(firstChallenge());
+    expect(exportedRecordInstant(bytes(`${first ?? ""}\n`))).toBe(Date.parse("2026-05-21T09:00:00Z"));
+    expect(exportedRecordInstant(bytes(formatTombstone(deletion)))).toBe(
+      Date.parse(deletion.deletionCompletedAt),
+    );
+  });
+
+  it("is undefined for anything else, including a tombstone with an added field", () => {
+    expect(exportedRecordInstant(bytes("not json"))).toBeUndefined();
+    expect(exportedRecordInstant(bytes(JSON.stringify({ ...deletion, note: "x" })))).toBeUndefined();
   });
 });
