@@ -21,13 +21,14 @@ import {
   EXPORT_FILE,
   formatProblem,
   parseExport,
-  readExportSources,
+  parseTombstones,
   readFiles,
   verifyExport,
 } from "../functions/audit/verify.js";
+import { isTombstoneFile } from "../functions/audit/tombstone-format.js";
 import { DIGEST_SIGNING_ALGORITHM, publicKeyFrom } from "../functions/audit/digest-format.js";
 import { isDigestFile, verifyDigests } from "../functions/audit/verify-digests.js";
-import { formatTimelineEntry, timeline } from "../functions/audit/timeline.js";
+import { formatTimelineEntry, timeline, tombstoneTimelineEntry } from "../functions/audit/timeline.js";
 
 export interface Output {
   out(line: string): void;
@@ -47,11 +48,9 @@ async function verify(
     io.err(USAGE);
     return 2;
   }
-  const read = await readFiles(paths, (file) => EXPORT_FILE.test(file) || isDigestFile(file));
-  const exportFiles = read.files.filter((f) => !isDigestFile(f.file));
-  const digestFiles = read.files.filter((f) => isDigestFile(f.file));
-  const sources = exportFiles.map((f) => ({ file: f.file, text: Buffer.from(f.bytes).toString("utf8") }));
-  const report = verifyExport(sources);
+  const read = await readAuditFiles(paths);
+  const { exportFiles, tombstoneFiles, digestFiles } = read;
+  const report = verifyExport(asText(exportFiles), asText(tombstoneFiles));
   const problems: Pick<Problem, "file" | "line" | "message">[] = [...read.problems, ...report.problems];
   const notes: string[] = [];
   let unchecked = false;
@@ -74,7 +73,12 @@ async function verify(
       `${plural(digestFiles.length, "digest")} found but not checked: give the digest key's public half with --public-key <file> or --key-id <KMS key>.`,
     );
   } else {
-    const digests = verifyDigests({ digests: digestFiles, exports: exportFiles, publicKey });
+    // Tombstones are sealed in the digests like events.
+    const digests = verifyDigests({
+      digests: digestFiles,
+      exports: [...exportFiles, ...tombstoneFiles],
+      publicKey,
+    });
     problems.push(...digests.problems);
     notes.push(
       `Digests: ${plural(digests.digestsChecked, "signed digest")} verified` +
@@ -93,8 +97,10 @@ async function verify(
   }
 
   for (const problem of problems) io.out(formatProblem(problem));
+  for (const deleted of report.deleted) io.out(deleted.message);
   for (const note of notes) io.out(note);
-  const checked = `${plural(report.lines, "line")} in ${plural(report.files, "file")}, ${plural(report.challenges, "challenge")}`;
+  const deletedCount = report.deleted.length === 0 ? "" : ` (${report.deleted.length} deleted at retention)`;
+  const checked = `${plural(report.lines, "line")} in ${plural(report.files, "file")}, ${plural(report.challenges, "challenge")}${deletedCount}`;
   if (problems.length === 0 && !unchecked) {
     io.out(`OK: ${checked}; every chain is whole.`);
     return 0;
@@ -102,6 +108,28 @@ async function verify(
   io.out(`FAILED: ${plural(problems.length, "problem")} in ${checked}.`);
   return 1;
 }
+
+type ReadFile = { readonly file: string; readonly bytes: Uint8Array };
+
+/** Every export, tombstone and digest file under the paths (a named file is read whatever its name). */
+async function readAuditFiles(paths: readonly string[]): Promise<{
+  exportFiles: ReadFile[];
+  tombstoneFiles: ReadFile[];
+  digestFiles: ReadFile[];
+  problems: Problem[];
+}> {
+  const read = await readFiles(
+    paths,
+    (file) => EXPORT_FILE.test(file) || isDigestFile(file) || isTombstoneFile(file),
+  );
+  const digestFiles = read.files.filter((f) => isDigestFile(f.file));
+  const tombstoneFiles = read.files.filter((f) => !isDigestFile(f.file) && isTombstoneFile(f.file));
+  const exportFiles = read.files.filter((f) => !isDigestFile(f.file) && !isTombstoneFile(f.file));
+  return { exportFiles, tombstoneFiles, digestFiles, problems: read.problems };
+}
+
+const asText = (files: readonly ReadFile[]): { file: string; text: string }[] =>
+  files.map((f) => ({ file: f.file, text: Buffer.from(f.bytes).toString("utf8") }));
 
 /** The digest key's public half: from a file, or from KMS GetPublicKey (the AWS SDK loaded only then). */
 async function digestPublicKey(
@@ -141,14 +169,21 @@ async function timelineCommand(
     custom = parseProtocol(JSON.parse(await readFile(values.protocol, "utf8")));
   }
 
-  const { sources, problems: unreadable } = await readExportSources(paths);
+  const read = await readAuditFiles(paths);
+  const unreadable = read.problems;
+  const sources = asText(read.exportFiles);
   const { parsed, problems: unparsed } = parseExport(sources);
   const mine = parsed.filter((p) => p.line.challengeId === challengeId);
-  if (mine.length === 0) {
+  const tombstones = parseTombstones(asText(read.tombstoneFiles)).tombstones.filter(
+    (t) => t.record.challengeId === challengeId,
+  );
+  if (mine.length === 0 && tombstones.length === 0) {
     io.err(`no events of challenge ${challengeId} in ${plural(sources.length, "file")}`);
     return 1;
   }
-  const tenants = [...new Set(mine.map((p) => p.line.tenantId))].sort();
+  const tenants = [
+    ...new Set([...mine.map((p) => p.line.tenantId), ...tombstones.map((t) => t.record.tenantId)]),
+  ].sort();
   let failed = false;
   for (const tenantId of tenants) {
     const entries = mine.filter((p) => p.line.tenantId === tenantId);
@@ -172,8 +207,11 @@ async function timelineCommand(
       `Challenge ${challengeId} (tenant ${tenantId})${protocol === undefined ? "" : `: ${protocol.name}`}`,
     );
     for (const entry of timeline(lines, protocol)) io.out(formatTimelineEntry(entry));
+    const deletions = tombstones.filter((t) => t.record.tenantId === tenantId);
+    for (const deletion of deletions)
+      io.out(formatTimelineEntry(tombstoneTimelineEntry(deletion.record, lines.length)));
 
-    const problems = checkChains(entries);
+    const problems = checkChains(entries, deletions);
     if (problems.length > 0) {
       failed = true;
       io.err(`The chain of this challenge is not whole (${plural(problems.length, "problem")}):`);

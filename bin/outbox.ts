@@ -10,9 +10,13 @@
  * runtime's DynamoDB Local and SES. Each step is idempotent (the email ledger's claims, execution
  * names, case-note keys), so redriving a record that was partly done sends nothing twice.
  *
- * On AWS the reactor's dead letters are messages in its SQS dead-letter queue (an alarm fires on
- * the first), each naming the shard and sequence numbers of the records; see the README
- * ("Nothing lost in a crash") for redriving them from the stream within its 24-hour retention.
+ *   redrive --aws [--queue-url <url>]
+ *                             the reactor's SQS dead-letter queue on AWS (REACTOR_DLQ_URL if no
+ *                             --queue-url): each message names a stream batch (shard, sequence
+ *                             numbers, no data); its records are read back from the stream within
+ *                             its 24-hour retention and given to the reactor's code in this process
+ *                             (functions/events/redrive-aws.ts). Run with the reactor function's
+ *                             environment and credentials that may read the stream and the queue.
  */
 import { readFileSync } from "node:fs";
 import type { DynamoDBBatchResponse } from "aws-lambda";
@@ -69,8 +73,39 @@ async function redrive(consumer: Consumer): Promise<number> {
   return outcome.failed === 0 ? 0 : 1;
 }
 
-const [command, argument] = process.argv.slice(2);
-if (command === "list") {
+async function redriveAws(queueUrl: string | undefined): Promise<number> {
+  if (queueUrl === undefined || queueUrl === "") {
+    process.stderr.write(
+      "redrive --aws needs the reactor's dead-letter queue: --queue-url <url> or REACTOR_DLQ_URL\n",
+    );
+    return 2;
+  }
+  // Loaded only here: the local path needs none of it.
+  const [{ SQSClient }, { DynamoDBStreamsClient }, { redriveAwsDeadLetters }, { handler }] =
+    await Promise.all([
+      import("@aws-sdk/client-sqs"),
+      import("@aws-sdk/client-dynamodb-streams"),
+      import("../functions/events/redrive-aws.js"),
+      import("../functions/events/react.js"),
+    ]);
+  const outcome = await redriveAwsDeadLetters({
+    sqs: new SQSClient({}),
+    streams: new DynamoDBStreamsClient({}),
+    queueUrl,
+    handler: (event) => handler(event),
+    log: out,
+  });
+  out(
+    `react (AWS): ${outcome.redriven} redriven, ${outcome.failed} still failing, ${outcome.expired} expired from the stream, ${outcome.unreadable} unreadable (all but the redriven kept)`,
+  );
+  return outcome.failed + outcome.expired + outcome.unreadable === 0 ? 0 : 1;
+}
+
+const [command, argument, ...rest] = process.argv.slice(2);
+if (command === "redrive" && argument === "--aws") {
+  const at = rest.indexOf("--queue-url");
+  process.exit(await redriveAws(at < 0 ? process.env.REACTOR_DLQ_URL : rest[at + 1]));
+} else if (command === "list") {
   await list();
 } else if (command === "redrive") {
   const consumer = (argument ?? "react") as Consumer;
@@ -80,6 +115,8 @@ if (command === "list") {
   }
   process.exit(await redrive(consumer));
 } else {
-  process.stderr.write("usage: npm run outbox -- list | redrive [react|export-events]\n");
+  process.stderr.write(
+    "usage: npm run outbox -- list | redrive [react|export-events] | redrive --aws [--queue-url <url>]\n",
+  );
   process.exit(2);
 }

@@ -23,7 +23,7 @@ import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import { Construct } from "constructs";
 import { DIGEST_PREFIX, DIGEST_SIGNING_ALGORITHM } from "../functions/audit/digest-format.js";
 import { EXPORT_PREFIX } from "../functions/audit/export-format.js";
-import { AUDIT_STREAM_FILTER } from "../functions/store/table.js";
+import { AUDIT_STREAM_FILTERS } from "../functions/store/table.js";
 import { type FunctionFactory, type ServiceFunction, acknowledgeKmsGrant, nagRef } from "./functions.js";
 import type { Observability } from "./observability.js";
 import type { Store } from "./store.js";
@@ -144,7 +144,7 @@ export class Audit extends Construct {
         retryAttempts: 10,
         reportBatchItemFailures: true,
         onFailure: new SqsDlq(this.deadLetterQueue),
-        filters: [FilterCriteria.filter(AUDIT_STREAM_FILTER)],
+        filters: AUDIT_STREAM_FILTERS.map((pattern) => FilterCriteria.filter(pattern)),
       }),
     );
     // The stream only: backfill after an outage reads the events from the table from the command

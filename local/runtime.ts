@@ -28,7 +28,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
 import { REACTOR_MAX_RECORD_AGE_SECONDS, REACTOR_RETRY_ATTEMPTS } from "../functions/events/outbox-policy.js";
-import { AUDIT_STREAM_FILTER, REACTOR_STREAM_FILTER } from "../functions/store/table.js";
+import { AUDIT_STREAM_FILTERS, REACTOR_STREAM_FILTER } from "../functions/store/table.js";
 import { TenantStore } from "../functions/store/tenant-store.js";
 import { type ClockAdvance, type ClockView, type LocalClock, openLocalClock } from "./clock.js";
 import { DEMO_CONFIG, DEMO_IDENTITIES, DEMO_TENANT, demoStaff } from "./demo.js";
@@ -125,7 +125,7 @@ export interface LocalRuntime {
  * The two readers of the table's stream and their mappings' filters, the same data the CDK stack
  * gives them (functions/store/table.ts: lib/audit.ts and lib/events.ts read it too).
  */
-const AUDIT_FILTER: FilterPattern = AUDIT_STREAM_FILTER;
+const AUDIT_FILTERS: readonly FilterPattern[] = AUDIT_STREAM_FILTERS;
 const REACTOR_FILTER: FilterPattern = REACTOR_STREAM_FILTER;
 
 const SNS_PUBLISH = "arn:aws:states:::sns:publish";
@@ -343,7 +343,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         {
           name: "export-events",
           handler: streamHandler("export-events", functions.exportEvents),
-          filters: [AUDIT_FILTER],
+          filters: AUDIT_FILTERS,
           batchSize: 100,
         },
         {

@@ -11,15 +11,25 @@ import { eventItemSchema, parseItem, type EventItem } from "../store/items.js";
 import type { StoredEvent } from "../store/ports.js";
 import { ENTITY, TABLE } from "../store/table.js";
 import { fromAttributeValue, StreamImageError } from "../store/stream-image.js";
+import { tombstoneItemSchema, type TombstoneItem } from "../store/retention-store.js";
 import { EXPORT_CONTENT_TYPE, exportObject } from "./export-format.js";
+import {
+  TOMBSTONE_CONTENT_TYPE,
+  TOMBSTONE_RECORD,
+  type TombstoneRecord,
+  formatTombstone,
+  tombstoneKey,
+} from "./tombstone-format.js";
 
 /**
  * The audit exporter: DynamoDB stream (NEW_IMAGE) -> one NDJSON object per event in the Object Lock
  * bucket (layout and reasons in export-format.ts).
  *
- * - The event source mapping already filters to INSERTs of `entity = "event"` items
- *   (AUDIT_STREAM_FILTER); the handler checks again, so a mapping without the filter still only
- *   exports events.
+ * - The event source mapping already filters to INSERTs of `entity = "event"` items and to
+ *   retention tombstones whose deletion is complete (AUDIT_STREAM_FILTERS); the handler checks
+ *   again, so a mapping without the filters still only exports those. A tombstone becomes its own
+ *   object (tombstone-format.ts), ids, dates, rule and counts only, so auditors see why a
+ *   challenge's events are gone.
  * - Each record is written on its own; a record that fails is reported in `batchItemFailures` and the
  *   others still count as done. Lambda retries from the first failed record, so records after it are
  *   written again: the per-event key and `If-None-Match: *` make that harmless.
@@ -96,6 +106,33 @@ export function objectLockUntil(retainUntil: string | undefined): Date | undefin
   return new Date(day + 24 * 60 * 60 * 1000);
 }
 
+/**
+ * Writes one finished tombstone's object, write-once like the events. No retention date of its own:
+ * it holds no personal data, so the bucket's default Object Lock period applies.
+ */
+export async function exportTombstone(
+  s3: Pick<S3Client, "send">,
+  bucket: string,
+  record: TombstoneRecord,
+): Promise<ExportOutcome> {
+  try {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: tombstoneKey(record),
+        Body: formatTombstone(record),
+        ContentType: TOMBSTONE_CONTENT_TYPE,
+        ChecksumAlgorithm: "SHA256",
+        IfNoneMatch: "*",
+      }),
+    );
+    return "written";
+  } catch (error) {
+    if (isPreconditionFailed(error)) return "already_exported";
+    throw error;
+  }
+}
+
 function isPreconditionFailed(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
@@ -114,6 +151,47 @@ export function isEventInsert(record: DynamoDBRecord): boolean {
   return (
     record.eventName === "INSERT" && record.dynamodb?.NewImage?.[TABLE.entityAttribute]?.S === ENTITY.event
   );
+}
+
+/** Whether a stream record is a tombstone whose deletion is complete (the only tombstone exported). */
+export function isFinishedTombstone(record: DynamoDBRecord): boolean {
+  const image = record.dynamodb?.NewImage;
+  return (
+    (record.eventName === "INSERT" || record.eventName === "MODIFY") &&
+    image?.[TABLE.entityAttribute]?.S === ENTITY.tombstone &&
+    image.status?.S === "deleted"
+  );
+}
+
+/** The export record of a finished tombstone in a stream record's new image (fields named, never copied wholesale). */
+export function tombstoneRecordOf(record: DynamoDBRecord): TombstoneRecord {
+  const image = record.dynamodb?.NewImage;
+  if (image === undefined) throw new UnexportableRecordError("the record has no new image");
+  const where = `${image[TABLE.partitionKey]?.S ?? "?"} ${image[TABLE.sortKey]?.S ?? "?"}`;
+  let item: TombstoneItem;
+  try {
+    item = parseItem(tombstoneItemSchema, fromAttributeValue({ M: image }), where);
+  } catch (error) {
+    throw new UnexportableRecordError(`tombstone ${where} does not have the stored tombstone shape`, {
+      cause: error,
+    });
+  }
+  if (item.status !== "deleted" || item.deletionCompletedAt === undefined) {
+    throw new UnexportableRecordError(`tombstone ${where}: the deletion it records is not complete`);
+  }
+  return {
+    record: TOMBSTONE_RECORD,
+    tenantId: item.tenantId,
+    challengeId: item.challengeId,
+    retainUntil: item.retainUntil,
+    retentionRule: item.retentionRule,
+    reason: item.reason,
+    decidedOn: item.decidedOn,
+    deletionStartedAt: item.deletionStartedAt,
+    deletionCompletedAt: item.deletionCompletedAt,
+    eventCount: item.eventCount,
+    itemsDeleted: item.itemsDeleted,
+  };
 }
 
 /** The stored event in a stream record's new image, checked with the store's own item schema. */
@@ -161,15 +239,22 @@ export function makeExportHandler(
 ): (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse> {
   return async (event) => {
     const failures = new Set<string>();
-    const counts = { written: 0, already_exported: 0, skipped: 0, failed: 0 };
+    const counts = { written: 0, already_exported: 0, skipped: 0, failed: 0, tombstones: 0 };
 
     await inPool(event.Records, PUT_CONCURRENCY, async (record) => {
       const sequenceNumber = record.dynamodb?.SequenceNumber;
-      if (!isEventInsert(record)) {
+      const tombstone = isFinishedTombstone(record);
+      if (!tombstone && !isEventInsert(record)) {
         counts.skipped++;
         return;
       }
       try {
+        if (tombstone) {
+          const outcome = await exportTombstone(deps.s3, deps.bucket, tombstoneRecordOf(record));
+          counts[outcome]++;
+          counts.tombstones++;
+          return;
+        }
         const stored = storedEventOf(record);
         if (eventHash(stored.tenantId, stored.event, stored.prevHash) !== stored.hash) {
           // Exported as stored all the same: the export is the evidence, and the verifier will name it.

@@ -110,7 +110,8 @@ export function formatLine(line: ExportLine): string {
 /** Characters left as they are in a key segment; everything else is percent-escaped (UTF-8). */
 const SAFE_KEY_CHAR = /^[A-Za-z0-9._-]$/;
 
-function keySegment(value: string): string {
+/** An id as an object-key segment: percent-escaped outside `[A-Za-z0-9._-]` (UTF-8). */
+export function keySegment(value: string): string {
   let out = "";
   for (const char of value) {
     if (SAFE_KEY_CHAR.test(char)) {

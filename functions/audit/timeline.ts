@@ -3,7 +3,8 @@ import type { Actor, Channel } from "../domain/challenge/actor.js";
 import { timedOutWords } from "../domain/challenge/timer.js";
 import type { Protocol, Recipient, Track } from "../domain/protocol.js";
 import { challengeEventSchema } from "../store/items.js";
-import { eventOfLine, type ExportLine } from "./export-format.js";
+import { eventOfLine, londonDay, type ExportLine } from "./export-format.js";
+import type { TombstoneRecord } from "./tombstone-format.js";
 import {
   actorTitle,
   type PersonNames,
@@ -267,4 +268,20 @@ function capitalise(text: string): string {
 /** "Thu 21 May 2026 10:00 — Raised by ..." */
 export function formatTimelineEntry(entry: TimelineEntry): string {
   return `${formatInstant(entry.at)} — ${entry.text}`;
+}
+
+/**
+ * The last line of a challenge deleted at the end of its retention period, after its events
+ * (`eventsInExport` of the `eventCount` it had may remain in the export).
+ */
+export function tombstoneTimelineEntry(tombstone: TombstoneRecord, eventsInExport: number): TimelineEntry {
+  const remain =
+    eventsInExport >= tombstone.eventCount
+      ? `all ${plural(tombstone.eventCount, "event")} remain in the export`
+      : `${eventsInExport} of its ${plural(tombstone.eventCount, "event")} remain in the export`;
+  return {
+    seq: tombstone.eventCount + 1,
+    at: tombstone.deletionCompletedAt,
+    text: `Deleted at retention on ${formatDay(londonDay(tombstone.deletionCompletedAt))} (rule ${tombstone.retentionRule}: ${tombstone.reason}; retention date ${formatDay(tombstone.retainUntil)}): ${remain}`,
+  };
 }

@@ -7,7 +7,8 @@ import {
   parseDigestFile,
   sha256OfBytes,
 } from "./digest-format.js";
-import { EXPORT_PREFIX, exportLineSchema } from "./export-format.js";
+import { EXPORT_PREFIX } from "./export-format.js";
+import { exportedRecordInstant } from "./tombstone-format.js";
 
 /**
  * Offline check of the signed digests (digest-format.ts) against the export objects, with nothing
@@ -85,16 +86,6 @@ interface LoadedDigest {
   readonly key: string;
   readonly sha256: string;
   readonly file: DigestFile;
-}
-
-function eventInstant(bytes: Uint8Array): number | undefined {
-  try {
-    const line = exportLineSchema.parse(JSON.parse(Buffer.from(bytes).toString("utf8")));
-    const ms = Date.parse(line.at);
-    return Number.isNaN(ms) ? undefined : ms;
-  } catch {
-    return undefined; // reported by the chain verifier as not an export line
-  }
 }
 
 export function verifyDigests(input: {
@@ -221,7 +212,7 @@ export function verifyDigests(input: {
     const to = Date.parse(last.file.digest.periodEnd);
     for (const [key, source] of exportsByKey) {
       if (listed.has(key)) continue;
-      const at = eventInstant(source.bytes);
+      const at = exportedRecordInstant(source.bytes);
       if (at === undefined) continue;
       if (at >= to) exportsNotYetSealed++;
       else if (at < from) exportsBeforeFirstDigest++;

@@ -2,7 +2,8 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import * as z from "zod";
 import { canonicalJson, eventHash } from "../store/event-hash.js";
-import { eventOfLine, exportLineSchema, type ExportLine } from "./export-format.js";
+import { eventOfLine, exportLineSchema, londonDay, type ExportLine } from "./export-format.js";
+import { tombstoneRecordSchema, type TombstoneRecord } from "./tombstone-format.js";
 
 /**
  * The auditors' verifier: reads NDJSON exports (files, or folder trees of them), groups the lines
@@ -15,6 +16,10 @@ import { eventOfLine, exportLineSchema, type ExportLine } from "./export-format.
  *   different records claiming one place);
  * - every `prevHash` is the hash of the event before it (1's is empty);
  * - within a file, a challenge's lines run in `seq` order (swapped or moved lines).
+ *
+ * - a challenge with a retention tombstone (tombstone-format.ts) was deleted at the end of its
+ *   retention period: its events that are gone are reported as that deletion, not as gaps; an event
+ *   beyond the count the tombstone records is a problem (recorded after its deletion).
  *
  * It reports every problem, each with its file and line, not just the first. Limits, stated so
  * nobody over-reads a clean result: a chain proves its events belong together and were not edited,
@@ -44,7 +49,9 @@ export type ProblemKind =
   | "missing_events"
   | "duplicate"
   | "conflicting_records"
-  | "out_of_order";
+  | "out_of_order"
+  | "not_a_tombstone"
+  | "after_deletion";
 
 export interface Problem extends Location {
   readonly kind: ProblemKind;
@@ -64,11 +71,29 @@ export interface ParsedLine {
   readonly canonical: string;
 }
 
+/** A retention tombstone read from an export, with where it was. */
+export interface ParsedTombstone {
+  readonly loc: Location;
+  readonly record: TombstoneRecord;
+}
+
+/** A challenge deleted at retention, as its tombstone and the events still in the export show it. */
+export interface DeletedChallenge {
+  readonly tenantId: string;
+  readonly challengeId: string;
+  readonly tombstone: TombstoneRecord;
+  /** Its events still in the export (their objects' Object Lock may not have ended yet). */
+  readonly eventsInExport: number;
+  readonly message: string;
+}
+
 export interface VerifyReport {
   readonly files: number;
   readonly lines: number;
   readonly challenges: number;
   readonly problems: readonly Problem[];
+  /** Challenges deleted at the end of their retention period (not problems). */
+  readonly deleted: readonly DeletedChallenge[];
 }
 
 // --- reading ---------------------------------------------------------------------------------
@@ -199,6 +224,45 @@ export function parseExport(sources: readonly ExportSource[]): { parsed: ParsedL
   return { parsed, problems };
 }
 
+/** Parses tombstone files (one JSON record each). Anything else in them is a problem. */
+export function parseTombstones(sources: readonly ExportSource[]): {
+  tombstones: ParsedTombstone[];
+  problems: Problem[];
+} {
+  const tombstones: ParsedTombstone[] = [];
+  const problems: Problem[] = [];
+  for (const source of sources) {
+    const lines = source.text.split("\n").filter((l) => l.trim() !== "");
+    const loc = { file: source.file, line: 1 };
+    let json: unknown;
+    try {
+      if (lines.length !== 1) throw new Error("not one line");
+      json = JSON.parse(lines[0] ?? "");
+    } catch {
+      problems.push({ ...loc, kind: "not_json", message: "not a tombstone: not one JSON line" });
+      continue;
+    }
+    const result = tombstoneRecordSchema.safeParse(json);
+    if (!result.success) {
+      problems.push({
+        ...loc,
+        kind: "not_a_tombstone",
+        message: `not a tombstone: ${fieldProblems(result.error)}`,
+      });
+      continue;
+    }
+    tombstones.push({ loc, record: result.data });
+  }
+  return { tombstones, problems };
+}
+
+/** How a deletion at retention is told: "deleted at retention on <date> (rule …)". */
+export function deletedAtRetentionWords(tombstone: TombstoneRecord): string {
+  return `deleted at retention on ${londonDay(tombstone.deletionCompletedAt)} (rule ${tombstone.retentionRule}: ${tombstone.reason}; retention date ${tombstone.retainUntil})`;
+}
+
+const challengeKey = (tenantId: string, challengeId: string): string => `${tenantId}\u0000${challengeId}`;
+
 // --- checking --------------------------------------------------------------------------------
 
 const short = (hash: string): string => (hash === "" ? "(empty)" : `${hash.slice(0, 12)}…`);
@@ -207,21 +271,53 @@ function at(loc: Location, here: Location): string {
   return loc.file === here.file ? `line ${loc.line}` : `${loc.file}:${loc.line}`;
 }
 
-/** Checks the chains of all the challenges among `parsed`; returns the problems, in file and line order. */
-export function checkChains(parsed: readonly ParsedLine[]): Problem[] {
+/**
+ * Checks the chains of all the challenges among `parsed`, with the tombstones of those deleted at
+ * retention; returns the problems, in file and line order.
+ */
+export function checkChains(
+  parsed: readonly ParsedLine[],
+  tombstones: readonly ParsedTombstone[] = [],
+): Problem[] {
   const groups = new Map<string, ParsedLine[]>();
   for (const entry of parsed) {
-    const key = `${entry.line.tenantId}\u0000${entry.line.challengeId}`;
+    const key = challengeKey(entry.line.tenantId, entry.line.challengeId);
     const group = groups.get(key);
     if (group === undefined) groups.set(key, [entry]);
     else group.push(entry);
   }
-  const problems: Problem[] = [];
-  for (const group of groups.values()) problems.push(...checkChallenge(group));
+  const deletions = tombstonesByChallenge(tombstones);
+  const problems: Problem[] = [...deletions.problems];
+  for (const [key, group] of groups) problems.push(...checkChallenge(group, deletions.byChallenge.get(key)));
   return sortProblems(problems);
 }
 
-function checkChallenge(entries: readonly ParsedLine[]): Problem[] {
+/** One tombstone per challenge; two that differ are rivals (a copy is harmless). */
+function tombstonesByChallenge(tombstones: readonly ParsedTombstone[]): {
+  byChallenge: Map<string, TombstoneRecord>;
+  problems: Problem[];
+} {
+  const byChallenge = new Map<string, ParsedTombstone>();
+  const problems: Problem[] = [];
+  for (const tombstone of tombstones) {
+    const { tenantId, challengeId } = tombstone.record;
+    const key = challengeKey(tenantId, challengeId);
+    const held = byChallenge.get(key);
+    if (held === undefined) byChallenge.set(key, tombstone);
+    else if (canonicalJson(held.record) !== canonicalJson(tombstone.record)) {
+      problems.push({
+        ...tombstone.loc,
+        kind: "conflicting_records",
+        tenantId,
+        challengeId,
+        message: `${tenantId}/${challengeId}: a second, different tombstone (the other is ${held.loc.file}); one of the two was changed`,
+      });
+    }
+  }
+  return { byChallenge: new Map([...byChallenge].map(([k, t]) => [k, t.record])), problems };
+}
+
+function checkChallenge(entries: readonly ParsedLine[], tombstone?: TombstoneRecord): Problem[] {
   const problems: Problem[] = [];
   const problem = (entry: ParsedLine, kind: ProblemKind, message: string): void => {
     const { tenantId, challengeId, seq } = entry.line;
@@ -305,6 +401,14 @@ function checkChallenge(entries: readonly ParsedLine[]): Problem[] {
       }
     }
 
+    if (tombstone !== undefined && seq > tombstone.eventCount) {
+      problem(
+        entry,
+        "after_deletion",
+        `comes after the ${tombstone.eventCount} events its tombstone counts: the challenge was ${deletedAtRetentionWords(tombstone)}, so this record was added afterwards`,
+      );
+    }
+
     // Its place in the chain.
     if (seq === 1) {
       if (line.prevHash !== "") {
@@ -315,6 +419,11 @@ function checkChallenge(entries: readonly ParsedLine[]): Problem[] {
         );
       }
     } else if (previousSeq !== seq - 1) {
+      // Events gone from a challenge deleted at retention: their audit copies expired with it.
+      if (tombstone !== undefined) {
+        previousSeq = seq;
+        continue;
+      }
       const before = previousSeq === undefined ? undefined : primary.get(previousSeq);
       const first = (previousSeq ?? 0) + 1;
       const missing =
@@ -347,16 +456,44 @@ function sortProblems(problems: Problem[]): Problem[] {
   return problems.sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1));
 }
 
-/** Verifies a whole export: parses every source and checks every chain in it. */
-export function verifyExport(sources: readonly ExportSource[]): VerifyReport {
+/**
+ * Verifies a whole export: parses every source and checks every chain in it, the tombstones of
+ * challenges deleted at retention explaining their missing events.
+ */
+export function verifyExport(
+  sources: readonly ExportSource[],
+  tombstoneSources: readonly ExportSource[] = [],
+): VerifyReport {
   const { parsed, problems } = parseExport(sources);
-  const challenges = new Set(parsed.map((p) => `${p.line.tenantId}\u0000${p.line.challengeId}`));
+  const { tombstones, problems: tombstoneProblems } = parseTombstones(tombstoneSources);
+  const challenges = new Set(parsed.map((p) => challengeKey(p.line.tenantId, p.line.challengeId)));
   const lines = sources.reduce((n, s) => n + s.text.split("\n").filter((l) => l.trim() !== "").length, 0);
+  const eventsOf = new Map<string, Set<number>>();
+  for (const p of parsed) {
+    const key = challengeKey(p.line.tenantId, p.line.challengeId);
+    eventsOf.set(key, (eventsOf.get(key) ?? new Set()).add(p.line.seq));
+  }
+  const deleted = [...tombstonesByChallenge(tombstones).byChallenge.values()].map((tombstone) => {
+    const { tenantId, challengeId, eventCount } = tombstone;
+    const eventsInExport = eventsOf.get(challengeKey(tenantId, challengeId))?.size ?? 0;
+    const remain =
+      eventsInExport === 0
+        ? `none of its ${eventCount} events remain in the export`
+        : `${eventsInExport} of its ${eventCount} events remain in the export`;
+    return {
+      tenantId,
+      challengeId,
+      tombstone,
+      eventsInExport,
+      message: `${tenantId}/${challengeId}: ${deletedAtRetentionWords(tombstone)}; ${remain}`,
+    };
+  });
   return {
-    files: sources.length,
+    files: sources.length + tombstoneSources.length,
     lines,
     challenges: challenges.size,
-    problems: sortProblems([...problems, ...checkChains(parsed)]),
+    problems: sortProblems([...problems, ...tombstoneProblems, ...checkChains(parsed, tombstones)]),
+    deleted: deleted.sort((a, b) => (a.message < b.message ? -1 : a.message > b.message ? 1 : 0)),
   };
 }
 

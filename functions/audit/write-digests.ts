@@ -16,7 +16,8 @@ import {
   sha256OfBytes,
   signedStatement,
 } from "./digest-format.js";
-import { EXPORT_PREFIX, exportLineSchema, londonDay } from "./export-format.js";
+import { EXPORT_PREFIX, londonDay } from "./export-format.js";
+import { exportedRecordInstant } from "./tombstone-format.js";
 
 /**
  * The digest writer (scheduled hourly): seals every hour that is due and not sealed yet, oldest
@@ -94,16 +95,6 @@ async function listKeys(
   return { keys, prefixes };
 }
 
-function eventInstant(bytes: Uint8Array): number | undefined {
-  try {
-    const line = exportLineSchema.parse(JSON.parse(Buffer.from(bytes).toString("utf8")));
-    const ms = Date.parse(line.at);
-    return Number.isNaN(ms) ? undefined : ms;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Every export object of one London day (all tenants), hashed. */
 async function exportsOfDay(deps: DigestWriterDeps, day: string): Promise<ExportObjectFacts[]> {
   const tenants = await listKeys(deps.s3, deps.bucket, `${EXPORT_PREFIX}/`, "/");
@@ -118,7 +109,12 @@ async function exportsOfDay(deps: DigestWriterDeps, day: string): Promise<Export
       const key = keys[next++];
       if (key === undefined) continue;
       const bytes = await bodyBytes(deps.s3, deps.bucket, key);
-      facts.push({ key, sha256: sha256OfBytes(bytes), bytes: bytes.length, at: eventInstant(bytes) });
+      facts.push({
+        key,
+        sha256: sha256OfBytes(bytes),
+        bytes: bytes.length,
+        at: exportedRecordInstant(bytes),
+      });
     }
   };
   await Promise.all(Array.from({ length: Math.min(GET_CONCURRENCY, keys.length) }, worker));

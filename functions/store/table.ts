@@ -49,14 +49,14 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  * The snapshot also carries the sparse GSI attributes listed in {@link INDEXES}; no other item does.
  * Challenges and events are never expired by DynamoDB (DESIGN.md, Retention). The challenge store
  * reads `SNAPSHOT`, `E#` and `TASKTOKEN` keys only, so the mail records beside them in the partition
- * never reach it; only event items reach the audit exporter ({@link AUDIT_STREAM_FILTER}), and
+ * never reach it; only event items and finished tombstones reach the audit exporter ({@link AUDIT_STREAM_FILTERS}), and
  * event and good practice items the reactor ({@link REACTOR_STREAM_FILTER}).
  */
 
 export const TABLE = {
   partitionKey: "pk",
   sortKey: "sk",
-  /** Every item says what it is, so stream consumers can filter (see {@link AUDIT_STREAM_FILTER}). */
+  /** Every item says what it is, so stream consumers can filter (see {@link AUDIT_STREAM_FILTERS}). */
   entityAttribute: "entity",
   /** Epoch seconds. Set on dedupe claims, idempotency records and unattributed inbound refusals only. */
   ttlAttribute: "expiresAt",
@@ -181,12 +181,26 @@ const NEW_EVENT_AND_GOOD_PRACTICE_ITEMS = {
   dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [ENTITY.event, ENTITY.goodPractice] } } },
 } as const;
 
+/**
+ * Retention tombstones that record a completed deletion: the job writes the tombstone `deleting`
+ * (INSERT) and sets it `deleted` once every item is gone (MODIFY, conditioned on `deleting`, so once).
+ * Only the finished tombstone is exported; INSERT is listed too so a tombstone ever written
+ * `deleted` at once would not be missed (its export key is per challenge, so a second is harmless).
+ */
+const DELETED_TOMBSTONES = {
+  eventName: ["INSERT", "MODIFY"],
+  dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [ENTITY.tombstone] }, status: { S: ["deleted"] } } },
+} as const;
+
 // The table stream's two readers and their Lambda event-source filters, in one place: the CDK
 // mappings (lib/audit.ts, lib/events.ts) and the local runtime's pollers (local/runtime.ts) use
 // these. Each handler checks again, so a mapping without its filter would still be safe.
 
-/** The audit exporter (functions/audit/export-events.ts): new event items only. */
-export const AUDIT_STREAM_FILTER = NEW_EVENT_ITEMS;
+/**
+ * The audit exporter (functions/audit/export-events.ts): new event items, and retention tombstones
+ * once their deletion is complete. Two filters: a mapping passes a record matching either.
+ */
+export const AUDIT_STREAM_FILTERS = [NEW_EVENT_ITEMS, DELETED_TOMBSTONES] as const;
 /**
  * The event reactor (functions/events/react.ts): new event items, and new good practice
  * notifications (their email, functions/mail/send-good-practice.ts). The reactor routes each record

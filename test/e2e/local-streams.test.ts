@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AUDIT_STREAM_FILTER } from "../../functions/store/table.js";
+import { AUDIT_STREAM_FILTERS } from "../../functions/store/table.js";
 import { tableStreamArn } from "../../local/dynamodb.js";
 import {
   type FilterPattern,
@@ -22,7 +22,7 @@ import { createTestTable, dynamoDbEndpoint, localDocumentClient } from "../suppo
 import { eventually } from "../support/e2e-harness.js";
 
 const REGION = "eu-west-2";
-const EVENTS = AUDIT_STREAM_FILTER as unknown as FilterPattern;
+const EVENTS = AUDIT_STREAM_FILTERS[0] as unknown as FilterPattern;
 
 describe("filter patterns (Lambda event filtering)", () => {
   const record = {

@@ -15,7 +15,7 @@ import { routes } from "../../functions/api/routes.js";
 import { productionInbound } from "../../functions/mail/receive-email.js";
 import { productionOutbound } from "../../functions/mail/production.js";
 import { resetConfigForTests } from "../../functions/shared/config.js";
-import { AUDIT_STREAM_FILTER, INDEXES, REACTOR_STREAM_FILTER, TABLE } from "../../functions/store/table.js";
+import { AUDIT_STREAM_FILTERS, INDEXES, REACTOR_STREAM_FILTER, TABLE } from "../../functions/store/table.js";
 import {
   type ChallengeStack,
   RUN_STARTING_ROUTES,
@@ -265,10 +265,12 @@ describe("audit", () => {
     }
   });
 
-  it("exports event items only, with bisect, retries and an on-failure queue", () => {
+  it("exports event items and finished retention tombstones only, with bisect, retries and an on-failure queue", () => {
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       FunctionName: { Ref: logicalIdOf(stack.audit.exporter.fn) },
-      FilterCriteria: { Filters: [{ Pattern: JSON.stringify(AUDIT_STREAM_FILTER) }] },
+      FilterCriteria: {
+        Filters: AUDIT_STREAM_FILTERS.map((pattern) => ({ Pattern: JSON.stringify(pattern) })),
+      },
       StartingPosition: "TRIM_HORIZON",
       BisectBatchOnFunctionError: true,
       MaximumRetryAttempts: 10,

@@ -238,6 +238,94 @@ describe("export-events handler", () => {
   });
 });
 
+describe("export-events handler: retention tombstones", () => {
+  const handler = makeExportHandler({ s3: new S3Client({ region: "eu-west-2" }), bucket: BUCKET });
+  /** The tombstone as the retention store leaves it (functions/store/retention-store.ts). */
+  const tombstoneItem = (status: "deleting" | "deleted"): Record<string, unknown> => ({
+    pk: "T#test-borough#C#ch-gone-1",
+    sk: "TOMBSTONE",
+    entity: ENTITY.tombstone,
+    tenantId: TENANT,
+    challengeId: "ch-gone-1",
+    status,
+    retainUntil: "2026-05-20",
+    retentionRule: "lac_75th_birthday",
+    reason: "kept until the 75th birthday",
+    decidedOn: "2026-05-21",
+    deletionStartedAt: "2026-05-21T01:00:00.000Z",
+    eventCount: 7,
+    itemsDeleted: status === "deleted" ? 12 : 1,
+    ...(status === "deleted"
+      ? { deletionCompletedAt: "2026-05-21T01:00:02.000Z" }
+      : { gsi6pk: "T#test-borough#RETAIN", gsi6sk: "2026-05-20#ch-gone-1" }),
+  });
+  const KEY = "exports/tenant=test-borough/date=2026-05-21/tombstones/ch-gone-1.json";
+
+  it("exports a finished tombstone as its own object, write-once, with ids, dates, rule and counts only", async () => {
+    expect(await handler({ Records: [record(tombstoneItem("deleted"), "5", "MODIFY")] })).toEqual({
+      batchItemFailures: [],
+    });
+    const [put, ...others] = puts();
+    expect(others).toHaveLength(0);
+    expect(put).toMatchObject({
+      Bucket: BUCKET,
+      Key: KEY,
+      ContentType: "application/json",
+      IfNoneMatch: "*",
+      ChecksumAlgorithm: "SHA256",
+    });
+    // No date of its own: nothing personal in it, so the bucket's default lock applies.
+    expect(put?.ObjectLockRetainUntilDate).toBeUndefined();
+    expect(JSON.parse(bucket.get(KEY) ?? "")).toEqual({
+      record: "retention-tombstone",
+      tenantId: TENANT,
+      challengeId: "ch-gone-1",
+      retainUntil: "2026-05-20",
+      retentionRule: "lac_75th_birthday",
+      reason: "kept until the 75th birthday",
+      decidedOn: "2026-05-21",
+      deletionStartedAt: "2026-05-21T01:00:00.000Z",
+      deletionCompletedAt: "2026-05-21T01:00:02.000Z",
+      eventCount: 7,
+      itemsDeleted: 12,
+    });
+  });
+
+  it("a redelivered tombstone meets its key and is not written twice", async () => {
+    const event = { Records: [record(tombstoneItem("deleted"), "5", "MODIFY")] };
+    await handler(event);
+    const first = bucket.get(KEY);
+    expect(await handler(event)).toEqual({ batchItemFailures: [] });
+    expect(puts()).toHaveLength(2);
+    expect(puts()[1]?.IfNoneMatch).toBe("*");
+    expect(bucket.size).toBe(1);
+    expect(bucket.get(KEY)).toBe(first);
+  });
+
+  it("exports nothing while the deletion is under way", async () => {
+    expect(await handler({ Records: [record(tombstoneItem("deleting"), "4")] })).toEqual({
+      batchItemFailures: [],
+    });
+    expect(puts()).toHaveLength(0);
+  });
+
+  it("fails a finished tombstone that carries a field the store never writes, and logs no values", async () => {
+    const logged: string[] = [];
+    const withLog = makeExportHandler({
+      s3: new S3Client({ region: "eu-west-2" }),
+      bucket: BUCKET,
+      log: { info: () => undefined, error: (m, a) => logged.push(`${m} ${JSON.stringify(a)}`) },
+    });
+    const smuggled = { ...tombstoneItem("deleted"), childName: "Invented Child" };
+    expect(await withLog({ Records: [record(smuggled, "6", "MODIFY")] })).toEqual({
+      batchItemFailures: [{ itemIdentifier: "6" }],
+    });
+    expect(puts()).toHaveLength(0);
+    expect(logged.join("\n")).toMatch(/tombstone T#test-borough#C#ch-gone-1 TOMBSTONE/);
+    expect(logged.join("\n")).not.toMatch(/Invented/);
+  });
+});
+
 describe("exportKey", () => {
   it("uses the London date and escapes unusual challenge ids", () => {
     expect(exportKey({ tenantId: "t1", challengeId: "a/b c", seq: 12, at: "2026-03-29T00:30:00Z" })).toBe(

@@ -10,6 +10,12 @@ import {
   type ExportSource,
   type Problem,
 } from "../../../functions/audit/verify.js";
+import {
+  exportedRecordInstant,
+  formatTombstone,
+  tombstoneKey,
+  type TombstoneRecord,
+} from "../../../functions/audit/tombstone-format.js";
 import { getPreset } from "../../../functions/domain/presets/index.js";
 import { eventHash, sha256Hex } from "../../../functions/store/event-hash.js";
 import { IRO, Story, TENANT, aForm, chain, manager } from "./support.js";
@@ -202,6 +208,93 @@ describe("verifyExport", () => {
   });
 });
 
+/** The tombstone the exporter writes when ch-verify-1 (nine events) is deleted at retention. */
+const deletion: TombstoneRecord = {
+  record: "retention-tombstone",
+  tenantId: TENANT,
+  challengeId: "ch-verify-1",
+  retainUntil: "2026-06-03",
+  retentionRule: "cp_authority_rule",
+  reason:
+    "The authority's child-protection retention rule (tenant setting retention.childProtectionUntilAge)",
+  decidedOn: "2026-06-04",
+  deletionStartedAt: "2026-06-04T01:00:00.000Z",
+  deletionCompletedAt: "2026-06-04T01:00:02.000Z",
+  eventCount: 9,
+  itemsDeleted: 14,
+};
+const tombstoneFile = (record: TombstoneRecord = deletion): ExportSource => ({
+  file: tombstoneKey(record),
+  text: formatTombstone(record),
+});
+
+describe("verifyExport: challenges deleted at retention", () => {
+  const a = linesOf(firstChallenge());
+  const b = linesOf(secondChallenge());
+  const said = "test-borough/ch-verify-1: deleted at retention on 2026-06-04 (rule cp_authority_rule: ";
+
+  it("reports events gone with their challenge as its deletion, not as a broken chain", () => {
+    // The first four events' audit copies expired; the rest are still locked.
+    const rest = [file("a.ndjson", a.slice(4)), file("b.ndjson", b)];
+    expect(verifyExport(rest).problems.map((p) => p.kind)).toEqual(["missing_events"]);
+    const report = verifyExport(rest, [tombstoneFile()]);
+    expect(report.problems).toEqual([]);
+    expect(report.deleted).toHaveLength(1);
+    expect(report.deleted[0]?.message).toContain(said);
+    expect(report.deleted[0]?.message).toMatch(
+      /retention date 2026-06-03\); 5 of its 9 events remain in the export$/,
+    );
+  });
+
+  it("a challenge whose every event is gone is a deletion, and a whole chain beside it still verifies", () => {
+    const report = verifyExport([file("b.ndjson", b)], [tombstoneFile()]);
+    expect(report.problems).toEqual([]);
+    expect(report).toMatchObject({ files: 2, lines: 4, challenges: 1 });
+    expect(report.deleted[0]?.message).toMatch(/; none of its 9 events remain in the export$/);
+  });
+
+  it("still names an edited event of a deleted challenge", () => {
+    const tampered = a.slice(4);
+    tampered[0] = edit(tampered[0] ?? "", (r) => {
+      r.at = "2026-05-27T09:05:00Z";
+    });
+    const problems = verifyExport([file("a.ndjson", tampered)], [tombstoneFile()]).problems;
+    expect(problems.map((p) => p.kind)).toEqual(["hash_mismatch"]);
+  });
+
+  it("names an event beyond the count its tombstone records", () => {
+    const problems = verifyExport(
+      [file("a.ndjson", a)],
+      [tombstoneFile({ ...deletion, eventCount: 7 })],
+    ).problems;
+    expect(problems.map((p) => [p.kind, p.seq])).toEqual([
+      ["after_deletion", 8],
+      ["after_deletion", 9],
+    ]);
+    expect(problems[0]?.message).toMatch(/comes after the 7 events its tombstone counts/);
+  });
+
+  it("refuses a tombstone with a field the exporter never writes, and two tombstones that differ", () => {
+    const smuggled = {
+      ...tombstoneFile(),
+      text: `${JSON.stringify({ ...deletion, childName: "Invented" })}\n`,
+    };
+    const report = verifyExport([file("b.ndjson", b)], [smuggled]);
+    expect(report.problems).toHaveLength(1);
+    expect(report.problems[0]).toMatchObject({ kind: "not_a_tombstone", file: smuggled.file, line: 1 });
+    expect(report.problems[0]?.message).toMatch(/unexpected field childName/);
+    expect(report.problems[0]?.message).not.toMatch(/Invented/);
+    expect(report.deleted).toEqual([]);
+
+    const rival = {
+      file: "copy/tombstones/ch-verify-1.json",
+      text: formatTombstone({ ...deletion, eventCount: 3 }),
+    };
+    const twice = verifyExport([file("b.ndjson", b)], [tombstoneFile(), rival]);
+    expect(twice.problems.map((p) => p.kind)).toEqual(["conflicting_records"]);
+  });
+});
+
 describe("bin/audit.ts", () => {
   let dir: string;
   let out: string[];
@@ -274,9 +367,71 @@ describe("bin/audit.ts", () => {
     expect(err[1]).toMatch(/ch-verify-1-0000000004\.ndjson:1: .*event 3 is missing/);
   });
 
+  /** Deletes ch-verify-1 at retention in the copy: its tombstone, and its first `expired` events gone. */
+  async function deleteAtRetention(expired: number): Promise<void> {
+    const source = tombstoneFile();
+    const target = path.join(dir, source.file);
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(target, source.text, "utf8");
+    for (const object of chain(TENANT, firstChallenge().events).map(exportObject).slice(0, expired)) {
+      await rm(path.join(dir, object.key));
+    }
+  }
+
+  it("verify: a challenge deleted at retention is said so, and the export passes", async () => {
+    await deleteAtRetention(9);
+    expect(await main(["verify", dir], io)).toBe(0);
+    expect(out[0]).toMatch(
+      /^test-borough\/ch-verify-1: deleted at retention on 2026-06-04 \(rule cp_authority_rule: .*; none of its 9 events remain in the export$/,
+    );
+    expect(out.at(-1)).toBe(
+      "OK: 4 lines in 5 files, 1 challenge (1 deleted at retention); every chain is whole.",
+    );
+  });
+
+  it("timeline: tells the deletion after the events that remain", async () => {
+    await deleteAtRetention(7);
+    expect(await main(["timeline", "ch-verify-1", dir], io)).toBe(0);
+    expect(err).toEqual([]);
+    expect(out.slice(1)).toEqual([
+      // The raise (and with it the protocol's id) is gone: stage ids are shown.
+      "Tue 2 June 2026 11:00 — Resolved at level_2, recorded by IRO (api)",
+      "Wed 3 June 2026 11:00 — Closed by IRO (api)",
+      "Thu 4 June 2026 02:00 — Deleted at retention on Thu 4 June 2026 (rule cp_authority_rule: The authority's child-protection retention rule (tenant setting retention.childProtectionUntilAge); retention date Wed 3 June 2026): 2 of its 9 events remain in the export",
+    ]);
+  });
+
+  it("timeline: a challenge with no events left is told by its tombstone", async () => {
+    await deleteAtRetention(9);
+    expect(await main(["timeline", "CR-ch-verify-1", dir], io)).toBe(0);
+    expect(out).toEqual([
+      "Challenge ch-verify-1 (tenant test-borough)",
+      expect.stringMatching(
+        /^Thu 4 June 2026 02:00 — Deleted at retention on .*: 0 of its 9 events remain in the export$/,
+      ),
+    ]);
+  });
+
   it("usage errors exit 2", async () => {
     expect(await main(["verify"], io)).toBe(2);
     expect(await main(["frobnicate"], io)).toBe(2);
     expect(err[0]).toMatch(/^usage:/);
+  });
+});
+
+describe("exportedRecordInstant (what places an object in a digest hour)", () => {
+  const bytes = (text: string): Uint8Array => Buffer.from(text, "utf8");
+
+  it("is an event's `at` and a tombstone's completion, so the digests seal tombstones too", () => {
+    const [first] = linesOf(firstChallenge());
+    expect(exportedRecordInstant(bytes(`${first ?? ""}\n`))).toBe(Date.parse("2026-05-21T09:00:00Z"));
+    expect(exportedRecordInstant(bytes(formatTombstone(deletion)))).toBe(
+      Date.parse(deletion.deletionCompletedAt),
+    );
+  });
+
+  it("is undefined for anything else, including a tombstone with an added field", () => {
+    expect(exportedRecordInstant(bytes("not json"))).toBeUndefined();
+    expect(exportedRecordInstant(bytes(JSON.stringify({ ...deletion, note: "x" })))).toBeUndefined();
   });
 });

@@ -5,7 +5,7 @@ import { MAIL_OUT_ENTITY, MAIL_UNDELIVERABLE_ENTITY } from "../../../functions/m
 import { TASK_TOKEN_ENTITY } from "../../../functions/store/dynamo-challenge-store.js";
 import { GOOD_PRACTICE_ENTITY } from "../../../functions/store/good-practice-store.js";
 import {
-  AUDIT_STREAM_FILTER,
+  AUDIT_STREAM_FILTERS,
   ENTITY,
   INDEXES,
   MAX_EVENTS_PER_APPEND,
@@ -86,12 +86,15 @@ describe("stream filters", () => {
     ["good practice", item(ENTITY.goodPractice, "T#lbx#GP", "2026-01-05T09:00:00.000Z#gp1")],
     ["dedupe claim", item(ENTITY.dedupe, "T#lbx#D#reply-token#k", "DEDUPE")],
     ["idempotency record (no entity)", item(undefined, "T#lbx#IDEMPOTENCY", "api#abc")],
-    ["retention tombstone", item(ENTITY.tombstone, partition, "TOMBSTONE")],
+    [
+      "retention tombstone, deletion under way",
+      { ...item(ENTITY.tombstone, partition, "TOMBSTONE"), status: { S: "deleting" } },
+    ],
   ];
 
-  const readers: readonly [string, FilterPattern][] = [
-    ["audit exporter", AUDIT_STREAM_FILTER],
-    ["event reactor", REACTOR_STREAM_FILTER],
+  const readers: readonly [string, readonly FilterPattern[]][] = [
+    ["audit exporter", AUDIT_STREAM_FILTERS],
+    ["event reactor", [REACTOR_STREAM_FILTER]],
   ];
   /** What each reader is given, beyond new event items: the reactor also emails good practice. */
   const alsoPasses: Readonly<Record<string, readonly string[]>> = {
@@ -100,17 +103,36 @@ describe("stream filters", () => {
   };
 
   it("give the auditor new event items only, and the reactor new event and good practice items", () => {
-    expect(AUDIT_STREAM_FILTER).toEqual(NEW_EVENT_ITEMS);
+    expect(AUDIT_STREAM_FILTERS).toEqual([
+      NEW_EVENT_ITEMS,
+      {
+        eventName: ["INSERT", "MODIFY"],
+        dynamodb: { NewImage: { entity: { S: ["tombstone"] }, status: { S: ["deleted"] } } },
+      },
+    ]);
     expect(REACTOR_STREAM_FILTER).toEqual({
       eventName: ["INSERT"],
       dynamodb: { NewImage: { entity: { S: ["event", "good_practice"] } } },
     });
   });
 
-  it.each(readers)("the %s's filter passes a new event item", (_reader, filter) => {
-    expect(passesFilters([filter], record("INSERT", item(ENTITY.event, partition, "E#0000000001")))).toBe(
+  it.each(readers)("the %s's filter passes a new event item", (_reader, filters) => {
+    expect(passesFilters(filters, record("INSERT", item(ENTITY.event, partition, "E#0000000001")))).toBe(
       true,
     );
+  });
+
+  it("the auditor's filter passes a tombstone once its deletion is complete; the reactor's never", () => {
+    const finished = { ...item(ENTITY.tombstone, partition, "TOMBSTONE"), status: { S: "deleted" } };
+    expect(passesFilters(AUDIT_STREAM_FILTERS, record("MODIFY", finished))).toBe(true);
+    expect(passesFilters(AUDIT_STREAM_FILTERS, record("INSERT", finished))).toBe(true);
+    expect(passesFilters([REACTOR_STREAM_FILTER], record("MODIFY", finished))).toBe(false);
+    const underWay = { ...item(ENTITY.tombstone, partition, "TOMBSTONE"), status: { S: "deleting" } };
+    expect(passesFilters(AUDIT_STREAM_FILTERS, record("INSERT", underWay))).toBe(false);
+    expect(passesFilters(AUDIT_STREAM_FILTERS, record("MODIFY", underWay))).toBe(false);
+    // A deleted status on anything else is not a tombstone.
+    const snapshot = { ...item(ENTITY.challenge, partition, "SNAPSHOT"), status: { S: "deleted" } };
+    expect(passesFilters(AUDIT_STREAM_FILTERS, record("MODIFY", snapshot))).toBe(false);
   });
 
   it("the reactor's filter passes a new good practice notification; the auditor's does not", () => {
@@ -119,24 +141,24 @@ describe("stream filters", () => {
       item(ENTITY.goodPractice, "T#lbx#GP", "2026-01-05T09:00:00.000Z#gp1"),
     );
     expect(passesFilters([REACTOR_STREAM_FILTER], goodPractice)).toBe(true);
-    expect(passesFilters([AUDIT_STREAM_FILTER], goodPractice)).toBe(false);
+    expect(passesFilters(AUDIT_STREAM_FILTERS, goodPractice)).toBe(false);
   });
 
-  it.each(readers)("the %s's filter drops every other record", (reader, filter) => {
+  it.each(readers)("the %s's filter drops every other record", (reader, filters) => {
     const passes = new Set(alsoPasses[reader]);
     // An event item changed or removed: events are immutable, so neither should happen; never react twice.
-    expect(passesFilters([filter], record("MODIFY", item(ENTITY.event, partition, "E#0000000001")))).toBe(
+    expect(passesFilters(filters, record("MODIFY", item(ENTITY.event, partition, "E#0000000001")))).toBe(
       false,
     );
-    expect(passesFilters([filter], record("REMOVE"))).toBe(false);
+    expect(passesFilters(filters, record("REMOVE"))).toBe(false);
     for (const [what, image] of otherItems) {
       const entity = image.entity?.S;
       const passed = entity !== undefined && passes.has(entity);
-      expect(passesFilters([filter], record("INSERT", image)), `INSERT ${what}`).toBe(passed);
+      expect(passesFilters(filters, record("INSERT", image)), `INSERT ${what}`).toBe(passed);
       // Nothing a reader is given is ever modified: a MODIFY never passes.
-      expect(passesFilters([filter], record("MODIFY", image)), `MODIFY ${what}`).toBe(false);
+      expect(passesFilters(filters, record("MODIFY", image)), `MODIFY ${what}`).toBe(false);
       // TTL deletions (dedupe, idempotency, unattributed refusals) are REMOVEs with no new image.
-      expect(passesFilters([filter], record("REMOVE")), `REMOVE ${what}`).toBe(false);
+      expect(passesFilters(filters, record("REMOVE")), `REMOVE ${what}`).toBe(false);
     }
     // Every kind of item is covered: one of each entity but `event`.
     expect(new Set(otherItems.map(([, image]) => image.entity?.S).filter((e) => e !== undefined))).toEqual(
