@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { RETENTION_RULES, type RetentionRule } from "../domain/retention.js";
 import { EXPORT_PREFIX, exportLineSchema, keySegment, londonDay } from "./export-format.js";
 import { tenantPrefix } from "../store/table.js";

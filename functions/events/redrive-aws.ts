@@ -6,7 +6,7 @@ import {
 } from "@aws-sdk/client-dynamodb-streams";
 import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { AttributeValue, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Redrives the reactor's AWS dead letters (`npm run outbox -- redrive --aws`, bin/outbox.ts).
