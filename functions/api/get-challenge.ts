@@ -17,18 +17,24 @@ export const spec = defineRoute({
     schema: challengeWithTimelineSchema,
   },
   handle: async ({ path, principal }, deps) => {
-    const [stored, events] = await Promise.all([
+    const [stored, firstRead] = await Promise.all([
       deps.challenges.get(principal.tenantId, path.challengeId),
       deps.challenges.events(principal.tenantId, path.challengeId),
     ]);
     if (stored === undefined)
       throw problems.notFound(`There is no challenge ${path.challengeId} in this authority.`);
+    // The two reads run side by side, so a command can commit between them: the events may stop
+    // short of the snapshot. Events and snapshot commit together, so a second read now has them all.
+    const events =
+      firstRead.length < stored.state.version
+        ? await deps.challenges.events(principal.tenantId, path.challengeId)
+        : firstRead;
     const label = stageLabeller(deps.protocols(stored.state.protocolId));
     return {
       status: 200,
       // The version, for If-Match on a command: it acts only if nothing changed since this read.
       headers: { etag: etagOf(stored.state.version) },
-      // The two reads are separate: keep the timeline to the events the snapshot has folded.
+      // Keep the timeline to the events the snapshot has folded (a later command may have added more).
       body: {
         challenge: stored.state,
         timeline: events

@@ -83,6 +83,27 @@ describe("get-challenge", () => {
     expect(body.timeline.map((e) => e.summary).join(" ")).not.toMatch(/Alice|Sam|Terry/);
   });
 
+  it("reads the events again when a command committed between its two reads, so the timeline is whole", async () => {
+    const id = await raiseOne();
+    // The events read runs beside the snapshot read; here it lands before the last command commits.
+    const store = fakes.challenges;
+    const readEvents = store.events.bind(store);
+    let reads = 0;
+    vi.spyOn(store, "events").mockImplementation(async (tenantId, challengeId) => {
+      reads += 1;
+      const events = await readEvents(tenantId, challengeId);
+      return reads === 1 ? events.slice(0, -1) : events;
+    });
+    const response = await invoke(
+      createHandler(getChallengeSpec, fakes.deps),
+      apiEvent("get-challenge", { caller: callers.auditor, pathParameters: { challengeId: id } }),
+    );
+    const body = response.body as { challenge: { version: number }; timeline: { seq: number }[] };
+    expect(reads).toBe(2);
+    expect(body.timeline.map((e) => e.seq)).toEqual([1, 2]);
+    expect(body.challenge.version).toBe(2);
+  });
+
   it("is open to a case-record system's own token (read-only)", async () => {
     const id = await raiseOne();
     const response = await invoke(
