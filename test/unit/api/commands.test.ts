@@ -85,10 +85,10 @@ describe("raise-challenge", () => {
     expect(response.headers["content-type"]).toBe("application/problem+json");
     const problem = response.body as Problem;
     expect(problem).toMatchObject({
-      type: "https://challenge-resolution.example/problems/validation-error",
+      type: "https://challenge-resolution.example/problems/VALIDATION_ERROR",
       title: "Invalid request",
       status: 400,
-      code: "validation-error",
+      code: "VALIDATION_ERROR",
       instance: "/v1/challenges",
     });
     expect(problem.errors).toEqual(
@@ -126,7 +126,7 @@ describe("raise-challenge", () => {
   it("answers malformed JSON with 400 and a non-JSON body with 415", async () => {
     const malformed = await invoke(raise, apiEvent("raise-challenge", { body: "{not json" }));
     expect(malformed.status).toBe(400);
-    expect((malformed.body as Problem).code).toBe("malformed-json");
+    expect((malformed.body as Problem).code).toBe("MALFORMED_JSON");
     const xml = await invoke(
       raise,
       apiEvent("raise-challenge", { body: "<form/>", headers: { "Content-Type": "application/xml" } }),
@@ -151,7 +151,7 @@ describe("raise-challenge", () => {
     fakes.tenants.configs.clear();
     const response = await invoke(raise, apiEvent("raise-challenge", { body: raiseBody() }));
     expect(response.status).toBe(409);
-    expect((response.body as Problem).code).toBe("tenant-not-configured");
+    expect((response.body as Problem).code).toBe("TENANT_NOT_CONFIGURED");
   });
 });
 
@@ -333,7 +333,7 @@ describe("Idempotency-Key", () => {
       apiEvent("raise-challenge", { body: other, headers: { "Idempotency-Key": KEY } }),
     );
     expect(response.status).toBe(422);
-    expect((response.body as Problem).code).toBe("idempotency-key-reused");
+    expect((response.body as Problem).code).toBe("IDEMPOTENCY_KEY_REUSED");
     expect(fakes.challenges.appendCalls).toBe(1);
   });
 
@@ -398,7 +398,7 @@ describe("concurrency and failures", () => {
     expect(fakes.observed.counts).toContain("ConcurrencyRetry");
   });
 
-  it("answers 409 concurrent-modification when the race is lost every time", async () => {
+  it("answers 409 CONCURRENT_MODIFICATION when the race is lost every time", async () => {
     const id = await raiseOne();
     fakes.challenges.appendCalls = 0;
     for (let i = 0; i < MAX_ATTEMPTS; i++)
@@ -412,7 +412,7 @@ describe("concurrency and failures", () => {
       }),
     );
     expect(response.status).toBe(409);
-    expect(response.body).toMatchObject({ code: "concurrent-modification", retryable: true });
+    expect(response.body).toMatchObject({ code: "CONCURRENT_MODIFICATION", retryable: true });
     expect(fakes.challenges.appendCalls).toBe(MAX_ATTEMPTS);
     expect(fakes.workflow.notified).toEqual([]);
   });
@@ -424,7 +424,7 @@ describe("concurrency and failures", () => {
     const response = await invoke(raise, apiEvent("raise-challenge", { body: raiseBody() }));
     expect(response.status).toBe(503);
     expect(response.headers["retry-after"]).toBe("1");
-    expect(response.body).toMatchObject({ code: "service-unavailable", retryable: true });
+    expect(response.body).toMatchObject({ code: "SERVICE_UNAVAILABLE", retryable: true });
     expect(fakes.challenges.snapshots.size).toBe(0);
   });
 
@@ -439,7 +439,7 @@ describe("concurrency and failures", () => {
     );
     expect(response.status).toBe(500);
     const problem = response.body as Problem;
-    expect(problem.code).toBe("internal-error");
+    expect(problem.code).toBe("INTERNAL_ERROR");
     expect(JSON.stringify(problem)).not.toMatch(/ECONNREFUSED|secret|10\.0\.0/);
     expect(problem.correlationId).toBe("corr-123");
   });
