@@ -205,10 +205,33 @@ describe("log redaction", () => {
     );
     expect(item.getAttributes()).toMatchObject({
       message: "mail to [email] failed",
-      dateOfBirth: "[redacted]",
+      date_of_birth: "[redacted]",
       route: "raise-challenge",
       service: "svc",
     });
+  });
+
+  it("writes every key in snake_case, as Powertools writes its own", () => {
+    const item = new RedactingLogFormatter().formatAttributes(
+      {
+        logLevel: "INFO",
+        message: "m",
+        timestamp: new Date(0),
+        serviceName: "svc",
+        sampleRateValue: 0,
+        awsRegion: "r",
+      },
+      { challengeId: "c-1", asOf: "2026-01-01", counts: { heldRecords: 2 }, duration_ms: 3, stageId: "a" },
+    );
+    const attributes = item.getAttributes();
+    expect(attributes).toMatchObject({
+      challenge_id: "c-1",
+      as_of: "2026-01-01",
+      counts: { held_records: 2 },
+      duration_ms: 3,
+      stage_id: "a",
+    });
+    for (const key of Object.keys(attributes)) expect(key).toMatch(/^[a-z0-9_]+$/);
   });
 });
 
