@@ -73,6 +73,22 @@ const base = {
   expected: commandExpectationSchema.optional(),
 };
 
+export const referralKindSchema = z.enum(["cafcass", "partnership"]);
+export type ReferralKind = z.infer<typeof referralKindSchema>;
+
+/**
+ * A referral made in the same request as the raise, where the protocol allows one at that point
+ * (002: "a concurrent referral to CAFCASS at the same time that s/he instigates the dispute
+ * resolution process"). Decided as Raise then RequestReferral, all or nothing.
+ */
+export const raiseReferralSchema = z.strictObject({
+  kind: referralKindSchema,
+  /** Why the referral is needed. */
+  rationale: text(10_000),
+  /** Ids of the protocol's attestations the raiser confirms (GET /v1/config lists them). */
+  attestations: z.array(id).max(20),
+});
+
 export const raiseCommandSchema = z.strictObject({
   type: z.literal("Raise"),
   ...base,
@@ -82,6 +98,8 @@ export const raiseCommandSchema = z.strictObject({
   bypassRationale: text(5_000).optional(),
   /** Nottingham CPCs may bypass only with a safeguarding concern. */
   safeguardingConcern: z.boolean().optional(),
+  /** A concurrent referral (Cafcass, partnership) made with the raise, where the protocol allows it. */
+  referral: raiseReferralSchema.optional(),
 });
 
 export const acknowledgeCommandSchema = z.strictObject({ type: z.literal("Acknowledge"), ...base });
@@ -165,9 +183,6 @@ export const recordActionsDueCommandSchema = z.strictObject({
   /** Agreed actions whose date has passed: the raiser is asked, once, whether they were done. */
   actionIds: z.array(id).min(1).max(100),
 });
-
-export const referralKindSchema = z.enum(["cafcass", "partnership"]);
-export type ReferralKind = z.infer<typeof referralKindSchema>;
 
 export const requestReferralCommandSchema = z.strictObject({
   type: z.literal("RequestReferral"),

@@ -14,7 +14,7 @@ import { spec as respondSpec } from "../../../functions/api/respond.js";
 import { spec as getSpec } from "../../../functions/api/get-challenge.js";
 import { ConcurrencyConflictError } from "../../../functions/store/ports.js";
 import { type Caller, apiEvent, callers, invoke } from "../../support/api-events.js";
-import { type Fakes, makeFakes, raiseBody } from "./fakes.js";
+import { type Fakes, directoryFor, makeFakes, raiseBody } from "./fakes.js";
 
 interface Problem {
   type: string;
@@ -145,6 +145,45 @@ describe("raise-challenge", () => {
     expect(problem.code).toBe("BYPASS_NOT_ALLOWED");
     expect(problem.type).toBe("https://challenge-resolution.example/problems/BYPASS_NOT_ALLOWED");
     expect(problem.detail.length).toBeGreaterThan(10);
+  });
+
+  it("raises with a concurrent Cafcass referral in one call where the protocol allows one (Halton LAC)", async () => {
+    await fakes.tenants.putConfig("tenant-a", { protocolId: "halton", closureDays: [], reminders: {} });
+    for (const member of directoryFor("halton")) await fakes.tenants.upsertStaff("tenant-a", member);
+    const body = raiseBody({
+      startAtStageId: "stage_3",
+      bypassRationale: "Delay in an adoptive placement.",
+      referral: {
+        kind: "cafcass",
+        rationale: "Risk of breach of the child's right to family life.",
+        attestations: ["human_rights_risk", "no_one_else_to_bring_proceedings"],
+      },
+    });
+    Object.assign(body.form as Record<string, unknown>, { track: "LAC", themes: ["family_finding"] });
+    const response = await invoke(raise, apiEvent("raise-challenge", { body }));
+    expect(response.status).toBe(201);
+    const raised = response.body as CommandBody & {
+      challenge: { referrals: { kind: string; status: string }[] };
+    };
+    expect(raised.events.map((e) => e.type)).toEqual([
+      "ChallengeRaised",
+      "StageOpened",
+      "ReferralRequested",
+      "ReferralMade",
+    ]);
+    expect(raised.challenge).toMatchObject({ version: 4, currentStage: { stageId: "stage_3" } });
+    expect(raised.challenge.referrals).toMatchObject([{ kind: "cafcass", status: "made" }]);
+
+    // Without a statement the protocol asks for, nothing is raised at all.
+    const stored = fakes.challenges.log.size;
+    const short = raiseBody({ referral: { kind: "cafcass", rationale: "Risk.", attestations: [] } });
+    Object.assign(short.form as Record<string, unknown>, { track: "LAC", themes: ["family_finding"] });
+    const refused = await invoke(raise, apiEvent("raise-challenge", { body: short }));
+    expect(refused.status).toBe(422);
+    expect(refused.body).toMatchObject({ code: "ATTESTATION_MISSING" });
+    expect((refused.body as Problem).detail).toMatch(/^the challenge was not raised, because the referral/);
+    expect(fakes.challenges.log.size).toBe(stored);
+    expect(fakes.workflow.started).toHaveLength(1);
   });
 
   it("says 409 when the tenant has not chosen a protocol yet", async () => {
