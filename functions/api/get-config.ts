@@ -23,11 +23,9 @@ const ladderStage = z
     partnerRecipient: recipient.nullable().meta({
       description: "Who receives it instead when the challenge is with a partner agency; null: no difference",
     }),
-    coRecipients: z
-      .array(recipient)
-      .meta({
-        description: "Co-equal recipients beside `recipient`: each is sent the stage and may answer it",
-      }),
+    coRecipients: z.array(recipient).meta({
+      description: "Co-equal recipients beside `recipient`: each is sent the stage and may answer it",
+    }),
     copyTo: z.array(recipient).meta({ description: "Who is copied in" }),
     window: windowSchema.meta({
       description: "The time to resolve the stage, from the day after it opens, ending at close of business",
