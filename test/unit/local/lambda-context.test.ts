@@ -7,9 +7,11 @@ import {
 } from "../../../local/lambda-context.js";
 import { apiEvent, callers } from "../../support/api-events.js";
 
-vi.hoisted(() => {
+const previousLevel = vi.hoisted(() => {
+  const previous = process.env.POWERTOOLS_LOG_LEVEL;
   process.env.POWERTOOLS_METRICS_DISABLED = "true";
   process.env.POWERTOOLS_LOG_LEVEL = "INFO";
+  return previous;
 });
 
 /**
@@ -45,6 +47,9 @@ beforeAll(async () => {
 afterAll(() => {
   restore();
   Reflect.deleteProperty(process.env, "AWS_LAMBDA_MAX_CONCURRENCY");
+  // The worker process runs other test files next: leave its environment as it was.
+  if (previousLevel === undefined) Reflect.deleteProperty(process.env, "POWERTOOLS_LOG_LEVEL");
+  else process.env.POWERTOOLS_LOG_LEVEL = previousLevel;
 });
 
 describe("local invocations", () => {
