@@ -23,7 +23,7 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
 import type { RouteDefinition } from "../functions/api/routes.js";
 import type { LambdaHandler } from "./functions.js";
 import { type TokenIssuer, verifyToken } from "./jwt.js";
-import { lambdaContext } from "./lambda-context.js";
+import { invokeIsolated, lambdaContext } from "./lambda-context.js";
 import { closeLocally, LOCAL_HOST, listenLocally } from "./ports.js";
 
 export interface LocalRoute {
@@ -316,7 +316,8 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
 
     let result: unknown;
     try {
-      result = await route.handler(
+      result = await invokeIsolated(
+        route.handler,
         event,
         lambdaContext(route.route.id, {
           region: options.region,

@@ -37,7 +37,7 @@ import { type LambdaHandler, loadFunctions } from "./functions.js";
 import { indexPage } from "./guide.js";
 import { type HttpApi, type LocalEndpoint, startHttpApi } from "./http-api.js";
 import { type TokenClaims, type TokenIssuer, loadOrCreateSigningKey, mintToken } from "./jwt.js";
-import { lambdaContext } from "./lambda-context.js";
+import { invokeIsolated, lambdaContext, prepareConcurrentInvocations } from "./lambda-context.js";
 import { LOCAL_HOST, type LocalPorts, assertPortsFree } from "./ports.js";
 import { type S3Server, startS3Server } from "./s3.js";
 import { type SecretsServer, replyTokenKeyRing, startSecretsServer } from "./secrets-manager.js";
@@ -66,7 +66,7 @@ export interface LocalRuntimeOptions {
   readonly progress?: (line: string) => void;
   /** Problems the runtime itself reports (stream retries, failed workflows). Default: console.warn. */
   readonly warn?: (line: string) => void;
-  /** The handlers' Powertools log level unless POWERTOOLS_LOG_LEVEL is set. Default "WARN". */
+  /** Every handler's Powertools log level unless POWERTOOLS_LOG_LEVEL is set. Default: INFO for the API, WARN for the others. */
   readonly logLevel?: string;
   /** Load the demo authority on first start. Default true. */
   readonly seedDemo?: boolean;
@@ -171,7 +171,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     stops.push(() => clock.close());
 
     // Before any handler module is loaded: they read their environment once, as in Lambda.
-    applyHandlerEnvironment(handlerEnvironment(settings, ports), options.logLevel ?? "WARN");
+    // INFO by default, for the API's one line per request; the other functions' progress lines
+    // (a few per challenge move) stay at WARN unless a level was asked for (see quietLogs below).
+    const levelAskedFor = options.logLevel !== undefined || process.env.POWERTOOLS_LOG_LEVEL !== undefined;
+    applyHandlerEnvironment(handlerEnvironment(settings, ports), options.logLevel ?? "INFO");
+    await prepareConcurrentInvocations();
+    let quietLogs: (() => void) | undefined;
 
     // DynamoDB Local (the JVM) is the slow part: everything else starts meanwhile.
     const dynamoStart = performance.now();
@@ -240,6 +245,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
       const functionsStart = performance.now();
       const functions = await loadFunctions();
+      // The handlers' shared logger, loaded with them: a workflow, stream or schedule invocation
+      // logs at WARN in its own invocation context unless the developer chose a level.
+      const { logger } = await import("../functions/shared/observability.js");
+      quietLogs = levelAskedFor
+        ? undefined
+        : () => {
+            logger.setLogLevel("WARN");
+          };
       progress(
         `Handlers            ${functions.routes.size} API routes, 4 workflow tasks, event reactor, inbound mail, audit exporter ${elapsed(functionsStart)}`,
       );
@@ -272,7 +285,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const workflowSlots = concurrencyLimit(WORKFLOW_CONCURRENCY);
     const invoke = (name: string, handler: LambdaHandler) => (payload: unknown) =>
       workflowSlots(() =>
-        handler(payload, lambdaContext(name, { region: settings.region, accountId: settings.accountId })),
+        invokeIsolated(
+          handler,
+          payload,
+          lambdaContext(name, { region: settings.region, accountId: settings.accountId }),
+          quietLogs,
+        ),
       );
     const engine = await LocalStepFunctions.open({
       dataDir: join(dataDir, "stepfunctions"),
@@ -327,9 +345,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const streamHandler =
       (name: string, handler: LambdaHandler) =>
       (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse | undefined> =>
-        handler(
+        invokeIsolated(
+          handler,
           event,
           lambdaContext(name, { region: settings.region, accountId: settings.accountId }),
+          quietLogs,
         ) as Promise<DynamoDBBatchResponse | undefined>;
     const pollers: StreamPollers = startStreamPollers({
       endpoint: running.endpoint,
@@ -365,9 +385,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const digestSchedule = startHourlySchedule({
       name: "audit digests",
       task: () =>
-        functions.writeDigests(
+        invokeIsolated(
+          functions.writeDigests,
           {},
           lambdaContext("write-digests", { region: settings.region, accountId: settings.accountId }),
+          quietLogs,
         ),
       warn,
     });

@@ -33,7 +33,7 @@ import {
   type SMTPServerSession,
 } from "smtp-server";
 import type { LambdaHandler } from "./functions.js";
-import { lambdaContext } from "./lambda-context.js";
+import { invokeIsolated, lambdaContext } from "./lambda-context.js";
 import { LOCAL_HOST, listenError } from "./ports.js";
 
 export interface SmtpOptions {
@@ -185,7 +185,8 @@ export async function startSmtpListener(options: SmtpOptions): Promise<SmtpListe
     // Asynchronous invocation: whatever the handler does (even throwing at once) happens after the 250.
     const invocation = Promise.resolve()
       .then(() =>
-        options.handler(
+        invokeIsolated(
+          options.handler,
           event,
           lambdaContext("receive-email", {
             region: options.region,

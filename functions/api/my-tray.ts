@@ -1,5 +1,5 @@
 import { createHandler, defineRoute } from "./http/middleware.js";
-import { trayPage, trayPageSchema, trayQuerySchema } from "./http/views.js";
+import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/views.js";
 
 /**
  * GET /v1/trays/mine: open challenges whose next move is the caller's (the token's subject): stages
@@ -15,7 +15,11 @@ export const spec = defineRoute({
     schema: trayPageSchema,
   },
   handle: async ({ query, principal }, deps) => {
-    const result = await deps.challenges.byRecipient(principal.tenantId, principal.actor.id, query);
+    const result = await deps.challenges.byRecipient(
+      principal.tenantId,
+      principal.actor.id,
+      trayQuery(query),
+    );
     return { status: 200, body: trayPage(result, deps.clock(), deps.protocols) };
   },
 });

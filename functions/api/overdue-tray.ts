@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { createHandler, defineRoute } from "./http/middleware.js";
-import { trayPage, trayPageSchema, trayQuerySchema } from "./http/views.js";
+import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/views.js";
 
 /** GET /v1/trays/overdue?dueBy=: open stages due on or before `dueBy` (default: now), earliest first. */
 export const spec = defineRoute({
@@ -16,7 +16,11 @@ export const spec = defineRoute({
   handle: async ({ query, principal }, deps) => {
     const now = deps.clock();
     const { dueBy, ...page } = query;
-    const result = await deps.challenges.openByDueDate(principal.tenantId, dueBy ?? now.toISOString(), page);
+    const result = await deps.challenges.openByDueDate(
+      principal.tenantId,
+      dueBy ?? now.toISOString(),
+      trayQuery(page),
+    );
     return { status: 200, body: trayPage(result, now, deps.protocols) };
   },
 });

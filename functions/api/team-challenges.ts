@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { pathIdSchema } from "./http/command-route.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
-import { trayPage, trayPageSchema, trayQuerySchema } from "./http/views.js";
+import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/views.js";
 
 /** GET /v1/teams/{teamId}/challenges: every challenge about one team's work, newest first. */
 export const spec = defineRoute({
@@ -10,7 +10,7 @@ export const spec = defineRoute({
   query: trayQuerySchema,
   response: { status: 200, description: "Challenges about the team, newest first", schema: trayPageSchema },
   handle: async ({ path, query, principal }, deps) => {
-    const result = await deps.challenges.byTeam(principal.tenantId, path.teamId, query);
+    const result = await deps.challenges.byTeam(principal.tenantId, path.teamId, trayQuery(query));
     return { status: 200, body: trayPage(result, deps.clock(), deps.protocols) };
   },
 });

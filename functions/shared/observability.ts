@@ -108,9 +108,31 @@ export function redact(value: unknown, depth = 0): unknown {
   return value;
 }
 
+/** `challengeId` → `challenge_id`: the casing of Powertools' own keys (`function_name`, `cold_start`). */
+export function snakeCase(key: string): string {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/([A-Z])([A-Z][a-z])/g, "$1_$2")
+    .toLowerCase();
+}
+
+/** A copy of `value` with every object key, however deeply nested, in snake_case. */
+export function snakeCaseKeys(value: unknown, depth = 0): unknown {
+  if (depth > 12) return value;
+  if (Array.isArray(value)) return value.map((item) => snakeCaseKeys(item, depth + 1));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, inner]) => [snakeCase(key), snakeCaseKeys(inner, depth + 1)]),
+    );
+  }
+  return value;
+}
+
 /**
  * The standard Powertools JSON layout (the same keys as its default formatter, which the package
- * does not export), with the message and every extra attribute passed through {@link redact}.
+ * does not export), with the message and every extra attribute passed through {@link redact}, and
+ * every extra key in snake_case like Powertools' own, whatever casing the calling code used: one
+ * casing to query in CloudWatch Logs Insights.
  */
 export class RedactingLogFormatter extends LogFormatter {
   override formatAttributes(attributes: UnformattedAttributes, additional: LogAttributes): LogItem {
@@ -129,7 +151,7 @@ export class RedactingLogFormatter extends LogFormatter {
         sampling_rate: attributes.sampleRateValue,
         xray_trace_id: attributes.xRayTraceId,
       },
-    }).addAttributes(redact(additional) as LogAttributes);
+    }).addAttributes(snakeCaseKeys(redact(additional)) as LogAttributes);
   }
 }
 

@@ -373,19 +373,26 @@ export class DynamoChallengeStore implements ChallengeStore {
         ...(before === undefined ? {} : { ":before": before }),
       },
       ScanIndexForward: index.order === "ascending",
-      Limit: limit,
+      // One more than the page: when it comes back, a following page exists and the cursor points
+      // at the page's last item; otherwise this is the last page and carries no cursor (DynamoDB's
+      // own LastEvaluatedKey would send a caller to an empty page when the items end on a full one).
+      Limit: limit + 1,
       ExclusiveStartKey:
         query.cursor === undefined ? undefined : decodeCursor(query.cursor, tenantId, indexName, partition),
     };
     const page = await this.client.send(new QueryCommand(input));
-    const items = (page.Items ?? []).map((raw) => {
+    const raws = page.Items ?? [];
+    const pageRaws = raws.slice(0, limit);
+    const last = raws.length > limit ? pageRaws.at(-1) : undefined;
+    const items = pageRaws.map((raw) => {
       const where = `${String(raw[TABLE.partitionKey])} ${String(raw[TABLE.sortKey])} (${index.name})`;
       const item = parseItem(snapshotItemSchema, raw, where);
       if (item.tenantId !== tenantId) throw new CorruptItemError(where, "belongs to another tenant");
       return item.state;
     });
-    const next = page.LastEvaluatedKey === undefined ? undefined : encodeCursor(page.LastEvaluatedKey);
-    return next === undefined ? { items } : { items, next };
+    if (last === undefined) return { items };
+    const keyNames = [TABLE.partitionKey, TABLE.sortKey, index.partitionKey, index.sortKey];
+    return { items, next: encodeCursor(Object.fromEntries(keyNames.map((name) => [name, last[name]]))) };
   }
 }
 

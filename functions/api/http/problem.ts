@@ -8,7 +8,9 @@ import { TenantNotConfiguredError } from "../../app/execute-command.js";
  * RFC 9457 problem details (`application/problem+json`) for every error the API returns.
  *
  * `type` is `https://challenge-resolution.example/problems/<code>`; `code` repeats the stable
- * machine code (for domain refusals, the DomainErrorCode) so clients need not parse URIs.
+ * machine code (for domain refusals, the DomainErrorCode) so clients need not parse URIs. Every
+ * code is UPPER_SNAKE, the domain's and the API's own alike (`ApiErrorCode`), so one switch on
+ * `code` covers them all.
  * Validation errors list each failing field: `errors: [{ pointer: "/form/child/dateOfBirth", detail }]`
  * (a JSON Pointer into the request body), or `parameter` / `header` for path, query and header values.
  *
@@ -16,28 +18,49 @@ import { TenantNotConfiguredError } from "../../app/execute-command.js";
  *
  * | status | when                                                                                              | code(s)                                                      | retry?                 |
  * |--------|---------------------------------------------------------------------------------------------------|--------------------------------------------------------------|------------------------|
- * | 400    | body is not JSON; body, path or query fails its schema; bad Idempotency-Key header; bad cursor   | malformed-json, validation-error                             | no (fix the request)   |
- * | 401    | no verified token claims reached the function (the authorizer should make this impossible)       | unauthenticated                                              | no                     |
- * | 403    | token lacks the route's scope, has no valid tenant/role, or the role may not call the route       | forbidden                                                    | no                     |
+ * | 400    | body is not JSON; body, path or query fails its schema; bad Idempotency-Key header; bad cursor   | MALFORMED_JSON, VALIDATION_ERROR                             | no (fix the request)   |
+ * | 401    | no verified token claims reached the function (the authorizer should make this impossible)       | UNAUTHENTICATED                                              | no                     |
+ * | 403    | token lacks the route's scope, has no valid tenant/role, or the role may not call the route       | FORBIDDEN                                                    | no                     |
  * | 403    | domain: the caller may not do this / is not the current stage's recipient                         | NOT_PERMITTED, NOT_RECIPIENT                                 | no                     |
  * | 403    | domain: an approval from someone not holding (or covering) the approving role, or the subject     | NOT_APPROVER                                                 | no                     |
- * | 404    | no such challenge (or action) in the caller's tenant; another tenant's ids are simply not found   | not-found, NOT_FOUND, UNKNOWN_ACTION                         | no                     |
+ * | 404    | no such challenge (or action) in the caller's tenant; another tenant's ids are simply not found   | NOT_FOUND, UNKNOWN_ACTION                                    | no                     |
  * | 409    | the challenge's state does not allow the action now                                               | WRONG_STATUS, ALREADY_EXISTS, DEADLINE_NOT_PASSED            | after reloading        |
  * | 409    | the stage the command named (`stageId`) is no longer open: someone moved the challenge           | STAGE_MOVED (detail says where it is now)                    | no: reload, decide     |
- * | 409    | a concurrent change won the race even after the service's own retries                            | concurrent-modification                                      | yes: reload and retry  |
- * | 409    | a request with the same Idempotency-Key is still being processed                                 | idempotency-key-in-use (with Retry-After)                    | yes, same key          |
- * | 409    | the tenant has not chosen its protocol yet                                                        | tenant-not-configured                                        | after PUT /v1/config   |
+ * | 409    | a concurrent change won the race even after the service's own retries                            | CONCURRENT_MODIFICATION                                      | yes: reload and retry  |
+ * | 409    | a request with the same Idempotency-Key is still being processed                                 | IDEMPOTENCY_KEY_IN_USE (with Retry-After)                    | yes, same key          |
+ * | 409    | the tenant has not chosen its protocol yet                                                        | TENANT_NOT_CONFIGURED                                        | after PUT /v1/config   |
  * | 412    | the challenge's version is not the one If-Match named: it changed since it was read              | VERSION_MISMATCH (detail says the current version)           | no: reload, decide     |
- * | 415    | a body that is not `application/json`                                                             | unsupported-media-type                                       | no                     |
+ * | 415    | a body that is not `application/json`                                                             | UNSUPPORTED_MEDIA_TYPE                                       | no                     |
  * | 422    | well-formed request the protocol refuses (bypass not allowed, unknown stage/theme, no recipient) | INVALID_COMMAND, UNKNOWN_*, BYPASS_NOT_ALLOWED, REFERRAL_*, ... | no                  |
- * | 422    | an Idempotency-Key reused with a different request                                                | idempotency-key-reused                                       | no: use a new key      |
- * | 503    | a dependency is throttling, unreachable or timing out (throughput, refused connection, timeout)  | service-unavailable (with Retry-After, `retryable: true`)   | yes, same key          |
- * | 500    | anything else: a generic detail, nothing internal                                                  | internal-error                                               | maybe                  |
+ * | 422    | an Idempotency-Key reused with a different request                                                | IDEMPOTENCY_KEY_REUSED                                       | no: use a new key      |
+ * | 503    | a dependency is throttling, unreachable or timing out (throughput, refused connection, timeout)  | SERVICE_UNAVAILABLE (with Retry-After, `retryable: true`)   | yes, same key          |
+ * | 500    | anything else: a generic detail, nothing internal                                                  | INTERNAL_ERROR                                               | maybe                  |
  *
  * Throttling is a 503 with `Retry-After` rather than a 500: the request was valid, nothing was
  * written (the transaction is all or nothing), and the client should try again, ideally with the
  * same Idempotency-Key.
  */
+
+/** The API's own codes, beside the domain's (DomainErrorCode); the same UPPER_SNAKE casing. */
+export type ApiErrorCode =
+  | "MALFORMED_JSON"
+  | "UNSUPPORTED_MEDIA_TYPE"
+  | "UNAUTHENTICATED"
+  | "FORBIDDEN"
+  | "NOT_FOUND"
+  | "VALIDATION_ERROR"
+  | "CONCURRENT_MODIFICATION"
+  | "TENANT_NOT_CONFIGURED"
+  | "IDEMPOTENCY_KEY_IN_USE"
+  | "IDEMPOTENCY_KEY_REUSED"
+  | "SERVICE_UNAVAILABLE"
+  | "INTERNAL_ERROR";
+
+/** Every `code` a problem may carry. */
+export type ProblemCode = ApiErrorCode | DomainErrorCode;
+
+/** The one casing of problem codes: UPPER_SNAKE. */
+export const PROBLEM_CODE_PATTERN = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/;
 
 export const PROBLEM_BASE = "https://challenge-resolution.example/problems/";
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
@@ -60,7 +83,7 @@ export interface ProblemDetails {
   readonly detail: string;
   readonly instance?: string;
   /** Stable machine code: a DomainErrorCode, or one of the API's own codes (the type URI's last segment). */
-  readonly code: string;
+  readonly code: ProblemCode;
   readonly errors?: readonly FieldError[];
   /** True when the same request may succeed if simply retried later. */
   readonly retryable?: boolean;
@@ -75,7 +98,14 @@ export const problemSchema = z
     status: z.number().int(),
     detail: z.string(),
     instance: z.string().optional(),
-    code: z.string(),
+    code: z
+      .string()
+      .regex(PROBLEM_CODE_PATTERN)
+      .meta({
+        description:
+          "Stable machine code in UPPER_SNAKE, the last segment of `type`: one of the API's own (VALIDATION_ERROR, FORBIDDEN, ...) or the domain's (STAGE_MOVED, UNKNOWN_THEME, ...)",
+        examples: ["VALIDATION_ERROR", "STAGE_MOVED"],
+      }),
     errors: z
       .array(
         z.object({
@@ -96,7 +126,7 @@ export class HttpProblem extends Error {
   override readonly name = "HttpProblem";
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ApiErrorCode,
     readonly title: string,
     detail: string,
     readonly extras: {
@@ -111,27 +141,27 @@ export class HttpProblem extends Error {
 
 export const problems = {
   malformedJson: () =>
-    new HttpProblem(400, "malformed-json", "Malformed JSON", "The request body is not valid JSON.", {
+    new HttpProblem(400, "MALFORMED_JSON", "Malformed JSON", "The request body is not valid JSON.", {
       errors: [{ pointer: "", detail: "not valid JSON" }],
     }),
   unsupportedMediaType: () =>
     new HttpProblem(
       415,
-      "unsupported-media-type",
+      "UNSUPPORTED_MEDIA_TYPE",
       "Unsupported media type",
       "Send the request body as application/json.",
       { errors: [{ header: "content-type", detail: "must be application/json" }] },
     ),
   unauthenticated: () =>
-    new HttpProblem(401, "unauthenticated", "Unauthenticated", "A valid bearer token is required.", {
+    new HttpProblem(401, "UNAUTHENTICATED", "Unauthenticated", "A valid bearer token is required.", {
       headers: { "www-authenticate": "Bearer" },
     }),
-  forbidden: (detail: string) => new HttpProblem(403, "forbidden", "Forbidden", detail),
-  notFound: (detail: string) => new HttpProblem(404, "not-found", "Not found", detail),
+  forbidden: (detail: string) => new HttpProblem(403, "FORBIDDEN", "Forbidden", detail),
+  notFound: (detail: string) => new HttpProblem(404, "NOT_FOUND", "Not found", detail),
   validation: (errors: readonly FieldError[]) =>
     new HttpProblem(
       400,
-      "validation-error",
+      "VALIDATION_ERROR",
       "Invalid request",
       `The request has ${errors.length} invalid ${errors.length === 1 ? "value" : "values"}: ${errors
         .map((e) => `${e.pointer ?? e.parameter ?? e.header ?? ""} ${e.detail}`.trim())
@@ -281,7 +311,7 @@ export function toProblem(
 ): ProblemResponse {
   const make = (
     status: number,
-    code: string,
+    code: ProblemCode,
     title: string,
     detail: string,
     extras: HttpProblem["extras"] = {},
@@ -315,7 +345,7 @@ export function toProblem(
   if (error instanceof ConcurrencyConflictError) {
     return make(
       409,
-      "concurrent-modification",
+      "CONCURRENT_MODIFICATION",
       "Changed by someone else",
       "The challenge was changed by someone else at the same time. Reload it and try again.",
       { retryable: true },
@@ -323,7 +353,7 @@ export function toProblem(
   }
   const name = error instanceof Error ? error.name : "";
   if (error instanceof TenantNotConfiguredError) {
-    return make(409, "tenant-not-configured", "Not set up yet", error.message);
+    return make(409, "TENANT_NOT_CONFIGURED", "Not set up yet", error.message);
   }
   if (name === "InvalidQueryError" && error instanceof Error) {
     // The store's refusal of a tray query (bad cursor, limit or id): the caller's mistake.
@@ -333,7 +363,7 @@ export function toProblem(
   if (name === "IdempotencyAlreadyInProgressError") {
     return make(
       409,
-      "idempotency-key-in-use",
+      "IDEMPOTENCY_KEY_IN_USE",
       "Request in progress",
       "A request with this Idempotency-Key is still being processed. Retry shortly with the same key.",
       { retryable: true, headers: { "retry-after": "1" } },
@@ -342,7 +372,7 @@ export function toProblem(
   if (name === "IdempotencyValidationError") {
     return make(
       422,
-      "idempotency-key-reused",
+      "IDEMPOTENCY_KEY_REUSED",
       "Idempotency-Key reused",
       "This Idempotency-Key was already used for a different request. Use a new key for a new request.",
       { errors: [{ header: "idempotency-key", detail: "already used for a different request" }] },
@@ -351,7 +381,7 @@ export function toProblem(
   if (isTransient(error)) {
     return make(
       503,
-      "service-unavailable",
+      "SERVICE_UNAVAILABLE",
       "Service busy",
       "The service is busy or briefly unavailable. Nothing was changed; retry after a short wait, with the same Idempotency-Key.",
       { retryable: true, headers: { "retry-after": "1" } },
@@ -359,7 +389,7 @@ export function toProblem(
   }
   return make(
     500,
-    "internal-error",
+    "INTERNAL_ERROR",
     "Internal error",
     "Something went wrong on our side. If it persists, report it quoting the correlation id.",
   );

@@ -3,7 +3,7 @@ import type { ChallengeEvent } from "../../domain/challenge/events.js";
 import type { ChallengeState } from "../../domain/challenge/state.js";
 import { timedOutWords } from "../../domain/challenge/timer.js";
 import type { Protocol } from "../../domain/protocol.js";
-import type { Page } from "../../store/ports.js";
+import type { Page, TrayQuery } from "../../store/ports.js";
 import { challengeStateSchema } from "../../store/items.js";
 import { actorRoleSchema, actorSchema, channelSchema } from "../../domain/challenge/actor.js";
 import { goodPracticeInputSchema } from "../../domain/good-practice.js";
@@ -90,15 +90,54 @@ export const trayItemSchema = z
   });
 export type TrayItem = z.infer<typeof trayItemSchema>;
 
-/** Paging for every tray: `limit` (1-100, default 25) and the `cursor` a previous page returned. */
-export const trayQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(100).optional(),
-  cursor: z.string().min(1).max(2048).optional(),
+/**
+ * Paging for every tray: `limit` (1-100, default 25) and the `next` a previous page returned. The
+ * query parameter and the response field share the name `next`, so an integrator passes the value
+ * back as it came. Strict: a misspelt or retired parameter (`cursor`) is refused, not read as "first page".
+ */
+export const trayQuerySchema = z.strictObject({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .optional()
+    .meta({ description: "Items per page, 1 to 100; default 25", examples: [25] }),
+  next: z
+    .string()
+    .min(1)
+    .max(2048)
+    .optional()
+    .meta({
+      description: "The `next` value of the previous page, as it came; omit for the first page",
+      examples: ["eyJwayI6IlQjaGFsdG9uI0NIIzAxSiJ9"],
+    }),
 });
 
+/** The API's paging words for the store's tray query (the store calls the position a cursor). */
+export function trayQuery(query: z.infer<typeof trayQuerySchema>): TrayQuery {
+  return {
+    ...(query.limit === undefined ? {} : { limit: query.limit }),
+    ...(query.next === undefined ? {} : { cursor: query.next }),
+  };
+}
+
 export const trayPageSchema = z
-  .object({ items: z.array(trayItemSchema), next: z.string().optional() })
-  .meta({ id: "TrayPage", description: "A page of a work tray; pass `next` as `cursor` for the next page" });
+  .object({
+    items: z.array(trayItemSchema),
+    next: z
+      .string()
+      .optional()
+      .meta({
+        description: "Pass as the `next` query parameter for the following page; absent on the last page",
+        examples: ["eyJwayI6IlQjaGFsdG9uI0NIIzAxSiJ9"],
+      }),
+  })
+  .meta({
+    id: "TrayPage",
+    description:
+      "A page of a work tray; pass `next` back as the `next` query parameter for the following page",
+  });
 
 const london = new Intl.DateTimeFormat("en-GB", {
   timeZone: "Europe/London",

@@ -18,39 +18,85 @@ const email = z.email().max(254);
 
 export const caseRecordSystemSchema = z.enum(["LCS", "Mosaic", "Eclipse", "other"]);
 
+/** Describes a request field in the OpenAPI document (derived from these schemas): what it is, and an example. */
+const about = (description: string, example: unknown) => ({ description, examples: [example] });
+
 /** The fields of the seeds' challenge forms (001's Challenge and Resolution Form, 002's alert contents, 004's level forms). */
 export const challengeFormSchema = z.strictObject({
-  child: z.strictObject({
-    name: text(200),
-    dateOfBirth: isoDate,
-    caseRecordId: text(64),
-    caseRecordSystem: caseRecordSystemSchema,
-  }),
-  track: trackSchema,
-  raiserRole: raiserRoleSchema,
-  socialWorker: z.strictObject({ name: text(200), email: email.optional() }),
-  team: z.strictObject({ id: id, name: text(200) }),
-  teamManagerName: text(200),
-  /** Set when the challenge is with a partner agency rather than children's social care. */
-  partnerAgency: z.strictObject({ id: id, name: text(200) }).optional(),
-  /** "What are we worried about?" / "What's not working well?" */
-  worries: text(10_000),
-  /** "What actions have taken place to resolve the worries?" */
-  actionsTaken: text(10_000),
-  /** "Outcome and Impact for the Child/Young Person" */
-  impactOnChild: text(10_000),
-  /** "The child's views" (002) */
-  childViews: text(10_000),
-  /** "What needs to happen?" */
-  whatNeedsToHappen: text(10_000),
-  /** "Desired outcome" (004) */
-  desiredOutcome: text(10_000),
-  /** "Timescales for resolution" (002) */
-  timescale: text(1_000),
-  /** Theme ids from the tenant's protocol (001's tick boxes). */
-  themes: z.array(id).max(20),
-  /** "Immediate risk of significant harm": lets stages be taken out of sequence where the protocol says so (003). */
-  immediateRisk: z.boolean(),
+  child: z
+    .strictObject({
+      name: text(200).meta(about("The child's name (shown to staff only, never logged)", "Ava Example")),
+      dateOfBirth: isoDate.meta(
+        about("The child's date of birth; sets how long the record is kept", "2015-04-01"),
+      ),
+      caseRecordId: text(64).meta(about("The child's id in the case-record system", "LCS-123")),
+      caseRecordSystem: caseRecordSystemSchema.meta(
+        about("The case-record system that id belongs to", "LCS"),
+      ),
+    })
+    .meta({ description: "The child the challenge is about" }),
+  track: trackSchema.meta(about("The process: CP (child protection) or LAC (looked-after child)", "LAC")),
+  raiserRole: raiserRoleSchema.meta(about("The raiser's role: IRO or CPC (Child Protection Chair)", "IRO")),
+  socialWorker: z
+    .strictObject({
+      name: text(200).meta(about("The allocated social worker's name", "Sam Worker")),
+      email: email
+        .optional()
+        .meta(
+          about("The social worker's email, copied where the protocol says", "sam.worker@authority.example"),
+        ),
+    })
+    .meta({ description: "The allocated social worker" }),
+  team: z
+    .strictObject({
+      id: id.meta(about("The team's id in the directory", "team-a")),
+      name: text(200).meta(about("The team's name", "Assessment Team A")),
+    })
+    .meta({ description: "The social work team the challenge is about" }),
+  teamManagerName: text(200).meta(about("The team manager's name", "Terry Manager")),
+  partnerAgency: z
+    .strictObject({
+      id: id.meta(about("The agency's id in the directory", "health-trust")),
+      name: text(200).meta(about("The agency's name", "Halton Health Trust")),
+    })
+    .optional()
+    .meta({
+      description: "Set when the challenge is with a partner agency rather than children's social care",
+    }),
+  worries: text(10_000).meta(
+    about('"What are we worried about?" / "What\'s not working well?"', "No core group for eight weeks."),
+  ),
+  actionsTaken: text(10_000).meta(
+    about(
+      '"What actions have taken place to resolve the worries?"',
+      "Spoke with the social worker on 12 May.",
+    ),
+  ),
+  impactOnChild: text(10_000).meta(
+    about('"Outcome and Impact for the Child/Young Person"', "Risks are not being reviewed."),
+  ),
+  childViews: text(10_000).meta(
+    about('"The child\'s views" (002)', "Wants to see the social worker more often."),
+  ),
+  whatNeedsToHappen: text(10_000).meta(
+    about('"What needs to happen?"', "Hold a core group within five working days."),
+  ),
+  desiredOutcome: text(10_000).meta(
+    about('"Desired outcome" (004)', "A core group held and the plan reviewed."),
+  ),
+  timescale: text(1_000).meta(about('"Timescales for resolution" (002)', "Five working days")),
+  themes: z
+    .array(id)
+    .max(20)
+    .meta(about("Theme ids from the tenant's protocol (GET /v1/config lists them)", ["core_group_meetings"])),
+  immediateRisk: z
+    .boolean()
+    .meta(
+      about(
+        '"Immediate risk of significant harm": lets stages be taken out of sequence where the protocol says so (003)',
+        false,
+      ),
+    ),
 });
 export type ChallengeForm = z.infer<typeof challengeFormSchema>;
 
@@ -73,15 +119,64 @@ const base = {
   expected: commandExpectationSchema.optional(),
 };
 
+export const referralKindSchema = z.enum(["cafcass", "partnership"]);
+export type ReferralKind = z.infer<typeof referralKindSchema>;
+
+/**
+ * A referral made in the same request as the raise, where the protocol allows one at that point
+ * (002: "a concurrent referral to CAFCASS at the same time that s/he instigates the dispute
+ * resolution process"). Decided as Raise then RequestReferral, all or nothing.
+ */
+export const raiseReferralSchema = z.strictObject({
+  kind: referralKindSchema.meta(about("The referral: cafcass or partnership", "cafcass")),
+  /** Why the referral is needed. */
+  rationale: text(10_000).meta(
+    about("Why the referral is needed", "Risk of breach of the child's right to family life."),
+  ),
+  /** Ids of the protocol's attestations the raiser confirms. */
+  attestations: z
+    .array(id)
+    .max(20)
+    .meta(
+      about("Ids of the protocol's statements the raiser confirms", [
+        "human_rights_risk",
+        "no_one_else_to_bring_proceedings",
+      ]),
+    ),
+});
+
 export const raiseCommandSchema = z.strictObject({
   type: z.literal("Raise"),
   ...base,
-  form: challengeFormSchema,
+  form: challengeFormSchema.meta({
+    description: "The challenge form: the child, the team, the worries and what needs to happen",
+  }),
   /** Open the challenge at this stage instead of the first (a bypass: needs a rationale and the protocol's leave). */
-  startAtStageId: id.optional(),
-  bypassRationale: text(5_000).optional(),
+  startAtStageId: id
+    .optional()
+    .meta(
+      about(
+        "Open at this stage instead of the first (a bypass: needs bypassRationale and the protocol's leave)",
+        "stage_3",
+      ),
+    ),
+  bypassRationale: text(5_000)
+    .optional()
+    .meta(
+      about(
+        "Why the earlier stages are bypassed; required with startAtStageId",
+        "Delay in an adoptive placement.",
+      ),
+    ),
   /** Nottingham CPCs may bypass only with a safeguarding concern. */
-  safeguardingConcern: z.boolean().optional(),
+  safeguardingConcern: z
+    .boolean()
+    .optional()
+    .meta(about("The bypass is for a safeguarding concern (Nottingham CPCs may bypass only then)", true)),
+  /** A concurrent referral (Cafcass, partnership) made with the raise, where the protocol allows it. */
+  referral: raiseReferralSchema.optional().meta({
+    description: "A concurrent referral made with the raise, where the protocol allows one; all or nothing",
+  }),
 });
 
 export const acknowledgeCommandSchema = z.strictObject({ type: z.literal("Acknowledge"), ...base });
@@ -165,9 +260,6 @@ export const recordActionsDueCommandSchema = z.strictObject({
   /** Agreed actions whose date has passed: the raiser is asked, once, whether they were done. */
   actionIds: z.array(id).min(1).max(100),
 });
-
-export const referralKindSchema = z.enum(["cafcass", "partnership"]);
-export type ReferralKind = z.infer<typeof referralKindSchema>;
 
 export const requestReferralCommandSchema = z.strictObject({
   type: z.literal("RequestReferral"),

@@ -1,10 +1,10 @@
 import * as z from "zod";
 import { recordAction, recordActionsDue } from "./action-plan.js";
 import { commandSchema } from "./commands.js";
-import type { Command } from "./commands.js";
-import { emitter, refuse, unmetExpectation } from "./decision.js";
+import type { Command, CommandOf } from "./commands.js";
+import { accept, emitter, refuse, unmetExpectation } from "./decision.js";
 import type { DecideResult, Scope } from "./decision.js";
-import { initialState } from "./evolve.js";
+import { evolve, initialState } from "./evolve.js";
 import { raise } from "./raise.js";
 import {
   bypass,
@@ -20,6 +20,7 @@ import { acknowledge, agreeActionPlan, recordMeeting, respond } from "./recipien
 import { setLegalHold } from "./legal-hold.js";
 import { approveReferral, requestReferral } from "./referrals.js";
 import { decideAfterLadder } from "./after-ladder.js";
+import type { ChallengeEvent } from "./events.js";
 import type { ChallengeState, DecideContext } from "./state.js";
 import { autoEscalate, sendReminder } from "./timer.js";
 
@@ -62,7 +63,11 @@ export function decide(
   const at = ctx.now.toISOString();
   const emit = emitter(current, cmd, at);
 
-  if (cmd.type === "Raise") return raise(current, cmd, ctx, emit, at);
+  if (cmd.type === "Raise") {
+    const raised = raise(current, cmd, ctx, emit, at);
+    if (!raised.ok || cmd.referral === undefined) return raised;
+    return withReferral(raised.events.reduce(evolve, current), cmd, raised.events, ctx);
+  }
 
   if (current.status === "none") {
     return refuse("NOT_FOUND", `there is no challenge ${cmd.challengeId}: it has not been raised`);
@@ -129,4 +134,39 @@ export function decide(
     case "SetLegalHold":
       return setLegalHold(scope, cmd);
   }
+}
+
+/**
+ * A raise that carries a referral: the referral is decided as the raiser's RequestReferral on the
+ * challenge just raised, by the same rules (who may refer, at which point, which attestations), and
+ * the two are accepted together or refused together: one decision, one transaction.
+ */
+function withReferral(
+  raisedState: ChallengeState,
+  raise: CommandOf<"Raise">,
+  raisedEvents: ChallengeEvent[],
+  ctx: DecideContext,
+): DecideResult {
+  const referral = raise.referral;
+  if (referral === undefined) return accept(raisedEvents);
+  const referred = decide(
+    raisedState,
+    {
+      type: "RequestReferral",
+      challengeId: raise.challengeId,
+      actor: raise.actor,
+      channel: raise.channel,
+      kind: referral.kind,
+      rationale: referral.rationale,
+      attestations: referral.attestations,
+    },
+    ctx,
+  );
+  if (!referred.ok) {
+    return refuse(
+      referred.error.code,
+      `the challenge was not raised, because the referral sent with it was refused: ${referred.error.message}`,
+    );
+  }
+  return accept([...raisedEvents, ...referred.events]);
 }

@@ -166,7 +166,7 @@ describe("GET /v1/children/{caseRecordId}/case-notes on DynamoDB Local", () => {
     expect(ids((await pull({ since: "2026-06-01T00:00:00Z" })).body)).toEqual([]);
     const bad = await pull({ since: "yesterday" });
     expect(bad.status).toBe(400);
-    expect(bad.body).toMatchObject({ code: "validation-error", errors: [{ parameter: "since" }] });
+    expect(bad.body).toMatchObject({ code: "VALIDATION_ERROR", errors: [{ parameter: "since" }] });
   });
 
   it("keeps tenants and children apart", async () => {

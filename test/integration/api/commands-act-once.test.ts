@@ -152,7 +152,7 @@ describe("commands act once, on DynamoDB Local", () => {
       // Accepted, moved on, or (after the service's own retries) changed concurrently: never anything else.
       expect([200, 409]).toContain(r.status);
       if (r.status === 409)
-        expect(["STAGE_MOVED", "concurrent-modification"]).toContain((r.body as Problem).code);
+        expect(["STAGE_MOVED", "CONCURRENT_MODIFICATION"]).toContain((r.body as Problem).code);
     }
     const after = await timeline(raised.challengeId);
     expect(after.types.filter((t) => t === "Escalated")).toHaveLength(1);

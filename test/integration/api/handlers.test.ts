@@ -8,6 +8,7 @@ vi.hoisted(() => {
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { spec as acknowledgeSpec } from "../../../functions/api/acknowledge.js";
+import { spec as childChallengesSpec } from "../../../functions/api/child-challenges.js";
 import { spec as getChallengeSpec } from "../../../functions/api/get-challenge.js";
 import {
   type ApiDependencies,
@@ -126,6 +127,38 @@ describe("handlers on DynamoDB Local", () => {
       apiEvent("get-challenge", { caller: callers.foreignIro, pathParameters: { challengeId: id } }),
     );
     expect(foreign.status).toBe(404);
+  });
+
+  it("pages a tray with one name, next, in the query and the response; the last page has none", async () => {
+    const caseRecordId = "LCS-PAGING-1";
+    const raised: string[] = [];
+    for (let i = 0; i < 2; i += 1) {
+      const body = raiseBody();
+      const form = body.form as { child: Record<string, unknown> };
+      form.child = { ...form.child, caseRecordId };
+      const response = await invoke(createHandler(raiseSpec, deps), apiEvent("raise-challenge", { body }));
+      expect(response.status).toBe(201);
+      raised.push((response.body as CommandBody).challenge.challengeId);
+    }
+    const handler = createHandler(childChallengesSpec, deps);
+    const read = (query: Record<string, string>) =>
+      invoke(
+        handler,
+        apiEvent("child-challenges", { caller: callers.lcs, pathParameters: { caseRecordId }, query }),
+      );
+    const first = await read({ limit: "1" });
+    const firstBody = first.body as { items: { challengeId: string }[]; next?: string };
+    expect(firstBody.items).toHaveLength(1);
+    expect(firstBody.next).toEqual(expect.any(String));
+    const second = await read({ limit: "1", next: firstBody.next ?? "" });
+    const secondBody = second.body as { items: { challengeId: string }[]; next?: string };
+    expect(secondBody.items).toHaveLength(1);
+    // Two challenges, two full pages: the second is the last, so it carries no `next`.
+    expect(secondBody).not.toHaveProperty("next");
+    expect([...firstBody.items, ...secondBody.items].map((i) => i.challengeId).sort()).toEqual(raised.sort());
+    // The old parameter name is not silently ignored into a first page.
+    const old = await read({ limit: "1", cursor: firstBody.next ?? "" });
+    expect(old.status).toBe(400);
   });
 
   it("replays an Idempotency-Key from the table and raises once", async () => {

@@ -259,6 +259,19 @@ describe("pagination", () => {
     expect(page.next).toBeUndefined();
   });
 
+  it("issues no cursor on a last page that is exactly full (no empty page after it)", async () => {
+    const full = ids(await store.byTeam(TENANT_A, "team-north"));
+    expect(full.length).toBeGreaterThan(1);
+    const whole = await store.byTeam(TENANT_A, "team-north", { limit: full.length });
+    expect(ids(whole)).toEqual(full);
+    expect(whole.next).toBeUndefined();
+    const allButOne = await store.byTeam(TENANT_A, "team-north", { limit: full.length - 1 });
+    expect(allButOne.next).toBeDefined();
+    const { seen, pages } = await all((q) => store.byTeam(TENANT_A, "team-north", q), 1);
+    expect(seen).toEqual(full);
+    expect(pages).toBe(full.length);
+  });
+
   it("refuses limits outside 1-100", async () => {
     for (const limit of [0, 101, 1.5, -1]) {
       await expect(store.byTeam(TENANT_A, "team-north", { limit })).rejects.toBeInstanceOf(InvalidQueryError);

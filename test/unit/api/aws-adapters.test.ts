@@ -53,7 +53,7 @@ describe("DynamoChallengeStore throttled", () => {
     );
     expect(response.status).toBe(503);
     expect(response.headers["retry-after"]).toBe("1");
-    expect(response.body).toMatchObject({ code: "service-unavailable", retryable: true, status: 503 });
+    expect(response.body).toMatchObject({ code: "SERVICE_UNAVAILABLE", retryable: true, status: 503 });
   });
 });
 

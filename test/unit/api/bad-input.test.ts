@@ -129,7 +129,7 @@ describe("bad input is a 400 naming the field", () => {
     );
     expect(response.status).toBe(400);
     const problem = response.body as Problem;
-    expect(problem.code).toBe("validation-error");
+    expect(problem.code).toBe("VALIDATION_ERROR");
     expect(problem.errors?.map((e) => e.pointer).sort()).toEqual([
       "/form/child/zzzNested",
       "/form/socialWorker/emial",
@@ -249,7 +249,7 @@ describe("DynamoDB unreachable, throttling or timing out: 503, retryable, with R
         expect(response.status).toBe(503);
         expect(response.headers["content-type"]).toBe("application/problem+json");
         expect(Number(response.headers["retry-after"])).toBeGreaterThan(0);
-        expect(response.body).toMatchObject({ code: "service-unavailable", retryable: true, status: 503 });
+        expect(response.body).toMatchObject({ code: "SERVICE_UNAVAILABLE", retryable: true, status: 503 });
       }
       expect(ddb.calls().length).toBeGreaterThan(0);
     });

@@ -16,7 +16,7 @@ import { spec as decideAfterLadderSpec } from "../../../functions/api/decide-aft
 import { spec as getSpec } from "../../../functions/api/get-challenge.js";
 import { ConcurrencyConflictError } from "../../../functions/store/ports.js";
 import { type Caller, apiEvent, callers, invoke } from "../../support/api-events.js";
-import { type Fakes, makeFakes, raiseBody } from "./fakes.js";
+import { type Fakes, directoryFor, makeFakes, raiseBody } from "./fakes.js";
 
 interface Problem {
   type: string;
@@ -87,10 +87,10 @@ describe("raise-challenge", () => {
     expect(response.headers["content-type"]).toBe("application/problem+json");
     const problem = response.body as Problem;
     expect(problem).toMatchObject({
-      type: "https://challenge-resolution.example/problems/validation-error",
+      type: "https://challenge-resolution.example/problems/VALIDATION_ERROR",
       title: "Invalid request",
       status: 400,
-      code: "validation-error",
+      code: "VALIDATION_ERROR",
       instance: "/v1/challenges",
     });
     expect(problem.errors).toEqual(
@@ -128,7 +128,7 @@ describe("raise-challenge", () => {
   it("answers malformed JSON with 400 and a non-JSON body with 415", async () => {
     const malformed = await invoke(raise, apiEvent("raise-challenge", { body: "{not json" }));
     expect(malformed.status).toBe(400);
-    expect((malformed.body as Problem).code).toBe("malformed-json");
+    expect((malformed.body as Problem).code).toBe("MALFORMED_JSON");
     const xml = await invoke(
       raise,
       apiEvent("raise-challenge", { body: "<form/>", headers: { "Content-Type": "application/xml" } }),
@@ -149,11 +149,50 @@ describe("raise-challenge", () => {
     expect(problem.detail.length).toBeGreaterThan(10);
   });
 
+  it("raises with a concurrent Cafcass referral in one call where the protocol allows one (Halton LAC)", async () => {
+    await fakes.tenants.putConfig("tenant-a", { protocolId: "halton", closureDays: [], reminders: {} });
+    for (const member of directoryFor("halton")) await fakes.tenants.upsertStaff("tenant-a", member);
+    const body = raiseBody({
+      startAtStageId: "stage_3",
+      bypassRationale: "Delay in an adoptive placement.",
+      referral: {
+        kind: "cafcass",
+        rationale: "Risk of breach of the child's right to family life.",
+        attestations: ["human_rights_risk", "no_one_else_to_bring_proceedings"],
+      },
+    });
+    Object.assign(body.form as Record<string, unknown>, { track: "LAC", themes: ["family_finding"] });
+    const response = await invoke(raise, apiEvent("raise-challenge", { body }));
+    expect(response.status).toBe(201);
+    const raised = response.body as CommandBody & {
+      challenge: { referrals: { kind: string; status: string }[] };
+    };
+    expect(raised.events.map((e) => e.type)).toEqual([
+      "ChallengeRaised",
+      "StageOpened",
+      "ReferralRequested",
+      "ReferralMade",
+    ]);
+    expect(raised.challenge).toMatchObject({ version: 4, currentStage: { stageId: "stage_3" } });
+    expect(raised.challenge.referrals).toMatchObject([{ kind: "cafcass", status: "made" }]);
+
+    // Without a statement the protocol asks for, nothing is raised at all.
+    const stored = fakes.challenges.log.size;
+    const short = raiseBody({ referral: { kind: "cafcass", rationale: "Risk.", attestations: [] } });
+    Object.assign(short.form as Record<string, unknown>, { track: "LAC", themes: ["family_finding"] });
+    const refused = await invoke(raise, apiEvent("raise-challenge", { body: short }));
+    expect(refused.status).toBe(422);
+    expect(refused.body).toMatchObject({ code: "ATTESTATION_MISSING" });
+    expect((refused.body as Problem).detail).toMatch(/^the challenge was not raised, because the referral/);
+    expect(fakes.challenges.log.size).toBe(stored);
+    expect(fakes.workflow.started).toHaveLength(1);
+  });
+
   it("says 409 when the tenant has not chosen a protocol yet", async () => {
     fakes.tenants.configs.clear();
     const response = await invoke(raise, apiEvent("raise-challenge", { body: raiseBody() }));
     expect(response.status).toBe(409);
-    expect((response.body as Problem).code).toBe("tenant-not-configured");
+    expect((response.body as Problem).code).toBe("TENANT_NOT_CONFIGURED");
   });
 });
 
@@ -335,7 +374,7 @@ describe("Idempotency-Key", () => {
       apiEvent("raise-challenge", { body: other, headers: { "Idempotency-Key": KEY } }),
     );
     expect(response.status).toBe(422);
-    expect((response.body as Problem).code).toBe("idempotency-key-reused");
+    expect((response.body as Problem).code).toBe("IDEMPOTENCY_KEY_REUSED");
     expect(fakes.challenges.appendCalls).toBe(1);
   });
 
@@ -400,7 +439,7 @@ describe("concurrency and failures", () => {
     expect(fakes.observed.counts).toContain("ConcurrencyRetry");
   });
 
-  it("answers 409 concurrent-modification when the race is lost every time", async () => {
+  it("answers 409 CONCURRENT_MODIFICATION when the race is lost every time", async () => {
     const id = await raiseOne();
     fakes.challenges.appendCalls = 0;
     for (let i = 0; i < MAX_ATTEMPTS; i++)
@@ -414,7 +453,7 @@ describe("concurrency and failures", () => {
       }),
     );
     expect(response.status).toBe(409);
-    expect(response.body).toMatchObject({ code: "concurrent-modification", retryable: true });
+    expect(response.body).toMatchObject({ code: "CONCURRENT_MODIFICATION", retryable: true });
     expect(fakes.challenges.appendCalls).toBe(MAX_ATTEMPTS);
     expect(fakes.workflow.notified).toEqual([]);
   });
@@ -426,7 +465,7 @@ describe("concurrency and failures", () => {
     const response = await invoke(raise, apiEvent("raise-challenge", { body: raiseBody() }));
     expect(response.status).toBe(503);
     expect(response.headers["retry-after"]).toBe("1");
-    expect(response.body).toMatchObject({ code: "service-unavailable", retryable: true });
+    expect(response.body).toMatchObject({ code: "SERVICE_UNAVAILABLE", retryable: true });
     expect(fakes.challenges.snapshots.size).toBe(0);
   });
 
@@ -441,7 +480,7 @@ describe("concurrency and failures", () => {
     );
     expect(response.status).toBe(500);
     const problem = response.body as Problem;
-    expect(problem.code).toBe("internal-error");
+    expect(problem.code).toBe("INTERNAL_ERROR");
     expect(JSON.stringify(problem)).not.toMatch(/ECONNREFUSED|secret|10\.0\.0/);
     expect(problem.correlationId).toBe("corr-123");
   });

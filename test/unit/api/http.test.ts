@@ -6,6 +6,8 @@ import { mayCall, routePermissions } from "../../../functions/api/http/permissio
 import {
   HttpProblem,
   PROBLEM_BASE,
+  PROBLEM_CODE_PATTERN,
+  problems,
   domainErrorStatus,
   isTransient,
   toPointer,
@@ -40,9 +42,37 @@ describe("problem mapping", () => {
     expect(status(Object.assign(new Error("x"), { name: "IdempotencyAlreadyInProgressError" }))).toBe(409);
     expect(status(Object.assign(new Error("x"), { name: "IdempotencyValidationError" }))).toBe(422);
     expect(status(Object.assign(new Error("bad cursor"), { name: "InvalidQueryError" }))).toBe(400);
-    expect(status(new HttpProblem(418, "teapot", "Teapot", "short and stout"))).toBe(418);
+    expect(status(new HttpProblem(404, "NOT_FOUND", "Not found", "no such thing"))).toBe(404);
     expect(status("a string")).toBe(500);
     expect(status(undefined)).toBe(500);
+  });
+
+  it("gives every problem code, the API's and the domain's, one casing: UPPER_SNAKE", () => {
+    const thrown: unknown[] = [
+      ...Object.keys(domainErrorStatus).map(
+        (code) => new DomainError(code as keyof typeof domainErrorStatus, "x"),
+      ),
+      problems.malformedJson(),
+      problems.unsupportedMediaType(),
+      problems.unauthenticated(),
+      problems.forbidden("x"),
+      problems.notFound("x"),
+      problems.validation([{ pointer: "/a", detail: "x" }]),
+      new z.ZodError([]),
+      new ConcurrencyConflictError("c", 1),
+      new TenantNotConfiguredError("t"),
+      Object.assign(new Error("x"), { name: "IdempotencyAlreadyInProgressError" }),
+      Object.assign(new Error("x"), { name: "IdempotencyValidationError" }),
+      Object.assign(new Error("x"), { name: "InvalidQueryError" }),
+      { name: "ThrottlingException" },
+      new Error("anything else"),
+    ];
+    const codes = thrown.map((error) => toProblem(error).problem.code);
+    expect(codes.length).toBeGreaterThan(30);
+    for (const code of codes) expect(code).toMatch(PROBLEM_CODE_PATTERN);
+    expect(codes).toContain("VALIDATION_ERROR");
+    expect(codes).toContain("UNKNOWN_THEME");
+    expect(PROBLEM_CODE_PATTERN.test("validation-error")).toBe(false);
   });
 
   it("never leaks an unknown error's message", () => {
@@ -54,7 +84,7 @@ describe("problem mapping", () => {
     expect(JSON.stringify(p.problem)).not.toMatch(/hunter2|db\.internal/);
     expect(p.problem).toMatchObject({
       status: 500,
-      code: "internal-error",
+      code: "INTERNAL_ERROR",
       correlationId: "c-1",
       instance: "/v1/x",
     });
@@ -175,10 +205,33 @@ describe("log redaction", () => {
     );
     expect(item.getAttributes()).toMatchObject({
       message: "mail to [email] failed",
-      dateOfBirth: "[redacted]",
+      date_of_birth: "[redacted]",
       route: "raise-challenge",
       service: "svc",
     });
+  });
+
+  it("writes every key in snake_case, as Powertools writes its own", () => {
+    const item = new RedactingLogFormatter().formatAttributes(
+      {
+        logLevel: "INFO",
+        message: "m",
+        timestamp: new Date(0),
+        serviceName: "svc",
+        sampleRateValue: 0,
+        awsRegion: "r",
+      },
+      { challengeId: "c-1", asOf: "2026-01-01", counts: { heldRecords: 2 }, duration_ms: 3, stageId: "a" },
+    );
+    const attributes = item.getAttributes();
+    expect(attributes).toMatchObject({
+      challenge_id: "c-1",
+      as_of: "2026-01-01",
+      counts: { held_records: 2 },
+      duration_ms: 3,
+      stage_id: "a",
+    });
+    for (const key of Object.keys(attributes)) expect(key).toMatch(/^[a-z0-9_]+$/);
   });
 });
 

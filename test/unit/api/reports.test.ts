@@ -284,7 +284,7 @@ describe("GET /v1/reports/themes as JSON", () => {
     const foreignAuditor = { ...callers.auditor, tenant: OTHER_TENANT };
     const response = await themes(PERIOD, foreignAuditor);
     expect(response.status).toBe(409);
-    expect(json(response)).toMatchObject({ code: "tenant-not-configured" });
+    expect(json(response)).toMatchObject({ code: "TENANT_NOT_CONFIGURED" });
   });
 });
 
@@ -335,7 +335,7 @@ describe("GET /v1/reports/themes: the period", () => {
     const response = await themes(query);
     expect(response.status).toBe(400);
     const problem = json(response) as { code: string; errors: { parameter?: string; detail: string }[] };
-    expect(problem.code).toBe("validation-error");
+    expect(problem.code).toBe("VALIDATION_ERROR");
     expect(problem.errors).toEqual([{ parameter, detail: expect.stringMatching(detail) as unknown }]);
   });
 

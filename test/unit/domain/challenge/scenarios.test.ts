@@ -323,6 +323,74 @@ describe("Halton (002): IRM Dispute Resolution", () => {
     );
     expect(story.state.currentStage?.stageId).toBe("stage_4");
   });
+
+  it("raises at LAC stage 3 with the concurrent Cafcass referral in one decision", () => {
+    expectSeedSays(
+      halton,
+      "may consider it necessary to make a concurrent referral to CAFCASS at the same time that s/he instigates the dispute resolution process",
+    );
+    const referral = {
+      kind: "cafcass" as const,
+      rationale: "Risk of breach of the child's right to family life.",
+      attestations: ["human_rights_risk", "no_one_else_to_bring_proceedings"],
+    };
+    const story = new Story(halton);
+    const events = story.do(
+      {
+        ...raise(
+          IRO,
+          { track: "LAC", themes: ["family_finding"] },
+          { startAtStageId: "stage_3", bypassRationale: "Delay in an adoptive placement." },
+        ),
+        referral,
+      },
+      "2026-05-21T09:00:00Z",
+    );
+    expect(events.map((e) => [e.type, e.seq])).toEqual([
+      ["ChallengeRaised", 1],
+      ["StageOpened", 2],
+      ["ReferralRequested", 3],
+      ["ReferralMade", 4],
+    ]);
+    expect(events.every((e) => e.actor.id === IRO.id && e.at === "2026-05-21T09:00:00.000Z")).toBe(true);
+    expect(story.state).toMatchObject({
+      status: "open",
+      version: 4,
+      currentStage: { stageId: "stage_3", via: "bypassed", assignee: { title: "Operational Director" } },
+      referrals: [{ kind: "cafcass", status: "made" }],
+    });
+    // The escalation carries on beside the referral.
+    story.do(
+      { type: "Escalate", ...as(IRO), reasons: "No plan from the Operational Director." },
+      "2026-05-26T09:00:00Z",
+    );
+    expect(story.state.currentStage?.stageId).toBe("stage_4");
+  });
+
+  it("refuses the raise as a whole when the referral sent with it is not allowed", () => {
+    const lac = raise(IRO, { track: "LAC", themes: ["family_finding"] });
+    // A statement missing: nothing is raised.
+    expectRefused(
+      new Story(halton).try(
+        { ...lac, referral: { kind: "cafcass", rationale: "Risk.", attestations: ["human_rights_risk"] } },
+        "2026-05-21T09:00:00Z",
+      ),
+      "ATTESTATION_MISSING",
+      /^the challenge was not raised, because the referral sent with it was refused: before a referral to CAFCASS Legal you must confirm: "No other suitable adult/,
+    );
+    // The CP process has no Cafcass referral at all.
+    expectRefused(
+      new Story(halton).try(
+        {
+          ...raise(CPC, { track: "CP" }),
+          referral: { kind: "cafcass", rationale: "Risk.", attestations: [] },
+        },
+        "2026-05-21T09:00:00Z",
+      ),
+      "REFERRAL_NOT_AVAILABLE",
+      /^the challenge was not raised, because the referral sent with it was refused: .*has no/,
+    );
+  });
 });
 
 describe("Rotherham (001): Challenge and Resolution", () => {
