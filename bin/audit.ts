@@ -9,9 +9,9 @@
  *
  * Exit codes: 0 all well, 1 problems found, 2 the command was used wrongly.
  */
+import { isEntryPoint, type Output, runAsScript, runProgram } from "./cli.js";
 import { readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { findPreset } from "../functions/domain/presets/index.js";
 import { parseProtocol, type Protocol } from "../functions/domain/protocol.js";
 import type { KeyObject } from "node:crypto";
@@ -30,10 +30,7 @@ import { DIGEST_SIGNING_ALGORITHM, publicKeyFrom } from "../functions/audit/dige
 import { isDigestFile, verifyDigests } from "../functions/audit/verify-digests.js";
 import { formatTimelineEntry, timeline, tombstoneTimelineEntry } from "../functions/audit/timeline.js";
 
-export interface Output {
-  out(line: string): void;
-  err(line: string): void;
-}
+export type { Output };
 
 const USAGE = "usage: audit <verify|timeline|backfill> ... (audit --help for each command's options)";
 
@@ -371,26 +368,7 @@ function program(io: Output, exit: { code: number }): Command {
 /** Runs the command line; returns the exit code. */
 export async function main(argv: readonly string[], io: Output): Promise<number> {
   const exit = { code: 2 };
-  try {
-    await program(io, exit).parseAsync([...argv], { from: "user" });
-    return exit.code;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      // --help and --version exit 0; a wrong use has already been described on stderr.
-      return error.exitCode === 0 ? 0 : 2;
-    }
-    io.err(error instanceof Error ? error.message : String(error));
-    return 2;
-  }
+  return runProgram(program(io, exit), argv, io, exit);
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  process.exitCode = await main(process.argv.slice(2), {
-    out: (line) => {
-      process.stdout.write(`${line}\n`);
-    },
-    err: (line) => {
-      process.stderr.write(`${line}\n`);
-    },
-  });
-}
+if (isEntryPoint(import.meta.url)) await runAsScript(main);

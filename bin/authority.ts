@@ -15,9 +15,9 @@
  *
  * Exit codes: 0 stored, 1 stored but roles are missing, 2 the input was refused (nothing stored).
  */
+import { isEntryPoint, type Output, runAsScript, runProgram } from "./cli.js";
 import { readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { findPreset, presets } from "../functions/domain/presets/index.js";
 import { rolesWithoutHolder } from "../functions/domain/protocol-guide.js";
 import {
@@ -27,10 +27,7 @@ import {
   tenantConfigSchema,
 } from "../functions/store/tenant-store.js";
 
-export interface Output {
-  out(line: string): void;
-  err(line: string): void;
-}
+export type { Output };
 
 /** One CSV line into fields: commas separate, double quotes enclose, `""` is a quote. */
 function csvFields(line: string): string[] {
@@ -246,23 +243,7 @@ function program(io: Output, exit: { code: number }): Command {
 /** Runs the command line; returns the exit code. */
 export async function main(argv: readonly string[], io: Output): Promise<number> {
   const exit = { code: 2 };
-  try {
-    await program(io, exit).parseAsync([...argv], { from: "user" });
-    return exit.code;
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    io.err(error instanceof Error ? error.message : String(error));
-    return 2;
-  }
+  return runProgram(program(io, exit), argv, io, exit);
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  process.exitCode = await main(process.argv.slice(2), {
-    out: (line) => {
-      process.stdout.write(`${line}\n`);
-    },
-    err: (line) => {
-      process.stderr.write(`${line}\n`);
-    },
-  });
-}
+if (isEntryPoint(import.meta.url)) await runAsScript(main);

@@ -10,7 +10,7 @@
  *
  * Exit codes: 0 done, 2 the command was used wrongly.
  */
-import { fileURLToPath } from "node:url";
+import { isEntryPoint, type Output, runAsScript } from "./cli.js";
 import { parseArgs } from "node:util";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
@@ -19,10 +19,7 @@ import { RetentionStore } from "../functions/store/retention-store.js";
 import { isTenantId } from "../functions/store/table.js";
 import type { RetentionRepository } from "../functions/retention/run-retention.js";
 
-export interface Output {
-  out(line: string): void;
-  err(line: string): void;
-}
+export type { Output };
 
 const USAGE = "usage: retention dry-run [--tenant <id>]... [--as-of <YYYY-MM-DD>]";
 
@@ -90,13 +87,4 @@ export async function main(
   return 0;
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  process.exitCode = await main(process.argv.slice(2), {
-    out: (line) => {
-      process.stdout.write(`${line}\n`);
-    },
-    err: (line) => {
-      process.stderr.write(`${line}\n`);
-    },
-  });
-}
+if (isEntryPoint(import.meta.url)) await runAsScript(main);
