@@ -9,9 +9,10 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import { dirname } from "node:path";
 import { closeLocally, LOCAL_HOST, listenLocally } from "./ports.js";
+import { readAwsJson, sendAwsJson } from "./aws-json.js";
 
 export interface LocalSecret {
   readonly name: string;
@@ -37,15 +38,6 @@ export function replyTokenKeyRing(file: string): string {
   return text;
 }
 
-async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString("utf8");
-  if (text.trim() === "") return {};
-  const parsed: unknown = JSON.parse(text);
-  return typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>) : {};
-}
-
 export async function startSecretsServer(options: {
   readonly port: number;
   readonly secrets: readonly LocalSecret[];
@@ -57,16 +49,10 @@ export async function startSecretsServer(options: {
 
   const server: Server = createServer((request, response) => {
     const send = (status: number, body: unknown, errorType?: string): void => {
-      const text = JSON.stringify(body);
-      response.writeHead(status, {
-        "content-type": "application/x-amz-json-1.1",
-        "content-length": Buffer.byteLength(text),
-        ...(errorType === undefined ? {} : { "x-amzn-errortype": errorType }),
-      });
-      response.end(text);
+      sendAwsJson(response, status, body, errorType);
     };
     const target = String(request.headers["x-amz-target"] ?? "");
-    readJson(request)
+    readAwsJson(request)
       .then((body) => {
         const secret = find(body.SecretId);
         if (target !== "secretsmanager.GetSecretValue" && target !== "secretsmanager.DescribeSecret") {
