@@ -14,7 +14,8 @@ import { isEntryPoint, type Output, runAsScript } from "./cli.js";
 import { parseArgs } from "node:util";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { londonDay, runRetention, type RetentionReport } from "../functions/retention/run-retention.js";
+import { londonDay } from "../functions/audit/export-format.js";
+import { runRetention, type RetentionReport } from "../functions/retention/run-retention.js";
 import { RetentionStore } from "../functions/store/retention-store.js";
 import { isTenantId } from "../functions/store/table.js";
 import type { RetentionRepository } from "../functions/retention/run-retention.js";
@@ -68,7 +69,7 @@ export async function main(
     io.err(`name the tenants with --tenant (or RETENTION_TENANT_IDS)\n${USAGE}`);
     return 2;
   }
-  const asOf = values["as-of"] ?? londonDay(today);
+  const asOf = values["as-of"] ?? londonDay(today.toISOString());
   if (!/^\d{4}-\d{2}-\d{2}$/.test(asOf) || Number.isNaN(Date.parse(asOf))) {
     io.err(`--as-of must be a date YYYY-MM-DD\n${USAGE}`);
     return 2;

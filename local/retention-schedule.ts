@@ -1,5 +1,5 @@
 import { deleteExpired } from "../functions/retention/delete-expired.js";
-import { londonDay } from "../functions/retention/run-retention.js";
+import { londonDay } from "../functions/audit/export-format.js";
 import { onAdvance } from "../functions/shared/clock.js";
 
 /**
@@ -17,7 +17,7 @@ export function startRetentionSchedule(options: {
   let lastDay: string | undefined;
   let running: Promise<void> = Promise.resolve();
   const tick = (): void => {
-    const day = londonDay(options.now());
+    const day = londonDay(options.now().toISOString());
     if (day === lastDay) return;
     lastDay = day;
     running = running.then(async () => {

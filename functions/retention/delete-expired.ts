@@ -4,7 +4,8 @@ import { now } from "../shared/clock.js";
 import { countMetrics, logger, withLambdaContext } from "../shared/observability.js";
 import { RetentionStore } from "../store/retention-store.js";
 import { isTenantId } from "../store/table.js";
-import { londonDay, runRetention, type RetentionReport } from "./run-retention.js";
+import { londonDay } from "../audit/export-format.js";
+import { runRetention, type RetentionReport } from "./run-retention.js";
 
 /**
  * The daily deletion job (EventBridge Scheduler, lib/retention.ts; the local runtime runs it on the
@@ -37,7 +38,7 @@ export async function deleteExpired(
     new RetentionStore(documentClient, settings.TABLE_NAME),
     {
       tenantIds: settings.RETENTION_TENANT_IDS,
-      asOf: londonDay(at),
+      asOf: londonDay(at.toISOString()),
       dryRun: false,
       maxDeletions: settings.RETENTION_MAX_DELETIONS,
     },

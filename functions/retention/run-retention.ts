@@ -54,16 +54,6 @@ export interface RetentionReport {
   readonly counts: Readonly<Record<RetentionReportLine["outcome"], number>>;
 }
 
-/** The Europe/London calendar day of an instant: retention dates are the authority's days. */
-export function londonDay(at: Date): string {
-  return new Intl.DateTimeFormat("en-CA", {
-    timeZone: "Europe/London",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-  }).format(at);
-}
-
 export async function runRetention(
   repository: RetentionRepository,
   options: RetentionRunOptions,
