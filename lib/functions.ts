@@ -175,9 +175,8 @@ export class ServiceFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: defaults.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: defaults.metricsNamespace,
         POWERTOOLS_LOG_LEVEL: "INFO",
-        // Payloads carry personal data: never log events or trace responses.
+        // Payloads carry personal data: never log events.
         POWERTOOLS_LOGGER_LOG_EVENT: "false",
-        POWERTOOLS_TRACER_CAPTURE_RESPONSE: "false",
         NODE_OPTIONS: "--enable-source-maps",
         ...defaults.environment,
         ...spec.environment,
