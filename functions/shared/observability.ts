@@ -6,12 +6,12 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 /**
  * Logger and Metrics: one of each per Lambda process, shared by every handler.
  *
- * No Powertools Tracer: it wraps the X-Ray SDK (aws-xray-sdk-core, cls-hooked, semver: ~120 KB and
- * the slowest module to load in every handler), which AWS put in maintenance mode in February 2026
- * in favour of OpenTelemetry. X-Ray stays on through the functions' active tracing (each
- * invocation's segment, linked to API Gateway's and Step Functions' traces); the log lines carry
- * the trace id (`xray_trace_id`). Per-call AWS SDK subsegments, if wanted, come from the ADOT
- * (OpenTelemetry) Lambda layer, with no code change here.
+ * No Powertools Tracer: it wraps the X-Ray SDK (aws-xray-sdk-core, cls-hooked, semver: ~120 KB in
+ * every handler), which AWS put in maintenance mode in February 2026 in favour of OpenTelemetry.
+ * X-Ray stays on through the functions' active tracing (each invocation's segment, linked to API
+ * Gateway's and Step Functions' traces); the log lines carry the trace id (`xray_trace_id`).
+ * Per-call AWS SDK subsegments, if wanted, come from the ADOT (OpenTelemetry) Lambda layer, with
+ * no code change here.
  *
  * Personal data never reaches the logs. Handlers log ids (tenant, challenge, person, request),
  * the route, and outcome codes; they never log request bodies. As a second line of defence the
