@@ -1,9 +1,11 @@
 import { createHash } from "node:crypto";
-import { simpleParser, type AddressObject, type EmailAddress, type ParsedMail } from "mailparser";
+import PostalMime, { type Address, type Email, addressParser } from "postal-mime";
 
 /**
- * Parses a raw inbound email (as SES stores it in S3) with mailparser, and finds the words the
+ * Parses a raw inbound email (as SES stores it in S3) with postal-mime, and finds the words the
  * person actually wrote: the reply above the quoted history, without signatures or disclaimers.
+ * (postal-mime decodes every charset through the runtime's own TextDecoder, ICU's tables, where
+ * mailparser carried iconv-lite's: ~90 KB in the handler instead of ~1.2 MB.)
  *
  * Nothing here decides anything; inbound-policy.ts does. Attachments are described
  * (name, type, size, SHA-256), never kept, opened or executed.
@@ -211,21 +213,40 @@ export function extractNewText(
 // ---------------------------------------------------------------------------------------------
 // Parsing
 
-function addresses(field: AddressObject | AddressObject[] | undefined): MailAddress[] {
-  const objects = field === undefined ? [] : Array.isArray(field) ? field : [field];
+/**
+ * windows-1252's characters for the bytes 0x80-0x9F (WHATWG Encoding Standard), indexed from 0x80;
+ * the five bytes it leaves undefined keep their code point.
+ */
+const WINDOWS_1252_C1 = "€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ";
+
+/**
+ * Undoes a Node.js TextDecoder fault (since 20.18.3 / 22.13, nodejs/node#60888): it decodes
+ * windows-1252 (and the latin1 and ascii labels, which the standard maps to it) as ISO-8859-1, so
+ * Outlook's curly quotes, dashes and euro signs come out as invisible C1 control characters. No
+ * person writes a C1 control in an email, so each one becomes the windows-1252 character of the
+ * same byte, as browsers decode it. Harmless once Node is fixed: there will be none to replace.
+ */
+export function repairWindows1252(text: string): string {
+  return text.replace(/[\u0080-\u009f]/g, (c) => WINDOWS_1252_C1[c.charCodeAt(0) - 0x80] ?? c);
+}
+
+function addresses(field: readonly Address[] | undefined): MailAddress[] {
   const out: MailAddress[] = [];
-  const visit = (entry: EmailAddress): void => {
+  const visit = (entry: Address): void => {
     if (entry.group) entry.group.forEach(visit);
     const address = entry.address?.trim().toLowerCase();
-    if (address) out.push({ address, name: entry.name.trim() });
+    if (address) out.push({ address, name: repairWindows1252(entry.name).trim() });
   };
-  objects.forEach((object) => {
-    object.value.forEach(visit);
-  });
+  field?.forEach(visit);
   return out;
 }
 
-function policyHeaders(parsed: ParsedMail): Record<PolicyHeader, string[]> {
+/** Every address of every From header: postal-mime keeps only the first, and more than one cannot act. */
+function fromAddresses(parsed: Email): MailAddress[] {
+  return addresses(parsed.headers.filter((h) => h.key === "from").flatMap((h) => addressParser(h.value)));
+}
+
+function policyHeaders(parsed: Email): Record<PolicyHeader, string[]> {
   const out = Object.fromEntries(POLICY_HEADERS.map((name) => [name, [] as string[]])) as Record<
     PolicyHeader,
     string[]
@@ -244,8 +265,8 @@ function policyHeaders(parsed: ParsedMail): Record<PolicyHeader, string[]> {
   return out;
 }
 
-function safeFilename(name: string | undefined): string | null {
-  if (name === undefined) return null;
+function safeFilename(name: string | null): string | null {
+  if (name === null) return null;
   const base = name.split(/[\\/]/).pop() ?? "";
   const cleaned = base
     .replace(/[\p{Cc}\u2028\u2029]/gu, "")
@@ -254,39 +275,79 @@ function safeFilename(name: string | undefined): string | null {
   return cleaned === "" ? null : cleaned;
 }
 
-function messageIdList(value: string | string[] | undefined): string[] {
-  if (value === undefined) return [];
-  return (Array.isArray(value) ? value : [value]).map((v) => v.trim()).filter((v) => v !== "");
+/** The message ids of a References header, in order. */
+function messageIdList(value: string | undefined): string[] {
+  return (value ?? "").split(/\s+/).filter((v) => v !== "");
+}
+
+function dateOf(value: string | undefined): Date | null {
+  if (value === undefined) return null;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+function bytesOf(content: ArrayBuffer | Uint8Array | string): Uint8Array {
+  if (typeof content === "string") return Buffer.from(content, "utf8");
+  return content instanceof Uint8Array ? content : new Uint8Array(content);
 }
 
 const FORWARD_SUBJECT = /^\s*(fwd?|fw)\s*:/i;
 
+/**
+ * Limits on what one message may cost to parse (postal-mime's defaults are generous): a reply is
+ * a few parts and a few kilobytes of headers. Beyond them the parse fails and the message is refused.
+ * Attached messages (message/rfc822) stay attachments, described and never read: a forwarded
+ * message's text is not the sender's reply.
+ */
 const PARSER_OPTIONS = {
-  checksumAlgo: "sha256",
-  skipImageLinks: true,
-  skipTextToHtml: true,
-  skipTextLinks: true,
-  // A guard against pathological HTML; the parse fails (and the message is refused) beyond it.
-  maxHtmlLengthToParse: 5_000_000,
+  forceRfc822Attachments: true,
+  maxNestingDepth: 32,
+  maxPartCount: 500,
+  maxHeadersSize: 512 * 1024,
 } as const;
+
+/**
+ * An HTML body as text, by postal-mime's own converter (scripts, styles and comments dropped,
+ * blocks as paragraphs, entities decoded). postal-mime only converts an HTML part that sits
+ * beside a text part, so the HTML is handed to it in a two-part message with an empty text part.
+ */
+async function htmlAsText(html: string): Promise<string> {
+  const body = Buffer.from(html, "utf8").toString("base64").replace(/.{76}/g, "$&\r\n");
+  const boundary = "html-as-text";
+  const message = [
+    `Content-Type: multipart/mixed; boundary="${boundary}"`,
+    "",
+    `--${boundary}`,
+    "Content-Type: text/plain; charset=utf-8",
+    "",
+    "",
+    `--${boundary}`,
+    "Content-Type: text/html; charset=utf-8",
+    "Content-Transfer-Encoding: base64",
+    "",
+    body,
+    `--${boundary}--`,
+    "",
+  ].join("\r\n");
+  return (await PostalMime.parse(message, PARSER_OPTIONS)).text ?? "";
+}
 
 /** Parses a raw RFC 5322 message. Throws when the message cannot be parsed at all. */
 export async function parseInboundEmail(
   raw: Buffer | string,
   options: ParseOptions = {},
 ): Promise<ParsedInboundEmail> {
-  // First without converting HTML: tells whether a text/plain part exists, which is preferred.
-  const parsed = await simpleParser(raw, { ...PARSER_OPTIONS, skipHtmlToText: true });
-  let text = parsed.text ?? "";
+  const parsed = await PostalMime.parse(raw, PARSER_OPTIONS);
+  // postal-mime sets `text` only from text/plain parts: the preferred body when it has words.
+  let text = repairWindows1252(parsed.text ?? "");
   let bodySource: ParsedInboundEmail["bodySource"] = text.trim() === "" ? "none" : "text";
-  if (bodySource === "none" && parsed.html !== false) {
-    const withHtmlText = await simpleParser(raw, PARSER_OPTIONS);
-    text = withHtmlText.text ?? "";
-    bodySource = text.trim() === "" ? "none" : "html";
+  if (bodySource === "none" && parsed.html !== undefined) {
+    text = (await htmlAsText(repairWindows1252(parsed.html))).trim();
+    bodySource = text === "" ? "none" : "html";
   }
 
-  const fromAll = addresses(parsed.from);
-  const subject = parsed.subject ?? "";
+  const fromAll = fromAddresses(parsed);
+  const subject = repairWindows1252(parsed.subject ?? "");
   const { newText, forwardMarker } = extractNewText(text, options.disclaimerMarkers);
 
   return {
@@ -299,16 +360,19 @@ export async function parseInboundEmail(
     inReplyTo: parsed.inReplyTo?.trim() || null,
     references: messageIdList(parsed.references),
     subject,
-    date: parsed.date ?? null,
+    date: dateOf(parsed.date),
     headers: policyHeaders(parsed),
-    attachments: parsed.attachments.map((a) => ({
-      filename: safeFilename(a.filename),
-      contentType: a.contentType,
-      size: a.content.length,
-      sha256: createHash("sha256").update(a.content).digest("hex"),
-      inline: a.contentDisposition === "inline" || a.related === true,
-      contentId: a.cid ?? null,
-    })),
+    attachments: parsed.attachments.map((a) => {
+      const content = bytesOf(a.content);
+      return {
+        filename: safeFilename(a.filename === null ? null : repairWindows1252(a.filename)),
+        contentType: a.mimeType,
+        size: content.byteLength,
+        sha256: createHash("sha256").update(content).digest("hex"),
+        inline: a.disposition === "inline" || a.related === true,
+        contentId: a.contentId?.trim().replace(/^<(.*)>$/, "$1") || null,
+      };
+    }),
     text,
     newText,
     bodySource,

@@ -4,7 +4,7 @@ import { SESClient } from "@aws-sdk/client-ses";
 import { documentClient } from "../shared/clients.js";
 import { now } from "../shared/clock.js";
 import { config } from "../shared/config.js";
-import { logger, metrics, tracer, withLambdaContext } from "../shared/observability.js";
+import { logger, metrics, withLambdaContext } from "../shared/observability.js";
 import { DynamoChallengeStore } from "../store/dynamo-challenge-store.js";
 import { TenantStore } from "../store/tenant-store.js";
 import { DynamoOutboundLedger, DynamoUndeliverableLog } from "./deliveries.js";
@@ -37,13 +37,13 @@ let secretsClient: SecretsManagerClient | undefined;
 let replyKeys: SecretsManagerReplyKeys | undefined;
 
 export function productionSes(): SESClient {
-  sesClient ??= tracer.captureAWSv3Client(new SESClient({}));
+  sesClient ??= new SESClient({});
   return sesClient;
 }
 
 /** The reply keys, cached for the life of the container. */
 export function productionReplyKeys(mail: MailConfig): ReplyKeySource {
-  secretsClient ??= tracer.captureAWSv3Client(new SecretsManagerClient({}));
+  secretsClient ??= new SecretsManagerClient({});
   replyKeys ??= new SecretsManagerReplyKeys(secretsClient, mail.REPLY_TOKEN_SECRET_ARN);
   return replyKeys;
 }

@@ -8,7 +8,6 @@ import type { ChallengeState } from "../domain/challenge/state.js";
 import { documentClient, sfn } from "../shared/clients.js";
 import { now } from "../shared/clock.js";
 import { config } from "../shared/config.js";
-import { tracer } from "../shared/observability.js";
 import { DedupeStore } from "../store/dedupe-store.js";
 import { DynamoChallengeStore } from "../store/dynamo-challenge-store.js";
 import type { ChallengeStore } from "../store/ports.js";
@@ -650,7 +649,7 @@ let s3Client: S3Client | undefined;
 export function productionInbound(): InboundDependencies {
   const { TABLE_NAME, STATE_MACHINE_ARN } = config();
   const mail = parseMailConfig(process.env);
-  s3Client ??= tracer.captureAWSv3Client(new S3Client({}));
+  s3Client ??= new S3Client({});
   const challenges = new DynamoChallengeStore(documentClient, TABLE_NAME);
   const tenants = new TenantStore(documentClient, TABLE_NAME, now);
   const execution: ExecuteDependencies = {

@@ -1,7 +1,6 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { tracer } from "./observability.js";
 
 /**
  * AWS SDK clients, created once per Lambda process and reused across invocations (connection reuse).
@@ -10,7 +9,7 @@ import { tracer } from "./observability.js";
  * locally the runtime sets the SDK's own `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SFN`, ...
  * variables, which the SDK reads by itself. Handler code never branches on "local".
  */
-export const dynamoDb: DynamoDBClient = tracer.captureAWSv3Client(new DynamoDBClient({}));
+export const dynamoDb: DynamoDBClient = new DynamoDBClient({});
 
 /** Plain JavaScript values in and out; `undefined` attributes are dropped rather than rejected. */
 export const documentClient: DynamoDBDocumentClient = DynamoDBDocumentClient.from(dynamoDb, {
@@ -18,4 +17,4 @@ export const documentClient: DynamoDBDocumentClient = DynamoDBDocumentClient.fro
   unmarshallOptions: { wrapNumbers: false },
 });
 
-export const sfn: SFNClient = tracer.captureAWSv3Client(new SFNClient({}));
+export const sfn: SFNClient = new SFNClient({});

@@ -2,10 +2,16 @@ import type { Context } from "aws-lambda";
 import { LogFormatter, LogItem, Logger } from "@aws-lambda-powertools/logger";
 import type { LogAttributes, UnformattedAttributes } from "@aws-lambda-powertools/logger/types";
 import { Metrics } from "@aws-lambda-powertools/metrics";
-import { Tracer } from "@aws-lambda-powertools/tracer";
 
 /**
- * Logger, Metrics and Tracer: one of each per Lambda process, shared by every handler.
+ * Logger and Metrics: one of each per Lambda process, shared by every handler.
+ *
+ * No Powertools Tracer: it wraps the X-Ray SDK (aws-xray-sdk-core, cls-hooked, semver: ~120 KB in
+ * every handler), which AWS put in maintenance mode in February 2026 in favour of OpenTelemetry.
+ * X-Ray stays on through the functions' active tracing (each invocation's segment, linked to API
+ * Gateway's and Step Functions' traces); the log lines carry the trace id (`xray_trace_id`).
+ * Per-call AWS SDK subsegments, if wanted, come from the ADOT (OpenTelemetry) Lambda layer, with
+ * no code change here.
  *
  * Personal data never reaches the logs. Handlers log ids (tenant, challenge, person, request),
  * the route, and outcome codes; they never log request bodies. As a second line of defence the
@@ -183,9 +189,6 @@ export const countMetrics: CountMetrics = {
     metrics.publishStoredMetrics();
   },
 };
-
-/** Disabled automatically outside Lambda (tests, the local runtime). */
-export const tracer = new Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME });
 
 /**
  * Wraps a Lambda handler: fresh log keys and the Lambda context per invocation, metrics flushed at

@@ -1,44 +1,31 @@
 /**
- * Every Lambda entry of the stack bundles with the stack's esbuild options and loads as an ES
- * module exporting `handler`. The stack tests skip bundling for speed; this catches what only
- * bundling shows (a CommonJS dependency that needs `require`, a missing export) in one esbuild run.
+ * Every Lambda entry of the stack bundles with the stack's esbuild options, loads as an ES module
+ * exporting `handler`, and fits the bundle budget (bench/bundles.ts: 300 KB of index.mjs). The stack
+ * tests skip bundling for speed; this catches what only bundling shows (a CommonJS dependency that
+ * needs `require`, a missing export, a dependency that brings its weight back) in one esbuild run.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { App } from "aws-cdk-lib";
-import { build, type Metafile } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import cdkJson from "../../cdk.json" with { type: "json" };
-import { buildChallengeApp } from "../../lib/challenge-stack.js";
-import { BUNDLING, PROJECT_ROOT } from "../../lib/functions.js";
+import {
+  BUNDLE_BUDGET_BYTES,
+  type HandlerBundle,
+  biggestPackages,
+  bundleHandlers,
+  handlerEntries,
+  kb,
+} from "../../bench/bundles.js";
+import { PROJECT_ROOT } from "../../lib/functions.js";
 
 // Inside the repository, so the bundles resolve the AWS SDK from node_modules as Lambda's runtime provides it.
 const outdir = mkdtempSync(path.join(PROJECT_ROOT, "node_modules", ".infra-bundles-"));
-let entries: string[] = [];
-let metafile: Metafile | undefined;
+let bundles: HandlerBundle[] = [];
 
 beforeAll(async () => {
-  const app = new App({ context: { ...cdkJson.context, "aws:cdk:bundling-stacks": [] } });
-  entries = buildChallengeApp(app).functions.all.map((fn) => fn.entry);
   const started = performance.now();
-  const result = await build({
-    entryPoints: Object.fromEntries(entries.map((entry) => [outName(entry), path.join(PROJECT_ROOT, entry)])),
-    outdir,
-    outExtension: { ".js": ".mjs" },
-    bundle: true,
-    platform: "node",
-    format: BUNDLING.format,
-    target: BUNDLING.target,
-    mainFields: [...BUNDLING.mainFields],
-    banner: { js: BUNDLING.banner },
-    minify: BUNDLING.minify,
-    external: [...BUNDLING.externalModules],
-    logLevel: "silent",
-    metafile: true,
-  });
-  metafile = result.metafile;
-  console.info(`bundled ${entries.length} handlers in ${Math.round(performance.now() - started)} ms`);
+  bundles = await bundleHandlers(handlerEntries(), outdir);
+  console.info(`bundled ${bundles.length} handlers in ${Math.round(performance.now() - started)} ms`);
 }, 120_000);
 
 const savedEnv = { ...process.env };
@@ -47,34 +34,47 @@ afterAll(() => {
   process.env = savedEnv;
 });
 
+const COMMAND_ROUTES = [
+  "raise-challenge",
+  "acknowledge",
+  "respond",
+  "record-meeting",
+  "agree-action-plan",
+  "mark-resolved",
+  "escalate",
+  "shorten-deadline",
+  "bypass",
+  "request-referral",
+  "approve-referral",
+  "complete-action",
+  "miss-action",
+  "reopen",
+  "note-difference",
+  "legal-hold",
+  "decide-after-ladder",
+  "withdraw",
+  "close",
+];
+
 /**
- * The largest share one npm package may take of a handler bundle. A dependency that brings half a
- * megabyte of code or data into every cold start (as date-holidays' every-country rules and
- * moment-timezone's zone data once did) fails here with its name, rather than unnoticed.
+ * Handlers still over the budget, each held to (about) its size today so that it cannot grow while
+ * the work to bring it under is open (README, "Performance"). An entry that fits the budget again
+ * fails the test until it is removed from here.
  */
-const MAX_PACKAGE_BYTES = 500 * 1024;
-
-/** Bytes each npm package (or "own code") contributes to one output file. */
-function bytesByPackage(output: Metafile["outputs"][string]): Map<string, number> {
-  const byPackage = new Map<string, number>();
-  for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
-    const name = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? "own code";
-    byPackage.set(name, (byPackage.get(name) ?? 0) + bytesInOutput);
-  }
-  return byPackage;
-}
-
-function outName(entry: string): string {
-  return entry
-    .replace(/^functions\//, "")
-    .replace(/\.ts$/, "")
-    .replaceAll("/", "__");
-}
+const STILL_OVER_KB: Readonly<Record<string, number>> = {
+  // The document is built at run time from every route's zod schemas and descriptions.
+  "functions/api/openapi.ts": 400,
+  // The whole command path (domain, presets, store) plus the MIME parser (82 KB).
+  "functions/mail/receive-email.ts": 385,
+  // zod (102 KB) + Powertools idempotency with jmespath (38 KB) + the whole command path.
+  ...Object.fromEntries(COMMAND_ROUTES.map((id) => [`functions/api/${id}.ts`, 340])),
+  "functions/api/reports-themes.ts": 318,
+};
 
 describe("Lambda bundles", () => {
   it("cover one entry per function, each a distinct file", () => {
-    expect(entries.length).toBeGreaterThan(30);
-    expect(new Set(entries).size).toBe(entries.length);
+    expect(bundles.length).toBeGreaterThan(30);
+    expect(new Set(bundles.map((b) => b.entry)).size).toBe(bundles.length);
   });
 
   it("load as ES modules and export a handler function", async () => {
@@ -83,30 +83,43 @@ describe("Lambda bundles", () => {
     process.env.STATE_MACHINE_ARN ??= "arn:aws:states:eu-west-2:000000000000:stateMachine:challenge";
     process.env.AWS_REGION ??= "eu-west-2";
     const failures: string[] = [];
-    for (const entry of entries) {
+    for (const bundle of bundles) {
       try {
-        const module = (await import(pathToFileURL(path.join(outdir, `${outName(entry)}.mjs`)).href)) as {
-          handler?: unknown;
-        };
-        if (typeof module.handler !== "function") failures.push(`${entry}: no handler export`);
+        const module = (await import(pathToFileURL(bundle.file).href)) as { handler?: unknown };
+        if (typeof module.handler !== "function") failures.push(`${bundle.entry}: no handler export`);
       } catch (error) {
-        failures.push(`${entry}: ${(error as Error).message}`);
+        failures.push(`${bundle.entry}: ${(error as Error).message}`);
       }
     }
     expect(failures).toEqual([]);
   }, 120_000);
 
-  it("take no more than 500 KB from any one package, and nothing from date-holidays at run time", () => {
-    const outputs = Object.entries(metafile?.outputs ?? {}).filter(([file]) => file.endsWith(".mjs"));
-    expect(outputs).toHaveLength(entries.length);
+  it(`keep every handler's index.mjs within ${kb(BUNDLE_BUDGET_BYTES)} KB (or its recorded size while still over)`, () => {
     const tooLarge: string[] = [];
-    for (const [file, output] of outputs) {
-      for (const [name, bytes] of bytesByPackage(output)) {
-        if (bytes > MAX_PACKAGE_BYTES || /^(date-holidays|moment|moment-timezone|astronomia)$/.test(name)) {
-          tooLarge.push(`${path.basename(file)}: ${name} ${Math.round(bytes / 1024)} KB`);
-        }
+    for (const bundle of bundles) {
+      const limitKb = STILL_OVER_KB[bundle.entry] ?? kb(BUNDLE_BUDGET_BYTES);
+      if (bundle.bytes > limitKb * 1024) {
+        tooLarge.push(`${bundle.entry}: ${kb(bundle.bytes)} KB > ${limitKb} KB (${biggestPackages(bundle)})`);
       }
     }
     expect(tooLarge).toEqual([]);
+  });
+
+  it("list as still over budget only handlers that are", () => {
+    const byEntry = new Map(bundles.map((b) => [b.entry, b]));
+    const stale = Object.keys(STILL_OVER_KB).filter((entry) => {
+      const bundle = byEntry.get(entry);
+      return bundle === undefined || bundle.bytes <= BUNDLE_BUDGET_BYTES;
+    });
+    expect(stale).toEqual([]);
+  });
+
+  it("take nothing from date-holidays, moment or astronomia at run time", () => {
+    const found = bundles.flatMap((bundle) =>
+      bundle.packages
+        .filter(([name]) => /^(date-holidays|moment|moment-timezone|astronomia)$/.test(name))
+        .map(([name, bytes]) => `${bundle.entry}: ${name} ${kb(bytes)} KB`),
+    );
+    expect(found).toEqual([]);
   });
 });

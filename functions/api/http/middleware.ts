@@ -3,7 +3,6 @@ import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/pe
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
-import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy, { type MiddlewareObj } from "@middy/core";
 import httpHeaderNormalizer from "@middy/http-header-normalizer";
 import type {
@@ -12,7 +11,7 @@ import type {
   Context,
 } from "aws-lambda";
 import * as z from "zod";
-import { logger, metrics, tracer } from "../../shared/observability.js";
+import { logger, metrics } from "../../shared/observability.js";
 import { type RouteDefinition, routes } from "../routes.js";
 import { type Principal, principalFrom } from "./auth.js";
 import { type ApiDependencies, productionDependencies } from "./dependencies.js";
@@ -22,7 +21,7 @@ import { type FieldError, fieldErrors, problemResponse, problems, toProblem } fr
 /**
  * The one handler factory every route uses:
  *
- *   middy: header normalisation → tracer → logger (Lambda context, correlation id) → metrics →
+ *   middy: header normalisation → logger (Lambda context, correlation id) → metrics →
  *          problem+json on any error
  *   then:  principal (JWT claims, scope, role) → JSON body → zod validation of body, path and
  *          query → Idempotency-Key (POST/PUT) → the route's own `handle`.
@@ -369,7 +368,6 @@ export function createHandler<
 
   return middy<Event, Result, Error, WithFacts>()
     .use(httpHeaderNormalizer())
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
     .use(httpApi(route))

@@ -292,6 +292,83 @@ describe("parsing details", () => {
     expect(email.text).not.toContain("calc");
   });
 
+  it("decodes bodies, subjects and names in the charsets Outlook and older clients still send", async () => {
+    // windows-1252 quoted-printable: a curly apostrophe (=92), a pound sign (=A3), an en dash (=96).
+    const cp1252 = [
+      "From: =?iso-8859-1?Q?Ren=E9e_O=27Brien?= <renee.obrien@northby.example>",
+      `To: ${SAM_TOKEN}`,
+      "Subject: =?windows-1252?Q?RE:_Panel_=96_=A3200_agreed?=",
+      "MIME-Version: 1.0",
+      'Content-Type: text/plain; charset="windows-1252"',
+      "Content-Transfer-Encoding: quoted-printable",
+      "",
+      "We=92ve agreed the =A3200 travel cost =96 contact starts on Friday.",
+      "",
+    ].join("\r\n");
+    const email = await parseInboundEmail(cp1252);
+    expect(email.from).toEqual({ address: "renee.obrien@northby.example", name: "Renée O'Brien" });
+    expect(email.subject).toBe("RE: Panel – £200 agreed");
+    expect(email.newText).toBe("We’ve agreed the £200 travel cost – contact starts on Friday.");
+
+    const iso2022jp = [
+      "From: kenji@northby.example",
+      `To: ${SAM_TOKEN}`,
+      "Subject: =?ISO-2022-JP?B?GyRCRnxLXDhsGyhC?=",
+      'Content-Type: text/plain; charset="iso-2022-jp"',
+      "Content-Transfer-Encoding: 7bit",
+      "",
+      "\u001b$BF|K\\8l\u001b(B OK",
+      "",
+    ].join("\r\n");
+    const japanese = await parseInboundEmail(iso2022jp);
+    expect(japanese.subject).toBe("日本語");
+    expect(japanese.newText).toBe("日本語 OK");
+
+    const composed = await build({
+      from: "jan@northby.example",
+      to: SAM_TOKEN,
+      subject: "RE: x",
+      text: "placeholder",
+    });
+    const koi8 = Buffer.concat([
+      Buffer.from(
+        composed
+          .toString("latin1")
+          .replace(/Content-Type: text\/plain[^\r]*/, 'Content-Type: text/plain; charset="koi8-r"')
+          .replace(/Content-Transfer-Encoding: [^\r]*/, "Content-Transfer-Encoding: 8bit")
+          .replace(/\r\n\r\n[\s\S]*$/, "\r\n\r\n"),
+        "latin1",
+      ),
+      Buffer.from([0xe4, 0xc1, 0x0d, 0x0a]), // "Да" in KOI8-R
+    ]);
+    expect((await parseInboundEmail(koi8)).newText).toBe("Да");
+  });
+
+  it("keeps an attached message (message/rfc822) as an attachment: its text, token included, is not the reply", async () => {
+    const attached = [
+      "From: someone.else@northby.example",
+      `To: ${MORGAN_TOKEN}`,
+      "Subject: RESOLVED",
+      "",
+      "RESOLVED - please close it.",
+      "",
+    ].join("\r\n");
+    const message = await build({
+      from: "sam.whitlock@northby.example",
+      to: SAM_TOKEN,
+      subject: "RE: x",
+      text: "See the message below.",
+      attachments: [{ filename: "forwarded.eml", content: attached, contentType: "message/rfc822" }],
+    });
+    const email = await parseInboundEmail(message);
+    expect(email.newText).toBe("See the message below.");
+    expect(email.text).not.toContain("RESOLVED");
+    expect(email.to.map((a) => a.address)).toEqual([SAM_TOKEN]);
+    expect(email.attachments.map((a) => [a.filename, a.contentType, a.size])).toEqual([
+      ["forwarded.eml", "message/rfc822", Buffer.byteLength(attached)],
+    ]);
+  });
+
   it("a message with no body has no new text", async () => {
     const email = await parseInboundEmail("From: a@x.example\r\nSubject: x\r\n\r\n");
     expect(email.bodySource).toBe("none");

@@ -1,0 +1,241 @@
+/**
+ * Handler bundles: each handler's index.mjs size (from the esbuild metafile, by npm package) and its
+ * module import time as a ratio to a bare handler module that only creates the same AWS SDK clients.
+ * Bundled exactly as the stack bundles them (lib/functions.ts BUNDLING, source maps included) and
+ * imported in child processes with NODE_OPTIONS=--enable-source-maps, as the functions run on Lambda.
+ * test/infra/bundling.test.ts asserts the sizes with the same helpers; times are only printed.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { App } from "aws-cdk-lib";
+import { build, type Metafile } from "esbuild";
+import cdkJson from "../cdk.json" with { type: "json" };
+import { buildChallengeApp } from "../lib/challenge-stack.js";
+import { BUNDLING, PROJECT_ROOT } from "../lib/functions.js";
+
+/** Every handler's index.mjs must fit in this (issue 11). */
+export const BUNDLE_BUDGET_BYTES = 300 * 1024;
+
+/**
+ * Packages bundled but not counted against the budget: luxon leaves functions/ with the London-time
+ * module of the `dates` work (issue 14). Delete this entry once that is merged: then luxon in a
+ * bundle is a regression the budget must catch.
+ */
+export const NOT_COUNTED: ReadonlySet<string> = new Set(["luxon"]);
+
+export const OWN_CODE = "own code";
+
+export interface HandlerBundle {
+  /** Handler file relative to the repository root, as in lib/. */
+  readonly entry: string;
+  /** The bundled file. */
+  readonly file: string;
+  /** Bytes of index.mjs, less the packages in {@link NOT_COUNTED}. */
+  readonly bytes: number;
+  readonly notCountedBytes: number;
+  /** Bytes in the output by npm package name, or {@link OWN_CODE}; largest first. */
+  readonly packages: readonly (readonly [string, number])[];
+  /** The external AWS SDK packages the bundle imports (provided by the Lambda runtime). */
+  readonly sdkPackages: readonly string[];
+}
+
+function outName(entry: string): string {
+  return entry
+    .replace(/^functions\//, "")
+    .replace(/\.ts$/, "")
+    .replaceAll("/", "__");
+}
+
+/** Bytes each npm package (or own code) contributes to one output file, largest first. */
+export function bytesByPackage(output: Metafile["outputs"][string]): [string, number][] {
+  const byPackage = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+    // The last node_modules segment: a nested copy counts as the package that holds the code.
+    const name = /.*node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? OWN_CODE;
+    byPackage.set(name, (byPackage.get(name) ?? 0) + bytesInOutput);
+  }
+  return [...byPackage].filter(([, bytes]) => bytes > 0).sort((a, b) => b[1] - a[1]);
+}
+
+/** The entry of every Lambda function of the stack, in stack order. */
+export function handlerEntries(): string[] {
+  const app = new App({ context: { ...cdkJson.context, "aws:cdk:bundling-stacks": [] } });
+  return buildChallengeApp(app).functions.all.map((fn) => fn.entry);
+}
+
+/**
+ * Bundles every entry into `outdir` (which must sit inside the repository, so the bundles resolve
+ * the AWS SDK from node_modules as Lambda's runtime provides it) with the stack's esbuild options.
+ */
+export async function bundleHandlers(
+  entries: readonly string[],
+  outdir: string,
+  options: { sourcemap?: boolean } = {},
+): Promise<HandlerBundle[]> {
+  const result = await build({
+    entryPoints: Object.fromEntries(entries.map((entry) => [outName(entry), path.join(PROJECT_ROOT, entry)])),
+    outdir,
+    absWorkingDir: PROJECT_ROOT,
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    platform: "node",
+    format: BUNDLING.format,
+    target: BUNDLING.target,
+    mainFields: [...BUNDLING.mainFields],
+    banner: { js: BUNDLING.banner },
+    minify: BUNDLING.minify,
+    charset: BUNDLING.charset,
+    sourcemap: options.sourcemap === true ? "linked" : false,
+    sourcesContent: BUNDLING.sourcesContent,
+    external: [...BUNDLING.externalModules],
+    logLevel: "silent",
+    metafile: true,
+  });
+  return entries.map((entry) => {
+    const file = path.join(outdir, `${outName(entry)}.mjs`);
+    const output = result.metafile.outputs[path.relative(PROJECT_ROOT, file)];
+    if (output === undefined) throw new Error(`no bundle for ${entry}`);
+    const packages = bytesByPackage(output);
+    const notCountedBytes = packages
+      .filter(([name]) => NOT_COUNTED.has(name))
+      .reduce((sum, [, bytes]) => sum + bytes, 0);
+    const sdkPackages = [
+      ...new Set(
+        output.imports
+          .filter((i) => i.external && i.path.startsWith("@aws-sdk/"))
+          .map((i) => /^@aws-sdk\/[^/]+/.exec(i.path)?.[0] ?? i.path),
+      ),
+    ].sort();
+    return { entry, file, bytes: output.bytes - notCountedBytes, notCountedBytes, packages, sdkPackages };
+  });
+}
+
+/** `name 123 KB` for the n biggest packages of a bundle, own code included. */
+export function biggestPackages(bundle: HandlerBundle, n = 3): string {
+  return bundle.packages
+    .filter(([name]) => !NOT_COUNTED.has(name))
+    .slice(0, n)
+    .map(([name, bytes]) => `${name} ${kb(bytes)} KB`)
+    .join(", ");
+}
+
+export const kb = (bytes: number): number => Math.round(bytes / 1024);
+
+// ---------------------------------------------------------------------------------------------
+// Import time
+
+/** What the handlers read from the environment at module load; never used to call AWS here. */
+const HANDLER_ENV = {
+  TABLE_NAME: "table",
+  STATE_MACHINE_ARN: "arn:aws:states:eu-west-2:000000000000:stateMachine:challenge",
+  AWS_REGION: "eu-west-2",
+  NODE_OPTIONS: "--enable-source-maps",
+};
+
+const TIME_IMPORT = `const started = performance.now();
+await import(process.argv[1]);
+process.stdout.write(String(performance.now() - started));`;
+
+function importMs(file: string): number {
+  const out = execFileSync(
+    process.execPath,
+    ["--input-type=module", "-e", TIME_IMPORT, pathToFileURL(file).href],
+    {
+      env: { ...process.env, ...HANDLER_ENV },
+      encoding: "utf8",
+      // The SDK's Node.js 20 support notice and the like: not part of the figure.
+      stdio: ["ignore", "pipe", "ignore"],
+    },
+  );
+  return Number(out);
+}
+
+/**
+ * A module that only creates the SDK clients a handler's bundle imports (one of each client class,
+ * and the DynamoDB document client over its DynamoDB client): the floor a handler cannot go below.
+ */
+async function writeBareHandler(sdkPackages: readonly string[], file: string): Promise<void> {
+  const lines: string[] = [];
+  const made: string[] = [];
+  for (const [i, name] of sdkPackages.entries()) {
+    if (!name.startsWith("@aws-sdk/client-")) {
+      if (name !== "@aws-sdk/lib-dynamodb") lines.push(`import "${name}";`);
+      continue;
+    }
+    const exported = Object.keys((await import(name)) as Record<string, unknown>);
+    const client = exported.find((key) => key.endsWith("Client") && !key.startsWith("_"));
+    if (client === undefined) throw new Error(`${name} exports no client class`);
+    lines.push(`import { ${client} as C${i} } from "${name}";`);
+    made.push(
+      name === "@aws-sdk/client-dynamodb" && sdkPackages.includes("@aws-sdk/lib-dynamodb")
+        ? `DynamoDBDocumentClient.from(new C${i}({}))`
+        : `new C${i}({})`,
+    );
+  }
+  if (sdkPackages.includes("@aws-sdk/lib-dynamodb")) {
+    lines.push(`import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";`);
+  }
+  lines.push(`const clients = [${made.join(", ")}];`, "export const handler = async () => clients.length;");
+  writeFileSync(file, `${lines.join("\n")}\n`);
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/** Prints, per handler, bundle KB and import time against a bare handler with the same SDK clients. */
+export async function benchBundles(runs = Number(process.env.BENCH_IMPORT_RUNS ?? 3)): Promise<void> {
+  const outdir = mkdtempSync(path.join(PROJECT_ROOT, "node_modules", ".bench-bundles-"));
+  try {
+    const bundles = await bundleHandlers(handlerEntries(), outdir, { sourcemap: true });
+    const bareFiles = new Map<string, string>();
+    for (const bundle of bundles) {
+      const key = bundle.sdkPackages.join(",");
+      if (bareFiles.has(key)) continue;
+      const file = path.join(outdir, `bare-${bareFiles.size}.mjs`);
+      await writeBareHandler(bundle.sdkPackages, file);
+      bareFiles.set(key, file);
+    }
+
+    const notCounted = [...NOT_COUNTED].join(", ");
+    console.log(
+      `\nHandler bundles (index.mjs, KB; budget ${kb(BUNDLE_BUDGET_BYTES)} KB, ${notCounted} not counted) and module import time` +
+        `\nvs a bare module creating the same SDK clients (child processes, --enable-source-maps, median of ${runs} rounds; BENCH_IMPORT_RUNS=n for more)\n`,
+    );
+    console.log(
+      `${"handler".padEnd(36)} ${"KB".padStart(5)} ${"import ms".padStart(9)} ${"bare ms".padStart(8)} ${"ratio".padStart(6)}   biggest packages`,
+    );
+    // Interleaved rounds (every handler, then every bare module, per round), so a busy moment on a
+    // shared machine slows both sides of a ratio rather than one.
+    const handlerTimes = bundles.map((): number[] => []);
+    const bareTimes = new Map([...bareFiles.values()].map((file): [string, number[]] => [file, []]));
+    for (let run = 0; run < runs; run++) {
+      bundles.forEach((bundle, i) => handlerTimes[i]?.push(importMs(bundle.file)));
+      for (const [file, times] of bareTimes) times.push(importMs(file));
+    }
+    const ratios: number[] = [];
+    bundles.forEach((bundle, i) => {
+      const handlerMs = median(handlerTimes[i] ?? []);
+      const bareMs = median(bareTimes.get(bareFiles.get(bundle.sdkPackages.join(",")) ?? "") ?? []);
+      const ratio = handlerMs / bareMs;
+      ratios.push(ratio);
+      const over = bundle.bytes > BUNDLE_BUDGET_BYTES ? "!" : " ";
+      console.log(
+        `${bundle.entry.replace(/^functions\//, "").padEnd(36)} ${String(kb(bundle.bytes)).padStart(5)}${over}` +
+          `${handlerMs.toFixed(0).padStart(9)} ${bareMs.toFixed(0).padStart(8)} ${`x${ratio.toFixed(2)}`.padStart(6)}   ${biggestPackages(bundle)}`,
+      );
+    });
+    const sizes = bundles.map((b) => b.bytes);
+    const over = bundles.filter((b) => b.bytes > BUNDLE_BUDGET_BYTES).length;
+    console.log(
+      `\n${"bundles: median / max".padEnd(36)} ${kb(median(sizes))} / ${kb(Math.max(...sizes))} KB; ${over} of ${bundles.length} over ${kb(BUNDLE_BUDGET_BYTES)} KB` +
+        `\n${"import time vs bare: median / max".padEnd(36)} x${median(ratios).toFixed(2)} / x${Math.max(...ratios).toFixed(2)}; ${ratios.filter((r) => r > 1.5).length} of ${ratios.length} over x1.5`,
+    );
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
