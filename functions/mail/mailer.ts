@@ -105,7 +105,7 @@ export class Mailer {
     }
     let raw: Buffer;
     try {
-      raw = buildRawEmail({
+      raw = await buildRawEmail({
         from: this.settings.from,
         to: [email.to],
         cc: email.cc ?? [],
