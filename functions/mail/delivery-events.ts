@@ -1,6 +1,6 @@
 import * as z from "zod";
 import type { RecipientRole, UndeliverableReason } from "./notifications.js";
-import { MAIL_TAGS, decodeTagValue } from "./mailer.js";
+import { MAIL_TAGS, decodeTagValue } from "./mail-tags.js";
 import { type OutboundDependencies, recordUndeliverable } from "./outbound.js";
 import { mailHandler, productionOutbound } from "./production.js";
 

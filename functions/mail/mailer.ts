@@ -2,36 +2,10 @@ import { type SESClient, SendRawEmailCommand } from "@aws-sdk/client-ses";
 import { SENDING_LEASE_MS } from "../events/outbox-policy.js";
 import { logger } from "../shared/observability.js";
 import type { LedgerEntry, LedgerKey, OutboundLedger } from "./deliveries.js";
+import { encodeTagValue } from "./mail-tags.js";
 import { buildRawEmail } from "./mime.js";
 import type { MailRecipient } from "./notifications.js";
 import type { RenderedEmail } from "./templates.js";
-
-// =============================================================================================
-// SES message tags: how a bounce finds its way back to the challenge
-
-export const MAIL_TAGS = {
-  tenant: "crs-tenant",
-  challenge: "crs-challenge",
-  seq: "crs-seq",
-  role: "crs-role",
-  kind: "crs-kind",
-} as const;
-
-/**
- * SES tag values allow only letters, digits, `_` and `-`. Tenant ids may hold `.`: such values are
- * sent as `_` + hex (tenant ids never start with `_`, so the two forms cannot be confused).
- */
-export function encodeTagValue(value: string): string {
-  return /^[A-Za-z0-9-][A-Za-z0-9_-]{0,254}$/.test(value)
-    ? value
-    : `_${Buffer.from(value, "utf8").toString("hex")}`;
-}
-
-export function decodeTagValue(value: string): string {
-  return value.startsWith("_") && /^_(?:[0-9a-f]{2})+$/.test(value)
-    ? Buffer.from(value.slice(1), "hex").toString("utf8")
-    : value;
-}
 
 // =============================================================================================
 // Sending
@@ -105,7 +79,7 @@ export class Mailer {
     }
     let raw: Buffer;
     try {
-      raw = buildRawEmail({
+      raw = await buildRawEmail({
         from: this.settings.from,
         to: [email.to],
         cc: email.cc ?? [],

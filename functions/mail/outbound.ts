@@ -6,7 +6,8 @@ import {
   type UndeliverableRecord,
 } from "./deliveries.js";
 import type { ChallengeMailContext, MailContextLoader } from "./mail-context.js";
-import { type DeliveryOutcome, MAIL_TAGS, type Mailer } from "./mailer.js";
+import { MAIL_TAGS } from "./mail-tags.js";
+import type { DeliveryOutcome, Mailer } from "./mailer.js";
 import {
   type PlannedEmail,
   type RecipientRole,

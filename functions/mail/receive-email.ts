@@ -34,7 +34,8 @@ import {
 import { type LedgerKey, MAIL_OUT_SK_PREFIX } from "./deliveries.js";
 import { parseMailConfig, required, tenantIdsOf } from "./mail-config.js";
 import { presetProtocol } from "./mail-context.js";
-import { type DeliveryOutcome, MAIL_TAGS, type Mailer } from "./mailer.js";
+import { MAIL_TAGS } from "./mail-tags.js";
+import type { DeliveryOutcome, Mailer } from "./mailer.js";
 import type { MailObserver } from "./outbound.js";
 import { mailHandler, mailObserver, productionMailer, productionReplyKeys } from "./production.js";
 import type { ReplyKeySource } from "./reply-keys.js";

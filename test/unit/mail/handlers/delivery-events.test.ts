@@ -18,7 +18,8 @@ import {
 } from "../../../../functions/mail/delivery-events.js";
 import { DynamoOutboundLedger, DynamoUndeliverableLog } from "../../../../functions/mail/deliveries.js";
 import { MailContextLoader, presetProtocol } from "../../../../functions/mail/mail-context.js";
-import { MAIL_TAGS, Mailer, encodeTagValue } from "../../../../functions/mail/mailer.js";
+import { MAIL_TAGS, encodeTagValue } from "../../../../functions/mail/mail-tags.js";
+import { Mailer } from "../../../../functions/mail/mailer.js";
 import type { OutboundDependencies } from "../../../../functions/mail/outbound.js";
 import { SecretsManagerReplyKeys } from "../../../../functions/mail/reply-keys.js";
 import { DynamoChallengeStore } from "../../../../functions/store/dynamo-challenge-store.js";

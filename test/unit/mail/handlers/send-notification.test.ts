@@ -10,7 +10,6 @@ import { SESClient, SendRawEmailCommand } from "@aws-sdk/client-ses";
 import { GetCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
-import { simpleParser } from "mailparser";
 import { executeCommand } from "../../../../functions/app/execute-command.js";
 import {
   recipientRefOf,
@@ -24,13 +23,8 @@ import {
   eventMailKey,
 } from "../../../../functions/mail/deliveries.js";
 import { MailContextLoader, presetProtocol } from "../../../../functions/mail/mail-context.js";
-import {
-  Mailer,
-  decodeTagValue,
-  encodeTagValue,
-  permanentRejectionCode,
-} from "../../../../functions/mail/mailer.js";
-import { buildRawEmail, quotedPrintable } from "../../../../functions/mail/mime.js";
+import { decodeTagValue, encodeTagValue } from "../../../../functions/mail/mail-tags.js";
+import { Mailer, permanentRejectionCode } from "../../../../functions/mail/mailer.js";
 import type { OutboundDependencies } from "../../../../functions/mail/outbound.js";
 import { SecretsManagerReplyKeys, parseReplyKeySecret } from "../../../../functions/mail/reply-keys.js";
 import { createHandler } from "../../../../functions/mail/send-notification.js";
@@ -552,69 +546,6 @@ describe("the reply-token secret", () => {
     expect((await cache.current()).current.id).toBe(4);
     at += 2 * 60 * 60_000;
     await expect(cache.current()).rejects.toThrow("down");
-  });
-});
-
-describe("the MIME message", () => {
-  it("round-trips through a real parser: names, non-ASCII subject, long lines, both parts", async () => {
-    const text = `Dear Siân,\n\n${"A long line of text that keeps going ".repeat(6)}end.\n\n= equals, trailing space \n£5 café`;
-    const raw = buildRawEmail({
-      from: { address: MAIL_FROM, name: 'Northby "Challenges"' },
-      to: [{ email: "sian.jones@northby.example", name: "Siân Jones" }],
-      cc: [{ email: "morgan.hale@northby.example" }],
-      replyTo: "reply+abc@reply.challenges.example",
-      subject: "Challenge CR-01JD3K8Q6T9X2M4N5P7R8S9V0W – Siân’s response",
-      text,
-      html: "<p>Dear Siân</p>",
-      date: NOW,
-      headers: [["Auto-Submitted", "auto-generated"]],
-    });
-    const source = raw.toString("utf8");
-    expect(source.split("\r\n").every((line) => line.length <= 78 || line.startsWith("Subject"))).toBe(true);
-    expect(/[^\r]\n/.test(source)).toBe(false);
-    const parsed = await simpleParser(raw);
-    expect(parsed.subject).toBe("Challenge CR-01JD3K8Q6T9X2M4N5P7R8S9V0W – Siân’s response");
-    expect(parsed.from?.value[0]).toEqual({ address: MAIL_FROM, name: 'Northby "Challenges"' });
-    expect(parsed.to).toMatchObject({
-      value: [{ address: "sian.jones@northby.example", name: "Siân Jones" }],
-    });
-    expect(parsed.cc).toMatchObject({ value: [{ address: "morgan.hale@northby.example" }] });
-    expect(parsed.replyTo?.value[0]?.address).toBe("reply+abc@reply.challenges.example");
-    expect(parsed.text?.trimEnd()).toBe(text);
-    expect(parsed.html).toBe("<p>Dear Siân</p>");
-    expect(parsed.date?.toISOString()).toBe(NOW.toISOString());
-  });
-
-  it("a line break in a value cannot start another header", async () => {
-    const raw = buildRawEmail({
-      from: { address: MAIL_FROM },
-      to: [{ email: "sam@northby.example", name: "Sam\r\nBcc: evil@example.com" }],
-      subject: "Hello\r\nBcc: evil@example.com",
-      text: "x",
-      date: NOW,
-    });
-    const parsed = await simpleParser(raw);
-    expect(parsed.bcc).toBeUndefined();
-    expect(parsed.headers.has("bcc")).toBe(false);
-    expect(parsed.subject).toBe("Hello Bcc: evil@example.com");
-    expect(() =>
-      buildRawEmail({
-        from: { address: MAIL_FROM },
-        to: [{ email: "a b@x.example" }],
-        subject: "s",
-        text: "t",
-        date: NOW,
-      }),
-    ).toThrow();
-  });
-
-  it("quoted-printable keeps lines short and encodes what must be", () => {
-    expect(quotedPrintable("a=b \nc")).toBe("a=3Db=20\r\nc");
-    expect(
-      quotedPrintable("x".repeat(100))
-        .split("\r\n")
-        .every((l) => l.length <= 76),
-    ).toBe(true);
   });
 });
 
