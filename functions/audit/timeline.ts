@@ -3,7 +3,8 @@ import type { Actor, Channel } from "../domain/challenge/actor.js";
 import { timedOutWords } from "../domain/challenge/timer.js";
 import type { Protocol, Recipient, Track } from "../domain/protocol.js";
 import { challengeEventSchema } from "../store/items.js";
-import { eventOfLine, londonDay, type ExportLine } from "./export-format.js";
+import { londonDay } from "../domain/london-time.js";
+import { eventOfLine, type ExportLine } from "./export-format.js";
 import type { TombstoneRecord } from "./tombstone-format.js";
 import {
   actorTitle,

@@ -2,6 +2,7 @@ import * as z from "zod";
 import type { ChallengeEvent } from "../../domain/challenge/events.js";
 import type { ChallengeState } from "../../domain/challenge/state.js";
 import { timedOutWords } from "../../domain/challenge/timer.js";
+import { asWritten, deadlineInWords } from "../../domain/dates-in-words.js";
 import type { Protocol } from "../../domain/protocol.js";
 import type { Page, TrayQuery } from "../../store/ports.js";
 import { challengeStateSchema } from "../../store/items.js";
@@ -139,18 +140,9 @@ export const trayPageSchema = z
       "A page of a work tray; pass `next` back as the `next` query parameter for the following page",
   });
 
-const london = new Intl.DateTimeFormat("en-GB", {
-  timeZone: "Europe/London",
-  day: "numeric",
-  month: "long",
-  year: "numeric",
-  hour: "2-digit",
-  minute: "2-digit",
-});
-
+/** A deadline in the one wording of dates (functions/domain/dates-in-words.ts). */
 function londonTime(iso: string): string {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : london.format(date);
+  return asWritten(iso, deadlineInWords);
 }
 
 /** "Stage 2" for a stage id, from the challenge's protocol when known. */
