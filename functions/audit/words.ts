@@ -28,14 +28,3 @@ export function formatDay(isoOrDay: string): string {
 export function formatDeadline(iso: string, relativeTo?: string): string {
   return asWritten(iso, (value) => deadlineInWords(value, relativeTo));
 }
-
-export {
-  actorTitle,
-  findStage,
-  listInWords,
-  personAndTitle,
-  plural,
-  referralTitle,
-  stageLabel,
-  type PersonNames,
-} from "../domain/words.js";
