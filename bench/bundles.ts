@@ -18,13 +18,6 @@ import { BUNDLING, PROJECT_ROOT } from "../lib/functions.js";
 /** Every handler's index.mjs must fit in this (issue 11). */
 export const BUNDLE_BUDGET_BYTES = 300 * 1024;
 
-/**
- * Packages bundled but not counted against the budget: luxon leaves functions/ with the London-time
- * module of the `dates` work (issue 14). Delete this entry once that is merged: then luxon in a
- * bundle is a regression the budget must catch.
- */
-export const NOT_COUNTED: ReadonlySet<string> = new Set(["luxon"]);
-
 export const OWN_CODE = "own code";
 
 export interface HandlerBundle {
@@ -32,9 +25,8 @@ export interface HandlerBundle {
   readonly entry: string;
   /** The bundled file. */
   readonly file: string;
-  /** Bytes of index.mjs, less the packages in {@link NOT_COUNTED}. */
+  /** Bytes of index.mjs. */
   readonly bytes: number;
-  readonly notCountedBytes: number;
   /** Bytes in the output by npm package name, or {@link OWN_CODE}; largest first. */
   readonly packages: readonly (readonly [string, number])[];
   /** The external AWS SDK packages the bundle imports (provided by the Lambda runtime). */
@@ -98,9 +90,6 @@ export async function bundleHandlers(
     const output = result.metafile.outputs[path.relative(PROJECT_ROOT, file)];
     if (output === undefined) throw new Error(`no bundle for ${entry}`);
     const packages = bytesByPackage(output);
-    const notCountedBytes = packages
-      .filter(([name]) => NOT_COUNTED.has(name))
-      .reduce((sum, [, bytes]) => sum + bytes, 0);
     const sdkPackages = [
       ...new Set(
         output.imports
@@ -108,14 +97,13 @@ export async function bundleHandlers(
           .map((i) => /^@aws-sdk\/[^/]+/.exec(i.path)?.[0] ?? i.path),
       ),
     ].sort();
-    return { entry, file, bytes: output.bytes - notCountedBytes, notCountedBytes, packages, sdkPackages };
+    return { entry, file, bytes: output.bytes, packages, sdkPackages };
   });
 }
 
 /** `name 123 KB` for the n biggest packages of a bundle, own code included. */
 export function biggestPackages(bundle: HandlerBundle, n = 3): string {
   return bundle.packages
-    .filter(([name]) => !NOT_COUNTED.has(name))
     .slice(0, n)
     .map(([name, bytes]) => `${name} ${kb(bytes)} KB`)
     .join(", ");
@@ -201,9 +189,8 @@ export async function benchBundles(runs = Number(process.env.BENCH_IMPORT_RUNS ?
       bareFiles.set(key, file);
     }
 
-    const notCounted = [...NOT_COUNTED].join(", ");
     console.log(
-      `\nHandler bundles (index.mjs, KB; budget ${kb(BUNDLE_BUDGET_BYTES)} KB, ${notCounted} not counted) and module import time` +
+      `\nHandler bundles (index.mjs, KB; budget ${kb(BUNDLE_BUDGET_BYTES)} KB) and module import time` +
         `\nvs a bare module creating the same SDK clients (child processes, --enable-source-maps, median of ${runs} rounds; BENCH_IMPORT_RUNS=n for more)\n`,
     );
     console.log(

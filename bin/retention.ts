@@ -14,7 +14,7 @@ import { isEntryPoint, type Output, runAsScript } from "./cli.js";
 import { parseArgs } from "node:util";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { londonDay } from "../functions/audit/export-format.js";
+import { londonDay } from "../functions/domain/london-time.js";
 import { runRetention, type RetentionReport } from "../functions/retention/run-retention.js";
 import { RetentionStore } from "../functions/store/retention-store.js";
 import { isTenantId } from "../functions/store/table.js";

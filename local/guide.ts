@@ -5,7 +5,7 @@
  * from the tokens file.
  */
 import { join } from "node:path";
-import { DateTime } from "luxon";
+import { addMonths, londonDay } from "../functions/domain/london-time.js";
 
 /** Where `npm start` writes the demo tokens (`export TOKEN_IRO=...`), inside the data folder. */
 export function tokensFilePath(dataDir: string): string {
@@ -35,8 +35,8 @@ export interface GuideStep {
  * a reply, the challenge, the report (over the next three months from `now`, the service clock).
  */
 export function demoSteps(urls: GuideUrls, dataDir: string, now: Date): readonly GuideStep[] {
-  const today = DateTime.fromJSDate(now, { zone: "Europe/London" });
-  const period = `from=${today.toISODate() ?? ""}&to=${today.plus({ months: 3 }).toISODate() ?? ""}`;
+  const today = londonDay(now);
+  const period = `from=${today}&to=${addMonths(today, 3)}`;
   const advance = (workingDays: number): string =>
     `curl -s -X POST $API/_local/clock/advance -d '{"workingDays":${workingDays}}'`;
   return [

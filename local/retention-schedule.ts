@@ -1,5 +1,5 @@
 import { deleteExpired } from "../functions/retention/delete-expired.js";
-import { londonDay } from "../functions/audit/export-format.js";
+import { londonDay } from "../functions/domain/london-time.js";
 import { onAdvance } from "../functions/shared/clock.js";
 
 /**

@@ -1,7 +1,7 @@
 import { challengePathSchema, etagOf } from "./http/command-route.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { problems } from "./http/problem.js";
-import { challengeWithTimelineSchema, stageLabeller, timelineEntry } from "./http/views.js";
+import { challengeWithTimelineSchema, timelineEntries } from "./http/views.js";
 
 /**
  * GET /v1/challenges/{challengeId}: the snapshot and its timeline (every event in order, in plain
@@ -29,7 +29,6 @@ export const spec = defineRoute({
       firstRead.length < stored.state.version
         ? await deps.challenges.events(principal.tenantId, path.challengeId)
         : firstRead;
-    const label = stageLabeller(deps.protocols(stored.state.protocolId));
     return {
       status: 200,
       // The version, for If-Match on a command: it acts only if nothing changed since this read.
@@ -37,9 +36,10 @@ export const spec = defineRoute({
       // Keep the timeline to the events the snapshot has folded (a later command may have added more).
       body: {
         challenge: stored.state,
-        timeline: events
-          .filter((e) => e.event.seq <= stored.state.version)
-          .map((e) => timelineEntry(e.event, label)),
+        timeline: timelineEntries(
+          events.filter((e) => e.event.seq <= stored.state.version).map((e) => e.event),
+          deps.protocols(stored.state.protocolId),
+        ),
       },
     };
   },

@@ -5,16 +5,10 @@ import type {
 } from "aws-lambda";
 import * as z from "zod";
 import { TenantNotConfiguredError, UnknownProtocolError } from "../app/execute-command.js";
-import {
-  endOfLondonDay,
-  loadCohort,
-  periodProblem,
-  protocolsFor,
-  startOfLondonDay,
-  tenantCalendar,
-} from "../audit/readers.js";
+import { loadCohort, periodProblem, protocolsFor, tenantCalendar } from "../audit/readers.js";
 import { themesReport, toCsv, toHtml } from "../audit/reports.js";
 import { referralKindSchema } from "../domain/challenge/commands.js";
+import { endOfLondonDay, startOfLondonDay } from "../domain/london-time.js";
 import { raiserRoleSchema, trackSchema } from "../domain/protocol.js";
 import { challengeStateSchema } from "../store/items.js";
 import type { ApiDependencies } from "./http/dependencies.js";

@@ -1,6 +1,6 @@
-import { DateTime } from "luxon";
 import { ulid } from "ulid";
 import { createEnglandCalendar } from "../domain/calendar.js";
+import { isCalendarDay, overdueFrom } from "../domain/london-time.js";
 import {
   type ChallengeEvent,
   type ChallengeState,
@@ -374,6 +374,5 @@ export function firstActionDueAt(state: ChallengeState): string | undefined {
     .sort();
   const first = dates[0];
   if (first === undefined) return undefined;
-  const dayAfter = DateTime.fromISO(first, { zone: "Europe/London" }).plus({ days: 1 }).startOf("day");
-  return dayAfter.isValid ? dayAfter.toUTC().toISO() : undefined;
+  return isCalendarDay(first) ? overdueFrom(first).toISOString() : undefined;
 }

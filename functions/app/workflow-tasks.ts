@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { DateTime } from "luxon";
 import { createEnglandCalendar, type WorkingDayCalendar } from "../domain/calendar.js";
+import { isCalendarDay, overdueFrom } from "../domain/london-time.js";
 import {
   type ChallengeState,
   type ChallengeStatus,
@@ -416,10 +416,9 @@ function timerOutcomeAt(
 
 /** The start of the London day after `byWhen`: an action due "by 10 March" is overdue from 11 March 00:00 London. */
 export function actionDueAt(byWhen: string): Date {
-  const dayAfter = DateTime.fromISO(byWhen, { zone: "Europe/London" }).plus({ days: 1 }).startOf("day");
-  if (!dayAfter.isValid)
+  if (!isCalendarDay(byWhen))
     throw new InconsistentChallengeError(`action date ${JSON.stringify(byWhen)} is not a date`);
-  return dayAfter.toJSDate();
+  return overdueFrom(byWhen);
 }
 
 function openActions(state: ChallengeState) {

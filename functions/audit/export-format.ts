@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { actorSchema, channelSchema, type Actor, type Channel } from "../domain/challenge/actor.js";
+import { londonDay } from "../domain/london-time.js";
 import type { StoredEvent } from "../store/ports.js";
 import { tenantPrefix } from "../store/table.js";
 
@@ -122,26 +123,6 @@ export function keySegment(value: string): string {
     }
   }
   return out;
-}
-
-const LONDON_DAY = new Intl.DateTimeFormat("en-CA", {
-  timeZone: "Europe/London",
-  year: "numeric",
-  month: "2-digit",
-  day: "2-digit",
-});
-
-/** The Europe/London calendar date (YYYY-MM-DD) of an ISO instant. */
-export function londonDay(iso: string): string {
-  const ms = Date.parse(iso);
-  if (Number.isNaN(ms)) throw new Error(`not an ISO-8601 instant: ${JSON.stringify(iso)}`);
-  const parts = LONDON_DAY.formatToParts(new Date(ms));
-  const part = (type: Intl.DateTimeFormatPartTypes): string => {
-    const value = parts.find((p) => p.type === type)?.value;
-    if (value === undefined) throw new Error(`cannot work out the London date of ${iso}`);
-    return value;
-  };
-  return `${part("year")}-${part("month")}-${part("day")}`;
 }
 
 /** The object key of one event: see the module comment for the layout and why. */

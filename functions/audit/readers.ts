@@ -1,10 +1,10 @@
-import { DateTime } from "luxon";
 import { createEnglandCalendar, type WorkingDayCalendar } from "../domain/calendar.js";
 import type { ChallengeEvent } from "../domain/challenge/events.js";
 import type { ChallengeState } from "../domain/challenge/state.js";
+import { addMonths, startOfLondonDay } from "../domain/london-time.js";
 import type { Protocol } from "../domain/protocol.js";
 import type { ChallengeStore, Page, TrayQuery } from "../store/ports.js";
-import type { PersonNames } from "./words.js";
+import type { PersonNames } from "../domain/words.js";
 import { caseNotesFor, type CaseNote } from "./case-notes.js";
 import type { ReportPeriod } from "./reports.js";
 
@@ -13,8 +13,6 @@ import type { ReportPeriod } from "./reports.js";
  * case-note pull), over the store's ports: every read is a key or index query (months raised, the
  * open-by-due-date tray, the child's index, a challenge's partition), never a scan. No AWS imports.
  */
-
-const ZONE = "Europe/London";
 
 /** The longest period one themes report covers: 13 calendar months (a year and its comparison month). */
 export const MAX_REPORT_MONTHS = 13;
@@ -41,11 +39,10 @@ export function tenantCalendar(settings: CalendarSettings): WorkingDayCalendar {
 /** The calendar months (YYYY-MM) a period touches, in order. */
 export function monthsOf(period: ReportPeriod): string[] {
   const months: string[] = [];
-  let month = DateTime.fromISO(period.from, { zone: ZONE }).startOf("month");
-  const last = DateTime.fromISO(period.to, { zone: ZONE }).startOf("month");
-  while (month <= last) {
-    months.push(month.toFormat("yyyy-MM"));
-    month = month.plus({ months: 1 });
+  const last = period.to.slice(0, 7);
+  // From the first of the month: adding months to the 31st would skip a short month.
+  for (let day = `${period.from.slice(0, 7)}-01`; day.slice(0, 7) <= last; day = addMonths(day, 1)) {
+    months.push(day.slice(0, 7));
   }
   return months;
 }
@@ -58,16 +55,6 @@ export function periodProblem(period: ReportPeriod): string | undefined {
     return `the period spans ${months} calendar months; a report covers at most ${MAX_REPORT_MONTHS}`;
   }
   return undefined;
-}
-
-/** The first instant of a London day. */
-export function startOfLondonDay(day: string): Date {
-  return DateTime.fromISO(day, { zone: ZONE }).startOf("day").toJSDate();
-}
-
-/** The last instant (millisecond) of a London day. */
-export function endOfLondonDay(day: string): Date {
-  return new Date(DateTime.fromISO(day, { zone: ZONE }).plus({ days: 1 }).startOf("day").toMillis() - 1);
 }
 
 /** Every item of a paged tray, page by page. */
@@ -157,7 +144,7 @@ export async function loadCohort(
  */
 export function dueSoonHorizon(now: Date, nearWorkingDays: number, calendar: WorkingDayCalendar): Date {
   const tooFar = calendar.deadlineAfter(now, nearWorkingDays + 1);
-  return new Date(DateTime.fromJSDate(tooFar, { zone: ZONE }).startOf("day").toMillis() - 1);
+  return new Date(startOfLondonDay(calendar.londonDate(tooFar)).getTime() - 1);
 }
 
 // --- the case-record system's pull --------------------------------------------------------------

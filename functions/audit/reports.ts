@@ -1,9 +1,9 @@
-import { DateTime } from "luxon";
 import type { WorkingDayCalendar } from "../domain/calendar.js";
 import type { ChallengeEvent, EventOf } from "../domain/challenge/events.js";
 import { evolve, initialState } from "../domain/challenge/evolve.js";
 import type { ChallengeState, ChallengeStatus } from "../domain/challenge/state.js";
 import type { Protocol, RaiserRole, Stage, Track, TrackProtocol } from "../domain/protocol.js";
+import { endOfLondonDay } from "../domain/london-time.js";
 import { formatDay, formatDeadline, formatInstant } from "./words.js";
 
 /**
@@ -173,12 +173,6 @@ export function median(values: readonly number[]): number | null {
   const mid = Math.floor(sorted.length / 2);
   const upper = sorted[mid] ?? 0;
   return sorted.length % 2 === 1 ? upper : ((sorted[mid - 1] ?? 0) + upper) / 2;
-}
-
-/** The last instant (millisecond) of a London day: the end of a period ending on `day`. */
-function endOfLondonDay(day: string): Date {
-  const next = DateTime.fromISO(day, { zone: "Europe/London" }).plus({ days: 1 }).startOf("day");
-  return new Date(next.toMillis() - 1);
 }
 
 function protocolMap(protocols: Protocol | readonly Protocol[]): Map<string, Protocol> {

@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { RETENTION_RULES, type RetentionRule } from "../domain/retention.js";
-import { EXPORT_PREFIX, exportLineSchema, keySegment, londonDay } from "./export-format.js";
+import { londonDay } from "../domain/london-time.js";
+import { EXPORT_PREFIX, exportLineSchema, keySegment } from "./export-format.js";
 import { tenantPrefix } from "../store/table.js";
 
 /**

@@ -2,7 +2,8 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import * as z from "zod";
 import { canonicalJson, eventHash } from "../store/event-hash.js";
-import { eventOfLine, exportLineSchema, londonDay, type ExportLine } from "./export-format.js";
+import { londonDay } from "../domain/london-time.js";
+import { eventOfLine, exportLineSchema, type ExportLine } from "./export-format.js";
 import { tombstoneRecordSchema, type TombstoneRecord } from "./tombstone-format.js";
 
 /**

@@ -16,7 +16,8 @@ import {
   sha256OfBytes,
   signedStatement,
 } from "./digest-format.js";
-import { EXPORT_PREFIX, londonDay } from "./export-format.js";
+import { londonDay } from "../domain/london-time.js";
+import { EXPORT_PREFIX } from "./export-format.js";
 import { exportedRecordInstant } from "./tombstone-format.js";
 
 /**

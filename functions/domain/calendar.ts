@@ -1,5 +1,14 @@
-import { DateTime } from "luxon";
 import { ENGLAND_AND_WALES_BANK_HOLIDAYS, FIRST_YEAR, LAST_YEAR } from "./bank-holidays.js";
+import {
+  CLOSE_OF_BUSINESS,
+  addDays,
+  deadlineOn,
+  londonClock,
+  londonDay,
+  londonInstant,
+  parseTimeOfDay,
+  weekdayOf,
+} from "./london-time.js";
 import type { Window } from "./protocol.js";
 
 /**
@@ -36,10 +45,6 @@ export interface WorkingDayCalendar {
   londonDate(instant: Date): string;
 }
 
-const ZONE = "Europe/London";
-const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
-const HH_MM = /^([01]\d|2[0-3]):([0-5]\d)$/;
-
 const bankHolidaysByYear = new Map<number, ReadonlySet<string>>();
 
 /** England and Wales bank holidays in `year`, as London dates (YYYY-MM-DD). */
@@ -59,91 +64,70 @@ function bankHolidays(year: number): ReadonlySet<string> {
   return days;
 }
 
-/** A London calendar day; throws on anything that is not a real YYYY-MM-DD date. */
-function parseDay(day: string, what: string): DateTime {
-  const parsed = ISO_DAY.test(day) ? DateTime.fromISO(day, { zone: ZONE }) : undefined;
-  if (!parsed?.isValid) throw new Error(`${what} must be a real date in YYYY-MM-DD form, got "${day}"`);
-  return parsed;
+function positiveWholeNumber(value: number, what: string): void {
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new Error(`${what} must be a positive integer, got ${value}`);
 }
 
-function inLondon(instant: Date, what: string): DateTime {
+function dayOfInstant(instant: Date, what: string): string {
   if (Number.isNaN(instant.getTime())) throw new Error(`${what} is not a valid date`);
-  return DateTime.fromJSDate(instant, { zone: ZONE });
-}
-
-function isoDay(day: DateTime): string {
-  return day.toFormat("yyyy-MM-dd");
+  return londonDay(instant);
 }
 
 export function createEnglandCalendar(
   options: { closureDays?: readonly string[]; closeOfBusiness?: string } = {},
 ): WorkingDayCalendar {
-  const closureDays = new Set((options.closureDays ?? []).map((day) => isoDay(parseDay(day, "closure day"))));
+  // addDays(day, 0) checks the day is real and writes it YYYY-MM-DD.
+  const closureDays = new Set((options.closureDays ?? []).map((day) => addDays(day, 0, "closure day")));
+  const closeOfBusiness = parseTimeOfDay(options.closeOfBusiness ?? CLOSE_OF_BUSINESS, "closeOfBusiness");
 
-  const closeOfBusiness = options.closeOfBusiness ?? "17:00";
-  const time = HH_MM.exec(closeOfBusiness);
-  if (!time) throw new Error(`closeOfBusiness must be HH:MM (24-hour), got "${closeOfBusiness}"`);
-  const hour = Number(time[1]);
-  const minute = Number(time[2]);
-
-  // Weekday 6 and 7 are Saturday and Sunday in luxon.
-  const working = (day: DateTime): boolean => {
-    const iso = isoDay(day);
-    return day.weekday < 6 && !closureDays.has(iso) && !bankHolidays(day.year).has(iso);
-  };
+  // Weekdays 6 and 7 are Saturday and Sunday.
+  const working = (day: string): boolean =>
+    weekdayOf(day) < 6 && !closureDays.has(day) && !bankHolidays(Number(day.slice(0, 4))).has(day);
 
   const calendar: WorkingDayCalendar = {
-    isWorkingDay: (day) => working(parseDay(day, "day")),
+    isWorkingDay: (day) => working(addDays(day, 0, "day")),
 
     deadlineAfter(start, workingDays) {
-      if (!Number.isSafeInteger(workingDays) || workingDays < 1) {
-        throw new Error(`workingDays must be a positive integer, got ${workingDays}`);
-      }
-      // Calendar-day steps from London midnight: plus({ days }) keeps local wall time across clock changes.
-      let day = inLondon(start, "start").startOf("day");
+      positiveWholeNumber(workingDays, "workingDays");
+      // Whole London days, then the wall-clock time: 16:00Z in summer time and 17:00Z in winter for 17:00.
+      let day = dayOfInstant(start, "start");
       for (let counted = 0; counted < workingDays;) {
-        day = day.plus({ days: 1 });
+        day = addDays(day, 1);
         if (working(day)) counted++;
       }
-      // Setting London wall-clock time makes the instant 16:00Z in BST and 17:00Z in GMT for 17:00.
-      return day.set({ hour, minute }).toJSDate();
+      return deadlineOn(day, closeOfBusiness);
     },
 
     windowEnd(start, window) {
       if (window.unit === "working_days") return calendar.deadlineAfter(start, window.length);
-      if (!Number.isSafeInteger(window.length) || window.length < 1) {
-        throw new Error(`a window's length must be a positive integer, got ${window.length}`);
-      }
+      positiveWholeNumber(window.length, "a window's length");
       const days = window.unit === "weeks" ? window.length * 7 : window.length;
-      // plus({ days }) from London midnight keeps local wall time across clock changes.
-      const day = inLondon(start, "start").startOf("day").plus({ days });
-      return day.set({ hour, minute }).toJSDate();
+      return deadlineOn(addDays(dayOfInstant(start, "start"), days), closeOfBusiness);
     },
 
     workingDaysBefore(instant, workingDays) {
-      if (!Number.isSafeInteger(workingDays) || workingDays < 1) {
-        throw new Error(`workingDays must be a positive integer, got ${workingDays}`);
-      }
-      // Calendar-day steps keep the London wall time across clock changes (as deadlineAfter does).
-      let day = inLondon(instant, "instant");
+      positiveWholeNumber(workingDays, "workingDays");
+      // Whole London days back, at the same London wall-clock time (across a clock change too).
+      let day = dayOfInstant(instant, "instant");
+      const time = londonClock(instant);
       for (let counted = 0; counted < workingDays;) {
-        day = day.minus({ days: 1 });
+        day = addDays(day, -1);
         if (working(day)) counted++;
       }
-      return day.toJSDate();
+      return londonInstant(day, time);
     },
 
     workingDaysBetween(start, end) {
-      const first = inLondon(start, "start").startOf("day").plus({ days: 1 });
-      const last = inLondon(end, "end").startOf("day");
+      const last = dayOfInstant(end, "end");
       let count = 0;
-      for (let day = first; day <= last; day = day.plus({ days: 1 })) {
+      for (let day = addDays(dayOfInstant(start, "start"), 1); day <= last; day = addDays(day, 1)) {
         if (working(day)) count++;
       }
       return count;
     },
 
-    londonDate: (instant) => isoDay(inLondon(instant, "instant")),
+    londonDate: (instant) => dayOfInstant(instant, "instant"),
   };
   return calendar;
 }

@@ -1,5 +1,5 @@
-import { DateTime } from "luxon";
 import * as z from "zod";
+import { addDays, addMonths, isCalendarDay } from "./london-time.js";
 import type { Track } from "./protocol.js";
 
 /**
@@ -59,12 +59,11 @@ export class InvalidRetentionInputError extends Error {
   override readonly name = "InvalidRetentionInputError";
 }
 
-function calendarDate(value: string, what: string): DateTime {
-  const date = /^\d{4}-\d{2}-\d{2}$/.test(value) ? DateTime.fromISO(value, { zone: "utc" }) : undefined;
-  if (date?.isValid !== true) {
+/** A calendar date (YYYY-MM-DD, which compares as a string in date order); throws unless it is real. */
+function calendarDate(value: string, what: string): string {
+  if (!isCalendarDay(value))
     throw new InvalidRetentionInputError(`${what} must be a calendar date YYYY-MM-DD`);
-  }
-  return date;
+  return value;
 }
 
 /**
@@ -73,11 +72,9 @@ function calendarDate(value: string, what: string): DateTime {
  */
 export function anniversary(date: string, years: number): string {
   const start = calendarDate(date, "date");
-  const target = start.plus({ years });
-  if (start.month === 2 && start.day === 29 && target.day === 28) {
-    return target.plus({ days: 1 }).toISODate() ?? "";
-  }
-  return target.toISODate() ?? "";
+  const target = addMonths(start, years * 12);
+  if (start.endsWith("-02-29") && target.endsWith("-02-28")) return addDays(target, 1);
+  return target;
 }
 
 /** The retention date of a challenge's record and the rule that set it. */

@@ -1,4 +1,4 @@
-import { DateTime } from "luxon";
+import { dateInWords, deadlineInWords, shortDate } from "../domain/dates-in-words.js";
 import * as z from "zod";
 import type { ChallengeForm, ReferralKind } from "../domain/challenge/commands.js";
 import type { GoodPracticeNotification } from "../domain/good-practice.js";
@@ -526,60 +526,9 @@ export const storedTemplateOverridesSchema = templateOverridesSchema.superRefine
 });
 
 // ---------------------------------------------------------------------------------------------
-// Dates in words (Europe/London)
+// Dates in words: the domain's one wording (London time), re-exported for the notifications.
 
-const ZONE = "Europe/London";
-const DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
-const MONTHS = [
-  "January",
-  "February",
-  "March",
-  "April",
-  "May",
-  "June",
-  "July",
-  "August",
-  "September",
-  "October",
-  "November",
-  "December",
-];
-
-function london(iso: string, what: string): DateTime {
-  const parsed = DateTime.fromISO(iso, { zone: ZONE });
-  if (!parsed.isValid) throw new Error(`${what} must be an ISO date or instant, got "${iso}"`);
-  return parsed;
-}
-
-const dayName = (d: DateTime): string => DAYS[d.weekday - 1] ?? "";
-const monthName = (d: DateTime): string => MONTHS[d.month - 1] ?? "";
-
-/** "5pm", "5:30pm", "midday", "midnight" (GOV.UK style). */
-function timeInWords(d: DateTime): string {
-  if (d.minute === 0 && d.hour === 12) return "midday";
-  if (d.minute === 0 && d.hour === 0) return "midnight";
-  const hour = d.hour % 12 === 0 ? 12 : d.hour % 12;
-  const minutes = d.minute === 0 ? "" : `:${String(d.minute).padStart(2, "0")}`;
-  return `${hour}${minutes}${d.hour < 12 ? "am" : "pm"}`;
-}
-
-/** "5pm on Thursday 3 December 2026": the instant in London time, summer time included. */
-export function deadlineInWords(iso: string): string {
-  const d = london(iso, "deadline");
-  return `${timeInWords(d)} on ${dayName(d)} ${d.day} ${monthName(d)} ${d.year}`;
-}
-
-/** "Thursday 3 December 2026": a London date (YYYY-MM-DD) or an instant's London date. */
-export function dateInWords(iso: string): string {
-  const d = london(iso, "date");
-  return `${dayName(d)} ${d.day} ${monthName(d)} ${d.year}`;
-}
-
-/** "Thu 3 Dec": for subjects. */
-export function shortDate(iso: string): string {
-  const d = london(iso, "date");
-  return `${dayName(d).slice(0, 3)} ${d.day} ${monthName(d).slice(0, 3)}`;
-}
+export { dateInWords, deadlineInWords, shortDate } from "../domain/dates-in-words.js";
 
 // ---------------------------------------------------------------------------------------------
 // Rendering

@@ -4,7 +4,7 @@ import { now } from "../shared/clock.js";
 import { countMetrics, logger, withLambdaContext } from "../shared/observability.js";
 import { RetentionStore } from "../store/retention-store.js";
 import { isTenantId } from "../store/table.js";
-import { londonDay } from "../audit/export-format.js";
+import { londonDay } from "../domain/london-time.js";
 import { runRetention, type RetentionReport } from "./run-retention.js";
 
 /**

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
+import { londonMonth } from "../domain/london-time.js";
 
 /**
  * The single DynamoDB table, defined once. Plain data and pure functions: the CDK construct (lib/),
@@ -251,19 +252,9 @@ export function sortableInstant(iso: string, what: string): string {
   return new Date(ms).toISOString();
 }
 
-const londonMonth = new Intl.DateTimeFormat("en-GB", {
-  timeZone: "Europe/London",
-  year: "numeric",
-  month: "2-digit",
-});
-
 /** The Europe/London calendar month (YYYY-MM) of an instant: reports count months as the authority does. */
 export function londonMonthOf(iso: string): string {
-  const parts = londonMonth.formatToParts(new Date(sortableInstant(iso, "raisedAt")));
-  const year = parts.find((p) => p.type === "year")?.value;
-  const month = parts.find((p) => p.type === "month")?.value;
-  if (year === undefined || month === undefined) throw new Error(`cannot work out the month of ${iso}`);
-  return `${year}-${month}`;
+  return londonMonth(sortableInstant(iso, "raisedAt"));
 }
 
 export interface Key {

@@ -8,7 +8,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { DateTime } from "luxon";
+import {
+  addDays,
+  londonClock,
+  londonDay,
+  londonInstant,
+  weekdayOf,
+} from "../../functions/domain/london-time.js";
 import { createEnglandCalendar } from "../../functions/domain/calendar.js";
 import { readExportSources, verifyExport, type VerifyReport } from "../../functions/audit/verify.js";
 import { type LocalPorts, freePorts } from "../../local/ports.js";
@@ -145,8 +151,6 @@ export async function advanceClock(
 // ---------------------------------------------------------------------------------------------
 // Dates
 
-const ZONE = "Europe/London";
-
 /**
  * The Thursday before the next late May bank holiday (the last Monday of May) that is at least a
  * week ahead of `after`, at 10:00 London. Five working days from that Thursday run over the
@@ -158,22 +162,21 @@ export function thursdayBeforeLateMayBankHoliday(after: Date): {
   deadline: Date;
 } {
   const calendar = createEnglandCalendar();
-  for (let year = DateTime.fromJSDate(after, { zone: ZONE }).year; ; year++) {
-    let monday = DateTime.fromObject({ year, month: 5, day: 31, hour: 10 }, { zone: ZONE });
-    while (monday.weekday !== 1) monday = monday.minus({ days: 1 });
-    const thursday = monday.minus({ days: 4 });
-    if (thursday.toMillis() < after.getTime() + 7 * 86_400_000) continue;
-    const bankHoliday = monday.toFormat("yyyy-MM-dd");
+  for (let year = londonClock(after).year; ; year++) {
+    let monday = `${year}-05-31`;
+    while (weekdayOf(monday) !== 1) monday = addDays(monday, -1);
+    const thursday = londonInstant(addDays(monday, -4), { hour: 10, minute: 0 });
+    if (thursday.getTime() < after.getTime() + 7 * 86_400_000) continue;
+    const bankHoliday = monday;
     if (calendar.isWorkingDay(bankHoliday)) throw new Error(`${bankHoliday} is not a bank holiday`);
-    const deadline = thursday.plus({ days: 8 }).set({ hour: 17, minute: 0 });
-    return { thursday: thursday.toJSDate(), bankHoliday, deadline: deadline.toJSDate() };
+    const deadline = londonInstant(addDays(monday, 4), { hour: 17, minute: 0 });
+    return { thursday, bankHoliday, deadline };
   }
 }
 
 /** The London calendar date of an instant. */
 export function londonDate(iso: string | Date): string {
-  const date = typeof iso === "string" ? new Date(iso) : iso;
-  return DateTime.fromJSDate(date, { zone: ZONE }).toFormat("yyyy-MM-dd");
+  return londonDay(iso);
 }
 
 // ---------------------------------------------------------------------------------------------

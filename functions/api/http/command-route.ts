@@ -4,7 +4,7 @@ import type { Command, CommandExpectation } from "../../domain/challenge/command
 import type { ApiDependencies } from "./dependencies.js";
 import { type RouteSpec, defineRoute } from "./middleware.js";
 import { problems } from "./problem.js";
-import { commandResultSchema, stageLabeller, timelineEntry } from "./views.js";
+import { commandResultSchema, timelineEntries } from "./views.js";
 
 /**
  * Command routes: the request body is the command's own schema minus what the server supplies
@@ -85,8 +85,8 @@ export const challengePathSchema = z.strictObject({ challengeId: pathIdSchema })
 
 /** The response body of every command route. */
 export function commandResultBody(deps: Pick<ApiDependencies, "protocols">, result: CommandResult) {
-  const label = stageLabeller(deps.protocols(result.state.protocolId));
-  return { challenge: result.state, events: result.events.map((e) => timelineEntry(e, label)) };
+  const protocol = deps.protocols(result.state.protocolId);
+  return { challenge: result.state, events: timelineEntries(result.events, protocol, result.state) };
 }
 
 /** Anything that parses a full command (each command's schema does). */

@@ -1,7 +1,7 @@
 import * as z from "zod";
 import type { ChallengeEvent } from "../../domain/challenge/events.js";
 import type { ChallengeState } from "../../domain/challenge/state.js";
-import { timedOutWords } from "../../domain/challenge/timer.js";
+import { describeEvents } from "../../domain/challenge/describe.js";
 import type { Protocol } from "../../domain/protocol.js";
 import type { Page, TrayQuery } from "../../store/ports.js";
 import { challengeStateSchema } from "../../store/items.js";
@@ -12,8 +12,9 @@ import { staffMemberSchema, tenantConfigSchema } from "../../store/tenant-store.
 /**
  * What the API returns, and the zod schemas the OpenAPI document shows for it.
  *
- * Timeline summaries are one plain-English line per event, written for a social worker. They name
- * stages and roles, never people or the child: the full details are in the challenge itself.
+ * Timeline summaries are one plain-English line per event, written for a social worker: the same
+ * line the audit timeline prints (one describer), naming stages and roles, never people or the
+ * child: the full details are in the challenge itself.
  */
 
 export const challengeSchema = challengeStateSchema.meta({
@@ -139,20 +140,6 @@ export const trayPageSchema = z
       "A page of a work tray; pass `next` back as the `next` query parameter for the following page",
   });
 
-const london = new Intl.DateTimeFormat("en-GB", {
-  timeZone: "Europe/London",
-  day: "numeric",
-  month: "long",
-  year: "numeric",
-  hour: "2-digit",
-  minute: "2-digit",
-});
-
-function londonTime(iso: string): string {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : london.format(date);
-}
-
 /** "Stage 2" for a stage id, from the challenge's protocol when known. */
 export type StageLabeller = (stageId: string) => string;
 
@@ -164,96 +151,30 @@ export function stageLabeller(protocol: Protocol | undefined): StageLabeller {
   return (stageId) => labels.get(stageId) ?? stageId;
 }
 
-const REFERRAL_TO = { cafcass: "Cafcass", partnership: "the safeguarding partnership" } as const;
-
-/** One plain-English line for an event. */
-export function summarise(event: ChallengeEvent, label: StageLabeller): string {
-  switch (event.type) {
-    case "ChallengeRaised":
-      return `${event.data.raiser.role} raised a challenge about the ${event.data.track === "CP" ? "child protection" : "looked-after child's"} plan${event.data.bypassRationale === undefined ? "" : ", starting above the first stage"}${event.data.safeguardingConcern ? " (safeguarding concern)" : ""}`;
-    case "StageOpened": {
-      const how = {
-        raised: "opened",
-        escalated: "opened on escalation",
-        auto_escalated: "opened automatically after no response",
-        bypassed: "opened by bypass",
-        reopened: "reopened",
-      }[event.data.via];
-      const to = [event.data.assignee, ...(event.data.coAssignees ?? [])].map((a) => `the ${a.title}`);
-      const notCopied = (event.data.notCopied ?? []).map((r) => r.title);
-      return `${label(event.data.stageId)} ${how} for ${to.join(" and ")}; response due by ${londonTime(event.data.deadline)}${notCopied.length === 0 ? "" : `; not copied: no holder: ${notCopied.join(", ")}`}`;
-    }
-    case "StageAcknowledged":
-      return `${label(event.data.stageId)} acknowledged by the ${event.actor.role}`;
-    case "ResponseRecorded":
-      return `The ${event.actor.role} responded at ${label(event.data.stageId)}`;
-    case "MeetingRecorded":
-      return `Meeting on ${event.data.heldOn} recorded at ${label(event.data.stageId)} (${event.data.attendees.length} attending)`;
-    case "ActionPlanAgreed":
-      return `Action plan agreed at ${label(event.data.stageId)} with ${event.data.actions.length} ${event.data.actions.length === 1 ? "action" : "actions"}`;
-    case "Escalated": {
-      const to =
-        event.data.toStageId === null
-          ? "beyond the last stage: the ladder is exhausted"
-          : `to ${label(event.data.toStageId)}`;
-      const from = label(event.data.fromStageId);
-      if (event.data.kind === "no_response")
-        return `${timedOutWords(event.data.timedOut)}: moved automatically from ${from} ${to}`;
-      if (event.data.kind === "bypass") return `Bypassed from ${from} ${to}`;
-      return `Escalated from ${from} ${to}`;
-    }
-    case "RaiserAlerted":
-      return `${timedOutWords(event.data.reason)} at ${label(event.data.stageId)}: the raiser was alerted to decide the next step${event.data.decideBy === undefined ? "" : ` by ${londonTime(event.data.decideBy)}, or it escalates automatically`}`;
-    case "DeadlineShortened":
-      return `Window shortened at ${label(event.data.stageId)}: now due by ${londonTime(event.data.deadline)} (was ${londonTime(event.data.previousDeadline)})`;
-    case "ReminderSent":
-      return `Reminder sent: a response at ${label(event.data.stageId)} is due by ${londonTime(event.data.deadline)}`;
-    case "Resolved":
-      return event.data.stageId === null ? "Resolved" : `Resolved at ${label(event.data.stageId)}`;
-    case "ReferralRequested": {
-      const approvals = event.data.approvalsNeeded.length;
-      return `Referral to ${REFERRAL_TO[event.data.kind]} requested${approvals === 0 ? "" : `, awaiting approval by ${event.data.approvalsNeeded.map((r) => `the ${r.title}`).join(" and ")}`}`;
-    }
-    case "ReferralApproved":
-      return `Referral to ${REFERRAL_TO[event.data.kind]} approved by the ${event.data.approverRole}`;
-    case "ReferralMade":
-      return `Referral made to ${REFERRAL_TO[event.data.kind]} (${event.data.recipient.title})`;
-    case "ActionCompleted":
-      return "An agreed action was recorded as done";
-    case "ActionMissed":
-      return "An agreed action was recorded as not done";
-    case "ActionsFellDue": {
-      const n = event.data.actionIds.length;
-      return `${n} agreed ${n === 1 ? "action" : "actions"} fell due: the raiser was asked whether ${n === 1 ? "it was" : "they were"} done`;
-    }
-    case "Reopened":
-      return `Reopened at ${label(event.data.atStageId)}`;
-    case "DifferenceNoted":
-      return `The raiser maintains their position; the difference is noted for the ${event.data.decidedBy.title} to decide`;
-    case "DecisionRequested":
-      return `The ${event.data.decidedBy.title}'s decision is awaited by ${new Date(event.data.dueBy).toISOString().slice(0, 10)}`;
-    case "DecisionRecorded":
-      return `The ${event.data.decidedBy.title} decided: ${event.data.upheld ? "upheld" : "not upheld"}`;
-    case "Withdrawn":
-      return "Withdrawn by the raiser";
-    case "Closed":
-      return "Closed";
-    case "LegalHoldPlaced":
-      return "Legal hold placed: the record will not be deleted at the end of its retention period";
-    case "LegalHoldLifted":
-      return "Legal hold lifted";
-  }
-}
-
-export function timelineEntry(event: ChallengeEvent, label: StageLabeller): TimelineEntry {
-  return {
+/**
+ * The API's timeline entries for events of one challenge, in the describer's one-line wording
+ * (functions/domain/challenge/describe.ts) without names: `state` gives the raiser and track when
+ * the events are a command's own, not the whole history.
+ */
+export function timelineEntries(
+  events: readonly ChallengeEvent[],
+  protocol: Protocol | undefined,
+  state?: ChallengeState,
+): TimelineEntry[] {
+  const described = describeEvents(events, {
+    protocol,
+    ...(state === undefined || state.status === "none"
+      ? {}
+      : { challenge: { track: state.track, raiser: state.raiser, raiserRole: state.form.raiserRole } }),
+  });
+  return described.map(({ event, line }) => ({
     seq: event.seq,
     type: event.type,
     at: event.at,
     actorRole: event.actor.role,
     channel: event.channel,
-    summary: summarise(event, label),
-  };
+    summary: line,
+  }));
 }
 
 export function trayItem(state: ChallengeState, now: Date, label: StageLabeller): TrayItem {

@@ -7,6 +7,7 @@ import type {
   TrackProtocol,
   Window,
 } from "../protocol.js";
+import { instantInRefusalWords } from "../dates-in-words.js";
 import type { ChallengeForm, Command, ReferralKind } from "./commands.js";
 import { DomainError } from "./errors.js";
 import type { DomainErrorCode } from "./errors.js";
@@ -22,16 +23,6 @@ import type { ChallengeState, DecideContext, OpenStage } from "./state.js";
 /** Accepted: the events that record the command. Refused: a DomainError saying why. */
 export type DecideResult = { ok: true; events: ChallengeEvent[] } | { ok: false; error: DomainError };
 
-const LONDON_INSTANT = new Intl.DateTimeFormat("en-GB", {
-  timeZone: "Europe/London",
-  weekday: "short",
-  day: "numeric",
-  month: "short",
-  year: "numeric",
-  hour: "2-digit",
-  minute: "2-digit",
-  hourCycle: "h23",
-});
 const CALENDAR_DAY = new Intl.DateTimeFormat("en-GB", {
   timeZone: "UTC",
   weekday: "short",
@@ -42,8 +33,7 @@ const CALENDAR_DAY = new Intl.DateTimeFormat("en-GB", {
 
 /** "Fri, 29 May 2026, 17:00" (London time). */
 export function when(iso: string): string {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : LONDON_INSTANT.format(date);
+  return Number.isNaN(Date.parse(iso)) ? iso : instantInRefusalWords(iso);
 }
 
 /** "Fri, 29 May 2026" for a YYYY-MM-DD day. */

@@ -350,7 +350,7 @@ describe("bin/audit.ts", () => {
     expect(err).toEqual([]);
     expect(out).toEqual([
       "Challenge ch-verify-1 (tenant test-borough): Nottingham City Council: Practice Resolution Protocol",
-      "Thu 21 May 2026 10:00 — Raised by IRO (api) at Level 1: Team Manager, due by 5pm on Friday 29 May",
+      "Thu 21 May 2026 10:00 — Raised by IRO (api) about the child protection plan at Level 1: Team Manager, due by 5pm on Friday 29 May",
       "Fri 22 May 2026 09:30 — Level 1 acknowledged by Team Manager (email)",
       "Tue 26 May 2026 14:00 — Response at Level 1 from Team Manager (email)",
       "Wed 27 May 2026 10:00 — Escalated by IRO (api) from Level 1 to Level 2: Service Manager, due by 5pm on Wednesday 3 June",
