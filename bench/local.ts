@@ -278,10 +278,13 @@ async function countLost(
 
   // Every email: per challenge, the same number as the first challenge's, and at least one per stage opened.
   const emails = runtime.emails();
+  // Challenge ids are ULIDs: each mail is matched by the ones it names (a map look-up, not a scan
+  // of every mail for every id, which grows as N squared).
+  const wanted = new Set(ids);
   const mailsPer = new Map<string, number>();
   for (const mail of emails) {
-    const text = JSON.stringify(mail);
-    for (const id of ids) if (text.includes(id)) mailsPer.set(id, (mailsPer.get(id) ?? 0) + 1);
+    const named = new Set(JSON.stringify(mail).match(/[0-9A-HJKMNP-TV-Z]{26}/g) ?? []);
+    for (const id of named) if (wanted.has(id)) mailsPer.set(id, (mailsPer.get(id) ?? 0) + 1);
   }
   const expectedMails = Math.max(...ids.map((id) => mailsPer.get(id) ?? 0));
   const stagesOpened = (reference?.timeline.filter((e) => e.type === "Escalated").length ?? 0) + 1;

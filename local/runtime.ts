@@ -18,7 +18,7 @@
  *   s3/<bucket>/...  objects (audit exports under s3/<audit bucket>/exports/)
  *   stepfunctions/   state machines and executions
  *   streams/         stream checkpoints (and dead-letter files)
- *   ses/emails.json  mail sent
+ *   ses/emails.ndjson  mail sent (one JSON line per message)
  *   clock.json       the service clock's offset from real time
  *   jwt-signing-key.json, reply-token-key.json   local keys, made on first start
  */
@@ -51,7 +51,6 @@ import {
   localSettings,
   localUrl,
 } from "./settings.js";
-import { startRetentionSchedule } from "./retention-schedule.js";
 import { type SmtpListener, startSmtpListener } from "./smtp.js";
 import { LocalStepFunctions } from "./stepfunctions/engine.js";
 import { concurrencyLimit } from "./concurrency.js";
@@ -230,7 +229,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
       const ses: SesServer = await startSesServer({
         port: ports.ses,
-        storeFile: join(dataDir, "ses", "emails.json"),
+        storeFile: join(dataDir, "ses", "emails.ndjson"),
       });
       stops.push(() => ses.stop());
       progress(
@@ -396,6 +395,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     stops.push(() => digestSchedule.stop());
     progress("Stream consumers    export-events (audit), react (workflow starts, notifications, case notes)");
 
+    // Imported here, not at the top: it loads handler modules, which read their environment
+    // (log level, X-Ray mode) once when loaded, so only after applyHandlerEnvironment.
+    const { startRetentionSchedule } = await import("./retention-schedule.js");
     const stopRetention = startRetentionSchedule({
       tableName: settings.tableName,
       tenantIds: [DEMO_TENANT],
