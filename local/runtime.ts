@@ -130,6 +130,13 @@ const REACTOR_FILTER: FilterPattern = REACTOR_STREAM_FILTER;
 const SNS_PUBLISH = "arn:aws:states:::sns:publish";
 /** Workflow handler calls in flight at once, as a Lambda concurrency limit (bench:local: 16 keeps DynamoDB Local busy, not drowned). */
 const WORKFLOW_CONCURRENCY = 16;
+/**
+ * Concurrent batches of the event reactor, by challenge (streams.ts: ParallelizationFactor). On AWS
+ * a busy table's stream has several shards, each read by its own invocation; DynamoDB Local's has
+ * one, and the reactor handles a batch's records one after another, so one lane fell behind a
+ * thousand workflows (issue 12). A challenge's records stay in order in one lane.
+ */
+const REACTOR_LANES = 4;
 
 function elapsed(since: number): string {
   return `${((performance.now() - since) / 1000).toFixed(1)} s`;
@@ -370,6 +377,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           handler: streamHandler("react", functions.react),
           filters: [REACTOR_FILTER],
           batchSize: 25,
+          parallelizationFactor: REACTOR_LANES,
           // As lib/events.ts: the record's age, not a count, ends the retries (outbox-policy.ts).
           retryAttempts: REACTOR_RETRY_ATTEMPTS,
           maxRecordAgeMs: REACTOR_MAX_RECORD_AGE_SECONDS * 1000,
