@@ -110,6 +110,8 @@ export interface LocalRuntime {
    * caught up with the table (for tests and scripts; workflow timers are not waited for).
    */
   idle(): Promise<void>;
+  /** DynamoDB Local's load so far: calls by operation, and the JVM's CPU seconds where the OS says (bench:local). */
+  database(): { readonly calls: Readonly<Record<string, number>>; readonly cpuSeconds: number | undefined };
   /** Workflow executions running, and how many wait for the clock or a person (see LocalStepFunctions.activity). */
   workflows(): { readonly running: number; readonly waiting: number };
   /** Milliseconds from the call to startLocalRuntime to ready. */
@@ -495,6 +497,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         await pollers.drained();
       },
       workflows: () => engine.activity(),
+      database: () => ({ calls: running.calls(), cpuSeconds: running.cpuSeconds() }),
       startupMs: Math.round(performance.now() - started),
       firstStart: { tableCreated: table === "created", demoSeeded },
       stop: () => {
