@@ -196,7 +196,7 @@ async function round(n: number): Promise<Round> {
           headers: { ...headers, "idempotency-key": key },
           body: JSON.stringify(raiseChallengeBody(child)),
         });
-        if (response.status === 503 && attempt < 5) {
+        if (response.status === 503 && attempt < 10) {
           busy += 1;
           await response.text();
           await sleep(250 * attempt);
