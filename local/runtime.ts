@@ -135,11 +135,11 @@ const WORKFLOW_CONCURRENCY = 16;
 /**
  * Concurrent batches of the event reactor, by challenge (streams.ts: ParallelizationFactor). On AWS
  * a busy table's stream has several shards, each read by its own invocation; DynamoDB Local's has
- * one, and the reactor handles a batch's records one after another, so one lane fell behind a
- * thousand workflows (issue 12). A challenge's records stay in order in one lane. Not more: every
- * lane's calls queue on DynamoDB Local's one queue ahead of the API's (bench:local at N=100: four
- * lanes cut the reactor's lag from 11 s to 5 s, and raises took four times longer, on a machine
- * busier by less than that: the bare baseline was 2.6 times slower).
+ * one, and the reactor handles a batch's records one after another: one lane ended 34 s behind the
+ * last workflow at N=300 (issue 12). A challenge's records stay in order in one lane. Not more: every
+ * lane's calls queue on DynamoDB Local's one queue ahead of the API's (bench:local at N=100 on a
+ * busy shared machine: four lanes left the reactor 4.9 s behind where one lane was 4.0-11.4 s, and
+ * raises took four times longer; see the README's performance section).
  */
 const REACTOR_LANES = 2;
 
