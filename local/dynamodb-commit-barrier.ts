@@ -26,6 +26,8 @@ export interface CommitBarrier {
   readonly endpoint: string;
   /** Transactions made durable before their answer (tests and the console). */
   readonly barriers: () => number;
+  /** Calls forwarded so far, by operation (`GetItem`, `GetRecords`, ...): bench:local reports them per challenge. */
+  readonly calls: () => Readonly<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -102,9 +104,12 @@ function transactionTable(target: string, body: Buffer): string | undefined {
 /** Starts the barrier on `port`, forwarding to DynamoDB Local on `upstreamPort`. */
 export async function startCommitBarrier(port: number, upstreamPort: number): Promise<CommitBarrier> {
   let barriers = 0;
+  const calls: Record<string, number> = {};
   const handle = async (incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> => {
     const body = await readBody(incoming);
     const target = incoming.headers["x-amz-target"];
+    const operation = typeof target === "string" ? (target.split(".").pop() ?? target) : "other";
+    calls[operation] = (calls[operation] ?? 0) + 1;
     const answer = await send(
       upstreamPort,
       incoming.method ?? "POST",
@@ -143,6 +148,7 @@ export async function startCommitBarrier(port: number, upstreamPort: number): Pr
   return {
     endpoint: `http://${LOCAL_HOST}:${port}`,
     barriers: () => barriers,
+    calls: () => ({ ...calls }),
     stop: () => (stopped ??= closeLocally(server)),
   };
 }

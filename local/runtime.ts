@@ -18,7 +18,7 @@
  *   s3/<bucket>/...  objects (audit exports under s3/<audit bucket>/exports/)
  *   stepfunctions/   state machines and executions
  *   streams/         stream checkpoints (and dead-letter files)
- *   ses/emails.json  mail sent
+ *   ses/emails.ndjson  mail sent (one JSON line per message)
  *   clock.json       the service clock's offset from real time
  *   jwt-signing-key.json, reply-token-key.json   local keys, made on first start
  */
@@ -51,7 +51,6 @@ import {
   localSettings,
   localUrl,
 } from "./settings.js";
-import { startRetentionSchedule } from "./retention-schedule.js";
 import { type SmtpListener, startSmtpListener } from "./smtp.js";
 import { LocalStepFunctions } from "./stepfunctions/engine.js";
 import { concurrencyLimit } from "./concurrency.js";
@@ -111,6 +110,8 @@ export interface LocalRuntime {
    * caught up with the table (for tests and scripts; workflow timers are not waited for).
    */
   idle(): Promise<void>;
+  /** DynamoDB Local's load so far: calls by operation, and the JVM's CPU seconds where the OS says (bench:local). */
+  database(): { readonly calls: Readonly<Record<string, number>>; readonly cpuSeconds: number | undefined };
   /** Workflow executions running, and how many wait for the clock or a person (see LocalStepFunctions.activity). */
   workflows(): { readonly running: number; readonly waiting: number };
   /** Milliseconds from the call to startLocalRuntime to ready. */
@@ -131,6 +132,16 @@ const REACTOR_FILTER: FilterPattern = REACTOR_STREAM_FILTER;
 const SNS_PUBLISH = "arn:aws:states:::sns:publish";
 /** Workflow handler calls in flight at once, as a Lambda concurrency limit (bench:local: 16 keeps DynamoDB Local busy, not drowned). */
 const WORKFLOW_CONCURRENCY = 16;
+/**
+ * Concurrent batches of the event reactor, by challenge (streams.ts: ParallelizationFactor). On AWS
+ * a busy table's stream has several shards, each read by its own invocation; DynamoDB Local's has
+ * one, and the reactor handles a batch's records one after another: one lane ended 34 s behind the
+ * last workflow at N=300 (issue 12). A challenge's records stay in order in one lane. Not more: every
+ * lane's calls queue on DynamoDB Local's one queue ahead of the API's (bench:local at N=100 on a
+ * busy shared machine: four lanes left the reactor 4.9 s behind where one lane was 4.0-11.4 s, and
+ * raises took four times longer; see the README's performance section).
+ */
+const REACTOR_LANES = 2;
 
 function elapsed(since: number): string {
   return `${((performance.now() - since) / 1000).toFixed(1)} s`;
@@ -230,7 +241,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
       const ses: SesServer = await startSesServer({
         port: ports.ses,
-        storeFile: join(dataDir, "ses", "emails.json"),
+        storeFile: join(dataDir, "ses", "emails.ndjson"),
       });
       stops.push(() => ses.stop());
       progress(
@@ -371,6 +382,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           handler: streamHandler("react", functions.react),
           filters: [REACTOR_FILTER],
           batchSize: 25,
+          parallelizationFactor: REACTOR_LANES,
           // As lib/events.ts: the record's age, not a count, ends the retries (outbox-policy.ts).
           retryAttempts: REACTOR_RETRY_ATTEMPTS,
           maxRecordAgeMs: REACTOR_MAX_RECORD_AGE_SECONDS * 1000,
@@ -396,6 +408,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     stops.push(() => digestSchedule.stop());
     progress("Stream consumers    export-events (audit), react (workflow starts, notifications, case notes)");
 
+    // Imported here, not at the top: it loads handler modules, which read their environment
+    // (log level, X-Ray mode) once when loaded, so only after applyHandlerEnvironment.
+    const { startRetentionSchedule } = await import("./retention-schedule.js");
     const stopRetention = startRetentionSchedule({
       tableName: settings.tableName,
       tenantIds: [DEMO_TENANT],
@@ -485,6 +500,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         await pollers.drained();
       },
       workflows: () => engine.activity(),
+      database: () => ({ calls: running.calls(), cpuSeconds: running.cpuSeconds() }),
       startupMs: Math.round(performance.now() - started),
       firstStart: { tableCreated: table === "created", demoSeeded },
       stop: () => {

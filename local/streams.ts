@@ -16,6 +16,13 @@
  *   on-failure destination), and the poller moves on; `npm run outbox -- redrive` (bin/outbox.ts)
  *   gives such records to the consumer again.
  *
+ * Parallelization (the mapping's ParallelizationFactor): with a factor F above 1, a consumer has F
+ * lanes, each reading the shard and taking only the records whose partition key hashes to it, as
+ * Lambda spreads a shard over F concurrent batches by partition key: one challenge's records stay in
+ * order in one lane, records of different challenges are handled at the same time. Each lane keeps
+ * its own checkpoint (`<consumer>.lane-<i>-of-<F>.json`, starting from `<consumer>.json` when it has
+ * none yet); retries, bisecting and dead letters work per lane as above.
+ *
  * Checkpoints: the sequence number of the last record done, per shard, saved under the data folder
  * before the poller moves on, so a restart resumes after it: nothing lost, nothing redelivered
  * (short of a crash between a handler's success and the save, which redelivers, as Lambda's
@@ -198,6 +205,8 @@ export interface StreamConsumer {
   readonly filters: readonly FilterPattern[];
   /** Records per GetRecords and per invocation. Default 100. */
   readonly batchSize?: number;
+  /** Concurrent batches per shard, by partition key (see the module comment). Default 1. */
+  readonly parallelizationFactor?: number;
   /** Retries of a failing record before it is given up on. Default 10 (the CDK mappings' retryAttempts). */
   readonly retryAttempts?: number;
   /**
@@ -258,6 +267,21 @@ export function retryDelayMs(attempt: number, baseMs: number): number {
   return Math.min(5_000, baseMs * 2 ** Math.min(attempt - 1, 30));
 }
 
+/** Which of `lanes` a record's partition key goes to (FNV-1a of the key's text: stable across restarts). */
+export function laneOf(record: DynamoDBRecord, lanes: number): number {
+  if (lanes <= 1) return 0;
+  const text = JSON.stringify(record.dynamodb?.Keys ?? {});
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++) {
+    hash ^= text.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % lanes;
+}
+
+/** GetRecords' own maximum. */
+const MAX_RECORDS_PER_READ = 1000;
+
 class ConsumerPoller {
   private readonly file: JsonFile;
   private checkpoints: Checkpoints;
@@ -267,16 +291,26 @@ class ConsumerPoller {
   private readonly batchSize: number;
   private readonly retryAttempts: number;
 
+  private readonly lanes: number;
+
   constructor(
     private readonly api: StreamsApi,
     private readonly consumer: StreamConsumer,
     private readonly options: StreamPollerOptions,
     private readonly log: (message: string) => void,
+    private readonly lane = 0,
   ) {
-    this.file = new JsonFile(join(options.checkpointDir, `${consumer.name}.json`));
+    this.lanes = Math.max(1, consumer.parallelizationFactor ?? 1);
+    const single = new JsonFile(join(options.checkpointDir, `${consumer.name}.json`));
+    this.file =
+      this.lanes === 1
+        ? single
+        : new JsonFile(join(options.checkpointDir, `${consumer.name}.lane-${lane}-of-${this.lanes}.json`));
     this.batchSize = consumer.batchSize ?? 100;
     this.retryAttempts = consumer.retryAttempts ?? 10;
-    const stored = this.file.read() as Checkpoints | undefined;
+    // A new lane starts where the consumer without lanes had got to (nothing redelivered).
+    const stored = (this.file.read() ?? (this.lanes === 1 ? undefined : single.read())) as
+      Checkpoints | undefined;
     // A new stream (the table was created again) starts from its beginning.
     this.checkpoints =
       stored?.version === 1 && stored.streamArn === options.streamArn
@@ -331,6 +365,7 @@ class ConsumerPoller {
         return true;
       }
       if (read === 0) return false;
+      if (read === "skipped") return true;
     }
     if (Date.now() < state.retryAt) return false;
     await this.process(shard.ShardId, state);
@@ -338,7 +373,7 @@ class ConsumerPoller {
   }
 
   /** Reads the next records into the buffer: how many, or "finished" at the end of a closed shard. */
-  private async read(shard: Shard, state: ShardState): Promise<number | "finished"> {
+  private async read(shard: Shard, state: ShardState): Promise<number | "finished" | "skipped"> {
     state.iterator ??= await this.api.iterator(
       this.options.streamArn,
       shard.ShardId,
@@ -347,7 +382,11 @@ class ConsumerPoller {
     if (state.iterator === undefined) return "finished";
     let result;
     try {
-      result = await this.api.records(state.iterator, this.batchSize);
+      // With lanes, each read takes about a batch for this lane.
+      result = await this.api.records(
+        state.iterator,
+        Math.min(MAX_RECORDS_PER_READ, this.batchSize * this.lanes),
+      );
     } catch (error) {
       if (error instanceof StreamsApiError && /ExpiredIterator|TrimmedDataAccess/.test(error.code)) {
         state.iterator = undefined; // start again from the checkpoint
@@ -355,10 +394,19 @@ class ConsumerPoller {
       }
       throw error;
     }
-    state.buffer = result.Records ?? [];
+    const records = result.Records ?? [];
+    state.buffer = this.lanes === 1 ? records : records.filter((r) => laneOf(r, this.lanes) === this.lane);
     const next = result.NextShardIterator ?? undefined;
     state.iterator = next;
-    return next === undefined && state.buffer.length === 0 ? "finished" : state.buffer.length;
+    if (next === undefined && state.buffer.length === 0) return "finished";
+    const last = records.at(-1)?.dynamodb?.SequenceNumber;
+    if (state.buffer.length === 0 && last !== undefined) {
+      // Only other lanes' records: done for this one (saved with its next checkpoint), and the
+      // stream has more, so the poller reads again at once rather than pausing as if idle.
+      this.checkpoints.shards[shard.ShardId] = last;
+      return "skipped";
+    }
+    return state.buffer.length;
   }
 
   /** Invokes the handler with the first batch of the buffer and applies the outcome. */
@@ -478,11 +526,17 @@ export function startStreamPollers(options: StreamPollerOptions): StreamPollers 
   const isStopping = (): boolean => stopping;
   const wake = new AbortController();
 
-  /** Per consumer: polls in a row that found nothing to do. */
-  const idleStreaks = options.consumers.map(() => 0);
+  const lanes = options.consumers.flatMap((consumer) =>
+    Array.from({ length: Math.max(1, consumer.parallelizationFactor ?? 1) }, (_, lane) => ({
+      consumer,
+      lane,
+    })),
+  );
+  /** Per lane: polls in a row that found nothing to do. */
+  const idleStreaks = lanes.map(() => 0);
 
-  const loops = options.consumers.map(async (consumer, index) => {
-    const poller = new ConsumerPoller(api, consumer, options, log);
+  const loops = lanes.map(async ({ consumer, lane }, index) => {
+    const poller = new ConsumerPoller(api, consumer, options, log, lane);
     let failures = 0;
     while (!isStopping()) {
       let worked = false;

@@ -19,6 +19,8 @@ export class ClockScheduler {
   private readonly items = new Set<Item>();
   private interval: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
+  /** A check is queued for the current microtask round (many items due at once share one). */
+  private checkQueued = false;
 
   constructor(
     private readonly clock: ServiceClock,
@@ -50,8 +52,12 @@ export class ClockScheduler {
   at(dueMs: number, fire: () => void): () => void {
     const item: Item = { dueMs, fire };
     this.items.add(item);
-    if (dueMs <= this.clock.now().getTime()) {
+    if (dueMs <= this.clock.now().getTime() && !this.checkQueued) {
+      // One check for every item found due in this round: a thousand executions due at once cost
+      // one pass over the items, not a thousand (issue 12).
+      this.checkQueued = true;
       queueMicrotask(() => {
+        this.checkQueued = false;
         this.check();
       });
     }
