@@ -1,5 +1,5 @@
 import type { Actor } from "../domain/challenge/actor.js";
-import type { ChallengeEvent, EventOf, SmartAction } from "../domain/challenge/events.js";
+import type { Assignee, ChallengeEvent, EventOf, SmartAction } from "../domain/challenge/events.js";
 import type { ChallengeState } from "../domain/challenge/state.js";
 import { timedOutWords } from "../domain/challenge/timer.js";
 import type { Protocol, Recipient, Stage, TrackProtocol } from "../domain/protocol.js";
@@ -126,6 +126,7 @@ function stageOf(walk: Walk, event: ChallengeEvent, next: ChallengeEvent | undef
     case "ChallengeRaised":
       return next?.type === "StageOpened" ? next.data.stageId : (walk.track.stages[0]?.id ?? null);
     case "StageOpened":
+    case "StageReassigned":
     case "StageAcknowledged":
     case "ResponseRecorded":
     case "MeetingRecorded":
@@ -165,6 +166,20 @@ function advance(walk: Walk, event: ChallengeEvent): void {
       walk.opened.set(event.data.stageId, event.data);
       walk.currentStageId = event.data.stageId;
       return;
+    case "StageReassigned": {
+      // From now on the stage's recipient is the cover, acting for the absent holder.
+      const d = event.data;
+      const opened = walk.opened.get(d.stageId);
+      const swap = (a: Assignee) => (a.personId === d.from.personId ? d.to : a);
+      if (opened !== undefined) {
+        walk.opened.set(d.stageId, {
+          ...opened,
+          assignee: swap(opened.assignee),
+          coAssignees: (opened.coAssignees ?? []).map(swap),
+        });
+      }
+      return;
+    }
     case "ActionPlanAgreed":
       walk.plan = {
         stageId: event.data.stageId,
@@ -208,6 +223,10 @@ function roleOf(walk: Walk, actor: Actor, stageId: string | null): string {
     opened === undefined
       ? undefined
       : [opened.assignee, ...(opened.coAssignees ?? [])].find((a) => a.personId === actor.id);
+  if (recipient?.actingFor !== undefined) {
+    const holder = personAndTitle(walk.names, recipient.actingFor, recipient.title);
+    return `${personAndTitle(walk.names, actor.id, "named cover")}, acting for ${holder}`;
+  }
   if (recipient !== undefined) return personAndTitle(walk.names, actor.id, recipient.title);
   if (actor.id === walk.state.raiser.id) return personAndTitle(walk.names, actor.id, walk.raiserTitle);
   const title = actorTitle(walk.protocol, actor);
@@ -263,8 +282,26 @@ function partsOf(walk: Walk, event: ChallengeEvent, next: ChallengeEvent | undef
         d.copyTo.length === 0 ? "" : `, copied to the ${listInWords(d.copyTo.map((c) => c.title))}`;
       const meeting = stage?.meeting === true ? " A meeting is to be held at this stage." : "";
       return {
-        action: `${label(walk, d.stageId)}${stage === undefined ? "" : ` (${stage.title})`} opened${how}: the challenge was sent to the ${d.assignee.title}${copied}.`,
+        action: `${label(walk, d.stageId)}${stage === undefined ? "" : ` (${stage.title})`} opened${how}: the challenge was sent to ${
+          d.assignee.actingFor === undefined
+            ? `the ${d.assignee.title}`
+            : `${personAndTitle(walk.names, d.assignee.personId, "named cover")}, acting for ${personAndTitle(walk.names, d.assignee.actingFor, d.assignee.title)}, who is away`
+        }${copied}.`,
         outcome: `A response is due by ${formatDeadline(d.deadline, event.at)}.${meeting}`,
+      };
+    }
+    case "StageReassigned": {
+      const d = event.data;
+      const why =
+        d.because === "out_of_office" ? "their out-of-office reply" : "an absence recorded for them";
+      const until = d.absence.to === undefined ? "with no end stated" : `until ${formatDay(d.absence.to)}`;
+      const opened = walk.opened.get(d.stageId);
+      return {
+        action: `The ${d.from.title} is away ${until} (${why}): the challenge at ${label(walk, d.stageId)} was passed to ${personAndTitle(walk.names, d.to.personId, "named cover")}, acting for ${personAndTitle(walk.names, d.from.personId, d.from.title)}, who is copied.`,
+        outcome:
+          opened === undefined
+            ? "The deadline is unchanged."
+            : `The deadline is unchanged: a response is due by ${formatDeadline(opened.deadline, event.at)}.`,
       };
     }
     case "StageAcknowledged": {

@@ -1,4 +1,4 @@
-import type { ChallengeEvent, EventOf } from "../domain/challenge/events.js";
+import type { Assignee, ChallengeEvent, EventOf } from "../domain/challenge/events.js";
 import type { Actor, Channel } from "../domain/challenge/actor.js";
 import { timedOutWords } from "../domain/challenge/timer.js";
 import type { Protocol, Recipient, Track } from "../domain/protocol.js";
@@ -69,9 +69,17 @@ function who(ctx: Context, actor: Actor, channel: Channel, stageId: string): str
       : [opened.assignee, ...(opened.coAssignees ?? [])].find((a) => a.personId === actor.id);
   if (recipient !== undefined) {
     const name = ctx.names?.(actor.id);
-    return `${name === undefined ? recipient.title : `${name}, ${recipient.title}`} (${channel})`;
+    const acting =
+      recipient.actingFor === undefined ? "" : `, acting for ${absentHolder(ctx.names, recipient)}`;
+    return `${name === undefined ? recipient.title : `${name}, ${recipient.title}`} (${channel})${acting}`;
   }
   return by(ctx, actor, channel);
+}
+
+/** The absent holder a cover acts for: their name when the directory has it. */
+function absentHolder(names: PersonNames | undefined, cover: Assignee): string {
+  const name = cover.actingFor === undefined ? undefined : names?.(cover.actingFor);
+  return name === undefined ? `the absent ${cover.title}` : name;
 }
 
 function label(ctx: Context, stageId: string): string {
@@ -82,7 +90,15 @@ function opening(ctx: Context, data: EventOf<"StageOpened">["data"], at: string)
   const to = listInWords([data.assignee, ...(data.coAssignees ?? [])].map((a) => a.title));
   const notCopied = (data.notCopied ?? []).map((r) => r.title);
   const gaps = notCopied.length === 0 ? "" : ` (not copied: no holder: ${listInWords(notCopied)})`;
-  return `${label(ctx, data.stageId)}: ${to}, due by ${formatDeadline(data.deadline, at)}${gaps}`;
+  const covers = [data.assignee, ...(data.coAssignees ?? [])]
+    .filter((a) => a.actingFor !== undefined)
+    .map(
+      (a) =>
+        `; sent to ${personAndTitle(ctx.names, a.personId, "named cover")}, acting for ${absentHolder(ctx.names, a)}, who is away and copied`,
+    )
+    .join("");
+  const away = (data.uncovered ?? []).length === 0 ? "" : " (the recipient is away and no cover is named)";
+  return `${label(ctx, data.stageId)}: ${to}, due by ${formatDeadline(data.deadline, at)}${gaps}${covers}${away}`;
 }
 
 /**
@@ -159,6 +175,22 @@ function describe(ctx: Context, event: ChallengeEvent, opened: EventOf<"StageOpe
         reopened: "reopened",
       }[event.data.via];
       return `${opening(ctx, event.data, event.at)} (${via})`;
+    }
+    case "StageReassigned": {
+      const d = event.data;
+      const opened = ctx.opened.get(d.stageId);
+      if (opened !== undefined) {
+        const swap = (a: Assignee) => (a.personId === d.from.personId ? d.to : a);
+        ctx.opened.set(d.stageId, {
+          ...opened,
+          assignee: swap(opened.assignee),
+          coAssignees: (opened.coAssignees ?? []).map(swap),
+        });
+      }
+      const why =
+        d.because === "out_of_office" ? "their out-of-office reply" : "an absence recorded in the directory";
+      const until = d.absence.to === undefined ? "with no end stated" : `until ${formatDay(d.absence.to)}`;
+      return `${label(ctx, d.stageId)} passed to ${personAndTitle(ctx.names, d.to.personId, "named cover")}, acting for ${absentHolder(ctx.names, d.to)} (the ${d.from.title}), who is away ${until} (${why}); the deadline is unchanged`;
     }
     case "StageAcknowledged":
       return `${label(ctx, event.data.stageId)} acknowledged by ${who(ctx, event.actor, event.channel, event.data.stageId)}`;

@@ -183,6 +183,8 @@ export function summarise(event: ChallengeEvent, label: StageLabeller): string {
       const notCopied = (event.data.notCopied ?? []).map((r) => r.title);
       return `${label(event.data.stageId)} ${how} for ${to.join(" and ")}; response due by ${londonTime(event.data.deadline)}${notCopied.length === 0 ? "" : `; not copied: no holder: ${notCopied.join(", ")}`}`;
     }
+    case "StageReassigned":
+      return `${label(event.data.stageId)} passed to the named cover for the ${event.data.from.title}, who is away${event.data.absence.to === undefined ? "" : ` until ${event.data.absence.to}`}; deadline unchanged`;
     case "StageAcknowledged":
       return `${label(event.data.stageId)} acknowledged by the ${event.actor.role}`;
     case "ResponseRecorded":
