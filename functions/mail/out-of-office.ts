@@ -107,6 +107,13 @@ function holderOf(
   };
 }
 
+/** The directory's absence writer, when the inbound handler was given one. */
+function absenceDirectoryOf(people: Partial<AbsenceDirectory>): AbsenceDirectory | undefined {
+  const { getStaff, replaceAbsences } = people;
+  if (getStaff === undefined || replaceAbsences === undefined) return undefined;
+  return { getStaff: getStaff.bind(people), replaceAbsences: replaceAbsences.bind(people) };
+}
+
 export async function actOnOutOfOffice(
   deps: OutOfOfficeDependencies,
   message: {
@@ -124,14 +131,14 @@ export async function actOnOutOfOffice(
   const today = londonDay(now.toISOString());
   const stated = statedReturn(`${parsed.subject}\n${parsed.text}`, today);
   const until = stated?.lastDayAway;
-  const { getStaff, replaceAbsences } = deps.people;
-  if (getStaff !== undefined && replaceAbsences !== undefined) {
-    const entry = await getStaff(holder.tenantId, holder.actor.id);
+  const directory = absenceDirectoryOf(deps.people);
+  if (directory !== undefined) {
+    const entry = await directory.getStaff(holder.tenantId, holder.actor.id);
     // An absence already recorded for today (through the API, or an earlier reply) stands.
     if (entry !== undefined && absenceOn(entry.absences, today) === undefined) {
       const messageKey = parsed.messageId ?? `sha256:${parsed.rawSha256}`;
       try {
-        await recordAbsence({ getStaff, replaceAbsences }, holder.tenantId, holder.actor.id, {
+        await recordAbsence(directory, holder.tenantId, holder.actor.id, {
           absenceId: `ooo-${createHash("sha256").update(messageKey).digest("hex").slice(0, 24)}`,
           from: today,
           ...(until === undefined ? {} : { to: until }),
