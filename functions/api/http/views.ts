@@ -334,12 +334,9 @@ export const directoryViewSchema = z
   .object({
     staff: z.array(
       staffMemberSchema.extend({
-        absences: z
-          .array(absenceSchema)
-          .optional()
-          .meta({
-            description: "The person's absences, most recent last (record-absence, out-of-office replies)",
-          }),
+        absences: z.array(absenceSchema).optional().meta({
+          description: "The person's absences, most recent last (record-absence, out-of-office replies)",
+        }),
       }),
     ),
   })
