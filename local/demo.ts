@@ -86,12 +86,15 @@ export const DEMO_IDENTITIES: readonly DemoIdentity[] = [
     sub: "tm-south-dina",
     role: "manager",
     scopes: SCOPES.person,
-    description: "Dina Okafor, Team Manager, South Locality Team (Level 1)",
+    description:
+      "Dina Okafor, Team Manager, South Locality Team (Level 1); named cover for the North Team Manager",
     staff: {
       displayName: "Dina Okafor",
       email: "dina.okafor@example.org",
       active: true,
       roles: [{ role: "team_manager", scope: team(DEMO_TEAMS.south.id) }],
+      // While Carl (North) is away, North's Level 1 stages go to Dina, Carl copied (README "Cover for absent managers").
+      coverFor: [{ role: "team_manager", scope: team(DEMO_TEAMS.north.id) }],
     },
   },
   {

@@ -32,6 +32,8 @@ import { spec as noteDifference } from "./note-difference.js";
 import { spec as overdueTray } from "./overdue-tray.js";
 import { spec as putConfig } from "./put-config.js";
 import { spec as putStaffMember } from "./put-staff-member.js";
+import { spec as recordAbsence } from "./record-absence.js";
+import { spec as endAbsence } from "./end-absence.js";
 import { spec as raiseChallenge } from "./raise-challenge.js";
 import { spec as recordMeeting } from "./record-meeting.js";
 import { spec as reportsOverdue } from "./reports-overdue.js";
@@ -233,6 +235,8 @@ export function routeSpecs(): readonly AnyRouteSpec[] {
     putConfig,
     getDirectory,
     putStaffMember,
+    recordAbsence,
+    endAbsence,
     goodPractice,
     spec,
   ];

@@ -239,6 +239,20 @@ export const routes: readonly RouteDefinition[] = [
     summary: "Add or change a member of staff",
   },
   {
+    id: "record-absence",
+    method: "POST",
+    path: "/v1/directory/{personId}/absences",
+    scope: "config/write",
+    summary: "Record that a member of staff is away",
+  },
+  {
+    id: "end-absence",
+    method: "POST",
+    path: "/v1/directory/{personId}/absences/{absenceId}/end",
+    scope: "config/write",
+    summary: "End an absence early",
+  },
+  {
     id: "good-practice",
     method: "POST",
     path: "/v1/good-practice",

@@ -4,6 +4,7 @@ import type {
   DeadlineSituation,
   EventOf,
   SmartAction,
+  ReassignedBecause,
   TimedOutBecause,
 } from "../domain/challenge/events.js";
 import { timedOutWords } from "../domain/challenge/timer.js";
@@ -44,6 +45,9 @@ import {
  * |                           | the previous assignee(s) (timer only)   | auto_escalated_previous                | -          |
  * |                           | the raiser (timer only)                 | notice: auto_escalated_raiser          | -          |
  * |                           | each copyTo person                      | stage_opened_copy                      | -          |
+ * | StageReassigned           | the cover (now the stage's recipient)   | stage_opened                           | assignee   |
+ * |                           | the absent recipient                    | stage_opened_copy                      | -          |
+ * |                           | the raiser                              | notice: stage_reassigned               | -          |
  * | ReminderSent              | the assignee and each co-assignee       | reminder                               | assignee   |
  * | ResponseRecorded          | the raiser                              | response_received                      | raiser     |
  * | ActionPlanAgreed          | the raiser and the stage's assignee     | notice: action_plan_agreed             | -          |
@@ -107,6 +111,7 @@ export type NoticeKind =
   | "decision_recorded"
   | "action_plan_agreed"
   | "referral_approval"
+  | "stage_reassigned"
   | "undeliverable";
 
 /** Why an email could not be delivered (SES bounce, complaint or rejection). */
@@ -178,6 +183,15 @@ export type ServiceNotice =
         readonly rationale: string;
         readonly approverTitle: string;
       };
+    }
+  | {
+      readonly kind: "stage_reassigned";
+      readonly challenge: ChallengeFacts;
+      /** The stage, as addressed to the absent recipient's role; its deadline unchanged. */
+      readonly stage: StageFacts;
+      readonly because: ReassignedBecause;
+      /** The absence's last day (YYYY-MM-DD); absent: no end was stated. */
+      readonly absentUntil?: string;
     }
   | {
       readonly kind: "undeliverable";
@@ -532,6 +546,42 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
         const copy = plan.assignee(person, "copy");
         plan.add(copy, "copy", templated({ kind: "stage_opened_copy", challenge, stage }, copy));
       }
+      break;
+    }
+
+    case "StageReassigned": {
+      // The cover gets the stage as the recipient (with their own reply address), the absent
+      // recipient a copy, and the raiser is told who has it now; the deadline is the stage's own.
+      const open = after.currentStage;
+      if (open?.stageId !== event.data.stageId) break;
+      const stage = stageFacts(track, open.stageId, event.data.to.title, open.deadline);
+      const cover = plan.assignee(event.data.to, "assignee");
+      plan.add(cover, "assignee", templated({ kind: "stage_opened", challenge, stage }, cover), {
+        reply: {
+          party: "assignee",
+          stageId: open.stageId,
+          stageOpenedAt: open.openedAt,
+          expiresAt: replyExpiry(open.deadline, event.at),
+        },
+      });
+      const absent = plan.assignee(event.data.from, "copy");
+      plan.add(absent, "copy", templated({ kind: "stage_opened_copy", challenge, stage }, absent));
+      const to = raiser();
+      const until = event.data.absence.to;
+      plan.add(
+        to,
+        "raiser",
+        notice(
+          {
+            kind: "stage_reassigned",
+            challenge,
+            stage,
+            because: event.data.because,
+            ...(until === undefined ? {} : { absentUntil: until }),
+          },
+          to,
+        ),
+      );
       break;
     }
 
@@ -1066,6 +1116,24 @@ ${n.reasons}`,
           },
           { text: `Why the referral is requested:\n${n.referral.rationale}` },
           { text: "Please record your decision on the case record." },
+        ],
+      };
+    }
+    case "stage_reassigned": {
+      const why =
+        n.because === "out_of_office" ? "replied that they are out of the office" : "is recorded as away";
+      const until =
+        n.absentUntil === undefined ? "and did not say until when" : `until ${dateInWords(n.absentUntil)}`;
+      return {
+        subject: `Passed to cover: challenge ${ref} (${n.stage.label}, ${n.stage.recipientTitle} away)`,
+        blocks: [
+          hello(n.challenge.raiserTitle),
+          {
+            text: `The ${n.stage.recipientTitle} who has challenge ${ref} about a child's ${plan} at ${n.stage.label}: ${n.stage.title} ${why} ${until}. The challenge has been passed to the named cover for the ${n.stage.recipientTitle}, who acts for them; they are copied.`,
+          },
+          {
+            text: `The deadline has not changed: a response is due by ${deadlineInWords(n.stage.deadline)}.`,
+          },
         ],
       };
     }

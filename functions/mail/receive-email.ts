@@ -34,6 +34,8 @@ import {
 import { type LedgerKey, MAIL_OUT_SK_PREFIX } from "./deliveries.js";
 import { parseMailConfig, required, tenantIdsOf } from "./mail-config.js";
 import { presetProtocol } from "./mail-context.js";
+import { actOnOutOfOffice } from "./out-of-office.js";
+import type { AbsenceDirectory } from "../app/absences.js";
 import { MAIL_TAGS } from "./mail-tags.js";
 import type { DeliveryOutcome, Mailer } from "./mailer.js";
 import type { MailObserver } from "./outbound.js";
@@ -118,6 +120,8 @@ export interface InboundRecordLog {
 
 export interface InboundPeople {
   getStaff(tenantId: string, personId: string): Promise<StaffMember | undefined>;
+  /** Where out-of-office replies record absences (out-of-office.ts); without it they record none. */
+  replaceAbsences?: AbsenceDirectory["replaceAbsences"];
 }
 
 export interface InboundDependencies {
@@ -423,7 +427,11 @@ export async function receiveMessage(deps: InboundDependencies, record: SesRecor
   };
 
   let decision = decide(false, false);
-  if (!decision.act && BEFORE_DEDUPE.has(decision.reason)) return refuse(decision);
+  if (!decision.act && BEFORE_DEDUPE.has(decision.reason)) {
+    // Never an answer; but an out-of-office reply marks its sender absent and passes the stage on.
+    if (decision.reason === "auto_reply") await actOnOutOfOffice(deps, { parsed, verdicts, token, loaded });
+    return refuse(decision);
+  }
 
   const messageKey = parsed.messageId ?? `sha256:${parsed.rawSha256}`;
   const claimed: { tenantId: string; kind: ClaimKind; key: string }[] = [];

@@ -34,7 +34,10 @@ export const assigneeSchema = z.strictObject({
   ...recipientSchema.shape,
   personId: id,
   email: z.string().min(1),
+  actingFor: id.optional(),
 });
+
+const absenceFactsSchema = z.strictObject({ personId: id, from: day, to: day.optional() });
 
 const challengeFormSchema = z.strictObject({
   child: z.strictObject({
@@ -184,6 +187,14 @@ export const challengeEventSchema = z.discriminatedUnion("type", [
     coAssignees: z.array(assigneeSchema).optional(),
     copyTo: z.array(assigneeSchema),
     notCopied: z.array(recipientSchema).optional(),
+    uncovered: z.array(absenceFactsSchema).optional(),
+  }),
+  eventSchema("StageReassigned", {
+    ...stageRef,
+    from: assigneeSchema,
+    to: assigneeSchema,
+    because: z.enum(["out_of_office", "absence_recorded"]),
+    absence: absenceFactsSchema,
   }),
   eventSchema("StageAcknowledged", stageRef),
   eventSchema("ResponseRecorded", { ...stageRef, response: z.string() }),

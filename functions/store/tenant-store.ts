@@ -1,10 +1,22 @@
-import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from "@aws-sdk/lib-dynamodb";
+import { type Absence, MAX_ABSENCES, absenceOn, absenceSchema } from "../domain/absence.js";
 import * as z from "zod";
 import { storedTemplateOverridesSchema } from "../mail/templates.js";
 import { retentionSettingsSchema } from "../domain/retention.js";
 import type { Recipient } from "../domain/protocol.js";
 import type { Assignee } from "../domain/challenge/events.js";
-import type { DirectoryLookup, DirectoryScope, RoleStanding } from "../domain/challenge/state.js";
+import type {
+  AbsentHolder,
+  DirectoryLookup,
+  DirectoryScope,
+  RoleStanding,
+} from "../domain/challenge/state.js";
 import { CorruptItemError, parseItem, withoutUndefined } from "./items.js";
 import { ENTITY, STAFF_SK_PREFIX, TABLE, keys } from "./table.js";
 
@@ -88,7 +100,8 @@ export const staffMemberSchema = z.strictObject({
   roles: z.array(z.strictObject({ role: slug, scope: roleScopeSchema })).max(50),
   /**
    * Optional: roles the person is named cover for (e.g. while the holder is on leave). Cover may
-   * approve a referral for the role; it is never sent the role's challenges (routing uses holders).
+   * approve a referral for the role, and a stage opened while the role's holder is absent goes to
+   * them, the holder copied (functions/domain/absence-cover.ts).
    */
   coverFor: z
     .array(z.strictObject({ role: slug, scope: roleScopeSchema }))
@@ -96,6 +109,13 @@ export const staffMemberSchema = z.strictObject({
     .optional(),
 });
 export type StaffMember = z.infer<typeof staffMemberSchema>;
+
+/**
+ * A directory entry as read: the member and their absences. Absences are kept beside the member on
+ * the same item (attribute `absences`) and written only by recordAbsence / endAbsence, so replacing
+ * a member's entry (PUT /v1/directory/{personId}) never loses an absence recorded meanwhile.
+ */
+export type StaffEntry = StaffMember & { readonly absences?: readonly Absence[] };
 
 const configItemSchema = z.strictObject({
   pk: z.string(),
@@ -112,6 +132,7 @@ const staffItemSchema = z.strictObject({
   entity: z.literal(ENTITY.staff),
   tenantId: z.string(),
   member: staffMemberSchema,
+  absences: z.array(absenceSchema).max(MAX_ABSENCES).optional(),
   updatedAt: z.iso.datetime(),
 });
 
@@ -150,33 +171,89 @@ export class TenantStore {
     return valid;
   }
 
-  /** Adds or replaces a person in the directory. Throws a ZodError when the entry is invalid. */
+  /**
+   * Adds or replaces a person in the directory, keeping any absences recorded for them (an update of
+   * the member, not a put of the item). Throws a ZodError when the entry is invalid.
+   */
   async upsertStaff(tenantId: string, member: unknown): Promise<StaffMember> {
     const valid = staffMemberSchema.parse(member);
     await this.client.send(
-      new PutCommand({
+      new UpdateCommand({
         TableName: this.tableName,
-        Item: withoutUndefined({
-          ...keys.staff(tenantId, valid.personId),
-          entity: ENTITY.staff,
-          tenantId,
-          member: valid,
-          updatedAt: this.now().toISOString(),
-        }),
+        Key: keys.staff(tenantId, valid.personId),
+        UpdateExpression:
+          "SET #entity = :entity, #tenantId = :tenantId, #member = :member, #updatedAt = :updatedAt",
+        ExpressionAttributeNames: {
+          "#entity": TABLE.entityAttribute,
+          "#tenantId": "tenantId",
+          "#member": "member",
+          "#updatedAt": "updatedAt",
+        },
+        ExpressionAttributeValues: {
+          ":entity": ENTITY.staff,
+          ":tenantId": tenantId,
+          ":member": withoutUndefined(valid),
+          ":updatedAt": this.now().toISOString(),
+        },
       }),
     );
     return valid;
   }
 
-  async getStaff(tenantId: string, personId: string): Promise<StaffMember | undefined> {
+  /**
+   * Replaces a person's absences, on the condition that they are still what was read (`expected`:
+   * the list as read, by absence ids), so two concurrent recordings never lose one another. Returns
+   * false when the entry changed meanwhile (read again and retry) ; throws when the person is not in
+   * the directory.
+   */
+  async replaceAbsences(
+    tenantId: string,
+    personId: string,
+    expected: readonly Absence[] | undefined,
+    absences: readonly Absence[],
+  ): Promise<boolean> {
+    const valid = z.array(absenceSchema).max(MAX_ABSENCES).parse(absences);
+    const unchanged =
+      expected === undefined || expected.length === 0
+        ? "attribute_not_exists(#absences) OR size(#absences) = :zero"
+        : "#absences = :expected";
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.staff(tenantId, personId),
+          UpdateExpression: "SET #absences = :absences, #updatedAt = :updatedAt",
+          ConditionExpression: `attribute_exists(#pk) AND (${unchanged})`,
+          ExpressionAttributeNames: {
+            "#pk": TABLE.partitionKey,
+            "#absences": "absences",
+            "#updatedAt": "updatedAt",
+          },
+          ExpressionAttributeValues: {
+            ":absences": withoutUndefined(valid),
+            ":updatedAt": this.now().toISOString(),
+            ...(expected === undefined || expected.length === 0
+              ? { ":zero": 0 }
+              : { ":expected": withoutUndefined(expected) }),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.name === "ConditionalCheckFailedException") return false;
+      throw error;
+    }
+  }
+
+  async getStaff(tenantId: string, personId: string): Promise<StaffEntry | undefined> {
     const key = keys.staff(tenantId, personId);
     const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: key }));
     return Item === undefined ? undefined : this.parseStaff(Item, tenantId);
   }
 
   /** The whole directory, in person-id order (a query on the tenant partition, every page). */
-  async listStaff(tenantId: string): Promise<StaffMember[]> {
-    const members: StaffMember[] = [];
+  async listStaff(tenantId: string): Promise<StaffEntry[]> {
+    const members: StaffEntry[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await this.client.send(
@@ -199,14 +276,14 @@ export class TenantStore {
     return createDirectoryLookup(await this.listStaff(tenantId));
   }
 
-  private parseStaff(raw: Record<string, unknown>, tenantId: string): StaffMember {
+  private parseStaff(raw: Record<string, unknown>, tenantId: string): StaffEntry {
     const where = `${String(raw[TABLE.partitionKey])} ${String(raw[TABLE.sortKey])}`;
     const item = parseItem(staffItemSchema, raw, where);
     const key = keys.staff(tenantId, item.member.personId);
     if (item.tenantId !== tenantId || item.pk !== key.pk || item.sk !== key.sk) {
       throw new CorruptItemError(where, "tenant or person id disagrees with the key");
     }
-    return item.member;
+    return item.absences === undefined ? item.member : { ...item.member, absences: item.absences };
   }
 }
 
@@ -218,7 +295,7 @@ export class TenantStore {
  * at the same level, the lowest person id wins, so the answer never depends on the order items
  * were read in.
  */
-export function createDirectoryLookup(staff: readonly StaffMember[]): DirectoryLookup {
+export function createDirectoryLookup(staff: readonly StaffEntry[]): DirectoryLookup {
   const active = [...staff].filter((m) => m.active).sort((a, b) => (a.personId < b.personId ? -1 : 1));
   const inScope = (scope: DirectoryScope) =>
     scope.partnerAgencyId === undefined
@@ -246,5 +323,44 @@ export function createDirectoryLookup(staff: readonly StaffMember[]): DirectoryL
     if (member.coverFor?.some((r) => r.role === role && matches(r.scope)) === true) return "cover";
     return undefined;
   };
-  return Object.assign(lookup, { standing });
+  /**
+   * The person's absence on `day`, and the role's named cover (the team's, then the authority's;
+   * for a partner agency, only that agency's) who is neither the person nor away themselves.
+   */
+  const absence = (
+    personId: string,
+    recipient: Recipient,
+    scope: DirectoryScope,
+    day: string,
+  ): AbsentHolder | undefined => {
+    const away = absenceOn(active.find((m) => m.personId === personId)?.absences, day);
+    if (away === undefined) return undefined;
+    const covers = (matches: (s: RoleScope) => boolean) =>
+      active.find(
+        (m) =>
+          m.personId !== personId &&
+          absenceOn(m.absences, day) === undefined &&
+          m.coverFor?.some((r) => r.role === recipient.role && matches(r.scope)) === true,
+      );
+    const partnerAgencyId = scope.partnerAgencyId;
+    const cover =
+      partnerAgencyId === undefined
+        ? (covers((s) => s.kind === "team" && s.teamId === scope.teamId) ??
+          covers((s) => s.kind === "authority"))
+        : covers((s) => s.kind === "partner_agency" && s.partnerAgencyId === partnerAgencyId);
+    return {
+      absence: away,
+      ...(cover === undefined
+        ? {}
+        : {
+            cover: {
+              role: recipient.role,
+              title: recipient.title,
+              personId: cover.personId,
+              email: cover.email,
+            },
+          }),
+    };
+  };
+  return Object.assign(lookup, { standing, absence });
 }

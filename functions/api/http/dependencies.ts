@@ -1,6 +1,7 @@
 import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
 import { loggingObserver } from "../../app/logging-observer.js";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
+import type { AbsenceDirectory } from "../../app/absences.js";
 import type { ExecuteDependencies } from "../../app/execute-command.js";
 import { SfnWorkflowSignal } from "../../app/sfn-workflow-signal.js";
 import type { DirectoryLookup } from "../../domain/challenge/state.js";
@@ -26,6 +27,8 @@ export interface TenantAdmin {
   putConfig(tenantId: string, config: unknown): Promise<TenantConfig>;
   listStaff(tenantId: string): Promise<StaffMember[]>;
   upsertStaff(tenantId: string, member: unknown): Promise<StaffMember>;
+  getStaff: AbsenceDirectory["getStaff"];
+  replaceAbsences: AbsenceDirectory["replaceAbsences"];
   directoryLookup(tenantId: string): Promise<DirectoryLookup>;
 }
 

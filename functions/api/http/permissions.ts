@@ -64,6 +64,8 @@ export const routePermissions: Readonly<Record<string, readonly ActorRole[]>> = 
   "put-config": ["iro_service_manager"],
   "get-directory": CONFIG_READERS,
   "put-staff-member": ["iro_service_manager"],
+  "record-absence": ["iro_service_manager"],
+  "end-absence": ["iro_service_manager"],
   "good-practice": RAISERS,
   openapi: READERS,
 };

@@ -8,6 +8,7 @@ import { challengeStateSchema } from "../../store/items.js";
 import { actorRoleSchema, actorSchema, channelSchema } from "../../domain/challenge/actor.js";
 import { goodPracticeInputSchema } from "../../domain/good-practice.js";
 import { staffMemberSchema, tenantConfigSchema } from "../../store/tenant-store.js";
+import { absenceSchema } from "../../domain/absence.js";
 
 /**
  * What the API returns, and the zod schemas the OpenAPI document shows for it.
@@ -249,7 +250,15 @@ export const staffMemberViewSchema = z
   .meta({ id: "StaffMemberResult" });
 
 export const directoryViewSchema = z
-  .object({ staff: z.array(staffMemberSchema) })
+  .object({
+    staff: z.array(
+      staffMemberSchema.extend({
+        absences: z.array(absenceSchema).optional().meta({
+          description: "The person's absences, most recent last (record-absence, out-of-office replies)",
+        }),
+      }),
+    ),
+  })
   .meta({ id: "Directory", description: "The staff directory" });
 
 export const goodPracticeViewSchema = z

@@ -342,6 +342,22 @@ export const setLegalHoldCommandSchema = z.strictObject({
   reason: text(5_000),
 });
 
+/**
+ * Passes the open stage from its recipient, who is away, to their role's named cover (the
+ * directory's): from an out-of-office reply to the stage's email, or an absence recorded for them.
+ * The actor is whoever made it known (the absent person's own mail system, or the directory's
+ * administrator). The deadline does not move.
+ */
+export const routeToCoverCommandSchema = z.strictObject({
+  type: z.literal("RouteToCover"),
+  ...base,
+  /** The open stage to pass on: a command about a stage already left does nothing. */
+  stageId: id,
+  /** The recipient who is away. */
+  personId: id,
+  because: z.enum(["out_of_office", "absence_recorded"]),
+});
+
 export const commandSchema = z.discriminatedUnion("type", [
   raiseCommandSchema,
   acknowledgeCommandSchema,
@@ -365,6 +381,7 @@ export const commandSchema = z.discriminatedUnion("type", [
   withdrawCommandSchema,
   closeCommandSchema,
   setLegalHoldCommandSchema,
+  routeToCoverCommandSchema,
 ]);
 export type Command = z.infer<typeof commandSchema>;
 export type CommandType = Command["type"];

@@ -20,6 +20,7 @@ import { acknowledge, agreeActionPlan, recordMeeting, respond } from "./recipien
 import { setLegalHold } from "./legal-hold.js";
 import { approveReferral, requestReferral } from "./referrals.js";
 import { decideAfterLadder } from "./after-ladder.js";
+import { routeToCover } from "../absence-cover.js";
 import type { ChallengeEvent } from "./events.js";
 import type { ChallengeState, DecideContext } from "./state.js";
 import { autoEscalate, sendReminder } from "./timer.js";
@@ -133,6 +134,8 @@ export function decide(
       return close(scope, cmd);
     case "SetLegalHold":
       return setLegalHold(scope, cmd);
+    case "RouteToCover":
+      return routeToCover(scope, cmd);
   }
 }
 

@@ -1,7 +1,16 @@
 import { actorTitle, capitalise, listInWords, personAndTitle, plural, referralTitle } from "../words.js";
 import type { Actor, Channel } from "./actor.js";
 import type { ChallengeEvent, EventOf } from "./events.js";
-import { addresseeTitle, day, due, label, type History } from "./describe-history.js";
+import {
+  absentHolder,
+  addresseeOf,
+  coversInWords,
+  day,
+  due,
+  label,
+  reassignedInWords,
+  type History,
+} from "./describe-history.js";
 import { timedOutWords } from "./timer.js";
 
 /**
@@ -23,9 +32,13 @@ function by(
   return history.channels ? `${person} (${channel})` : person;
 }
 
-/** The stage's addressee's title when the actor is one, else the actor's own. */
+/** The stage's addressee's title when the actor is one (and whom a named cover acts for), else the actor's own. */
 function who(history: History, actor: Actor, channel: Channel, stageId: string): string {
-  return by(history, actor, channel, addresseeTitle(history, actor, stageId));
+  const addressee = addresseeOf(history, actor, stageId);
+  const person = by(history, actor, channel, addressee?.title);
+  return addressee?.actingFor === undefined
+    ? person
+    : `${person}, acting for ${absentHolder(history, addressee)}`;
 }
 
 /** "Level 1: Team Manager, due by 5pm on Friday 29 May": a stage as it opened, inside a line. */
@@ -33,7 +46,7 @@ function opening(history: History, data: EventOf<"StageOpened">["data"], at: str
   const to = listInWords([data.assignee, ...(data.coAssignees ?? [])].map((a) => a.title));
   const notCopied = (data.notCopied ?? []).map((r) => r.title);
   const gaps = notCopied.length === 0 ? "" : ` (not copied: no holder: ${listInWords(notCopied)})`;
-  return `${label(history, data.stageId)}: ${to}, due by ${due(data.deadline, at)}${gaps}`;
+  return `${label(history, data.stageId)}: ${to}, due by ${due(data.deadline, at)}${gaps}${coversInWords(history, data)}`;
 }
 
 const OPENED_HOW = {
@@ -59,7 +72,12 @@ export function lineOf(history: History, event: ChallengeEvent, opened?: EventOf
       const to = listInWords([d.assignee, ...(d.coAssignees ?? [])].map((a) => `the ${a.title}`));
       const notCopied = (d.notCopied ?? []).map((r) => r.title);
       const gaps = notCopied.length === 0 ? "" : `; not copied: no holder: ${listInWords(notCopied)}`;
-      return `${label(history, d.stageId)} ${OPENED_HOW[d.via]} for ${to}; response due by ${due(d.deadline, event.at)}${gaps}`;
+      return `${label(history, d.stageId)} ${OPENED_HOW[d.via]} for ${to}; response due by ${due(d.deadline, event.at)}${gaps}${coversInWords(history, d)}`;
+    }
+    case "StageReassigned": {
+      const d = event.data;
+      const { why, until } = reassignedInWords(d);
+      return `${label(history, d.stageId)} passed to ${personAndTitle(history.names, d.to.personId, "named cover")}, acting for ${absentHolder(history, d.to)} (the ${d.from.title}), who is away ${until} (${why}); the deadline is unchanged`;
     }
     case "StageAcknowledged":
       return `${label(history, event.data.stageId)} acknowledged by ${who(history, event.actor, event.channel, event.data.stageId)}`;

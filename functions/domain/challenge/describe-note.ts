@@ -2,7 +2,7 @@ import { actorTitle, capitalise, findStage, listInWords, personAndTitle, referra
 import type { TrackProtocol } from "../protocol.js";
 import type { Actor } from "./actor.js";
 import type { ChallengeEvent } from "./events.js";
-import { addresseeTitle, day, due, label, type History } from "./describe-history.js";
+import { addresseeOf, day, due, label, reassignedInWords, type History } from "./describe-history.js";
 import { timedOutWords } from "./timer.js";
 
 /**
@@ -27,8 +27,12 @@ function trackOf(history: History): TrackProtocol | undefined {
 
 /** The person's role: the stage's addressee when it is them, else what the protocol calls the actor. */
 function roleOf(history: History, actor: Actor, stageId: string | null): string {
-  const addressee = addresseeTitle(history, actor, stageId);
-  if (addressee !== undefined) return personAndTitle(history.names, actor.id, addressee);
+  const addressee = addresseeOf(history, actor, stageId);
+  if (addressee?.actingFor !== undefined) {
+    const holder = personAndTitle(history.names, addressee.actingFor, addressee.title);
+    return `${personAndTitle(history.names, actor.id, "named cover")}, acting for ${holder}`;
+  }
+  if (addressee !== undefined) return personAndTitle(history.names, actor.id, addressee.title);
   if (actor.id === history.raiserId) return personAndTitle(history.names, actor.id, history.raiserTitle);
   const title = actorTitle(history.protocol, actor);
   if (actor.role === "system") return title;
@@ -68,8 +72,24 @@ export function noteOf(history: History, event: ChallengeEvent, next: ChallengeE
         d.copyTo.length === 0 ? "" : `, copied to the ${listInWords(d.copyTo.map((c) => c.title))}`;
       const meeting = stage?.meeting === true ? " A meeting is to be held at this stage." : "";
       return {
-        action: `${label(history, d.stageId)}${stage === undefined ? "" : ` (${stage.title})`} opened${how}: the challenge was sent to the ${d.assignee.title}${copied}.`,
+        action: `${label(history, d.stageId)}${stage === undefined ? "" : ` (${stage.title})`} opened${how}: the challenge was sent to ${
+          d.assignee.actingFor === undefined
+            ? `the ${d.assignee.title}`
+            : `${personAndTitle(history.names, d.assignee.personId, "named cover")}, acting for ${personAndTitle(history.names, d.assignee.actingFor, d.assignee.title)}, who is away`
+        }${copied}.`,
         outcome: `A response is due by ${due(d.deadline, event.at)}.${meeting}`,
+      };
+    }
+    case "StageReassigned": {
+      const d = event.data;
+      const { why, until } = reassignedInWords(d);
+      const opened = history.opened.get(d.stageId);
+      return {
+        action: `The ${d.from.title} is away ${until} (${why}): the challenge at ${label(history, d.stageId)} was passed to ${personAndTitle(history.names, d.to.personId, "named cover")}, acting for ${personAndTitle(history.names, d.from.personId, d.from.title)}, who is copied.`,
+        outcome:
+          opened === undefined
+            ? "The deadline is unchanged."
+            : `The deadline is unchanged: a response is due by ${due(opened.deadline, event.at)}.`,
       };
     }
     case "StageAcknowledged": {

@@ -1,7 +1,7 @@
 import type { Protocol, RaiserRole, Track } from "../protocol.js";
 import type { PersonNames } from "../words.js";
 import type { Actor } from "./actor.js";
-import type { ChallengeEvent, EventOf } from "./events.js";
+import type { Assignee, ChallengeEvent, EventOf } from "./events.js";
 import type { History } from "./describe-history.js";
 import { lineOf } from "./describe-line.js";
 import { noteOf, type NoteParts } from "./describe-note.js";
@@ -113,6 +113,7 @@ function stageOf(history: History, event: ChallengeEvent, next: ChallengeEvent |
       return next?.type === "StageOpened" ? next.data.stageId : first;
     }
     case "StageOpened":
+    case "StageReassigned":
     case "StageAcknowledged":
     case "ResponseRecorded":
     case "MeetingRecorded":
@@ -152,6 +153,20 @@ function advance(history: History, event: ChallengeEvent): void {
       history.opened.set(event.data.stageId, event.data);
       history.currentStageId = event.data.stageId;
       return;
+    case "StageReassigned": {
+      // From now on the stage's recipient is the cover, acting for the absent holder.
+      const d = event.data;
+      const opened = history.opened.get(d.stageId);
+      const swap = (a: Assignee): Assignee => (a.personId === d.from.personId ? d.to : a);
+      if (opened !== undefined) {
+        history.opened.set(d.stageId, {
+          ...opened,
+          assignee: swap(opened.assignee),
+          coAssignees: (opened.coAssignees ?? []).map(swap),
+        });
+      }
+      return;
+    }
     case "ActionPlanAgreed":
       history.plan = {
         stageId: event.data.stageId,

@@ -21,6 +21,17 @@ export interface EventEnvelope<T extends string, D> {
 export interface Assignee extends Recipient {
   readonly personId: string;
   readonly email: string;
+  /** Set when this is the named cover of the role's holder, who was absent: the holder's person id. */
+  readonly actingFor?: string;
+}
+
+/** The absence a stage was routed around, as recorded on the event (days are London, inclusive). */
+export interface AbsenceFacts {
+  /** The absent holder's person id. */
+  readonly personId: string;
+  readonly from: string;
+  /** Absent: no end was stated. */
+  readonly to?: string;
 }
 
 /** How a stage came to be opened. */
@@ -53,6 +64,29 @@ export type StageOpened = EventEnvelope<
     copyTo: readonly Assignee[];
     /** Copy-to roles nobody holds: named so the gap is seen, not dropped silently. Absent on older events: none. */
     notCopied?: readonly Recipient[];
+    /**
+     * Recipients away when the stage opened whose role has no named cover: it was sent to them
+     * anyway (there is no one else), and the gap is recorded so it is seen. Absent: none.
+     */
+    uncovered?: readonly AbsenceFacts[];
+  }
+>;
+
+/** Why an open stage passed from its absent recipient to the role's named cover. */
+export type ReassignedBecause = "out_of_office" | "absence_recorded";
+
+/**
+ * An open stage passed from a recipient who is away to their role's named cover (the cover's
+ * Assignee carries `actingFor`); the absent person is copied from now on. The deadline does not move.
+ */
+export type StageReassigned = EventEnvelope<
+  "StageReassigned",
+  {
+    stageId: string;
+    from: Assignee;
+    to: Assignee;
+    because: ReassignedBecause;
+    absence: AbsenceFacts;
   }
 >;
 
@@ -204,6 +238,7 @@ export type LegalHoldLifted = EventEnvelope<"LegalHoldLifted", { reason: string 
 export type ChallengeEvent =
   | ChallengeRaised
   | StageOpened
+  | StageReassigned
   | StageAcknowledged
   | ResponseRecorded
   | MeetingRecorded

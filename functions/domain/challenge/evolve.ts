@@ -154,6 +154,24 @@ function apply(state: ChallengeState, event: ChallengeEvent): ChallengeState {
       };
     }
 
+    case "StageReassigned": {
+      const { from, to } = event.data;
+      return onStage(state, event.data.stageId, (s) => {
+        // The cover has not seen the stage yet: an acknowledgement by the absent recipient is not theirs.
+        const { acknowledgedAt: _acknowledgedAt, ...rest } = s;
+        const passed = s.assignee.personId === from.personId;
+        return {
+          ...(passed ? rest : s),
+          assignee: passed ? to : s.assignee,
+          coAssignees: s.coAssignees.map((c) => (c.personId === from.personId ? to : c)),
+          copyTo: [
+            ...s.copyTo.filter((c) => c.personId !== from.personId && c.personId !== to.personId),
+            from,
+          ],
+        };
+      });
+    }
+
     case "StageAcknowledged":
       return onStage(state, event.data.stageId, (s) => ({ ...s, acknowledgedAt: event.at }));
 

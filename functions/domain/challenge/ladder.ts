@@ -10,7 +10,8 @@ import type {
 import type { ChallengeForm, ReferralKind } from "./commands.js";
 import { accept, isRefusal, raiserTitle, referralName, refuse } from "./decision.js";
 import type { DecideResult, Scope } from "./decision.js";
-import type { Assignee, EventOf, StageOpenedVia, TimedOutBecause } from "./events.js";
+import { routeAroundAbsence } from "../absence-cover.js";
+import type { AbsenceFacts, Assignee, EventOf, StageOpenedVia, TimedOutBecause } from "./events.js";
 import type { DecideContext, DirectoryScope, OpenStage } from "./state.js";
 
 /**
@@ -131,18 +132,31 @@ export function openingOf(
   if (stage === undefined)
     return refuse("UNKNOWN_STAGE", `there is no stage ${index + 1} on the ${track.track} ladder`);
   const { recipient, coRecipients, scope, whose } = addresseeOf(stage, form);
-  const assignee = ctx.directory(recipient, scope);
-  if (assignee === undefined) return noHolder(stage, recipient, whose);
+  const holder = ctx.directory(recipient, scope);
+  if (holder === undefined) return noHolder(stage, recipient, whose);
+  // A holder away today: the stage goes to their named cover, the holder copied (absence-cover.ts).
+  const today = ctx.calendar.londonDate(ctx.now);
+  const absentCopied: Assignee[] = [];
+  const uncovered: AbsenceFacts[] = [];
+  const routed = (person: Assignee): Assignee => {
+    const route = routeAroundAbsence(ctx.directory, person, scope, today);
+    if (route.copy !== undefined) absentCopied.push(route.copy);
+    else if (route.absence !== undefined) uncovered.push(route.absence);
+    return route.to;
+  };
+  const assignee = routed(holder);
   const coAssignees: Assignee[] = [];
   for (const role of coRecipients) {
-    const person = ctx.directory(role, scope);
-    if (person === undefined) return noHolder(stage, role, whose);
+    const found = ctx.directory(role, scope);
+    if (found === undefined) return noHolder(stage, role, whose);
+    if (found.personId === holder.personId) continue;
+    const person = routed(found);
     if (person.personId !== assignee.personId && !coAssignees.some((c) => c.personId === person.personId)) {
       coAssignees.push(person);
     }
   }
   const addressed = [assignee, ...coAssignees];
-  const copyTo: Assignee[] = [];
+  const copyTo: Assignee[] = absentCopied.filter((c) => !addressed.some((a) => a.personId === c.personId));
   const notCopied: Recipient[] = [];
   for (const role of stage.copyTo) {
     const person = ctx.directory(role, { teamId: form.team.id });
@@ -163,6 +177,7 @@ export function openingOf(
     coAssignees,
     copyTo,
     notCopied,
+    ...(uncovered.length === 0 ? {} : { uncovered }),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { WorkingDayCalendar } from "../calendar.js";
 import type { Protocol, Recipient, Track } from "../protocol.js";
+import type { Absence } from "../absence.js";
 import type { Actor } from "./actor.js";
 import type { ChallengeForm, ReferralKind } from "./commands.js";
 import type {
@@ -128,6 +129,23 @@ export type RoleStanding = "holder" | "cover";
 export interface DirectoryLookup {
   (recipient: Recipient, scope: DirectoryScope): Assignee | undefined;
   standing(personId: string, role: string, scope: DirectoryScope): RoleStanding | undefined;
+  /**
+   * When the person is absent on the London day `day` (YYYY-MM-DD): the absence, and the role's
+   * named cover for the scope who is not absent themselves (none when nobody covers it). Undefined
+   * when they are there. Optional: a directory that records no absences has nobody away.
+   */
+  absence?(
+    personId: string,
+    recipient: Recipient,
+    scope: DirectoryScope,
+    day: string,
+  ): AbsentHolder | undefined;
+}
+
+/** A holder away on a given day: their absence, and who covers their role (see DirectoryLookup.absence). */
+export interface AbsentHolder {
+  readonly absence: Absence;
+  readonly cover?: Assignee;
 }
 
 /** What `decide` needs besides the state and the command: all of it pure data or pure functions. */

@@ -159,6 +159,12 @@ export class InMemoryTenantStore implements TenantAdmin {
   async directoryLookup(tenantId: string) {
     return createDirectoryLookup(await this.listStaff(tenantId));
   }
+  getStaff(tenantId: string, personId: string): Promise<StaffMember | undefined> {
+    return Promise.resolve(this.staff.get(tenantId)?.get(personId));
+  }
+  replaceAbsences(): Promise<boolean> {
+    return Promise.reject(new Error("absences are tested on DynamoDB Local (test/integration)"));
+  }
 }
 
 export class FakeWorkflow implements WorkflowSignal {

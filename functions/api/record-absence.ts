@@ -1,0 +1,50 @@
+import { randomUUID } from "node:crypto";
+import * as z from "zod";
+import { NotInDirectoryError, recordAbsence } from "../app/absences.js";
+import { absenceSchema, recordAbsenceRequestSchema } from "../domain/absence.js";
+import { pathIdSchema } from "./http/command-route.js";
+import { createHandler, defineRoute } from "./http/middleware.js";
+import { problems } from "./http/problem.js";
+
+/** The absence as recorded. */
+export const absenceResultSchema = z
+  .object({ absence: absenceSchema })
+  .meta({ id: "AbsenceResult", description: "An absence as the staff directory records it" });
+
+/**
+ * POST /v1/directory/{personId}/absences: records that a member of staff is away from `from` to
+ * `to` (London days, inclusive; no `to` when no end is known), recorded by the caller. While it
+ * lasts, a stage opened for a role they hold goes to the role's named cover, with them copied.
+ * With an Idempotency-Key, a retry records nothing twice.
+ */
+export const spec = defineRoute({
+  routeId: "record-absence",
+  path: z.strictObject({
+    personId: pathIdSchema.meta({
+      description: "The absent person's id in the directory",
+      examples: ["tm-north-carl"],
+    }),
+  }),
+  body: recordAbsenceRequestSchema,
+  response: { status: 201, description: "The absence as recorded", schema: absenceResultSchema },
+  handle: async ({ body, path, principal }, deps) => {
+    try {
+      const absence = await recordAbsence(deps.tenants, principal.tenantId, path.personId, {
+        absenceId: `abs-${randomUUID()}`,
+        from: body.from,
+        ...(body.to === undefined ? {} : { to: body.to }),
+        source: "api",
+        recordedBy: principal.actor.id,
+        recordedAt: deps.clock().toISOString(),
+      });
+      return { status: 201, body: { absence } };
+    } catch (error) {
+      if (error instanceof NotInDirectoryError) {
+        throw problems.notFound(`There is no active member of staff ${path.personId} in the directory.`);
+      }
+      throw error;
+    }
+  },
+});
+
+export const handler = createHandler(spec);
