@@ -204,20 +204,23 @@ describe("the challenge state machine, locally", () => {
     expect(remindAt).toBeGreaterThanOrEqual(Date.parse(LEVEL_1_REMINDER));
     expect(remindAt).toBeLessThan(Date.parse(LEVEL_1_REMINDER) + SLACK_MS);
 
-    // The reminder time passes: StageTimedOut records the reminder, and the loop waits again at
-    // level 1, now until its deadline (Thursday 28 May 17:00 BST).
+    // The reminder time passes: TimerThenAwait records the reminder and, in the same task, waits
+    // again at level 1, now until its deadline (Thursday 28 May 17:00 BST).
     clockAt(new Date(Date.parse(LEVEL_1_REMINDER) + SLACK_MS));
     const level1Token = await tokenFor(challengeId, "level_1", remindToken);
     const waiting = harness.engine.describeExecution(executionArn).pendingTask;
-    expect(waiting).toMatchObject({ stateName: "AwaitResponse", token: level1Token });
+    expect(waiting).toMatchObject({ stateName: "TimerThenAwait", token: level1Token });
+    // That wait was timed in advance from the reminder time (the view's `then`), so it ends as late
+    // as the reminder's wait did (here the clock moved SLACK_MS past it), plus the real time again.
     const timeoutAt = Date.parse(waiting?.deadline ?? "");
     expect(timeoutAt).toBeGreaterThanOrEqual(Date.parse(LEVEL_1_DEADLINE));
-    expect(timeoutAt).toBeLessThan(Date.parse(LEVEL_1_DEADLINE) + SLACK_MS);
+    expect(timeoutAt).toBeLessThan(Date.parse(LEVEL_1_DEADLINE) + 2 * SLACK_MS);
     const reminded = await challenges.get(TENANT, challengeId);
     expect(reminded?.state).toMatchObject({ version: 3, currentStage: { stageId: "level_1" } });
     expect(reminded?.state.currentStage?.remindedAt).toBeDefined();
 
-    // Past the deadline: the engine times the task out, StageTimedOut escalates, the loop opens level 2.
+    // Past the deadline: the engine times the task out, StageTimedOut escalates and AwaitResponse
+    // waits at level 2.
     clockAt(new Date(Date.parse(LEVEL_1_DEADLINE) + SLACK_MS));
     const level2Token = await tokenFor(challengeId, "level_2");
     const stored = await challenges.get(TENANT, challengeId);
@@ -265,13 +268,8 @@ describe("the challenge state machine, locally", () => {
       "OpenStage",
       "RouteStage",
       "AwaitResponse",
+      "TimerThenAwait",
       "StageTimedOut",
-      "OpenStage",
-      "RouteStage",
-      "AwaitResponse",
-      "StageTimedOut",
-      "OpenStage",
-      "RouteStage",
       "AwaitResponse",
       "RouteOutcome",
       "OpenStage",
@@ -503,12 +501,14 @@ describe("the challenge state machine, locally", () => {
     const secondRun = executionArnOf(challengeId, reopened.events[0]?.seq ?? 0);
     const secondToken = await tokenFor(challengeId, "level_1", firstToken);
 
-    // The first run's deadline passes: its timer finds nothing to do, and OpenStage ends the run.
+    // The first run's wait ends: its timer finds nothing to do, TimerThenAwait sees a later run has
+    // taken over and stores no token, and OpenStage ends the run.
     clockAt(new Date(Date.parse(LEVEL_1_DEADLINE) + SLACK_MS));
     await succeeded(firstRun);
-    expect((await statesEntered(harness.sfn, firstRun)).slice(-5)).toEqual([
+    expect((await statesEntered(harness.sfn, firstRun)).slice(-6)).toEqual([
       "AwaitResponse",
-      "StageTimedOut",
+      "TimerThenAwait",
+      "RouteOutcome",
       "OpenStage",
       "RouteStage",
       "Finished",
