@@ -950,6 +950,8 @@ export interface WaitInput extends RunRef {
         readonly stageId: string;
         readonly version?: number;
         readonly deadline?: string;
+        /** When the wait ends: TimerThenAwait checks a fresh read would wait until the same instant. */
+        readonly waitUntil?: string;
       }
     | { readonly status: "monitoring"; readonly version?: number }
     | { readonly status: "finished"; readonly outcome: FinishedView["outcome"]; readonly version: number };
@@ -1001,7 +1003,14 @@ export async function awaitWait(
   const endedAt = Date.parse(input.timedOut?.waitUntil ?? "");
   const late = deps.clock().getTime() - endedAt > CHAINED_WAIT_SLACK_MS;
   const superseded = input.timedOut !== undefined && (await supersededBy(deps, input)) !== undefined;
-  if ((view.status === "monitoring") !== (input.wait === MONITORING_WAIT) || late || superseded) {
+  const unforeseen =
+    input.timedOut !== undefined && view.status === "open" && !(await waitsAsForeseen(deps, input, view));
+  if (
+    (view.status === "monitoring") !== (input.wait === MONITORING_WAIT) ||
+    late ||
+    superseded ||
+    unforeseen
+  ) {
     return endNow({
       action: "stage_changed",
       status: view.status,
@@ -1014,6 +1023,25 @@ export async function awaitWait(
       ? { stageId: view.stageId, version: view.version, deadline: view.deadline }
       : { stageId: MONITORING_WAIT, version: view.version };
   return withTimer(await awaitResponse(deps, { ...input, stage }));
+}
+
+/**
+ * Whether a fresh read of the challenge (as OpenStage reads it) would wait at the same stage until
+ * the same instant as the wait worked out in advance: anything a person did meanwhile that moves
+ * the next timer instant (a response that cancels the reminder, a shortened window, ...) shows here.
+ */
+async function waitsAsForeseen(
+  deps: WorkflowTaskDependencies,
+  ref: ChallengeRef,
+  foreseen: { readonly stageId: string; readonly waitUntil?: string },
+): Promise<boolean> {
+  const state = await loadChallenge(deps, ref.tenantId, ref.challengeId);
+  const fresh = viewOf(deps, state, await tenantContext(deps, ref.tenantId), deps.clock(), false);
+  return (
+    fresh.status === "open" &&
+    fresh.stageId === foreseen.stageId &&
+    Date.parse(fresh.waitUntil) === Date.parse(foreseen.waitUntil ?? "")
+  );
 }
 
 /** Every view the StageTimedOut task returns has what AwaitResponse's and TimerThenAwait's TimeoutSecondsPath read. */

@@ -21,6 +21,7 @@ interface State {
   readonly Type: string;
   readonly Resource?: string;
   readonly Parameters?: Record<string, unknown>;
+  readonly ResultPath?: string | null;
   readonly Retry?: readonly Retrier[];
   readonly Catch?: readonly Catcher[];
   readonly Next?: string;
