@@ -955,8 +955,11 @@ export interface WaitInput extends RunRef {
       }
     | { readonly status: "monitoring"; readonly version?: number }
     | { readonly status: "finished"; readonly outcome: FinishedView["outcome"]; readonly version: number };
-  /** TimerThenAwait: the stage whose wait timed out (and when it was to end); the timer's action due then comes first. */
-  readonly timedOut?: { readonly stageId: string; readonly waitUntil?: string | undefined };
+  /**
+   * TimerThenAwait: the stage whose wait timed out (and when it was to end); the timer's action due
+   * then comes first. Without a stage id (a finished view's settling wait) there is nothing to act on.
+   */
+  readonly timedOut?: { readonly stageId?: string | undefined; readonly waitUntil?: string | undefined };
 }
 
 /**
@@ -987,8 +990,11 @@ export async function awaitWait(
   input: WaitInput,
 ): Promise<WaitResult> {
   const ref = { tenantId: input.tenantId, challengeId: input.challengeId };
+  const timedOutStage = input.timedOut?.stageId;
   const timer =
-    input.timedOut === undefined ? undefined : await stageTimedOut(deps, { ...ref, stage: input.timedOut });
+    timedOutStage === undefined
+      ? undefined
+      : await stageTimedOut(deps, { ...ref, stage: { stageId: timedOutStage } });
   const withTimer = <R extends object>(result: R) => (timer === undefined ? result : { ...result, timer });
   const view = input.stage;
   const endNow = async (outcome: FinishedOutcome | StageChangedOutcome) =>
@@ -1058,9 +1064,14 @@ export type WaitableView = StageView & {
  */
 export async function stageTimedOutThenOpen(
   deps: WorkflowTaskDependencies,
-  input: RunRef & { readonly stage: { readonly stageId: string } },
+  input: RunRef & { readonly stage: { readonly stageId?: string | undefined } },
 ): Promise<WaitableView> {
-  const timer = await stageTimedOut(deps, input);
+  // A settling wait (a finished view's) that timed out: nothing for the timer, only the re-read.
+  const stageId = input.stage.stageId;
+  const timer: StageTimedOutResult =
+    stageId === undefined
+      ? { result: "nothing_to_do", code: "WRONG_STATUS" }
+      : await stageTimedOut(deps, { ...input, stage: { stageId } });
   const view = await openStage(deps, input);
   switch (view.status) {
     case "open":

@@ -35,12 +35,14 @@ const viewSchema = z.union([
       stageId: z.string().min(1),
       version,
       deadline: z.iso.datetime({ offset: true }).optional(),
+      waitUntil: z.iso.datetime({ offset: true }).optional(),
     })
     .transform((view) => ({
       status: "open" as const,
       stageId: view.stageId,
       version: view.version,
       deadline: view.deadline,
+      waitUntil: view.waitUntil,
     })),
 ]);
 
@@ -52,7 +54,10 @@ export const awaitResponseInputSchema = z.object({
   wait: z.enum(["stage", MONITORING_WAIT]).optional(),
   stage: viewSchema,
   timedOut: z
-    .looseObject({ stageId: z.string().min(1), waitUntil: z.iso.datetime({ offset: true }).optional() })
+    .looseObject({
+      stageId: z.string().min(1).optional(),
+      waitUntil: z.iso.datetime({ offset: true }).optional(),
+    })
     .transform((view) => ({ stageId: view.stageId, waitUntil: view.waitUntil }))
     .optional(),
 });

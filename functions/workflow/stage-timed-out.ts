@@ -20,7 +20,8 @@ import { workflowDependencies, workflowHandler } from "./dependencies.js";
 export const stageTimedOutInputSchema = z.object({
   tenantId: z.string().min(1),
   challengeId: z.string().min(1),
-  stage: z.looseObject({ stageId: z.string().min(1) }),
+  /** The wait that timed out; without a stage id (a finished view's settling wait) only the re-read runs. */
+  stage: z.looseObject({ stageId: z.string().min(1).optional() }),
   executionName: z.string().min(1).optional(),
 });
 

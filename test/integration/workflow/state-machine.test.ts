@@ -20,6 +20,7 @@ import { SfnTaskCompletion, presetProtocol } from "../../../functions/workflow/d
 import { createHandler as openStageHandler } from "../../../functions/workflow/open-stage.js";
 import { createHandler as stageTimedOutHandler } from "../../../functions/workflow/stage-timed-out.js";
 import { createHandler as startExecutionHandler } from "../../../functions/workflow/start-execution.js";
+import { transitionsByStage } from "../../../bench/transitions.js";
 import { createTestTable, localDocumentClient } from "../../support/dynamodb-local.js";
 import {
   IRO,
@@ -280,6 +281,45 @@ describe("the challenge state machine, locally", () => {
     ]);
     expect(failures.calls).toEqual([]);
   }, 60_000);
+  it("climbs the whole ladder on the timer alone in at most 6 state transitions a stage (3 here: wait, remind and wait, escalate)", async () => {
+    const challengeId = "01JSTATEMACHINE0000000006";
+    clockAt(RAISED_AT);
+    await executeCommand(app, TENANT, raiseCommand(challengeId));
+    const executionArn = executionArnOf(challengeId);
+    // Each wait in turn, once its task has stored the token: the clock moves just past its end.
+    let previous: string | undefined;
+    for (let wait = 0; wait < 20; wait++) {
+      const next = await eventually(async () => {
+        const description = harness.engine.describeExecution(executionArn);
+        if (description.status !== "RUNNING") return description.status;
+        const pending = description.pendingTask;
+        const stored = await challenges.getTaskToken(TENANT, challengeId);
+        const waiting = pending?.deadline !== undefined && pending.token !== previous;
+        return waiting && stored?.token === pending.token ? pending : undefined;
+      }, WAIT_MS);
+      if (typeof next === "string") break;
+      previous = next.token;
+      clockAt(new Date(Date.parse(next.deadline ?? "") + 1000));
+    }
+    await succeeded(executionArn);
+    expect((await challenges.get(TENANT, challengeId))?.state).toMatchObject({
+      status: "ladder_exhausted",
+      autoEscalations: 4,
+    });
+    const events = (await challenges.events(TENANT, challengeId)).map(({ event }) => event.type);
+    expect(events.filter((type) => type === "ReminderSent")).toHaveLength(4);
+
+    const counted = transitionsByStage(await history(harness.sfn, executionArn));
+    expect([...counted.perStage.keys()]).toEqual(["level_1", "level_2", "level_3", "level_4"]);
+    for (const [stageId, transitions] of counted.perStage)
+      expect(transitions, stageId).toBeLessThanOrEqual(6);
+    // Level 1 also has the first RouteStage; the run starts with OpenStage and ends with the
+    // finished view's AwaitResponse, RouteOutcome and Finished: 17 in all (35 before the chained waits).
+    expect([...counted.perStage.values()]).toEqual([4, 3, 3, 3]);
+    expect(counted).toMatchObject({ start: 1, finish: 3, total: 17 });
+    expect(failures.calls).toEqual([]);
+  }, 60_000);
+
   it("monitors an agreed plan with a wait that ends when an action falls due or a person acts, and finishes once closed", async () => {
     const challengeId = "01JSTATEMACHINE0000000002";
     clockAt(RAISED_AT);

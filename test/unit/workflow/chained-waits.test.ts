@@ -165,6 +165,20 @@ describe("a wait given a view it cannot wait on ends at once", () => {
     expect(await fakes.challenges.getTaskToken(TENANT, ID)).toBeUndefined();
   });
 
+  it("a finished view's settling wait that timed out: nothing for the timer, the run still ends", async () => {
+    const finished = { status: "finished" as const, outcome: "ladder_exhausted" as const, version: 12 };
+    const result = await awaitWait(fakes.deps, {
+      ...ref,
+      taskToken: "settle",
+      wait: "stage",
+      stage: finished,
+      timedOut: {},
+    });
+    expect(result).toMatchObject({ waiting: false, outcome: { action: "finished" } });
+    expect(result.timer).toBeUndefined();
+    expect(fakes.challenges.eventsOf(TENANT, ID)).toHaveLength(2); // raised and opened: nothing more
+  });
+
   it("a monitored plan at a stage's wait, and an open stage at the monitoring wait", async () => {
     const view = await openView();
     await expect(
