@@ -32,9 +32,11 @@ import {
  *
  * The loop, per challenge:
  *
- *   OpenStage ─▶ AwaitResponse (.waitForTaskToken, TimeoutSecondsPath = timeoutSeconds)
- *      ▲              │ a person acted (SendTaskSuccess)         │ States.Timeout
- *      └──────────────┴──────────────── StageTimedOut ◀──────────┘
+ *   OpenStage ─▶ AwaitResponse ─States.Timeout─▶ TimerThenAwait ─States.Timeout─▶ StageTimedOut
+ *      ▲              │ a person acted                │ a person acted               │ the fresh view
+ *      └──────────────┴───────────────────────────────┘          AwaitResponse ◀─────┘
+ *   (TimerThenAwait and StageTimedOut first apply the timer's action; TimerThenAwait then waits
+ *   for the view's precomputed `then`: see {@link NextWait}.)
  *   monitoring: AwaitMonitoring (.waitForTaskToken, stageId "monitoring", TimeoutSecondsPath =
  *      seconds until nextActionDueAt) ─ a person acted ─▶ OpenStage
  *                                     └ States.Timeout ─▶ CheckActions ─▶ AwaitMonitoring ...
@@ -326,7 +328,8 @@ export type StageView = OpenStageView | MonitoringView | FinishedView;
  * reminder, the deadline; after an escalation, the next stage's reminder time or deadline. The
  * workflow's TimerThenAwait task applies the timer's action and waits for this one in the same
  * task (its TimeoutSecondsPath is `then.timeoutSeconds`); it checks the challenge is where the dry
- * run said (stage, version, deadline) and otherwise ends its wait at once, so the loop re-reads.
+ * run said (stage, version, deadline, and the instant a fresh read would wait until) and otherwise
+ * ends its wait at once, so the loop re-reads.
  * `timeoutSeconds` counts from the end of the wait before. Finished: nothing left to wait for, the
  * task ends its wait at once ({@link SETTLE_SECONDS} only bounds a lost completion).
  */
