@@ -5,6 +5,7 @@
  * imported in child processes with NODE_OPTIONS=--enable-source-maps, as the functions run on Lambda.
  * test/infra/bundling.test.ts asserts the sizes with the same helpers; times are only printed.
  */
+import type { BenchFigure } from "./figures.js";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -176,7 +177,9 @@ function median(values: readonly number[]): number {
 }
 
 /** Prints, per handler, bundle KB and import time against a bare handler with the same SDK clients. */
-export async function benchBundles(runs = Number(process.env.BENCH_IMPORT_RUNS ?? 3)): Promise<void> {
+export async function benchBundles(
+  runs = Number(process.env.BENCH_IMPORT_RUNS ?? 3),
+): Promise<BenchFigure[]> {
   const outdir = mkdtempSync(path.join(PROJECT_ROOT, "node_modules", ".bench-bundles-"));
   try {
     const bundles = await bundleHandlers(handlerEntries(), outdir, { sourcemap: true });
@@ -222,6 +225,20 @@ export async function benchBundles(runs = Number(process.env.BENCH_IMPORT_RUNS ?
       `\n${"bundles: median / max".padEnd(36)} ${kb(median(sizes))} / ${kb(Math.max(...sizes))} KB; ${over} of ${bundles.length} over ${kb(BUNDLE_BUDGET_BYTES)} KB` +
         `\n${"import time vs bare: median / max".padEnd(36)} x${median(ratios).toFixed(2)} / x${Math.max(...ratios).toFixed(2)}; ${ratios.filter((r) => r > 1.5).length} of ${ratios.length} over x1.5`,
     );
+    return [
+      {
+        figure: "handler bundle (index.mjs), median / max",
+        now: `${kb(median(sizes))} / ${kb(Math.max(...sizes))} KB (${over} over)`,
+        target: `every <= ${kb(BUNDLE_BUDGET_BYTES)} KB`,
+        met: over === 0,
+      },
+      {
+        figure: "import time vs a bare handler with the same clients, max",
+        now: `x${Math.max(...ratios).toFixed(2)} (median x${median(ratios).toFixed(2)})`,
+        target: "<= x1.5",
+        met: Math.max(...ratios) <= 1.5,
+      },
+    ];
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }

@@ -67,13 +67,13 @@ export class Workflow extends Construct {
     this.awaitResponse = task(
       "AwaitResponse",
       "await-response",
-      "Stores the task token of a stage's or an action plan's wait (completes it at once if the challenge changed meanwhile)",
+      "Stores the task token of a stage's or an action plan's wait, first applying the timer's action when the wait before it timed out (completes it at once if the challenge is not where the view said)",
       "readWrite",
     );
     this.stageTimedOut = task(
       "StageTimedOut",
       "stage-timed-out",
-      "Sends the reminder before a stage deadline, or applies the protocol's no-response rule once it passes",
+      "Sends the reminder before a stage deadline, or applies the protocol's no-response rule once it passes, then reads the next wait",
       "readWrite",
     );
     this.checkActions = task(

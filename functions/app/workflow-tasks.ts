@@ -10,6 +10,7 @@ import {
   DomainError,
   TIMER_ACTOR,
   decide,
+  evolve,
   nextDeadlineCheck,
   reminderTime,
 } from "../domain/challenge/index.js";
@@ -31,9 +32,11 @@ import {
  *
  * The loop, per challenge:
  *
- *   OpenStage ─▶ AwaitResponse (.waitForTaskToken, TimeoutSecondsPath = timeoutSeconds)
- *      ▲              │ a person acted (SendTaskSuccess)         │ States.Timeout
- *      └──────────────┴──────────────── StageTimedOut ◀──────────┘
+ *   OpenStage ─▶ AwaitResponse ─States.Timeout─▶ TimerThenAwait ─States.Timeout─▶ StageTimedOut
+ *      ▲              │ a person acted                │ a person acted               │ the fresh view
+ *      └──────────────┴───────────────────────────────┘          AwaitResponse ◀─────┘
+ *   (TimerThenAwait and StageTimedOut first apply the timer's action; TimerThenAwait then waits
+ *   for the view's precomputed `then`: see {@link NextWait}.)
  *   monitoring: AwaitMonitoring (.waitForTaskToken, stageId "monitoring", TimeoutSecondsPath =
  *      seconds until nextActionDueAt) ─ a person acted ─▶ OpenStage
  *                                     └ States.Timeout ─▶ CheckActions ─▶ AwaitMonitoring ...
@@ -292,6 +295,8 @@ export interface OpenStageView {
   readonly onTimeout: OnTimeout;
   /** The challenge version read: AwaitResponse tells a stale view from a fresh one. */
   readonly version: number;
+  /** The wait after this one, if the timer acts when this one ends and nobody acts first (see {@link NextWait}). */
+  readonly then?: NextWait;
 }
 
 /** An action plan is being monitored. */
@@ -316,6 +321,22 @@ export interface FinishedView {
 }
 
 export type StageView = OpenStageView | MonitoringView | FinishedView;
+
+/**
+ * The wait that follows an open stage's wait when the timer acts at its end and nobody acts first,
+ * worked out in advance by a dry run of the timer's command (`decide`, nothing written): after the
+ * reminder, the deadline; after an escalation, the next stage's reminder time or deadline. The
+ * workflow's TimerThenAwait task applies the timer's action and waits for this one in the same
+ * task (its TimeoutSecondsPath is `then.timeoutSeconds`); it checks the challenge is where the dry
+ * run said (stage, version, deadline, and the instant a fresh read would wait until) and otherwise
+ * ends its wait at once, so the loop re-reads.
+ * `timeoutSeconds` counts from the end of the wait before. Finished: nothing left to wait for, the
+ * task ends its wait at once ({@link SETTLE_SECONDS} only bounds a lost completion).
+ */
+export type NextWait = Omit<OpenStageView, "then"> | (FinishedView & { readonly timeoutSeconds: number });
+
+/** The timeout of a wait that is ended at once by its own task: only a lost completion lets it run. */
+export const SETTLE_SECONDS = 60;
 
 /** What a task needs to apply the protocol for a tenant. */
 interface TenantContext {
@@ -434,6 +455,7 @@ function viewOf(
   state: ChallengeState,
   context: TenantContext,
   now: Date,
+  withNext = true,
 ): StageView {
   const version = state.version;
   switch (state.status) {
@@ -473,7 +495,7 @@ function viewOf(
             ? now
             : context.calendar.deadlineAfter(now, RECHECK_WORKING_DAYS);
       }
-      return {
+      const view: OpenStageView = {
         status: "open",
         stageId: stage.stageId,
         deadline: deadline.toISOString(),
@@ -482,6 +504,9 @@ function viewOf(
         onTimeout,
         version,
       };
+      if (!withNext) return view;
+      const ends = new Date(Math.max(waitUntil.getTime(), now.getTime()));
+      return { ...view, then: nextWait(deps, state, stage.stageId, context, ends) };
     }
     case "monitoring": {
       // The first open action's due time; none open (every action recorded): look again later,
@@ -505,6 +530,50 @@ function viewOf(
     case "none":
       throw new InconsistentChallengeError(`challenge ${state.challengeId} has not been raised`);
   }
+}
+
+/**
+ * The challenge as the timer would leave it at `at` if nobody acted first: the stage's reminder when
+ * one is due, else its deadline rule, in that order (as {@link stageTimedOut} applies them), by a
+ * dry run of `decide` folded with `evolve`; unchanged when neither applies.
+ */
+function afterTimer(
+  deps: WorkflowTaskDependencies,
+  state: ChallengeState,
+  stageId: string,
+  context: TenantContext,
+  at: Date,
+): ChallengeState {
+  const ctx = {
+    protocol: protocolOf(deps, state),
+    calendar: context.calendar,
+    directory: context.directory,
+    now: at,
+    newId: () => "dry-run",
+  };
+  for (const command of [
+    reminderCommand(state.challengeId, stageId),
+    timerCommand(state.challengeId, stageId),
+  ]) {
+    const decision = decide(state, command, ctx);
+    if (decision.ok) return decision.events.reduce(evolve, state);
+  }
+  return state;
+}
+
+/** The {@link NextWait} after an open stage's wait that ends at `at`. */
+function nextWait(
+  deps: WorkflowTaskDependencies,
+  state: ChallengeState,
+  stageId: string,
+  context: TenantContext,
+  at: Date,
+): NextWait {
+  const view = viewOf(deps, afterTimer(deps, state, stageId, context, at), context, at, false);
+  if (view.status === "open") return view;
+  // The timer never starts monitoring; a finished challenge needs no wait.
+  if (view.status === "finished") return { ...view, timeoutSeconds: SETTLE_SECONDS };
+  throw new InconsistentChallengeError(`the timer would leave challenge ${state.challengeId} monitoring`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -593,8 +662,12 @@ export function waitKeyOf(state: ChallengeState): string | null {
 
 export interface AwaitResponseInput extends ChallengeRef {
   readonly taskToken: string;
-  /** The view the wait is for: its stage id (or {@link MONITORING_WAIT}) and version. */
-  readonly stage: { readonly stageId: string; readonly version?: number | undefined };
+  /** The view the wait is for: its stage id (or {@link MONITORING_WAIT}), version and (a stage's) deadline. */
+  readonly stage: {
+    readonly stageId: string;
+    readonly version?: number | undefined;
+    readonly deadline?: string | undefined;
+  };
 }
 
 /** SendTaskSuccess output when AwaitResponse ends its own wait: anything but a finishing action, so the loop re-reads. */
@@ -626,9 +699,12 @@ export async function awaitResponse(
   await save(input.tenantId, input.challengeId, input.stage.stageId, input.taskToken);
 
   const state = await loadChallenge(deps, input.tenantId, input.challengeId);
+  const expectedDeadline = input.stage.deadline;
   const moved =
     waitKeyOf(state) !== input.stage.stageId ||
-    (input.stage.version !== undefined && input.stage.version !== state.version);
+    (input.stage.version !== undefined && input.stage.version !== state.version) ||
+    (expectedDeadline !== undefined &&
+      Date.parse(state.currentStage?.deadline ?? "") !== Date.parse(expectedDeadline));
   if (!moved) return { waiting: true, stageId: input.stage.stageId };
 
   const outcome: StageChangedOutcome = {
@@ -848,4 +924,170 @@ export async function checkActions(
       .sort((a, b) => a.due.getTime() - b.due.getTime() || a.action.id.localeCompare(b.action.id))
       .map(({ action }) => ({ actionId: action.id, byWhen: action.byWhen })),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waits chained without Choice states (statemachines/challenge.asl.json): AwaitResponse ─timeout─▶
+// TimerThenAwait (the timer's action, then the view's `then` wait) ─timeout─▶ StageTimedOut (the
+// timer's action, then the fresh view) ─▶ AwaitResponse. A reminder and a deadline cost three state
+// transitions a stage instead of eight. Each task re-reads the challenge and ends its wait at once
+// when it is not where the view said, so the loop re-reads it through OpenStage and RouteStage.
+
+/** A wait ended by its own task because the challenge is finished: RouteOutcome ends the run. */
+export interface FinishedOutcome {
+  readonly action: "finished";
+  readonly outcome: FinishedView["outcome"];
+  readonly version: number;
+}
+
+/** What a wait task (AwaitResponse, TimerThenAwait, AwaitMonitoring) is given. */
+export interface WaitInput extends RunRef {
+  readonly taskToken: string;
+  /** What the state waits for: an open stage, or a monitored plan (AwaitMonitoring). */
+  readonly wait: "stage" | typeof MONITORING_WAIT;
+  /** The view to wait on: a StageView, or a view's {@link NextWait}. */
+  readonly stage:
+    | {
+        readonly status: "open";
+        readonly stageId: string;
+        readonly version?: number;
+        readonly deadline?: string;
+        /** When the wait ends: TimerThenAwait checks a fresh read would wait until the same instant. */
+        readonly waitUntil?: string;
+      }
+    | { readonly status: "monitoring"; readonly version?: number }
+    | { readonly status: "finished"; readonly outcome: FinishedView["outcome"]; readonly version: number };
+  /**
+   * TimerThenAwait: the stage whose wait timed out (and when it was to end); the timer's action due
+   * then comes first. Without a stage id (a finished view's settling wait) there is nothing to act on.
+   */
+  readonly timedOut?: { readonly stageId?: string | undefined; readonly waitUntil?: string | undefined };
+}
+
+/**
+ * How late TimerThenAwait may start and still wait for its precomputed `then`: its timeout counts
+ * from its own start, so a wait that ended late ends the next one as late. Later than this (a
+ * paused local runtime, a clock moved on, a backlog), it ends its wait at once and the loop times
+ * the next wait afresh from OpenStage.
+ */
+export const CHAINED_WAIT_SLACK_MS = 30_000;
+
+export type WaitResult = (
+  | { readonly waiting: true; readonly stageId: string }
+  | {
+      readonly waiting: false;
+      readonly outcome: StageChangedOutcome | FinishedOutcome;
+      readonly completion: "sent" | "gone";
+    }
+) & { readonly timer?: StageTimedOutResult };
+
+/**
+ * A wait task: applies the timer's action first when the wait before it timed out (TimerThenAwait),
+ * then waits on the view ({@link awaitResponse}: the token is stored, the challenge re-read). A
+ * view it cannot wait on (finished; monitoring where a stage wait is asked, or the reverse: after
+ * StageTimedOut, which routes no Choice) or a run a later run has superseded ends the wait at once.
+ */
+export async function awaitWait(
+  deps: WorkflowTaskDependencies & { readonly completion: TaskCompletion },
+  input: WaitInput,
+): Promise<WaitResult> {
+  const ref = { tenantId: input.tenantId, challengeId: input.challengeId };
+  const timedOutStage = input.timedOut?.stageId;
+  const timer =
+    timedOutStage === undefined
+      ? undefined
+      : await stageTimedOut(deps, { ...ref, stage: { stageId: timedOutStage } });
+  const withTimer = <R extends object>(result: R) => (timer === undefined ? result : { ...result, timer });
+  const view = input.stage;
+  const endNow = async (outcome: FinishedOutcome | StageChangedOutcome) =>
+    withTimer({
+      waiting: false as const,
+      outcome,
+      completion: await deps.completion.succeed(input.taskToken, outcome),
+    });
+  if (view.status === "finished") {
+    return endNow({ action: "finished", outcome: view.outcome, version: view.version });
+  }
+  const endedAt = Date.parse(input.timedOut?.waitUntil ?? "");
+  const late = deps.clock().getTime() - endedAt > CHAINED_WAIT_SLACK_MS;
+  const superseded = input.timedOut !== undefined && (await supersededBy(deps, input)) !== undefined;
+  const unforeseen =
+    input.timedOut !== undefined && view.status === "open" && !(await waitsAsForeseen(deps, input, view));
+  if (
+    (view.status === "monitoring") !== (input.wait === MONITORING_WAIT) ||
+    late ||
+    superseded ||
+    unforeseen
+  ) {
+    return endNow({
+      action: "stage_changed",
+      status: view.status,
+      stageId: view.status === "open" ? view.stageId : null,
+      version: view.version ?? 0,
+    });
+  }
+  const stage =
+    view.status === "open"
+      ? { stageId: view.stageId, version: view.version, deadline: view.deadline }
+      : { stageId: MONITORING_WAIT, version: view.version };
+  return withTimer(await awaitResponse(deps, { ...input, stage }));
+}
+
+/**
+ * Whether a fresh read of the challenge (as OpenStage reads it) would wait at the same stage until
+ * the same instant as the wait worked out in advance: anything a person did meanwhile that moves
+ * the next timer instant (a response that cancels the reminder, a shortened window, ...) shows here.
+ */
+async function waitsAsForeseen(
+  deps: WorkflowTaskDependencies,
+  ref: ChallengeRef,
+  foreseen: { readonly stageId: string; readonly waitUntil?: string },
+): Promise<boolean> {
+  const state = await loadChallenge(deps, ref.tenantId, ref.challengeId);
+  const fresh = viewOf(deps, state, await tenantContext(deps, ref.tenantId), deps.clock(), false);
+  return (
+    fresh.status === "open" &&
+    fresh.stageId === foreseen.stageId &&
+    Date.parse(fresh.waitUntil) === Date.parse(foreseen.waitUntil ?? "")
+  );
+}
+
+/** Every view the StageTimedOut task returns has what AwaitResponse's and TimerThenAwait's TimeoutSecondsPath read. */
+export type WaitableView = StageView & {
+  readonly timeoutSeconds: number;
+  readonly then: NextWait | MonitoringView;
+  readonly timer: StageTimedOutResult;
+};
+
+/**
+ * StageTimedOut as the workflow runs it: the timer's action ({@link stageTimedOut}), then the
+ * challenge read again as OpenStage reads it ({@link openStage}), so the next wait starts without
+ * another task. A view with nothing to wait on gets {@link SETTLE_SECONDS}: AwaitResponse ends it.
+ */
+export async function stageTimedOutThenOpen(
+  deps: WorkflowTaskDependencies,
+  input: RunRef & { readonly stage: { readonly stageId?: string | undefined } },
+): Promise<WaitableView> {
+  // A settling wait (a finished view's) that timed out: nothing for the timer, only the re-read.
+  const stageId = input.stage.stageId;
+  const timer: StageTimedOutResult =
+    stageId === undefined
+      ? { result: "nothing_to_do", code: "WRONG_STATUS" }
+      : await stageTimedOut(deps, { ...input, stage: { stageId } });
+  const view = await openStage(deps, input);
+  switch (view.status) {
+    case "open":
+      if (view.then === undefined)
+        throw new InconsistentChallengeError("an open stage's view without its next wait");
+      return { ...view, then: view.then, timer };
+    case "monitoring":
+      return { ...view, then: { ...view, timeoutSeconds: SETTLE_SECONDS }, timer };
+    case "finished":
+      return {
+        ...view,
+        timeoutSeconds: SETTLE_SECONDS,
+        then: { ...view, timeoutSeconds: SETTLE_SECONDS },
+        timer,
+      };
+  }
 }

@@ -1,48 +1,88 @@
 import * as z from "zod";
-import { type AwaitResponseResult, MONITORING_WAIT, awaitResponse } from "../app/workflow-tasks.js";
+import { MONITORING_WAIT, type WaitResult, awaitWait } from "../app/workflow-tasks.js";
 import { logger } from "../shared/observability.js";
 import { type WorkflowDependencies, workflowDependencies, workflowHandler } from "./dependencies.js";
 
 /**
- * AwaitResponse and AwaitMonitoring tasks (`lambda:invoke.waitForTaskToken`). Input: `{ taskToken,
- * tenantId, challengeId, stage }` where `stage` is OpenStage's open view (a stage's wait) or a
- * monitoring view from OpenStage or CheckActions (the action plan's wait, stored under stageId
- * "monitoring"). Stores the token; if the challenge changed since the view was read, completes
- * the wait at once (SendTaskSuccess with `{ action: "stage_changed", ... }`) so the loop re-reads.
- * Sends no email: notifications come from the committed events (functions/events/react.ts). The
- * return value is ignored by Step Functions; the token is never logged.
+ * The wait tasks (`lambda:invoke.waitForTaskToken`): AwaitResponse, TimerThenAwait and
+ * AwaitMonitoring. Input: `{ taskToken, tenantId, challengeId, executionName?, wait?, stage,
+ * timedOut? }` where `stage` is the view to wait on (OpenStage's or StageTimedOut's view, a view's
+ * `then`, or a monitoring view from OpenStage or CheckActions: stored under stageId "monitoring"),
+ * `wait` says which kind of wait the state is ("stage" or "monitoring"; from the view when absent),
+ * and `timedOut` (TimerThenAwait) names the stage whose wait just timed out: the timer's action due
+ * then (the reminder, or the deadline's rule) is applied first. Stores the token; if the challenge
+ * is not where the view says, or there is nothing to wait for, completes the wait at once
+ * (SendTaskSuccess with `{ action: "stage_changed" | "finished", ... }`) so the loop re-reads or
+ * ends. Sends no email: notifications come from the committed events (functions/events/react.ts).
+ * The return value is ignored by Step Functions; the token is never logged.
  */
 const version = z.number().int().min(0).optional();
 
-/** What the wait is for: the monitored plan, or the open stage (a view with a stageId). */
-const waitSchema = z.union([
+/** The view to wait on: finished (nothing to wait for), a monitored plan, or an open stage (a view with a stageId). */
+const viewSchema = z.union([
   z
-    .looseObject({ status: z.literal("monitoring"), version })
-    .transform((view) => ({ stageId: MONITORING_WAIT, version: view.version })),
+    .looseObject({
+      status: z.literal("finished"),
+      outcome: z.enum(["resolved", "withdrawn", "closed", "ladder_exhausted", "superseded"]),
+      version: z.number().int().min(0),
+    })
+    .transform((view) => ({ status: view.status, outcome: view.outcome, version: view.version })),
   z
-    .looseObject({ stageId: z.string().min(1), version })
-    .transform((view) => ({ stageId: view.stageId, version: view.version })),
+    .looseObject({ status: z.literal(MONITORING_WAIT), version })
+    .transform((view) => ({ status: view.status, version: view.version })),
+  z
+    .looseObject({
+      stageId: z.string().min(1),
+      version,
+      deadline: z.iso.datetime({ offset: true }).optional(),
+      waitUntil: z.iso.datetime({ offset: true }).optional(),
+    })
+    .transform((view) => ({
+      status: "open" as const,
+      stageId: view.stageId,
+      version: view.version,
+      deadline: view.deadline,
+      waitUntil: view.waitUntil,
+    })),
 ]);
 
 export const awaitResponseInputSchema = z.object({
   taskToken: z.string().min(1).max(2048),
   tenantId: z.string().min(1),
   challengeId: z.string().min(1),
-  stage: waitSchema,
+  executionName: z.string().min(1).optional(),
+  wait: z.enum(["stage", MONITORING_WAIT]).optional(),
+  stage: viewSchema,
+  timedOut: z
+    .looseObject({
+      stageId: z.string().min(1).optional(),
+      waitUntil: z.iso.datetime({ offset: true }).optional(),
+    })
+    .transform((view) => ({ stageId: view.stageId, waitUntil: view.waitUntil }))
+    .optional(),
 });
 
 export function createHandler(
-  deps: () => Pick<WorkflowDependencies, "challenges" | "tenants" | "protocols" | "clock" | "completion">,
+  deps: () => Pick<
+    WorkflowDependencies,
+    "challenges" | "tenants" | "protocols" | "clock" | "completion" | "observer"
+  >,
 ) {
-  return workflowHandler(async (event): Promise<AwaitResponseResult> => {
-    const input = awaitResponseInputSchema.parse(event);
-    logger.appendKeys({ tenant_id: input.tenantId, challenge_id: input.challengeId, task: "AwaitResponse" });
-    const result = await awaitResponse(deps(), input);
+  return workflowHandler(async (event): Promise<WaitResult> => {
+    const { wait, timedOut, ...input } = awaitResponseInputSchema.parse(event);
+    logger.appendKeys({
+      tenant_id: input.tenantId,
+      challenge_id: input.challengeId,
+      task: timedOut === undefined ? "AwaitResponse" : "TimerThenAwait",
+    });
+    const result = await awaitWait(deps(), {
+      ...input,
+      wait: wait ?? (input.stage.status === MONITORING_WAIT ? MONITORING_WAIT : "stage"),
+      ...(timedOut === undefined ? {} : { timedOut }),
+    });
+    if (result.timer !== undefined) logger.info("stage wait timed out", { ...result.timer });
     if (result.waiting) logger.info("waiting for a person", { stageId: result.stageId });
-    else
-      logger.info("the challenge changed before the wait began: re-reading", {
-        completion: result.completion,
-      });
+    else logger.info("nothing to wait for here: ending the wait at once", { completion: result.completion });
     return result;
   });
 }

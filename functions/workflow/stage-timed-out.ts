@@ -1,32 +1,47 @@
 import * as z from "zod";
 import {
-  type StageTimedOutResult,
+  type WaitableView,
   type WorkflowTaskDependencies,
-  stageTimedOut,
+  stageTimedOutThenOpen,
 } from "../app/workflow-tasks.js";
 import { logger } from "../shared/observability.js";
 import { workflowDependencies, workflowHandler } from "./dependencies.js";
 
 /**
- * StageTimedOut task, the Catch of `States.Timeout` on AwaitResponse. Input: `{ tenantId,
- * challengeId, stage }` (`stage` is OpenStage's output for the stage that timed out). Sends the
- * stage's reminder (SendReminder) when one is due now, else runs AutoEscalate, both through the
- * application service; a deadline not yet passed or a stage already left is a successful no-op
- * (the ASL discards the result and re-runs OpenStage, which then waits for the deadline).
+ * StageTimedOut task, the Catch of `States.Timeout` on TimerThenAwait. Input: `{ tenantId,
+ * challengeId, stage, executionName? }` (`stage` is the wait that timed out: a view's `then`).
+ * Sends the stage's reminder (SendReminder) when one is due now, else runs AutoEscalate, both
+ * through the application service; a deadline not yet passed or a stage already left is a
+ * successful no-op. Then reads the challenge as OpenStage does and returns its view
+ * (`$.stage.current`) with `timer` (what the timer did): the state machine goes straight on to
+ * AwaitResponse, without a Choice, so the view's shape is checked here, where a failure can be
+ * caught (a missing TimeoutSecondsPath field would be an uncatchable States.Runtime error there).
  */
 export const stageTimedOutInputSchema = z.object({
   tenantId: z.string().min(1),
   challengeId: z.string().min(1),
-  stage: z.looseObject({ stageId: z.string().min(1) }),
+  /** The wait that timed out; without a stage id (a finished view's settling wait) only the re-read runs. */
+  stage: z.looseObject({ stageId: z.string().min(1).optional() }),
+  executionName: z.string().min(1).optional(),
+});
+
+const waitSeconds = z.number().int().min(1);
+
+/** What AwaitResponse and TimerThenAwait read from the view: their TimeoutSecondsPath fields. */
+export const waitableViewSchema = z.looseObject({
+  status: z.enum(["open", "monitoring", "finished"]),
+  timeoutSeconds: waitSeconds,
+  then: z.looseObject({ timeoutSeconds: waitSeconds }),
 });
 
 export function createHandler(deps: () => WorkflowTaskDependencies) {
-  return workflowHandler(async (event): Promise<StageTimedOutResult> => {
+  return workflowHandler(async (event): Promise<WaitableView> => {
     const input = stageTimedOutInputSchema.parse(event);
     logger.appendKeys({ tenant_id: input.tenantId, challenge_id: input.challengeId, task: "StageTimedOut" });
-    const result = await stageTimedOut(deps(), input);
-    logger.info("stage deadline handled", { stageId: input.stage.stageId, ...result });
-    return result;
+    const view = await stageTimedOutThenOpen(deps(), input);
+    waitableViewSchema.parse(view);
+    logger.info("stage wait timed out", { stageId: input.stage.stageId, ...view.timer, status: view.status });
+    return view;
   });
 }
 

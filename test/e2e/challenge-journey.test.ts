@@ -180,7 +180,9 @@ describe("a challenge's journey on the local runtime (npm start)", () => {
     // The workflow waits again, now for the deadline, before the clock moves on.
     await eventually("the wait for the deadline", async () => {
       const { entered } = await execution();
-      return entered.at(-1) === "AwaitResponse" && entered.includes("StageTimedOut") ? true : undefined;
+      // The reminder's wait timed out (TimerThenAwait sent it) and a stage wait is pending again.
+      const waiting = ["AwaitResponse", "TimerThenAwait"].includes(entered.at(-1) ?? "");
+      return waiting && entered.includes("TimerThenAwait") ? true : undefined;
     });
 
     // The fifth: past 17:00 on the Friday of the following week.

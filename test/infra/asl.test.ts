@@ -21,6 +21,7 @@ interface State {
   readonly Type: string;
   readonly Resource?: string;
   readonly Parameters?: Record<string, unknown>;
+  readonly ResultPath?: string | null;
   readonly Retry?: readonly Retrier[];
   readonly Catch?: readonly Catcher[];
   readonly Next?: string;
@@ -79,6 +80,7 @@ describe("statemachines/challenge.asl.json", () => {
         "OpenStage",
         "RecordWorkflowFailure",
         "StageTimedOut",
+        "TimerThenAwait",
       ].sort(),
     );
     // No Wait state: every wait is a task token a person's action can end.
@@ -109,7 +111,7 @@ describe("statemachines/challenge.asl.json", () => {
     const lambdaTasks = tasks.filter(([, task]) =>
       task.Resource?.startsWith("arn:aws:states:::lambda:invoke"),
     );
-    expect(lambdaTasks).toHaveLength(5);
+    expect(lambdaTasks).toHaveLength(6);
     for (const [, task] of lambdaTasks) {
       expect(task.Retry?.[0]?.ErrorEquals).toEqual(LAMBDA_SERVICE_ERRORS);
     }
@@ -118,7 +120,15 @@ describe("statemachines/challenge.asl.json", () => {
   it("retries States.TaskFailed only where the task is idempotent (not the callback)", () => {
     const retriesTaskFailed = (name: string) =>
       state(name).Retry?.some((r) => r.ErrorEquals.includes("States.TaskFailed")) ?? false;
-    for (const name of ["OpenStage", "CheckActions", "StageTimedOut", "RecordWorkflowFailure"]) {
+    // TimerThenAwait's Lambda applies the timer's action as StageTimedOut does (idempotent), and
+    // nobody fails its token: a failed invocation is retried like StageTimedOut's.
+    for (const name of [
+      "OpenStage",
+      "CheckActions",
+      "StageTimedOut",
+      "TimerThenAwait",
+      "RecordWorkflowFailure",
+    ]) {
       expect(retriesTaskFailed(name)).toBe(true);
     }
     // SendTaskFailure from a person's action is deliberate: it must not re-notify the recipient.
@@ -126,21 +136,55 @@ describe("statemachines/challenge.asl.json", () => {
     expect(retriesTaskFailed("AwaitMonitoring")).toBe(false);
   });
 
-  it("AwaitResponse is a callback task whose timeout is the stage deadline", () => {
+  it("AwaitResponse is a callback task whose timeout is the view's next timer instant", () => {
     const task = state("AwaitResponse");
     expect(task.Resource).toBe("arn:aws:states:::lambda:invoke.waitForTaskToken");
     expect(task.TimeoutSecondsPath).toBe("$.stage.current.timeoutSeconds");
-    expect(task.Parameters?.Payload).toMatchObject({ "taskToken.$": "$$.Task.Token" });
-    expect(task.Catch?.[0]).toMatchObject({ ErrorEquals: ["States.Timeout"], Next: "StageTimedOut" });
-    expect(state("StageTimedOut").Next).toBe("OpenStage");
+    expect(task.Parameters?.Payload).toMatchObject({
+      "taskToken.$": "$$.Task.Token",
+      wait: "stage",
+      "stage.$": "$.stage.current",
+    });
+    expect(task.Catch?.[0]).toMatchObject({ ErrorEquals: ["States.Timeout"], Next: "TimerThenAwait" });
+    expect(task.Next).toBe("RouteOutcome");
+  });
+
+  it("a timed-out wait goes straight on to the next wait: TimerThenAwait, then StageTimedOut, then AwaitResponse", () => {
+    const chained = state("TimerThenAwait");
+    expect(chained.Resource).toBe("arn:aws:states:::lambda:invoke.waitForTaskToken");
+    // The same Lambda as AwaitResponse, told which wait ended: it applies the timer's action first,
+    // then waits for the view's precomputed next wait.
+    expect(chained.Parameters?.FunctionName).toBe(state("AwaitResponse").Parameters?.FunctionName);
+    expect(chained.Parameters?.Payload).toMatchObject({
+      "taskToken.$": "$$.Task.Token",
+      "executionName.$": "$$.Execution.Name",
+      wait: "stage",
+      "stage.$": "$.stage.current.then",
+      "timedOut.$": "$.stage.current",
+    });
+    expect(chained.TimeoutSecondsPath).toBe("$.stage.current.then.timeoutSeconds");
+    expect(chained.Catch?.[0]).toMatchObject({ ErrorEquals: ["States.Timeout"], Next: "StageTimedOut" });
+    expect(chained.Next).toBe("RouteOutcome");
+    // StageTimedOut acts on the wait that ended (the view's `then`) and returns the fresh view,
+    // which AwaitResponse waits on with no Choice between (its Lambda checks the view's shape).
+    const timedOut = state("StageTimedOut");
+    expect(timedOut.Parameters?.Payload).toMatchObject({
+      "stage.$": "$.stage.current.then",
+      "executionName.$": "$$.Execution.Name",
+    });
+    expect(timedOut.ResultPath).toBe("$.stage");
+    expect(timedOut.Next).toBe("AwaitResponse");
   });
 
   it("AwaitMonitoring is a wakeable wait: a person's action re-reads, the next action's due time checks", () => {
     const task = state("AwaitMonitoring");
     const awaitResponse = state("AwaitResponse");
     expect(task.Resource).toBe("arn:aws:states:::lambda:invoke.waitForTaskToken");
-    // The same Lambda (it stores the token under stageId "monitoring") and the same payload.
-    expect(task.Parameters).toEqual(awaitResponse.Parameters);
+    // The same Lambda (it stores the token under stageId "monitoring") and payload, for a monitoring wait.
+    expect(task.Parameters).toEqual({
+      ...awaitResponse.Parameters,
+      Payload: { ...(awaitResponse.Parameters?.Payload as object), wait: "monitoring" },
+    });
     expect(task.TimeoutSecondsPath).toBe("$.stage.current.timeoutSeconds");
     expect(task.Catch?.[0]).toMatchObject({ ErrorEquals: ["States.Timeout"], Next: "CheckActions" });
     expect(task.Next).toBe("OpenStage");
@@ -151,13 +195,19 @@ describe("statemachines/challenge.asl.json", () => {
     expect(state("RouteCheck").Default).toBe("OpenStage");
   });
 
-  it("tells OpenStage and CheckActions which run is asking (a superseded run ends itself)", () => {
-    for (const name of ["OpenStage", "CheckActions"]) {
+  it("tells every task that reads the challenge which run is asking (a superseded run ends itself)", () => {
+    for (const name of ["OpenStage", "CheckActions", "StageTimedOut", "TimerThenAwait", "AwaitResponse"]) {
       expect(state(name).Parameters?.Payload).toMatchObject({ "executionName.$": "$$.Execution.Name" });
     }
   });
 
   it("checks a stage's timeout and a plan's due date before using them (States.Runtime cannot be caught)", () => {
+    // The open stage's view also carries its next wait, which TimerThenAwait times.
+    const routeStage = JSON.stringify(state("RouteStage").Choices);
+    expect(routeStage).toContain('"Variable":"$.stage.current.then.timeoutSeconds","IsNumeric":true');
+    expect(routeStage).toContain(
+      '"Variable":"$.stage.current.then.timeoutSeconds","NumericGreaterThanEquals":1',
+    );
     for (const name of ["RouteStage", "RouteCheck"]) {
       const choices = JSON.stringify(state(name).Choices);
       expect(choices, name).toContain('"Variable":"$.stage.current.timeoutSeconds","IsNumeric":true');

@@ -1,6 +1,7 @@
 /**
  * The real `statemachines/challenge.asl.json` on the local engine, with fake task handlers that
- * keep a tiny in-memory challenge (two stages, one working week each).
+ * keep a tiny in-memory challenge (two stages, one working week each). Like the real tasks, the
+ * fakes' views carry the wait after theirs (`then`), which TimerThenAwait times.
  */
 import { readFileSync } from "node:fs";
 import { SendTaskSuccessCommand, StartExecutionCommand, TaskTimedOut } from "@aws-sdk/client-sfn";
@@ -40,6 +41,9 @@ const STAGES = ["team-manager", "service-manager"];
 interface AwaitPayload {
   readonly taskToken: string;
   readonly challengeId: string;
+  readonly wait?: string;
+  /** TimerThenAwait: the view whose wait timed out. */
+  readonly timedOut?: { readonly stageId: string; readonly onTimeout?: string };
   readonly stage: {
     readonly status: string;
     readonly stageId?: string;
@@ -96,32 +100,49 @@ describe("statemachines/challenge.asl.json on the local engine", () => {
       monitoring: undefined,
       checked: undefined,
     };
+    /** A stage's wait: for the reminder time first (two days before the deadline), once, with reminders on. */
+    const stageWait = (stage: number, reminded: boolean) => {
+      if (stage >= STAGES.length) return { status: "finished", timeoutSeconds: 60 };
+      const remind = fake.reminded !== undefined && !reminded;
+      return {
+        status: "open",
+        stageId: STAGES[stage],
+        timeoutSeconds: remind ? REMIND_SECONDS : WEEK_SECONDS,
+        onTimeout: remind ? "remind" : "escalate",
+      };
+    };
+    /** The view OpenStage and StageTimedOut return, with the wait after it if the timer acts first. */
+    const view = () => {
+      if (fake.finished) return { status: "finished", timeoutSeconds: 60, then: { timeoutSeconds: 60 } };
+      if (fake.monitoring !== undefined) return fake.monitoring;
+      const current = stageWait(fake.stage, fake.reminded?.has(fake.stage) ?? true);
+      const then =
+        current.onTimeout === "remind"
+          ? { ...stageWait(fake.stage, true), timeoutSeconds: WEEK_SECONDS - REMIND_SECONDS }
+          : stageWait(fake.stage + 1, false);
+      return { ...current, then };
+    };
+    /** The timer's action at the end of a stage's wait. */
+    const timer = (timedOut: { onTimeout?: string }) => {
+      if (timedOut.onTimeout === "remind")
+        fake.reminded?.add(fake.stage); // the stage stays
+      else fake.stage += 1; // the protocol's no-response rule: auto-escalate
+    };
     openStage = recorder<{ executionName?: string }>(() => {
       if (fake.failOpen) {
         const error = new Error("challenge not found");
         error.name = "ChallengeNotFound";
         throw error;
       }
-      if (fake.finished) return { status: "finished" };
-      if (fake.monitoring !== undefined) return fake.monitoring;
-      // With reminders: wait for the reminder time first (two days before the deadline), once.
-      const remind = fake.reminded !== undefined && !fake.reminded.has(fake.stage);
-      return {
-        status: "open",
-        stageId: STAGES[fake.stage],
-        deadline: new Date(now().getTime() + WEEK_SECONDS * 1000).toISOString(),
-        timeoutSeconds: remind ? REMIND_SECONDS : WEEK_SECONDS,
-        onTimeout: remind ? "remind" : "escalate",
-      };
+      return view();
     });
-    awaitResponse = recorder<AwaitPayload>({ notified: true });
+    awaitResponse = recorder<AwaitPayload>((input) => {
+      if (input.timedOut !== undefined) timer(input.timedOut);
+      return { notified: true };
+    });
     stageTimedOut = recorder<{ stage: { stageId: string; onTimeout?: string } }>((input) => {
-      if (input.stage.onTimeout === "remind") {
-        fake.reminded?.add(fake.stage); // SendReminder: the stage stays where it is
-        return { result: "reminded" };
-      }
-      fake.stage += 1; // the protocol's no-response rule: auto-escalate
-      return { escalated: true };
+      timer(input.stage);
+      return view();
     });
     checkActions = recorder(() => {
       const answer = fake.checked?.() ?? { status: "finished" };
@@ -193,18 +214,45 @@ describe("statemachines/challenge.asl.json on the local engine", () => {
     const executionArn = await start("c-2");
     const first = await awaiting(1);
 
+    // TimerThenAwait escalates and waits at the next stage in the same task, as OpenStage's view
+    // said it would (its `then`).
     advanceBy(WEEK_SECONDS * 1000 + 1000);
     const second = await awaiting(2);
-    expect(stageTimedOut.calls).toHaveLength(1);
-    expect(stageTimedOut.calls[0]?.stage.stageId).toBe("team-manager");
+    expect(second.timedOut?.stageId).toBe("team-manager");
     expect(second.stage.stageId).toBe("service-manager");
+    expect(stageTimedOut.calls).toHaveLength(0);
+    await entered(harness.sfn, executionArn, "TimerThenAwait");
 
     // A late answer with the first token: the workflow has moved on (SfnWorkflowSignal ignores this).
     await expect(respond(first.taskToken, { action: "responded" })).rejects.toBeInstanceOf(TaskTimedOut);
 
     await respond(second.taskToken, { action: "resolved" });
     await statusOf(harness.sfn, executionArn, "SUCCEEDED");
-    expect(await statesEntered(harness.sfn, executionArn)).toContain("StageTimedOut");
+    expect(await statesEntered(harness.sfn, executionArn)).toEqual([
+      "OpenStage",
+      "RouteStage",
+      "AwaitResponse",
+      "TimerThenAwait",
+      "RouteOutcome",
+      "Finished",
+    ]);
+  });
+
+  it("the last stage's deadline: the ladder ends, the wait's own task ends the run", async () => {
+    fake.stage = 1;
+    const executionArn = await start("c-9");
+    await awaiting(1);
+    advanceBy(WEEK_SECONDS * 1000 + 1000);
+    const last = await awaiting(2);
+    expect(last).toMatchObject({ timedOut: { stageId: "service-manager" }, stage: { status: "finished" } });
+    // The real task ends a finished wait at once (functions/app/workflow-tasks.ts awaitWait).
+    await respond(last.taskToken, { action: "finished", outcome: "ladder_exhausted" });
+    await statusOf(harness.sfn, executionArn, "SUCCEEDED");
+    expect((await statesEntered(harness.sfn, executionArn)).slice(-3)).toEqual([
+      "TimerThenAwait",
+      "RouteOutcome",
+      "Finished",
+    ]);
   });
 
   it("reminder then auto-escalation in one run: the reminder's timeout loops back to the same stage, the deadline's moves on", async () => {
@@ -213,18 +261,25 @@ describe("statemachines/challenge.asl.json on the local engine", () => {
     const first = await awaiting(1);
     expect(first.stage).toMatchObject({ stageId: "team-manager", timeoutSeconds: REMIND_SECONDS });
 
-    // The reminder time passes: StageTimedOut reminds, OpenStage waits again at the same stage.
+    // The reminder time passes: TimerThenAwait reminds and waits again at the same stage, for the
+    // rest of the week (the view's `then`).
     advanceBy(REMIND_SECONDS * 1000 + 1000);
     const second = await awaiting(2);
-    expect(second.stage).toMatchObject({ stageId: "team-manager", timeoutSeconds: WEEK_SECONDS });
+    expect(second).toMatchObject({
+      timedOut: { stageId: "team-manager", onTimeout: "remind" },
+      stage: { stageId: "team-manager", timeoutSeconds: WEEK_SECONDS - REMIND_SECONDS },
+    });
     expect(second.taskToken).not.toBe(first.taskToken);
-    expect(stageTimedOut.calls.map((c) => c.stage.onTimeout)).toEqual(["remind"]);
+    expect(fake.reminded).toEqual(new Set([0]));
 
-    // The deadline passes: StageTimedOut escalates, and the next stage is waited for (its reminder first).
-    advanceBy(WEEK_SECONDS * 1000 + 1000);
+    // The deadline passes: StageTimedOut escalates and returns the next stage, waited for at once
+    // (its reminder first).
+    advanceBy((WEEK_SECONDS - REMIND_SECONDS) * 1000 + 1000);
     const third = await awaiting(3);
     expect(third.stage).toMatchObject({ stageId: "service-manager", timeoutSeconds: REMIND_SECONDS });
-    expect(stageTimedOut.calls.map((c) => c.stage.onTimeout)).toEqual(["remind", "escalate"]);
+    expect(stageTimedOut.calls.map((c) => [c.stage.stageId, c.stage.onTimeout])).toEqual([
+      ["team-manager", "escalate"],
+    ]);
 
     await respond(third.taskToken, { action: "resolved" });
     await statusOf(harness.sfn, executionArn, "SUCCEEDED");
@@ -232,13 +287,8 @@ describe("statemachines/challenge.asl.json on the local engine", () => {
       "OpenStage",
       "RouteStage",
       "AwaitResponse",
+      "TimerThenAwait",
       "StageTimedOut",
-      "OpenStage",
-      "RouteStage",
-      "AwaitResponse",
-      "StageTimedOut",
-      "OpenStage",
-      "RouteStage",
       "AwaitResponse",
       "RouteOutcome",
       "Finished",

@@ -20,6 +20,7 @@ import { SfnTaskCompletion, presetProtocol } from "../../../functions/workflow/d
 import { createHandler as openStageHandler } from "../../../functions/workflow/open-stage.js";
 import { createHandler as stageTimedOutHandler } from "../../../functions/workflow/stage-timed-out.js";
 import { createHandler as startExecutionHandler } from "../../../functions/workflow/start-execution.js";
+import { transitionsByStage } from "../../../bench/transitions.js";
 import { createTestTable, localDocumentClient } from "../../support/dynamodb-local.js";
 import {
   IRO,
@@ -204,20 +205,23 @@ describe("the challenge state machine, locally", () => {
     expect(remindAt).toBeGreaterThanOrEqual(Date.parse(LEVEL_1_REMINDER));
     expect(remindAt).toBeLessThan(Date.parse(LEVEL_1_REMINDER) + SLACK_MS);
 
-    // The reminder time passes: StageTimedOut records the reminder, and the loop waits again at
-    // level 1, now until its deadline (Thursday 28 May 17:00 BST).
+    // The reminder time passes: TimerThenAwait records the reminder and, in the same task, waits
+    // again at level 1, now until its deadline (Thursday 28 May 17:00 BST).
     clockAt(new Date(Date.parse(LEVEL_1_REMINDER) + SLACK_MS));
     const level1Token = await tokenFor(challengeId, "level_1", remindToken);
     const waiting = harness.engine.describeExecution(executionArn).pendingTask;
-    expect(waiting).toMatchObject({ stateName: "AwaitResponse", token: level1Token });
+    expect(waiting).toMatchObject({ stateName: "TimerThenAwait", token: level1Token });
+    // That wait was timed in advance from the reminder time (the view's `then`), so it ends as late
+    // as the reminder's wait did (here the clock moved SLACK_MS past it), plus the real time again.
     const timeoutAt = Date.parse(waiting?.deadline ?? "");
     expect(timeoutAt).toBeGreaterThanOrEqual(Date.parse(LEVEL_1_DEADLINE));
-    expect(timeoutAt).toBeLessThan(Date.parse(LEVEL_1_DEADLINE) + SLACK_MS);
+    expect(timeoutAt).toBeLessThan(Date.parse(LEVEL_1_DEADLINE) + 2 * SLACK_MS);
     const reminded = await challenges.get(TENANT, challengeId);
     expect(reminded?.state).toMatchObject({ version: 3, currentStage: { stageId: "level_1" } });
     expect(reminded?.state.currentStage?.remindedAt).toBeDefined();
 
-    // Past the deadline: the engine times the task out, StageTimedOut escalates, the loop opens level 2.
+    // Past the deadline: the engine times the task out, StageTimedOut escalates and AwaitResponse
+    // waits at level 2.
     clockAt(new Date(Date.parse(LEVEL_1_DEADLINE) + SLACK_MS));
     const level2Token = await tokenFor(challengeId, "level_2");
     const stored = await challenges.get(TENANT, challengeId);
@@ -265,13 +269,8 @@ describe("the challenge state machine, locally", () => {
       "OpenStage",
       "RouteStage",
       "AwaitResponse",
+      "TimerThenAwait",
       "StageTimedOut",
-      "OpenStage",
-      "RouteStage",
-      "AwaitResponse",
-      "StageTimedOut",
-      "OpenStage",
-      "RouteStage",
       "AwaitResponse",
       "RouteOutcome",
       "OpenStage",
@@ -282,6 +281,45 @@ describe("the challenge state machine, locally", () => {
     ]);
     expect(failures.calls).toEqual([]);
   }, 60_000);
+  it("climbs the whole ladder on the timer alone in at most 6 state transitions a stage (3 here: wait, remind and wait, escalate)", async () => {
+    const challengeId = "01JSTATEMACHINE0000000006";
+    clockAt(RAISED_AT);
+    await executeCommand(app, TENANT, raiseCommand(challengeId));
+    const executionArn = executionArnOf(challengeId);
+    // Each wait in turn, once its task has stored the token: the clock moves just past its end.
+    let previous: string | undefined;
+    for (let wait = 0; wait < 20; wait++) {
+      const next = await eventually(async () => {
+        const description = harness.engine.describeExecution(executionArn);
+        if (description.status !== "RUNNING") return description.status;
+        const pending = description.pendingTask;
+        const stored = await challenges.getTaskToken(TENANT, challengeId);
+        const waiting = pending?.deadline !== undefined && pending.token !== previous;
+        return waiting && stored?.token === pending.token ? pending : undefined;
+      }, WAIT_MS);
+      if (typeof next === "string") break;
+      previous = next.token;
+      clockAt(new Date(Date.parse(next.deadline ?? "") + 1000));
+    }
+    await succeeded(executionArn);
+    expect((await challenges.get(TENANT, challengeId))?.state).toMatchObject({
+      status: "ladder_exhausted",
+      autoEscalations: 4,
+    });
+    const events = (await challenges.events(TENANT, challengeId)).map(({ event }) => event.type);
+    expect(events.filter((type) => type === "ReminderSent")).toHaveLength(4);
+
+    const counted = transitionsByStage(await history(harness.sfn, executionArn));
+    expect([...counted.perStage.keys()]).toEqual(["level_1", "level_2", "level_3", "level_4"]);
+    for (const [stageId, transitions] of counted.perStage)
+      expect(transitions, stageId).toBeLessThanOrEqual(6);
+    // Level 1 also has the first RouteStage; the run starts with OpenStage and ends with the
+    // finished view's AwaitResponse, RouteOutcome and Finished: 17 in all (35 before the chained waits).
+    expect([...counted.perStage.values()]).toEqual([4, 3, 3, 3]);
+    expect(counted).toMatchObject({ start: 1, finish: 3, total: 17 });
+    expect(failures.calls).toEqual([]);
+  }, 60_000);
+
   it("monitors an agreed plan with a wait that ends when an action falls due or a person acts, and finishes once closed", async () => {
     const challengeId = "01JSTATEMACHINE0000000002";
     clockAt(RAISED_AT);
@@ -503,12 +541,14 @@ describe("the challenge state machine, locally", () => {
     const secondRun = executionArnOf(challengeId, reopened.events[0]?.seq ?? 0);
     const secondToken = await tokenFor(challengeId, "level_1", firstToken);
 
-    // The first run's deadline passes: its timer finds nothing to do, and OpenStage ends the run.
+    // The first run's wait ends: its timer finds nothing to do, TimerThenAwait sees a later run has
+    // taken over and stores no token, and OpenStage ends the run.
     clockAt(new Date(Date.parse(LEVEL_1_DEADLINE) + SLACK_MS));
     await succeeded(firstRun);
-    expect((await statesEntered(harness.sfn, firstRun)).slice(-5)).toEqual([
+    expect((await statesEntered(harness.sfn, firstRun)).slice(-6)).toEqual([
       "AwaitResponse",
-      "StageTimedOut",
+      "TimerThenAwait",
+      "RouteOutcome",
       "OpenStage",
       "RouteStage",
       "Finished",

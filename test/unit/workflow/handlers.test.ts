@@ -247,11 +247,22 @@ describe("the task handlers", () => {
     const timedOut = stageTimedOutHandler(() => fakes.deps);
     await expect(
       timedOut({ tenantId: TENANT, challengeId: ID, stage: { status: "open", stageId: "level_1" } }),
-    ).resolves.toEqual({
-      result: "nothing_to_do",
-      code: "DEADLINE_NOT_PASSED",
+    ).resolves.toMatchObject({
+      // Nothing due yet; then the challenge read again, as OpenStage reads it, for AwaitResponse.
+      timer: { result: "nothing_to_do", code: "DEADLINE_NOT_PASSED" },
+      status: "open",
+      stageId: "level_1",
+      timeoutSeconds: expect.any(Number) as unknown,
+      then: { stageId: "level_1", timeoutSeconds: 86_400 },
     });
-    await expect(timedOut({ tenantId: TENANT, challengeId: ID, stage: {} })).rejects.toThrow(/stageId/);
+    await expect(timedOut({ tenantId: TENANT, challengeId: ID, stage: { stageId: "" } })).rejects.toThrow(
+      /stageId/,
+    );
+    // A finished view's settling wait timed out: no timer action, only the re-read.
+    await expect(timedOut({ tenantId: TENANT, challengeId: ID, stage: {} })).resolves.toMatchObject({
+      timer: { result: "nothing_to_do" },
+      status: "open",
+    });
     const check = checkActionsHandler(() => fakes.deps);
     await expect(
       check({ tenantId: TENANT, challengeId: ID, dueAt: "2026-06-01T00:00:00Z" }),

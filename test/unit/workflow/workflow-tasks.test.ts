@@ -269,6 +269,16 @@ describe("openStage", () => {
       waitUntil: LEVEL_1_REMINDER,
       onTimeout: "remind",
       version: 2,
+      // Once reminded (a dry run of SendReminder at the reminder time): the deadline, a day later.
+      then: {
+        status: "open",
+        stageId: "level_1",
+        deadline: LEVEL_1_DEADLINE,
+        timeoutSeconds: 86_400,
+        waitUntil: LEVEL_1_DEADLINE,
+        onTimeout: "escalate",
+        version: 3,
+      },
     });
     // Wednesday 20 May 10:00 to Wednesday 27 May 17:00 (BST).
     expect(view.status === "open" && view.timeoutSeconds).toBe(7 * 86_400 + 7 * 3_600);
@@ -285,6 +295,16 @@ describe("openStage", () => {
       waitUntil: LEVEL_1_DEADLINE,
       onTimeout: "escalate",
       version: 3,
+      // Once escalated at the deadline (a dry run of AutoEscalate): level 2, its reminder first.
+      then: {
+        status: "open",
+        stageId: "level_2",
+        deadline: LEVEL_2_DEADLINE,
+        timeoutSeconds: (Date.parse(LEVEL_2_REMINDER) - Date.parse(LEVEL_1_DEADLINE)) / 1000,
+        waitUntil: LEVEL_2_REMINDER,
+        onTimeout: "remind",
+        version: 5,
+      },
     });
   });
 
