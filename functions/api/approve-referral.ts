@@ -1,6 +1,7 @@
 import { approveReferralCommandSchema, referralKindSchema } from "../domain/challenge/commands.js";
 import { COMMAND_ENVELOPE, challengePathSchema, commandRoute } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
+import { about } from "../domain/about.js";
 
 /** POST /v1/challenges/{challengeId}/referrals/{kind}/approvals: a role the protocol names approves a referral. */
 export const spec = commandRoute({
@@ -8,7 +9,9 @@ export const spec = commandRoute({
   type: "ApproveReferral",
   command: approveReferralCommandSchema,
   body: approveReferralCommandSchema.omit({ ...COMMAND_ENVELOPE, kind: true }).strict(),
-  path: challengePathSchema.extend({ kind: referralKindSchema }),
+  path: challengePathSchema.extend({
+    kind: referralKindSchema.meta(about("The referral to approve: cafcass or partnership", "cafcass")),
+  }),
 });
 
 export const handler = createHandler(spec);

@@ -1,8 +1,9 @@
 import * as z from "zod";
 import { UnknownProtocolError } from "../app/execute-command.js";
 import { loadChildCaseNotes } from "../audit/readers.js";
-import { pathIdSchema } from "./http/command-route.js";
+import { caseRecordIdParam } from "./http/command-route.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
+import { about } from "../domain/about.js";
 
 /**
  * GET /v1/children/{caseRecordId}/case-notes?since=<ISO instant>: the case-record system's pull.
@@ -19,39 +20,69 @@ import { createHandler, defineRoute } from "./http/middleware.js";
 
 export const caseNoteSchema = z
   .strictObject({
-    caseRecordId: z.string(),
-    challengeId: z.string(),
-    seq: z.number().int().min(1),
-    at: z.string(),
-    eventType: z.string(),
-    stageId: z.string().nullable(),
-    title: z.string().describe("The protocol's case note title for the stage"),
+    caseRecordId: z.string().meta(about("The child's id in the case-record system", "MOS-4821")),
+    challengeId: z
+      .string()
+      .meta(about("The challenge's id (with `seq`, the note's id)", "01JV4K8Z3M6N2P9Q5R7S1T3W4X")),
+    seq: z
+      .number()
+      .int()
+      .min(1)
+      .meta(about("The event's number in the challenge (with `challengeId`, the note's id)", 1)),
+    at: z.string().meta(about("When the event happened", "2026-05-14T09:30:00.000Z")),
+    eventType: z.string().meta(about("The event's type", "ChallengeRaised")),
+    stageId: z.string().nullable().meta(about("The stage it concerns; null when none", "stage_1")),
+    title: z
+      .string()
+      .meta(
+        about(
+          "The protocol's case note title for the stage",
+          "LAC dispute resolution: Stage 1 (informal) case note",
+        ),
+      ),
     sections: z
-      .array(z.strictObject({ heading: z.string(), text: z.string() }))
+      .array(
+        z.strictObject({
+          heading: z.string().meta(about("The protocol's heading", "What needs to happen?")),
+          text: z.string().meta(about("The text under it", "The placement plan written and shared.")),
+        }),
+      )
       .optional()
       .describe("The protocol's headings with their text, where the stage lists them"),
-    body: z.string().describe("The whole note as plain text"),
+    body: z
+      .string()
+      .meta(
+        about("The whole note as plain text", "Challenge raised by the IRM at Stage 1, due by 21 May 2026."),
+      ),
   })
   .meta({ id: "CaseNote", description: "One event of a challenge as a note for the child's file" });
 
 export const caseNotesPageSchema = z
   .strictObject({
-    caseRecordId: z.string(),
-    since: z.string().nullable(),
-    readAt: z.string().describe("When the notes were read"),
-    notes: z.array(caseNoteSchema),
+    caseRecordId: z.string().meta(about("The child's id, as asked for", "MOS-4821")),
+    since: z
+      .string()
+      .nullable()
+      .meta(about("The `since` asked for; null for all", "2026-05-14T09:30:00.000Z")),
+    readAt: z.string().meta(about("When the notes were read", "2026-05-15T08:00:00.000Z")),
+    notes: z.array(caseNoteSchema).meta({ description: "The notes, oldest first" }),
   })
   .meta({ id: "CaseNotes" });
 
 export const spec = defineRoute({
   routeId: "child-case-notes",
-  path: z.strictObject({ caseRecordId: pathIdSchema }),
+  path: z.strictObject({ caseRecordId: caseRecordIdParam }),
   query: z.object({
     since: z.iso
       .datetime({ offset: true })
       .max(40)
       .optional()
-      .describe("ISO instant: notes of events at or after it (inclusive); default all"),
+      .meta(
+        about(
+          "ISO instant: notes of events at or after it (inclusive); default all",
+          "2026-05-14T09:30:00.000Z",
+        ),
+      ),
   }),
   response: {
     status: 200,

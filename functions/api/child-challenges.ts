@@ -1,12 +1,12 @@
 import * as z from "zod";
-import { pathIdSchema } from "./http/command-route.js";
+import { caseRecordIdParam } from "./http/command-route.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/views.js";
 
 /** GET /v1/children/{caseRecordId}/challenges: every challenge about one child, newest first. */
 export const spec = defineRoute({
   routeId: "child-challenges",
-  path: z.strictObject({ caseRecordId: pathIdSchema }),
+  path: z.strictObject({ caseRecordId: caseRecordIdParam }),
   query: trayQuerySchema,
   response: { status: 200, description: "Challenges about the child, newest first", schema: trayPageSchema },
   handle: async ({ path, query, principal }, deps) => {

@@ -1,5 +1,5 @@
 import { completeActionCommandSchema } from "../domain/challenge/commands.js";
-import { COMMAND_ENVELOPE, pathIdSchema, challengePathSchema, commandRoute } from "./http/command-route.js";
+import { COMMAND_ENVELOPE, actionIdParam, challengePathSchema, commandRoute } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
 
 /** POST /v1/challenges/{challengeId}/actions/{actionId}/completion: an agreed action was done. */
@@ -8,7 +8,7 @@ export const spec = commandRoute({
   type: "CompleteAction",
   command: completeActionCommandSchema,
   body: completeActionCommandSchema.omit({ ...COMMAND_ENVELOPE, actionId: true }).strict(),
-  path: challengePathSchema.extend({ actionId: pathIdSchema }),
+  path: challengePathSchema.extend({ actionId: actionIdParam }),
 });
 
 export const handler = createHandler(spec);

@@ -1,12 +1,17 @@
 import * as z from "zod";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/views.js";
+import { about } from "../domain/about.js";
 
 /** GET /v1/trays/overdue?dueBy=: open stages due on or before `dueBy` (default: now), earliest first. */
 export const spec = defineRoute({
   routeId: "overdue-tray",
   query: trayQuerySchema.extend({
-    dueBy: z.iso.datetime({ offset: true }).max(40).optional().describe("ISO instant; default now"),
+    dueBy: z.iso
+      .datetime({ offset: true })
+      .max(40)
+      .optional()
+      .meta(about("Open stages due on or before this instant; default now", "2026-05-29T17:00:00.000Z")),
   }),
   response: {
     status: 200,

@@ -3,6 +3,7 @@ import { presets } from "../domain/presets/index.js";
 import { tenantConfigSchema } from "../store/tenant-store.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { tenantSettingsViewSchema } from "./http/views.js";
+import { about } from "../domain/about.js";
 
 const presetIds = Object.keys(presets);
 
@@ -14,7 +15,9 @@ const presetIds = Object.keys(presets);
 export const spec = defineRoute({
   routeId: "put-config",
   body: tenantConfigSchema.extend({
-    protocolId: z.enum(presetIds),
+    protocolId: z
+      .enum(presetIds)
+      .meta(about("The protocol this authority runs: one of the shipped presets", "halton")),
   }),
   response: { status: 200, description: "The settings as stored", schema: tenantSettingsViewSchema },
   handle: async ({ body, principal }, deps) => {

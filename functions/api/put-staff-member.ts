@@ -3,6 +3,7 @@ import { staffMemberSchema } from "../store/tenant-store.js";
 import { pathIdSchema } from "./http/command-route.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { staffMemberViewSchema } from "./http/views.js";
+import { about } from "../domain/about.js";
 
 /**
  * PUT /v1/directory/{personId}: add or replace a member of staff. `personId` (the subject of the
@@ -10,7 +11,11 @@ import { staffMemberViewSchema } from "./http/views.js";
  */
 export const spec = defineRoute({
   routeId: "put-staff-member",
-  path: z.strictObject({ personId: pathIdSchema }),
+  path: z.strictObject({
+    personId: pathIdSchema.meta(
+      about("The person's id in the directory (your identity provider's subject)", "pm-east-lena"),
+    ),
+  }),
   body: staffMemberSchema.omit({ personId: true }),
   response: { status: 200, description: "The entry as stored", schema: staffMemberViewSchema },
   handle: async ({ body, path, principal }, deps) => ({

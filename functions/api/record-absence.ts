@@ -8,7 +8,7 @@ import { problems } from "./http/problem.js";
 
 /** The absence as recorded. */
 export const absenceResultSchema = z
-  .object({ absence: absenceSchema })
+  .object({ absence: absenceSchema.meta({ description: "The absence, with its id for ending it early" }) })
   .meta({ id: "AbsenceResult", description: "An absence as the staff directory records it" });
 
 /**

@@ -5,6 +5,7 @@ import { describeOverdue, overdueView } from "../audit/reports.js";
 import type { Protocol } from "../domain/protocol.js";
 import { trackSchema } from "../domain/protocol.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
+import { about } from "../domain/about.js";
 
 /**
  * GET /v1/reports/overdue?nearWorkingDays=2: every open stage past its deadline, and those due
@@ -16,31 +17,37 @@ import { createHandler, defineRoute } from "./http/middleware.js";
 
 export const overdueRowSchema = z
   .strictObject({
-    challengeId: z.string(),
-    caseRecordId: z.string().describe("The child's id in the case-record system"),
-    track: trackSchema,
-    stageId: z.string(),
-    stageLabel: z.string(),
-    assigneeRole: z.string(),
-    assigneeTitle: z.string(),
-    assigneePersonId: z.string(),
-    team: z.string(),
-    deadline: z.string(),
-    status: z.enum(["overdue", "due_soon"]),
+    challengeId: z.string().meta(about("The challenge's id", "01JV4K8Z3M6N2P9Q5R7S1T3W4X")),
+    caseRecordId: z.string().meta(about("The child's id in the case-record system", "MOS-4821")),
+    track: trackSchema.meta(about("CP or LAC", "LAC")),
+    stageId: z.string().meta(about("The open stage's id", "stage_2")),
+    stageLabel: z.string().meta(about("Its label", "Stage 2")),
+    assigneeRole: z.string().meta(about("The recipient's directory role", "service_manager")),
+    assigneeTitle: z.string().meta(about("Their title in the protocol", "Divisional Manager")),
+    assigneePersonId: z.string().meta(about("Who must answer", "dm-rhea")),
+    team: z.string().meta(about("The team the challenge is about", "team-east")),
+    deadline: z.string().meta(about("When the stage must be resolved by", "2026-05-21T16:00:00.000Z")),
+    status: z
+      .enum(["overdue", "due_soon"])
+      .meta(about("overdue, or due_soon (within nearWorkingDays)", "overdue")),
     workingDays: z
       .number()
       .int()
       .min(0)
-      .describe("Working days past the deadline (overdue) or left before it (due soon); 0 = today"),
-    text: z.string().describe("The row in plain words"),
+      .meta(about("Working days past the deadline (overdue) or left before it (due soon); 0 = today", 2)),
+    text: z
+      .string()
+      .meta(about("The row in plain words", "Stage 2 (Divisional Manager): 2 working days overdue")),
   })
   .meta({ id: "OverdueRow" });
 
 export const overdueReportSchema = z
   .strictObject({
-    asAt: z.string(),
-    nearWorkingDays: z.number().int().min(0),
-    rows: z.array(overdueRowSchema),
+    asAt: z.string().meta(about("The instant the view is as at", "2026-05-25T08:00:00.000Z")),
+    nearWorkingDays: z.number().int().min(0).meta(about("The nearWorkingDays asked for", 2)),
+    rows: z
+      .array(overdueRowSchema)
+      .meta({ description: "Open stages overdue or due soon, most urgent first" }),
   })
   .meta({ id: "OverdueReport", description: "Open stages overdue or due soon, most urgent first" });
 
@@ -53,7 +60,7 @@ export const spec = defineRoute({
       .min(0)
       .max(20)
       .default(2)
-      .describe("Also list stages due within this many working days (0-20, default 2)"),
+      .meta(about("Also list stages due within this many working days (0-20, default 2)", 2)),
   }),
   response: { status: 200, description: "The overdue view", schema: overdueReportSchema },
   handle: async ({ query, principal }, deps) => {

@@ -13,6 +13,7 @@ import { raiserRoleSchema, trackSchema } from "../domain/protocol.js";
 import { challengeStateSchema } from "../store/items.js";
 import type { ApiDependencies } from "./http/dependencies.js";
 import { type ApiResult, createHandler, defineRoute } from "./http/middleware.js";
+import { about } from "../domain/about.js";
 
 /**
  * GET /v1/reports/themes?from=YYYY-MM-DD&to=YYYY-MM-DD&format=json|csv|html: the quarterly themes
@@ -30,12 +31,17 @@ const day = z.iso.date().max(10);
 
 export const themesQuerySchema = z
   .object({
-    from: day.describe("First London date of the period, inclusive (YYYY-MM-DD)"),
-    to: day.describe("Last London date of the period, inclusive (YYYY-MM-DD); at most 13 calendar months on"),
+    from: day.meta(about("First London date of the period, inclusive (YYYY-MM-DD)", "2026-04-01")),
+    to: day.meta(
+      about(
+        "Last London date of the period, inclusive (YYYY-MM-DD); at most 13 calendar months on",
+        "2026-06-30",
+      ),
+    ),
     format: z
       .enum(["json", "csv", "html"])
       .default("json")
-      .describe("json (default), csv (text/csv attachment) or html (a printable page)"),
+      .meta(about("json (default), csv (text/csv attachment) or html (a printable page)", "json")),
   })
   .superRefine((query, ctx) => {
     const problem = periodProblem(query);
@@ -43,65 +49,135 @@ export const themesQuerySchema = z
   });
 
 const count = z.number().int().min(0);
+/** A count, described for the OpenAPI document. */
+const countOf = (description: string, example: number) => count.meta(about(description, example));
 const stageCountSchema = z.strictObject({
-  protocolId: z.string(),
-  track: trackSchema,
-  stageId: z.string().nullable().describe("null: after the last stage"),
-  label: z.string(),
-  recipient: z.string(),
-  count,
+  protocolId: z.string().meta(about("The protocol", "halton")),
+  track: trackSchema.meta(about("CP or LAC", "LAC")),
+  stageId: z.string().nullable().meta(about("The stage's id; null: after the last stage", "stage_2")),
+  label: z.string().meta(about("The stage's label", "Stage 2")),
+  recipient: z.string().meta(about("Its recipient's title", "Divisional Manager")),
+  count: countOf("How many challenges", 4),
 });
 
 /** The JSON report: the shape of `ThemesReport` (a test parses real reports with it, strictly). */
 export const themesReportSchema = z
   .strictObject({
-    title: z.string(),
-    period: z.strictObject({ from: z.string(), to: z.string() }),
-    asAt: z.string().describe("The instant the figures are as at"),
-    protocols: z.array(z.strictObject({ id: z.string(), name: z.string() })),
-    definitions: z.array(z.string()).describe("How each figure is counted, in plain words"),
-    raised: z.strictObject({
-      total: count,
-      byTrackAndRole: z.array(
-        z.strictObject({ track: trackSchema, raiserRole: raiserRoleSchema, raiserTitle: z.string(), count }),
-      ),
-    }),
-    statusAsAt: z.array(
-      z.strictObject({ status: challengeStateSchema.shape.status.exclude(["none"]), count }),
-    ),
-    highestStageReached: z.array(stageCountSchema),
-    resolvedAtStage: z.array(stageCountSchema),
-    resolution: z.strictObject({
-      resolved: count,
-      withinTarget: count,
-      shareWithinTarget: z.number().min(0).max(1).nullable(),
-      medianWorkingDaysToResolution: z.number().min(0).nullable(),
-      openPastTarget: count,
-      targets: z.array(
+    title: z.string().meta(about("The report's title", "Challenge and resolution: themes report")),
+    period: z
+      .strictObject({
+        from: z.string().meta(about("First London date, inclusive", "2026-04-01")),
+        to: z.string().meta(about("Last London date, inclusive", "2026-06-30")),
+      })
+      .meta({ description: "The period: challenges raised in it" }),
+    asAt: z.string().meta(about("The instant the figures are as at", "2026-07-01T08:00:00.000Z")),
+    protocols: z
+      .array(
         z.strictObject({
-          protocolId: z.string(),
-          track: trackSchema,
-          workingDays: count,
-          basis: z.enum(["protocol_total", "sum_of_stage_windows"]),
+          id: z.string().meta(about("The protocol's id", "halton")),
+          name: z.string().meta(about("Its name", "Halton: IRM Dispute Resolution process")),
         }),
+      )
+      .meta({ description: "The protocols the challenges ran under" }),
+    definitions: z
+      .array(z.string())
+      .meta(
+        about("How each figure is counted, in plain words", ["Raised: challenges raised in the period."]),
       ),
-    }),
-    noResponse: z.array(
-      z.strictObject({
-        role: z.string(),
-        title: z.string(),
-        team: z.string(),
-        autoEscalations: count,
-        raiserAlerts: count,
-      }),
-    ),
-    referrals: z.array(
-      z.strictObject({ kind: referralKindSchema, requested: count, made: count, awaitingApproval: count }),
-    ),
-    themes: z.array(
-      z.strictObject({ protocolId: z.string(), themeId: z.string(), label: z.string(), count }),
-    ),
-    goodPracticeNotifications: count,
+    raised: z
+      .strictObject({
+        total: countOf("Challenges raised in the period", 12),
+        byTrackAndRole: z
+          .array(
+            z.strictObject({
+              track: trackSchema.meta(about("CP or LAC", "LAC")),
+              raiserRole: raiserRoleSchema.meta(about("IRO or CPC", "IRO")),
+              raiserTitle: z.string().meta(about("The protocol's title for the raiser", "IRM")),
+              count: countOf("How many", 9),
+            }),
+          )
+          .meta({ description: "By track and raiser" }),
+      })
+      .meta({ description: "Challenges raised" }),
+    statusAsAt: z
+      .array(
+        z.strictObject({
+          status: challengeStateSchema.shape.status.exclude(["none"]).meta(about("A status", "resolved")),
+          count: countOf("How many are in it", 7),
+        }),
+      )
+      .meta({ description: "Where the period's challenges stand at asAt" }),
+    highestStageReached: z
+      .array(stageCountSchema)
+      .meta({ description: "The highest stage each challenge reached" }),
+    resolvedAtStage: z.array(stageCountSchema).meta({ description: "The stage at which each was resolved" }),
+    resolution: z
+      .strictObject({
+        resolved: countOf("Challenges resolved", 7),
+        withinTarget: countOf("Of those, resolved within the protocol's timescale", 5),
+        shareWithinTarget: z
+          .number()
+          .min(0)
+          .max(1)
+          .nullable()
+          .meta(about("withinTarget / resolved; null when none was resolved", 0.71)),
+        medianWorkingDaysToResolution: z
+          .number()
+          .min(0)
+          .nullable()
+          .meta(about("Median working days from raise to resolution; null when none was resolved", 6)),
+        openPastTarget: countOf("Still open and past the protocol's timescale", 1),
+        targets: z
+          .array(
+            z.strictObject({
+              protocolId: z.string().meta(about("The protocol", "halton")),
+              track: trackSchema.meta(about("CP or LAC", "LAC")),
+              workingDays: countOf("The timescale in working days", 20),
+              basis: z
+                .enum(["protocol_total", "sum_of_stage_windows"])
+                .meta(
+                  about(
+                    "protocol_total (the protocol states one) or sum_of_stage_windows (it does not)",
+                    "sum_of_stage_windows",
+                  ),
+                ),
+            }),
+          )
+          .meta({ description: "The timescale each protocol and track is measured against" }),
+      })
+      .meta({ description: "How fast challenges were resolved" }),
+    noResponse: z
+      .array(
+        z.strictObject({
+          role: z.string().meta(about("The recipient's directory role", "team_manager")),
+          title: z.string().meta(about("Its title in the protocol", "Principal Manager")),
+          team: z.string().meta(about("The team", "team-east")),
+          autoEscalations: countOf("Stages that escalated by themselves at the deadline", 2),
+          raiserAlerts: countOf("Times the raiser was asked or told at the deadline", 1),
+        }),
+      )
+      .meta({ description: "Deadlines missed, by role and team" }),
+    referrals: z
+      .array(
+        z.strictObject({
+          kind: referralKindSchema.meta(about("cafcass or partnership", "cafcass")),
+          requested: countOf("Referrals requested", 1),
+          made: countOf("Referrals made", 1),
+          awaitingApproval: countOf("Referrals still awaiting approval", 0),
+        }),
+      )
+      .meta({ description: "Referrals to Cafcass and the safeguarding partnership" }),
+    themes: z
+      .array(
+        z.strictObject({
+          protocolId: z.string().meta(about("The protocol", "halton")),
+          themeId: z.string().meta(about("The theme's id", "placement_choice")),
+          label: z.string().meta(about("Its label", "Placement choice/standard of care")),
+          count: countOf("Challenges tagged with it", 3),
+        }),
+      )
+      .meta({ description: "How often each theme was raised" }),
+    goodPracticeNotifications: countOf("Good practice notifications recorded in the period", 4),
   })
   .meta({ id: "ThemesReport", description: "The themes report for a period (format=json)" });
 

@@ -2,11 +2,16 @@ import * as z from "zod";
 import { pathIdSchema } from "./http/command-route.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/views.js";
+import { about } from "../domain/about.js";
 
 /** GET /v1/teams/{teamId}/challenges: every challenge about one team's work, newest first. */
 export const spec = defineRoute({
   routeId: "team-challenges",
-  path: z.strictObject({ teamId: pathIdSchema }),
+  path: z.strictObject({
+    teamId: pathIdSchema.meta(
+      about("The team's id in the directory (as in a role's team:<id> scope)", "team-east"),
+    ),
+  }),
   query: trayQuerySchema,
   response: { status: 200, description: "Challenges about the team, newest first", schema: trayPageSchema },
   handle: async ({ path, query, principal }, deps) => {

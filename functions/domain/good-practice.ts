@@ -4,6 +4,7 @@ import { caseRecordSystemSchema } from "./challenge/commands.js";
 import { DomainError } from "./challenge/errors.js";
 import type { Protocol } from "./protocol.js";
 import { trackSchema } from "./protocol.js";
+import { about } from "./about.js";
 
 /**
  * Good practice notifications (Halton, 002): "When the IRM identifies good practice, either in the
@@ -15,24 +16,57 @@ import { trackSchema } from "./protocol.js";
 const text = (max: number) => z.string().trim().min(1).max(max);
 
 export const goodPracticeInputSchema = z.strictObject({
-  child: z.strictObject({
-    caseRecordId: text(64),
-    caseRecordSystem: caseRecordSystemSchema.optional(),
-  }),
-  track: trackSchema,
-  practitioner: z.strictObject({
-    name: text(200),
-    team: z.strictObject({ id: text(128).optional(), name: text(200) }),
-  }),
+  child: z
+    .strictObject({
+      caseRecordId: text(64).meta(about("The child's id in the case-record system", "MOS-4821")),
+      caseRecordSystem: caseRecordSystemSchema
+        .optional()
+        .meta(about("The case-record system that id belongs to", "Mosaic")),
+    })
+    .meta({ description: "The child whose plan the good practice helped (no name)" }),
+  track: trackSchema.meta(about("CP (child protection) or LAC (looked-after child)", "LAC")),
+  practitioner: z
+    .strictObject({
+      name: text(200).meta(about("The practitioner's name", "Kit Inventedson")),
+      team: z
+        .strictObject({
+          id: text(128).optional().meta(about("The team's id in the directory", "team-east")),
+          name: text(200).meta(about("The team's name", "East Children in Care Team")),
+        })
+        .meta({ description: "Their team" }),
+    })
+    .meta({ description: "Whose good practice it was" }),
   /** The practitioner's first line manager: the notification goes to them. */
-  firstLineManager: z.strictObject({ name: text(200), email: z.email().max(254).optional() }),
+  firstLineManager: z
+    .strictObject({
+      name: text(200).meta(about("The manager's name", "Lena Fictive")),
+      email: z.email().max(254).optional().meta(about("Their email", "lena.fictive@example.org")),
+    })
+    .meta({ description: "The practitioner's first line manager: the notification goes to them" }),
   /** Set when the practitioner works for a partner agency rather than children's social care. */
-  partnerAgency: z.strictObject({ id: text(128), name: text(200) }).optional(),
+  partnerAgency: z
+    .strictObject({
+      id: text(128).meta(about("The agency's id", "health-trust")),
+      name: text(200).meta(about("The agency's name", "Riverside Health Trust")),
+    })
+    .optional()
+    .meta({
+      description: "Set when the practitioner works for a partner agency, not children's social care",
+    }),
   /** "either in the overall progress of a child's plan or a piece of work within this" */
-  about: z.enum(["overall_progress", "piece_of_work"]).optional(),
-  whatWasGood: text(10_000),
+  about: z
+    .enum(["overall_progress", "piece_of_work"])
+    .optional()
+    .meta(about("The overall progress of the child's plan, or a piece of work within it", "piece_of_work")),
+  whatWasGood: text(10_000).meta(
+    about("What was good, and its difference for the child", "Direct work helped Mia say what she wanted."),
+  ),
   /** Theme ids from the protocol, for the quarterly report. */
-  themes: z.array(text(128)).max(20).optional(),
+  themes: z
+    .array(text(128))
+    .max(20)
+    .optional()
+    .meta(about("Theme ids from the protocol, for the quarterly report", ["review_preparation"])),
 });
 export type GoodPracticeInput = z.infer<typeof goodPracticeInputSchema>;
 

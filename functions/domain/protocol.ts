@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { about } from "./about.js";
 
 /**
  * A local authority's challenge and resolution protocol, as data.
@@ -42,8 +43,8 @@ export const windowUnitSchema = z.enum(["working_days", "calendar_days", "weeks"
 export type WindowUnit = z.infer<typeof windowUnitSchema>;
 
 export const windowSchema = z.strictObject({
-  length: z.number().int().min(1).max(60),
-  unit: windowUnitSchema,
+  length: z.number().int().min(1).max(60).meta(about("How many units the window lasts", 3)),
+  unit: windowUnitSchema.meta(about("The unit: working_days, calendar_days or weeks", "working_days")),
 });
 export type Window = z.infer<typeof windowSchema>;
 

@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { addDays, addMonths, isCalendarDay } from "./london-time.js";
 import type { Track } from "./protocol.js";
+import { about } from "./about.js";
 
 /**
  * How long a challenge is kept, from the child's date of birth (DESIGN.md, Retention). Pure: no
@@ -36,7 +37,13 @@ export type RetentionRule = keyof typeof RETENTION_RULES;
 
 /** The tenant setting: the birthday until which child-protection records are kept (18 to 100). */
 export const retentionSettingsSchema = z.strictObject({
-  childProtectionUntilAge: z.number().int().min(18).max(100).optional(),
+  childProtectionUntilAge: z
+    .number()
+    .int()
+    .min(18)
+    .max(100)
+    .optional()
+    .meta(about("CP records are kept until this birthday (18 to 100)", 25)),
 });
 export type RetentionSettings = z.infer<typeof retentionSettingsSchema>;
 

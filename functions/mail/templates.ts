@@ -2,6 +2,7 @@ import { dateInWords, deadlineInWords, shortDate } from "../domain/dates-in-word
 import * as z from "zod";
 import type { ChallengeForm, ReferralKind } from "../domain/challenge/commands.js";
 import type { GoodPracticeNotification } from "../domain/good-practice.js";
+import { about } from "../domain/about.js";
 
 /**
  * The emails the service sends, rendered as `{ subject, text, html }`.
@@ -302,8 +303,24 @@ const templateSchema = z.strictObject({
     .trim()
     .min(1)
     .max(300)
-    .refine((s) => !/[\r\n]/.test(s), "a subject is one line"),
-  body: z.string().trim().min(1).max(20_000),
+    .refine((s) => !/[\r\n]/.test(s), "a subject is one line")
+    .meta(
+      about(
+        "The subject: one line, carrying {{reference}}; only the subject variables (no child's name)",
+        "Challenge {{reference}}: your response is needed by {{deadlineShort}}",
+      ),
+    ),
+  body: z
+    .string()
+    .trim()
+    .min(1)
+    .max(20_000)
+    .meta(
+      about(
+        "The body: paragraphs separated by blank lines, with {{placeholders}}; must keep the reply instructions and the case-record link",
+        "Dear {{greetingName}},\n\n{{replyInstructions}}\n\n{{authorityName}}",
+      ),
+    ),
 });
 export type MailTemplate = z.infer<typeof templateSchema>;
 export type TemplateSet = Readonly<Record<NotificationKind, MailTemplate>>;
@@ -365,8 +382,44 @@ export const templateSetSchema = z.strictObject(perKind(templateSchema)).superRe
   for (const kind of notificationKinds) checkTemplate(kind, set[kind], ctx);
 });
 
+/** What each notification is, for the OpenAPI document's description of a tenant's overrides. */
+const NOTIFICATION_DESCRIPTIONS: Record<NotificationKind, string> = {
+  stage_opened: "To a stage's recipient when the challenge reaches them",
+  stage_opened_copy: "To those copied when a stage opens",
+  reminder: "To the recipient, before the deadline",
+  auto_escalated: "To the next recipient when a deadline passed and it escalated by itself",
+  auto_escalated_previous:
+    "To the previous stage's recipient when their deadline passed and it escalated by itself",
+  response_received: "To the raiser when a response is recorded",
+  action_due: "To the raiser when agreed actions fall due",
+  referral: "To the referral's recipient (Cafcass or the partnership) when a referral is made",
+  resolved: "To the raiser and the last recipient when it is resolved",
+  closed:
+    "To the raiser and the last recipient when it is closed (and to the last recipient on a withdrawal)",
+  good_practice: "To a practitioner's first line manager with a good practice notification",
+};
+
 /** A tenant's overrides: any subject or body of any kind; the rest comes from the defaults. */
-export const templateOverridesSchema = z.strictObject(perKind(templateSchema.partial().optional()));
+export const templateOverridesSchema = z.strictObject(
+  Object.fromEntries(
+    notificationKinds.map((kind) => [
+      kind,
+      templateSchema
+        .partial()
+        .optional()
+        .meta({
+          description: `${NOTIFICATION_DESCRIPTIONS[kind]}: its subject or body; unset keeps the default`,
+        }),
+    ]),
+  ) as Record<
+    NotificationKind,
+    z.ZodOptional<
+      z.ZodObject<{
+        [K in keyof typeof templateSchema.shape]: z.ZodOptional<(typeof templateSchema.shape)[K]>;
+      }>
+    >
+  >,
+);
 export type TemplateOverrides = z.infer<typeof templateOverridesSchema>;
 
 const REPLY_PARAGRAPH = "{{replyInstructions}}";

@@ -3,9 +3,11 @@ import { raiserRoleSchema, trackSchema } from "../domain/protocol.js";
 import { actorRoleSchema, channelSchema } from "../domain/challenge/actor.js";
 import {
   caseRecordSystemSchema,
+  challengeFormSchema as requestFormSchema,
   referralKindSchema,
   type ChallengeForm,
 } from "../domain/challenge/commands.js";
+import { about, documentedLike } from "../domain/about.js";
 import type { ChallengeEvent, ChallengeEventType, EventOf } from "../domain/challenge/events.js";
 import type { ChallengeState, OpenStage, TrackedAction } from "../domain/challenge/state.js";
 import { RETENTION_RULES, type RetentionRule } from "../domain/retention.js";
@@ -22,134 +24,241 @@ import { ENTITY } from "./table.js";
  * are kept for decades, and must stay readable when the rules for new input are tightened.
  */
 
-const instant = z.iso.datetime({ offset: true });
-const day = z.iso.date();
+const instant = z.iso.datetime({ offset: true }).meta({ examples: ["2026-05-14T09:30:00.000Z"] });
+const day = z.iso.date().meta({ examples: ["2026-05-29"] });
 const id = z.string().min(1).max(128);
 const hash = z.string().regex(/^[0-9a-f]{64}$/, "a SHA-256 hex digest");
 
-const actorSchema = z.strictObject({ id, role: actorRoleSchema });
-const recipientSchema = z.strictObject({ role: z.string().min(1), title: z.string() });
+const actorSchema = z.strictObject({
+  id: id.meta(about("The person's (or client's) id: the access token's subject, never a name", "iro-priya")),
+  role: actorRoleSchema.meta(about("The role they acted in", "IRO")),
+});
+const recipientSchema = z.strictObject({
+  role: z.string().min(1).meta(about("The directory role", "team_manager")),
+  title: z.string().meta(about("The role's title in the protocol's own words", "Principal Manager")),
+});
 
 export const assigneeSchema = z.strictObject({
   ...recipientSchema.shape,
-  personId: id,
-  email: z.string().min(1),
-  actingFor: id.optional(),
+  personId: id.meta(about("The person in the directory who holds the role", "pm-east-lena")),
+  email: z.string().min(1).meta(about("Where they are emailed", "lena.fictive@example.org")),
+  actingFor: id
+    .optional()
+    .meta(
+      about("Set when this is the named cover of an absent holder: the holder's person id", "tm-north-carl"),
+    ),
 });
 
 const absenceFactsSchema = z.strictObject({ personId: id, from: day, to: day.optional() });
 
-const challengeFormSchema = z.strictObject({
-  child: z.strictObject({
-    name: z.string(),
-    dateOfBirth: day,
-    caseRecordId: id,
-    caseRecordSystem: caseRecordSystemSchema,
+/** The form as raised; its fields are described where the request defines them (commands.ts). */
+const challengeFormSchema = documentedLike(
+  z.strictObject({
+    child: z.strictObject({
+      name: z.string(),
+      dateOfBirth: day,
+      caseRecordId: id,
+      caseRecordSystem: caseRecordSystemSchema,
+    }),
+    track: trackSchema,
+    raiserRole: raiserRoleSchema,
+    socialWorker: z.strictObject({ name: z.string(), email: z.string().optional() }),
+    team: z.strictObject({ id, name: z.string() }),
+    teamManagerName: z.string(),
+    partnerAgency: z.strictObject({ id, name: z.string() }).optional(),
+    worries: z.string(),
+    actionsTaken: z.string(),
+    impactOnChild: z.string(),
+    childViews: z.string(),
+    whatNeedsToHappen: z.string(),
+    desiredOutcome: z.string(),
+    timescale: z.string(),
+    themes: z.array(z.string()),
+    immediateRisk: z.boolean(),
   }),
-  track: trackSchema,
-  raiserRole: raiserRoleSchema,
-  socialWorker: z.strictObject({ name: z.string(), email: z.string().optional() }),
-  team: z.strictObject({ id, name: z.string() }),
-  teamManagerName: z.string(),
-  partnerAgency: z.strictObject({ id, name: z.string() }).optional(),
-  worries: z.string(),
-  actionsTaken: z.string(),
-  impactOnChild: z.string(),
-  childViews: z.string(),
-  whatNeedsToHappen: z.string(),
-  desiredOutcome: z.string(),
-  timescale: z.string(),
-  themes: z.array(z.string()),
-  immediateRisk: z.boolean(),
-});
+  requestFormSchema,
+);
 
 const stageOpenedViaSchema = z.enum(["raised", "escalated", "auto_escalated", "bypassed", "reopened"]);
 const escalationKindSchema = z.enum(["requested", "no_response", "bypass"]);
 const deadlineSituationSchema = z.enum(["no_response", "no_resolution"]);
 
 const openStageSchema = z.strictObject({
-  stageId: id,
-  stageIndex: z.number().int().min(0),
-  via: stageOpenedViaSchema,
-  openedAt: instant,
-  deadline: instant,
-  assignee: assigneeSchema,
-  coAssignees: z.array(assigneeSchema).default([]),
-  copyTo: z.array(assigneeSchema),
-  acknowledgedAt: instant.optional(),
-  responses: z.array(z.strictObject({ at: instant, response: z.string() })),
-  meetings: z.array(z.strictObject({ heldOn: day, attendees: z.array(z.string()), summary: z.string() })),
-  raiserAlertedAt: instant.optional(),
-  raiserAlertReason: deadlineSituationSchema.optional(),
-  raiserDecisionBy: instant.optional(),
-  remindedAt: instant.optional(),
+  stageId: id.meta(about("The stage's id in the protocol (GET /v1/config lists them)", "stage_1")),
+  stageIndex: z.number().int().min(0).meta(about("Its place on the ladder, from 0", 0)),
+  via: stageOpenedViaSchema.meta(
+    about(
+      "How it opened: raised, escalated, auto_escalated (deadline passed), bypassed or reopened",
+      "raised",
+    ),
+  ),
+  openedAt: instant.meta({ description: "When it opened" }),
+  deadline: instant.meta({
+    description: "When it must be resolved by (a resolution deadline: a response does not stop the clock)",
+  }),
+  assignee: assigneeSchema.meta({ description: "Who must answer: the holder of the stage's recipient role" }),
+  coAssignees: z
+    .array(assigneeSchema)
+    .default([])
+    .meta({ description: "Who must answer beside the recipient (a partner agency's recipient)" }),
+  copyTo: z.array(assigneeSchema).meta({ description: "Who is copied on the stage's emails" }),
+  acknowledgedAt: instant.optional().meta({ description: "When the recipient acknowledged it" }),
+  responses: z
+    .array(
+      z.strictObject({
+        at: instant.meta({ description: "When it was recorded" }),
+        response: z.string().meta(about("The response", "The plan will be written by Friday.")),
+      }),
+    )
+    .meta({ description: "The responses recorded at this stage, oldest first" }),
+  meetings: z
+    .array(
+      z.strictObject({
+        heldOn: day.meta({ description: "The London date it was held" }),
+        attendees: z.array(z.string()).meta(about("Who attended", ["Priya Testwell (IRO)"])),
+        summary: z.string().meta(about("What it agreed", "Agreed to hold a core group.")),
+      }),
+    )
+    .meta({ description: "The meetings recorded at this stage" }),
+  raiserAlertedAt: instant
+    .optional()
+    .meta({ description: "When the raiser was told the deadline had passed" }),
+  raiserAlertReason: deadlineSituationSchema
+    .optional()
+    .meta(about("Why the raiser was told: no_response or no_resolution", "no_response")),
+  raiserDecisionBy: instant.optional().meta({
+    description: "When the raiser must decide by (resolve, or escalate with reasons); it escalates after",
+  }),
+  remindedAt: instant.optional().meta({ description: "When the recipient was reminded before the deadline" }),
 });
 
 const smartActionFields = {
-  id,
-  action: z.string(),
-  byWhen: day,
-  byWhom: z.string(),
+  id: id.meta(about("The action's id", "action-1")),
+  action: z.string().meta(about("What is to be done", "Write the placement plan")),
+  byWhen: day.meta({ description: "The London date it is to be done by" }),
+  byWhom: z.string().meta(about("Who will do it", "Kit Inventedson, social worker")),
 };
 
 const trackedActionSchema = z.strictObject({
   ...smartActionFields,
-  status: z.enum(["open", "completed", "missed"]),
-  note: z.string().optional(),
-  dueNotifiedAt: instant.optional(),
+  status: z.enum(["open", "completed", "missed"]).meta(about("open, completed or missed", "open")),
+  note: z
+    .string()
+    .optional()
+    .meta(about("How it was done, or why it was missed", "Plan sent to the carers.")),
+  dueNotifiedAt: instant.optional().meta({ description: "When the raiser was asked whether it was done" }),
 });
 
 const decisionAfterSchema = z.enum(["difference", "cafcass", "partnership"]);
 const decisionRequestedData = {
-  after: decisionAfterSchema,
-  decidedBy: recipientSchema,
-  personId: id,
-  dueBy: instant,
-  citation: z.string(),
+  after: decisionAfterSchema.meta(
+    about(
+      "What the decision follows: a noted difference, or a cafcass or partnership referral",
+      "difference",
+    ),
+  ),
+  decidedBy: recipientSchema.meta({ description: "The role that decides" }),
+  personId: id.meta(about("Who holds that role in the directory", "od-tomas")),
+  dueBy: instant.meta({ description: "When the decision is due" }),
+  citation: z
+    .string()
+    .meta(about("The protocol's words for this rule", "AD to make decision on upholding differences")),
 };
 
 export const challengeStateSchema = z.strictObject({
-  challengeId: id,
-  version: z.number().int().min(0),
-  status: z.enum(["none", "open", "monitoring", "ladder_exhausted", "resolved", "withdrawn", "closed"]),
-  protocolId: z.string().min(1),
-  track: trackSchema,
-  raiser: actorSchema,
-  form: challengeFormSchema,
-  raisedAt: instant,
-  safeguardingConcern: z.boolean(),
-  currentStage: openStageSchema.nullable(),
-  history: z.array(
-    z.strictObject({
-      stageId: id,
-      openedAt: instant,
-      exitedAt: instant,
-      exit: z.enum([...escalationKindSchema.options, "plan_agreed", "resolved", "withdrawn", "closed"]),
-    }),
-  ),
-  lastExitedStageId: id.nullable(),
-  highestStageIndex: z.number().int(),
+  challengeId: id.meta(about("The challenge's id (a ULID)", "01JV4K8Z3M6N2P9Q5R7S1T3W4X")),
+  version: z
+    .number()
+    .int()
+    .min(0)
+    .meta(about("Its version: one more with each change (the ETag; send it back as If-Match)", 3)),
+  status: z
+    .enum(["none", "open", "monitoring", "ladder_exhausted", "resolved", "withdrawn", "closed"])
+    .meta(
+      about(
+        "open (a stage awaits an answer), monitoring (an agreed action plan is followed), ladder_exhausted " +
+          "(every stage tried), resolved, withdrawn or closed",
+        "open",
+      ),
+    ),
+  protocolId: z.string().min(1).meta(about("The protocol (preset) it runs under", "halton")),
+  track: trackSchema.meta(about("CP (child protection) or LAC (looked-after child)", "LAC")),
+  raiser: actorSchema.meta({ description: "Who raised it" }),
+  form: challengeFormSchema.meta({ description: "The challenge form, as raised" }),
+  raisedAt: instant.meta({ description: "When it was raised" }),
+  safeguardingConcern: z
+    .boolean()
+    .meta(about("Raised at a later stage for a safeguarding concern (Nottingham CPCs' bypass)", false)),
+  currentStage: openStageSchema.nullable().meta({
+    description: "The open stage; null when none is (monitoring, every stage tried, resolved, closed)",
+  }),
+  history: z
+    .array(
+      z.strictObject({
+        stageId: id.meta(about("The stage's id", "stage_1")),
+        openedAt: instant.meta({ description: "When it opened" }),
+        exitedAt: instant.meta({ description: "When it was left" }),
+        exit: z
+          .enum([...escalationKindSchema.options, "plan_agreed", "resolved", "withdrawn", "closed"])
+          .meta(
+            about(
+              "How it was left: requested, no_response or bypass (escalations), plan_agreed, resolved, withdrawn or closed",
+              "requested",
+            ),
+          ),
+      }),
+    )
+    .meta({ description: "The stages it has left, oldest first" }),
+  lastExitedStageId: id
+    .nullable()
+    .meta(about("The stage last left (where a reopen starts); null before any", "stage_1")),
+  highestStageIndex: z.number().int().meta(about("The highest stage reached, from 0", 1)),
   actionPlan: z
     .strictObject({
-      stageId: id,
-      actions: z.array(trackedActionSchema),
+      stageId: id.meta(about("The stage at which it was agreed", "stage_2")),
+      actions: z.array(trackedActionSchema).meta({ description: "The agreed actions" }),
     })
-    .nullable(),
-  referrals: z.array(
-    z.strictObject({
-      kind: referralKindSchema,
-      status: z.enum(["awaiting_approval", "made"]),
-      requestedAt: instant,
-      approvalsNeeded: z.array(recipientSchema),
-      approvedBy: z.array(z.string()),
-    }),
-  ),
-  differences: z.array(z.strictObject({ at: instant, summary: z.string() })),
-  pendingDecision: z.strictObject({ ...decisionRequestedData, requestedAt: instant }).optional(),
-  autoEscalations: z.number().int().min(0),
-  resolvedAt: instant.optional(),
-  closedAt: instant.optional(),
-  legalHold: z.strictObject({ since: instant, by: id, reason: z.string() }).optional(),
+    .nullable()
+    .meta({ description: "The agreed action plan, if any" }),
+  referrals: z
+    .array(
+      z.strictObject({
+        kind: referralKindSchema.meta(about("cafcass or partnership", "cafcass")),
+        status: z.enum(["awaiting_approval", "made"]).meta(about("awaiting_approval or made", "made")),
+        requestedAt: instant.meta({ description: "When it was requested" }),
+        approvalsNeeded: z
+          .array(recipientSchema)
+          .meta({ description: "The roles whose approval it still needs" }),
+        approvedBy: z.array(z.string()).meta(about("The roles that have approved it", ["head_of_service"])),
+      }),
+    )
+    .meta({ description: "Referrals to Cafcass or the safeguarding partnership" }),
+  differences: z
+    .array(
+      z.strictObject({
+        at: instant.meta({ description: "When it was noted" }),
+        summary: z.string().meta(about("The difference", "The IRO and the authority disagree on contact.")),
+      }),
+    )
+    .meta({ description: "Differences noted after the ladder" }),
+  pendingDecision: z
+    .strictObject({
+      ...decisionRequestedData,
+      requestedAt: instant.meta({ description: "When it was asked for" }),
+    })
+    .optional()
+    .meta({ description: "The decision the protocol owes after the ladder, until it is made" }),
+  autoEscalations: z.number().int().min(0).meta(about("How many times it escalated by itself", 0)),
+  resolvedAt: instant.optional().meta({ description: "When it was resolved" }),
+  closedAt: instant.optional().meta({ description: "When it was closed" }),
+  legalHold: z
+    .strictObject({
+      since: instant.meta({ description: "When the hold was placed" }),
+      by: id.meta(about("Who placed it", "ism-ola")),
+      reason: z.string().meta(about("Why", "A disclosure request from the court.")),
+    })
+    .optional()
+    .meta({ description: "Set while a legal hold keeps the record beyond its retention date" }),
 }) satisfies z.ZodType<ChallengeState>;
 
 // --- events ------------------------------------------------------------------------------------

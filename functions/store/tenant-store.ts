@@ -9,6 +9,7 @@ import { type Absence, MAX_ABSENCES, absenceOn, absenceSchema } from "../domain/
 import * as z from "zod";
 import { storedTemplateOverridesSchema } from "../mail/templates.js";
 import { retentionSettingsSchema } from "../domain/retention.js";
+import { about } from "../domain/about.js";
 import type { Recipient } from "../domain/protocol.js";
 import type { Assignee } from "../domain/challenge/events.js";
 import type {
@@ -44,69 +45,134 @@ export const caseNoteWebhookSchema = z.strictObject({
   url: z
     .url({ protocol: /^https$/, hostname: z.regexes.domain })
     .max(2048)
-    .refine((url) => !/^https:\/\/[^/?#]*@/i.test(url), "must not carry a user name or password"),
+    .refine((url) => !/^https:\/\/[^/?#]*@/i.test(url), "must not carry a user name or password")
+    .meta(
+      about(
+        "Where each case note is POSTed, signed: HTTPS to a DNS name, no credentials in the URL",
+        "https://case-records.riverside.example/hooks/case-notes",
+      ),
+    ),
 });
 export type CaseNoteWebhook = z.infer<typeof caseNoteWebhookSchema>;
 
 export const tenantConfigSchema = z.strictObject({
   /** The protocol this authority runs: a preset id (functions/domain/presets). */
-  protocolId: slug,
+  protocolId: slug.meta(
+    about(
+      "The protocol this authority runs: a preset id (lcs-issues-resolution, rotherham, halton, ...)",
+      "halton",
+    ),
+  ),
   /** The authority's own closure days (YYYY-MM-DD, London), on top of weekends and bank holidays. */
   closureDays: z
     .array(z.iso.date().max(10))
     .max(400)
-    .refine((days) => new Set(days).size === days.length, "closure days must not repeat"),
+    .refine((days) => new Set(days).size === days.length, "closure days must not repeat")
+    .meta(
+      about("The authority's own closure days (London dates), beyond weekends and bank holidays", [
+        "2026-12-29",
+      ]),
+    ),
   /** Close of business (HH:MM, London) when deadlines fall; the calendar's default when unset. */
   closeOfBusiness: z
     .string()
     .max(5)
     .regex(/^([01]\d|2[0-3]):[0-5]\d$/, "HH:MM, 24-hour")
-    .optional(),
-  reminders: z.strictObject({
-    /** Working days before a deadline to remind the recipient; 0 for none; unset: the protocol's setting. */
-    workingDaysBeforeDeadline: z.number().int().min(0).max(10).optional(),
-  }),
+    .optional()
+    .meta(about("Close of business (HH:MM, London) when deadlines fall; unset: 17:00", "17:00")),
+  reminders: z
+    .strictObject({
+      /** Working days before a deadline to remind the recipient; 0 for none; unset: the protocol's setting. */
+      workingDaysBeforeDeadline: z
+        .number()
+        .int()
+        .min(0)
+        .max(10)
+        .optional()
+        .meta(
+          about(
+            "Working days before a deadline to remind the recipient; 0 for none; unset: the protocol's",
+            1,
+          ),
+        ),
+    })
+    .meta({ description: "When recipients are reminded" }),
   /**
    * Optional: where each new case note is POSTed as it is recorded (the case-record system's
    * receiving end; functions/audit/push-case-notes.ts). Without it nothing is pushed and the
    * case-record system pulls (GET /v1/children/{caseRecordId}/case-notes).
    */
-  caseNoteWebhook: caseNoteWebhookSchema.optional(),
+  caseNoteWebhook: caseNoteWebhookSchema
+    .optional()
+    .meta({ description: "Where each new case note is POSTed; unset: the case-record system pulls them" }),
   /** The authority's name as its emails sign off; unset: the deployment's AUTHORITY_NAME. */
-  authorityName: z.string().trim().min(1).max(200).optional(),
+  authorityName: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .meta(about("The authority's name as its emails sign off", "Riverside Children's Services")),
   /** The authority's own wording of its emails, per notification kind; unset kinds keep the defaults. */
-  mailTemplates: storedTemplateOverridesSchema.optional(),
+  mailTemplates: storedTemplateOverridesSchema.optional().meta({
+    description: "The authority's own wording of its emails, per notification; unset ones keep the defaults",
+  }),
   /** The authority's child-protection retention rule; unset: kept as long as LAC records (functions/domain/retention.ts). */
-  retention: retentionSettingsSchema.optional(),
+  retention: retentionSettingsSchema.optional().meta({
+    description: "The authority's child-protection retention rule; unset: kept as long as LAC records",
+  }),
 });
 export type TenantConfig = z.infer<typeof tenantConfigSchema>;
 
 /** Where a person holds a role: for one team, for one partner agency, or across the whole authority. */
 export const roleScopeSchema = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("team"), teamId: id }),
-  z.strictObject({ kind: z.literal("partner_agency"), partnerAgencyId: id }),
-  z.strictObject({ kind: z.literal("authority") }),
+  z.strictObject({
+    kind: z.literal("team").meta(about("For one team", "team")),
+    teamId: id.meta(about("The team's id", "team-east")),
+  }),
+  z.strictObject({
+    kind: z.literal("partner_agency").meta(about("For one partner agency", "partner_agency")),
+    partnerAgencyId: id.meta(about("The agency's id", "health-trust")),
+  }),
+  z.strictObject({ kind: z.literal("authority").meta(about("Across the whole authority", "authority")) }),
 ]);
 export type RoleScope = z.infer<typeof roleScopeSchema>;
 
+/** A role a person holds or covers, and where (described for the OpenAPI document). */
+const roleField = slug.meta(about("A role the protocol names (GET /v1/config lists them)", "team_manager"));
+const scopeField = roleScopeSchema.meta({
+  description: "Where the role is held: one team, one partner agency, or the authority",
+});
+
 export const staffMemberSchema = z.strictObject({
   /** The person's stable id: the subject of their access token. */
-  personId: id,
-  displayName: z.string().trim().min(1).max(200),
-  email: z.email().max(254),
+  personId: id.meta(about("The person's stable id: the subject of their access token", "pm-east-lena")),
+  displayName: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .meta(about("Their name as emails greet them", "Lena Fictive")),
+  email: z.email().max(254).meta(about("Where they are emailed", "lena.fictive@example.org")),
   /** People who have left stay in the directory (history names them) but receive nothing new. */
-  active: z.boolean(),
+  active: z
+    .boolean()
+    .meta(about("false for someone who has left: kept for the history, sent nothing new", true)),
   /** Protocol roles (e.g. team_manager, head_of_service) and where the person holds them. */
-  roles: z.array(z.strictObject({ role: slug, scope: roleScopeSchema })).max(50),
+  roles: z
+    .array(z.strictObject({ role: roleField, scope: scopeField }))
+    .max(50)
+    .meta({ description: "The protocol roles they hold, and where" }),
   /**
    * Optional: roles the person is named cover for (e.g. while the holder is on leave). Cover may
    * approve a referral for the role, and a stage opened while the role's holder is absent goes to
    * them, the holder copied (functions/domain/absence-cover.ts).
    */
   coverFor: z
-    .array(z.strictObject({ role: slug, scope: roleScopeSchema }))
+    .array(z.strictObject({ role: roleField, scope: scopeField }))
     .max(50)
-    .optional(),
+    .optional()
+    .meta({ description: "Roles they are named cover for (e.g. while the holder is on leave)" }),
 });
 export type StaffMember = z.infer<typeof staffMemberSchema>;
 

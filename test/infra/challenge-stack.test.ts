@@ -29,6 +29,7 @@ import {
   REACTOR_RETRY_ATTEMPTS,
 } from "../../lib/events.js";
 import type { ServiceFunction } from "../../lib/functions.js";
+import { formatSummary, summariseAssembly } from "../../bin/synth-summary.js";
 
 type Resources = Record<
   string,
@@ -1038,6 +1039,27 @@ describe("cdk-nag (AwsSolutions, Serverless, NIST 800-53 rev 5)", () => {
     }
     const stackWide = acknowledgements.filter((a) => a.path === stack.node.path).map((a) => a.id);
     expect(stackWide).toEqual(["Annotation::NIST.800.53.R5-IAMNoInlinePolicy"]);
+  });
+
+  it("is summed up by `npm run synth` from the assembly: resources by type, acknowledgements, findings", () => {
+    const summary = summariseAssembly(app.synth().directory);
+    const [only] = summary.stacks;
+    expect(summary.stacks).toHaveLength(1);
+    expect(only?.name).toBe(stack.stackName);
+    expect(only?.resourceCount).toBe(Object.keys(resources).length);
+    expect(only?.resourcesByType.find(([type]) => type === "AWS::DynamoDB::Table")).toEqual([
+      "AWS::DynamoDB::Table",
+      ofType("AWS::DynamoDB::Table").length,
+    ]);
+    expect(only?.acknowledgements.length).toBeGreaterThan(0);
+    expect(only?.acknowledgements.filter((a) => a.reason === "")).toEqual([]);
+    expect(summary.findings).toEqual({});
+    const printed = formatSummary(summary);
+    expect(printed[0]).toBe(
+      `Stack ${stack.stackName}: ${String(Object.keys(resources).length)} resources (${stack.stackName}.template.json)`,
+    );
+    expect(printed.at(-1)).toContain("0 errors, 0 warnings left unacknowledged");
+    expect(printed.join("\n")).not.toMatch(/Bundling/);
   });
 });
 

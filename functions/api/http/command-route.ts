@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { type CommandResult, executeCommand } from "../../app/execute-command.js";
 import type { Command, CommandExpectation } from "../../domain/challenge/commands.js";
+import { about } from "../../domain/about.js";
 import type { ApiDependencies } from "./dependencies.js";
 import { type RouteSpec, defineRoute } from "./middleware.js";
 import { problems } from "./problem.js";
@@ -36,7 +37,8 @@ const stageIdField = z
   .describe(
     "The id of the open stage this acts on, as read (`challenge.currentStage.stageId`). Refused with 409 " +
       "STAGE_MOVED when that stage is no longer open, so a double click or a retry never acts twice.",
-  );
+  )
+  .meta({ examples: ["stage_1"] });
 
 /**
  * A command route's body: the command's own fields plus the `stageId` it acts on, `required` for
@@ -80,8 +82,22 @@ function expectationOf(stageId: unknown, ifMatch: string | undefined): CommandEx
 /** An id in a path (challenge, action, person, team, case record). */
 export const pathIdSchema = z.string().min(1).max(128);
 
+/** An agreed action's id in a path, as the action plan lists it. */
+export const actionIdParam = pathIdSchema.meta(
+  about("The agreed action's id (`challenge.actionPlan.actions[].id`)", "action-1"),
+);
+
+/** A child's id in the case-record system, in a path. */
+export const caseRecordIdParam = pathIdSchema.meta(
+  about("The child's id in the case-record system, as on the challenge form", "MOS-4821"),
+);
+
 /** Path parameters of the routes under /v1/challenges/{challengeId}. */
-export const challengePathSchema = z.strictObject({ challengeId: pathIdSchema });
+export const challengePathSchema = z.strictObject({
+  challengeId: pathIdSchema.meta(
+    about("The challenge's id (a ULID, as the raise returned it)", "01JV4K8Z3M6N2P9Q5R7S1T3W4X"),
+  ),
+});
 
 /** The response body of every command route. */
 export function commandResultBody(deps: Pick<ApiDependencies, "protocols">, result: CommandResult) {

@@ -3,6 +3,7 @@ import * as z from "zod";
 import { DomainError, type DomainErrorCode } from "../../domain/challenge/errors.js";
 import { ConcurrencyConflictError } from "../../store/ports.js";
 import { TenantNotConfiguredError } from "../../app/execute-command.js";
+import { about } from "../../domain/about.js";
 
 /**
  * RFC 9457 problem details (`application/problem+json`) for every error the API returns.
@@ -93,11 +94,23 @@ export interface ProblemDetails {
 /** The schema of a problem document, shared with the OpenAPI document. */
 export const problemSchema = z
   .object({
-    type: z.url(),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string(),
-    instance: z.string().optional(),
+    type: z.url().meta(about("The problem's type: a URL ending in `code`", `${PROBLEM_BASE}STAGE_MOVED`)),
+    title: z
+      .string()
+      .meta(about("A short, fixed summary of the type", "The challenge has moved on from that stage")),
+    status: z.number().int().meta(about("The HTTP status", 409)),
+    detail: z
+      .string()
+      .meta(
+        about(
+          "What went wrong with this request, in plain words",
+          "Stage 1 is no longer open: the challenge is at Stage 2.",
+        ),
+      ),
+    instance: z
+      .string()
+      .optional()
+      .meta(about("The request's path", "/v1/challenges/01JV4K8Z3M6N2P9Q5R7S1T3W4X/escalations")),
     code: z
       .string()
       .regex(PROBLEM_CODE_PATTERN)
@@ -109,15 +122,22 @@ export const problemSchema = z
     errors: z
       .array(
         z.object({
-          pointer: z.string().optional(),
-          parameter: z.string().optional(),
-          header: z.string().optional(),
-          detail: z.string(),
+          pointer: z
+            .string()
+            .optional()
+            .meta(about("The body field at fault, as a JSON Pointer", "/form/child/dateOfBirth")),
+          parameter: z.string().optional().meta(about("The path or query parameter at fault", "limit")),
+          header: z.string().optional().meta(about("The header at fault", "if-match")),
+          detail: z.string().meta(about("What is wrong with it", "must be a date (YYYY-MM-DD)")),
         }),
       )
-      .optional(),
-    retryable: z.boolean().optional(),
-    correlationId: z.string().optional(),
+      .optional()
+      .meta({ description: "Each field, parameter or header at fault (validation errors)" }),
+    retryable: z.boolean().optional().meta(about("true when the same request may succeed later (503)", true)),
+    correlationId: z
+      .string()
+      .optional()
+      .meta(about("The request's correlation id, as logged", "fda0f0ce-6aec-4adb-9fa5-55e849bdf1ef")),
   })
   .meta({ id: "Problem", description: "RFC 9457 problem details" });
 

@@ -9,6 +9,7 @@ import { actorRoleSchema, actorSchema, channelSchema } from "../../domain/challe
 import { goodPracticeInputSchema } from "../../domain/good-practice.js";
 import { staffMemberSchema, tenantConfigSchema } from "../../store/tenant-store.js";
 import { absenceSchema } from "../../domain/absence.js";
+import { about } from "../../domain/about.js";
 
 /**
  * What the API returns, and the zod schemas the OpenAPI document shows for it.
@@ -25,66 +26,94 @@ export const challengeSchema = challengeStateSchema.meta({
 
 export const timelineEntrySchema = z
   .object({
-    seq: z.number().int().min(1),
-    type: z.string(),
-    at: z.iso.datetime({ offset: true }),
-    actorRole: actorRoleSchema,
-    channel: channelSchema,
-    summary: z.string(),
+    seq: z.number().int().min(1).meta(about("The event's number in the challenge's history, from 1", 2)),
+    type: z.string().meta(about("The event's type", "StageOpened")),
+    at: z.iso.datetime({ offset: true }).meta(about("When it happened", "2026-05-14T09:30:00.000Z")),
+    actorRole: actorRoleSchema.meta(about("The role of who did it (system: the workflow's timer)", "IRO")),
+    channel: channelSchema.meta(about("How it came: api, email or timer", "api")),
+    summary: z
+      .string()
+      .meta(
+        about(
+          "What happened, in plain words (no names)",
+          "Stage 1 opened for the Principal Manager; response due by 5pm on Thursday 21 May 2026",
+        ),
+      ),
   })
   .meta({ id: "TimelineEntry", description: "One event of a challenge, in order, in plain words" });
 export type TimelineEntry = z.infer<typeof timelineEntrySchema>;
 
 export const challengeWithTimelineSchema = z
-  .object({ challenge: challengeSchema, timeline: z.array(timelineEntrySchema) })
+  .object({
+    challenge: challengeSchema,
+    timeline: z
+      .array(timelineEntrySchema)
+      .meta({ description: "Every event of the challenge, oldest first" }),
+  })
   .meta({ id: "ChallengeWithTimeline" });
 
 export const commandResultSchema = z
   .object({
     challenge: challengeSchema,
     /** The events this request recorded (none when it changed nothing). */
-    events: z.array(timelineEntrySchema),
+    events: z
+      .array(timelineEntrySchema)
+      .meta({ description: "The events this request recorded (none when it changed nothing)" }),
   })
   .meta({ id: "CommandResult", description: "The challenge after the command, and the events it recorded" });
 
 export const trayItemSchema = z
   .object({
-    challengeId: z.string(),
+    challengeId: z.string().meta(about("The challenge's id", "01JV4K8Z3M6N2P9Q5R7S1T3W4X")),
     status: challengeStateSchema.shape.status,
     track: challengeStateSchema.shape.track,
-    protocolId: z.string(),
-    caseRecordId: z.string(),
-    teamId: z.string(),
-    raisedAt: z.string(),
-    raiserRole: actorRoleSchema,
+    protocolId: z.string().meta(about("The protocol it runs under", "halton")),
+    caseRecordId: z.string().meta(about("The child's id in the case-record system", "MOS-4821")),
+    teamId: z.string().meta(about("The team whose work it is about", "team-east")),
+    raisedAt: z.string().meta(about("When it was raised", "2026-05-14T09:30:00.000Z")),
+    raiserRole: actorRoleSchema.meta(about("IRO or CPC", "IRO")),
     stage: z
       .object({
-        stageId: z.string(),
-        label: z.string(),
-        deadline: z.string(),
-        assigneePersonId: z.string(),
-        assigneeTitle: z.string(),
-        acknowledged: z.boolean(),
-        responded: z.boolean(),
-        overdue: z.boolean(),
+        stageId: z.string().meta(about("The open stage's id", "stage_1")),
+        label: z.string().meta(about("Its label in the protocol", "Stage 1")),
+        deadline: z.string().meta(about("When it must be resolved by", "2026-05-21T16:00:00.000Z")),
+        assigneePersonId: z.string().meta(about("Who must answer", "pm-east-lena")),
+        assigneeTitle: z.string().meta(about("Their title in the protocol", "Principal Manager")),
+        acknowledged: z.boolean().meta(about("Whether the recipient has acknowledged it", true)),
+        responded: z.boolean().meta(about("Whether a response has been recorded at this stage", false)),
+        overdue: z.boolean().meta(about("Whether the deadline has passed", false)),
         /**
          * Whose move it is: the recipient's, or (the deadline passed and the protocol put it to
          * them) the raiser's decision: resolve, or escalate with reasons.
          */
-        awaiting: z.enum(["recipient", "raiser_decision"]),
+        awaiting: z
+          .enum(["recipient", "raiser_decision"])
+          .meta(
+            about(
+              "Whose move it is: the recipient's, or the raiser's decision (resolve, or escalate with reasons)",
+              "recipient",
+            ),
+          ),
         /** When the raiser was asked to decide by; the stage escalates by itself after it. */
-        raiserDecisionBy: z.string().optional(),
+        raiserDecisionBy: z
+          .string()
+          .optional()
+          .meta(
+            about("When the raiser must decide by; it escalates by itself after", "2026-05-22T16:00:00.000Z"),
+          ),
       })
-      .nullable(),
+      .nullable()
+      .meta({ description: "The open stage; null when none is" }),
     /** After the last stage: the decision the protocol owes (000's AD, 003's partnership manager), until made. */
     decision: z
       .object({
-        deciderTitle: z.string(),
-        deciderPersonId: z.string(),
-        dueBy: z.string(),
-        overdue: z.boolean(),
+        deciderTitle: z.string().meta(about("The deciding role's title", "Assistant Director")),
+        deciderPersonId: z.string().meta(about("Who holds it", "od-tomas")),
+        dueBy: z.string().meta(about("When the decision is due", "2026-06-12T16:00:00.000Z")),
+        overdue: z.boolean().meta(about("Whether it is past due", false)),
       })
-      .optional(),
+      .optional()
+      .meta({ description: "After the last stage: the decision the protocol owes, until it is made" }),
   })
   .meta({
     id: "TrayItem",
@@ -126,7 +155,7 @@ export function trayQuery(query: z.infer<typeof trayQuerySchema>): TrayQuery {
 
 export const trayPageSchema = z
   .object({
-    items: z.array(trayItemSchema),
+    items: z.array(trayItemSchema).meta({ description: "This page's challenges" }),
     next: z
       .string()
       .optional()
@@ -240,36 +269,48 @@ export function trayPage(
 
 export const tenantSettingsViewSchema = z
   .object({
-    config: tenantConfigSchema,
-    protocol: z.object({ id: z.string(), name: z.string() }).nullable(),
+    config: tenantConfigSchema.meta({ description: "The tenant's configuration, as stored" }),
+    protocol: z
+      .object({
+        id: z.string().meta(about("The protocol's id", "halton")),
+        name: z.string().meta(about("Its name", "Halton: IRM Dispute Resolution process")),
+      })
+      .nullable()
+      .meta({ description: "The protocol the configuration names; null if it is unknown" }),
   })
   .meta({ id: "TenantSettings", description: "The tenant's configuration and the protocol it names" });
 
 export const staffMemberViewSchema = z
-  .object({ member: staffMemberSchema })
+  .object({ member: staffMemberSchema.meta({ description: "The member of staff, as stored" }) })
   .meta({ id: "StaffMemberResult" });
 
 export const directoryViewSchema = z
   .object({
-    staff: z.array(
-      staffMemberSchema.extend({
-        absences: z.array(absenceSchema).optional().meta({
-          description: "The person's absences, most recent last (record-absence, out-of-office replies)",
+    staff: z
+      .array(
+        staffMemberSchema.extend({
+          absences: z.array(absenceSchema).optional().meta({
+            description: "The person's absences, most recent last (record-absence, out-of-office replies)",
+          }),
         }),
-      }),
-    ),
+      )
+      .meta({ description: "Every member of staff" }),
   })
   .meta({ id: "Directory", description: "The staff directory" });
 
 export const goodPracticeViewSchema = z
   .object({
-    notification: goodPracticeInputSchema.extend({
-      id: z.string(),
-      protocolId: z.string(),
-      recordedAt: z.string(),
-      recordedBy: actorSchema,
-      channel: channelSchema,
-      recordedAs: z.enum(["case_note", "partner_email"]),
-    }),
+    notification: goodPracticeInputSchema
+      .extend({
+        id: z.string().meta(about("The notification's id", "01JV4M2A7B9C3D5E6F8G0H1J2K")),
+        protocolId: z.string().meta(about("The protocol it was recorded under", "halton")),
+        recordedAt: z.string().meta(about("When it was recorded", "2026-05-14T09:30:00.000Z")),
+        recordedBy: actorSchema.meta({ description: "Who recorded it" }),
+        channel: channelSchema.meta(about("How it came: api or email", "api")),
+        recordedAs: z
+          .enum(["case_note", "partner_email"])
+          .meta(about("Kept as a case note, or emailed to a partner agency", "case_note")),
+      })
+      .meta({ description: "The notification as recorded" }),
   })
   .meta({ id: "GoodPracticeResult" });

@@ -14,8 +14,15 @@ export type ActorRole = z.infer<typeof actorRoleSchema>;
 
 export const actorSchema = z.strictObject({
   /** Stable person or client id (the token's subject); never a name. */
-  id: z.string().min(1).max(128),
-  role: actorRoleSchema,
+  id: z
+    .string()
+    .min(1)
+    .max(128)
+    .meta({
+      description: "The person's (or client's) id: the access token's subject, never a name",
+      examples: ["iro-priya"],
+    }),
+  role: actorRoleSchema.meta({ description: "The role they acted in", examples: ["IRO"] }),
 });
 export type Actor = z.infer<typeof actorSchema>;
 

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { raiserRoleSchema, trackSchema, windowSchema } from "../protocol.js";
+import { about } from "../about.js";
 import { actorSchema, channelSchema } from "./actor.js";
 
 /**
@@ -17,9 +18,6 @@ const id = z.string().min(1).max(128);
 const email = z.email().max(254);
 
 export const caseRecordSystemSchema = z.enum(["LCS", "Mosaic", "Eclipse", "other"]);
-
-/** Describes a request field in the OpenAPI document (derived from these schemas): what it is, and an example. */
-const about = (description: string, example: unknown) => ({ description, examples: [example] });
 
 /** The fields of the seeds' challenge forms (001's Challenge and Resolution Form, 002's alert contents, 004's level forms). */
 export const challengeFormSchema = z.strictObject({
@@ -185,48 +183,77 @@ export const respondCommandSchema = z.strictObject({
   type: z.literal("Respond"),
   ...base,
   /** "Response to what's not working well" */
-  response: text(10_000),
+  response: text(10_000).meta(
+    about(
+      "The recipient's response to what is not working well",
+      "A placement review is booked for Monday; the plan will be updated by Friday.",
+    ),
+  ),
 });
 
 export const recordMeetingCommandSchema = z.strictObject({
   type: z.literal("RecordMeeting"),
   ...base,
-  heldOn: isoDate,
-  attendees: z.array(text(200)).min(1).max(50),
-  summary: text(10_000),
+  heldOn: isoDate.meta(about("The London date the stage's meeting was held", "2026-05-18")),
+  attendees: z
+    .array(text(200))
+    .min(1)
+    .max(50)
+    .meta(
+      about("Who attended, by name and role", ["Priya Testwell (IRO)", "Lena Fictive (Principal Manager)"]),
+    ),
+  summary: text(10_000).meta(
+    about("What the meeting agreed", "Agreed to hold a core group within five working days."),
+  ),
 });
 
 export const smartActionSchema = z.strictObject({
-  action: text(2_000),
-  byWhen: isoDate,
-  byWhom: text(200),
+  action: text(2_000).meta(about("What is to be done (specific and measurable)", "Write the placement plan")),
+  byWhen: isoDate.meta(about("The London date it is to be done by", "2026-05-29")),
+  byWhom: text(200).meta(about("Who will do it, by name or role", "Kit Inventedson, social worker")),
 });
 
 export const agreeActionPlanCommandSchema = z.strictObject({
   type: z.literal("AgreeActionPlan"),
   ...base,
-  actions: z.array(smartActionSchema).min(1).max(30),
+  actions: z
+    .array(smartActionSchema)
+    .min(1)
+    .max(30)
+    .meta({ description: "The agreed actions (1 to 30); each is tracked until completed or missed" }),
 });
 
 export const markResolvedCommandSchema = z.strictObject({
   type: z.literal("MarkResolved"),
   ...base,
-  summary: text(10_000),
+  summary: text(10_000).meta(
+    about("How the challenge was resolved", "The placement plan was written and shared with the carers."),
+  ),
 });
 
 export const escalateCommandSchema = z.strictObject({
   type: z.literal("Escalate"),
   ...base,
   /** "Reasons why the level N response is unsatisfactory" (004). */
-  reasons: text(10_000),
+  reasons: text(10_000).meta(
+    about(
+      "Why the response at this stage is unsatisfactory (004: the reasons the form asks for)",
+      "The reply gives no date for the placement plan.",
+    ),
+  ),
 });
 
 export const bypassCommandSchema = z.strictObject({
   type: z.literal("Bypass"),
   ...base,
-  toStageId: id,
-  rationale: text(5_000),
-  safeguardingConcern: z.boolean().optional(),
+  toStageId: id.meta(about("The later stage to go to (GET /v1/config lists the stage ids)", "stage_3")),
+  rationale: text(5_000).meta(
+    about("Why the stages in between are bypassed", "Delay in an adoptive placement; the child is waiting."),
+  ),
+  safeguardingConcern: z
+    .boolean()
+    .optional()
+    .meta(about("The bypass is for a safeguarding concern (Nottingham CPCs may bypass only then)", true)),
 });
 
 export const autoEscalateCommandSchema = z.strictObject({
@@ -249,9 +276,14 @@ export const shortenDeadlineCommandSchema = z.strictObject({
   /** The open stage whose window is shortened: a command about a stage already left does nothing. */
   stageId: id,
   /** The stage's new window, counted from when it opened: it must end before the current deadline. */
-  window: windowSchema,
+  window: windowSchema.meta({
+    description:
+      "The stage's new window, counted from when it opened; it must end before the current deadline",
+  }),
   /** Why a response is needed more quickly (the child's age, the nature of the concern). */
-  reason: text(5_000),
+  reason: text(5_000).meta(
+    about("Why a response is needed more quickly", "The child is under one; the concern cannot wait a week."),
+  ),
 });
 
 export const recordActionsDueCommandSchema = z.strictObject({
@@ -264,10 +296,19 @@ export const recordActionsDueCommandSchema = z.strictObject({
 export const requestReferralCommandSchema = z.strictObject({
   type: z.literal("RequestReferral"),
   ...base,
-  kind: referralKindSchema,
-  rationale: text(10_000),
+  kind: referralKindSchema.meta(about("The referral: cafcass or partnership", "cafcass")),
+  rationale: text(10_000).meta(
+    about("Why the referral is needed", "The ladder is exhausted and the plan still drifts."),
+  ),
   /** Ids of the protocol's attestations the raiser confirms (e.g. legal advice sought). */
-  attestations: z.array(id).max(20),
+  attestations: z
+    .array(id)
+    .max(20)
+    .meta(
+      about("Ids of the protocol's statements the raiser confirms (GET /v1/config lists them)", [
+        "legal_advice_sought",
+      ]),
+    ),
 });
 
 export const approveReferralCommandSchema = z.strictObject({
@@ -275,34 +316,44 @@ export const approveReferralCommandSchema = z.strictObject({
   ...base,
   kind: referralKindSchema,
   /** The directory role the approver holds (must be one the protocol names). */
-  approverRole: text(200),
-  comment: text(5_000).optional(),
+  approverRole: text(200).meta(
+    about("The directory role the approver holds (one the protocol names)", "head_of_service"),
+  ),
+  comment: text(5_000)
+    .optional()
+    .meta(about("The approver's comment", "Approved: legal advice confirms the referral.")),
 });
 
 export const completeActionCommandSchema = z.strictObject({
   type: z.literal("CompleteAction"),
   ...base,
   actionId: id,
-  note: text(5_000).optional(),
+  note: text(5_000)
+    .optional()
+    .meta(about("How the action was done", "Plan written and sent to the carers on 27 May.")),
 });
 
 export const missActionCommandSchema = z.strictObject({
   type: z.literal("MissAction"),
   ...base,
   actionId: id,
-  note: text(5_000),
+  note: text(5_000).meta(about("Why the action was missed", "The social worker was off sick.")),
 });
 
 export const reopenCommandSchema = z.strictObject({
   type: z.literal("Reopen"),
   ...base,
-  reason: text(10_000),
+  reason: text(10_000).meta(
+    about("Why the challenge is reopened (at the stage last exited)", "The agreed contact stopped again."),
+  ),
 });
 
 export const noteDifferenceCommandSchema = z.strictObject({
   type: z.literal("NoteDifference"),
   ...base,
-  summary: text(10_000),
+  summary: text(10_000).meta(
+    about("The difference that remains after the ladder", "The IRO and the authority disagree on contact."),
+  ),
 });
 
 /**
@@ -313,21 +364,28 @@ export const decideAfterLadderCommandSchema = z.strictObject({
   type: z.literal("DecideAfterLadder"),
   ...base,
   /** Whether the raiser's position is upheld. */
-  upheld: z.boolean(),
+  upheld: z.boolean().meta(about("Whether the raiser's position is upheld", true)),
   /** The decision and its reasons (003: the course of action determined). */
-  reasons: text(10_000),
+  reasons: text(10_000).meta(
+    about(
+      "The decision and its reasons (003: the course of action determined)",
+      "Contact to restart weekly.",
+    ),
+  ),
 });
 
 export const withdrawCommandSchema = z.strictObject({
   type: z.literal("Withdraw"),
   ...base,
-  reason: text(5_000),
+  reason: text(5_000).meta(about("Why the challenge is withdrawn", "Raised on the wrong child's record.")),
 });
 
 export const closeCommandSchema = z.strictObject({
   type: z.literal("Close"),
   ...base,
-  summary: text(10_000),
+  summary: text(10_000).meta(
+    about("Why the challenge is closed, and how it ended", "Resolved and the plan is on track."),
+  ),
 });
 
 /**
@@ -338,8 +396,8 @@ export const closeCommandSchema = z.strictObject({
 export const setLegalHoldCommandSchema = z.strictObject({
   type: z.literal("SetLegalHold"),
   ...base,
-  hold: z.boolean(),
-  reason: text(5_000),
+  hold: z.boolean().meta(about("true places a legal hold, false lifts it", true)),
+  reason: text(5_000).meta(about("Why the hold is placed or lifted", "A disclosure request from the court.")),
 });
 
 /**

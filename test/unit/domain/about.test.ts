@@ -1,0 +1,41 @@
+import * as z from "zod";
+import { describe, expect, it } from "vitest";
+import { about, documentedLike } from "../../../functions/domain/about.js";
+
+describe("documentedLike", () => {
+  const request = z.strictObject({
+    child: z
+      .strictObject({ name: z.string().trim().min(1).meta(about("The child's name", "Ava Example")) })
+      .meta({ description: "The child" }),
+    agency: z
+      .strictObject({ id: z.string().min(1).meta(about("The agency's id", "health-trust")) })
+      .optional()
+      .meta({ description: "A partner agency" }),
+  });
+  const stored = z.strictObject({
+    child: z.strictObject({ name: z.string() }),
+    agency: z.strictObject({ id: z.string() }).optional(),
+    extra: z.number(),
+  });
+
+  it("gives the stored shape the request's descriptions and examples, at every depth", () => {
+    const json = z.toJSONSchema(documentedLike(stored, request), { io: "output" }) as {
+      properties: Record<string, { description?: string; properties?: Record<string, unknown> }>;
+    };
+    expect(json.properties.child?.description).toBe("The child");
+    expect(json.properties.child?.properties?.name).toMatchObject({
+      description: "The child's name",
+      examples: ["Ava Example"],
+    });
+    expect(json.properties.agency?.description).toBe("A partner agency");
+    expect(json.properties.agency?.properties?.id).toMatchObject({ description: "The agency's id" });
+    expect(json.properties.extra?.description).toBeUndefined();
+  });
+
+  it("keeps the stored shape's own validation: strict, no trimming, optional where it was", () => {
+    const documented = documentedLike(stored, request);
+    expect(documented.parse({ child: { name: " " }, extra: 1 })).toEqual({ child: { name: " " }, extra: 1 });
+    expect(documented.safeParse({ child: { name: "A", typo: 1 }, extra: 1 }).success).toBe(false);
+    expect(documented.safeParse({ child: { name: "A" }, extra: 1, other: true }).success).toBe(false);
+  });
+});
