@@ -63,18 +63,39 @@ const COMMAND_ROUTES = [
  */
 const STILL_OVER_KB: Readonly<Record<string, number>> = {
   // The document is built at run time from every route's zod schemas and descriptions.
-  "functions/api/openapi.ts": 400,
+  "functions/api/openapi.ts": 435,
   // The whole command path (domain, presets, store), the MIME parser (82 KB) and, to answer a
   // reply, MailComposer (135 KB, 74 KB of it its attachment type table, which CDK's esbuild
   // options cannot leave out): issue 14 chose MailComposer over a hand-written header encoder.
-  "functions/mail/receive-email.ts": 515,
+  "functions/mail/receive-email.ts": 540,
   // The reactor sends the notifications: MailComposer (135 KB) on top of the domain and zod.
-  "functions/events/react.ts": 425,
+  "functions/events/react.ts": 455,
   // Tells the raiser when a notification bounced: MailComposer again.
-  "functions/mail/delivery-events.ts": 390,
+  "functions/mail/delivery-events.ts": 405,
   // zod (102 KB) + Powertools idempotency with jmespath (38 KB) + the whole command path.
-  ...Object.fromEntries(COMMAND_ROUTES.map((id) => [`functions/api/${id}.ts`, 340])),
-  "functions/api/reports-themes.ts": 318,
+  ...Object.fromEntries(COMMAND_ROUTES.map((id) => [`functions/api/${id}.ts`, 380])),
+  // Every API handler carries the OpenAPI descriptions and examples of its schemas (issue 13,
+  // ~37 KB of own code): they are read at run time by .meta() on the schemas the handler
+  // validates with. Keeping them in a registry only bin/openapi.ts imports would take them out.
+  ...Object.fromEntries(
+    [
+      ["get-challenge", 330],
+      ["child-case-notes", 330],
+      ["reports-themes", 335],
+      ["reports-overdue", 315],
+      ["overdue-tray", 310],
+      ["my-tray", 310],
+      ["child-challenges", 310],
+      ["team-challenges", 310],
+      ["get-config", 310],
+      ["put-config", 310],
+      ["get-directory", 310],
+      ["put-staff-member", 310],
+      ["record-absence", 310],
+      ["end-absence", 310],
+      ["good-practice", 310],
+    ].map(([id, kb]) => [`functions/api/${String(id)}.ts`, Number(kb)]),
+  ),
 };
 
 describe("Lambda bundles", () => {
