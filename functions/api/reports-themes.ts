@@ -208,9 +208,17 @@ export function sendingText(handler: HttpHandler): HttpHandler {
   };
 }
 
+/** A route's Lambda handler that may answer with text, over `deps` (default: the production wiring). */
+export function makeTextHandler(
+  route: Parameters<typeof createHandler>[0],
+  deps?: ApiDependencies,
+): HttpHandler {
+  return sendingText(createHandler(route, deps));
+}
+
 /** The route's Lambda handler over `deps` (default: the production wiring, built on first use). */
 export function makeHandler(deps?: ApiDependencies): HttpHandler {
-  return sendingText(createHandler(spec, deps));
+  return makeTextHandler(spec, deps);
 }
 
 export const handler = makeHandler();

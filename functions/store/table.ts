@@ -83,6 +83,8 @@ export const ENTITY = {
   inboundAcceptance: "inbound-acceptance",
   inboundRefusal: "inbound-refusal",
   tombstone: "tombstone",
+  benchmarkParticipation: "benchmark-participation",
+  benchmarkPublished: "benchmark-published",
 } as const;
 export type Entity = (typeof ENTITY)[keyof typeof ENTITY];
 
@@ -302,6 +304,10 @@ export const keys = {
     sk: `${STAFF_SK_PREFIX}${keyPart(personId, "person id")}`,
   }),
   tenantPartition: tenantPrefix,
+  /** A tenant's benchmark participation (its own partition). */
+  benchmarkParticipation: (tenantId: string): Key => ({ pk: tenantPrefix(tenantId), sk: "BENCHMARK" }),
+  /** A quarter's published benchmark: aggregates only, in a partition of no tenant. */
+  benchmarkPublished: (quarter: string): Key => ({ pk: "BENCHMARK", sk: `Q#${keyPart(quarter, "quarter")}` }),
   dedupe: (tenantId: string, kind: string, key: string): Key => {
     if (!/^[a-z][a-z0-9_-]{0,31}$/.test(kind)) {
       throw new Error(`invalid dedupe kind ${JSON.stringify(kind)}: a lower-case slug`);
