@@ -17,12 +17,10 @@ import { HTML_CSP, makeTextHandler } from "./reports-themes.js";
  * to an authority that has opted in. Default quarter: the last complete one.
  */
 
-const metricKindSchema = z
-  .enum(["share", "per_100_children", "working_days"])
-  .meta({
-    description: "share: 0-1; per_100_children: a rate; working_days: a count of days",
-    example: "share",
-  });
+const metricKindSchema = z.enum(["share", "per_100_children", "working_days"]).meta({
+  description: "share: 0-1; per_100_children: a rate; working_days: a count of days",
+  example: "share",
+});
 
 export const comparisonSchema = z
   .strictObject({
@@ -35,29 +33,23 @@ export const comparisonSchema = z
         to: z.string().meta({ description: "Last London date of the quarter", example: "2026-09-30" }),
       })
       .meta({ description: "The quarter's London dates, inclusive" }),
-    asAt: z
-      .string()
-      .meta({
-        description: "The instant this authority's figures are as at",
-        example: "2026-09-30T22:59:59.999Z",
-      }),
+    asAt: z.string().meta({
+      description: "The instant this authority's figures are as at",
+      example: "2026-09-30T22:59:59.999Z",
+    }),
     optedIn: z
       .boolean()
       .meta({ description: "Whether this authority takes part (and so sees the others)", example: true }),
     published: z
       .strictObject({
-        asAt: z
-          .string()
-          .meta({
-            description: "The instant the others' figures are as at",
-            example: "2026-09-30T22:59:59.999Z",
-          }),
-        publishedAt: z
-          .string()
-          .meta({
-            description: "When the benchmark job published them",
-            example: "2026-10-01T01:00:00.000Z",
-          }),
+        asAt: z.string().meta({
+          description: "The instant the others' figures are as at",
+          example: "2026-09-30T22:59:59.999Z",
+        }),
+        publishedAt: z.string().meta({
+          description: "When the benchmark job published them",
+          example: "2026-10-01T01:00:00.000Z",
+        }),
         authorities: z
           .number()
           .int()
@@ -74,23 +66,19 @@ export const comparisonSchema = z
       .array(
         z.strictObject({
           key: z.string().meta({ description: "The figure's stable key", example: "resolved_at_stage.1" }),
-          label: z
-            .string()
-            .meta({
-              description: "The figure in words",
-              example: "Share of resolved challenges resolved at stage 1",
-            }),
+          label: z.string().meta({
+            description: "The figure in words",
+            example: "Share of resolved challenges resolved at stage 1",
+          }),
           kind: metricKindSchema,
           own: z
             .number()
             .nullable()
             .meta({ description: "This authority's own figure; null where it has none", example: 0.6 }),
-          distribution: distributionSchema
-            .nullable()
-            .meta({
-              description:
-                "The others' lower quartile, median and upper quartile (rounded), or why not shown; null when no benchmark is shown",
-            }),
+          distribution: distributionSchema.nullable().meta({
+            description:
+              "The others' lower quartile, median and upper quartile (rounded), or why not shown; null when no benchmark is shown",
+          }),
           band: z
             .enum([
               "below_lower_quartile",
@@ -103,13 +91,11 @@ export const comparisonSchema = z
               description: "Where this authority's figure sits (never a rank)",
               example: "median_to_upper_quartile",
             }),
-          text: z
-            .string()
-            .meta({
-              description: "The row in plain words",
-              example:
-                "Share of resolved challenges resolved at stage 1: 60% (others: median 55%, middle half 40% to 70%, 7 authorities); between the median and the upper quartile",
-            }),
+          text: z.string().meta({
+            description: "The row in plain words",
+            example:
+              "Share of resolved challenges resolved at stage 1: 60% (others: median 55%, middle half 40% to 70%, 7 authorities); between the median and the upper quartile",
+          }),
         }),
       )
       .meta({ description: "One row a figure" }),
@@ -129,13 +115,10 @@ export const benchmarkQuerySchema = z.object({
       description: "The calendar quarter (YYYY-Qn); default: the last complete quarter",
       example: "2026-Q3",
     }),
-  format: z
-    .enum(["json", "csv", "html"])
-    .default("json")
-    .meta({
-      description: "json (default), csv (text/csv attachment) or html (a printable page)",
-      example: "json",
-    }),
+  format: z.enum(["json", "csv", "html"]).default("json").meta({
+    description: "json (default), csv (text/csv attachment) or html (a printable page)",
+    example: "json",
+  }),
 });
 
 export const spec = defineRoute({
