@@ -7,7 +7,7 @@ import { benchmarkCsv, benchmarkHtml } from "../reports/benchmark-render.js";
 import { distributionSchema } from "../store/benchmark-store.js";
 import type { ApiDependencies } from "./http/dependencies.js";
 import { type ApiResult, defineRoute } from "./http/middleware.js";
-import { HTML_CSP, makeTextHandler } from "./reports-themes.js";
+import { makeTextHandler, reportInFormat } from "./reports-themes.js";
 
 /**
  * GET /v1/reports/benchmark?quarter=YYYY-Qn&format=json|csv|html: this authority's figures for a
@@ -145,31 +145,10 @@ export const spec = defineRoute({
     ]);
     const own = await quarterFigures(deps, tenantId, config, quarter, now, participation ?? {});
     const comparison = compare(quarter, own, participation, published);
-    const name = `benchmark-${quarter}`;
-    switch (query.format) {
-      case "json":
-        return { status: 200, body: comparison };
-      case "csv":
-        return {
-          status: 200,
-          body: benchmarkCsv(comparison),
-          headers: {
-            "content-type": "text/csv; charset=utf-8",
-            "content-disposition": `attachment; filename="${name}.csv"`,
-          },
-        };
-      case "html":
-        return {
-          status: 200,
-          body: benchmarkHtml(comparison),
-          headers: {
-            "content-type": "text/html; charset=utf-8",
-            "content-disposition": `inline; filename="${name}.html"`,
-            "content-security-policy": HTML_CSP,
-            "x-content-type-options": "nosniff",
-          },
-        };
-    }
+    return reportInFormat(query.format, `benchmark-${quarter}`, comparison, {
+      csv: benchmarkCsv,
+      html: benchmarkHtml,
+    });
   },
 });
 

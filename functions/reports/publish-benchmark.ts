@@ -6,7 +6,7 @@ import { now } from "../shared/clock.js";
 import { logger, withLambdaContext } from "../shared/observability.js";
 import { BenchmarkStore } from "../store/benchmark-store.js";
 import { DynamoChallengeStore } from "../store/dynamo-challenge-store.js";
-import { isTenantId } from "../store/table.js";
+import { parseTenantIdList } from "../store/table.js";
 import { TenantStore } from "../store/tenant-store.js";
 import { tenantCalendar } from "../audit/readers.js";
 import { publishQuarter } from "./benchmark.js";
@@ -20,15 +20,11 @@ import { publishQuarter } from "./benchmark.js";
 const environmentSchema = z.object({
   TABLE_NAME: z.string().min(1),
   /** Comma-separated tenant ids of the deployment (the CDK context `tenantIds`). */
-  BENCHMARK_TENANT_IDS: z
-    .string()
-    .transform((value) =>
-      value
-        .split(",")
-        .map((id) => id.trim())
-        .filter((id) => id !== ""),
-    )
-    .refine((ids) => ids.length > 0 && ids.every(isTenantId), "comma-separated tenant ids"),
+  BENCHMARK_TENANT_IDS: z.string().transform((value, ctx) => {
+    const ids = parseTenantIdList(value);
+    if (ids === undefined) ctx.addIssue({ code: "custom", message: "comma-separated tenant ids" });
+    return ids ?? [];
+  }),
 });
 
 export interface PublishedSummary {

@@ -225,6 +225,15 @@ const SEQ_DIGITS = 10;
 const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** Whether a tenant id can be part of a key: letters, digits, `.`, `_` or `-`, 1-64, no separator. */
+/** A comma-separated list of tenant ids (the deployment's `tenantIds`, as the daily jobs get it). */
+export function parseTenantIdList(value: string): string[] | undefined {
+  const ids = value
+    .split(",")
+    .map((id) => id.trim())
+    .filter((id) => id !== "");
+  return ids.length > 0 && ids.every(isTenantId) ? ids : undefined;
+}
+
 export function isTenantId(tenantId: string): boolean {
   return TENANT_ID.test(tenantId);
 }
