@@ -18,6 +18,7 @@ import { EventReactor } from "./events.js";
 import { FunctionFactory, type ServiceFunction } from "./functions.js";
 import { Mail } from "./mail.js";
 import { LOG_RETENTION, Observability } from "./observability.js";
+import { Benchmark } from "./benchmark.js";
 import { Retention } from "./retention.js";
 import { Store } from "./store.js";
 import { Workflow } from "./workflow.js";
@@ -143,6 +144,7 @@ export class ChallengeStack extends Stack {
   readonly api: Api;
   readonly functions: FunctionFactory;
   readonly retention: Retention;
+  readonly benchmark: Benchmark;
 
   constructor(scope: Construct, id: string, props: ChallengeStackProps) {
     super(scope, id, props);
@@ -206,6 +208,12 @@ export class ChallengeStack extends Stack {
       observability: this.observability,
     });
     this.retention = new Retention(this, "Retention", {
+      tenantIds: settings.tenantIds,
+      functions: this.functions,
+      store: this.store,
+      observability: this.observability,
+    });
+    this.benchmark = new Benchmark(this, "Benchmark", {
       tenantIds: settings.tenantIds,
       functions: this.functions,
       store: this.store,

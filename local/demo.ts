@@ -4,6 +4,7 @@
  * invented children to raise challenges about. Every person and child here is made up.
  */
 import type { ChallengeForm } from "../functions/domain/challenge/commands.js";
+import type { Participation } from "../functions/store/benchmark-store.js";
 import type { StaffMember, TenantConfig } from "../functions/store/tenant-store.js";
 
 export const DEMO_TENANT = "demo-borough";
@@ -192,6 +193,22 @@ export const DEMO_IDENTITIES: readonly DemoIdentity[] = [
 ];
 
 export const DEMO_CONFIG: TenantConfig = { protocolId: DEMO_PROTOCOL, closureDays: [], reminders: {} };
+
+/**
+ * The demo authority takes part in the benchmark across authorities (invented child counts). With
+ * no other authority in the local runtime every comparison is suppressed ("fewer than 5
+ * authorities"), which is what a small cohort must show.
+ */
+export function demoBenchmarkParticipation(at: Date): Participation {
+  const manager = DEMO_IDENTITIES.find((identity) => identity.label === "IRO_SERVICE_MANAGER");
+  return {
+    optedIn: true,
+    childrenLookedAfter: 380,
+    childrenOnProtectionPlans: 240,
+    updatedBy: manager?.sub ?? "demo-seed",
+    updatedAt: at.toISOString(),
+  };
+}
 
 /** The demo directory, ready for TenantStore.upsertStaff. */
 export function demoStaff(): StaffMember[] {

@@ -29,9 +29,10 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
 import { REACTOR_MAX_RECORD_AGE_SECONDS, REACTOR_RETRY_ATTEMPTS } from "../functions/events/outbox-policy.js";
 import { AUDIT_STREAM_FILTERS, REACTOR_STREAM_FILTER } from "../functions/store/table.js";
+import { BenchmarkStore } from "../functions/store/benchmark-store.js";
 import { TenantStore } from "../functions/store/tenant-store.js";
 import { type ClockAdvance, type ClockView, type LocalClock, openLocalClock } from "./clock.js";
-import { DEMO_CONFIG, DEMO_IDENTITIES, DEMO_TENANT, demoStaff } from "./demo.js";
+import { DEMO_CONFIG, DEMO_IDENTITIES, DEMO_TENANT, demoBenchmarkParticipation, demoStaff } from "./demo.js";
 import { ensureTable, stopOrphanedDynamoDb, superviseDynamoDb, tableStreamArn } from "./dynamodb.js";
 import { type LambdaHandler, loadFunctions } from "./functions.js";
 import { indexPage } from "./guide.js";
@@ -42,7 +43,7 @@ import { LOCAL_HOST, type LocalPorts, assertPortsFree } from "./ports.js";
 import { type S3Server, startS3Server } from "./s3.js";
 import { type SecretsServer, replyTokenKeyRing, startSecretsServer } from "./secrets-manager.js";
 import { localSigningKey, startKmsServer } from "./kms.js";
-import { startHourlySchedule } from "./schedule.js";
+import { startSchedule } from "./schedule.js";
 import { type SentEmail, type SesServer, startSesServer } from "./ses.js";
 import {
   type LocalSettings,
@@ -394,8 +395,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     });
     stops.push(() => pollers.stop());
     // EventBridge Scheduler's hourly digest run, on the service clock.
-    const digestSchedule = startHourlySchedule({
+    const digestSchedule = startSchedule({
       name: "audit digests",
+      every: "hour",
       task: () =>
         invokeIsolated(
           functions.writeDigests,
@@ -408,18 +410,26 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     stops.push(() => digestSchedule.stop());
     progress("Stream consumers    export-events (audit), react (workflow starts, notifications, case notes)");
 
-    // Imported here, not at the top: it loads handler modules, which read their environment
+    // EventBridge Scheduler's daily jobs (lib/retention.ts, lib/benchmark.ts), on the service clock.
+    // Imported here, not at the top: they load handler modules, which read their environment
     // (log level, X-Ray mode) once when loaded, so only after applyHandlerEnvironment.
-    const { startRetentionSchedule } = await import("./retention-schedule.js");
-    const stopRetention = startRetentionSchedule({
-      tableName: settings.tableName,
-      tenantIds: [DEMO_TENANT],
-      now: () => clock.now(),
-      log: (line) => {
-        warn(`[retention] ${line}`);
-      },
-    });
-    stops.push(stopRetention);
+    const { deleteExpired } = await import("../functions/retention/delete-expired.js");
+    const { publishBenchmark } = await import("../functions/reports/publish-benchmark.js");
+    const tenantIds = DEMO_TENANT;
+    for (const [name, task] of [
+      [
+        "retention",
+        () => deleteExpired({ TABLE_NAME: settings.tableName, RETENTION_TENANT_IDS: tenantIds }, clock.now()),
+      ],
+      [
+        "benchmark",
+        () =>
+          publishBenchmark({ TABLE_NAME: settings.tableName, BENCHMARK_TENANT_IDS: tenantIds }, clock.now()),
+      ],
+    ] as const) {
+      const schedule = startSchedule({ name, every: "london_day", task, warn });
+      stops.push(() => schedule.stop());
+    }
 
     const resumed = await engine.resume();
     if (resumed > 0) progress(`Workflows           ${resumed} running execution(s) resumed`);
@@ -528,6 +538,10 @@ async function seedDemo(endpoint: string, settings: LocalSettings): Promise<bool
     const tenants = new TenantStore(client, settings.tableName);
     if ((await tenants.getConfig(DEMO_TENANT)) !== undefined) return false;
     for (const member of demoStaff()) await tenants.upsertStaff(DEMO_TENANT, member);
+    await new BenchmarkStore(client, settings.tableName).putParticipation(
+      DEMO_TENANT,
+      demoBenchmarkParticipation(new Date()),
+    );
     // The configuration last: its presence says the seed is complete.
     await tenants.putConfig(DEMO_TENANT, DEMO_CONFIG);
     return true;

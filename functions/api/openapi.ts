@@ -2,6 +2,7 @@ import * as z from "zod";
 import { spec as acknowledge } from "./acknowledge.js";
 import { spec as agreeActionPlan } from "./agree-action-plan.js";
 import { spec as approveReferral } from "./approve-referral.js";
+import { spec as benchmarkParticipation } from "./benchmark-participation.js";
 import { spec as bypass } from "./bypass.js";
 import { spec as childCaseNotes } from "./child-case-notes.js";
 import { spec as childChallenges } from "./child-challenges.js";
@@ -37,6 +38,8 @@ import { spec as endAbsence } from "./end-absence.js";
 import { spec as raiseChallenge } from "./raise-challenge.js";
 import { spec as recordMeeting } from "./record-meeting.js";
 import { spec as reportsOverdue } from "./reports-overdue.js";
+import { BENCHMARK_CSV_HEADER } from "../reports/benchmark-render.js";
+import { spec as reportsBenchmark } from "./reports-benchmark.js";
 import { spec as reportsThemes } from "./reports-themes.js";
 import { spec as reopen } from "./reopen.js";
 import { spec as requestReferral } from "./request-referral.js";
@@ -182,7 +185,7 @@ const PROBLEM_RESPONSES: Record<string, Json> = {
 
 /**
  * Success bodies a route sends besides JSON, chosen by a query parameter: the themes report's CSV
- * attachment and printable HTML page (functions/api/reports-themes.ts).
+ * attachment and printable HTML page (functions/api/reports-themes.ts), and the benchmark's.
  */
 const OTHER_MEDIA_TYPES: Readonly<Record<string, Record<string, Json>>> = {
   "reports-themes": {
@@ -196,6 +199,22 @@ const OTHER_MEDIA_TYPES: Readonly<Record<string, Record<string, Json>>> = {
     },
     "text/html": {
       schema: { type: "string", description: "format=html: one printable page with every figure" },
+      example: '<!doctype html><html lang="en">...</html>',
+    },
+  },
+  "reports-benchmark": {
+    "text/csv": {
+      schema: {
+        type: "string",
+        description: `format=csv, sent as an attachment: a header line \`${BENCHMARK_CSV_HEADER.join(",")}\`, then one row per figure`,
+      },
+      example: `${BENCHMARK_CSV_HEADER.join(",")}\nmedian_working_days_to_resolution,Median working days from raising to resolution,9,7,6,8,11,median_to_upper_quartile,no\n`,
+    },
+    "text/html": {
+      schema: {
+        type: "string",
+        description: "format=html: one printable page, this authority beside the others",
+      },
       example: '<!doctype html><html lang="en">...</html>',
     },
   },
@@ -231,6 +250,8 @@ export function routeSpecs(): readonly AnyRouteSpec[] {
     teamChallenges,
     reportsThemes,
     reportsOverdue,
+    reportsBenchmark,
+    benchmarkParticipation,
     getConfig,
     putConfig,
     getDirectory,

@@ -185,6 +185,42 @@ export const themesReportSchema = z
 export const HTML_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
+/**
+ * A report as JSON, as a CSV attachment or as one self-contained printable page (which may load
+ * and run nothing), named `name` in the download.
+ */
+export function reportInFormat<T>(
+  format: "json" | "csv" | "html",
+  name: string,
+  report: T,
+  render: { readonly csv: (report: T) => string; readonly html: (report: T) => string },
+): ApiResult {
+  switch (format) {
+    case "json":
+      return { status: 200, body: report };
+    case "csv":
+      return {
+        status: 200,
+        body: render.csv(report),
+        headers: {
+          "content-type": "text/csv; charset=utf-8",
+          "content-disposition": `attachment; filename="${name}.csv"`,
+        },
+      };
+    case "html":
+      return {
+        status: 200,
+        body: render.html(report),
+        headers: {
+          "content-type": "text/html; charset=utf-8",
+          "content-disposition": `inline; filename="${name}.html"`,
+          "content-security-policy": HTML_CSP,
+          "x-content-type-options": "nosniff",
+        },
+      };
+  }
+}
+
 export const spec = defineRoute({
   routeId: "reports-themes",
   query: themesQuerySchema,
@@ -228,31 +264,10 @@ export const spec = defineRoute({
       asAt,
     });
 
-    const name = `themes-report-${period.from}-to-${period.to}`;
-    switch (query.format) {
-      case "json":
-        return { status: 200, body: report };
-      case "csv":
-        return {
-          status: 200,
-          body: toCsv(report),
-          headers: {
-            "content-type": "text/csv; charset=utf-8",
-            "content-disposition": `attachment; filename="${name}.csv"`,
-          },
-        };
-      case "html":
-        return {
-          status: 200,
-          body: toHtml(report),
-          headers: {
-            "content-type": "text/html; charset=utf-8",
-            "content-disposition": `inline; filename="${name}.html"`,
-            "content-security-policy": HTML_CSP,
-            "x-content-type-options": "nosniff",
-          },
-        };
-    }
+    return reportInFormat(query.format, `themes-report-${period.from}-to-${period.to}`, report, {
+      csv: toCsv,
+      html: toHtml,
+    });
   },
 });
 
@@ -278,9 +293,17 @@ export function sendingText(handler: HttpHandler): HttpHandler {
   };
 }
 
+/** A route's Lambda handler that may answer with text, over `deps` (default: the production wiring). */
+export function makeTextHandler(
+  route: Parameters<typeof createHandler>[0],
+  deps?: ApiDependencies,
+): HttpHandler {
+  return sendingText(createHandler(route, deps));
+}
+
 /** The route's Lambda handler over `deps` (default: the production wiring, built on first use). */
 export function makeHandler(deps?: ApiDependencies): HttpHandler {
-  return sendingText(createHandler(spec, deps));
+  return makeTextHandler(spec, deps);
 }
 
 export const handler = makeHandler();

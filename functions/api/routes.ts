@@ -253,6 +253,20 @@ export const routes: readonly RouteDefinition[] = [
     summary: "End an absence early",
   },
   {
+    id: "reports-benchmark",
+    method: "GET",
+    path: "/v1/reports/benchmark",
+    scope: "reports/read",
+    summary: "This authority's quarter beside the anonymised benchmark of authorities that opted in",
+  },
+  {
+    id: "benchmark-participation",
+    method: "PUT",
+    path: "/v1/benchmark/participation",
+    scope: "config/write",
+    summary: "Opt in to (or out of) the benchmark across authorities, with the children counted",
+  },
+  {
     id: "good-practice",
     method: "POST",
     path: "/v1/good-practice",

@@ -3,7 +3,7 @@ import { documentClient } from "../shared/clients.js";
 import { now } from "../shared/clock.js";
 import { countMetrics, logger, withLambdaContext } from "../shared/observability.js";
 import { RetentionStore } from "../store/retention-store.js";
-import { isTenantId } from "../store/table.js";
+import { parseTenantIdList } from "../store/table.js";
 import { londonDay } from "../domain/london-time.js";
 import { runRetention, type RetentionReport } from "./run-retention.js";
 
@@ -16,15 +16,11 @@ import { runRetention, type RetentionReport } from "./run-retention.js";
 const environmentSchema = z.object({
   TABLE_NAME: z.string().min(1),
   /** Comma-separated tenant ids of the deployment (the CDK context `tenantIds`). */
-  RETENTION_TENANT_IDS: z
-    .string()
-    .transform((value) =>
-      value
-        .split(",")
-        .map((id) => id.trim())
-        .filter((id) => id !== ""),
-    )
-    .refine((ids) => ids.length > 0 && ids.every(isTenantId), "comma-separated tenant ids"),
+  RETENTION_TENANT_IDS: z.string().transform((value, ctx) => {
+    const ids = parseTenantIdList(value);
+    if (ids === undefined) ctx.addIssue({ code: "custom", message: "comma-separated tenant ids" });
+    return ids ?? [];
+  }),
   /** Deletions per run at most; the next run carries on. */
   RETENTION_MAX_DELETIONS: z.coerce.number().int().min(1).max(10_000).default(500),
 });

@@ -84,6 +84,8 @@ export const ENTITY = {
   inboundAcceptance: "inbound-acceptance",
   inboundRefusal: "inbound-refusal",
   tombstone: "tombstone",
+  benchmarkParticipation: "benchmark-participation",
+  benchmarkPublished: "benchmark-published",
 } as const;
 export type Entity = (typeof ENTITY)[keyof typeof ENTITY];
 
@@ -224,6 +226,15 @@ const SEQ_DIGITS = 10;
 const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** Whether a tenant id can be part of a key: letters, digits, `.`, `_` or `-`, 1-64, no separator. */
+/** A comma-separated list of tenant ids (the deployment's `tenantIds`, as the daily jobs get it). */
+export function parseTenantIdList(value: string): string[] | undefined {
+  const ids = value
+    .split(",")
+    .map((id) => id.trim())
+    .filter((id) => id !== "");
+  return ids.length > 0 && ids.every(isTenantId) ? ids : undefined;
+}
+
 export function isTenantId(tenantId: string): boolean {
   return TENANT_ID.test(tenantId);
 }
@@ -293,6 +304,10 @@ export const keys = {
     sk: `${STAFF_SK_PREFIX}${keyPart(personId, "person id")}`,
   }),
   tenantPartition: tenantPrefix,
+  /** A tenant's benchmark participation (its own partition). */
+  benchmarkParticipation: (tenantId: string): Key => ({ pk: tenantPrefix(tenantId), sk: "BENCHMARK" }),
+  /** A quarter's published benchmark: aggregates only, in a partition of no tenant. */
+  benchmarkPublished: (quarter: string): Key => ({ pk: "BENCHMARK", sk: `Q#${keyPart(quarter, "quarter")}` }),
   dedupe: (tenantId: string, kind: string, key: string): Key => {
     if (!/^[a-z][a-z0-9_-]{0,31}$/.test(kind)) {
       throw new Error(`invalid dedupe kind ${JSON.stringify(kind)}: a lower-case slug`);

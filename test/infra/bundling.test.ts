@@ -63,7 +63,7 @@ const COMMAND_ROUTES = [
  */
 const STILL_OVER_KB: Readonly<Record<string, number>> = {
   // The document is built at run time from every route's zod schemas and descriptions.
-  "functions/api/openapi.ts": 435,
+  "functions/api/openapi.ts": 450,
   // The whole command path (domain, presets, store), the MIME parser (82 KB) and, to answer a
   // reply, MailComposer (135 KB, 74 KB of it its attachment type table, which CDK's esbuild
   // options cannot leave out): issue 14 chose MailComposer over a hand-written header encoder.
@@ -80,8 +80,8 @@ const STILL_OVER_KB: Readonly<Record<string, number>> = {
   ...Object.fromEntries(
     [
       ["get-challenge", 330],
-      ["child-case-notes", 330],
-      ["reports-themes", 335],
+      ["child-case-notes", 335],
+      ["reports-themes", 340],
       ["reports-overdue", 315],
       ["overdue-tray", 310],
       ["my-tray", 310],
@@ -94,6 +94,8 @@ const STILL_OVER_KB: Readonly<Record<string, number>> = {
       ["record-absence", 310],
       ["end-absence", 310],
       ["good-practice", 310],
+      ["reports-benchmark", 350],
+      ["benchmark-participation", 305],
     ].map(([id, kb]) => [`functions/api/${String(id)}.ts`, Number(kb)]),
   ),
 };

@@ -41,9 +41,9 @@ const context = cdkJson.context;
 const CDK_PROVIDER = "AWS679f53fac002430cb0da5b7982bd2287";
 /**
  * Our handlers besides the API routes: four workflow tasks, the event reactor, inbound mail, mail
- * delivery events, the audit exporter, the audit digest writer, the retention job.
+ * delivery events, the audit exporter, the audit digest writer, the retention job, the benchmark job.
  */
-const OTHER_HANDLERS = 10;
+const OTHER_HANDLERS = 11;
 
 let app: App;
 let stack: ChallengeStack;
@@ -392,6 +392,34 @@ describe("retention", () => {
     expect(queried).toContain(`/index/${INDEXES.byRetentionDate.name}`);
     expect(queried).not.toContain("/index/*");
     expect(actionsOf(stack.retention.job).some((a) => a.startsWith("s3:"))).toBe(false);
+  });
+});
+
+describe("benchmark", () => {
+  it("publishes the benchmark daily at 01:30 London time through EventBridge Scheduler, with retries and a dead-letter queue", () => {
+    template.hasResourceProperties("AWS::Scheduler::Schedule", {
+      ScheduleExpression: "cron(30 1 * * ? *)",
+      ScheduleExpressionTimezone: "Europe/London",
+      Target: Match.objectLike({
+        Arn: { "Fn::GetAtt": [logicalIdOf(stack.benchmark.job.fn), "Arn"] },
+        DeadLetterConfig: { Arn: { "Fn::GetAtt": [logicalIdOf(stack.benchmark.deadLetterQueue), "Arn"] } },
+      }),
+    });
+    expect(variablesOf(stack.benchmark.job)).toMatchObject({ BENCHMARK_TENANT_IDS: context.authority });
+  });
+
+  it("lets the job read the table and put items: no update, no delete, no S3", () => {
+    const actions = new Set(actionsOf(stack.benchmark.job).filter((a) => a.startsWith("dynamodb:")));
+    expect(actions.has("dynamodb:PutItem")).toBe(true);
+    for (const forbidden of [
+      "dynamodb:DeleteItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:BatchWriteItem",
+      "dynamodb:Scan",
+    ]) {
+      expect(actions.has(forbidden)).toBe(false);
+    }
+    expect(actionsOf(stack.benchmark.job).some((a) => a.startsWith("s3:"))).toBe(false);
   });
 });
 
@@ -923,6 +951,7 @@ describe("dead-letter queues and alarms", () => {
       stack.mail.deliveryEventsDeadLetterQueue,
       stack.audit.digestDeadLetterQueue,
       stack.retention.deadLetterQueue,
+      stack.benchmark.deadLetterQueue,
     ].map(logicalIdOf);
     const watched = alarmsOn("ApproximateNumberOfMessagesVisible").map(
       ([, a]) =>

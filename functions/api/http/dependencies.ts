@@ -7,6 +7,7 @@ import { SfnWorkflowSignal } from "../../app/sfn-workflow-signal.js";
 import type { DirectoryLookup } from "../../domain/challenge/state.js";
 import { findPreset } from "../../domain/presets/index.js";
 import { DynamoChallengeStore } from "../../store/dynamo-challenge-store.js";
+import { BenchmarkStore, type Participation, type PublishedBenchmark } from "../../store/benchmark-store.js";
 import { DynamoGoodPracticeStore } from "../../store/good-practice-store.js";
 import type { ChallengeStore, GoodPracticeStore } from "../../store/ports.js";
 import { TABLE, keys } from "../../store/table.js";
@@ -32,12 +33,21 @@ export interface TenantAdmin {
   directoryLookup(tenantId: string): Promise<DirectoryLookup>;
 }
 
+/** The benchmark's records as the API uses them (functions/store/benchmark-store.ts). */
+export interface BenchmarkRecords {
+  getParticipation(tenantId: string): Promise<Participation | undefined>;
+  putParticipation(tenantId: string, participation: Participation): Promise<Participation>;
+  getPublished(quarter: string): Promise<PublishedBenchmark | undefined>;
+}
+
 export interface ApiDependencies extends ExecuteDependencies {
   readonly tenants: TenantAdmin;
   readonly goodPractice: GoodPracticeStore;
   /** The idempotency persistence for a tenant (one per tenant: the tenant is in the partition key). */
   readonly idempotency: (tenantId: string) => BasePersistenceLayer;
   readonly idempotencyTtlSeconds: number;
+  /** Optional so handler tests of other routes need not fake it; the benchmark routes require it. */
+  readonly benchmark?: BenchmarkRecords;
 }
 
 /** The known protocols: the shipped presets. */
@@ -98,6 +108,7 @@ export function productionDependencies(): ApiDependencies {
     clock: now,
     observer: loggingObserver,
     goodPractice: new DynamoGoodPracticeStore(documentClient, TABLE_NAME),
+    benchmark: new BenchmarkStore(documentClient, TABLE_NAME),
     idempotency: idempotencyPersistenceFactory(TABLE_NAME, dynamoDb),
     idempotencyTtlSeconds: IDEMPOTENCY_TTL_SECONDS,
   };

@@ -60,6 +60,9 @@ export const routePermissions: Readonly<Record<string, readonly ActorRole[]>> = 
   "team-challenges": READERS,
   "reports-themes": REPORT_READERS,
   "reports-overdue": REPORT_READERS,
+  "reports-benchmark": REPORT_READERS,
+  // Taking part shares the authority's aggregate figures: the tenant's administrator decides.
+  "benchmark-participation": ["iro_service_manager"],
   "get-config": CONFIG_READERS,
   "put-config": ["iro_service_manager"],
   "get-directory": CONFIG_READERS,

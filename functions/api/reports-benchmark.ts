@@ -1,0 +1,160 @@
+import * as z from "zod";
+import { TenantNotConfiguredError } from "../app/execute-command.js";
+import { previousQuarter, QUARTER_PATTERN, quarterOf } from "../domain/benchmark.js";
+import { londonDay } from "../domain/london-time.js";
+import { compare, quarterFigures } from "../reports/benchmark.js";
+import { benchmarkCsv, benchmarkHtml } from "../reports/benchmark-render.js";
+import { distributionSchema } from "../store/benchmark-store.js";
+import type { ApiDependencies } from "./http/dependencies.js";
+import { type ApiResult, defineRoute } from "./http/middleware.js";
+import { makeTextHandler, reportInFormat } from "./reports-themes.js";
+
+/**
+ * GET /v1/reports/benchmark?quarter=YYYY-Qn&format=json|csv|html: this authority's figures for a
+ * calendar quarter (worked out now from its own challenges, as the themes report counts them)
+ * beside the anonymised distribution of every authority that opted in (published by the benchmark
+ * job; functions/domain/benchmark.ts says what keeps it anonymous). The distribution is shown only
+ * to an authority that has opted in. Default quarter: the last complete one.
+ */
+
+const metricKindSchema = z.enum(["share", "per_100_children", "working_days"]).meta({
+  description: "share: 0-1; per_100_children: a rate; working_days: a count of days",
+  example: "share",
+});
+
+export const comparisonSchema = z
+  .strictObject({
+    quarter: z
+      .string()
+      .meta({ description: "The calendar quarter (Q1: January to March)", example: "2026-Q3" }),
+    period: z
+      .strictObject({
+        from: z.string().meta({ description: "First London date of the quarter", example: "2026-07-01" }),
+        to: z.string().meta({ description: "Last London date of the quarter", example: "2026-09-30" }),
+      })
+      .meta({ description: "The quarter's London dates, inclusive" }),
+    asAt: z.string().meta({
+      description: "The instant this authority's figures are as at",
+      example: "2026-09-30T22:59:59.999Z",
+    }),
+    optedIn: z
+      .boolean()
+      .meta({ description: "Whether this authority takes part (and so sees the others)", example: true }),
+    published: z
+      .strictObject({
+        asAt: z.string().meta({
+          description: "The instant the others' figures are as at",
+          example: "2026-09-30T22:59:59.999Z",
+        }),
+        publishedAt: z.string().meta({
+          description: "When the benchmark job published them",
+          example: "2026-10-01T01:00:00.000Z",
+        }),
+        authorities: z
+          .number()
+          .int()
+          .min(0)
+          .meta({ description: "Authorities that contributed", example: 7 }),
+      })
+      .nullable()
+      .meta({ description: "The published benchmark shown; null when none is shown (see note)" }),
+    note: z
+      .string()
+      .nullable()
+      .meta({ description: "Why no distribution is shown, when none is", example: null }),
+    rows: z
+      .array(
+        z.strictObject({
+          key: z.string().meta({ description: "The figure's stable key", example: "resolved_at_stage.1" }),
+          label: z.string().meta({
+            description: "The figure in words",
+            example: "Share of resolved challenges resolved at stage 1",
+          }),
+          kind: metricKindSchema,
+          own: z
+            .number()
+            .nullable()
+            .meta({ description: "This authority's own figure; null where it has none", example: 0.6 }),
+          distribution: distributionSchema.nullable().meta({
+            description:
+              "The others' lower quartile, median and upper quartile (rounded), or why not shown; null when no benchmark is shown",
+          }),
+          band: z
+            .enum([
+              "below_lower_quartile",
+              "lower_quartile_to_median",
+              "median_to_upper_quartile",
+              "above_upper_quartile",
+            ])
+            .nullable()
+            .meta({
+              description: "Where this authority's figure sits (never a rank)",
+              example: "median_to_upper_quartile",
+            }),
+          text: z.string().meta({
+            description: "The row in plain words",
+            example:
+              "Share of resolved challenges resolved at stage 1: 60% (others: median 55%, middle half 40% to 70%, 7 authorities); between the median and the upper quartile",
+          }),
+        }),
+      )
+      .meta({ description: "One row a figure" }),
+  })
+  .meta({
+    id: "BenchmarkComparison",
+    description: "This authority's figures beside the anonymised benchmark (format=json)",
+  });
+
+export const benchmarkQuerySchema = z.object({
+  quarter: z
+    .string()
+    .max(7)
+    .regex(QUARTER_PATTERN, "a calendar quarter, YYYY-Qn (Q1: January to March)")
+    .optional()
+    .meta({
+      description: "The calendar quarter (YYYY-Qn); default: the last complete quarter",
+      example: "2026-Q3",
+    }),
+  format: z.enum(["json", "csv", "html"]).default("json").meta({
+    description: "json (default), csv (text/csv attachment) or html (a printable page)",
+    example: "json",
+  }),
+});
+
+export const spec = defineRoute({
+  routeId: "reports-benchmark",
+  query: benchmarkQuerySchema,
+  response: {
+    status: 200,
+    description:
+      "The benchmark comparison. format=json: this document; format=csv: text/csv; charset=utf-8, " +
+      "Content-Disposition: attachment; format=html: text/html, one self-contained printable page",
+    schema: comparisonSchema,
+  },
+  handle: async ({ query, principal }, deps): Promise<ApiResult> => {
+    const { tenantId } = principal;
+    if (deps.benchmark === undefined)
+      throw new Error("the benchmark store is not wired (ApiDependencies.benchmark)");
+    const config = await deps.tenants.getConfig(tenantId);
+    if (config === undefined) throw new TenantNotConfiguredError(tenantId);
+    const now = deps.clock();
+    const quarter = query.quarter ?? previousQuarter(quarterOf(londonDay(now)));
+    const [participation, published] = await Promise.all([
+      deps.benchmark.getParticipation(tenantId),
+      deps.benchmark.getPublished(quarter),
+    ]);
+    const own = await quarterFigures(deps, tenantId, config, quarter, now, participation ?? {});
+    const comparison = compare(quarter, own, participation, published);
+    return reportInFormat(query.format, `benchmark-${quarter}`, comparison, {
+      csv: benchmarkCsv,
+      html: benchmarkHtml,
+    });
+  },
+});
+
+/** The route's Lambda handler over `deps` (default: the production wiring, built on first use). */
+export function makeHandler(deps?: ApiDependencies): ReturnType<typeof makeTextHandler> {
+  return makeTextHandler(spec, deps);
+}
+
+export const handler = makeHandler();

@@ -1,0 +1,54 @@
+import { Duration } from "aws-cdk-lib";
+import { PolicyStatement } from "aws-cdk-lib/aws-iam";
+import type { Schedule } from "aws-cdk-lib/aws-scheduler";
+import type { Queue } from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { addDailyJob } from "./daily-job.js";
+import type { FunctionFactory, ServiceFunction } from "./functions.js";
+import type { Observability } from "./observability.js";
+import type { Store } from "./store.js";
+
+export interface BenchmarkProps {
+  readonly tenantIds: readonly string[];
+  readonly functions: FunctionFactory;
+  readonly store: Store;
+  readonly observability: Observability;
+}
+
+/**
+ * The daily benchmark job (functions/reports/publish-benchmark.ts): at 01:30 London time it
+ * publishes the last complete quarter and the quarter so far from the deployment's opted-in
+ * tenants, as aggregates only. It reads the table (each tenant's challenges by month raised) and
+ * writes the one published item per quarter.
+ */
+export class Benchmark extends Construct {
+  readonly job: ServiceFunction;
+  readonly schedule: Schedule;
+  readonly deadLetterQueue: Queue;
+
+  constructor(scope: Construct, id: string, props: BenchmarkProps) {
+    super(scope, id);
+    const daily = addDailyJob(this, {
+      functions: props.functions,
+      observability: props.observability,
+      what: "benchmark job",
+      functionId: "PublishBenchmark",
+      entry: "functions/reports/publish-benchmark.ts",
+      description: "Daily: publishes the anonymised benchmark across the opted-in authorities",
+      at: { hour: 1, minute: 30 },
+      environment: { BENCHMARK_TENANT_IDS: props.tenantIds.join(",") },
+      memorySize: 1024,
+      timeout: Duration.minutes(15),
+    });
+    this.job = daily.job;
+    this.schedule = daily.schedule;
+    this.deadLetterQueue = daily.deadLetterQueue;
+
+    props.store.grantRead(this.job);
+    // The one write: the quarter's published item (aggregates only) in the base table.
+    this.job.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ["dynamodb:PutItem"], resources: [props.store.table.tableArn] }),
+    );
+    props.store.key.grant(this.job.fn, "kms:Encrypt", "kms:GenerateDataKey");
+  }
+}
