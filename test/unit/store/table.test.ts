@@ -83,6 +83,7 @@ describe("stream filters", () => {
     ["inbound refusal", item(ENTITY.inboundRefusal, "MAILIN#UNATTRIBUTED", "2026-01-05T09:00:00Z#ses-3")],
     ["tenant configuration", item(ENTITY.config, "T#lbx", "CONFIG")],
     ["staff member", item(ENTITY.staff, "T#lbx", "STAFF#p1")],
+    ["configuration and directory version", item(ENTITY.tenantVersion, "T#lbx", "VERSION")],
     ["good practice", item(ENTITY.goodPractice, "T#lbx#GP", "2026-01-05T09:00:00.000Z#gp1")],
     ["dedupe claim", item(ENTITY.dedupe, "T#lbx#D#reply-token#k", "DEDUPE")],
     ["idempotency record (no entity)", item(undefined, "T#lbx#IDEMPOTENCY", "api#abc")],
