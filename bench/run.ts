@@ -158,3 +158,4 @@ const after = process.memoryUsage().heapUsed;
 console.log(
   `${"memory: 10,000 resolved challenges' states held".padEnd(58)} ${((after - before) / 1024 / 1024).toFixed(1).padStart(12)} MiB  (${Math.round((after - before) / states.length).toLocaleString("en-GB")} bytes each${globalThis.gc === undefined ? "; run with --expose-gc for a cleaner figure" : ""})`,
 );
+await (await import("./calls.js")).printCalls();
