@@ -320,6 +320,15 @@ export interface FinishedView {
 
 export type StageView = OpenStageView | MonitoringView | FinishedView;
 
+/** The tenant's calendar and directory at `version` (the one read with the challenge; unset: read afresh). */
+function tenantContext(
+  deps: WorkflowTaskDependencies,
+  tenantId: string,
+  version?: number,
+): Promise<TenantContext> {
+  return tenantContextAt(deps.tenants, tenantId, version);
+}
+
 /** A task's read of the challenge (one consistent read with the tenant's version) and the state in it. */
 interface TaskRead {
   readonly read: CommandRead;
@@ -534,12 +543,15 @@ export interface RunRef extends ChallengeRef {
 async function supersededBy(
   deps: WorkflowTaskDependencies,
   ref: RunRef,
-  read: CommandRead,
+  read?: CommandRead,
 ): Promise<number | undefined> {
   if (ref.executionName === undefined) return undefined;
   const startSeq = runStartSeq(ref.tenantId, ref.challengeId, ref.executionName);
   if (startSeq === undefined) return undefined;
-  const current = read.challenge?.head?.runStartSeq;
+  // Without the task's read (a caller that made none), the snapshot alone: one GetItem.
+  const stored =
+    read === undefined ? await deps.challenges.get(ref.tenantId, ref.challengeId) : read.challenge;
+  const current = stored?.head?.runStartSeq;
   if (current !== undefined) return current > startSeq ? current : undefined;
   const events = await deps.challenges.events(ref.tenantId, ref.challengeId);
   const later = events.find(({ event }) => startsRun(event) && event.seq > startSeq);
@@ -581,7 +593,7 @@ export async function stageViewOf(
   ref: RunRef,
   taskRead: { readonly read: CommandRead; readonly state: ChallengeState },
 ): Promise<StageView> {
-  const context = await tenantContextAt(deps.tenants, ref.tenantId, taskRead.read.tenantVersion);
+  const context = await tenantContext(deps, ref.tenantId, taskRead.read.tenantVersion);
   const view = viewOf(deps, taskRead.state, context, deps.clock());
   if (view.status !== "finished") {
     const superseded = await supersededView(deps, ref, taskRead);
@@ -814,7 +826,7 @@ export async function checkActions(
 ): Promise<CheckActionsResult> {
   const taskRead = await readForTask(deps, input);
   const loaded = taskRead.state;
-  const context = await tenantContextAt(deps.tenants, input.tenantId, taskRead.read.tenantVersion);
+  const context = await tenantContext(deps, input.tenantId, taskRead.read.tenantVersion);
   const now = deps.clock();
   if (loaded.status !== "monitoring") {
     // Left monitoring: OpenStage (next in the ASL) reads it again, and ends a superseded run.
