@@ -7,6 +7,7 @@
  * add it with one `await section(...)` line at the end of this file.
  */
 import { benchBundles } from "./bundles.js";
+import { printCalls } from "./calls.js";
 import { core } from "./core.js";
 import type { BenchFigure } from "./figures.js";
 import { transitions } from "./transitions.js";
@@ -59,3 +60,4 @@ console.log(
 await section("Pure core: calendar, domain, audit hash", core);
 await section("Step Functions transitions and cost per challenge", transitions);
 await section("Handler bundles and import time", benchBundles);
+await section("DynamoDB calls per command and per workflow task", printCalls);

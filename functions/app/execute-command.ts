@@ -1,25 +1,35 @@
 import { ulid } from "ulid";
-import { createEnglandCalendar } from "../domain/calendar.js";
+import { type WorkingDayCalendar, createEnglandCalendar } from "../domain/calendar.js";
 import { isCalendarDay, overdueFrom } from "../domain/london-time.js";
 import {
   type ChallengeEvent,
   type ChallengeState,
   type Command,
   type DirectoryLookup,
+  type DomainError,
   decide,
   evolve,
   initialState,
 } from "../domain/challenge/index.js";
+import { runStartSeqOf } from "../domain/challenge/runs.js";
 import type { Protocol } from "../domain/protocol.js";
 import type { RetentionSettings } from "../domain/retention.js";
-import { type ChallengeStore, ConcurrencyConflictError } from "../store/ports.js";
+import {
+  type ChallengeRead,
+  type ChallengeStore,
+  ConcurrencyConflictError,
+  type StoredTaskToken,
+} from "../store/ports.js";
 
 /**
  * The application service every command goes through, whatever its channel (API, email, timer):
  *
- *   load tenant config → protocol + calendar + directory → load challenge → decide → append
- *   (expectedVersion = state.version) → signal the workflow.
+ *   read (challenge, task token, tenant version: one consistent read) → tenant config + calendar +
+ *   directory (cached at that version) → decide → append (expectedVersion = state.version, one
+ *   transaction) → signal the workflow with the token read.
  *
+ * Two DynamoDB calls per command when the container's tenant cache is at the version read (a cold
+ * container, or a configuration or directory changed since, adds one query: store/tenant-store.ts).
  * No AWS SDK here: storage, tenant configuration, the workflow and the clock are ports.
  *
  * Concurrency: `append` is conditioned on the snapshot version. When another writer wins the race
@@ -45,11 +55,15 @@ export interface TenantSettings {
   readonly retention?: RetentionSettings | undefined;
 }
 
-/** What the application service reads about a tenant. The TenantStore (functions/store/tenant-store.ts) fits it. */
+/**
+ * What the application service reads about a tenant. The TenantStore (functions/store/tenant-store.ts)
+ * fits it. `atVersion` is the tenant's configuration version read with the challenge: a copy cached
+ * at exactly that version may answer; unset, read afresh.
+ */
 export interface TenantContextSource {
-  getConfig(tenantId: string): Promise<TenantSettings | undefined>;
+  getConfig(tenantId: string, atVersion?: number): Promise<TenantSettings | undefined>;
   /** The tenant's staff directory as a lookup from a protocol role (and team/agency) to a person. */
-  directoryLookup(tenantId: string): Promise<DirectoryLookup>;
+  directoryLookup(tenantId: string, atVersion?: number): Promise<DirectoryLookup>;
 }
 
 /** What a waiting workflow is told happened. */
@@ -93,8 +107,17 @@ export interface WorkflowSignal {
    * reopened). Starting the same run twice must be harmless (the name derives from the ids and the seq).
    */
   start(tenantId: string, challengeId: string, startSeq?: number): Promise<void>;
-  /** Ends the workflow's current wait, if it has one. */
-  notify(tenantId: string, challengeId: string, outcome: WorkflowOutcome): Promise<void>;
+  /**
+   * Ends the workflow's current wait, if it has one. `waiting`: the task token read with the
+   * challenge (the commit was conditioned on it being still the stored one); without it the
+   * signal reads the token itself.
+   */
+  notify(
+    tenantId: string,
+    challengeId: string,
+    outcome: WorkflowOutcome,
+    waiting?: { readonly taskToken: StoredTaskToken | undefined },
+  ): Promise<void>;
 }
 
 /** Where the service reports what it could not do but must not fail for (a logger, in production). */
@@ -207,6 +230,56 @@ export function workflowOutcomeKind(events: readonly ChallengeEvent[]): Workflow
   return kind;
 }
 
+/** A read a command starts from: {@link ChallengeRead}, or (a store without `read`) the snapshot alone. */
+export type CommandRead = Omit<ChallengeRead, "tenantVersion"> & { readonly tenantVersion?: number };
+
+/**
+ * The one strongly consistent read a command or workflow task starts from: the snapshot, the task
+ * token when `taskToken`, and the tenant's configuration version (ChallengeStore.read); a store
+ * without `read` is read with `get`, and the configuration is then read afresh.
+ */
+export async function readChallenge(
+  challenges: ChallengeStore,
+  tenantId: string,
+  challengeId: string,
+  options: { readonly taskToken?: boolean } = {},
+): Promise<CommandRead> {
+  if (challenges.read !== undefined) return challenges.read(tenantId, challengeId, options);
+  return { challenge: await challenges.get(tenantId, challengeId) };
+}
+
+/** What a command needs of its tenant to apply the protocol. */
+export interface TenantContext {
+  readonly settings: TenantSettings;
+  readonly calendar: WorkingDayCalendar;
+  readonly directory: DirectoryLookup;
+}
+
+/** The tenant's settings, calendar and directory at the version read with the challenge (cached there). */
+export async function tenantContextAt(
+  tenants: TenantContextSource,
+  tenantId: string,
+  version: number | undefined,
+): Promise<TenantContext> {
+  const settings = await tenants.getConfig(tenantId, version);
+  if (settings === undefined) throw new TenantNotConfiguredError(tenantId);
+  const calendar = createEnglandCalendar({
+    closureDays: settings.closureDays,
+    ...(settings.closeOfBusiness === undefined ? {} : { closeOfBusiness: settings.closeOfBusiness }),
+  });
+  return { settings, calendar, directory: await tenants.directoryLookup(tenantId, version) };
+}
+
+export interface ExecuteOptions {
+  /** The read the caller already made (a workflow task): the first attempt decides on it. */
+  readonly read?: CommandRead;
+  /**
+   * False when the caller is the workflow itself (its tasks' timer commands): nothing to start or
+   * wake, so the task token is neither read nor signalled. Default true.
+   */
+  readonly signal?: boolean;
+}
+
 /**
  * Decides and records one command. Returns the new state and the events written (none when the
  * command changed nothing). Throws the DomainError when refused, TenantNotConfiguredError,
@@ -216,45 +289,77 @@ export async function executeCommand(
   deps: ExecuteDependencies,
   tenantId: string,
   command: Command,
+  options: ExecuteOptions = {},
 ): Promise<CommandResult> {
-  const settings = await deps.tenants.getConfig(tenantId);
-  if (settings === undefined) throw new TenantNotConfiguredError(tenantId);
-  const directory = await deps.tenants.directoryLookup(tenantId);
-  const calendar = createEnglandCalendar({
-    closureDays: settings.closureDays,
-    ...(settings.closeOfBusiness === undefined ? {} : { closeOfBusiness: settings.closeOfBusiness }),
-  });
+  return executeFirstAccepted(deps, tenantId, [command], options);
+}
+
+/**
+ * Like {@link executeCommand} for the first of `commands` (all for one challenge) that `decide`
+ * accepts on the state read, so that trying one command after another costs one read and at most
+ * one write (the timer: a reminder, else the deadline's rule). Throws the last refusal when all
+ * are refused.
+ */
+export async function executeFirstAccepted(
+  deps: ExecuteDependencies,
+  tenantId: string,
+  commands: readonly [Command, ...Command[]],
+  options: ExecuteOptions = {},
+): Promise<CommandResult> {
+  const challengeId = commands[0].challengeId;
+  const signal = options.signal ?? true;
   const newId = deps.newId ?? (() => ulid());
 
-  let attemptCommand = command;
+  let attemptCommands: readonly Command[] = commands;
   for (let attempt = 1; ; attempt++) {
-    const stored = await deps.challenges.get(tenantId, command.challengeId);
-    const state = stored?.state ?? initialState(command.challengeId);
+    const read =
+      attempt === 1 && options.read !== undefined
+        ? options.read
+        : await readChallenge(deps.challenges, tenantId, challengeId, { taskToken: signal });
+    const tenant = await tenantContextAt(deps.tenants, tenantId, read.tenantVersion);
+    const state = read.challenge?.state ?? initialState(challengeId);
     // A challenge keeps the protocol it was raised under, even if the tenant later changes its choice.
-    const protocolId = state.status === "none" ? settings.protocolId : state.protocolId;
+    const protocolId = state.status === "none" ? tenant.settings.protocolId : state.protocolId;
     const protocol = deps.protocols(protocolId);
     if (protocol === undefined) throw new UnknownProtocolError(protocolId);
 
-    const decision = decide(state, attemptCommand, {
+    const context = {
       protocol,
-      calendar,
-      directory,
+      calendar: tenant.calendar,
+      directory: tenant.directory,
       now: deps.clock(),
       newId,
-    });
-    if (!decision.ok) throw decision.error;
-    if (decision.events.length === 0) return { state, events: [], attempts: attempt };
+    };
+    let decided: { command: Command; events: readonly ChallengeEvent[] } | undefined;
+    let refusal: DomainError | undefined;
+    for (const command of attemptCommands) {
+      const decision = decide(state, command, context);
+      if (decision.ok) {
+        decided = { command, events: decision.events };
+        break;
+      }
+      refusal = decision.error;
+    }
+    if (decided === undefined) throw refusal ?? new RangeError("no command to decide");
+    const { command, events } = decided;
+    if (events.length === 0) return { state, events: [], attempts: attempt };
 
-    const newState = decision.events.reduce(evolve, state);
+    const newState = events.reduce(evolve, state);
+    // When a waiting workflow is to be woken with the token read, commit only while it is still
+    // the stored one (store/ports.ts AppendOptions): a wait begun since then re-reads and sees this.
+    const wakes = signal && runStartSeqOf(events) === undefined && workflowOutcomeKind(events) !== undefined;
     try {
-      await deps.challenges.append(tenantId, state.version, decision.events, newState, settings.retention);
+      await deps.challenges.append(tenantId, state.version, events, newState, tenant.settings.retention, {
+        ...(read.challenge?.head === undefined ? {} : { head: read.challenge.head }),
+        ...(wakes && read.waiting !== undefined ? { waitingOn: read.waiting } : {}),
+      });
     } catch (error) {
       if (error instanceof ConcurrencyConflictError && attempt < MAX_ATTEMPTS) {
-        attemptCommand = pinnedToStage(attemptCommand, state);
+        attemptCommands = attemptCommands.map((c) => pinnedToStage(c, state));
         deps.observer?.count("ConcurrencyRetry");
         deps.observer?.warn("concurrent change: retrying the command on the fresh state", {
           tenantId,
-          challengeId: command.challengeId,
+          challengeId,
           commandType: command.type,
           attempt,
         });
@@ -266,8 +371,8 @@ export async function executeCommand(
     }
 
     // Committed. From here on nothing may fail the command: the events are the truth.
-    await signalWorkflow(deps, tenantId, command, decision.events, newState);
-    return { state: newState, events: decision.events, attempts: attempt };
+    if (signal) await signalWorkflow(deps, tenantId, command, events, newState, read.waiting);
+    return { state: newState, events, attempts: attempt };
   }
 }
 
@@ -308,6 +413,7 @@ async function signalWorkflow(
   command: Command,
   events: readonly ChallengeEvent[],
   state: ChallengeState,
+  waiting: CommandRead["waiting"],
 ): Promise<void> {
   const ids = {
     tenantId,
@@ -333,13 +439,18 @@ async function signalWorkflow(
   if (action === undefined) return;
   const nextActionDueAt = action === "plan_agreed" ? firstActionDueAt(state) : undefined;
   try {
-    await deps.workflow.notify(tenantId, command.challengeId, {
-      action,
-      status: state.status,
-      stageId: state.currentStage?.stageId ?? null,
-      version: state.version,
-      ...(nextActionDueAt === undefined ? {} : { nextActionDueAt }),
-    });
+    await deps.workflow.notify(
+      tenantId,
+      command.challengeId,
+      {
+        action,
+        status: state.status,
+        stageId: state.currentStage?.stageId ?? null,
+        version: state.version,
+        ...(nextActionDueAt === undefined ? {} : { nextActionDueAt }),
+      },
+      waiting,
+    );
   } catch (error) {
     deps.observer?.count("WorkflowSignalFailed");
     deps.observer?.error(
@@ -350,18 +461,8 @@ async function signalWorkflow(
   }
 }
 
-/**
- * The seq of the event among `events` that starts a new run of the workflow: `ChallengeRaised`
- * (the first run), or `Reopened` from `resolved` (the previous run ended with the resolution).
- * The event reactor starts runs by the same rule (workflow-tasks.ts `runStartedBy`).
- */
-export function runStartSeqOf(events: readonly ChallengeEvent[]): number | undefined {
-  for (const event of events) {
-    if (event.type === "ChallengeRaised") return event.seq;
-    if (event.type === "Reopened" && event.data.fromStatus === "resolved") return event.seq;
-  }
-  return undefined;
-}
+/** Which event starts a new run of the workflow: one rule, in the domain. */
+export { runStartSeqOf };
 
 /**
  * When monitoring should first look at the plan: the start of the London day after the earliest

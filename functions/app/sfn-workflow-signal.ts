@@ -1,5 +1,5 @@
 import { type SFNClient, SendTaskSuccessCommand, StartExecutionCommand } from "@aws-sdk/client-sfn";
-import type { ChallengeStore } from "../store/ports.js";
+import type { ChallengeStore, StoredTaskToken } from "../store/ports.js";
 import type { WorkflowOutcome, WorkflowSignal } from "./execute-command.js";
 import { FIRST_RUN_SEQ, executionName } from "./workflow-tasks.js";
 
@@ -12,8 +12,8 @@ import { FIRST_RUN_SEQ, executionName } from "./workflow-tasks.js";
  *   Functions returns the running execution for the same name and input, and a name already used
  *   is reported as ExecutionAlreadyExists, which we treat as success. The API (after a raise or a
  *   reopen of a resolved challenge) and the event reactor both start runs here, with the same name.
- * - notify: reads the task token the workflow stored (ChallengeStore.getTaskToken) and calls
- *   SendTaskSuccess with the {@link WorkflowOutcome} as output: the stage's wait (AwaitResponse) or
+ * - notify: takes the task token read with the challenge (the command's one read), or else reads
+ *   the one the workflow stored (ChallengeStore.getTaskToken), and calls SendTaskSuccess with the {@link WorkflowOutcome} as output: the stage's wait (AwaitResponse) or
  *   the action plan's (AwaitMonitoring, stageId "monitoring"), so a completed or missed action, a
  *   reopen, a resolution, a withdrawal or a closure during monitoring wakes the workflow at once.
  *   No stored token: nothing waits, nothing to do. A token the workflow has already moved past
@@ -56,13 +56,18 @@ export class SfnWorkflowSignal implements WorkflowSignal {
     }
   }
 
-  async notify(tenantId: string, challengeId: string, outcome: WorkflowOutcome): Promise<void> {
+  async notify(
+    tenantId: string,
+    challengeId: string,
+    outcome: WorkflowOutcome,
+    waiting?: { readonly taskToken: StoredTaskToken | undefined },
+  ): Promise<void> {
     const getTaskToken = this.options.tokens.getTaskToken?.bind(this.options.tokens);
-    if (getTaskToken === undefined) {
+    if (waiting === undefined && getTaskToken === undefined) {
       this.options.onSkipped?.("the store keeps no task tokens", { tenantId, challengeId });
       return;
     }
-    const stored = await getTaskToken(tenantId, challengeId);
+    const stored = waiting === undefined ? await getTaskToken?.(tenantId, challengeId) : waiting.taskToken;
     if (stored === undefined) {
       this.options.onSkipped?.("no workflow is waiting", { tenantId, challengeId });
       return;

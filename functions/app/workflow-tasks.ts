@@ -1,11 +1,9 @@
 import { createHash } from "node:crypto";
-import { createEnglandCalendar, type WorkingDayCalendar } from "../domain/calendar.js";
 import { isCalendarDay, overdueFrom } from "../domain/london-time.js";
 import {
   type ChallengeState,
   type ChallengeStatus,
   type Command,
-  type DirectoryLookup,
   type DomainErrorCode,
   DomainError,
   TIMER_ACTOR,
@@ -14,15 +12,20 @@ import {
   nextDeadlineCheck,
   reminderTime,
 } from "../domain/challenge/index.js";
+import { startsRun } from "../domain/challenge/runs.js";
 import type { Protocol } from "../domain/protocol.js";
 import type { ChallengeStore } from "../store/ports.js";
 import {
+  type CommandRead,
   type Observer,
+  type TenantContext,
   type TenantContextSource,
-  TenantNotConfiguredError,
   UnknownProtocolError,
   type WorkflowSignal,
   executeCommand,
+  executeFirstAccepted,
+  readChallenge,
+  tenantContextAt,
 } from "./execute-command.js";
 
 /**
@@ -338,20 +341,28 @@ export type NextWait = Omit<OpenStageView, "then"> | (FinishedView & { readonly 
 /** The timeout of a wait that is ended at once by its own task: only a lost completion lets it run. */
 export const SETTLE_SECONDS = 60;
 
-/** What a task needs to apply the protocol for a tenant. */
-interface TenantContext {
-  readonly calendar: WorkingDayCalendar;
-  readonly directory: DirectoryLookup;
+/** The tenant's calendar and directory at `version` (the one read with the challenge; unset: read afresh). */
+function tenantContext(
+  deps: WorkflowTaskDependencies,
+  tenantId: string,
+  version?: number,
+): Promise<TenantContext> {
+  return tenantContextAt(deps.tenants, tenantId, version);
 }
 
-async function tenantContext(deps: WorkflowTaskDependencies, tenantId: string): Promise<TenantContext> {
-  const settings = await deps.tenants.getConfig(tenantId);
-  if (settings === undefined) throw new TenantNotConfiguredError(tenantId);
-  const calendar = createEnglandCalendar({
-    closureDays: settings.closureDays,
-    ...(settings.closeOfBusiness === undefined ? {} : { closeOfBusiness: settings.closeOfBusiness }),
-  });
-  return { calendar, directory: await deps.tenants.directoryLookup(tenantId) };
+/** A task's read of the challenge (one consistent read with the tenant's version) and the state in it. */
+interface TaskRead {
+  readonly read: CommandRead;
+  readonly state: ChallengeState;
+}
+
+/** The task's one read: the snapshot and the tenant's version (no task token: tasks signal nobody). */
+async function readForTask(deps: WorkflowTaskDependencies, ref: ChallengeRef): Promise<TaskRead> {
+  const read = await readChallenge(deps.challenges, ref.tenantId, ref.challengeId);
+  const stored = read.challenge;
+  if (stored === undefined || stored.state.status === "none")
+    throw new ChallengeNotFoundError(ref.tenantId, ref.challengeId);
+  return { read, state: stored.state };
 }
 
 async function loadChallenge(
@@ -593,17 +604,25 @@ export interface RunRef extends ChallengeRef {
  * The seq of the `Reopened` event that started a run later than the caller's, if any: the caller
  * is then a stale run (its Resolved signal was lost, so it was still waiting when the challenge was
  * reopened) and must end rather than time the challenge beside the new run. A run whose name this
- * service did not make (tests, a start by hand) is never superseded. Reads the challenge's events:
- * a short query, once per loop.
+ * service did not make (tests, a start by hand) is never superseded. The snapshot carries the
+ * current run's start seq (store/ports.ts `ChallengeHead`); only a snapshot written before it was
+ * kept sends this to the challenge's events.
  */
-async function supersededBy(deps: WorkflowTaskDependencies, ref: RunRef): Promise<number | undefined> {
+async function supersededBy(
+  deps: WorkflowTaskDependencies,
+  ref: RunRef,
+  read?: CommandRead,
+): Promise<number | undefined> {
   if (ref.executionName === undefined) return undefined;
   const startSeq = runStartSeq(ref.tenantId, ref.challengeId, ref.executionName);
   if (startSeq === undefined) return undefined;
+  // Without the task's read (a caller that made none), the snapshot alone: one GetItem.
+  const stored =
+    read === undefined ? await deps.challenges.get(ref.tenantId, ref.challengeId) : read.challenge;
+  const current = stored?.head?.runStartSeq;
+  if (current !== undefined) return current > startSeq ? current : undefined;
   const events = await deps.challenges.events(ref.tenantId, ref.challengeId);
-  const later = events.find(
-    ({ event }) => event.type === "Reopened" && event.data.fromStatus === "resolved" && event.seq > startSeq,
-  );
+  const later = events.find(({ event }) => startsRun(event) && event.seq > startSeq);
   return later?.event.seq;
 }
 
@@ -611,9 +630,9 @@ async function supersededBy(deps: WorkflowTaskDependencies, ref: RunRef): Promis
 async function supersededView(
   deps: WorkflowTaskDependencies,
   ref: RunRef,
-  state: ChallengeState,
+  { read, state }: TaskRead,
 ): Promise<FinishedView | undefined> {
-  const laterRun = await supersededBy(deps, ref);
+  const laterRun = await supersededBy(deps, ref, read);
   if (laterRun === undefined) return undefined;
   deps.observer?.warn("a later run of the workflow times this challenge: this run ends", {
     tenantId: ref.tenantId,
@@ -629,11 +648,23 @@ async function supersededView(
  * can run any number of times (every loop, every retry, every local resume).
  */
 export async function openStage(deps: WorkflowTaskDependencies, ref: RunRef): Promise<StageView> {
-  const state = await loadChallenge(deps, ref.tenantId, ref.challengeId);
-  const context = await tenantContext(deps, ref.tenantId);
-  const view = viewOf(deps, state, context, deps.clock());
+  const taskRead = await readForTask(deps, ref);
+  return stageViewOf(deps, ref, taskRead);
+}
+
+/**
+ * OpenStage's answer from a read already made: a task merged with OpenStage (e.g. StageTimedOut
+ * followed by OpenStage in one Lambda) passes what it read or wrote, and needs no second read.
+ */
+export async function stageViewOf(
+  deps: WorkflowTaskDependencies,
+  ref: RunRef,
+  taskRead: { readonly read: CommandRead; readonly state: ChallengeState },
+): Promise<StageView> {
+  const context = await tenantContext(deps, ref.tenantId, taskRead.read.tenantVersion);
+  const view = viewOf(deps, taskRead.state, context, deps.clock());
   if (view.status !== "finished") {
-    const superseded = await supersededView(deps, ref, state);
+    const superseded = await supersededView(deps, ref, taskRead);
     if (superseded !== undefined) return superseded;
   }
   if (view.status === "open" && view.onTimeout === "blocked") {
@@ -734,58 +765,42 @@ const NOTHING_TO_DO: ReadonlySet<DomainErrorCode> = new Set([
   "NO_RECIPIENT",
 ]);
 
-/** The workflow ran the command itself and re-reads next: nothing to wake. */
+/** The workflow runs its timer commands itself and re-reads next: nothing to wake. */
 const SELF: WorkflowSignal = {
   start: () => Promise.resolve(),
   notify: () => Promise.resolve(),
 };
 
 /**
- * Sends the stage's reminder through the application service (SendReminder, by the timer), when
- * the domain says one is due now: undefined when it is not (reminders off, already sent, answered,
- * not yet time, the deadline passed, the stage left), so the caller goes on to the deadline's rule.
- */
-async function sendReminder(
-  deps: WorkflowTaskDependencies,
-  input: ChallengeRef & { readonly stage: { readonly stageId: string } },
-): Promise<StageTimedOutResult | undefined> {
-  try {
-    const { state } = await executeCommand(
-      { ...deps, workflow: SELF },
-      input.tenantId,
-      reminderCommand(input.challengeId, input.stage.stageId),
-    );
-    deps.observer?.count("ReminderSent");
-    return { result: "reminded", stageId: input.stage.stageId, version: state.version };
-  } catch (error) {
-    if (!(error instanceof DomainError)) throw error;
-    if (error.code === "NOT_FOUND") throw new ChallengeNotFoundError(input.tenantId, input.challengeId);
-    return undefined;
-  }
-}
-
-/**
  * The stage's wait timed out. First the reminder: when one is due now (the wait was until the
  * reminder time) it is sent (SendReminder) and that is all; the loop then waits for the deadline.
- * Otherwise the protocol's no-response rule, through the application service (AutoEscalate, by
- * the timer, channel "timer"). The domain decides: escalate, alert the raiser, or refuse because
- * the deadline has not passed or the stage has moved on, which is a successful no-op here. Nobody
- * holding the next stage's role is a no-op too, reported: OpenStage then waits a working day and
- * the timer tries again, rather than the workflow dying. A late or repeated timeout sends no
- * second reminder and no reminder after the deadline: `decide` refuses both.
+ * Otherwise the protocol's no-response rule (AutoEscalate). Both by the timer (channel "timer"),
+ * through the application service, decided on one read and written in at most one transaction.
+ * The domain decides: remind, escalate, alert the raiser, or refuse because the deadline has not
+ * passed or the stage has moved on, which is a successful no-op here. Nobody holding the next
+ * stage's role is a no-op too, reported: OpenStage then waits a working day and the timer tries
+ * again, rather than the workflow dying. A late or repeated timeout sends no second reminder and
+ * no reminder after the deadline: `decide` refuses both.
  */
 export async function stageTimedOut(
   deps: WorkflowTaskDependencies,
   input: ChallengeRef & { readonly stage: { readonly stageId: string } },
 ): Promise<StageTimedOutResult> {
-  const reminded = await sendReminder(deps, input);
-  if (reminded !== undefined) return reminded;
   try {
-    const { events, state } = await executeCommand(
+    // The workflow runs these itself and re-reads next: nothing to wake (signal: false).
+    const { events, state } = await executeFirstAccepted(
       { ...deps, workflow: SELF },
       input.tenantId,
-      timerCommand(input.challengeId, input.stage.stageId),
+      [
+        reminderCommand(input.challengeId, input.stage.stageId),
+        timerCommand(input.challengeId, input.stage.stageId),
+      ],
+      { signal: false },
     );
+    if (events.some((e) => e.type === "ReminderSent")) {
+      deps.observer?.count("ReminderSent");
+      return { result: "reminded", stageId: input.stage.stageId, version: state.version };
+    }
     const escalated = events.find((e) => e.type === "Escalated");
     if (escalated !== undefined) {
       deps.observer?.count("AutoEscalated");
@@ -833,10 +848,10 @@ const RECORD_ATTEMPTS = 3;
 async function recordActionsDue(
   deps: WorkflowTaskDependencies,
   ref: ChallengeRef,
-  state: ChallengeState,
+  taskRead: TaskRead,
   now: Date,
 ): Promise<ChallengeState> {
-  let current = state;
+  let { read, state: current } = taskRead;
   for (let attempt = 1; attempt <= RECORD_ATTEMPTS; attempt++) {
     if (current.status !== "monitoring") return current;
     const fallen = openActions(current)
@@ -845,12 +860,17 @@ async function recordActionsDue(
       .map((a) => a.id);
     if (fallen.length === 0) return current;
     try {
-      const { state: after } = await executeCommand({ ...deps, workflow: SELF }, ref.tenantId, {
+      const command: Command = {
         type: "RecordActionsDue",
         challengeId: ref.challengeId,
         actor: TIMER_ACTOR,
         channel: "timer",
         actionIds: fallen,
+      };
+      // Decided first on the task's own read (no second read); the workflow wakes nobody.
+      const { state: after } = await executeCommand({ ...deps, workflow: SELF }, ref.tenantId, command, {
+        read,
+        signal: false,
       });
       deps.observer?.count("ActionsFellDue");
       return after;
@@ -858,7 +878,7 @@ async function recordActionsDue(
       if (!(error instanceof DomainError)) throw error;
       if (error.code === "NOT_FOUND") throw new ChallengeNotFoundError(ref.tenantId, ref.challengeId);
       if (!NOTHING_TO_DO.has(error.code) && error.code !== "UNKNOWN_ACTION") throw error;
-      current = await loadChallenge(deps, ref.tenantId, ref.challengeId);
+      ({ read, state: current } = await readForTask(deps, ref));
     }
   }
   return current;
@@ -879,18 +899,19 @@ export async function checkActions(
   deps: WorkflowTaskDependencies,
   input: RunRef & { readonly dueAt: string },
 ): Promise<CheckActionsResult> {
-  const loaded = await loadChallenge(deps, input.tenantId, input.challengeId);
-  const context = await tenantContext(deps, input.tenantId);
+  const taskRead = await readForTask(deps, input);
+  const loaded = taskRead.state;
+  const context = await tenantContext(deps, input.tenantId, taskRead.read.tenantVersion);
   const now = deps.clock();
   if (loaded.status !== "monitoring") {
     // Left monitoring: OpenStage (next in the ASL) reads it again, and ends a superseded run.
     const view = viewOf(deps, loaded, context, now);
     return view.status === "monitoring" ? { ...view, dueActions: [] } : view;
   }
-  const superseded = await supersededView(deps, input, loaded);
+  const superseded = await supersededView(deps, input, taskRead);
   if (superseded !== undefined) return superseded;
 
-  const state = await recordActionsDue(deps, input, loaded, now);
+  const state = await recordActionsDue(deps, input, taskRead, now);
   if (state.status !== "monitoring") {
     const view = viewOf(deps, state, context, now);
     return view.status === "monitoring" ? { ...view, dueActions: [] } : view;

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import {
+  BatchGetCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -10,13 +11,16 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import type { ChallengeEvent } from "../domain/challenge/events.js";
+import { startsRun } from "../domain/challenge/runs.js";
 import type { ChallengeState } from "../domain/challenge/state.js";
 import { nextToAct } from "../domain/challenge/timer.js";
 import { retentionOf, type Retention, type RetentionSettings } from "../domain/retention.js";
+import { tenantVersionOf } from "./tenant-version.js";
 import { now } from "../shared/clock.js";
 import { eventHash } from "./event-hash.js";
 import {
   CorruptItemError,
+  cancellationReasons,
   eventItemSchema,
   parseItem,
   snapshotItemSchema,
@@ -26,6 +30,9 @@ import {
 } from "./items.js";
 import {
   ConcurrencyConflictError,
+  type AppendOptions,
+  type ChallengeHead,
+  type ChallengeRead,
   type ChallengeStore,
   type Page,
   type StoredChallenge,
@@ -90,7 +97,57 @@ export class DynamoChallengeStore implements ChallengeStore {
 
   async get(tenantId: string, challengeId: string): Promise<StoredChallenge | undefined> {
     const item = await this.getSnapshot(tenantId, challengeId);
-    return item === undefined ? undefined : { tenantId, state: item.state };
+    return item === undefined ? undefined : storedChallenge(item);
+  }
+
+  /**
+   * A command's or workflow task's one read: snapshot, task token (when asked for) and the tenant's
+   * configuration version in one strongly consistent BatchGetItem. Keys DynamoDB leaves unprocessed
+   * (throttling) are asked for again, as the SDK does not.
+   */
+  async read(
+    tenantId: string,
+    challengeId: string,
+    options: { readonly taskToken?: boolean } = {},
+  ): Promise<ChallengeRead> {
+    const snapshotKey = keys.challenge(tenantId, challengeId);
+    const tokenKey = taskTokenKey(tenantId, challengeId);
+    const versionKey = keys.tenantVersion(tenantId);
+    let wanted: Record<string, unknown>[] = [
+      { ...snapshotKey },
+      { ...versionKey },
+      ...(options.taskToken === true ? [{ ...tokenKey }] : []),
+    ];
+    const found = new Map<string, Record<string, unknown>>();
+    for (let attempt = 0; wanted.length > 0; attempt++) {
+      if (attempt > 0) await sleep(this.retryBaseDelayMs * 2 ** Math.min(attempt, 6) * Math.random());
+      const { Responses, UnprocessedKeys } = await this.client.send(
+        new BatchGetCommand({
+          RequestItems: { [this.tableName]: { Keys: wanted, ConsistentRead: true } },
+        }),
+      );
+      for (const item of Responses?.[this.tableName] ?? []) {
+        found.set(`${String(item[TABLE.partitionKey])}\n${String(item[TABLE.sortKey])}`, item);
+      }
+      wanted = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    const at = (key: { pk: string; sk: string }) => found.get(`${key.pk}\n${key.sk}`);
+    const snapshot = at(snapshotKey);
+    const token = at(tokenKey);
+    return {
+      challenge:
+        snapshot === undefined
+          ? undefined
+          : storedChallenge(this.parseSnapshot(snapshot, tenantId, challengeId)),
+      ...(options.taskToken === true
+        ? {
+            waiting: {
+              taskToken: token === undefined ? undefined : parseTaskToken(token, tenantId, challengeId),
+            },
+          }
+        : {}),
+      tenantVersion: tenantVersionOf(at(versionKey), tenantId),
+    };
   }
 
   async events(tenantId: string, challengeId: string): Promise<readonly StoredEvent[]> {
@@ -142,21 +199,24 @@ export class DynamoChallengeStore implements ChallengeStore {
     events: readonly ChallengeEvent[],
     newState: ChallengeState,
     retentionSettings?: RetentionSettings,
+    options: AppendOptions = {},
   ): Promise<void> {
     checkAppend(expectedVersion, events, newState);
     const challengeId = newState.challengeId;
 
-    let prevHash = "";
+    let head: ChallengeHead | undefined;
     if (expectedVersion > 0) {
-      // The chain continues from the stored head. The transaction re-checks both version and head,
-      // so a write that lands between this read and the transaction cannot fork the chain.
-      const current = await this.getSnapshot(tenantId, challengeId);
-      if (current?.version !== expectedVersion) {
+      // The chain continues from the stored head: the one the caller read, or read now. The
+      // transaction re-checks both version and head, so a write that lands between that read and
+      // the transaction cannot fork the chain.
+      head =
+        options.head?.version === expectedVersion ? options.head : await this.headAt(tenantId, challengeId);
+      if (head?.version !== expectedVersion) {
         throw new ConcurrencyConflictError(challengeId, expectedVersion);
       }
-      prevHash = current.lastEventHash;
     }
-    const storedHead = prevHash;
+    const storedHead = head?.lastEventHash ?? "";
+    let prevHash = storedHead;
 
     // From the date of birth on the form, never from closure; recomputed on every write, so a changed
     // authority rule applies from the challenge's next change (DESIGN.md, Retention).
@@ -181,7 +241,8 @@ export class DynamoChallengeStore implements ChallengeStore {
       });
       prevHash = hash;
     }
-    const snapshot = snapshotItem(tenantId, newState, prevHash, retention);
+    const runStartSeq = events.filter(startsRun).at(-1)?.seq ?? head?.runStartSeq;
+    const snapshot = snapshotItem(tenantId, newState, prevHash, retention, runStartSeq);
 
     const snapshotCondition: Pick<
       TransactWritePut,
@@ -209,6 +270,9 @@ export class DynamoChallengeStore implements ChallengeStore {
           },
         })),
         { Put: { TableName: this.tableName, Item: snapshot, ...snapshotCondition } },
+        ...(options.waitingOn === undefined
+          ? []
+          : [{ ConditionCheck: this.tokenUnchanged(tenantId, challengeId, options.waitingOn.taskToken) }]),
       ],
     };
 
@@ -219,8 +283,8 @@ export class DynamoChallengeStore implements ChallengeStore {
       } catch (error) {
         const reasons = cancellationReasons(error);
         if (reasons === undefined) throw error;
-        // CancellationReasons line up with TransactItems: the events, then the snapshot last.
-        if (reasons[eventItems.length] === "ConditionalCheckFailed") {
+        // CancellationReasons line up with TransactItems: the events, the snapshot, then the token check.
+        if (reasons.slice(eventItems.length).includes("ConditionalCheckFailed")) {
           throw new ConcurrencyConflictError(challengeId, expectedVersion);
         }
         if (reasons.includes("ConditionalCheckFailed")) {
@@ -294,12 +358,7 @@ export class DynamoChallengeStore implements ChallengeStore {
     const { Item } = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
     );
-    if (Item === undefined) return undefined;
-    const item = parseItem(taskTokenItemSchema, Item, `${key.pk} ${key.sk}`);
-    if (item.tenantId !== tenantId || item.challengeId !== challengeId) {
-      throw new CorruptItemError(`${key.pk} ${key.sk}`, "tenant or challenge id disagrees with the key");
-    }
-    return { stageId: item.stageId, token: item.token };
+    return Item === undefined ? undefined : parseTaskToken(Item, tenantId, challengeId);
   }
 
   // --- internals -------------------------------------------------------------------------------
@@ -310,7 +369,36 @@ export class DynamoChallengeStore implements ChallengeStore {
       // Strongly consistent: the version read here is the one the next append is conditioned on.
       new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
     );
-    if (Item === undefined) return undefined;
+    return Item === undefined ? undefined : this.parseSnapshot(Item, tenantId, challengeId);
+  }
+
+  private async headAt(tenantId: string, challengeId: string): Promise<ChallengeHead | undefined> {
+    return (await this.get(tenantId, challengeId))?.head;
+  }
+
+  /** The condition that the workflow's stored token is still `expected` (none stored: still none). */
+  private tokenUnchanged(
+    tenantId: string,
+    challengeId: string,
+    expected: StoredTaskToken | undefined,
+  ): TransactWriteConditionCheck {
+    const base = { TableName: this.tableName, Key: taskTokenKey(tenantId, challengeId) };
+    return expected === undefined
+      ? {
+          ...base,
+          ConditionExpression: "attribute_not_exists(#pk)",
+          ExpressionAttributeNames: { "#pk": TABLE.partitionKey },
+        }
+      : {
+          ...base,
+          ConditionExpression: "#token = :token",
+          ExpressionAttributeNames: { "#token": "token" },
+          ExpressionAttributeValues: { ":token": expected.token },
+        };
+  }
+
+  private parseSnapshot(Item: Record<string, unknown>, tenantId: string, challengeId: string): SnapshotItem {
+    const key = keys.challenge(tenantId, challengeId);
     const item = parseItem(snapshotItemSchema, Item, `${key.pk} ${key.sk}`);
     if (
       item.tenantId !== tenantId ||
@@ -406,6 +494,28 @@ function taskTokenKey(tenantId: string, challengeId: string): { pk: string; sk: 
   return { pk: keys.challengePartition(tenantId, challengeId), sk: TASK_TOKEN_SK };
 }
 
+function parseTaskToken(
+  raw: Record<string, unknown>,
+  tenantId: string,
+  challengeId: string,
+): StoredTaskToken {
+  const key = taskTokenKey(tenantId, challengeId);
+  const item = parseItem(taskTokenItemSchema, raw, `${key.pk} ${key.sk}`);
+  if (item.tenantId !== tenantId || item.challengeId !== challengeId) {
+    throw new CorruptItemError(`${key.pk} ${key.sk}`, "tenant or challenge id disagrees with the key");
+  }
+  return { stageId: item.stageId, token: item.token };
+}
+
+/** A snapshot item as the ports see it: the state and its head. */
+function storedChallenge(item: SnapshotItem): StoredChallenge {
+  return {
+    tenantId: item.tenantId,
+    state: item.state,
+    head: { version: item.version, lastEventHash: item.lastEventHash, runStartSeq: item.runStartSeq },
+  };
+}
+
 const taskTokenItemSchema = z.strictObject({
   pk: z.string().min(1),
   sk: z.literal(TASK_TOKEN_SK),
@@ -420,7 +530,9 @@ const taskTokenItemSchema = z.strictObject({
 
 // --- appending ---------------------------------------------------------------------------------
 
-type TransactWritePut = NonNullable<NonNullable<TransactWriteCommandInput["TransactItems"]>[number]["Put"]>;
+type TransactWriteItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
+type TransactWritePut = NonNullable<TransactWriteItem["Put"]>;
+type TransactWriteConditionCheck = NonNullable<TransactWriteItem["ConditionCheck"]>;
 
 /** Items as written: the schemas' shapes, holding the domain's (readonly) types. */
 type NewEventItem = Omit<EventItem, "event"> & { readonly event: ChallengeEvent };
@@ -466,6 +578,7 @@ function snapshotItem(
   state: ChallengeState,
   lastEventHash: string,
   retention: Retention,
+  runStartSeq: number | undefined,
 ): NewSnapshotItem {
   const id = state.challengeId;
   const raised = indexKeys.timeSk(state.raisedAt, id, "raisedAt");
@@ -476,6 +589,7 @@ function snapshotItem(
     challengeId: id,
     version: state.version,
     lastEventHash,
+    ...(runStartSeq === undefined ? {} : { runStartSeq }),
     state: withoutUndefined(state),
     [INDEXES.byChild.partitionKey]: indexKeys.byChildPk(tenantId, state.form.child.caseRecordId),
     [INDEXES.byChild.sortKey]: raised,
@@ -517,16 +631,6 @@ function snapshotItem(
   }
   // A Put replaces the whole item, so leaving the open-tray attributes out removes them from gsi1/gsi2.
   return item;
-}
-
-/**
- * The cancellation reason codes of a TransactionCanceledException (one per item, "None" for items
- * that were fine), or undefined for any other error.
- */
-function cancellationReasons(error: unknown): readonly string[] | undefined {
-  if (!(error instanceof Error) || error.name !== "TransactionCanceledException") return undefined;
-  const reasons = (error as { CancellationReasons?: readonly { Code?: string }[] }).CancellationReasons;
-  return (reasons ?? []).map((reason) => reason.Code ?? "None");
 }
 
 // --- cursors -----------------------------------------------------------------------------------

@@ -394,6 +394,8 @@ export const snapshotItemSchema = z.strictObject({
   version: z.number().int().min(1),
   /** Hash of the latest event: the next append's prevHash. */
   lastEventHash: hash,
+  /** Seq of the event that started the current run of the workflow (store/ports.ts `ChallengeHead`). */
+  runStartSeq: z.number().int().min(1).optional(),
   state: challengeStateSchema,
   gsi1pk: indexField,
   gsi1sk: indexField,
@@ -461,6 +463,16 @@ export function withoutUndefined<T>(value: T): T {
     return copy as T;
   }
   return value;
+}
+
+/**
+ * The cancellation reason codes of a TransactionCanceledException (one per item, "None" for items
+ * that were fine), or undefined for any other error.
+ */
+export function cancellationReasons(error: unknown): readonly string[] | undefined {
+  if (!(error instanceof Error) || error.name !== "TransactionCanceledException") return undefined;
+  const reasons = (error as { CancellationReasons?: readonly { Code?: string }[] }).CancellationReasons;
+  return (reasons ?? []).map((reason) => reason.Code ?? "None");
 }
 
 // --- compile-time checks: the schemas cover the domain types exactly -----------------------------

@@ -7,6 +7,49 @@ import type { RetentionSettings } from "../domain/retention.js";
 export interface StoredChallenge {
   readonly tenantId: string;
   readonly state: ChallengeState;
+  /** What the snapshot carries besides the state, when the store read it (DynamoChallengeStore does). */
+  readonly head?: ChallengeHead;
+}
+
+/**
+ * What the snapshot carries so that a command or a workflow task needs no other read of the
+ * challenge: handed back to {@link ChallengeStore.append}, the chain continues from it without
+ * reading the snapshot again (the transaction re-checks version and hash).
+ */
+export interface ChallengeHead {
+  readonly version: number;
+  /** Hash of the latest event: the next event's prevHash. */
+  readonly lastEventHash: string;
+  /**
+   * Seq of the event that started the challenge's current run of the workflow (`ChallengeRaised`,
+   * or the latest `Reopened` from resolved). Undefined on snapshots written before it was kept.
+   */
+  readonly runStartSeq?: number | undefined;
+}
+
+/** The one strongly consistent read a command or workflow task starts from ({@link ChallengeStore.read}). */
+export interface ChallengeRead {
+  readonly challenge: StoredChallenge | undefined;
+  /** The token the workflow waits on (undefined: none stored), when asked for. */
+  readonly waiting?: { readonly taskToken: StoredTaskToken | undefined };
+  /**
+   * The tenant's configuration and directory version, read in the same call: a cached copy of
+   * the configuration and directory is used only at exactly this version (store/tenant-store.ts).
+   */
+  readonly tenantVersion: number;
+}
+
+/** What a caller of {@link ChallengeStore.append} knows from its read. */
+export interface AppendOptions {
+  /** The head read with the challenge at the expected version: append then reads nothing first. */
+  readonly head?: ChallengeHead;
+  /**
+   * Commit only while the workflow's stored task token is still the one read (undefined: none was
+   * stored). The caller signals that token after the commit, so a wait that began in between
+   * (whose AwaitResponse re-read saw the old version) cannot miss the signal: the commit fails
+   * as a {@link ConcurrencyConflictError} and the command is decided again on a fresh read.
+   */
+  readonly waitingOn?: { readonly taskToken: StoredTaskToken | undefined };
 }
 
 /** A stored event: the domain event plus its place in the challenge's hash chain (for auditors). */
@@ -50,12 +93,23 @@ export interface StoredTaskToken {
 
 export interface ChallengeStore {
   get(tenantId: string, challengeId: string): Promise<StoredChallenge | undefined>;
+  /**
+   * The snapshot (with its head), the workflow's task token when `taskToken` is asked for, and
+   * the tenant's configuration version, strongly consistent, in one call. Optional: without it the
+   * application reads with `get` and the configuration afresh.
+   */
+  read?(
+    tenantId: string,
+    challengeId: string,
+    options?: { readonly taskToken?: boolean },
+  ): Promise<ChallengeRead>;
   events(tenantId: string, challengeId: string): Promise<readonly StoredEvent[]>;
   /**
    * Writes the events and the new snapshot in one transaction, conditioned on the stored snapshot
    * still being at `expectedVersion` (0: must not exist yet). All or nothing. `retention` is the
    * tenant's retention setting, from which the snapshot's retention date is computed (unset: the
-   * longest rule, functions/domain/retention.ts).
+   * longest rule, functions/domain/retention.ts). `options` carries what the caller read (see
+   * {@link AppendOptions}).
    */
   append(
     tenantId: string,
@@ -63,6 +117,7 @@ export interface ChallengeStore {
     events: readonly ChallengeEvent[],
     newState: ChallengeState,
     retention?: RetentionSettings,
+    options?: AppendOptions,
   ): Promise<void>;
   /** Open challenges whose current stage's deadline is on or before `dueBy` (ISO), earliest first. */
   openByDueDate(tenantId: string, dueBy: string, query?: TrayQuery): Promise<Page<ChallengeState>>;

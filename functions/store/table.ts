@@ -27,6 +27,7 @@ import { londonMonth } from "../domain/london-time.js";
  * | unattributed inbound  | `MAILIN#UNATTRIBUTED`  | `<received>#<SES message id>`         | `inbound-refusal`    | 90 days              |
  * | tenant configuration  | `T#<t>`                | `CONFIG`                              | `config`             | never                |
  * | staff member          | `T#<t>`                | `STAFF#<personId>`                    | `staff`              | never                |
+ * | config/staff version  | `T#<t>`                | `VERSION`                             | `tenant-version`     | never                |
  * | good practice         | `T#<t>#GP`             | `<recordedAt>#<id>`                   | `good_practice`      | never                |
  * |   good practice email | `T#<t>#GP#<id>`        | `MAILOUT#first_line_manager`          | `mail-out`           | never                |
  * | dedupe claim          | `T#<t>#D#<kind>#<key>` | `DEDUPE`                              | `dedupe`             | per claim (2)        |
@@ -77,6 +78,7 @@ export const ENTITY = {
   taskToken: "task-token",
   config: "config",
   staff: "staff",
+  tenantVersion: "tenant-version",
   dedupe: "dedupe",
   goodPractice: "good_practice",
   mailOut: "mail-out",
@@ -218,6 +220,8 @@ export const SNAPSHOT_SK = "SNAPSHOT";
 export const EVENT_SK_PREFIX = "E#";
 export const CONFIG_SK = "CONFIG";
 export const STAFF_SK_PREFIX = "STAFF#";
+/** The counter every configuration or staff write raises, in the same transaction (store/tenant-store.ts). */
+export const TENANT_VERSION_SK = "VERSION";
 export const DEDUPE_SK = "DEDUPE";
 const SEQ_DIGITS = 10;
 
@@ -303,6 +307,7 @@ export const keys = {
     pk: tenantPrefix(tenantId),
     sk: `${STAFF_SK_PREFIX}${keyPart(personId, "person id")}`,
   }),
+  tenantVersion: (tenantId: string): Key => ({ pk: tenantPrefix(tenantId), sk: TENANT_VERSION_SK }),
   tenantPartition: tenantPrefix,
   /** A tenant's benchmark participation (its own partition). */
   benchmarkParticipation: (tenantId: string): Key => ({ pk: tenantPrefix(tenantId), sk: "BENCHMARK" }),

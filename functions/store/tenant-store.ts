@@ -1,8 +1,8 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   GetCommand,
-  PutCommand,
   QueryCommand,
-  UpdateCommand,
+  TransactWriteCommand,
   type DynamoDBDocumentClient,
 } from "@aws-sdk/lib-dynamodb";
 import { type Absence, MAX_ABSENCES, absenceOn, absenceSchema } from "../domain/absence.js";
@@ -18,13 +18,22 @@ import type {
   DirectoryScope,
   RoleStanding,
 } from "../domain/challenge/state.js";
-import { CorruptItemError, parseItem, withoutUndefined } from "./items.js";
-import { ENTITY, STAFF_SK_PREFIX, TABLE, keys } from "./table.js";
+import { CorruptItemError, cancellationReasons, parseItem, withoutUndefined } from "./items.js";
+import { CONFIG_SK, ENTITY, STAFF_SK_PREFIX, TABLE, TENANT_VERSION_SK, keys } from "./table.js";
+import { raiseTenantVersion, tenantVersionOf } from "./tenant-version.js";
 
 /**
  * A tenant's configuration and staff directory, both in the tenant's own partition (`T#<tenant>`):
  * `CONFIG` and one `STAFF#<personId>` item per person. Both are validated on the way in (a bad
  * request is a {@link z.ZodError}) and on the way out (a bad item is a {@link CorruptItemError}).
+ *
+ * Cache and how it is invalidated: commands and workflow tasks ask for the configuration and the
+ * directory `atVersion`, the tenant's version (store/tenant-version.ts) read strongly consistent
+ * in the same call as the challenge. Every configuration or staff write raises that version in the
+ * same transaction, so a container's cached copy is used only while no write has committed since
+ * it was read; any other version reads the tenant's partition again (one query). A person marked
+ * as left is therefore never routed to by a decision read after the change committed: the same
+ * guarantee as reading the directory on every command, without the reads.
  */
 
 const slug = z
@@ -202,37 +211,58 @@ const staffItemSchema = z.strictObject({
   updatedAt: z.iso.datetime(),
 });
 
+/** A tenant's configuration and directory as read at one version. */
+interface TenantAtVersion {
+  readonly version: number;
+  readonly config: TenantConfig | undefined;
+  readonly directory: DirectoryLookup;
+}
+
+/** Tenants whose configuration a container keeps: one per authority, so a bound that is never reached. */
+const MAX_CACHED_TENANTS = 200;
+/** Attempts at a configuration or staff write that met another such write in flight (TransactionConflict). */
+const WRITE_ATTEMPTS = 4;
+
 export class TenantStore {
+  /** Per container (the store is built once per process): see the module comment for invalidation. */
+  private readonly cache = new Map<string, TenantAtVersion>();
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async getConfig(tenantId: string): Promise<TenantConfig | undefined> {
+  /**
+   * The configuration. `atVersion`: the tenant's version as read with the challenge; a cached copy at
+   * exactly that version answers without a call. Unset: read afresh (the configuration routes).
+   */
+  async getConfig(tenantId: string, atVersion?: number): Promise<TenantConfig | undefined> {
+    if (atVersion !== undefined) return (await this.atVersion(tenantId, atVersion)).config;
     const key = keys.config(tenantId);
     const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: key }));
-    if (Item === undefined) return undefined;
-    const item = parseItem(configItemSchema, Item, `${key.pk} ${key.sk}`);
-    if (item.tenantId !== tenantId)
-      throw new CorruptItemError(`${key.pk} ${key.sk}`, "tenant id disagrees with key");
-    return item.config;
+    return Item === undefined ? undefined : this.parseConfig(Item, tenantId);
   }
 
   /** Validates and stores the configuration (last write wins). Throws a ZodError when it is invalid. */
   async putConfig(tenantId: string, config: unknown): Promise<TenantConfig> {
     const valid = tenantConfigSchema.parse(config);
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: withoutUndefined({
-          ...keys.config(tenantId),
-          entity: ENTITY.config,
-          tenantId,
-          config: valid,
-          updatedAt: this.now().toISOString(),
-        }),
-      }),
+    const at = this.now();
+    await this.writeAndRaiseVersion(
+      tenantId,
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: withoutUndefined({
+            ...keys.config(tenantId),
+            entity: ENTITY.config,
+            tenantId,
+            config: valid,
+            updatedAt: at.toISOString(),
+          }),
+        },
+      },
+      at,
     );
     return valid;
   }
@@ -243,34 +273,41 @@ export class TenantStore {
    */
   async upsertStaff(tenantId: string, member: unknown): Promise<StaffMember> {
     const valid = staffMemberSchema.parse(member);
-    await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.staff(tenantId, valid.personId),
-        UpdateExpression:
-          "SET #entity = :entity, #tenantId = :tenantId, #member = :member, #updatedAt = :updatedAt",
-        ExpressionAttributeNames: {
-          "#entity": TABLE.entityAttribute,
-          "#tenantId": "tenantId",
-          "#member": "member",
-          "#updatedAt": "updatedAt",
+    const at = this.now();
+    // An update of the member, not a put of the item: the absences recorded for them stay.
+    await this.writeAndRaiseVersion(
+      tenantId,
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: keys.staff(tenantId, valid.personId),
+          UpdateExpression:
+            "SET #entity = :entity, #tenantId = :tenantId, #member = :member, #updatedAt = :updatedAt",
+          ExpressionAttributeNames: {
+            "#entity": TABLE.entityAttribute,
+            "#tenantId": "tenantId",
+            "#member": "member",
+            "#updatedAt": "updatedAt",
+          },
+          ExpressionAttributeValues: {
+            ":entity": ENTITY.staff,
+            ":tenantId": tenantId,
+            ":member": withoutUndefined(valid),
+            ":updatedAt": at.toISOString(),
+          },
         },
-        ExpressionAttributeValues: {
-          ":entity": ENTITY.staff,
-          ":tenantId": tenantId,
-          ":member": withoutUndefined(valid),
-          ":updatedAt": this.now().toISOString(),
-        },
-      }),
+      },
+      at,
     );
     return valid;
   }
 
   /**
    * Replaces a person's absences, on the condition that they are still what was read (`expected`:
-   * the list as read, by absence ids), so two concurrent recordings never lose one another. Returns
-   * false when the entry changed meanwhile (read again and retry) ; throws when the person is not in
-   * the directory.
+   * the list as read, by absence ids), so two concurrent recordings never lose one another. Raises
+   * the tenant's version like every directory write: an absence changes who a stage goes to.
+   * Returns false when the entry changed meanwhile (read again and retry); throws when the person
+   * is not in the directory.
    */
   async replaceAbsences(
     tenantId: string,
@@ -283,31 +320,58 @@ export class TenantStore {
       expected === undefined || expected.length === 0
         ? "attribute_not_exists(#absences) OR size(#absences) = :zero"
         : "#absences = :expected";
+    const at = this.now();
     try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.staff(tenantId, personId),
-          UpdateExpression: "SET #absences = :absences, #updatedAt = :updatedAt",
-          ConditionExpression: `attribute_exists(#pk) AND (${unchanged})`,
-          ExpressionAttributeNames: {
-            "#pk": TABLE.partitionKey,
-            "#absences": "absences",
-            "#updatedAt": "updatedAt",
+      await this.writeAndRaiseVersion(
+        tenantId,
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: keys.staff(tenantId, personId),
+            UpdateExpression: "SET #absences = :absences, #updatedAt = :updatedAt",
+            ConditionExpression: `attribute_exists(#pk) AND (${unchanged})`,
+            ExpressionAttributeNames: {
+              "#pk": TABLE.partitionKey,
+              "#absences": "absences",
+              "#updatedAt": "updatedAt",
+            },
+            ExpressionAttributeValues: {
+              ":absences": withoutUndefined(valid),
+              ":updatedAt": at.toISOString(),
+              ...(expected === undefined || expected.length === 0
+                ? { ":zero": 0 }
+                : { ":expected": withoutUndefined(expected) }),
+            },
           },
-          ExpressionAttributeValues: {
-            ":absences": withoutUndefined(valid),
-            ":updatedAt": this.now().toISOString(),
-            ...(expected === undefined || expected.length === 0
-              ? { ":zero": 0 }
-              : { ":expected": withoutUndefined(expected) }),
-          },
-        }),
+        },
+        at,
       );
       return true;
     } catch (error) {
-      if (error instanceof Error && error.name === "ConditionalCheckFailedException") return false;
+      if (cancellationReasons(error)?.includes("ConditionalCheckFailed") === true) return false;
       throw error;
+    }
+  }
+
+  /**
+   * Every configuration or staff write goes through here: the item and the tenant's version in one
+   * transaction, so no container's cache outlives the change (see the module comment).
+   */
+  private async writeAndRaiseVersion(
+    tenantId: string,
+    write: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]["TransactItems"]>[number],
+    at: Date,
+  ): Promise<void> {
+    const input = { TransactItems: [write, raiseTenantVersion(this.tableName, tenantId, at)] };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(new TransactWriteCommand(input));
+        return;
+      } catch (error) {
+        const conflict = cancellationReasons(error)?.includes("TransactionConflict") === true;
+        if (!conflict || attempt >= WRITE_ATTEMPTS) throw error;
+        await sleep(20 * 2 ** attempt * Math.random());
+      }
     }
   }
 
@@ -337,9 +401,64 @@ export class TenantStore {
     return members;
   }
 
-  /** Loads the directory once and answers `decide`'s lookups from it, synchronously. */
-  async directoryLookup(tenantId: string): Promise<DirectoryLookup> {
+  /**
+   * Answers `decide`'s lookups synchronously from the whole directory. `atVersion`: as for
+   * {@link getConfig}, a cached directory at exactly that version; unset: read afresh.
+   */
+  async directoryLookup(tenantId: string, atVersion?: number): Promise<DirectoryLookup> {
+    if (atVersion !== undefined) return (await this.atVersion(tenantId, atVersion)).directory;
     return createDirectoryLookup(await this.listStaff(tenantId));
+  }
+
+  /**
+   * The configuration and directory at `version`: the cached copy when it is at exactly that
+   * version, else one strongly consistent query of the tenant's partition (configuration, staff and
+   * version items together, every page). The copy is kept under the lower of `version` and the
+   * version the query saw: `version` was read before the query began, so what the query returned is
+   * at least that new, and a write caught half-way by the query can only cause one more read later.
+   */
+  private async atVersion(tenantId: string, version: number): Promise<TenantAtVersion> {
+    const cached = this.cache.get(tenantId);
+    if (cached?.version === version) return cached;
+    let config: TenantConfig | undefined;
+    let seen = 0;
+    const staff: StaffEntry[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "#pk = :pk",
+          ExpressionAttributeNames: { "#pk": TABLE.partitionKey },
+          ExpressionAttributeValues: { ":pk": keys.tenantPartition(tenantId) },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const raw of page.Items ?? []) {
+        const sk = String(raw[TABLE.sortKey]);
+        if (sk === CONFIG_SK) config = this.parseConfig(raw, tenantId);
+        else if (sk === TENANT_VERSION_SK) seen = tenantVersionOf(raw, tenantId);
+        else if (sk.startsWith(STAFF_SK_PREFIX)) staff.push(this.parseStaff(raw, tenantId));
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    const entry = { version: Math.min(version, seen), config, directory: createDirectoryLookup(staff) };
+    this.cache.delete(tenantId);
+    if (this.cache.size >= MAX_CACHED_TENANTS) {
+      const oldest = this.cache.keys().next();
+      if (oldest.done !== true) this.cache.delete(oldest.value);
+    }
+    this.cache.set(tenantId, entry);
+    return entry;
+  }
+
+  private parseConfig(raw: Record<string, unknown>, tenantId: string): TenantConfig {
+    const key = keys.config(tenantId);
+    const item = parseItem(configItemSchema, raw, `${key.pk} ${key.sk}`);
+    if (item.tenantId !== tenantId)
+      throw new CorruptItemError(`${key.pk} ${key.sk}`, "tenant id disagrees with key");
+    return item.config;
   }
 
   private parseStaff(raw: Record<string, unknown>, tenantId: string): StaffEntry {

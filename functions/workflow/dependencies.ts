@@ -51,6 +51,8 @@ export function workflowDependencies(): WorkflowDependencies {
   const challenges = new DynamoChallengeStore(documentClient, TABLE_NAME);
   production = {
     challenges,
+    // Built once per container: its configuration and directory cache serves every task that reads
+    // the tenant's version unchanged (store/tenant-store.ts says how it is invalidated).
     tenants: new TenantStore(documentClient, TABLE_NAME, now),
     protocols: presetProtocol,
     clock: now,

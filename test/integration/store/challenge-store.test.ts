@@ -73,9 +73,14 @@ describe("append, get and events", () => {
     await append(TENANT_A, responded);
 
     const stored = await store.get(TENANT_A, c.challengeId);
-    expect(stored).toEqual({ tenantId: TENANT_A, state: responded.state });
-
     const events = await store.events(TENANT_A, c.challengeId);
+    // The head the next append continues from: the last event's hash, and the run raised it started.
+    expect(stored).toEqual({
+      tenantId: TENANT_A,
+      state: responded.state,
+      head: { version: responded.state.version, lastEventHash: events.at(-1)?.hash, runStartSeq: 1 },
+    });
+
     expect(events.map((e) => e.event)).toEqual([...raised.events, ...responded.events]);
     expect(events.every((e) => e.tenantId === TENANT_A)).toBe(true);
   });

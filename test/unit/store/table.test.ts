@@ -83,8 +83,11 @@ describe("stream filters", () => {
     ["inbound refusal", item(ENTITY.inboundRefusal, "MAILIN#UNATTRIBUTED", "2026-01-05T09:00:00Z#ses-3")],
     ["tenant configuration", item(ENTITY.config, "T#lbx", "CONFIG")],
     ["staff member", item(ENTITY.staff, "T#lbx", "STAFF#p1")],
+    ["configuration and directory version", item(ENTITY.tenantVersion, "T#lbx", "VERSION")],
     ["good practice", item(ENTITY.goodPractice, "T#lbx#GP", "2026-01-05T09:00:00.000Z#gp1")],
     ["dedupe claim", item(ENTITY.dedupe, "T#lbx#D#reply-token#k", "DEDUPE")],
+    ["benchmark participation", item(ENTITY.benchmarkParticipation, "T#lbx", "BENCHMARK")],
+    ["published benchmark (aggregates only)", item(ENTITY.benchmarkPublished, "BENCHMARK", "Q#2026-Q3")],
     ["idempotency record (no entity)", item(undefined, "T#lbx#IDEMPOTENCY", "api#abc")],
     [
       "retention tombstone, deletion under way",
