@@ -35,6 +35,7 @@ import { spec as putStaffMember } from "./put-staff-member.js";
 import { spec as raiseChallenge } from "./raise-challenge.js";
 import { spec as recordMeeting } from "./record-meeting.js";
 import { spec as reportsOverdue } from "./reports-overdue.js";
+import { spec as reportsLive } from "./reports-live.js";
 import { spec as reportsThemes } from "./reports-themes.js";
 import { spec as reopen } from "./reopen.js";
 import { spec as requestReferral } from "./request-referral.js";
@@ -183,6 +184,12 @@ const PROBLEM_RESPONSES: Record<string, Json> = {
  * attachment and printable HTML page (functions/api/reports-themes.ts).
  */
 const OTHER_MEDIA_TYPES: Readonly<Record<string, Record<string, Json>>> = {
+  "reports-live": {
+    "text/html": {
+      schema: { type: "string", description: "The live page: one printable, self-contained HTML page" },
+      example: '<!doctype html><html lang="en-GB">...</html>',
+    },
+  },
   "reports-themes": {
     "text/csv": {
       schema: {
@@ -229,6 +236,7 @@ export function routeSpecs(): readonly AnyRouteSpec[] {
     teamChallenges,
     reportsThemes,
     reportsOverdue,
+    reportsLive,
     getConfig,
     putConfig,
     getDirectory,
@@ -270,7 +278,10 @@ export function buildOpenApiDocument(): OpenApiDocument {
             : {}),
         },
         ...(ok.schema === undefined
-          ? {}
+          ? // A page only (no JSON): its media types alone.
+            OTHER_MEDIA_TYPES[route.id] === undefined
+            ? {}
+            : { content: OTHER_MEDIA_TYPES[route.id] }
           : {
               content: {
                 "application/json": {

@@ -1,16 +1,16 @@
 import * as z from "zod";
 import { TenantNotConfiguredError } from "../app/execute-command.js";
-import { allPages, dueSoonHorizon, tenantCalendar } from "../audit/readers.js";
+import { loadOpen, tenantCalendar } from "../audit/readers.js";
 import { describeOverdue, overdueView } from "../audit/reports.js";
 import type { Protocol } from "../domain/protocol.js";
 import { trackSchema } from "../domain/protocol.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 
 /**
- * GET /v1/reports/overdue?nearWorkingDays=2: every open stage past its deadline, and those due
+ * GET /v1/reports/overdue?nearWorkingDays=2: every open stage past its deadline, those due
  * within `nearWorkingDays` working days (the tenant's calendar: weekends, bank holidays, its closure
- * days), most urgent first (functions/audit/reports.ts `overdueView`). Read from the
- * open-by-due-date tray up to the last deadline that can still count, every page. Ids, roles and
+ * days), and those nobody acknowledged within a working day, most urgent first
+ * (functions/audit/reports.ts `overdueView`). Read from the open-by-due-date tray, every page. Ids, roles and
  * deadlines only: the manager opens the challenge for its details.
  */
 
@@ -26,12 +26,20 @@ export const overdueRowSchema = z
     assigneePersonId: z.string(),
     team: z.string(),
     deadline: z.string(),
-    status: z.enum(["overdue", "due_soon"]),
+    status: z
+      .enum(["overdue", "due_soon", "not_acknowledged"])
+      .describe(
+        "overdue, due_soon, or not_acknowledged: due later, but no recipient acknowledged it within one working day",
+      ),
     workingDays: z
       .number()
       .int()
       .min(0)
       .describe("Working days past the deadline (overdue) or left before it (due soon); 0 = today"),
+    acknowledgementOverdue: z.boolean().meta({
+      description: "No recipient acknowledged the stage within one working day of its opening",
+      example: true,
+    }),
     text: z.string().describe("The row in plain words"),
   })
   .meta({ id: "OverdueRow" });
@@ -62,8 +70,9 @@ export const spec = defineRoute({
     if (config === undefined) throw new TenantNotConfiguredError(tenantId);
     const calendar = tenantCalendar(config);
     const now = deps.clock();
-    const dueBy = dueSoonHorizon(now, query.nearWorkingDays, calendar).toISOString();
-    const open = await allPages((page) => deps.challenges.openByDueDate(tenantId, dueBy, page));
+    // Every open stage, not only those due soon: one not acknowledged within a working day is listed
+    // however far off its deadline is.
+    const open = await loadOpen(deps.challenges, tenantId);
     // Labels from each challenge's own protocol; a protocol the service no longer knows shows stage ids.
     const protocols = [...new Set(open.map((s) => s.protocolId))]
       .map((id) => deps.protocols(id))

@@ -211,6 +211,13 @@ export const routes: readonly RouteDefinition[] = [
     summary: "Open stages past their deadline or due within N working days",
   },
   {
+    id: "reports-live",
+    method: "GET",
+    path: "/v1/reports/live",
+    scope: "reports/read",
+    summary: "The live page for service managers: where every open challenge stands, as printable HTML",
+  },
+  {
     id: "get-config",
     method: "GET",
     path: "/v1/config",

@@ -74,6 +74,7 @@ const openStageSchema = z.strictObject({
   coAssignees: z.array(assigneeSchema).default([]),
   copyTo: z.array(assigneeSchema),
   acknowledgedAt: instant.optional(),
+  acknowledgements: z.array(z.strictObject({ personId: id, at: instant, channel: channelSchema })).optional(),
   responses: z.array(z.strictObject({ at: instant, response: z.string() })),
   meetings: z.array(z.strictObject({ heldOn: day, attendees: z.array(z.string()), summary: z.string() })),
   raiserAlertedAt: instant.optional(),

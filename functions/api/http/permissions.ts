@@ -60,6 +60,7 @@ export const routePermissions: Readonly<Record<string, readonly ActorRole[]>> = 
   "team-challenges": READERS,
   "reports-themes": REPORT_READERS,
   "reports-overdue": REPORT_READERS,
+  "reports-live": REPORT_READERS,
   "get-config": CONFIG_READERS,
   "put-config": ["iro_service_manager"],
   "get-directory": CONFIG_READERS,
