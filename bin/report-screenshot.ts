@@ -5,8 +5,8 @@
  *   npx tsx bin/report-screenshot.ts [output.png]        (default docs/report.png)
  *   npx tsx bin/report-screenshot.ts --live              (docs/live-page.png, docs/live-page-phone.png)
  *
- * Needs a Chromium on the PATH (Debian: `apt-get install chromium`), or its path in CHROMIUM. Only
- * this documentation step needs it; no test does. The browser runs with a fresh profile in a temp
+ * Needs a Chromium on the PATH (Debian: `apt-get install chromium`; .ci/run installs it), or its
+ * path in CHROMIUM. test/integration/live-page-chromium.test.ts renders the live page with it. The browser runs with a fresh profile in a temp
  * folder, no network features, and loads nothing but the local page (which itself loads nothing).
  *
  * The demo: an authority running Halton's protocol (docs/seeds/002, the protocol that asks for the
@@ -143,6 +143,7 @@ function form(track: "CP" | "LAC", team: TeamKey, themes: readonly string[]): Ch
 
 /** The demo quarter's challenges. */
 export function demoChallenges(): DemoChallenge[] {
+  childNumber = 0; // the same invented case-record ids however often the demo is built
   const challenge = (id: string) => new DemoChallenge(halton, id);
   const raise = (track: "CP" | "LAC", team: TeamKey, themes: readonly string[]) =>
     ({
@@ -369,22 +370,26 @@ export async function screenshot(
   await screenshotHtml(demoReportHtml(), output, { chromium });
 }
 
+export interface ChromiumOptions {
+  /** The browser: default `$CHROMIUM`, else `chromium` on the PATH. */
+  readonly chromium?: string;
+  /** The window in CSS pixels (a phone: 390 wide). Default 1200 x 1600. */
+  readonly width?: number;
+  readonly height?: number;
+}
+
 /**
- * Writes `html` to a temp folder and screenshots it with a fresh, offline Chromium profile, at
- * `width` x `height` CSS pixels (a phone: 390 x 844).
+ * Writes `html` to a temp folder and runs headless Chromium on it with a fresh, offline profile,
+ * with `action` (`--screenshot=<file>` or `--dump-dom`); returns what Chromium printed.
  */
-export async function screenshotHtml(
-  html: string,
-  output: string,
-  options: { chromium?: string; width?: number; height?: number } = {},
-): Promise<void> {
+async function runChromium(html: string, action: string, options: ChromiumOptions): Promise<string> {
   const chromium = options.chromium ?? process.env.CHROMIUM ?? "chromium";
   const work = await mkdtemp(join(tmpdir(), "report-screenshot-"));
   try {
     const page = join(work, "report.html");
     await writeFile(page, html, "utf8");
     const profile = join(work, "profile");
-    await run(
+    const { stdout } = await run(
       chromium,
       [
         "--headless",
@@ -397,15 +402,30 @@ export async function screenshotHtml(
         "--disable-sync",
         "--hide-scrollbars",
         `--user-data-dir=${profile}`,
-        `--screenshot=${output}`,
+        action,
         `--window-size=${options.width ?? 1200},${options.height ?? 1600}`,
         pathToFileURL(page).href,
       ],
-      { timeout: 60_000 },
+      { timeout: 60_000, maxBuffer: 32 * 1024 * 1024 },
     );
+    return stdout;
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** Screenshots `html` as Chromium renders it, to `output` (PNG). */
+export async function screenshotHtml(
+  html: string,
+  output: string,
+  options: ChromiumOptions = {},
+): Promise<void> {
+  await runChromium(html, `--screenshot=${output}`, options);
+}
+
+/** The document as Chromium parsed and laid it out (`--dump-dom`): what a test can read back. */
+export function renderedDom(html: string, options: ChromiumOptions = {}): Promise<string> {
+  return runChromium(html, "--dump-dom", options);
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
