@@ -1,5 +1,7 @@
 import * as z from "zod";
 import { spec as acknowledge } from "./acknowledge.js";
+import { spec as ackLink } from "./ack-link.js";
+import { spec as ackLinkPage } from "./ack-link-page.js";
 import { spec as agreeActionPlan } from "./agree-action-plan.js";
 import { spec as approveReferral } from "./approve-referral.js";
 import { spec as bypass } from "./bypass.js";
@@ -184,6 +186,18 @@ const PROBLEM_RESPONSES: Record<string, Json> = {
  * attachment and printable HTML page (functions/api/reports-themes.ts).
  */
 const OTHER_MEDIA_TYPES: Readonly<Record<string, Record<string, Json>>> = {
+  "ack-link-page": {
+    "text/html": {
+      schema: { type: "string", description: "The confirmation page, with its Acknowledge button" },
+      example: '<!doctype html><html lang="en-GB">...</html>',
+    },
+  },
+  "ack-link": {
+    "text/html": {
+      schema: { type: "string", description: "The page saying the acknowledgement is recorded" },
+      example: '<!doctype html><html lang="en-GB">...</html>',
+    },
+  },
   "reports-live": {
     "text/html": {
       schema: { type: "string", description: "The live page: one printable, self-contained HTML page" },
@@ -212,6 +226,8 @@ export function routeSpecs(): readonly AnyRouteSpec[] {
     raiseChallenge,
     getChallenge,
     acknowledge,
+    ackLinkPage,
+    ackLink,
     respond,
     recordMeeting,
     agreeActionPlan,
@@ -308,7 +324,8 @@ export function buildOpenApiDocument(): OpenApiDocument {
       operationId: camel(route.id),
       summary: route.summary,
       tags: [(route.path.split("/")[2] ?? "api").replace(/\.json$/, "")],
-      security: [{ bearerAuth: [route.scope] }],
+      // A signed-link route takes no bearer token: the link's token is the credential.
+      security: route.signedLink === true ? [] : [{ bearerAuth: [route.scope] }],
       "x-required-scope": route.scope,
       "x-roles": routePermissions[route.id] ?? [],
       parameters,
