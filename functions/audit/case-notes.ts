@@ -270,7 +270,7 @@ function partsOf(walk: Walk, event: ChallengeEvent, next: ChallengeEvent | undef
     case "StageAcknowledged": {
       const opened = walk.opened.get(event.data.stageId);
       return {
-        action: `${capitalise(roleOf(walk, event.actor, event.data.stageId))} acknowledged the challenge.`,
+        action: `${capitalise(roleOf(walk, event.actor, event.data.stageId))} acknowledged the challenge${event.channel === "link" ? " from the link in the email" : ""}.`,
         outcome:
           opened === undefined
             ? "Awaiting a response."

@@ -965,6 +965,14 @@ describe("api", () => {
     const [authorizerId] = one("AWS::ApiGatewayV2::Authorizer");
     expect(ofType("AWS::ApiGatewayV2::Route")).toHaveLength(routes.length);
     for (const route of routes) {
+      // The acknowledgement link's routes only: the signed link in the path is the credential.
+      if (route.signedLink === true) {
+        template.hasResourceProperties("AWS::ApiGatewayV2::Route", {
+          RouteKey: `${route.method} ${route.path}`,
+          AuthorizationType: "NONE",
+        });
+        continue;
+      }
       template.hasResourceProperties("AWS::ApiGatewayV2::Route", {
         RouteKey: `${route.method} ${route.path}`,
         AuthorizationType: "JWT",
@@ -972,6 +980,24 @@ describe("api", () => {
         AuthorizationScopes: [route.scope],
       });
     }
+    expect(routes.filter((r) => r.signedLink === true).map((r) => r.id)).toEqual([
+      "ack-link-page",
+      "ack-link",
+    ]);
+  });
+
+  it("gives the link routes the reply-token key to read, and the notifications the API's address", () => {
+    for (const { route, handler } of stack.api.routes) {
+      const variables = (
+        resources[logicalIdOf(handler.fn)]?.Properties?.Environment as
+          { Variables?: Record<string, unknown> } | undefined
+      )?.Variables;
+      expect(variables?.REPLY_TOKEN_SECRET_ARN !== undefined, route.id).toBe(route.signedLink === true);
+    }
+    const reactor = resources[logicalIdOf(stack.events.reactor.fn)]?.Properties?.Environment as {
+      Variables?: Record<string, unknown>;
+    };
+    expect(reactor.Variables?.ACK_LINK_BASE_URL).toBeDefined();
   });
 
   it("routes each path to its own function", () => {

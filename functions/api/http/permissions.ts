@@ -33,6 +33,9 @@ export const routePermissions: Readonly<Record<string, readonly ActorRole[]>> = 
   // The recipient's actions: the domain checks the caller is the stage's recipient.
   acknowledge: ["manager", "iro_service_manager"],
   respond: ["manager", "iro_service_manager"],
+  // The acknowledgement link takes no token (the signed link is the credential): no role calls it with one.
+  "ack-link-page": [],
+  "ack-link": [],
   // Either side may record the stage meeting or the agreed plan.
   "record-meeting": PEOPLE,
   "agree-action-plan": PEOPLE,

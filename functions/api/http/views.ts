@@ -184,7 +184,7 @@ export function summarise(event: ChallengeEvent, label: StageLabeller): string {
       return `${label(event.data.stageId)} ${how} for ${to.join(" and ")}; response due by ${londonTime(event.data.deadline)}${notCopied.length === 0 ? "" : `; not copied: no holder: ${notCopied.join(", ")}`}`;
     }
     case "StageAcknowledged":
-      return `${label(event.data.stageId)} acknowledged by the ${event.actor.role}`;
+      return `${label(event.data.stageId)} acknowledged by the ${event.actor.role} (${event.channel})`;
     case "ResponseRecorded":
       return `The ${event.actor.role} responded at ${label(event.data.stageId)}`;
     case "MeetingRecorded":
