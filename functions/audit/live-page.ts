@@ -118,7 +118,7 @@ export function timelineOfEvents(
     at: event.at,
     actor: event.actor,
     channel: event.channel,
-    data: event.data as unknown as Record<string, unknown>,
+    data: event.data,
     prevHash: "",
     hash: "",
   }));

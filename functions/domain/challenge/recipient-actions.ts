@@ -1,6 +1,6 @@
 import type { Stage } from "../protocol.js";
 import type { Command, CommandOf } from "./commands.js";
-import { accept, day, isRaiser, isRefusal, raiserTitle, refuse, requireOpenStage, when } from "./decision.js";
+import { accept, day, isRaiser, isRefusal, raiserTitle, refuse, requireOpenStage } from "./decision.js";
 import type { DecideResult, Scope } from "./decision.js";
 import type { Assignee } from "./events.js";
 import type { OpenStage } from "./state.js";
