@@ -3,9 +3,10 @@
  * authority and screenshots it with headless Chromium, for the documentation:
  *
  *   npx tsx bin/report-screenshot.ts [output.png]        (default docs/report.png)
+ *   npx tsx bin/report-screenshot.ts --live              (docs/live-page.png, docs/live-page-phone.png)
  *
- * Needs a Chromium on the PATH (Debian: `apt-get install chromium`), or its path in CHROMIUM. Only
- * this documentation step needs it; no test does. The browser runs with a fresh profile in a temp
+ * Needs a Chromium on the PATH (Debian: `apt-get install chromium`; .ci/run installs it), or its
+ * path in CHROMIUM. test/integration/live-page-chromium.test.ts renders the live page with it. The browser runs with a fresh profile in a temp
  * folder, no network features, and loads nothing but the local page (which itself loads nothing).
  *
  * The demo: an authority running Halton's protocol (docs/seeds/002, the protocol that asks for the
@@ -18,7 +19,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
+import { livePage, timelineOfEvents, toLiveHtml } from "../functions/audit/live-page.js";
 import { themesReport, toHtml } from "../functions/audit/reports.js";
+import type { PersonNames } from "../functions/domain/words.js";
 import { createEnglandCalendar } from "../functions/domain/calendar.js";
 import {
   type Actor,
@@ -140,6 +143,7 @@ function form(track: "CP" | "LAC", team: TeamKey, themes: readonly string[]): Ch
 
 /** The demo quarter's challenges. */
 export function demoChallenges(): DemoChallenge[] {
+  childNumber = 0; // the same invented case-record ids however often the demo is built
   const challenge = (id: string) => new DemoChallenge(halton, id);
   const raise = (track: "CP" | "LAC", team: TeamKey, themes: readonly string[]) =>
     ({
@@ -263,6 +267,82 @@ export function demoChallenges(): DemoChallenge[] {
   ];
 }
 
+/** Challenges raised in the quarters before the demo quarter, and the demo quarter's open ones, for the live page. */
+export function demoLiveChallenges(): DemoChallenge[] {
+  const challenge = (id: string) => new DemoChallenge(halton, id);
+  const raiseLac = (team: TeamKey, themes: readonly string[]) =>
+    ({ type: "Raise", actor: IRM, channel: "api", form: form("LAC", team, themes) }) as const;
+  const acknowledge = (role: string, team: TeamKey, channel: "link" | "email" | "api") =>
+    ({ type: "Acknowledge", actor: managerOf(role, team), channel }) as const;
+  const respond = (role: string, team: TeamKey) =>
+    ({ type: "Respond", actor: managerOf(role, team), channel: "email", response: "Agreed." }) as const;
+  const resolve = { type: "MarkResolved", actor: IRM, channel: "api", summary: "Resolved." } as const;
+  const escalate = { type: "Escalate", actor: IRM, channel: "api", reasons: "Not resolved." } as const;
+  return [
+    ...demoChallenges(),
+    challenge("demo-q4-1")
+      .do(raiseLac("north", ["placement_choice", "review_preparation"]), "2025-11-03T09:00:00Z")
+      .do(acknowledge("team_manager", "north", "email"), "2025-11-03T11:00:00Z")
+      .do(respond("team_manager", "north"), "2025-11-05T09:00:00Z")
+      .do(resolve, "2025-11-06T09:00:00Z"),
+    challenge("demo-q4-2")
+      .do(raiseLac("care", ["supervision"]), "2025-12-01T09:00:00Z")
+      .do(escalate, "2025-12-04T09:00:00Z")
+      .do(respond("service_manager", "care"), "2025-12-10T09:00:00Z")
+      .do(resolve, "2025-12-15T09:00:00Z"),
+    challenge("demo-q1-1")
+      .do(raiseLac("south", ["placement_choice", "education_provision"]), "2026-01-12T09:00:00Z")
+      .do(respond("team_manager", "south"), "2026-01-14T09:00:00Z")
+      .do(resolve, "2026-01-15T09:00:00Z"),
+    challenge("demo-q1-2")
+      .do(raiseLac("north", ["placement_choice"]), "2026-02-09T09:00:00Z")
+      .do(escalate, "2026-02-12T09:00:00Z")
+      .do(escalate, "2026-02-19T09:00:00Z")
+      .do(respond("assistant_director", "north"), "2026-02-25T09:00:00Z")
+      .do(resolve, "2026-03-04T09:00:00Z"),
+    challenge("demo-15")
+      .do(raiseLac("care", ["health_provision"]), "2026-06-24T09:00:00Z")
+      .do(acknowledge("team_manager", "care", "link"), "2026-06-24T09:40:00Z"),
+    challenge("demo-16")
+      .do(raiseLac("fostering", ["placement_choice"]), "2026-06-25T13:00:00Z")
+      .do(acknowledge("team_manager", "fostering", "email"), "2026-06-25T15:10:00Z"),
+  ];
+}
+
+/** The instant the demo live page is drawn at: a Friday morning at the end of the demo quarter. */
+export const DEMO_LIVE_NOW = new Date("2026-06-26T09:30:00Z");
+
+/** The demo live page (functions/audit/live-page.ts) as one HTML page. */
+export function demoLiveHtml(): string {
+  const challenges = demoLiveChallenges().filter((c) =>
+    c.events.every((e) => Date.parse(e.at) <= DEMO_LIVE_NOW.getTime()),
+  );
+  const states = challenges.map((c) => c.state);
+  const names: PersonNames = (personId) => DEMO_NAMES[personId];
+  const page = livePage({
+    open: states.filter((s) => s.status === "open" || s.status === "ladder_exhausted"),
+    raised: states,
+    raisedEvents: challenges.flatMap((c) => c.events),
+    protocols: [halton],
+    calendar,
+    now: DEMO_LIVE_NOW,
+    names,
+    timelines: new Map(challenges.map((c) => [c.challengeId, timelineOfEvents(c.events, halton, names)])),
+    title: "Demo Borough: where every challenge stands",
+  });
+  return toLiveHtml(page);
+}
+
+/** Invented names for the demo directory. */
+const DEMO_NAMES: Readonly<Record<string, string>> = {
+  "team_manager@north": "Nia Northwood",
+  "team_manager@care": "Cal Carewell",
+  "team_manager@fostering": "Fen Fosterly",
+  "service_manager@north": "Sam Servicemann",
+  "irm-ada": "Ada Reviewer",
+  "cp-irm-bea": "Bea Chair",
+};
+
 /** The demo report as one HTML page. */
 export function demoReportHtml(): string {
   const challenges = demoChallenges();
@@ -282,17 +362,34 @@ export function demoReportHtml(): string {
 
 const run = promisify(execFile);
 
-/** Writes the page to a temp folder and screenshots it with a fresh, offline Chromium profile. */
+/** Writes the demo themes report to a temp folder and screenshots it with a fresh, offline Chromium profile. */
 export async function screenshot(
   output: string,
   chromium = process.env.CHROMIUM ?? "chromium",
 ): Promise<void> {
+  await screenshotHtml(demoReportHtml(), output, { chromium });
+}
+
+export interface ChromiumOptions {
+  /** The browser: default `$CHROMIUM`, else `chromium` on the PATH. */
+  readonly chromium?: string;
+  /** The window in CSS pixels (a phone: 390 wide). Default 1200 x 1600. */
+  readonly width?: number;
+  readonly height?: number;
+}
+
+/**
+ * Writes `html` to a temp folder and runs headless Chromium on it with a fresh, offline profile,
+ * with `action` (`--screenshot=<file>` or `--dump-dom`); returns what Chromium printed.
+ */
+async function runChromium(html: string, action: string, options: ChromiumOptions): Promise<string> {
+  const chromium = options.chromium ?? process.env.CHROMIUM ?? "chromium";
   const work = await mkdtemp(join(tmpdir(), "report-screenshot-"));
   try {
     const page = join(work, "report.html");
-    await writeFile(page, demoReportHtml(), "utf8");
+    await writeFile(page, html, "utf8");
     const profile = join(work, "profile");
-    await run(
+    const { stdout } = await run(
       chromium,
       [
         "--headless",
@@ -305,19 +402,42 @@ export async function screenshot(
         "--disable-sync",
         "--hide-scrollbars",
         `--user-data-dir=${profile}`,
-        `--screenshot=${output}`,
-        "--window-size=1200,1600",
+        action,
+        `--window-size=${options.width ?? 1200},${options.height ?? 1600}`,
         pathToFileURL(page).href,
       ],
-      { timeout: 60_000 },
+      { timeout: 60_000, maxBuffer: 32 * 1024 * 1024 },
     );
+    return stdout;
   } finally {
     await rm(work, { recursive: true, force: true });
   }
 }
 
+/** Screenshots `html` as Chromium renders it, to `output` (PNG). */
+export async function screenshotHtml(
+  html: string,
+  output: string,
+  options: ChromiumOptions = {},
+): Promise<void> {
+  await runChromium(html, `--screenshot=${output}`, options);
+}
+
+/** The document as Chromium parsed and laid it out (`--dump-dom`): what a test can read back. */
+export function renderedDom(html: string, options: ChromiumOptions = {}): Promise<string> {
+  return runChromium(html, "--dump-dom", options);
+}
+
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const output = resolve(process.argv[2] ?? fileURLToPath(new URL("../docs/report.png", import.meta.url)));
-  await screenshot(output);
-  console.log(`wrote ${output}`);
+  if (process.argv[2] === "--live") {
+    // The live page, at desktop and phone widths.
+    const docs = (name: string) => fileURLToPath(new URL(`../docs/${name}`, import.meta.url));
+    await screenshotHtml(demoLiveHtml(), docs("live-page.png"), { width: 1200, height: 2000 });
+    await screenshotHtml(demoLiveHtml(), docs("live-page-phone.png"), { width: 390, height: 1400 });
+    console.log(`wrote ${docs("live-page.png")} and ${docs("live-page-phone.png")}`);
+  } else {
+    const output = resolve(process.argv[2] ?? fileURLToPath(new URL("../docs/report.png", import.meta.url)));
+    await screenshot(output);
+    console.log(`wrote ${output}`);
+  }
 }

@@ -1,8 +1,9 @@
-import { CfnOutput, Duration } from "aws-cdk-lib";
+import { CfnOutput, Duration, Validations } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import {
   HttpApi,
   HttpMethod,
+  HttpNoneAuthorizer,
   HttpRoute,
   HttpRouteKey,
   HttpStage,
@@ -42,7 +43,8 @@ export interface ApiRoute {
 
 /**
  * The HTTP API: one Lambda per route of functions/api/routes.ts, every route behind the JWT
- * authorizer with the route's OAuth scope, access logs without personal data.
+ * authorizer with the route's OAuth scope (but the signed acknowledgement link's two), access logs
+ * without personal data.
  */
 export class Api extends Construct {
   readonly httpApi: HttpApi;
@@ -106,13 +108,22 @@ export class Api extends Construct {
       if (WRITE_SCOPES.has(route.scope)) props.store.grantReadWrite(handler);
       else props.store.grantRead(handler);
 
-      new HttpRoute(this, `${name}Route`, {
+      const httpRoute = new HttpRoute(this, `${name}Route`, {
         httpApi: this.httpApi,
         routeKey: HttpRouteKey.with(route.path, METHODS[route.method]),
         integration: new HttpLambdaIntegration(`${name}Integration`, handler.fn),
-        authorizer,
-        authorizationScopes: [route.scope],
+        // A signed-link route has no authorizer: the recipient opens it from an email without logging in.
+        ...(route.signedLink === true
+          ? { authorizer: new HttpNoneAuthorizer() }
+          : { authorizer, authorizationScopes: [route.scope] }),
       });
+      if (route.signedLink === true) {
+        Validations.of(httpRoute).acknowledge({
+          id: "AwsSolutions-APIG4",
+          reason:
+            "The acknowledgement link in a notification email must work without a login; its path carries a signed (HMAC), expiring token bound to one recipient and one stage visit, which the handler verifies before reading anything (functions/mail/ack-link.ts). GET records nothing; POST acknowledges only as that recipient.",
+        });
+      }
       return { route, handler };
     });
 

@@ -163,6 +163,7 @@ export class ChallengeStack extends Stack {
     });
 
     this.observability = new Observability(this, "Observability");
+    this.observability.watchThrottles(this.observability);
     this.store = new Store(this, "Store");
     this.functions = new FunctionFactory({
       logKey: this.observability.key,
@@ -226,6 +227,16 @@ export class ChallengeStack extends Stack {
       store: this.store,
       observability: this.observability,
     });
+
+    // The acknowledgement link (functions/mail/ack-link.ts): notifications carry it, pointing at
+    // the API; the link routes verify it with the reply-token keys, for the tenants this stack serves.
+    this.events.reactor.fn.addEnvironment("ACK_LINK_BASE_URL", this.api.httpApi.apiEndpoint);
+    for (const { route, handler } of this.api.routes) {
+      if (route.signedLink !== true) continue;
+      handler.fn.addEnvironment("REPLY_TOKEN_SECRET_ARN", this.mail.replyTokenSecret.secretArn);
+      handler.fn.addEnvironment("MAIL_TENANT_IDS", settings.tenantIds.join(","));
+      this.mail.replyTokenSecret.grantRead(handler.fn);
+    }
 
     // A person's action ends the workflow's wait (a stage's, or a monitored plan's): every handler
     // that records one (API writes and inbound email) may complete the stored task token, with

@@ -99,7 +99,11 @@ export class Observability extends Construct {
     return alarm;
   }
 
-  /** Errors and throttles of one function. */
+  /**
+   * Errors of one function. Throttles are watched once for the whole account and Region
+   * ({@link watchThrottles}): an alarm per function per metric took the stack past CloudFormation's
+   * 500 resources, and a throttle is a concurrency limit the functions share.
+   */
   watchFunction(fn: ServiceFunction): void {
     const period = Duration.minutes(5);
     this.alarm(
@@ -108,13 +112,6 @@ export class Observability extends Construct {
       fn.fn.metricErrors({ period, statistic: "Sum" }),
       1,
       `${fn.node.path}: the function failed at least once in 5 minutes.`,
-    );
-    this.alarm(
-      fn,
-      "ThrottlesAlarm",
-      fn.fn.metricThrottles({ period, statistic: "Sum" }),
-      1,
-      `${fn.node.path}: the function was throttled at least once in 5 minutes.`,
     );
     if (fn.invokedBy === "stream") {
       // Stream records are kept for 24 hours only: a lagging consumer loses audit events.
@@ -126,6 +123,22 @@ export class Observability extends Construct {
         `${fn.node.path}: stream records are over an hour old; DynamoDB Streams drops them after 24 hours.`,
       );
     }
+  }
+
+  /** Any Lambda function of the account and Region throttled (one alarm: see {@link watchFunction}). */
+  watchThrottles(scope: Construct): void {
+    this.alarm(
+      scope,
+      "LambdaThrottlesAlarm",
+      new Metric({
+        namespace: "AWS/Lambda",
+        metricName: "Throttles",
+        period: Duration.minutes(5),
+        statistic: "Sum",
+      }),
+      1,
+      "A Lambda function of this account and Region was throttled at least once in 5 minutes (the functions share the account's concurrency).",
+    );
   }
 
   /** Any message in a dead-letter queue needs a person. */

@@ -20,6 +20,8 @@ const READ = "challenges/read";
 const WRITE = "challenges/write";
 const SCOPES = {
   person: [READ, WRITE, "config/read"],
+  // Service managers read the live page and the other reports (functions/api/http/permissions.ts).
+  serviceManager: [READ, WRITE, "config/read", "reports/read"],
   iroServiceManager: [READ, WRITE, "config/read", "config/write", "reports/read"],
   auditor: [READ, "config/read", "reports/read"],
   caseRecordSystem: [READ],
@@ -102,7 +104,7 @@ export const DEMO_IDENTITIES: readonly DemoIdentity[] = [
     label: "SERVICE_MANAGER_NORTH",
     sub: "sm-north-evan",
     role: "manager",
-    scopes: SCOPES.person,
+    scopes: SCOPES.serviceManager,
     description: "Evan Price, Service Manager, North Locality Team (Level 2)",
     staff: {
       displayName: "Evan Price",
@@ -115,7 +117,7 @@ export const DEMO_IDENTITIES: readonly DemoIdentity[] = [
     label: "SERVICE_MANAGER_SOUTH",
     sub: "sm-south-fay",
     role: "manager",
-    scopes: SCOPES.person,
+    scopes: SCOPES.serviceManager,
     description: "Fay Lindqvist, Service Manager, South Locality Team (Level 2)",
     staff: {
       displayName: "Fay Lindqvist",

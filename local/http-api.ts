@@ -211,34 +211,38 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
     }
     const { route, values } = match;
 
-    // --- the JWT authorizer ----------------------------------------------------------------
-    const authorization = request.headers.authorization;
-    const bearer =
-      authorization === undefined ? undefined : /^(?:Bearer\s+)?(\S+)\s*$/i.exec(authorization)?.[1];
-    if (bearer === undefined) {
-      json(response, 401, { message: "Unauthorized" });
-      return;
-    }
-    const verified = await verifyToken(options.issuer, bearer);
-    if (!verified.ok) {
-      json(
-        response,
-        401,
-        { message: "Unauthorized" },
-        challengeHeader("invalid_token", verified.description),
-      );
-      return;
-    }
-    const claims = verified.claims as Record<string, unknown>;
-    const scopes = scopesOf(claims);
-    if (!scopes.includes(route.route.scope)) {
-      json(
-        response,
-        403,
-        { message: "Forbidden" },
-        challengeHeader("insufficient_scope", `the token does not have the scope ${route.route.scope}`),
-      );
-      return;
+    // --- the JWT authorizer (a signed-link route has none, as on AWS: its handler checks the link) ---
+    let jwt: { claims: Record<string, string>; scopes: string[] } | undefined;
+    if (route.route.signedLink !== true) {
+      const authorization = request.headers.authorization;
+      const bearer =
+        authorization === undefined ? undefined : /^(?:Bearer\s+)?(\S+)\s*$/i.exec(authorization)?.[1];
+      if (bearer === undefined) {
+        json(response, 401, { message: "Unauthorized" });
+        return;
+      }
+      const verified = await verifyToken(options.issuer, bearer);
+      if (!verified.ok) {
+        json(
+          response,
+          401,
+          { message: "Unauthorized" },
+          challengeHeader("invalid_token", verified.description),
+        );
+        return;
+      }
+      const claims = verified.claims as Record<string, unknown>;
+      const scopes = scopesOf(claims);
+      if (!scopes.includes(route.route.scope)) {
+        json(
+          response,
+          403,
+          { message: "Forbidden" },
+          challengeHeader("insufficient_scope", `the token does not have the scope ${route.route.scope}`),
+        );
+        return;
+      }
+      jwt = { claims: claimStrings(claims), scopes };
     }
 
     // --- the payload-2.0 event ---------------------------------------------------------------
@@ -275,7 +279,8 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
     const now = new Date();
     const requestId = randomUUID();
     const routeKey = `${route.route.method} ${route.route.path}`;
-    const event: APIGatewayProxyEventV2WithJWTAuthorizer = {
+    // Without an authorizer (a signed-link route) the event has no `authorizer`, as API Gateway sends it.
+    const event = {
       version: "2.0",
       routeKey,
       rawPath,
@@ -287,11 +292,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
       requestContext: {
         accountId: options.accountId,
         apiId: "local",
-        authorizer: {
-          principalId: "",
-          integrationLatency: 0,
-          jwt: { claims: claimStrings(claims), scopes },
-        },
+        ...(jwt === undefined ? {} : { authorizer: { principalId: "", integrationLatency: 0, jwt } }),
         domainName: headers.host ?? `${LOCAL_HOST}:${options.port}`,
         domainPrefix: (headers.host ?? LOCAL_HOST).split(".")[0] ?? "local",
         http: {
@@ -312,7 +313,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
         : isText
           ? { body: body.toString("utf8"), isBase64Encoded: false }
           : { body: body.toString("base64"), isBase64Encoded: true }),
-    };
+    } as APIGatewayProxyEventV2WithJWTAuthorizer;
 
     let result: unknown;
     try {

@@ -156,6 +156,8 @@ export function handlerEnvironment(settings: LocalSettings, ports: LocalPorts): 
     AUTHORITY_NAME: "Demo Borough Council",
     MAIL_BUCKET: settings.mailBucket,
     MAIL_PREFIX: settings.mailPrefix,
+    // lib/challenge-stack.ts: notifications' acknowledgement links point at the API.
+    ACK_LINK_BASE_URL: localUrl(ports.api),
     // lib/audit.ts
     AUDIT_BUCKET: settings.auditBucket,
     DIGEST_KEY_ID: settings.digestKeyArn,

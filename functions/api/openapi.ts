@@ -1,5 +1,7 @@
 import * as z from "zod";
 import { spec as acknowledge } from "./acknowledge.js";
+import { spec as ackLink } from "./ack-link.js";
+import { spec as ackLinkPage } from "./ack-link-page.js";
 import { spec as agreeActionPlan } from "./agree-action-plan.js";
 import { spec as approveReferral } from "./approve-referral.js";
 import { spec as benchmarkParticipation } from "./benchmark-participation.js";
@@ -40,6 +42,7 @@ import { spec as recordMeeting } from "./record-meeting.js";
 import { spec as reportsOverdue } from "./reports-overdue.js";
 import { BENCHMARK_CSV_HEADER } from "../reports/benchmark-render.js";
 import { spec as reportsBenchmark } from "./reports-benchmark.js";
+import { spec as reportsLive } from "./reports-live.js";
 import { spec as reportsThemes } from "./reports-themes.js";
 import { spec as reopen } from "./reopen.js";
 import { spec as requestReferral } from "./request-referral.js";
@@ -188,6 +191,24 @@ const PROBLEM_RESPONSES: Record<string, Json> = {
  * attachment and printable HTML page (functions/api/reports-themes.ts), and the benchmark's.
  */
 const OTHER_MEDIA_TYPES: Readonly<Record<string, Record<string, Json>>> = {
+  "ack-link-page": {
+    "text/html": {
+      schema: { type: "string", description: "The confirmation page, with its Acknowledge button" },
+      example: '<!doctype html><html lang="en-GB">...</html>',
+    },
+  },
+  "ack-link": {
+    "text/html": {
+      schema: { type: "string", description: "The page saying the acknowledgement is recorded" },
+      example: '<!doctype html><html lang="en-GB">...</html>',
+    },
+  },
+  "reports-live": {
+    "text/html": {
+      schema: { type: "string", description: "The live page: one printable, self-contained HTML page" },
+      example: '<!doctype html><html lang="en-GB">...</html>',
+    },
+  },
   "reports-themes": {
     "text/csv": {
       schema: {
@@ -226,6 +247,8 @@ export function routeSpecs(): readonly AnyRouteSpec[] {
     raiseChallenge,
     getChallenge,
     acknowledge,
+    ackLinkPage,
+    ackLink,
     respond,
     recordMeeting,
     agreeActionPlan,
@@ -252,6 +275,7 @@ export function routeSpecs(): readonly AnyRouteSpec[] {
     reportsOverdue,
     reportsBenchmark,
     benchmarkParticipation,
+    reportsLive,
     getConfig,
     putConfig,
     getDirectory,
@@ -295,7 +319,10 @@ export function buildOpenApiDocument(): OpenApiDocument {
             : {}),
         },
         ...(ok.schema === undefined
-          ? {}
+          ? // A page only (no JSON): its media types alone.
+            OTHER_MEDIA_TYPES[route.id] === undefined
+            ? {}
+            : { content: OTHER_MEDIA_TYPES[route.id] }
           : {
               content: {
                 "application/json": {
@@ -322,7 +349,8 @@ export function buildOpenApiDocument(): OpenApiDocument {
       operationId: camel(route.id),
       summary: route.summary,
       tags: [(route.path.split("/")[2] ?? "api").replace(/\.json$/, "")],
-      security: [{ bearerAuth: [route.scope] }],
+      // A signed-link route takes no bearer token: the link's token is the credential.
+      security: route.signedLink === true ? [] : [{ bearerAuth: [route.scope] }],
       "x-required-scope": route.scope,
       "x-roles": routePermissions[route.id] ?? [],
       parameters,

@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { TenantNotConfiguredError } from "../app/execute-command.js";
-import { allPages, dueSoonHorizon, tenantCalendar } from "../audit/readers.js";
+import { loadOpen, tenantCalendar } from "../audit/readers.js";
 import { describeOverdue, overdueView } from "../audit/reports.js";
 import type { Protocol } from "../domain/protocol.js";
 import { trackSchema } from "../domain/protocol.js";
@@ -8,10 +8,10 @@ import { createHandler, defineRoute } from "./http/middleware.js";
 import { about } from "../domain/about.js";
 
 /**
- * GET /v1/reports/overdue?nearWorkingDays=2: every open stage past its deadline, and those due
+ * GET /v1/reports/overdue?nearWorkingDays=2: every open stage past its deadline, those due
  * within `nearWorkingDays` working days (the tenant's calendar: weekends, bank holidays, its closure
- * days), most urgent first (functions/audit/reports.ts `overdueView`). Read from the
- * open-by-due-date tray up to the last deadline that can still count, every page. Ids, roles and
+ * days), and those nobody acknowledged within a working day, most urgent first
+ * (functions/audit/reports.ts `overdueView`). Read from the open-by-due-date tray, every page. Ids, roles and
  * deadlines only: the manager opens the challenge for its details.
  */
 
@@ -28,13 +28,21 @@ export const overdueRowSchema = z
     team: z.string().meta(about("The team the challenge is about", "team-east")),
     deadline: z.string().meta(about("When the stage must be resolved by", "2026-05-21T16:00:00.000Z")),
     status: z
-      .enum(["overdue", "due_soon"])
-      .meta(about("overdue, or due_soon (within nearWorkingDays)", "overdue")),
+      .enum(["overdue", "due_soon", "not_acknowledged"])
+      .meta(
+        about(
+          "overdue, due_soon, or not_acknowledged: due later, but no recipient acknowledged it within one working day",
+          "overdue",
+        ),
+      ),
     workingDays: z
       .number()
       .int()
       .min(0)
       .meta(about("Working days past the deadline (overdue) or left before it (due soon); 0 = today", 2)),
+    acknowledgementOverdue: z
+      .boolean()
+      .meta(about("No recipient acknowledged the stage within one working day of its opening", true)),
     text: z
       .string()
       .meta(about("The row in plain words", "Stage 2 (Divisional Manager): 2 working days overdue")),
@@ -69,8 +77,9 @@ export const spec = defineRoute({
     if (config === undefined) throw new TenantNotConfiguredError(tenantId);
     const calendar = tenantCalendar(config);
     const now = deps.clock();
-    const dueBy = dueSoonHorizon(now, query.nearWorkingDays, calendar).toISOString();
-    const open = await allPages((page) => deps.challenges.openByDueDate(tenantId, dueBy, page));
+    // Every open stage, not only those due soon: one not acknowledged within a working day is listed
+    // however far off its deadline is.
+    const open = await loadOpen(deps.challenges, tenantId);
     // Labels from each challenge's own protocol; a protocol the service no longer knows shows stage ids.
     const protocols = [...new Set(open.map((s) => s.protocolId))]
       .map((id) => deps.protocols(id))

@@ -16,6 +16,11 @@ export interface RouteDefinition {
   readonly path: string;
   readonly scope: Scope;
   readonly summary: string;
+  /**
+   * No bearer token (no JWT authorizer): the path carries a signed, expiring, per-recipient link
+   * token that the handler verifies before reading anything (functions/mail/ack-link.ts).
+   */
+  readonly signedLink?: true;
 }
 
 const c = "/v1/challenges/{challengeId}";
@@ -41,6 +46,22 @@ export const routes: readonly RouteDefinition[] = [
     path: `${c}/acknowledgements`,
     scope: "challenges/write",
     summary: "The current recipient acknowledges the stage",
+  },
+  {
+    id: "ack-link-page",
+    method: "GET",
+    path: "/v1/ack/{token}",
+    scope: "challenges/read",
+    summary: "The acknowledgement link's confirmation page (records nothing)",
+    signedLink: true,
+  },
+  {
+    id: "ack-link",
+    method: "POST",
+    path: "/v1/ack/{token}",
+    scope: "challenges/write",
+    summary: "Acknowledge the stage as the recipient the link was sent to",
+    signedLink: true,
   },
   {
     id: "respond",
@@ -209,6 +230,13 @@ export const routes: readonly RouteDefinition[] = [
     path: "/v1/reports/overdue",
     scope: "reports/read",
     summary: "Open stages past their deadline or due within N working days",
+  },
+  {
+    id: "reports-live",
+    method: "GET",
+    path: "/v1/reports/live",
+    scope: "reports/read",
+    summary: "The live page for service managers: where every open challenge stands, as printable HTML",
   },
   {
     id: "get-config",

@@ -57,6 +57,17 @@ export function periodProblem(period: ReportPeriod): string | undefined {
   return undefined;
 }
 
+/** A deadline later than any stage's: the open-by-due-date tray up to here holds every open stage. */
+export const AFTER_EVERY_DEADLINE = "9999-12-31T23:59:59.999Z";
+
+/** Every open challenge of the tenant (the open-by-due-date tray, every page), earliest deadline first. */
+export function loadOpen(
+  store: Pick<ChallengeStore, "openByDueDate">,
+  tenantId: string,
+): Promise<ChallengeState[]> {
+  return allPages((page) => store.openByDueDate(tenantId, AFTER_EVERY_DEADLINE, page));
+}
+
 /** Every item of a paged tray, page by page. */
 export async function allPages<T>(page: (query: TrayQuery) => Promise<Page<T>>): Promise<T[]> {
   const items: T[] = [];

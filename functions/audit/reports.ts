@@ -1,5 +1,6 @@
 import type { WorkingDayCalendar } from "../domain/calendar.js";
 import type { ChallengeEvent, EventOf } from "../domain/challenge/events.js";
+import { acknowledgementOverdue } from "../domain/challenge/acknowledgement.js";
 import { evolve, initialState } from "../domain/challenge/evolve.js";
 import type { ChallengeState, ChallengeStatus } from "../domain/challenge/state.js";
 import type { Protocol, RaiserRole, Stage, Track, TrackProtocol } from "../domain/protocol.js";
@@ -516,9 +517,12 @@ export interface OverdueRow {
   readonly assigneePersonId: string;
   readonly team: string;
   readonly deadline: string;
-  readonly status: "overdue" | "due_soon";
-  /** Working days past the deadline (overdue) or left before it (due soon); 0 = today. */
+  /** `not_acknowledged`: the deadline is further off, but nobody acknowledged the stage within a working day. */
+  readonly status: "overdue" | "due_soon" | "not_acknowledged";
+  /** Working days past the deadline (overdue) or left before it (due soon, not acknowledged); 0 = today. */
   readonly workingDays: number;
+  /** No recipient acknowledged the stage within one working day of its opening (domain `acknowledgementOverdue`). */
+  readonly acknowledgementOverdue: boolean;
 }
 
 /**
@@ -547,7 +551,8 @@ export function overdueView(
     const workingDays = overdue
       ? calendar.workingDaysBetween(deadline, now)
       : calendar.workingDaysBetween(now, deadline);
-    if (!overdue && workingDays > nearWorkingDays) continue;
+    const unacknowledged = acknowledgementOverdue(stage, now, calendar);
+    if (!overdue && workingDays > nearWorkingDays && !unacknowledged) continue;
     const label =
       byId.get(state.protocolId)?.tracks[state.track]?.stages.find((s) => s.id === stage.stageId)?.label ??
       stage.stageId;
@@ -562,8 +567,9 @@ export function overdueView(
       assigneePersonId: stage.assignee.personId,
       team: state.form.team.name,
       deadline: stage.deadline,
-      status: overdue ? "overdue" : "due_soon",
+      status: overdue ? "overdue" : workingDays <= nearWorkingDays ? "due_soon" : "not_acknowledged",
       workingDays,
+      acknowledgementOverdue: unacknowledged,
     });
   }
   return rows.sort(
@@ -603,6 +609,7 @@ function postLadderDecisionRow(
     deadline: pending.dueBy,
     status: overdue ? "overdue" : "due_soon",
     workingDays,
+    acknowledgementOverdue: false,
   };
 }
 
@@ -714,7 +721,7 @@ function labelLines(label: string): string[] {
 }
 
 /** A horizontal bar chart as inline SVG: no script, no external assets, readable when printed. */
-function barChart(id: string, title: string, bars: readonly Bar[]): string {
+export function barChart(id: string, title: string, bars: readonly Bar[]): string {
   if (bars.length === 0) return `<p class="empty">${escapeHtml(title)}: none.</p>`;
   const lineHeight = 16;
   const gap = 8;
@@ -755,7 +762,7 @@ function barChart(id: string, title: string, bars: readonly Bar[]): string {
   );
 }
 
-function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+export function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   if (rows.length === 0) return "";
   const head = headers.map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join("");
   const body = rows
@@ -900,5 +907,6 @@ export function describeOverdue(row: OverdueRow): string {
       : row.workingDays === 0
         ? "due today"
         : `due in ${row.workingDays} working day${row.workingDays === 1 ? "" : "s"}`;
-  return `${row.challengeId} ${row.stageLabel} (${row.assigneeTitle}), ${row.team}: ${when} (due by ${formatDeadline(row.deadline)})`;
+  const unacknowledged = row.acknowledgementOverdue ? "; not acknowledged within a working day" : "";
+  return `${row.challengeId} ${row.stageLabel} (${row.assigneeTitle}), ${row.team}: ${when} (due by ${formatDeadline(row.deadline)})${unacknowledged}`;
 }

@@ -22,6 +22,8 @@ export const mailConfigSchema = z.object({
   REPLY_TOKEN_SECRET_ARN: z.string().min(1),
   /** The case-record system's address for a record; needed to render notifications. */
   CASE_RECORD_BASE_URL: optional,
+  /** The API's base URL: stage notifications carry an acknowledgement link under it (ack-link.ts). Unset: no link. */
+  ACK_LINK_BASE_URL: optional,
   /** Where SES stores raw inbound mail, and under which prefix (receive-email.ts). */
   MAIL_BUCKET: optional,
   MAIL_PREFIX: optional,
@@ -56,7 +58,7 @@ export function required(value: string | undefined, name: string): string {
 }
 
 /** The tenant ids reply tokens are checked against. */
-export function tenantIdsOf(mail: MailConfig): string[] {
+export function tenantIdsOf(mail: Pick<MailConfig, "MAIL_TENANT_IDS" | "AUTHORITY">): string[] {
   const ids = (mail.MAIL_TENANT_IDS ?? mail.AUTHORITY ?? "")
     .split(",")
     .map((id) => id.trim())

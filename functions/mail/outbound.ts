@@ -15,6 +15,7 @@ import {
   undeliverableNotice,
 } from "./notifications.js";
 import type { ReplyKeySource } from "./reply-keys.js";
+import { ackLinkUrl, signAckLinkToken, withAckLink } from "./ack-link.js";
 import { replyAddressFor } from "./reply-token.js";
 
 // Sending a challenge's planned emails (the stream handler and delivery-events.ts), and the
@@ -35,6 +36,8 @@ export interface OutboundDependencies {
   /** Reply addresses are `reply+<token>@<replyDomain>`. */
   readonly replyDomain: string;
   readonly caseRecordBaseUrl: string;
+  /** The API's base URL for the acknowledgement link in a stage's notification (ack-link.ts); none when unset. */
+  readonly ackLinkBaseUrl?: string;
   readonly clock: () => Date;
   readonly observer: MailObserver;
 }
@@ -65,11 +68,32 @@ export async function sendPlanned(
   key: LedgerKey,
   seq: number | "alert",
 ): Promise<DeliveryOutcome> {
-  const rendered = renderPlanned(planned, {
+  const plain = renderPlanned(planned, {
     caseRecordBaseUrl: deps.caseRecordBaseUrl,
     ...(context.templates === undefined ? {} : { templates: context.templates }),
   });
   const grant = planned.reply;
+  // The stage's recipient may acknowledge from a link as well as by reply: their own, signed link.
+  const rendered =
+    grant?.party === "assignee" && deps.ackLinkBaseUrl !== undefined
+      ? withAckLink(
+          plain,
+          ackLinkUrl(
+            deps.ackLinkBaseUrl,
+            signAckLinkToken(
+              {
+                tenantId,
+                challengeId,
+                stageId: grant.stageId,
+                stageOpenedAt: grant.stageOpenedAt,
+                recipientEmail: planned.to.email,
+                expiresAt: grant.expiresAt,
+              },
+              await deps.keys.current(),
+            ),
+          ),
+        )
+      : plain;
   const replyTo =
     grant === undefined
       ? undefined

@@ -83,6 +83,7 @@ export function productionOutbound(): OutboundDependencies {
     undeliverable: new DynamoUndeliverableLog(documentClient, TABLE_NAME),
     replyDomain: mail.MAIL_REPLY_DOMAIN ?? mail.MAIL_DOMAIN,
     caseRecordBaseUrl: required(mail.CASE_RECORD_BASE_URL, "CASE_RECORD_BASE_URL"),
+    ...(mail.ACK_LINK_BASE_URL === undefined ? {} : { ackLinkBaseUrl: mail.ACK_LINK_BASE_URL }),
     clock: now,
     observer: mailObserver,
   };

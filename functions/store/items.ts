@@ -103,6 +103,16 @@ const openStageSchema = z.strictObject({
     .meta({ description: "Who must answer beside the recipient (a partner agency's recipient)" }),
   copyTo: z.array(assigneeSchema).meta({ description: "Who is copied on the stage's emails" }),
   acknowledgedAt: instant.optional().meta({ description: "When the recipient acknowledged it" }),
+  acknowledgements: z
+    .array(
+      z.strictObject({
+        personId: id.meta(about("Who acknowledged", "tm-north-carl")),
+        at: instant.meta({ description: "When" }),
+        channel: channelSchema.meta(about("How: link (from the email), email (a reply) or api", "link")),
+      }),
+    )
+    .optional()
+    .meta({ description: "Each recipient's acknowledgement, first one each" }),
   responses: z
     .array(
       z.strictObject({

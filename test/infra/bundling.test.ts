@@ -63,39 +63,42 @@ const COMMAND_ROUTES = [
  */
 const STILL_OVER_KB: Readonly<Record<string, number>> = {
   // The document is built at run time from every route's zod schemas and descriptions.
-  "functions/api/openapi.ts": 450,
+  "functions/api/openapi.ts": 480,
   // The whole command path (domain, presets, store), the MIME parser (82 KB) and, to answer a
   // reply, MailComposer (135 KB, 74 KB of it its attachment type table, which CDK's esbuild
   // options cannot leave out): issue 14 chose MailComposer over a hand-written header encoder.
-  "functions/mail/receive-email.ts": 540,
+  "functions/mail/receive-email.ts": 545,
   // The reactor sends the notifications: MailComposer (135 KB) on top of the domain and zod.
-  "functions/events/react.ts": 455,
+  "functions/events/react.ts": 460,
   // Tells the raiser when a notification bounced: MailComposer again.
-  "functions/mail/delivery-events.ts": 405,
-  // zod (102 KB) + Powertools idempotency with jmespath (38 KB) + the whole command path.
-  ...Object.fromEntries(COMMAND_ROUTES.map((id) => [`functions/api/${id}.ts`, 380])),
+  "functions/mail/delivery-events.ts": 415,
+  // zod (102 KB) + Powertools idempotency with jmespath (23 KB) + the whole command path.
+  ...Object.fromEntries(COMMAND_ROUTES.map((id) => [`functions/api/${id}.ts`, 390])),
   // Every API handler carries the OpenAPI descriptions and examples of its schemas (issue 13,
   // ~37 KB of own code): they are read at run time by .meta() on the schemas the handler
   // validates with. Keeping them in a registry only bin/openapi.ts imports would take them out.
   ...Object.fromEntries(
     [
-      ["get-challenge", 330],
-      ["child-case-notes", 335],
-      ["reports-themes", 340],
-      ["reports-overdue", 315],
-      ["overdue-tray", 310],
-      ["my-tray", 310],
-      ["child-challenges", 310],
-      ["team-challenges", 310],
-      ["get-config", 310],
-      ["put-config", 310],
-      ["get-directory", 310],
-      ["put-staff-member", 310],
-      ["record-absence", 310],
-      ["end-absence", 310],
-      ["good-practice", 310],
-      ["reports-benchmark", 350],
-      ["benchmark-participation", 305],
+      ["ack-link-page", 340],
+      ["ack-link", 340],
+      ["benchmark-participation", 310],
+      ["child-case-notes", 340],
+      ["child-challenges", 315],
+      ["end-absence", 320],
+      ["get-challenge", 335],
+      ["get-config", 320],
+      ["get-directory", 315],
+      ["good-practice", 320],
+      ["my-tray", 315],
+      ["overdue-tray", 315],
+      ["put-config", 315],
+      ["put-staff-member", 315],
+      ["record-absence", 315],
+      ["reports-benchmark", 355],
+      ["reports-live", 380],
+      ["reports-overdue", 325],
+      ["reports-themes", 345],
+      ["team-challenges", 315],
     ].map(([id, kb]) => [`functions/api/${String(id)}.ts`, Number(kb)]),
   ),
 };

@@ -966,11 +966,20 @@ describe("dead-letter queues and alarms", () => {
     }
   });
 
-  it("alarm on every function's errors and throttles, and on stream consumers' iterator age", () => {
+  it("alarm on every function's errors, on any throttle in the account, and on stream consumers' iterator age", () => {
     const functions = routes.length + OTHER_HANDLERS;
     expect(alarmsOn("Errors")).toHaveLength(functions);
-    expect(alarmsOn("Throttles")).toHaveLength(functions);
+    const throttles = alarmsOn("Throttles");
+    expect(throttles).toHaveLength(1);
+    expect(throttles[0]?.[1].Properties).toMatchObject({ Namespace: "AWS/Lambda" });
+    expect(throttles[0]?.[1].Properties?.Dimensions).toBeUndefined();
     expect(alarmsOn("IteratorAge")).toHaveLength(2);
+  });
+
+  it("stays well inside CloudFormation's 500 resources a stack", () => {
+    // Every route adds about nine resources (function, role, policy, log group, alarm, permission,
+    // integration, route): the headroom is what the next routes need.
+    expect(Object.keys(template.toJSON().Resources as object).length).toBeLessThanOrEqual(470);
   });
 
   it("alarm on failed, timed-out and aborted executions", () => {
@@ -995,6 +1004,14 @@ describe("api", () => {
     const [authorizerId] = one("AWS::ApiGatewayV2::Authorizer");
     expect(ofType("AWS::ApiGatewayV2::Route")).toHaveLength(routes.length);
     for (const route of routes) {
+      // The acknowledgement link's routes only: the signed link in the path is the credential.
+      if (route.signedLink === true) {
+        template.hasResourceProperties("AWS::ApiGatewayV2::Route", {
+          RouteKey: `${route.method} ${route.path}`,
+          AuthorizationType: "NONE",
+        });
+        continue;
+      }
       template.hasResourceProperties("AWS::ApiGatewayV2::Route", {
         RouteKey: `${route.method} ${route.path}`,
         AuthorizationType: "JWT",
@@ -1002,6 +1019,24 @@ describe("api", () => {
         AuthorizationScopes: [route.scope],
       });
     }
+    expect(routes.filter((r) => r.signedLink === true).map((r) => r.id)).toEqual([
+      "ack-link-page",
+      "ack-link",
+    ]);
+  });
+
+  it("gives the link routes the reply-token key to read, and the notifications the API's address", () => {
+    for (const { route, handler } of stack.api.routes) {
+      const variables = (
+        resources[logicalIdOf(handler.fn)]?.Properties?.Environment as
+          { Variables?: Record<string, unknown> } | undefined
+      )?.Variables;
+      expect(variables?.REPLY_TOKEN_SECRET_ARN !== undefined, route.id).toBe(route.signedLink === true);
+    }
+    const reactor = resources[logicalIdOf(stack.events.reactor.fn)]?.Properties?.Environment as {
+      Variables?: Record<string, unknown>;
+    };
+    expect(reactor.Variables?.ACK_LINK_BASE_URL).toBeDefined();
   });
 
   it("routes each path to its own function", () => {

@@ -33,6 +33,9 @@ export const routePermissions: Readonly<Record<string, readonly ActorRole[]>> = 
   // The recipient's actions: the domain checks the caller is the stage's recipient.
   acknowledge: ["manager", "iro_service_manager"],
   respond: ["manager", "iro_service_manager"],
+  // The acknowledgement link takes no token (the signed link is the credential): no role calls it with one.
+  "ack-link-page": [],
+  "ack-link": [],
   // Either side may record the stage meeting or the agreed plan.
   "record-meeting": PEOPLE,
   "agree-action-plan": PEOPLE,
@@ -63,6 +66,7 @@ export const routePermissions: Readonly<Record<string, readonly ActorRole[]>> = 
   "reports-benchmark": REPORT_READERS,
   // Taking part shares the authority's aggregate figures: the tenant's administrator decides.
   "benchmark-participation": ["iro_service_manager"],
+  "reports-live": REPORT_READERS,
   "get-config": CONFIG_READERS,
   "put-config": ["iro_service_manager"],
   "get-directory": CONFIG_READERS,

@@ -26,8 +26,11 @@ export const actorSchema = z.strictObject({
 });
 export type Actor = z.infer<typeof actorSchema>;
 
-/** How an action reached the service: a case-record system or person over the API, an email reply, or the workflow timer. */
-export const channelSchema = z.enum(["api", "email", "timer"]);
+/**
+ * How an action reached the service: a case-record system or person over the API, an email reply,
+ * the workflow timer, or the signed acknowledgement link in a notification (`link`).
+ */
+export const channelSchema = z.enum(["api", "email", "timer", "link"]);
 export type Channel = z.infer<typeof channelSchema>;
 
 /** The workflow's own identity, used for automatic escalation, reminders and actions falling due. */

@@ -80,7 +80,8 @@ export function lineOf(history: History, event: ChallengeEvent, opened?: EventOf
       return `${label(history, d.stageId)} passed to ${personAndTitle(history.names, d.to.personId, "named cover")}, acting for ${absentHolder(history, d.to)} (the ${d.from.title}), who is away ${until} (${why}); the deadline is unchanged`;
     }
     case "StageAcknowledged":
-      return `${label(history, event.data.stageId)} acknowledged by ${who(history, event.actor, event.channel, event.data.stageId)}`;
+      // The channel says whether it came from the email's link: shown here when lines leave it out.
+      return `${label(history, event.data.stageId)} acknowledged by ${who(history, event.actor, event.channel, event.data.stageId)}${history.channels ? "" : ` (${event.channel})`}`;
     case "ResponseRecorded":
       return `Response at ${label(history, event.data.stageId)} from ${who(history, event.actor, event.channel, event.data.stageId)}`;
     case "MeetingRecorded":

@@ -95,7 +95,7 @@ export function noteOf(history: History, event: ChallengeEvent, next: ChallengeE
     case "StageAcknowledged": {
       const opened = history.opened.get(event.data.stageId);
       return {
-        action: `${capitalise(roleOf(history, event.actor, event.data.stageId))} acknowledged the challenge.`,
+        action: `${capitalise(roleOf(history, event.actor, event.data.stageId))} acknowledged the challenge${event.channel === "link" ? " from the link in the email" : ""}.`,
         outcome:
           opened === undefined
             ? "Awaiting a response."

@@ -173,7 +173,14 @@ function apply(state: ChallengeState, event: ChallengeEvent): ChallengeState {
     }
 
     case "StageAcknowledged":
-      return onStage(state, event.data.stageId, (s) => ({ ...s, acknowledgedAt: event.at }));
+      return onStage(state, event.data.stageId, (s) => ({
+        ...s,
+        acknowledgedAt: s.acknowledgedAt ?? event.at,
+        acknowledgements: [
+          ...(s.acknowledgements ?? []),
+          { personId: event.actor.id, at: event.at, channel: event.channel },
+        ],
+      }));
 
     case "ResponseRecorded":
       return onStage(state, event.data.stageId, (s) => ({

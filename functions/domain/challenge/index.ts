@@ -17,3 +17,9 @@ export {
   timedOutWords,
 } from "./timer.js";
 export { stageWindow } from "./ladder.js";
+export {
+  ACKNOWLEDGE_WITHIN_WORKING_DAYS,
+  acknowledgementDueBy,
+  acknowledgementOverdue,
+  assigneeAcknowledgement,
+} from "./acknowledgement.js";

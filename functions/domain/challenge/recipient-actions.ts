@@ -1,6 +1,6 @@
 import type { Stage } from "../protocol.js";
 import type { Command, CommandOf } from "./commands.js";
-import { accept, day, isRaiser, isRefusal, raiserTitle, refuse, requireOpenStage, when } from "./decision.js";
+import { accept, day, isRaiser, isRefusal, raiserTitle, refuse, requireOpenStage } from "./decision.js";
 import type { DecideResult, Scope } from "./decision.js";
 import type { Assignee } from "./events.js";
 import type { OpenStage } from "./state.js";
@@ -24,6 +24,15 @@ function recipientTitles(open: OpenStage): string {
     .join(" or ");
 }
 
+/**
+ * Whether the person has acknowledged the open stage. A snapshot from before acknowledgements were
+ * kept per person says only that someone did: it counts for everyone, so nothing is recorded twice.
+ */
+export function hasAcknowledged(open: OpenStage, personId: string): boolean {
+  if (open.acknowledgements === undefined) return open.acknowledgedAt !== undefined;
+  return open.acknowledgements.some((a) => a.personId === personId);
+}
+
 export function acknowledge(scope: Scope, command: CommandOf<"Acknowledge">): DecideResult {
   const found = requireOpenStage(scope, "acknowledge");
   if (isRefusal(found)) return found;
@@ -34,9 +43,9 @@ export function acknowledge(scope: Scope, command: CommandOf<"Acknowledge">): De
       `only the current recipient (${recipientTitles(open)}) can acknowledge ${stage.label}`,
     );
   }
-  if (open.acknowledgedAt !== undefined) {
-    return refuse("WRONG_STATUS", `${stage.label} was already acknowledged on ${when(open.acknowledgedAt)}`);
-  }
+  // Each recipient acknowledges their own notification, once: a second acknowledgement (a double
+  // click, the link after an email reply) is accepted and records nothing new.
+  if (hasAcknowledged(open, command.actor.id)) return accept([]);
   return accept([scope.emit("StageAcknowledged", { stageId: open.stageId })]);
 }
 

@@ -1,7 +1,7 @@
 import type { WorkingDayCalendar } from "../calendar.js";
 import type { Protocol, Recipient, Track } from "../protocol.js";
 import type { Absence } from "../absence.js";
-import type { Actor } from "./actor.js";
+import type { Actor, Channel } from "./actor.js";
 import type { ChallengeForm, ReferralKind } from "./commands.js";
 import type {
   Assignee,
@@ -21,6 +21,13 @@ import type {
 export type ChallengeStatus =
   "open" | "monitoring" | "ladder_exhausted" | "resolved" | "withdrawn" | "closed";
 
+/** One recipient's acknowledgement of the notification that a stage was opened for them. */
+export interface StageAcknowledgement {
+  readonly personId: string;
+  readonly at: string;
+  readonly channel: Channel;
+}
+
 export interface OpenStage {
   readonly stageId: string;
   readonly stageIndex: number;
@@ -31,7 +38,13 @@ export interface OpenStage {
   /** Co-equal recipients: each may act as the assignee (empty for events that predate them). */
   readonly coAssignees: readonly Assignee[];
   readonly copyTo: readonly Assignee[];
+  /** The first acknowledgement by any recipient. */
   readonly acknowledgedAt?: string;
+  /**
+   * Each recipient's acknowledgement of their own notification: who, when, through which channel.
+   * Absent on snapshots written before it was kept (their `acknowledgedAt` alone says it was).
+   */
+  readonly acknowledgements?: readonly StageAcknowledgement[];
   readonly responses: readonly { readonly at: string; readonly response: string }[];
   readonly meetings: readonly {
     readonly heldOn: string;

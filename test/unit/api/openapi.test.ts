@@ -28,7 +28,8 @@ describe("OpenAPI document", () => {
     for (const route of routes) {
       const operation = document.paths[route.path]?.[route.method.toLowerCase()];
       expect(operation, `${route.method} ${route.path}`).toBeDefined();
-      expect(operation?.security).toEqual([{ bearerAuth: [route.scope] }]);
+      // The acknowledgement link's routes take no bearer token: the signed link is the credential.
+      expect(operation?.security).toEqual(route.signedLink === true ? [] : [{ bearerAuth: [route.scope] }]);
       const declared = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
       const documented = ((operation?.parameters ?? []) as { in?: string; name?: string }[])
         .filter((p) => p.in === "path")

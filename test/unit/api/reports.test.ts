@@ -15,6 +15,7 @@ import {
   makeHandler as themesHandler,
   themesReportSchema,
 } from "../../../functions/api/reports-themes.js";
+import { AFTER_EVERY_DEADLINE } from "../../../functions/audit/readers.js";
 import { themesReport } from "../../../functions/audit/reports.js";
 import { createEnglandCalendar } from "../../../functions/domain/calendar.js";
 import type { ChallengeForm } from "../../../functions/domain/challenge/index.js";
@@ -357,8 +358,8 @@ describe("who may read the reports", () => {
     expect((await themes(PERIOD, caller)).status).toBe(status);
   });
 
-  it("the permission table says the same for both reports", () => {
-    for (const route of ["reports-themes", "reports-overdue"]) {
+  it("the permission table says the same for every report", () => {
+    for (const route of ["reports-themes", "reports-overdue", "reports-live"]) {
       expect(
         ["auditor", "manager", "iro_service_manager"].every((role) => mayCall(route, role as never)),
       ).toBe(true);
@@ -408,10 +409,15 @@ describe("GET /v1/reports/overdue", () => {
       ["ch-o3", "due_soon", 1, "Level 1"],
     ]);
     expect(body.rows[0]?.text).toBe(
-      "ch-o1 Level 1 (Team Manager), North Locality Team: 4 working days overdue (due by 5pm on Monday 8 June 2026)",
+      "ch-o1 Level 1 (Team Manager), North Locality Team: 4 working days overdue (due by 5pm on Monday 8 June 2026); not acknowledged within a working day",
     );
-    // The tray is read up to the last instant before the 3rd working day after today (Wed 17 June).
-    expect(spy.mock.calls[0]?.[1]).toBe("2026-06-16T22:59:59.999Z");
+    // Every open stage is read: one nobody acknowledged is listed however far off its deadline.
+    expect(spy.mock.calls[0]?.[1]).toBe(AFTER_EVERY_DEADLINE);
+    // ch-o2 opened yesterday morning: its acknowledgement is due by close of business today.
+    expect(body.rows.map((r) => [r.challengeId, r.acknowledgementOverdue])).toEqual([
+      ["ch-o1", true],
+      ["ch-o3", true],
+    ]);
   });
 
   it("reaches further with nearWorkingDays", async () => {

@@ -514,15 +514,23 @@ describe("overdueView", () => {
       assigneePersonId: "social_worker@north",
     });
     expect(rows.map(describeOverdue)).toEqual([
-      "ch-l Informal (Social Worker), North Locality Team: 14 working days overdue (due by 5pm on Monday 15 June 2026)",
-      "ch-g Level 1 (Team Manager), North Locality Team: due in 2 working days (due by 5pm on Tuesday 7 July 2026)",
+      "ch-l Informal (Social Worker), North Locality Team: 14 working days overdue (due by 5pm on Monday 15 June 2026); not acknowledged within a working day",
+      "ch-g Level 1 (Team Manager), North Locality Team: due in 2 working days (due by 5pm on Tuesday 7 July 2026); not acknowledged within a working day",
     ]);
   });
 
-  it("leaves out stages further off than N working days", () => {
-    expect(overdueView(open, now, calendar, 1).map((r) => [r.challengeId, r.stageLabel])).toEqual([
-      ["ch-l", "informal"],
+  it("leaves out stages further off than N working days, unless nobody acknowledged them within a working day", () => {
+    const rows = overdueView(open, now, calendar, 1);
+    expect(rows.map((r) => [r.challengeId, r.stageLabel, r.status, r.acknowledgementOverdue])).toEqual([
+      ["ch-l", "informal", "overdue", true],
+      ["ch-g", "level_1", "not_acknowledged", true],
     ]);
+    const acknowledged = open.map((s) =>
+      s.challengeId === "ch-g" && s.currentStage !== null
+        ? { ...s, currentStage: { ...s.currentStage, acknowledgedAt: "2026-06-30T09:00:00.000Z" } }
+        : s,
+    );
+    expect(overdueView(acknowledged, now, calendar, 1).map((r) => r.challengeId)).toEqual(["ch-l"]);
   });
 
   it("calls a deadline later today due in 0 working days", () => {

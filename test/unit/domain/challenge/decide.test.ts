@@ -279,14 +279,14 @@ describe("any command on a challenge", () => {
 describe("Acknowledge and Respond", () => {
   const sw = manager("social_worker");
 
-  it("lets the current recipient acknowledge once", () => {
-    const state = accepted(raised(), { type: "Acknowledge", ...base(sw, "email") }, ctx);
+  it("records who acknowledged, when and how; a second acknowledgement records nothing new", () => {
+    const state = accepted(raised(), { type: "Acknowledge", ...base(sw, "link") }, ctx);
     expect(state.currentStage?.acknowledgedAt).toBe("2026-05-22T10:00:00.000Z");
-    expectRefused(
-      decide(state, { type: "Acknowledge", ...base(sw) }, ctx),
-      "WRONG_STATUS",
-      /already acknowledged/,
-    );
+    expect(state.currentStage?.acknowledgements).toEqual([
+      { personId: sw.id, at: "2026-05-22T10:00:00.000Z", channel: "link" },
+    ]);
+    const again = decide(state, { type: "Acknowledge", ...base(sw, "email") }, ctx);
+    expect(again).toEqual({ ok: true, events: [] });
   });
 
   it("refuses anyone else", () => {

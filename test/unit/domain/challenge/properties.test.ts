@@ -458,7 +458,11 @@ describe("the challenge aggregate under random command sequences", () => {
               expect(result.error.message.length).toBeGreaterThan(10);
               continue;
             }
-            expect(result.events.length).toBeGreaterThan(0);
+            // The one accepted no-op: a recipient acknowledging again records nothing new.
+            if (result.events.length === 0) {
+              expect(command.type).toBe("Acknowledge");
+              continue;
+            }
             result.events.forEach((event, i) => {
               expect(event.seq).toBe(state.version + i + 1);
               expect(event.challengeId).toBe(CHALLENGE);

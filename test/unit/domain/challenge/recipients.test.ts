@@ -192,6 +192,18 @@ describe("003 stage 3: both Heads of Service, co-equal", () => {
     });
   });
 
+  it("each Head of Service's notification records its own acknowledgement, once", () => {
+    const story = atStage3();
+    story.do({ type: "Acknowledge", ...as(manager("hos-cpru")) }, "2026-05-27T10:00:00Z");
+    expect(story.do({ type: "Acknowledge", ...as(manager("hos-cpru")) }, "2026-05-27T10:05:00Z")).toEqual([]);
+    story.do({ type: "Acknowledge", ...as(manager("hos-ai")) }, "2026-05-27T11:00:00Z");
+    expect(story.state.currentStage?.acknowledgedAt).toBe("2026-05-27T10:00:00.000Z");
+    expect(story.state.currentStage?.acknowledgements?.map((a) => [a.personId, a.at])).toEqual([
+      ["hos-cpru", "2026-05-27T10:00:00.000Z"],
+      ["hos-ai", "2026-05-27T11:00:00.000Z"],
+    ]);
+  });
+
   it("either Head of Service may acknowledge, respond and record the meeting; nobody else may", () => {
     const story = atStage3();
     const acknowledged = story.do(
