@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { TenantNotConfiguredError } from "../app/execute-command.js";
-import { previousQuarter, QUARTER_PATTERN, quarterOf } from "../domain/benchmark.js";
+import { previousQuarter, QUARTER_PATTERN, quarterOf } from "../domain/quarters.js";
 import { londonDay } from "../domain/london-time.js";
 import { compare, quarterFigures } from "../reports/benchmark.js";
 import { benchmarkCsv, benchmarkHtml } from "../reports/benchmark-render.js";

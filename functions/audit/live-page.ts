@@ -8,7 +8,9 @@ import type { Channel } from "../domain/challenge/actor.js";
 import type { ChallengeEvent } from "../domain/challenge/events.js";
 import type { ChallengeState } from "../domain/challenge/state.js";
 import type { Protocol } from "../domain/protocol.js";
+import { previousQuarter, quarterInWords, quarterOf, quarterPeriod } from "../domain/quarters.js";
 import { type ReportPeriod, barChart, escapeHtml, table, themesReport } from "./reports.js";
+import { toExportLine } from "./export-format.js";
 import { type TimelineEntry, timeline } from "./timeline.js";
 import { formatDeadline, formatInstant } from "./words.js";
 import { type PersonNames, stageLabel } from "../domain/words.js";
@@ -111,22 +113,10 @@ export function timelineOfEvents(
   protocol: Protocol | undefined,
   names?: PersonNames,
 ): TimelineEntry[] {
-  const lines = events.map((event) => ({
-    tenantId: "",
-    challengeId: event.challengeId,
-    seq: event.seq,
-    type: event.type,
-    at: event.at,
-    actor: event.actor,
-    channel: event.channel,
-    data: event.data,
-    prevHash: "",
-    hash: "",
-  }));
+  // The audit timeline reads export lines; these events are not from the store, so no hashes.
+  const lines = events.map((event) => toExportLine({ tenantId: "", event, prevHash: "", hash: "" }));
   return timeline(lines, protocol, names);
 }
-
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /** The current calendar quarter (London) of `now` and the `count - 1` before it, oldest first. */
 export function quartersEnding(
@@ -134,19 +124,9 @@ export function quartersEnding(
   calendar: WorkingDayCalendar,
   count = 4,
 ): { label: string; period: ReportPeriod }[] {
-  const [year, month] = calendar.londonDate(now).split("-").map(Number) as [number, number];
-  const first = Math.floor((month - 1) / 3) * 3; // 0-based month starting the current quarter
-  const quarters: { label: string; period: ReportPeriod }[] = [];
-  for (let i = count - 1; i >= 0; i--) {
-    const start = new Date(Date.UTC(year, first - 3 * i, 1));
-    const end = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 3, 0));
-    const day = (d: Date): string => d.toISOString().slice(0, 10);
-    quarters.push({
-      label: `${MONTHS[start.getUTCMonth()] ?? ""} to ${MONTHS[end.getUTCMonth()] ?? ""} ${end.getUTCFullYear()}`,
-      period: { from: day(start), to: day(end) },
-    });
-  }
-  return quarters;
+  const quarters = [quarterOf(calendar.londonDate(now))];
+  while (quarters.length < count) quarters.unshift(previousQuarter(quarters[0] ?? ""));
+  return quarters.map((quarter) => ({ label: quarterInWords(quarter), period: quarterPeriod(quarter) }));
 }
 
 function protocolOf(protocols: readonly Protocol[], id: string): Protocol | undefined {

@@ -135,33 +135,3 @@ export function bandOf(value: number, quartiles: Quartiles): Band {
   if (value > quartiles.upperQuartile) return "above_upper_quartile";
   return value <= quartiles.median ? "lower_quartile_to_median" : "median_to_upper_quartile";
 }
-
-/** A calendar quarter, `YYYY-Qn`: Q1 is January to March. */
-export const QUARTER_PATTERN = /^(\d{4})-Q([1-4])$/;
-
-/** The London dates (inclusive) a quarter covers. */
-export function quarterPeriod(quarter: string): { from: string; to: string } {
-  const match = QUARTER_PATTERN.exec(quarter);
-  if (match === null) throw new RangeError(`not a quarter: ${JSON.stringify(quarter)} (YYYY-Qn)`);
-  const year = Number(match[1]);
-  const first = (Number(match[2]) - 1) * 3 + 1;
-  const last = first + 2;
-  const lastDay = new Date(Date.UTC(year, last, 0)).getUTCDate();
-  const pad = (n: number): string => String(n).padStart(2, "0");
-  return { from: `${year}-${pad(first)}-01`, to: `${year}-${pad(last)}-${pad(lastDay)}` };
-}
-
-/** The quarter a London date (YYYY-MM-DD) falls in, and the one before it. */
-export function quarterOf(londonDate: string): string {
-  const year = Number(londonDate.slice(0, 4));
-  const month = Number(londonDate.slice(5, 7));
-  return `${year}-Q${Math.floor((month - 1) / 3) + 1}`;
-}
-
-export function previousQuarter(quarter: string): string {
-  const match = QUARTER_PATTERN.exec(quarter);
-  if (match === null) throw new RangeError(`not a quarter: ${JSON.stringify(quarter)} (YYYY-Qn)`);
-  const year = Number(match[1]);
-  const q = Number(match[2]);
-  return q === 1 ? `${year - 1}-Q4` : `${year}-Q${q - 1}`;
-}

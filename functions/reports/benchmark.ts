@@ -5,12 +5,12 @@ import {
   BAND_WORDS,
   bandOf,
   distribute,
-  quarterPeriod,
   type Band,
   type Distribution,
   type MetricKind,
   type MetricValue,
 } from "../domain/benchmark.js";
+import { quarterPeriod } from "../domain/quarters.js";
 import { endOfLondonDay } from "../domain/london-time.js";
 import type { Protocol } from "../domain/protocol.js";
 import type { Participation, PublishedBenchmark } from "../store/benchmark-store.js";

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { previousQuarter, quarterOf } from "../domain/benchmark.js";
+import { previousQuarter, quarterOf } from "../domain/quarters.js";
 import { londonDay } from "../domain/london-time.js";
 import { findPreset } from "../domain/presets/index.js";
 import { documentClient } from "../shared/clients.js";

@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { about } from "../domain/about.js";
-import { QUARTER_PATTERN } from "../domain/benchmark.js";
+import { QUARTER_PATTERN } from "../domain/quarters.js";
 import { CorruptItemError, parseItem, withoutUndefined } from "./items.js";
 import { ENTITY, keys } from "./table.js";
 

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { comparisonSchema } from "../../functions/api/reports-benchmark.js";
-import { previousQuarter, quarterOf } from "../../functions/domain/benchmark.js";
+import { previousQuarter, quarterOf } from "../../functions/domain/quarters.js";
 import { DEMO_TENANT } from "../../local/demo.js";
 import type { LocalRuntime } from "../../local/runtime.js";
 import { type E2eRuntime, api, eventually, londonDate, startE2eRuntime } from "../support/e2e-harness.js";

@@ -3,12 +3,15 @@ import {
   MIN_COHORT,
   bandOf,
   distribute,
-  previousQuarter,
-  quarterOf,
-  quarterPeriod,
   roundForKind,
   type MetricValue,
 } from "../../../functions/domain/benchmark.js";
+import {
+  previousQuarter,
+  quarterInWords,
+  quarterOf,
+  quarterPeriod,
+} from "../../../functions/domain/quarters.js";
 
 /** One authority's figures: a share, a rate and a day count. */
 function authority(share: number | null, rate: number | null, days: number | null): MetricValue[] {
@@ -130,5 +133,6 @@ describe("quarters", () => {
     expect(quarterOf("2026-04-01")).toBe("2026-Q2");
     expect(previousQuarter("2027-Q1")).toBe("2026-Q4");
     expect(previousQuarter("2026-Q3")).toBe("2026-Q2");
+    expect(quarterInWords("2026-Q3")).toBe("Jul to Sep 2026");
   });
 });
