@@ -976,10 +976,11 @@ describe("dead-letter queues and alarms", () => {
     expect(alarmsOn("IteratorAge")).toHaveLength(2);
   });
 
-  it("stays well inside CloudFormation's 500 resources a stack", () => {
-    // Every route adds about nine resources (function, role, policy, log group, alarm, permission,
-    // integration, route): the headroom is what the next routes need.
-    expect(Object.keys(template.toJSON().Resources as object).length).toBeLessThanOrEqual(470);
+  it("stays inside CloudFormation's 500 resources a stack, with room for one more route", () => {
+    // Every route adds eight resources (function, role, policy, log group, errors alarm,
+    // permission, integration, route). At 466 today; past 490 the next route would not deploy:
+    // move the API's routes into a nested stack (or share the routes' roles) before adding more.
+    expect(Object.keys(template.toJSON().Resources as object).length).toBeLessThanOrEqual(490);
   });
 
   it("alarm on failed, timed-out and aborted executions", () => {
