@@ -33,6 +33,7 @@
  * the JSON protocol (`X-Amz-Target: DynamoDBStreams_20120810.*`); DynamoDB Local does not check
  * request signatures.
  */
+import { TABLE } from "../functions/store/table.js";
 import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -267,10 +268,15 @@ export function retryDelayMs(attempt: number, baseMs: number): number {
   return Math.min(5_000, baseMs * 2 ** Math.min(attempt - 1, 30));
 }
 
-/** Which of `lanes` a record's partition key goes to (FNV-1a of the key's text: stable across restarts). */
+/**
+ * Which of `lanes` a record's partition key goes to (FNV-1a of the key's text: stable across
+ * restarts). The partition key only: hashing the sort key too would send one challenge's events to
+ * different lanes, and they would be handled out of order.
+ */
 export function laneOf(record: DynamoDBRecord, lanes: number): number {
   if (lanes <= 1) return 0;
-  const text = JSON.stringify(record.dynamodb?.Keys ?? {});
+  const keys = record.dynamodb?.Keys ?? {};
+  const text = JSON.stringify(keys[TABLE.partitionKey] ?? keys);
   let hash = 0x811c9dc5;
   for (let index = 0; index < text.length; index++) {
     hash ^= text.charCodeAt(index);

@@ -237,6 +237,11 @@ describe("stream pollers against DynamoDB Local", () => {
     };
     try {
       for (const sk of ["E#1", "E#2", "E#3"]) for (const pk of challenges) await putEvent(pk, sk);
+      // A challenge's records share one lane whatever their sort key (so they stay in order).
+      const laneFor = (pk: string, sk: string): number =>
+        laneOf({ dynamodb: { Keys: { pk: { S: pk }, sk: { S: sk } } } }, 3);
+      for (const pk of challenges)
+        expect(new Set(["E#1", "E#2", "E#3"].map((sk) => laneFor(pk, sk))).size).toBe(1);
       // The keys spread over more than one lane (the hash is stable, so this holds every run).
       expect(
         new Set(
