@@ -12,7 +12,7 @@ import {
   initialState,
 } from "../domain/challenge/index.js";
 import { runStartSeqOf } from "../domain/challenge/runs.js";
-import type { Protocol } from "../domain/protocol.js";
+import { type Protocol, protocolForTenant } from "../domain/protocol.js";
 import type { RetentionSettings } from "../domain/retention.js";
 import {
   type ChallengeRead,
@@ -53,6 +53,8 @@ export interface TenantSettings {
   readonly closeOfBusiness?: string | undefined;
   /** The authority's retention rule for child-protection records (functions/domain/retention.ts). */
   readonly retention?: RetentionSettings | undefined;
+  /** Its own reminder timing, over the protocol's (functions/domain/protocol.ts protocolForTenant). */
+  readonly reminders?: { readonly workingDaysBeforeDeadline?: number | undefined } | undefined;
 }
 
 /**
@@ -255,6 +257,17 @@ export interface TenantContext {
   readonly directory: DirectoryLookup;
 }
 
+/** The protocol a challenge runs under, as this tenant runs it; an id the service does not know throws. */
+export function tenantProtocol(
+  protocols: (protocolId: string) => Protocol | undefined,
+  protocolId: string,
+  settings: TenantSettings,
+): Protocol {
+  const protocol = protocols(protocolId);
+  if (protocol === undefined) throw new UnknownProtocolError(protocolId);
+  return protocolForTenant(protocol, settings);
+}
+
 /** The tenant's settings, calendar and directory at the version read with the challenge (cached there). */
 export async function tenantContextAt(
   tenants: TenantContextSource,
@@ -320,8 +333,7 @@ export async function executeFirstAccepted(
     const state = read.challenge?.state ?? initialState(challengeId);
     // A challenge keeps the protocol it was raised under, even if the tenant later changes its choice.
     const protocolId = state.status === "none" ? tenant.settings.protocolId : state.protocolId;
-    const protocol = deps.protocols(protocolId);
-    if (protocol === undefined) throw new UnknownProtocolError(protocolId);
+    const protocol = tenantProtocol(deps.protocols, protocolId, tenant.settings);
 
     const context = {
       protocol,

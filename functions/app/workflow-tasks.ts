@@ -20,12 +20,12 @@ import {
   type Observer,
   type TenantContext,
   type TenantContextSource,
-  UnknownProtocolError,
   type WorkflowSignal,
   executeCommand,
   executeFirstAccepted,
   readChallenge,
   tenantContextAt,
+  tenantProtocol,
 } from "./execute-command.js";
 
 /**
@@ -384,10 +384,8 @@ function reminderCommand(challengeId: string, stageId: string): Command {
   return { type: "SendReminder", challengeId, actor: TIMER_ACTOR, channel: "timer", stageId };
 }
 
-function protocolOf(deps: WorkflowTaskDependencies, state: ChallengeState): Protocol {
-  const protocol = deps.protocols(state.protocolId);
-  if (protocol === undefined) throw new UnknownProtocolError(state.protocolId);
-  return protocol;
+function protocolOf(deps: WorkflowTaskDependencies, state: ChallengeState, context: TenantContext): Protocol {
+  return tenantProtocol(deps.protocols, state.protocolId, context.settings);
 }
 
 /**
@@ -404,7 +402,7 @@ function reminderDue(
   context: TenantContext,
   now: Date,
 ): Date | undefined {
-  const protocol = protocolOf(deps, state);
+  const protocol = protocolOf(deps, state, context);
   const at = reminderTime(deadline, protocol, context.calendar);
   if (at === undefined) return undefined;
   const when = new Date(Math.max(at.getTime(), now.getTime()));
@@ -432,7 +430,7 @@ function timerOutcomeAt(
   context: TenantContext,
   at: Date,
 ): OnTimeout {
-  const protocol = protocolOf(deps, state);
+  const protocol = protocolOf(deps, state, context);
   const decision = decide(state, timerCommand(state.challengeId, stageId), {
     protocol,
     calendar: context.calendar,
@@ -556,7 +554,7 @@ function afterTimer(
   at: Date,
 ): ChallengeState {
   const ctx = {
-    protocol: protocolOf(deps, state),
+    protocol: protocolOf(deps, state, context),
     calendar: context.calendar,
     directory: context.directory,
     now: at,

@@ -272,6 +272,20 @@ export const protocolSchema = z
 export type Protocol = z.infer<typeof protocolSchema>;
 
 /** Parses untrusted protocol data (tenant configuration, presets) into a checked Protocol. */
+/**
+ * The protocol as one authority runs it: its own reminder timing, when its configuration sets one
+ * (`reminders.workingDaysBeforeDeadline`; 0 for none), else the protocol's.
+ */
+export function protocolForTenant(
+  protocol: Protocol,
+  settings: { readonly reminders?: { readonly workingDaysBeforeDeadline?: number | undefined } | undefined },
+): Protocol {
+  const days = settings.reminders?.workingDaysBeforeDeadline;
+  return days === undefined || days === protocol.reminderWorkingDaysBeforeDeadline
+    ? protocol
+    : { ...protocol, reminderWorkingDaysBeforeDeadline: days };
+}
+
 export function parseProtocol(input: unknown): Protocol {
   return protocolSchema.parse(input);
 }

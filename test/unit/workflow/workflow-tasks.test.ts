@@ -308,6 +308,27 @@ describe("openStage", () => {
     });
   });
 
+  it("follows the tenant's own reminder timing over the protocol's (reminders.workingDaysBeforeDeadline)", async () => {
+    // Two working days before the deadline instead of Nottingham's one; the reminder is then sent then.
+    fakes = makeFakes({
+      tenants: new InMemoryTenants({ ...settings, reminders: { workingDaysBeforeDeadline: 2 } }),
+    });
+    await raise();
+    const twoDaysBefore = createEnglandCalendar()
+      .workingDaysBefore(new Date(LEVEL_1_DEADLINE), 2)
+      .toISOString();
+    expect(twoDaysBefore < LEVEL_1_REMINDER).toBe(true);
+    expect(await openView()).toMatchObject({ waitUntil: twoDaysBefore, onTimeout: "remind" });
+    expect(await sendReminder(twoDaysBefore)).toMatchObject({ result: "reminded", stageId: "level_1" });
+
+    // 0: no reminders for this authority, whatever the protocol says.
+    fakes = makeFakes({
+      tenants: new InMemoryTenants({ ...settings, reminders: { workingDaysBeforeDeadline: 0 } }),
+    });
+    await raise();
+    expect(await openView()).toMatchObject({ waitUntil: LEVEL_1_DEADLINE, onTimeout: "escalate" });
+  });
+
   it("waits for the deadline straight away where the protocol sends no reminders", async () => {
     const silent = withoutReminders();
     fakes = makeFakes({ tenants: new InMemoryTenants({ ...settings, protocolId: silent.id }) });
