@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { addMonths, londonDay } from "../functions/domain/london-time.js";
+import { escapeHtml } from "../functions/shared/html.js";
 
 /** Where `npm start` writes the demo tokens (`export TOKEN_IRO=...`), inside the data folder. */
 export function tokensFilePath(dataDir: string): string {
@@ -76,10 +77,6 @@ export function demoSteps(urls: GuideUrls, dataDir: string, now: Date): readonly
       command: `curl -s "$API/v1/reports/themes?${period}&format=html" -H "Authorization: Bearer $TOKEN_IRO_SERVICE_MANAGER" > report.html`,
     },
   ];
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${String(c.charCodeAt(0))};`);
 }
 
 /** The index page at `/`: links to everything local, and the demo's steps. */

@@ -6,6 +6,7 @@ import type { ChallengeState, ChallengeStatus } from "../domain/challenge/state.
 import type { Protocol, RaiserRole, Stage, Track, TrackProtocol } from "../domain/protocol.js";
 import { endOfLondonDay } from "../domain/london-time.js";
 import { formatDay, formatDeadline, formatInstant } from "./words.js";
+import { escapeHtml } from "../shared/html.js";
 
 /**
  * Managers' reports, pure: the quarterly themes report (Halton, 002: "A summary of the themes arising
@@ -671,15 +672,6 @@ function stageText(row: StageCount): string {
 }
 
 // --- HTML --------------------------------------------------------------------------------------
-
-export function escapeHtml(text: string): string {
-  return text
-    .replaceAll("&", "&amp;")
-    .replaceAll("<", "&lt;")
-    .replaceAll(">", "&gt;")
-    .replaceAll('"', "&quot;")
-    .replaceAll("'", "&#39;");
-}
 
 interface Bar {
   readonly label: string;

@@ -10,7 +10,8 @@ import {
   stageRefOf,
   verifyReplyToken,
 } from "./reply-token.js";
-import { type RenderedEmail, escapeHtml } from "./templates.js";
+import { escapeHtml } from "../shared/html.js";
+import type { RenderedEmail } from "./templates.js";
 
 /**
  * The acknowledgement link in a stage notification: `<base>/v1/ack/<token>`, where the token is a

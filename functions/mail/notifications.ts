@@ -25,10 +25,10 @@ import {
   challengeReference,
   dateInWords,
   deadlineInWords,
-  escapeHtml,
   renderEmail,
   resolveTemplates,
 } from "./templates.js";
+import { escapeHtml } from "../shared/html.js";
 
 /**
  * Which emails a committed event needs: pure. The mail sender (send-notification.ts) reads each

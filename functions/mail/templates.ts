@@ -3,6 +3,7 @@ import * as z from "zod";
 import type { ChallengeForm, ReferralKind } from "../domain/challenge/commands.js";
 import type { GoodPracticeNotification } from "../domain/good-practice.js";
 import { about } from "../domain/about.js";
+import { escapeHtml } from "../shared/html.js";
 
 /**
  * The emails the service sends, rendered as `{ subject, text, html }`.
@@ -592,16 +593,6 @@ type Value =
   | { readonly type: "block"; readonly text: string; readonly html: string };
 
 type Variables = Partial<Record<VariableName, Value>>;
-
-/** Escapes text for HTML element content and quoted attribute values. */
-export function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;");
-}
 
 /** Free text as one list item: line breaks become spaces. */
 const oneLine = (text: string): string => text.replace(/\s+/g, " ").trim();

@@ -1,4 +1,5 @@
-import { csvField, escapeHtml } from "../audit/reports.js";
+import { csvField } from "../audit/reports.js";
+import { escapeHtml } from "../shared/html.js";
 import type { Distribution } from "../domain/benchmark.js";
 import { figureInWords, type BenchmarkComparison, type ComparisonRow } from "./benchmark.js";
 

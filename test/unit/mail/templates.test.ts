@@ -6,7 +6,6 @@ import {
   DEFAULT_TEMPLATES,
   caseRecordUrl,
   deadlineInWords,
-  escapeHtml,
   notificationKinds,
   renderEmail,
   resolveTemplates,
@@ -17,6 +16,7 @@ import {
   type NotificationKind,
   type StageFacts,
 } from "../../../functions/mail/templates.js";
+import { escapeHtml } from "../../../functions/shared/html.js";
 
 // Invented child and staff.
 const CHILD_NAME = "Rowan Ellery";
