@@ -5,10 +5,10 @@ import type {
 } from "aws-lambda";
 import * as z from "zod";
 import { TenantNotConfiguredError, UnknownProtocolError } from "../app/execute-command.js";
-import { loadCohort, periodProblem, protocolsFor, tenantCalendar } from "../audit/readers.js";
+import { loadCohort, periodAsAt, periodProblem, protocolsFor, tenantCalendar } from "../audit/readers.js";
 import { themesReport, toCsv, toHtml } from "../audit/reports.js";
 import { referralKindSchema } from "../domain/challenge/commands.js";
-import { endOfLondonDay, startOfLondonDay } from "../domain/london-time.js";
+import { startOfLondonDay } from "../domain/london-time.js";
 import { raiserRoleSchema, trackSchema } from "../domain/protocol.js";
 import { challengeStateSchema } from "../store/items.js";
 import type { ApiDependencies } from "./http/dependencies.js";
@@ -244,8 +244,7 @@ export const spec = defineRoute({
     const period = { from: query.from, to: query.to };
     const now = deps.clock();
     const start = startOfLondonDay(period.from);
-    const end = endOfLondonDay(period.to);
-    const asAt = end.getTime() > now.getTime() ? now : end;
+    const asAt = periodAsAt(period, now);
 
     const [cohort, goodPracticeNotifications] = await Promise.all([
       loadCohort(deps.challenges, tenantId, period, calendar),

@@ -1,7 +1,7 @@
 import { createEnglandCalendar, type WorkingDayCalendar } from "../domain/calendar.js";
 import type { ChallengeEvent } from "../domain/challenge/events.js";
 import type { ChallengeState } from "../domain/challenge/state.js";
-import { addMonths, startOfLondonDay } from "../domain/london-time.js";
+import { addMonths, endOfLondonDay } from "../domain/london-time.js";
 import type { Protocol } from "../domain/protocol.js";
 import type { ChallengeStore, Page, TrayQuery } from "../store/ports.js";
 import type { PersonNames } from "../domain/words.js";
@@ -148,14 +148,12 @@ export async function loadCohort(
 // --- the overdue view ---------------------------------------------------------------------------
 
 /**
- * The last instant a deadline can fall and still be within `nearWorkingDays` working days of `now`
- * (the overdue view's "due soon"): the instant before the London day that is the
- * (nearWorkingDays + 1)-th working day after today. The open-by-due-date tray up to here holds
- * every stage the view can list.
+ * The instant a report on `period` counts as at: the end of its last London day, or `now` while the
+ * period is still running (a challenge is not "past target" on a day that has not come yet).
  */
-export function dueSoonHorizon(now: Date, nearWorkingDays: number, calendar: WorkingDayCalendar): Date {
-  const tooFar = calendar.deadlineAfter(now, nearWorkingDays + 1);
-  return new Date(startOfLondonDay(calendar.londonDate(tooFar)).getTime() - 1);
+export function periodAsAt(period: ReportPeriod, now: Date): Date {
+  const end = endOfLondonDay(period.to);
+  return end.getTime() > now.getTime() ? now : end;
 }
 
 // --- the case-record system's pull --------------------------------------------------------------

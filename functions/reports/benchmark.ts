@@ -1,5 +1,5 @@
 import { UnknownProtocolError } from "../app/execute-command.js";
-import { loadCohort, protocolsFor, tenantCalendar } from "../audit/readers.js";
+import { loadCohort, periodAsAt, protocolsFor, tenantCalendar } from "../audit/readers.js";
 import { themesReport } from "../audit/reports.js";
 import {
   BAND_WORDS,
@@ -11,7 +11,6 @@ import {
   type MetricValue,
 } from "../domain/benchmark.js";
 import { quarterPeriod } from "../domain/quarters.js";
-import { endOfLondonDay } from "../domain/london-time.js";
 import type { Protocol } from "../domain/protocol.js";
 import type { Participation, PublishedBenchmark } from "../store/benchmark-store.js";
 import type { ChallengeStore } from "../store/ports.js";
@@ -41,8 +40,7 @@ export async function quarterFigures(
 ): Promise<{ asAt: Date; figures: MetricValue[] }> {
   const calendar = tenantCalendar(config);
   const period = quarterPeriod(quarter);
-  const end = endOfLondonDay(period.to);
-  const asAt = end.getTime() > now.getTime() ? now : end;
+  const asAt = periodAsAt(period, now);
   const cohort = await loadCohort(readers.challenges, tenantId, period, calendar);
   const protocols = protocolsFor(
     [config.protocolId, ...cohort.challenges.map((c) => c.protocolId)],
