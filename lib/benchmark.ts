@@ -1,10 +1,8 @@
 import { Duration } from "aws-cdk-lib";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
-import type { Schedule } from "aws-cdk-lib/aws-scheduler";
-import type { Queue } from "aws-cdk-lib/aws-sqs";
-import { Construct } from "constructs";
-import { addDailyJob } from "./daily-job.js";
-import type { FunctionFactory, ServiceFunction } from "./functions.js";
+import type { Construct } from "constructs";
+import { DailyJobConstruct } from "./daily-job.js";
+import type { FunctionFactory } from "./functions.js";
 import type { Observability } from "./observability.js";
 import type { Store } from "./store.js";
 
@@ -21,14 +19,9 @@ export interface BenchmarkProps {
  * tenants, as aggregates only. It reads the table (each tenant's challenges by month raised) and
  * writes the one published item per quarter.
  */
-export class Benchmark extends Construct {
-  readonly job: ServiceFunction;
-  readonly schedule: Schedule;
-  readonly deadLetterQueue: Queue;
-
+export class Benchmark extends DailyJobConstruct {
   constructor(scope: Construct, id: string, props: BenchmarkProps) {
-    super(scope, id);
-    const daily = addDailyJob(this, {
+    super(scope, id, {
       functions: props.functions,
       observability: props.observability,
       what: "benchmark job",
@@ -40,9 +33,6 @@ export class Benchmark extends Construct {
       memorySize: 1024,
       timeout: Duration.minutes(15),
     });
-    this.job = daily.job;
-    this.schedule = daily.schedule;
-    this.deadLetterQueue = daily.deadLetterQueue;
 
     props.store.grantRead(this.job);
     // The one write: the quarter's published item (aggregates only) in the base table.

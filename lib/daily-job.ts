@@ -4,7 +4,7 @@ import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { Schedule, ScheduleExpression } from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
-import type { Construct } from "constructs";
+import { Construct } from "constructs";
 import { type FunctionFactory, type ServiceFunction, nagRef } from "./functions.js";
 import type { Observability } from "./observability.js";
 
@@ -28,6 +28,25 @@ export interface DailyJob {
   readonly job: ServiceFunction;
   readonly schedule: Schedule;
   readonly deadLetterQueue: Queue;
+}
+
+/**
+ * A construct that is one daily job ({@link addDailyJob} in itself): the retention job and the
+ * benchmark extend it and add only what their function may read and write.
+ */
+export abstract class DailyJobConstruct extends Construct implements DailyJob {
+  readonly job: ServiceFunction;
+  readonly schedule: Schedule;
+  readonly deadLetterQueue: Queue;
+
+  protected constructor(scope: Construct, id: string, props: DailyJobProps) {
+    super(scope, id);
+    ({
+      job: this.job,
+      schedule: this.schedule,
+      deadLetterQueue: this.deadLetterQueue,
+    } = addDailyJob(this, props));
+  }
 }
 
 /**

@@ -1,11 +1,9 @@
 import { Duration } from "aws-cdk-lib";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
-import type { Schedule } from "aws-cdk-lib/aws-scheduler";
-import type { Queue } from "aws-cdk-lib/aws-sqs";
-import { Construct } from "constructs";
+import type { Construct } from "constructs";
 import { INDEXES } from "../functions/store/table.js";
-import { addDailyJob } from "./daily-job.js";
-import type { FunctionFactory, ServiceFunction } from "./functions.js";
+import { DailyJobConstruct } from "./daily-job.js";
+import type { FunctionFactory } from "./functions.js";
 import type { Observability } from "./observability.js";
 import type { Store } from "./store.js";
 
@@ -21,14 +19,9 @@ export interface RetentionProps {
  * schedule at 02:00 London time invokes the function, which deletes records past their retention
  * date through the retention index and leaves their tombstones. One run at a time.
  */
-export class Retention extends Construct {
-  readonly job: ServiceFunction;
-  readonly schedule: Schedule;
-  readonly deadLetterQueue: Queue;
-
+export class Retention extends DailyJobConstruct {
   constructor(scope: Construct, id: string, props: RetentionProps) {
-    super(scope, id);
-    const daily = addDailyJob(this, {
+    super(scope, id, {
       functions: props.functions,
       observability: props.observability,
       what: "retention job",
@@ -41,9 +34,6 @@ export class Retention extends Construct {
       memorySize: 512,
       timeout: Duration.minutes(15),
     });
-    this.job = daily.job;
-    this.schedule = daily.schedule;
-    this.deadLetterQueue = daily.deadLetterQueue;
 
     // Exactly what retention-store.ts does: read and delete items of the base table, write the
     // tombstone, and query the retention index only (no other index, no scan).
