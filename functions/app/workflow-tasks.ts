@@ -4,6 +4,7 @@ import {
   type ChallengeState,
   type ChallengeStatus,
   type Command,
+  type DecideResult,
   type DomainErrorCode,
   DomainError,
   TIMER_ACTOR,
@@ -406,23 +407,35 @@ function reminderDue(
   const at = reminderTime(deadline, protocol, context.calendar);
   if (at === undefined) return undefined;
   const when = new Date(Math.max(at.getTime(), now.getTime()));
-  const decision = decide(state, reminderCommand(state.challengeId, stageId), {
-    protocol,
+  return dryRun(deps, state, reminderCommand(state.challengeId, stageId), context, when).ok
+    ? when
+    : undefined;
+}
+
+/**
+ * `decide` as a dry run at `at` (its result is never written), so what the timer would do stays
+ * the domain's rule.
+ */
+function dryRun(
+  deps: WorkflowTaskDependencies,
+  state: ChallengeState,
+  command: Command,
+  context: TenantContext,
+  at: Date,
+): DecideResult {
+  return decide(state, command, {
+    protocol: protocolOf(deps, state, context),
     calendar: context.calendar,
     directory: context.directory,
-    now: when,
+    now: at,
     newId: () => "dry-run",
   });
-  return decision.ok ? when : undefined;
 }
 
 /** Codes of a refused AutoEscalate that mean "the timer would act, but cannot yet". */
 const BLOCKED: ReadonlySet<DomainErrorCode> = new Set(["NO_RECIPIENT"]);
 
-/**
- * What the timer would do at `at` if nothing else happened first: `decide` run as a dry run (its
- * result is not written), so the rules stay in the domain.
- */
+/** What the timer would do at `at` if nothing else happened first. */
 function timerOutcomeAt(
   deps: WorkflowTaskDependencies,
   state: ChallengeState,
@@ -430,14 +443,7 @@ function timerOutcomeAt(
   context: TenantContext,
   at: Date,
 ): OnTimeout {
-  const protocol = protocolOf(deps, state, context);
-  const decision = decide(state, timerCommand(state.challengeId, stageId), {
-    protocol,
-    calendar: context.calendar,
-    directory: context.directory,
-    now: at,
-    newId: () => "dry-run",
-  });
+  const decision = dryRun(deps, state, timerCommand(state.challengeId, stageId), context, at);
   if (!decision.ok) return BLOCKED.has(decision.error.code) ? "blocked" : "recheck";
   const alerted = decision.events.find((e) => e.type === "RaiserAlerted");
   if (alerted === undefined) return "escalate";
