@@ -20,7 +20,7 @@ import { acknowledge, agreeActionPlan, recordMeeting, respond } from "./recipien
 import { setLegalHold } from "./legal-hold.js";
 import { approveReferral, requestReferral } from "./referrals.js";
 import { decideAfterLadder } from "./after-ladder.js";
-import { routeToCover } from "../absence-cover.js";
+import { routeToCover } from "./route-to-cover.js";
 import type { ChallengeEvent } from "./events.js";
 import type { ChallengeState, DecideContext } from "./state.js";
 import { autoEscalate, sendReminder } from "./timer.js";
