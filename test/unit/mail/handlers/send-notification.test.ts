@@ -269,7 +269,7 @@ describe("failures", () => {
     const retry = await handler(batch(...events));
     expect(retry.batchItemFailures).toEqual([]);
     const sent = await sentEmails(sends().slice(1));
-    expect(sent.map((m) => [m.tags["crs-seq"], m.tags["crs-kind"], m.destinations?.[0]])).toEqual([
+    expect(sent.map((m) => [m.tags["crs-seq"], m.tags["crs-kind"], m.destinations[0]])).toEqual([
       ["4", "stage_opened", SAM.email],
       ["5", "response_received", MORGAN.email],
     ]);
@@ -367,7 +367,7 @@ describe("failures", () => {
     expect(first.batchItemFailures).toHaveLength(1);
     expect(await handler(batch(stage2))).toEqual({ batchItemFailures: [] });
     const sent = await sentEmails(sends());
-    expect(sent.map((m) => m.destinations?.[0])).toEqual([SAM.email, MORGAN.email, MORGAN.email]);
+    expect(sent.map((m) => m.destinations[0])).toEqual([SAM.email, MORGAN.email, MORGAN.email]);
     expect(sent[2]?.parsed.subject).toBe(`Email not delivered: challenge CR-${s.challengeId}`);
   });
 
