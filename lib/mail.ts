@@ -393,11 +393,15 @@ export class Mail extends Construct {
     });
   }
 
-  /** SES send as the service's identity, through its configuration set (both named: no wildcard). */
+  /**
+   * SES send as the service's identity, through its configuration set (both named: no wildcard).
+   * The functions send with the v2 SendEmail API (Simple content), which `ses:SendEmail` authorizes:
+   * no `ses:SendRawEmail`.
+   */
   grantSendEmail(fn: ServiceFunction): void {
     fn.role.addToPrincipalPolicy(
       new PolicyStatement({
-        actions: ["ses:SendEmail", "ses:SendRawEmail"],
+        actions: ["ses:SendEmail"],
         resources: [
           this.identity.emailIdentityArn,
           Stack.of(this).formatArn({

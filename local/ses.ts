@@ -1,6 +1,10 @@
 /**
  * SES out: `aws-ses-v2-local` (SES v1 and v2 SendEmail/SendRawEmail). Its page at `/` shows the mail
- * sent; `GET /store` returns it as JSON (the end-to-end tests read that).
+ * sent; `GET /store` returns it as JSON (the end-to-end tests read that). The functions send SES v2
+ * Simple messages: the package keeps their fields as SES would write them (addresses as given,
+ * names already encoded-words, Reply-To, the further headers such as In-Reply-To and
+ * Auto-Submitted), and builds the MIME from them for its download link, so nothing here builds it
+ * (test/integration/local/ses-simple.test.ts).
  *
  * The package keeps its mail in memory, in one store per process. So that mail survives a restart
  * like everything else, the runtime appends each message to a file of JSON lines under the data

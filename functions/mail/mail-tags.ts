@@ -1,6 +1,6 @@
 /**
  * SES message tags: how a bounce or a complaint finds its way back to the challenge. Apart from the
- * mailer, so a handler that only reads tags (delivery events) does not bundle the MIME builder.
+ * mailer, so reading a tag needs nothing of the sending side.
  */
 
 export const MAIL_TAGS = {

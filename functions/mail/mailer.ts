@@ -1,9 +1,9 @@
-import { type SESClient, SendRawEmailCommand } from "@aws-sdk/client-ses";
+import { type MessageHeader, type SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
 import { SENDING_LEASE_MS } from "../events/outbox-policy.js";
 import { logger } from "../shared/observability.js";
 import type { LedgerEntry, LedgerKey, OutboundLedger } from "./deliveries.js";
 import { encodeTagValue } from "./mail-tags.js";
-import { buildRawEmail } from "./mime.js";
+import { mailbox, messageHeader, headerText } from "./mime.js";
 import type { MailRecipient } from "./notifications.js";
 import type { RenderedEmail } from "./templates.js";
 
@@ -21,7 +21,8 @@ export class TransientDeliveryError extends Error {
 export function permanentRejectionCode(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
   if (error.name === "MessageRejected") return "MessageRejected";
-  if (error.name === "InvalidParameterValue" && /address/i.test(error.message)) return "InvalidAddress";
+  // SES v2 answers an address it cannot send to with BadRequestException ("Illegal address").
+  if (error.name === "BadRequestException" && /address/i.test(error.message)) return "InvalidAddress";
   return undefined;
 }
 
@@ -52,10 +53,10 @@ export interface MailerSettings {
   readonly configurationSet: string;
 }
 
-/** Sends one email once: claim, SendRawEmail, mark. Throws {@link TransientDeliveryError} when it should be retried. */
+/** Sends one email once: claim, SES SendEmail, mark. Throws {@link TransientDeliveryError} when it should be retried. */
 export class Mailer {
   constructor(
-    private readonly ses: Pick<SESClient, "send">,
+    private readonly ses: Pick<SESv2Client, "send">,
     private readonly ledger: OutboundLedger,
     private readonly settings: MailerSettings,
     private readonly clock: () => Date,
@@ -69,27 +70,9 @@ export class Mailer {
       throw new TransientDeliveryError("the email is being sent by another invocation");
     }
 
-    const headers: [string, string][] = [
-      ["Auto-Submitted", email.autoSubmitted],
-      // Out-of-office replies to a notification are refused anyway; ask Exchange not to send them.
-      ["X-Auto-Response-Suppress", "OOF, AutoReply"],
-    ];
-    if (email.inReplyTo !== undefined && /^<[^<>\s]+>$/.test(email.inReplyTo)) {
-      headers.push(["In-Reply-To", email.inReplyTo], ["References", email.inReplyTo]);
-    }
-    let raw: Buffer;
+    let request: SendEmailCommand;
     try {
-      raw = await buildRawEmail({
-        from: this.settings.from,
-        to: [email.to],
-        cc: email.cc ?? [],
-        ...(email.replyTo === undefined ? {} : { replyTo: email.replyTo }),
-        subject: email.rendered.subject,
-        text: email.rendered.text,
-        ...("html" in email.rendered ? { html: email.rendered.html } : {}),
-        date: this.clock(),
-        headers,
-      });
+      request = this.request(email);
     } catch (error) {
       // An address this sender cannot write: as permanent as SES refusing it.
       await this.ledger.markFailed(email.key, "InvalidAddress", this.clock());
@@ -100,15 +83,7 @@ export class Mailer {
     }
     let sesMessageId: string;
     try {
-      const output = await this.ses.send(
-        new SendRawEmailCommand({
-          RawMessage: { Data: raw },
-          Source: this.settings.from.address,
-          Destinations: [email.to.email, ...(email.cc ?? []).map((c) => c.email)],
-          ConfigurationSetName: this.settings.configurationSet,
-          Tags: Object.entries(email.tags).map(([Name, Value]) => ({ Name, Value: encodeTagValue(Value) })),
-        }),
-      );
+      const output = await this.ses.send(request);
       sesMessageId = output.MessageId ?? "";
     } catch (error) {
       const code = permanentRejectionCode(error);
@@ -130,5 +105,46 @@ export class Mailer {
       throw new TransientDeliveryError("the email was sent but could not be marked sent", { cause: error });
     }
     return { status: "sent", sesMessageId };
+  }
+
+  /**
+   * The SES v2 Simple send: SES builds the MIME (parts, transfer encoding, the Subject's
+   * encoded-words from its charset); mime.ts writes the addresses and the further headers.
+   */
+  private request(email: OutboundEmail): SendEmailCommand {
+    const headers: MessageHeader[] = [
+      messageHeader("Auto-Submitted", email.autoSubmitted),
+      // Out-of-office replies to a notification are refused anyway; ask Exchange not to send them.
+      messageHeader("X-Auto-Response-Suppress", "OOF, AutoReply"),
+    ];
+    // A Message-ID from an inbound email: used only in the plain form `<printable ASCII>`.
+    if (email.inReplyTo !== undefined && /^<[!-;=?-~]{1,800}>$/.test(email.inReplyTo)) {
+      headers.push(
+        messageHeader("In-Reply-To", email.inReplyTo),
+        messageHeader("References", email.inReplyTo),
+      );
+    }
+    const cc = email.cc ?? [];
+    const utf8 = (data: string) => ({ Data: data, Charset: "UTF-8" });
+    return new SendEmailCommand({
+      FromEmailAddress: mailbox(this.settings.from.address, this.settings.from.name),
+      Destination: {
+        ToAddresses: [mailbox(email.to.email, email.to.name)],
+        ...(cc.length > 0 ? { CcAddresses: cc.map((c) => mailbox(c.email, c.name)) } : {}),
+      },
+      ...(email.replyTo === undefined ? {} : { ReplyToAddresses: [mailbox(email.replyTo)] }),
+      Content: {
+        Simple: {
+          Subject: utf8(headerText(email.rendered.subject)),
+          Body: {
+            Text: utf8(email.rendered.text),
+            ...("html" in email.rendered ? { Html: utf8(email.rendered.html) } : {}),
+          },
+          Headers: headers,
+        },
+      },
+      ConfigurationSetName: this.settings.configurationSet,
+      EmailTags: Object.entries(email.tags).map(([Name, Value]) => ({ Name, Value: encodeTagValue(Value) })),
+    });
   }
 }

@@ -1,6 +1,6 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SESClient } from "@aws-sdk/client-ses";
+import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { documentClient } from "../shared/clients.js";
 import { now } from "../shared/clock.js";
 import { config } from "../shared/config.js";
@@ -32,12 +32,12 @@ export const mailObserver: MailObserver = {
 /** Wraps a mail handler (see withLambdaContext). */
 export const mailHandler = withLambdaContext;
 
-let sesClient: SESClient | undefined;
+let sesClient: SESv2Client | undefined;
 let secretsClient: SecretsManagerClient | undefined;
 let replyKeys: SecretsManagerReplyKeys | undefined;
 
-export function productionSes(): SESClient {
-  sesClient ??= new SESClient({});
+export function productionSes(): SESv2Client {
+  sesClient ??= new SESv2Client({});
   return sesClient;
 }
 

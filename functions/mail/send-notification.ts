@@ -13,7 +13,7 @@ import { mailHandler, productionOutbound } from "./production.js";
  * `entity = "event"` items, and the handler checks again). The table's stream is the outbox: an
  * event is committed once, with the snapshot, and every email it needs is derived from it here
  * (notifications.ts), rendered (templates.ts), given a signed Reply-To (reply-token.ts) and sent
- * with SES SendRawEmail through the configuration set.
+ * with SES v2 SendEmail (a Simple message: SES builds the MIME) through the configuration set.
  *
  * Delivery semantics, per (event seq × recipient):
  * - Before sending, a delivery record is claimed in the challenge's partition (`MAILOUT#<seq>#<recipient>`,
@@ -35,7 +35,7 @@ import { mailHandler, productionOutbound } from "./production.js";
  *   only be refused (`isSuperseded`). Emails that only inform are sent however late.
  *
  * Shared with receive-email.ts and delivery-events.ts, in their own modules: the mail settings
- * (mail-config.ts), the reply-key cache (reply-keys.ts), the MIME builder (mime.ts), the delivery
+ * (mail-config.ts), the reply-key cache (reply-keys.ts), addresses and headers for SES (mime.ts), the delivery
  * ledger and undeliverable log (deliveries.ts), the SES sender (mailer.ts), the mail context
  * (mail-context.ts), the raiser's undeliverable alert (outbound.ts) and the wiring (production.ts).
  */

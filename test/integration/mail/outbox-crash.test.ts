@@ -3,7 +3,7 @@
  * a later retry, once, and the retries of its stream record last far longer than the claim, on AWS
  * (the mapping's maximum record age) and locally (the stream poller's back-off and age limit).
  */
-import { SendRawEmailCommand, SESClient } from "@aws-sdk/client-ses";
+import { SendEmailCommand, SESv2Client } from "@aws-sdk/client-sesv2";
 import { GetCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -20,7 +20,7 @@ import { createTestTable, localDocumentClient } from "../../support/dynamodb-loc
 let client: DynamoDBDocumentClient;
 let tableName: string;
 let drop: () => Promise<void>;
-const ses = mockClient(SESClient);
+const ses = mockClient(SESv2Client);
 
 beforeAll(async () => {
   client = localDocumentClient();
@@ -35,7 +35,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   ses.reset();
-  ses.on(SendRawEmailCommand).resolves({ MessageId: "ses-1" });
+  ses.on(SendEmailCommand).resolves({ MessageId: "ses-1" });
 });
 
 const entry = {
@@ -64,19 +64,19 @@ describe("a claim left by a sender that died", () => {
 
     let now = new Date(crashedAt.getTime() + SENDING_LEASE_MS - 1_000);
     const mailer = new Mailer(
-      new SESClient({ region: "eu-west-2" }),
+      new SESv2Client({ region: "eu-west-2" }),
       ledger,
       { from: { address: "crs@service.example" }, configurationSet: "crs" },
       () => now,
     );
     await expect(mailer.deliver(email(key))).rejects.toBeInstanceOf(TransientDeliveryError);
-    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(0);
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(0);
 
     now = new Date(crashedAt.getTime() + SENDING_LEASE_MS + 1_000);
     expect(await mailer.deliver(email(key))).toEqual({ status: "sent", sesMessageId: "ses-1" });
     // A redelivery of the same record sends nothing more.
     expect(await mailer.deliver(email(key))).toEqual({ status: "already", previously: "sent" });
-    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(1);
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(1);
 
     const { Item } = await client.send(
       new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }),

@@ -6,7 +6,7 @@ vi.hoisted(() => {
 });
 
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SESClient, SendRawEmailCommand } from "@aws-sdk/client-ses";
+import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
 import { GetCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { SNSEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
@@ -45,7 +45,7 @@ import {
   sentEmails,
 } from "./harness.js";
 
-const ses = new SESClient({ region: "eu-west-2" });
+const ses = new SESv2Client({ region: "eu-west-2" });
 const sesMock = mockClient(ses);
 const secrets = new SecretsManagerClient({ region: "eu-west-2" });
 mockClient(secrets).on(GetSecretValueCommand).resolves({ SecretString: KEY_SECRET });
@@ -75,7 +75,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   sesMock.reset();
-  sesMock.on(SendRawEmailCommand).resolves({ MessageId: "ses-alert" });
+  sesMock.on(SendEmailCommand).resolves({ MessageId: "ses-alert" });
   observer = new RecordingObserver();
   clock.set(NOW);
 });
@@ -196,9 +196,9 @@ describe("permanent failures are recorded on the challenge and the raiser told",
       at: "2026-11-23T10:00:09.000Z",
       sourceId: "ses-stage-2",
     });
-    const [alert, ...others] = await sentEmails(sesMock.commandCalls(SendRawEmailCommand));
+    const [alert, ...others] = await sentEmails(sesMock.commandCalls(SendEmailCommand));
     expect(others).toEqual([]);
-    expect(alert?.input.Destinations).toEqual([MORGAN.email]);
+    expect(alert?.destinations).toEqual([MORGAN.email]);
     expect(alert?.parsed.subject).toBe(`Email not delivered: challenge CR-${CHALLENGE_ID}`);
     expect(alert?.parsed.text).toContain(
       "An email about challenge CR-" + CHALLENGE_ID + " to the Divisional Manager could not be delivered",
@@ -209,7 +209,7 @@ describe("permanent failures are recorded on the challenge and the raiser told",
     // SNS delivers it again: nothing new.
     sesMock.resetHistory();
     expect(await handleDeliveryEvent(deps(), event)).toBe("already_recorded");
-    expect(sesMock.commandCalls(SendRawEmailCommand)).toHaveLength(0);
+    expect(sesMock.commandCalls(SendEmailCommand)).toHaveLength(0);
   });
 
   it("a complaint is recorded and alerted too: SES will suppress further mail to that address", async () => {
@@ -225,7 +225,7 @@ describe("permanent failures are recorded on the challenge and the raiser told",
       detail: "abuse",
       seq: 2,
     });
-    const [alert] = await sentEmails(sesMock.commandCalls(SendRawEmailCommand));
+    const [alert] = await sentEmails(sesMock.commandCalls(SendEmailCommand));
     expect(alert?.parsed.text).toContain("to the Principal Manager was reported as unwanted");
   });
 
@@ -233,7 +233,7 @@ describe("permanent failures are recorded on the challenge and the raiser told",
     const event = sesEvent("Bounce", "ses-raiser", tags("5", "raiser", "response_received"), permanentBounce);
     expect(await handleDeliveryEvent(deps(), event)).toBe("recorded");
     expect(await failureRecord("ses-raiser")).toMatchObject({ recipientRole: "raiser" });
-    expect(sesMock.commandCalls(SendRawEmailCommand)).toHaveLength(0);
+    expect(sesMock.commandCalls(SendEmailCommand)).toHaveLength(0);
   });
 });
 
@@ -250,7 +250,7 @@ describe("what needs nothing", () => {
       "ignored_transient",
     ]);
     expect(await failureRecord("ses-t")).toBeUndefined();
-    expect(sesMock.commandCalls(SendRawEmailCommand)).toHaveLength(0);
+    expect(sesMock.commandCalls(SendEmailCommand)).toHaveLength(0);
   });
 
   it("an email without our tags, and our own bounce reply bouncing", async () => {
@@ -262,7 +262,7 @@ describe("what needs nothing", () => {
     ]);
     expect(observer.counted("MailDeliveryUntagged")).toBe(1);
     expect(observer.counted("MailDeliveryUnreadable")).toBe(1);
-    expect(sesMock.commandCalls(SendRawEmailCommand)).toHaveLength(0);
+    expect(sesMock.commandCalls(SendEmailCommand)).toHaveLength(0);
   });
 
   it("the Lambda handler takes SNS's event", async () => {

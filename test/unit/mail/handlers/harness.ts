@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { DynamoDBClient, QueryCommand } from "@aws-sdk/client-dynamodb";
-import type { SESClient, SendRawEmailCommandInput } from "@aws-sdk/client-ses";
+import type { SESv2Client, SendEmailCommandInput } from "@aws-sdk/client-sesv2";
 import type { DynamoDBRecord } from "aws-lambda";
 import { simpleParser, type ParsedMail } from "mailparser";
 import type {
@@ -23,6 +23,7 @@ import { presetProtocol } from "../../../../functions/mail/mail-context.js";
 import type { MailObserver } from "../../../../functions/mail/outbound.js";
 import type { ReplyKeyRing } from "../../../../functions/mail/reply-token.js";
 import { keys } from "../../../../functions/store/table.js";
+import { bareAddresses, simpleMessage } from "../../../support/ses-simple.js";
 import { type StaffMember, createDirectoryLookup } from "../../../../functions/store/tenant-store.js";
 
 /**
@@ -236,29 +237,33 @@ export async function streamRecordsOf(
   }
 }
 
-/** A SendRawEmail call's message, parsed, with the call's own parameters. */
+/** A SendEmail call's message as SES would build it, parsed, with the call's own parameters. */
 export interface SentEmail {
-  readonly input: SendRawEmailCommandInput;
+  readonly input: SendEmailCommandInput;
   readonly parsed: ParsedMail;
   readonly tags: Record<string, string>;
+  /** Where SES sends it: the bare addresses of To and Cc. */
+  readonly destinations: string[];
 }
 
 export async function sentEmails(calls: readonly { args: readonly [unknown] }[]): Promise<SentEmail[]> {
   return Promise.all(
     calls.map(async (call) => {
-      const input = (call.args[0] as { input: SendRawEmailCommandInput }).input;
-      const data = input.RawMessage?.Data;
-      if (data === undefined) throw new Error("a SendRawEmail call without a message");
+      const input = (call.args[0] as { input: SendEmailCommandInput }).input;
       return {
         input,
-        parsed: await simpleParser(Buffer.from(data)),
-        tags: Object.fromEntries((input.Tags ?? []).map((t) => [t.Name ?? "", t.Value ?? ""])),
+        parsed: await simpleParser(await simpleMessage(input)),
+        tags: Object.fromEntries((input.EmailTags ?? []).map((t) => [t.Name ?? "", t.Value ?? ""])),
+        destinations: [
+          ...bareAddresses(input.Destination?.ToAddresses),
+          ...bareAddresses(input.Destination?.CcAddresses),
+        ],
       };
     }),
   );
 }
 
-export type { SESClient };
+export type { SESv2Client };
 
 // ---------------------------------------------------------------------------------------------
 // Pure scenarios: decide and evolve with a directory, no storage

@@ -8,7 +8,7 @@ vi.hoisted(() => {
 import { readFileSync } from "node:fs";
 import { GetObjectCommand, type GetObjectCommandOutput, S3Client } from "@aws-sdk/client-s3";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SESClient, SendRawEmailCommand } from "@aws-sdk/client-ses";
+import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
 import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { SESEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
@@ -63,7 +63,7 @@ const fixture = (name: string): Buffer => readFileSync(new URL(name, FIXTURES));
 
 const s3 = new S3Client({ region: "eu-west-2" });
 const s3Mock = mockClient(s3);
-const ses = new SESClient({ region: "eu-west-2" });
+const ses = new SESv2Client({ region: "eu-west-2" });
 const sesMock = mockClient(ses);
 const secrets = new SecretsManagerClient({ region: "eu-west-2" });
 mockClient(secrets).on(GetSecretValueCommand).resolves({ SecretString: KEY_SECRET });
@@ -107,7 +107,7 @@ beforeEach(() => {
     return { Body: body as unknown as GetObjectCommandOutput["Body"] };
   });
   sesMock.reset();
-  sesMock.on(SendRawEmailCommand).resolves({ MessageId: "ses-bounce" });
+  sesMock.on(SendEmailCommand).resolves({ MessageId: "ses-bounce" });
   workflow = new RecordingWorkflow();
   observer = new RecordingObserver();
   clock.set(NOW);
@@ -228,7 +228,7 @@ async function messageClaimed(messageId: string, tenantId = TENANT): Promise<boo
 }
 
 const CHALLENGE_PK = keys.challengePartition(TENANT, CHALLENGE_ID);
-const bounces = () => sentEmails(sesMock.commandCalls(SendRawEmailCommand));
+const bounces = () => sentEmails(sesMock.commandCalls(SendEmailCommand));
 
 // The tests share the fixtures' challenge and run in order: refusals first (nothing changes), then
 // the replies that act on it, then what may no longer act.
@@ -260,7 +260,7 @@ describe("refused: nothing changes on the challenge", () => {
       attachments: [],
     });
     expect(await messageClaimed("<20261124094000.5F2A1C@mail.bulk-sender.example>")).toBe(false);
-    expect(sesMock.commandCalls(SendRawEmailCommand)).toHaveLength(0);
+    expect(sesMock.commandCalls(SendEmailCommand)).toHaveLength(0);
   });
 
   it("a GRAY DMARC verdict is not enough (the CDK drop-spam default would let it through)", async () => {
@@ -287,7 +287,7 @@ describe("refused: nothing changes on the challenge", () => {
 
     const [bounce, ...more] = await bounces();
     expect(more).toEqual([]);
-    expect(bounce?.input.Destinations).toEqual(["sam.whitlock@northby.example"]);
+    expect(bounce?.destinations).toEqual(["sam.whitlock@northby.example"]);
     expect(bounce?.parsed.headers.get("auto-submitted")).toBe("auto-replied");
     expect(bounce?.parsed.inReplyTo).toBe(
       "<DB9PR03MB73569A8B7C6D5E4F3A2B1C0D9E8F@DB9PR03MB7356.eurprd03.prod.outlook.com>",
@@ -320,20 +320,20 @@ describe("refused: nothing changes on the challenge", () => {
     expect(await version()).toBe(4);
     expect(await recordOf(CHALLENGE_PK, sesMessageId)).toMatchObject({ reason: "stage_closed" });
     const [bounce] = await bounces();
-    expect(bounce?.input.Destinations).toEqual(["jo.barnard@northby.example"]);
+    expect(bounce?.destinations).toEqual(["jo.barnard@northby.example"]);
     expect(bounce?.parsed.text).toContain("moved on");
   });
 
   it("an out-of-office: refused quietly (never answered)", async () => {
     const { outcome } = await receive(fixture("out-of-office.eml"));
     expect(outcome).toEqual({ outcome: "refused", reason: "auto_reply", bounced: false });
-    expect(sesMock.commandCalls(SendRawEmailCommand)).toHaveLength(0);
+    expect(sesMock.commandCalls(SendEmailCommand)).toHaveLength(0);
   });
 
   it("a colleague forwarding it: refused, and told to ask the person it was sent to", async () => {
     const { outcome } = await receive(fixture("forwarded-by-colleague.eml"));
     expect(outcome).toEqual({ outcome: "refused", reason: "forwarded", bounced: true });
-    expect((await bounces())[0]?.input.Destinations).toEqual(["chris.dunmore@northby.example"]);
+    expect((await bounces())[0]?.destinations).toEqual(["chris.dunmore@northby.example"]);
     expect(await version()).toBe(4);
   });
 });
@@ -384,7 +384,7 @@ describe("replies that act", () => {
     expect(
       await messageClaimed("<DB9PR03MB7356A1B2C3D4E5F6A7B8C9D0E1F2@DB9PR03MB7356.eurprd03.prod.outlook.com>"),
     ).toBe(true);
-    expect(sesMock.commandCalls(SendRawEmailCommand)).toHaveLength(0);
+    expect(sesMock.commandCalls(SendEmailCommand)).toHaveLength(0);
   });
 
   it("the same message delivered again changes nothing and is not answered", async () => {

@@ -6,7 +6,7 @@ vi.hoisted(() => {
 });
 
 import { DynamoDBClient, QueryCommand } from "@aws-sdk/client-dynamodb";
-import { SESClient, SendRawEmailCommand } from "@aws-sdk/client-ses";
+import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
 import { GetCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
@@ -44,7 +44,7 @@ import {
 const AUTHORITY = "Northby Council Children's Services";
 const CHILD_NAME = "Rowan Invented";
 
-const ses = new SESClient({ region: "eu-west-2" });
+const ses = new SESv2Client({ region: "eu-west-2" });
 const sesMock = mockClient(ses);
 
 let client: DynamoDBDocumentClient;
@@ -76,7 +76,7 @@ afterAll(async () => {
 let sesIds = 0;
 beforeEach(() => {
   sesMock.reset();
-  sesMock.on(SendRawEmailCommand).callsFake(() => ({ MessageId: `ses-${String(++sesIds)}` }));
+  sesMock.on(SendEmailCommand).callsFake(() => ({ MessageId: `ses-${String(++sesIds)}` }));
   observer = new RecordingObserver();
   clock.set(NOW);
 });
@@ -140,7 +140,7 @@ async function stored(n: GoodPracticeNotification, sequenceNumber: string): Prom
   };
 }
 const batch = (...records: DynamoDBRecord[]): DynamoDBStreamEvent => ({ Records: records });
-const sends = () => sesMock.commandCalls(SendRawEmailCommand);
+const sends = () => sesMock.commandCalls(SendEmailCommand);
 
 describe("the good practice sender", () => {
   it("sends one email to the practitioner's first line manager, with no child's name in the subject", async () => {
@@ -149,7 +149,7 @@ describe("the good practice sender", () => {
 
     const [email, ...others] = await sentEmails(sends());
     expect(others).toEqual([]);
-    expect(email?.input.Destinations).toEqual([JO.email]);
+    expect(email?.destinations).toEqual([JO.email]);
     expect(email?.input.ConfigurationSetName).toBe(CONFIGURATION_SET);
     const subject = email?.parsed.subject ?? "";
     expect(subject).toContain(`GP-${n.id}`);
@@ -190,7 +190,7 @@ describe("the good practice sender", () => {
   it("fails the record on a throttle, then sends it once when it is retried", async () => {
     const record = await stored(notification(), "300");
     sesMock
-      .on(SendRawEmailCommand)
+      .on(SendEmailCommand)
       .rejectsOnce(Object.assign(new Error("Maximum sending rate exceeded."), { name: "Throttling" }))
       .callsFake(() => ({ MessageId: `ses-${String(++sesIds)}` }));
 
@@ -205,7 +205,7 @@ describe("the good practice sender", () => {
   it("logs and counts a permanent refusal, and does not retry it", async () => {
     const record = await stored(notification(), "400");
     sesMock
-      .on(SendRawEmailCommand)
+      .on(SendEmailCommand)
       .rejects(Object.assign(new Error("Email address is not verified."), { name: "MessageRejected" }));
     await expect(handler(batch(record))).resolves.toEqual({ batchItemFailures: [] });
     await expect(handler(batch(record))).resolves.toEqual({ batchItemFailures: [] });
@@ -221,7 +221,7 @@ describe("the good practice sender", () => {
     });
     await handler(batch(await stored(n, "500")));
     const [email] = await sentEmails(sends());
-    expect(email?.input.Destinations).toEqual(["pat.partner@health.example"]);
+    expect(email?.destinations).toEqual(["pat.partner@health.example"]);
   });
 
   it("counts a notification with no address and does not fail the record", async () => {

@@ -6,7 +6,7 @@ vi.hoisted(() => {
 });
 
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SESClient, SendRawEmailCommand } from "@aws-sdk/client-ses";
+import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
 import { GetCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
@@ -60,7 +60,7 @@ import {
 const SECRET_ARN = "arn:aws:secretsmanager:eu-west-2:123456789012:secret:reply-token-key-AbCdEf";
 const AUTHORITY = "Northby Council Children's Services";
 
-const ses = new SESClient({ region: "eu-west-2" });
+const ses = new SESv2Client({ region: "eu-west-2" });
 const sesMock = mockClient(ses);
 const secrets = new SecretsManagerClient({ region: "eu-west-2" });
 const secretsMock = mockClient(secrets);
@@ -93,7 +93,7 @@ afterAll(async () => {
 let sesIds = 0;
 beforeEach(() => {
   sesMock.reset();
-  sesMock.on(SendRawEmailCommand).callsFake(() => ({ MessageId: `ses-${String(++sesIds)}` }));
+  sesMock.on(SendEmailCommand).callsFake(() => ({ MessageId: `ses-${String(++sesIds)}` }));
   secretsMock.reset();
   secretsMock.on(GetSecretValueCommand).resolves({ SecretString: KEY_SECRET });
   observer = new RecordingObserver();
@@ -130,7 +130,7 @@ const record = (seq: number): DynamoDBRecord => {
   return found;
 };
 const sequenceNumber = (seq: number): string => record(seq).dynamodb?.SequenceNumber ?? "";
-const sends = () => sesMock.commandCalls(SendRawEmailCommand);
+const sends = () => sesMock.commandCalls(SendEmailCommand);
 
 async function ledgerItem(seq: number, recipientKey: string): Promise<Record<string, unknown> | undefined> {
   const { Item } = await client.send(
@@ -165,8 +165,8 @@ describe("a StageOpened event", () => {
     expect(others).toEqual([]);
     if (sent === undefined) throw new Error("nothing sent");
 
-    expect(sent.input.Destinations).toEqual([SAM.email]);
-    expect(sent.input.Source).toBe(MAIL_FROM);
+    expect(sent.destinations).toEqual([SAM.email]);
+    expect(sent.input.FromEmailAddress).toBe(`"Northby Challenge & Resolution" <${MAIL_FROM}>`);
     expect(sent.input.ConfigurationSetName).toBe(CONFIGURATION_SET);
     expect(sent.tags).toEqual({
       "crs-tenant": TENANT,
@@ -254,7 +254,7 @@ describe("failures", () => {
     const events = await s.seedAndRespond();
     const throttled = Object.assign(new Error("Maximum sending rate exceeded."), { name: "Throttling" });
     sesMock
-      .on(SendRawEmailCommand)
+      .on(SendEmailCommand)
       .rejectsOnce(throttled)
       .callsFake(() => ({ MessageId: `ses-${String(++sesIds)}` }));
 
@@ -269,7 +269,7 @@ describe("failures", () => {
     const retry = await handler(batch(...events));
     expect(retry.batchItemFailures).toEqual([]);
     const sent = await sentEmails(sends().slice(1));
-    expect(sent.map((m) => [m.tags["crs-seq"], m.tags["crs-kind"], m.input.Destinations?.[0]])).toEqual([
+    expect(sent.map((m) => [m.tags["crs-seq"], m.tags["crs-kind"], m.destinations[0]])).toEqual([
       ["4", "stage_opened", SAM.email],
       ["5", "response_received", MORGAN.email],
     ]);
@@ -306,15 +306,15 @@ describe("failures", () => {
     const stage2 = (await s.records())[3];
     if (stage2 === undefined) throw new Error("no Stage 2 event");
     sesMock
-      .on(SendRawEmailCommand)
+      .on(SendEmailCommand)
       .rejectsOnce(Object.assign(new Error("Email address is not verified."), { name: "MessageRejected" }))
       .callsFake(() => ({ MessageId: `ses-${String(++sesIds)}` }));
 
     expect(await handler(batch(stage2))).toEqual({ batchItemFailures: [] });
     const [rejected, alert, ...rest] = await sentEmails(sends());
     expect(rest).toEqual([]);
-    expect(rejected?.input.Destinations).toEqual([SAM.email]);
-    expect(alert?.input.Destinations).toEqual([MORGAN.email]);
+    expect(rejected?.destinations).toEqual([SAM.email]);
+    expect(alert?.destinations).toEqual([MORGAN.email]);
     expect(alert?.parsed.subject).toBe(`Email not delivered: challenge CR-${s.challengeId}`);
     expect(alert?.parsed.text).toContain("to the Divisional Manager could not be sent");
     expect(alert?.tags).toMatchObject({
@@ -359,7 +359,7 @@ describe("failures", () => {
     const stage2 = (await s.records())[3];
     if (stage2 === undefined) throw new Error("no Stage 2 event");
     sesMock
-      .on(SendRawEmailCommand)
+      .on(SendEmailCommand)
       .rejectsOnce(Object.assign(new Error("rejected"), { name: "MessageRejected" }))
       .rejectsOnce(Object.assign(new Error("slow down"), { name: "Throttling" }))
       .callsFake(() => ({ MessageId: `ses-${String(++sesIds)}` }));
@@ -367,7 +367,7 @@ describe("failures", () => {
     expect(first.batchItemFailures).toHaveLength(1);
     expect(await handler(batch(stage2))).toEqual({ batchItemFailures: [] });
     const sent = await sentEmails(sends());
-    expect(sent.map((m) => m.input.Destinations?.[0])).toEqual([SAM.email, MORGAN.email, MORGAN.email]);
+    expect(sent.map((m) => m.destinations[0])).toEqual([SAM.email, MORGAN.email, MORGAN.email]);
     expect(sent[2]?.parsed.subject).toBe(`Email not delivered: challenge CR-${s.challengeId}`);
   });
 
@@ -560,7 +560,8 @@ describe("SES details", () => {
   it("only refusals that retrying cannot change are permanent", () => {
     const error = (name: string, message = "x") => Object.assign(new Error(message), { name });
     expect(permanentRejectionCode(error("MessageRejected"))).toBe("MessageRejected");
-    expect(permanentRejectionCode(error("InvalidParameterValue", "Illegal address"))).toBe("InvalidAddress");
+    expect(permanentRejectionCode(error("BadRequestException", "Illegal address"))).toBe("InvalidAddress");
+    expect(permanentRejectionCode(error("BadRequestException", "Missing required content"))).toBeUndefined();
     for (const name of [
       "Throttling",
       "ServiceUnavailable",
