@@ -94,7 +94,11 @@ const LAMBDA_ARM_PER_GB_SECOND = 0.0000133334;
 /**
  * DynamoDB on-demand: $0.625 per million write request units and $0.125 per million read request
  * units in US East since the November 2024 reduction (aws.amazon.com/dynamodb/pricing/on-demand,
- * read 2026-12-05); London costs a little more, so we assume 20% more as an upper bound.
+ * read 2026-12-05: a write unit per started KB, two in a transaction; the US East figures checked
+ * again on 2026-12-05 against airbyte.com/data-engineering-resources/dynamodb-pricing, 2025-07-21).
+ * London's own figure was in neither source: it costs a little more, so we assume 20% more as an
+ * upper bound. Index writes are counted as DynamoDB Local reports them, which is at a
+ * transaction's rate (two units a KB) for an index entry written by a transaction: an upper bound too.
  */
 const DYNAMODB_PER_WRU = (0.625 * 1.2) / 1_000_000;
 const DYNAMODB_PER_RRU = (0.125 * 1.2) / 1_000_000;
@@ -115,6 +119,8 @@ const REACTOR_ASSUMED_RRU = 1;
 const COST_TARGET = 0.0005;
 /** main before this change (issue 11's table): 8 transitions a stage, 35 a challenge. */
 const BEFORE = { perStage: 8, total: 35 };
+/** main 5076d73, before the indexes held keys only: 376 write units a challenge, ~41 a committed command. */
+const BEFORE_WRITE_UNITS = { challenge: 376, perCommit: 41 };
 
 // ---------------------------------------------------------------------------------------------
 // The run
@@ -376,7 +382,7 @@ export async function transitions(): Promise<BenchFigure[]> {
   row(
     "  write units per committed command (transaction)",
     perCommit.toFixed(1),
-    `${describeWrites(transactions)}, over ${transactions.length} transactions; before: ~42`,
+    `${describeWrites(transactions)}, over ${transactions.length} transactions; before ~${BEFORE_WRITE_UNITS.perCommit} (${BEFORE_WRITE_UNITS.challenge} a challenge)`,
   );
   row(
     "DynamoDB Streams reads by Lambda, EventBridge, SNS",
@@ -386,7 +392,19 @@ export async function transitions(): Promise<BenchFigure[]> {
   row(
     "estimated AWS cost per challenge (no email)",
     usd(total),
-    `target <= ${usd(COST_TARGET)}; before ~$0.0011 (${BEFORE.total} transitions = ${usd(BEFORE.total * STEP_FUNCTIONS_PER_TRANSITION)})`,
+    `target <= ${usd(COST_TARGET)}; before ~$0.0011 (${BEFORE.total} transitions = ${usd(BEFORE.total * STEP_FUNCTIONS_PER_TRANSITION)}), then $0.00074 (${BEFORE_WRITE_UNITS.challenge} WRU)`,
+  );
+  // What meeting the target would take, from this run's own figures.
+  const otherThanSfn = lambdaCost + dynamoCost;
+  const transitionsAllowed = Math.floor((COST_TARGET - otherThanSfn) / STEP_FUNCTIONS_PER_TRANSITION);
+  const dynamoAllowed = COST_TARGET - sfnCost - lambdaCost;
+  row(
+    "  to meet the target",
+    "",
+    total <= COST_TARGET
+      ? "met"
+      : `at most ${transitionsAllowed} transitions with DynamoDB and Lambda as they are ((${usd(COST_TARGET)} - ${usd(otherThanSfn)}) / $0.000025), ` +
+          `or DynamoDB <= ${usd(dynamoAllowed)} with ${t.total} transitions (${Math.max(0, Math.floor((dynamoAllowed - readUnits * DYNAMODB_PER_RRU) / DYNAMODB_PER_WRU))} WRU for ${commits} transactions)`,
   );
   return [
     {
