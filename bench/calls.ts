@@ -66,19 +66,19 @@ export async function printCalls(): Promise<BenchFigure[]> {
       const taskCalls = calls(TASKS);
       return [
         {
-          figure: "DynamoDB calls per HTTP command (raise/respond/escalate/resolve)",
+          figure: "DynamoDB calls per command (raise/respond/escalate/resolve)",
           now: commandCalls.join(" / "),
           target: "2",
           met: commandCalls.every((n) => n <= 2),
         },
         {
-          figure: "DynamoDB calls per workflow task (open/await/reminder/deadline)",
+          figure: "DynamoDB calls per task (open/await/reminder/deadline)",
           now: taskCalls.join(" / "),
           target: "<= 2 each",
           met: taskCalls.every((n) => n <= 2),
         },
         {
-          figure: "DynamoDB write units per HTTP command (raise/respond/escalate/resolve)",
+          figure: "DynamoDB WRU per command (raise/respond/escalate/resolve)",
           now: units(COMMANDS).join(" / "),
           target: "-",
         },
