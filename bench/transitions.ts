@@ -31,6 +31,13 @@ import { LocalStepFunctions, type TaskHandler } from "../local/stepfunctions/eng
 import { startStepFunctionsServer } from "../local/stepfunctions/server.js";
 import { ASL_PATH } from "../lib/workflow.js";
 import { TENANT, raiseCommand, settings, staff } from "../test/unit/workflow/fakes.js";
+import {
+  type CapacityMeter,
+  type CapacityRecord,
+  capacityMeter,
+  describeWrites,
+  totalOf,
+} from "../test/support/consumed-capacity.js";
 import type { BenchFigure } from "./figures.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -87,7 +94,11 @@ const LAMBDA_ARM_PER_GB_SECOND = 0.0000133334;
 /**
  * DynamoDB on-demand: $0.625 per million write request units and $0.125 per million read request
  * units in US East since the November 2024 reduction (aws.amazon.com/dynamodb/pricing/on-demand,
- * read 2026-12-05); London costs a little more, so we assume 20% more as an upper bound.
+ * read 2026-12-05: a write unit per started KB, two in a transaction; the US East figures checked
+ * again on 2026-12-05 against airbyte.com/data-engineering-resources/dynamodb-pricing, 2025-07-21).
+ * London's own figure was in neither source: it costs a little more, so we assume 20% more as an
+ * upper bound. Index writes are counted as DynamoDB Local reports them, which is at a
+ * transaction's rate (two units a KB) for an index entry written by a transaction: an upper bound too.
  */
 const DYNAMODB_PER_WRU = (0.625 * 1.2) / 1_000_000;
 const DYNAMODB_PER_RRU = (0.125 * 1.2) / 1_000_000;
@@ -108,6 +119,8 @@ const REACTOR_ASSUMED_RRU = 1;
 const COST_TARGET = 0.0005;
 /** main before this change (issue 11's table): 8 transitions a stage, 35 a challenge. */
 const BEFORE = { perStage: 8, total: 35 };
+/** main 5076d73, before the indexes held keys only: 376 write units a challenge, ~41 a committed command. */
+const BEFORE_WRITE_UNITS = { challenge: 376, perCommit: 41 };
 
 // ---------------------------------------------------------------------------------------------
 // The run
@@ -116,56 +129,19 @@ const REGION = "eu-west-2";
 const ACCOUNT = "000000000000";
 const lambdaArn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
 
-interface DynamoTally {
-  calls: Map<string, number>;
-  readUnits: number;
-  writeUnits: number;
-}
-
-/** Counts every DynamoDB call and the capacity DynamoDB Local says it consumed (ReturnConsumedCapacity). */
-function tallied(client: DynamoDBClient): DynamoTally {
-  const tally: DynamoTally = { calls: new Map(), readUnits: 0, writeUnits: 0 };
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const name = context.commandName ?? "unknown";
-      tally.calls.set(name, (tally.calls.get(name) ?? 0) + 1);
-      const input = args.input as Record<string, unknown>;
-      if (name !== "DescribeTableCommand") input.ReturnConsumedCapacity = "TOTAL";
-      const result = await next(args);
-      const output = result.output as {
-        ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[];
-      };
-      const consumed = output.ConsumedCapacity;
-      for (const c of Array.isArray(consumed) ? consumed : consumed === undefined ? [] : [consumed]) {
-        const units = c.CapacityUnits ?? 0;
-        if ((c.WriteCapacityUnits ?? 0) > 0 || WRITES.has(name)) tally.writeUnits += units;
-        else tally.readUnits += units;
-      }
-      return result;
-    },
-    { step: "initialize", name: "benchTally" },
-  );
-  return tally;
-}
-interface ConsumedCapacity {
-  readonly CapacityUnits?: number;
-  readonly WriteCapacityUnits?: number;
-}
-const WRITES = new Set([
-  "PutItemCommand",
-  "UpdateItemCommand",
-  "DeleteItemCommand",
-  "TransactWriteItemsCommand",
-  "BatchWriteItemCommand",
-]);
-
 interface Invocations {
   count: Map<string, number>;
   ms: number;
+  /** What DynamoDB said each invocation's calls consumed, by handler (the runs never overlap: one challenge). */
+  capacity: Map<string, CapacityRecord[]>;
 }
 
-/** Wraps each task handler to count its invocations and time them. */
-function timed(handlers: Record<string, TaskHandler>, tally: Invocations): Record<string, TaskHandler> {
+/** Wraps each task handler to count its invocations, time them and keep their DynamoDB capacity. */
+function timed(
+  handlers: Record<string, TaskHandler>,
+  tally: Invocations,
+  meter: CapacityMeter,
+): Record<string, TaskHandler> {
   return Object.fromEntries(
     Object.entries(handlers).map(([arn, handler]) => [
       arn,
@@ -174,10 +150,14 @@ function timed(handlers: Record<string, TaskHandler>, tally: Invocations): Recor
         const name = arn.split(":").at(-1) ?? arn;
         tally.count.set(name, (tally.count.get(name) ?? 0) + 1);
         const started = performance.now();
+        const from = meter.records.length;
         try {
           return await handler(payload);
         } finally {
           tally.ms += performance.now() - started;
+          const records = tally.capacity.get(name) ?? [];
+          records.push(...meter.records.slice(from));
+          tally.capacity.set(name, records);
         }
       },
     ]),
@@ -197,7 +177,8 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
 export interface LadderRun {
   readonly transitions: TransitionCount;
   readonly stateNames: readonly string[];
-  readonly dynamo: DynamoTally;
+  /** Every DynamoDB call of the challenge (the raise and the workflow's tasks) and what it consumed. */
+  readonly dynamo: readonly CapacityRecord[];
   readonly invocations: Invocations;
   readonly escalations: number;
 }
@@ -207,12 +188,16 @@ export async function climbLadder(): Promise<LadderRun> {
   logger.setLogLevel("SILENT");
   const dataDir = await mkdtemp(join(tmpdir(), "bench-transitions-"));
   const dynamoDb = await startDynamoDb({ port: await freePort(), region: REGION });
-  const raw = new DynamoDBClient({
+  const clientConfig = {
     endpoint: dynamoDb.endpoint,
     region: REGION,
     credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  });
+  };
+  const raw = new DynamoDBClient(clientConfig);
   const client = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
+  // The bench's own look-ups (is the task waiting yet?) go through a client that is not metered.
+  const probeRaw = new DynamoDBClient(clientConfig);
+  const probe = new DynamoChallengeStore(DynamoDBDocumentClient.from(probeRaw), "crs-bench");
   const tableName = "crs-bench";
   let engine: LocalStepFunctions | undefined;
   let stopServer: (() => Promise<void>) | undefined;
@@ -224,8 +209,9 @@ export async function climbLadder(): Promise<LadderRun> {
     await tenants.putConfig(TENANT, { ...settings, reminders: {} });
     for (const member of staff) await tenants.upsertStaff(TENANT, member);
     const deps: WorkflowTaskDependencies = { challenges, tenants, protocols: presetProtocol, clock: now };
-    const dynamo = tallied(raw); // counted from here on: the challenge's own calls
-    const invocations: Invocations = { count: new Map(), ms: 0 };
+    const meter = capacityMeter();
+    meter.attach(client); // from here on: the challenge's own calls
+    const invocations: Invocations = { count: new Map(), ms: 0, capacity: new Map() };
     const late: { completion?: SfnTaskCompletion } = {};
     engine = await LocalStepFunctions.open({
       dataDir,
@@ -245,6 +231,7 @@ export async function climbLadder(): Promise<LadderRun> {
           "arn:aws:states:::sns:publish": () => Promise.resolve({}),
         },
         invocations,
+        meter,
       ),
     });
     const server = await startStepFunctionsServer({ engine });
@@ -272,11 +259,11 @@ export async function climbLadder(): Promise<LadderRun> {
 
     const challengeId = "01JBENCHTRANSITIONS0000001";
     setOffset(Date.parse("2026-05-20T09:00:00Z") - Date.now());
-    await executeCommand(
-      { ...deps, workflow: new SfnWorkflowSignal({ sfn, stateMachineArn, tokens: challenges }) },
-      TENANT,
-      raiseCommand(challengeId),
+    const workflow = new SfnWorkflowSignal({ sfn, stateMachineArn, tokens: challenges });
+    const raised = await meter.during(() =>
+      executeCommand({ ...deps, workflow }, TENANT, raiseCommand(challengeId)),
     );
+    invocations.capacity.set("raise (API)", [...raised]);
     const executionArn = `${stateMachineArn.replace(":stateMachine:", ":execution:")}:${executionName(TENANT, challengeId)}`;
     // Each wait in turn: once its task has stored its token (it really waits for a person), move
     // the clock just past its end, until the ladder is exhausted and the execution ends.
@@ -287,7 +274,7 @@ export async function climbLadder(): Promise<LadderRun> {
         const description = running.describeExecution(executionArn);
         if (description.status !== "RUNNING") return description.status;
         const pending = description.pendingTask;
-        const stored = await challenges.getTaskToken(TENANT, challengeId);
+        const stored = await probe.getTaskToken(TENANT, challengeId);
         const waiting = pending?.deadline !== undefined && pending.token !== previous;
         return waiting && stored?.token === pending.token ? pending : undefined;
       });
@@ -296,11 +283,11 @@ export async function climbLadder(): Promise<LadderRun> {
       setOffset(Date.parse(next.deadline ?? "") + 1000 - Date.now());
     }
     const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn }));
-    const stored = await challenges.get(TENANT, challengeId);
+    const stored = await probe.get(TENANT, challengeId);
     return {
       transitions: transitionsByStage(events),
       stateNames: events.flatMap((e) => e.stateEnteredEventDetails?.name ?? []),
-      dynamo,
+      dynamo: [...meter.records],
       invocations,
       escalations: stored?.state.autoEscalations ?? 0,
     };
@@ -310,6 +297,7 @@ export async function climbLadder(): Promise<LadderRun> {
     await stopServer?.();
     await engine?.stop();
     client.destroy();
+    probeRaw.destroy();
     await dynamoDb.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
@@ -344,7 +332,11 @@ export async function transitions(): Promise<BenchFigure[]> {
   const sfnCost = t.total * STEP_FUNCTIONS_PER_TRANSITION;
   const taskInvocations = [...run.invocations.count.values()].reduce((a, b) => a + b, 0);
   const taskMsEach = run.invocations.ms / Math.max(taskInvocations, 1);
-  const commits = run.dynamo.calls.get("TransactWriteItemsCommand") ?? 0;
+  const dynamo = totalOf(run.dynamo);
+  const callCounts = new Map<string, number>();
+  for (const record of run.dynamo)
+    callCounts.set(record.operation, (callCounts.get(record.operation) ?? 0) + 1);
+  const commits = callCounts.get("TransactWriteItems") ?? 0;
   // The raise through the API (one invocation, timed like a task), the workflow's tasks, and the
   // event reactor once per committed command (its stream reads by Lambda are free).
   const apiInvocations = 1;
@@ -353,8 +345,8 @@ export async function transitions(): Promise<BenchFigure[]> {
   const reactorGbSeconds = commits * (REACTOR_ASSUMED_MS / 1000) * REACTOR_MEMORY_GB;
   const lambdaCost =
     lambdaRequests * LAMBDA_PER_REQUEST + (taskGbSeconds + reactorGbSeconds) * LAMBDA_ARM_PER_GB_SECOND;
-  const readUnits = run.dynamo.readUnits + commits * REACTOR_ASSUMED_RRU;
-  const dynamoCost = run.dynamo.writeUnits * DYNAMODB_PER_WRU + readUnits * DYNAMODB_PER_RRU;
+  const readUnits = dynamo.readUnits + commits * REACTOR_ASSUMED_RRU;
+  const dynamoCost = dynamo.writeUnits * DYNAMODB_PER_WRU + readUnits * DYNAMODB_PER_RRU;
   const total = sfnCost + lambdaCost + dynamoCost;
 
   row("escalations by the timer", String(run.escalations));
@@ -373,11 +365,24 @@ export async function transitions(): Promise<BenchFigure[]> {
     usd((taskGbSeconds + reactorGbSeconds) * LAMBDA_ARM_PER_GB_SECOND),
     `${taskInvocations + apiInvocations} x ${TASK_ASSUMED_MS} ms assumed (${Math.ceil(taskMsEach)} ms measured in-process) x 0.5 GB + ${commits} reactor x ${REACTOR_ASSUMED_MS} ms assumed x 1 GB = ${(taskGbSeconds + reactorGbSeconds).toFixed(3)} GB-s x $0.0000133334`,
   );
-  const calls = [...run.dynamo.calls].map(([n, c]) => `${n.replace(/Command$/, "")} ${c}`).join(", ");
+  const calls = [...callCounts].map(([n, c]) => `${n} ${c}`).join(", ");
   row(
     "DynamoDB on-demand",
     usd(dynamoCost),
-    `${run.dynamo.writeUnits} WRU x $0.75/M + ${readUnits} RRU (${run.dynamo.readUnits} measured + ${commits} reactor assumed) x $0.15/M; calls: ${calls}`,
+    `${dynamo.writeUnits} WRU x $0.75/M + ${readUnits} RRU (${dynamo.readUnits} measured + ${commits} reactor assumed) x $0.15/M; calls: ${calls}`,
+  );
+  row("  write units, whole challenge", String(dynamo.writeUnits), describeWrites(run.dynamo));
+  for (const [name, records] of run.invocations.capacity) {
+    const invoked = name === "raise (API)" ? 1 : (run.invocations.count.get(name) ?? 0);
+    const { writeUnits } = totalOf(records);
+    row(`  write units, ${name} (x${invoked})`, String(writeUnits), describeWrites(records));
+  }
+  const transactions = run.dynamo.filter((r) => r.operation === "TransactWriteItems");
+  const perCommit = totalOf(transactions).writeUnits / Math.max(transactions.length, 1);
+  row(
+    "  write units per committed command (transaction)",
+    perCommit.toFixed(1),
+    `${describeWrites(transactions)}, over ${transactions.length} transactions; before ~${BEFORE_WRITE_UNITS.perCommit} (${BEFORE_WRITE_UNITS.challenge} a challenge)`,
   );
   row(
     "DynamoDB Streams reads by Lambda, EventBridge, SNS",
@@ -387,7 +392,19 @@ export async function transitions(): Promise<BenchFigure[]> {
   row(
     "estimated AWS cost per challenge (no email)",
     usd(total),
-    `target <= ${usd(COST_TARGET)}; before ~$0.0011 (${BEFORE.total} transitions = ${usd(BEFORE.total * STEP_FUNCTIONS_PER_TRANSITION)})`,
+    `target <= ${usd(COST_TARGET)}; before ~$0.0011 (${BEFORE.total} transitions = ${usd(BEFORE.total * STEP_FUNCTIONS_PER_TRANSITION)}), then $0.00074 (${BEFORE_WRITE_UNITS.challenge} WRU)`,
+  );
+  // What meeting the target would take, from this run's own figures.
+  const otherThanSfn = lambdaCost + dynamoCost;
+  const transitionsAllowed = Math.floor((COST_TARGET - otherThanSfn) / STEP_FUNCTIONS_PER_TRANSITION);
+  const dynamoAllowed = COST_TARGET - sfnCost - lambdaCost;
+  row(
+    "  to meet the target",
+    "",
+    total <= COST_TARGET
+      ? "met"
+      : `at most ${transitionsAllowed} transitions with DynamoDB and Lambda as they are ((${usd(COST_TARGET)} - ${usd(otherThanSfn)}) / $0.000025), ` +
+          `or DynamoDB <= ${usd(dynamoAllowed)} with ${t.total} transitions (${Math.max(0, Math.floor((dynamoAllowed - readUnits * DYNAMODB_PER_RRU) / DYNAMODB_PER_WRU))} WRU for ${commits} transactions)`,
   );
   return [
     {
@@ -395,6 +412,11 @@ export async function transitions(): Promise<BenchFigure[]> {
       now: `${worst} (${t.total} a challenge)`,
       target: "<= 6",
       met: worst <= 6,
+    },
+    {
+      figure: "DynamoDB write units per committed command",
+      now: `${perCommit.toFixed(1)} (${dynamo.writeUnits} a challenge)`,
+      target: "-",
     },
     {
       figure: "estimated AWS cost per challenge without email (4 escalations)",

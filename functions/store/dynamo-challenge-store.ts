@@ -50,7 +50,9 @@ import {
   keys,
   londonMonthOf,
   tenantPrefix,
+  type IndexDefinition,
   type IndexName,
+  type Key,
 } from "./table.js";
 
 /** A tray query the caller got wrong (bad limit, a cursor that is not one of ours): HTTP 400. */
@@ -113,25 +115,12 @@ export class DynamoChallengeStore implements ChallengeStore {
     const snapshotKey = keys.challenge(tenantId, challengeId);
     const tokenKey = taskTokenKey(tenantId, challengeId);
     const versionKey = keys.tenantVersion(tenantId);
-    let wanted: Record<string, unknown>[] = [
-      { ...snapshotKey },
-      { ...versionKey },
-      ...(options.taskToken === true ? [{ ...tokenKey }] : []),
-    ];
-    const found = new Map<string, Record<string, unknown>>();
-    for (let attempt = 0; wanted.length > 0; attempt++) {
-      if (attempt > 0) await sleep(this.retryBaseDelayMs * 2 ** Math.min(attempt, 6) * Math.random());
-      const { Responses, UnprocessedKeys } = await this.client.send(
-        new BatchGetCommand({
-          RequestItems: { [this.tableName]: { Keys: wanted, ConsistentRead: true } },
-        }),
-      );
-      for (const item of Responses?.[this.tableName] ?? []) {
-        found.set(`${String(item[TABLE.partitionKey])}\n${String(item[TABLE.sortKey])}`, item);
-      }
-      wanted = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-    }
-    const at = (key: { pk: string; sk: string }) => found.get(`${key.pk}\n${key.sk}`);
+    const found = await this.batchGet([
+      snapshotKey,
+      versionKey,
+      ...(options.taskToken === true ? [tokenKey] : []),
+    ]);
+    const at = (key: Key) => found.get(itemKeyOf(key));
     const snapshot = at(snapshotKey);
     const token = at(tokenKey);
     return {
@@ -363,6 +352,31 @@ export class DynamoChallengeStore implements ChallengeStore {
 
   // --- internals -------------------------------------------------------------------------------
 
+  /**
+   * Items by key, strongly consistent, in one BatchGetItem (at most 100 keys); keys DynamoDB leaves
+   * unprocessed (throttling) are asked for again, as the SDK does not. Found items by {@link itemKeyOf}.
+   */
+  private async batchGet(wantedKeys: readonly Key[]): Promise<Map<string, Record<string, unknown>>> {
+    let wanted: Record<string, unknown>[] = wantedKeys.map((key) => ({
+      [TABLE.partitionKey]: key.pk,
+      [TABLE.sortKey]: key.sk,
+    }));
+    const found = new Map<string, Record<string, unknown>>();
+    for (let attempt = 0; wanted.length > 0; attempt++) {
+      if (attempt > 0) await sleep(this.retryBaseDelayMs * 2 ** Math.min(attempt, 6) * Math.random());
+      const { Responses, UnprocessedKeys } = await this.client.send(
+        new BatchGetCommand({
+          RequestItems: { [this.tableName]: { Keys: wanted, ConsistentRead: true } },
+        }),
+      );
+      for (const item of Responses?.[this.tableName] ?? []) {
+        found.set(itemKeyOf({ pk: String(item[TABLE.partitionKey]), sk: String(item[TABLE.sortKey]) }), item);
+      }
+      wanted = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    return found;
+  }
+
   private async getSnapshot(tenantId: string, challengeId: string): Promise<SnapshotItem | undefined> {
     const key = keys.challenge(tenantId, challengeId);
     const { Item } = await this.client.send(
@@ -472,16 +486,47 @@ export class DynamoChallengeStore implements ChallengeStore {
     const raws = page.Items ?? [];
     const pageRaws = raws.slice(0, limit);
     const last = raws.length > limit ? pageRaws.at(-1) : undefined;
-    const items = pageRaws.map((raw) => {
-      const where = `${String(raw[TABLE.partitionKey])} ${String(raw[TABLE.sortKey])} (${index.name})`;
+    // The index holds keys only (table.ts): the page's snapshots are read in one more call.
+    const pageKeys = pageRaws.map((raw) => ({
+      pk: String(raw[TABLE.partitionKey]),
+      sk: String(raw[TABLE.sortKey]),
+    }));
+    const snapshots =
+      pageKeys.length === 0 ? new Map<string, Record<string, unknown>>() : await this.batchGet(pageKeys);
+    const items = pageKeys.flatMap((key) => {
+      const raw = snapshots.get(itemKeyOf(key));
+      // The index lags the table by a moment: a challenge that has left this tray since (closed,
+      // moved on to someone else, a later deadline, deleted) is not listed from its old entry.
+      if (raw === undefined || !inTray(raw, index, partition, before)) return [];
+      const where = `${key.pk} ${key.sk} (${index.name})`;
       const item = parseItem(snapshotItemSchema, raw, where);
       if (item.tenantId !== tenantId) throw new CorruptItemError(where, "belongs to another tenant");
-      return item.state;
+      return [item.state];
     });
     if (last === undefined) return { items };
     const keyNames = [TABLE.partitionKey, TABLE.sortKey, index.partitionKey, index.sortKey];
     return { items, next: encodeCursor(Object.fromEntries(keyNames.map((name) => [name, last[name]]))) };
   }
+}
+
+/** One string per table key, for finding a BatchGetItem's answers. */
+function itemKeyOf(key: Key): string {
+  return `${key.pk}\n${key.sk}`;
+}
+
+/** Whether a snapshot, read now, still belongs in the tray its index entry was found in. */
+function inTray(
+  raw: Record<string, unknown>,
+  index: IndexDefinition,
+  partition: string,
+  before: string | undefined,
+): boolean {
+  const sortKey = raw[index.sortKey];
+  return (
+    raw[index.partitionKey] === partition &&
+    typeof sortKey === "string" &&
+    (before === undefined || sortKey < before)
+  );
 }
 
 // --- task tokens -------------------------------------------------------------------------------
@@ -599,6 +644,7 @@ function snapshotItem(
     [INDEXES.byMonthRaised.sortKey]: indexKeys.timeSk(state.raisedAt, id, "raisedAt"),
     retainUntil: retention.retainUntil,
     retentionRule: retention.rule,
+    ...(state.legalHold === undefined ? {} : { legalHoldSince: state.legalHold.since }),
     [INDEXES.byRetentionDate.partitionKey]: indexKeys.byRetentionDatePk(tenantId),
     [INDEXES.byRetentionDate.sortKey]: indexKeys.retentionSk(retention.retainUntil, id),
   };

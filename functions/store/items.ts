@@ -420,6 +420,8 @@ export const snapshotItemSchema = z.strictObject({
   /** The last day the record must be kept and the rule that set it (functions/domain/retention.ts). */
   retainUntil: day.optional(),
   retentionRule: z.enum(Object.keys(RETENTION_RULES) as [RetentionRule, ...RetentionRule[]]).optional(),
+  /** Copy of state.legalHold.since, for the retention index, which does not copy the state. */
+  legalHoldSince: instant.optional(),
   gsi6pk: indexField,
   gsi6sk: indexField,
 });

@@ -59,6 +59,7 @@ const candidateSchema = z.object({
   retentionRule: ruleSchema,
   version: z.number().int().min(1).optional(),
   state: z.object({ legalHold: z.object({ since: z.string() }).optional() }).optional(),
+  legalHoldSince: z.string().optional(),
 });
 
 export const tombstoneItemSchema = z.strictObject({
@@ -86,6 +87,15 @@ export const tombstoneItemSchema = z.strictObject({
 export type TombstoneItem = z.infer<typeof tombstoneItemSchema>;
 
 const PROJECTION = "#entity, #challengeId, #retainUntil, #rule, #version, #state.#legalHold.#since";
+/** What the retention index copies (table.ts): the hold's start is its top-level copy there. */
+const INDEX_PROJECTION = "#entity, #challengeId, #retainUntil, #rule, #legalHoldSince";
+const INDEX_PROJECTION_NAMES = {
+  "#entity": TABLE.entityAttribute,
+  "#challengeId": "challengeId",
+  "#retainUntil": "retainUntil",
+  "#rule": "retentionRule",
+  "#legalHoldSince": "legalHoldSince",
+};
 const PROJECTION_NAMES = {
   "#entity": TABLE.entityAttribute,
   "#challengeId": "challengeId",
@@ -119,8 +129,12 @@ export class RetentionStore {
         TableName: this.tableName,
         IndexName: index.name,
         KeyConditionExpression: "#ipk = :ipk AND #isk < :asOf",
-        ProjectionExpression: PROJECTION,
-        ExpressionAttributeNames: { "#ipk": index.partitionKey, "#isk": index.sortKey, ...PROJECTION_NAMES },
+        ProjectionExpression: INDEX_PROJECTION,
+        ExpressionAttributeNames: {
+          "#ipk": index.partitionKey,
+          "#isk": index.sortKey,
+          ...INDEX_PROJECTION_NAMES,
+        },
         ExpressionAttributeValues: { ":ipk": indexKeys.byRetentionDatePk(tenantId), ":asOf": asOf },
         Limit: limit,
         ExclusiveStartKey: startKey,
@@ -128,7 +142,9 @@ export class RetentionStore {
     );
     const candidates = (page.Items ?? []).map((raw) => {
       const item = parseItem(candidateSchema, raw, `retention candidate (${index.name})`);
-      const heldSince = item.state?.legalHold?.since;
+      // A snapshot written before the hold's copy was kept has none here; the deletion's own
+      // consistent read of the snapshot still finds the hold (deleteChallenge).
+      const heldSince = item.legalHoldSince ?? item.state?.legalHold?.since;
       return {
         challengeId: item.challengeId,
         retainUntil: item.retainUntil,

@@ -100,12 +100,26 @@ export interface IndexDefinition {
   readonly order: "ascending" | "descending";
   /** Sparse: the attributes are only present while the condition holds. */
   readonly presentWhile: string;
+  /**
+   * The attributes the index copies besides the table's and its own keys: none (KEYS_ONLY), or
+   * these (INCLUDE). Never ALL: every write of the snapshot would be copied whole into the index
+   * again (write units per KB), where a key-only entry is rewritten only when its keys change.
+   */
+  readonly projected: readonly string[];
 }
 
 /**
- * Global secondary indexes, all on the challenge snapshot item, all projecting ALL attributes (a
- * tray returns whole challenge states). Index names are generic so the table can be overloaded
- * later without renaming; `purpose` says what each one is for.
+ * Global secondary indexes, all on the challenge snapshot item (the retention index also holds
+ * tombstones). The trays' indexes hold keys only: a tray reads the keys of a page from the index,
+ * then the snapshots themselves in one BatchGetItem (store/dynamo-challenge-store.ts), so each
+ * write of a snapshot costs its indexes nothing unless their keys change. The retention index
+ * copies the few attributes its job reads (store/retention-store.ts). Index names are generic so
+ * the table can be overloaded later without renaming; `purpose` says what each one is for.
+ *
+ * CloudFormation cannot change an existing index's projection: a table created before the
+ * projections were narrowed (ALL, until December 2026) needs each index dropped and created
+ * again, one stack update each (README, "Performance"). An index holds copies only: DynamoDB
+ * builds it again from the items, and nothing is lost.
  */
 export const INDEXES = {
   openByDueDate: {
@@ -115,6 +129,7 @@ export const INDEXES = {
     purpose: "open challenges of a tenant by current stage deadline: pk T#<tenant>#OPEN, sk <deadline>#<id>",
     order: "ascending",
     presentWhile: "status is open and a stage is open",
+    projected: [],
   },
   byRecipient: {
     name: "gsi2",
@@ -124,6 +139,7 @@ export const INDEXES = {
       "open challenges by the person whose move it is (the stage's assignee, or the raiser once asked to decide): pk T#<tenant>#P#<personId>, sk <due>#<id>",
     order: "ascending",
     presentWhile: "status is open and a stage is open",
+    projected: [],
   },
   byChild: {
     name: "gsi3",
@@ -132,6 +148,7 @@ export const INDEXES = {
     purpose: "every challenge about a child: pk T#<tenant>#CHILD#<caseRecordId>, sk <raisedAt>#<id>",
     order: "descending",
     presentWhile: "always",
+    projected: [],
   },
   byTeam: {
     name: "gsi4",
@@ -140,6 +157,7 @@ export const INDEXES = {
     purpose: "every challenge about a team's work: pk T#<tenant>#TEAM#<teamId>, sk <raisedAt>#<id>",
     order: "descending",
     presentWhile: "always",
+    projected: [],
   },
   byMonthRaised: {
     name: "gsi5",
@@ -149,6 +167,7 @@ export const INDEXES = {
       "reports: challenges raised in a London calendar month: pk T#<tenant>#RAISED#<YYYY-MM>, sk <raisedAt>#<id>",
     order: "ascending",
     presentWhile: "always",
+    projected: [],
   },
   byRetentionDate: {
     name: "gsi6",
@@ -158,6 +177,8 @@ export const INDEXES = {
       "retention: challenges by the last day they must be kept: pk T#<tenant>#RETAIN, sk <YYYY-MM-DD>#<id> (functions/store/retention-store.ts)",
     order: "ascending",
     presentWhile: "the challenge exists (its tombstone too, until the deletion it records is complete)",
+    /** What the retention job's candidate query reads: never the state (no personal data). */
+    projected: ["entity", "challengeId", "retainUntil", "retentionRule", "legalHoldSince"],
   },
 } as const satisfies Record<string, IndexDefinition>;
 export type IndexName = keyof typeof INDEXES;
@@ -358,6 +379,16 @@ export const indexKeys = {
 
 // --- CreateTable -------------------------------------------------------------------------------
 
+/** An index's projection as DynamoDB's API and CloudFormation spell it. */
+export function projectionOf(index: IndexDefinition): {
+  ProjectionType: "KEYS_ONLY" | "INCLUDE";
+  NonKeyAttributes?: string[];
+} {
+  return index.projected.length === 0
+    ? { ProjectionType: "KEYS_ONLY" }
+    : { ProjectionType: "INCLUDE", NonKeyAttributes: [...index.projected] };
+}
+
 /**
  * The table as a CreateTable request: used by the local runtime and the tests. The CDK construct
  * builds the same table from {@link TABLE} and {@link INDEXES}, adding what only AWS has (KMS key,
@@ -384,7 +415,7 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
         { AttributeName: index.partitionKey, KeyType: "HASH" },
         { AttributeName: index.sortKey, KeyType: "RANGE" },
       ],
-      Projection: { ProjectionType: "ALL" },
+      Projection: projectionOf(index),
     })),
     StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE.streamViewType },
   };

@@ -27,6 +27,7 @@ import { FakeCompletion } from "../unit/workflow/fakes.js";
 import { InMemoryGoodPractice, NOW, directoryFor, raiseBody } from "../unit/api/fakes.js";
 import { TENANT, apiEvent, callers, invoke } from "./api-events.js";
 import { type DynamoDbCallCounter, dynamoDbCallCounter } from "./dynamodb-call-counter.js";
+import type { CapacityMeter, CapacityRecord } from "./consumed-capacity.js";
 
 /**
  * The DynamoDB calls of each HTTP command and each workflow task, counted on DynamoDB Local with
@@ -40,6 +41,8 @@ export interface CallRow {
   readonly what: string;
   /** DynamoDB operations, in order. */
   readonly calls: readonly string[];
+  /** What DynamoDB said each call consumed, when a capacity meter watched (bench/calls.ts). */
+  readonly capacity?: readonly CapacityRecord[];
 }
 
 /** Step Functions answering in memory: what the API and the tasks send it. */
@@ -172,12 +175,14 @@ const atStage = (challenge: Challenge) => challenge.currentStage?.stageId ?? "";
  * The counted journey: four commands (raise cold and warm, respond to a waiting workflow, escalate,
  * resolve), a respond with an Idempotency-Key, and each workflow task on a second challenge.
  */
-export async function measureCalls(setup: CallsSetup): Promise<CallRow[]> {
+export async function measureCalls(setup: CallsSetup, meter?: CapacityMeter): Promise<CallRow[]> {
   const { counter, challenges } = setup;
   const rows: CallRow[] = [];
   const count = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
     let result: T | undefined;
-    rows.push({ what, calls: await counter.during(async () => (result = await run())) });
+    const from = meter?.records.length ?? 0;
+    const calls = await counter.during(async () => (result = await run()));
+    rows.push({ what, calls, ...(meter === undefined ? {} : { capacity: meter.records.slice(from) }) });
     return result as T;
   };
   const iro = callers.iro;

@@ -4,6 +4,7 @@ import {
   TransactionCanceledException,
 } from "@aws-sdk/client-dynamodb";
 import {
+  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
@@ -14,6 +15,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DynamoChallengeStore } from "../../../functions/store/dynamo-challenge-store.js";
 import { CorruptItemError } from "../../../functions/store/items.js";
 import { ConcurrencyConflictError } from "../../../functions/store/ports.js";
+import { INDEXES, indexKeys } from "../../../functions/store/table.js";
 import { ChallengeFixture, TENANT_A, type Batch } from "../../support/fixtures.js";
 
 /**
@@ -143,5 +145,37 @@ describe("reads under failure", () => {
   it("reports an item of the wrong shape as corrupt", async () => {
     ddb.on(GetCommand).resolves({ Item: { pk: "T#test-borough#C#x", sk: "SNAPSHOT", entity: "challenge" } });
     await expect(store.get(TENANT_A, "x")).rejects.toBeInstanceOf(CorruptItemError);
+  });
+});
+
+describe("trays read the snapshots their key-only index names", () => {
+  // DynamoDB Local updates its indexes with the table; DynamoDB does so a moment later.
+  const teamPk = indexKeys.byTeamPk(TENANT_A, "team-north");
+  const entry = (id: string) => ({
+    pk: `T#test-borough#C#${id}`,
+    sk: "SNAPSHOT",
+    [INDEXES.byTeam.partitionKey]: teamPk,
+    [INDEXES.byTeam.sortKey]: `2025-03-10T09:00:00.000Z#${id}`,
+  });
+
+  it("leaves out a challenge whose snapshot has left the tray since its index entry was read", async () => {
+    ddb.on(QueryCommand).resolves({ Items: [entry("moved"), entry("deleted")] });
+    // "moved" now carries another team's keys; "deleted" is gone.
+    ddb.on(BatchGetCommand).resolves({
+      Responses: {
+        table: [{ ...entry("moved"), [INDEXES.byTeam.partitionKey]: "T#test-borough#TEAM#south" }],
+      },
+    });
+    await expect(store.byTeam(TENANT_A, "team-north")).resolves.toEqual({ items: [] });
+    expect(ddb.commandCalls(BatchGetCommand)[0]?.args[0].input.RequestItems?.table?.Keys).toEqual([
+      { pk: "T#test-borough#C#moved", sk: "SNAPSHOT" },
+      { pk: "T#test-borough#C#deleted", sk: "SNAPSHOT" },
+    ]);
+  });
+
+  it("reads no snapshot for an empty page", async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    await expect(store.byTeam(TENANT_A, "team-north")).resolves.toEqual({ items: [] });
+    expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(0);
   });
 });

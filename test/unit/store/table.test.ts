@@ -27,7 +27,23 @@ describe("table definition", () => {
     }
     expect(input.AttributeDefinitions?.every((a) => a.AttributeType === "S")).toBe(true);
     expect(input.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: "NEW_IMAGE" });
-    expect(input.GlobalSecondaryIndexes?.every((g) => g.Projection?.ProjectionType === "ALL")).toBe(true);
+    // The trays' indexes hold keys only; the retention index the attributes its job reads, no state.
+    const projections = new Map(
+      (input.GlobalSecondaryIndexes ?? []).map((g) => [g.IndexName ?? "", g.Projection]),
+    );
+    for (const index of [
+      INDEXES.openByDueDate,
+      INDEXES.byRecipient,
+      INDEXES.byChild,
+      INDEXES.byTeam,
+      INDEXES.byMonthRaised,
+    ]) {
+      expect(projections.get(index.name)).toEqual({ ProjectionType: "KEYS_ONLY" });
+    }
+    expect(projections.get(INDEXES.byRetentionDate.name)).toEqual({
+      ProjectionType: "INCLUDE",
+      NonKeyAttributes: ["entity", "challengeId", "retainUntil", "retentionRule", "legalHoldSince"],
+    });
   });
 
   it("leaves room for the snapshot in a 100-item transaction", () => {
