@@ -17,7 +17,9 @@ import { DomainError } from "../../../functions/domain/challenge/errors.js";
 import { ConcurrencyConflictError } from "../../../functions/store/ports.js";
 import { ConfigurationError, parseConfig } from "../../../functions/shared/config.js";
 import { RedactingLogFormatter, isDeniedKey, redact } from "../../../functions/shared/observability.js";
-import { apiEvent, callers } from "../../support/api-events.js";
+import { type ApiResult, createHandler, defineRoute } from "../../../functions/api/http/middleware.js";
+import { apiEvent, callers, lambdaContext } from "../../support/api-events.js";
+import { makeFakes } from "./fakes.js";
 
 describe("problem mapping", () => {
   const status = (error: unknown) => toProblem(error).problem.status;
@@ -251,5 +253,45 @@ describe("config", () => {
       STATE_MACHINE_ARN: "arn:aws:states:eu-west-2:1:stateMachine:x",
       IDEMPOTENCY_TTL_SECONDS: 86400,
     });
+  });
+});
+
+describe("text bodies (ApiResult.text)", () => {
+  const textRoute = (result: ApiResult) =>
+    defineRoute({
+      routeId: "reports-themes",
+      response: { status: 200, description: "text" },
+      handle: () => Promise.resolve(result),
+    });
+  const call = async (result: ApiResult) => {
+    const { deps } = await makeFakes();
+    const handler = createHandler(textRoute(result), deps);
+    return (await handler(apiEvent("reports-themes", { caller: callers.auditor }), lambdaContext())) as {
+      statusCode: number;
+      headers: Record<string, string>;
+      body?: string;
+    };
+  };
+
+  it("sends the text as it is, under the content type the route names", async () => {
+    const csv = 'section,label\n"quoted, with comma",1\n';
+    const response = await call({
+      status: 200,
+      text: csv,
+      headers: { "content-type": "text/csv; charset=utf-8" },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toBe(csv);
+    expect(response.headers["content-type"]).toBe("text/csv; charset=utf-8");
+    expect(response.headers["cache-control"]).toBe("no-store");
+  });
+
+  it("defaults to text/plain, and JSON bodies stay JSON", async () => {
+    const plain = await call({ status: 200, text: "just words" });
+    expect(plain.body).toBe("just words");
+    expect(plain.headers["content-type"]).toBe("text/plain; charset=utf-8");
+    const json = await call({ status: 200, body: "a JSON string" });
+    expect(json.body).toBe('"a JSON string"');
+    expect(json.headers["content-type"]).toBe("application/json");
   });
 });
