@@ -565,9 +565,8 @@ function localEndpoints(
       return { status: 200, body: index().page, contentType: "text/html; charset=utf-8" };
     }
     if (path === "/openapi.json" && method === "GET") {
-      // Imported on first use: the route modules read the handlers' environment when loaded.
-      const { buildOpenApiDocument } = await import("../functions/api/openapi.js");
-      const document = buildOpenApiDocument();
+      // The generated document, as the deployed GET /v1/openapi.json serves it.
+      const { default: document } = await import("../docs/openapi.json", { with: { type: "json" } });
       return {
         status: 200,
         body: { ...document, servers: [{ url: index().apiUrl, description: "This machine" }] },

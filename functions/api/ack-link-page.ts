@@ -13,6 +13,12 @@ export const spec: AnyRouteSpec = {
     description:
       "text/html: what the link acknowledges (reference, stage, deadline) and an Acknowledge button; " +
       "404 or 410 pages when the link is not valid, has expired, or the stage has moved on",
+    text: {
+      "text/html": {
+        description: "The confirmation page, with its Acknowledge button",
+        example: '<!doctype html><html lang="en-GB">...</html>',
+      },
+    },
   },
 };
 

@@ -8,10 +8,15 @@ import type { AnyRouteSpec } from "./http/middleware.js";
 export const spec: AnyRouteSpec = {
   routeId: "ack-link",
   path: ackLinkPathSchema,
-  idempotent: false,
   response: {
     status: 200,
     description: "text/html: the acknowledgement is recorded (or already was); 404 or 410 pages as for GET",
+    text: {
+      "text/html": {
+        description: "The page saying the acknowledgement is recorded",
+        example: '<!doctype html><html lang="en-GB">...</html>',
+      },
+    },
   },
 };
 

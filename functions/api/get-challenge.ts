@@ -1,5 +1,5 @@
-import { challengePathSchema, etagOf } from "./http/command-route.js";
-import { createHandler, defineRoute } from "./http/middleware.js";
+import { challengePathSchema } from "./http/command-route.js";
+import { createHandler, defineRoute, etagOf } from "./http/middleware.js";
 import { problems } from "./http/problem.js";
 import { challengeWithTimelineSchema, timelineEntries } from "./http/views.js";
 
@@ -10,7 +10,6 @@ import { challengeWithTimelineSchema, timelineEntries } from "./http/views.js";
 export const spec = defineRoute({
   routeId: "get-challenge",
   path: challengePathSchema,
-  etag: true,
   response: {
     status: 200,
     description: "The challenge and its timeline",

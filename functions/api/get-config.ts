@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { protocolGuide } from "../domain/protocol-guide.js";
 import { deadlineActionSchema, windowSchema } from "../domain/protocol.js";
-import { createHandler, defineRoute } from "./http/middleware.js";
+import { createHandler, defineRoute, etagOf } from "./http/middleware.js";
 import { problems } from "./http/problem.js";
 import { tenantSettingsViewSchema } from "./http/views.js";
 
@@ -91,11 +91,20 @@ const responseSchema = tenantSettingsViewSchema
     description: "The tenant's configuration, its protocol and that protocol's guide",
   });
 
-/** GET /v1/config: the tenant's protocol choice and calendar settings, and the protocol's ladders, themes and roles. */
+/**
+ * GET /v1/config: the tenant's protocol choice and calendar settings, and the protocol's ladders,
+ * themes and roles. The ETag is the tenant's configuration and directory version, read first (as
+ * for GET /v1/directory): send it as If-Match to PUT /v1/config.
+ */
 export const spec = defineRoute({
   routeId: "get-config",
-  response: { status: 200, description: "The tenant's settings", schema: responseSchema },
+  response: {
+    status: 200,
+    description: "The tenant's settings; the ETag is the version to write at",
+    schema: responseSchema,
+  },
   handle: async ({ principal }, deps) => {
+    const version = await deps.tenants.version(principal.tenantId);
     const config = await deps.tenants.getConfig(principal.tenantId);
     if (config === undefined) {
       throw problems.notFound("This authority has not set up its protocol yet (PUT /v1/config).");
@@ -103,6 +112,7 @@ export const spec = defineRoute({
     const protocol = deps.protocols(config.protocolId);
     return {
       status: 200,
+      headers: { etag: etagOf(version) },
       body: {
         config,
         protocol: protocol === undefined ? null : { id: protocol.id, name: protocol.name },

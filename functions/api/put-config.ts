@@ -2,6 +2,7 @@ import * as z from "zod";
 import { presets } from "../domain/presets/index.js";
 import { tenantConfigSchema } from "../store/tenant-store.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
+import { writeAtReadVersion } from "./http/tenant-write.js";
 import { tenantSettingsViewSchema } from "./http/views.js";
 import { about } from "../domain/about.js";
 
@@ -10,7 +11,8 @@ const presetIds = Object.keys(presets);
 /**
  * PUT /v1/config: choose the protocol (one of the shipped presets) and the authority's closure days.
  * The body is the stored configuration's own schema, with `protocolId` narrowed to the known presets.
- * Challenges already raised keep the protocol they were raised under.
+ * Challenges already raised keep the protocol they were raised under. Only at the version read
+ * (If-Match: the ETag of GET /v1/config or GET /v1/directory; http/tenant-write.ts).
  */
 export const spec = defineRoute({
   routeId: "put-config",
@@ -19,12 +21,19 @@ export const spec = defineRoute({
       .enum(presetIds)
       .meta(about("The protocol this authority runs: one of the shipped presets", "halton")),
   }),
-  response: { status: 200, description: "The settings as stored", schema: tenantSettingsViewSchema },
-  handle: async ({ body, principal }, deps) => {
-    const config = await deps.tenants.putConfig(principal.tenantId, body);
+  response: {
+    status: 200,
+    description: "The settings as stored; the ETag is the new version",
+    schema: tenantSettingsViewSchema,
+  },
+  handle: async ({ body, principal, event }, deps) => {
+    const { value: config, headers } = await writeAtReadVersion(event.headers, (expected) =>
+      deps.tenants.writeConfig(principal.tenantId, body, expected),
+    );
     const protocol = deps.protocols(config.protocolId);
     return {
       status: 200,
+      headers,
       body: { config, protocol: protocol === undefined ? null : { id: protocol.id, name: protocol.name } },
     };
   },

@@ -2,12 +2,15 @@ import * as z from "zod";
 import { staffMemberSchema } from "../store/tenant-store.js";
 import { pathIdSchema } from "./http/command-route.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
+import { writeAtReadVersion } from "./http/tenant-write.js";
 import { staffMemberViewSchema } from "./http/views.js";
 import { about } from "../domain/about.js";
 
 /**
  * PUT /v1/directory/{personId}: add or replace a member of staff. `personId` (the subject of the
  * person's access token) comes from the path; the body is the directory entry's schema without it.
+ * Only at the version read (If-Match), and never a second active holder of a role for the same
+ * team, partner agency or authority (409 ROLE_ALREADY_HELD naming the holder): http/tenant-write.ts.
  */
 export const spec = defineRoute({
   routeId: "put-staff-member",
@@ -17,13 +20,17 @@ export const spec = defineRoute({
     ),
   }),
   body: staffMemberSchema.omit({ personId: true }),
-  response: { status: 200, description: "The entry as stored", schema: staffMemberViewSchema },
-  handle: async ({ body, path, principal }, deps) => ({
+  response: {
     status: 200,
-    body: {
-      member: await deps.tenants.upsertStaff(principal.tenantId, { ...body, personId: path.personId }),
-    },
-  }),
+    description: "The entry as stored; the ETag is the new version",
+    schema: staffMemberViewSchema,
+  },
+  handle: async ({ body, path, principal, event }, deps) => {
+    const { value: member, headers } = await writeAtReadVersion(event.headers, (expected) =>
+      deps.tenants.writeStaff(principal.tenantId, { ...body, personId: path.personId }, expected),
+    );
+    return { status: 200, headers, body: { member } };
+  },
 });
 
 export const handler = createHandler(spec);

@@ -1,8 +1,8 @@
 import { ulid } from "ulid";
 import { executeCommand } from "../app/execute-command.js";
 import { raiseCommandSchema } from "../domain/challenge/commands.js";
-import { COMMAND_ENVELOPE, commandResultBody, etagOf } from "./http/command-route.js";
-import { createHandler, defineRoute } from "./http/middleware.js";
+import { COMMAND_ENVELOPE, commandResultBody } from "./http/command-route.js";
+import { createHandler, defineRoute, etagOf } from "./http/middleware.js";
 import { commandResultSchema } from "./http/views.js";
 
 /**
@@ -17,7 +17,6 @@ import { commandResultSchema } from "./http/views.js";
 export const spec = defineRoute({
   routeId: "raise-challenge",
   body: raiseCommandSchema.omit(COMMAND_ENVELOPE).strict(),
-  etag: true,
   response: {
     status: 201,
     description: "The challenge was raised; Location names it",

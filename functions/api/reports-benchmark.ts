@@ -3,11 +3,11 @@ import { TenantNotConfiguredError } from "../app/execute-command.js";
 import { previousQuarter, QUARTER_PATTERN, quarterOf } from "../domain/quarters.js";
 import { londonDay } from "../domain/london-time.js";
 import { compare, quarterFigures } from "../reports/benchmark.js";
-import { benchmarkCsv, benchmarkHtml } from "../reports/benchmark-render.js";
+import { BENCHMARK_CSV_HEADER, benchmarkCsv, benchmarkHtml } from "../reports/benchmark-render.js";
 import { distributionSchema } from "../store/benchmark-store.js";
 import type { ApiDependencies } from "./http/dependencies.js";
-import { type ApiResult, defineRoute } from "./http/middleware.js";
-import { makeTextHandler, reportInFormat } from "./reports-themes.js";
+import { type ApiResult, createHandler, defineRoute } from "./http/middleware.js";
+import { reportInFormat } from "./reports-themes.js";
 
 /**
  * GET /v1/reports/benchmark?quarter=YYYY-Qn&format=json|csv|html: this authority's figures for a
@@ -130,6 +130,16 @@ export const spec = defineRoute({
       "The benchmark comparison. format=json: this document; format=csv: text/csv; charset=utf-8, " +
       "Content-Disposition: attachment; format=html: text/html, one self-contained printable page",
     schema: comparisonSchema,
+    text: {
+      "text/csv": {
+        description: `format=csv, sent as an attachment: a header line \`${BENCHMARK_CSV_HEADER.join(",")}\`, then one row per figure`,
+        example: `${BENCHMARK_CSV_HEADER.join(",")}\nmedian_working_days_to_resolution,Median working days from raising to resolution,9,7,6,8,11,median_to_upper_quartile,no\n`,
+      },
+      "text/html": {
+        description: "format=html: one printable page, this authority beside the others",
+        example: '<!doctype html><html lang="en">...</html>',
+      },
+    },
   },
   handle: async ({ query, principal }, deps): Promise<ApiResult> => {
     const { tenantId } = principal;
@@ -153,8 +163,8 @@ export const spec = defineRoute({
 });
 
 /** The route's Lambda handler over `deps` (default: the production wiring, built on first use). */
-export function makeHandler(deps?: ApiDependencies): ReturnType<typeof makeTextHandler> {
-  return makeTextHandler(spec, deps);
+export function makeHandler(deps?: ApiDependencies) {
+  return createHandler(spec, deps);
 }
 
 export const handler = makeHandler();

@@ -4,7 +4,7 @@ import { livePage, quartersEnding, timelineOfEvents, toLiveHtml } from "../audit
 import { loadCohort, loadOpen, mapInPool, protocolsFor, tenantCalendar } from "../audit/readers.js";
 import type { ApiDependencies } from "./http/dependencies.js";
 import { type ApiResult, createHandler, defineRoute } from "./http/middleware.js";
-import { HTML_CSP, sendingText } from "./reports-themes.js";
+import { HTML_CSP } from "./reports-themes.js";
 
 /**
  * GET /v1/reports/live: the live page for service managers (functions/audit/live-page.ts says what
@@ -25,6 +25,12 @@ export const spec = defineRoute({
       "text/html: one self-contained page: open challenges (overdue first, days to deadline, who has " +
       "each and whether they acknowledged it), resolution and stage reached by quarter, themes over time, " +
       "and each open challenge's timeline",
+    text: {
+      "text/html": {
+        description: "The live page: one printable, self-contained HTML page",
+        example: '<!doctype html><html lang="en-GB">...</html>',
+      },
+    },
   },
   handle: async ({ principal }, deps: ApiDependencies): Promise<ApiResult> => {
     const { tenantId } = principal;
@@ -67,7 +73,7 @@ export const spec = defineRoute({
     });
     return {
       status: 200,
-      body: toLiveHtml(page),
+      text: toLiveHtml(page),
       headers: {
         "content-type": "text/html; charset=utf-8",
         "content-security-policy": HTML_CSP,
@@ -80,7 +86,7 @@ export const spec = defineRoute({
 
 /** The route's Lambda handler over `deps` (default: the production wiring, built on first use). */
 export function makeHandler(deps?: ApiDependencies) {
-  return sendingText(createHandler(spec, deps));
+  return createHandler(spec, deps);
 }
 
 export const handler = makeHandler();

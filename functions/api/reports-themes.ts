@@ -1,8 +1,3 @@
-import type {
-  APIGatewayProxyEventV2WithJWTAuthorizer,
-  APIGatewayProxyStructuredResultV2,
-  Context,
-} from "aws-lambda";
 import * as z from "zod";
 import { TenantNotConfiguredError, UnknownProtocolError } from "../app/execute-command.js";
 import { loadCohort, periodAsAt, periodProblem, protocolsFor, tenantCalendar } from "../audit/readers.js";
@@ -201,7 +196,7 @@ export function reportInFormat<T>(
     case "csv":
       return {
         status: 200,
-        body: render.csv(report),
+        text: render.csv(report),
         headers: {
           "content-type": "text/csv; charset=utf-8",
           "content-disposition": `attachment; filename="${name}.csv"`,
@@ -210,7 +205,7 @@ export function reportInFormat<T>(
     case "html":
       return {
         status: 200,
-        body: render.html(report),
+        text: render.html(report),
         headers: {
           "content-type": "text/html; charset=utf-8",
           "content-disposition": `inline; filename="${name}.html"`,
@@ -231,6 +226,17 @@ export const spec = defineRoute({
       "Content-Disposition: attachment (section,track,category,label,value); format=html: text/html, " +
       "one self-contained printable page",
     schema: themesReportSchema,
+    text: {
+      "text/csv": {
+        description:
+          "format=csv, sent as an attachment: a header line `section,track,category,label,value`, then one row per figure",
+        example: "section,track,category,label,value\nraised,LAC,raiser,IRO,12\n",
+      },
+      "text/html": {
+        description: "format=html: one printable page with every figure",
+        example: '<!doctype html><html lang="en">...</html>',
+      },
+    },
   },
   handle: async ({ query, principal }, deps): Promise<ApiResult> => {
     const { tenantId } = principal;
@@ -270,39 +276,9 @@ export const spec = defineRoute({
   },
 });
 
-type HttpHandler = (
-  event: APIGatewayProxyEventV2WithJWTAuthorizer,
-  context: Context,
-) => Promise<APIGatewayProxyStructuredResultV2>;
-
-/**
- * The handler factory writes every body with `JSON.stringify`, so a CSV or HTML body leaves it as
- * a JSON string literal; this sends the text itself. JSON bodies (problems included) and a body
- * that is already text pass untouched.
- * TODO(api owner): a text-body option in http/middleware.ts would make this unnecessary.
- */
-export function sendingText(handler: HttpHandler): HttpHandler {
-  return async (event, context) => {
-    const response = await handler(event, context);
-    const type = response.headers?.["content-type"];
-    const body = response.body;
-    if (typeof type !== "string" || !/^text\//i.test(type) || body?.startsWith('"') !== true) return response;
-    const text: unknown = JSON.parse(body);
-    return typeof text === "string" ? { ...response, body: text } : response;
-  };
-}
-
-/** A route's Lambda handler that may answer with text, over `deps` (default: the production wiring). */
-export function makeTextHandler(
-  route: Parameters<typeof createHandler>[0],
-  deps?: ApiDependencies,
-): HttpHandler {
-  return sendingText(createHandler(route, deps));
-}
-
 /** The route's Lambda handler over `deps` (default: the production wiring, built on first use). */
-export function makeHandler(deps?: ApiDependencies): HttpHandler {
-  return makeTextHandler(spec, deps);
+export function makeHandler(deps?: ApiDependencies) {
+  return createHandler(spec, deps);
 }
 
 export const handler = makeHandler();

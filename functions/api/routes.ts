@@ -1,12 +1,24 @@
+import type { ActorRole } from "../domain/challenge/actor.js";
+
 /**
- * The HTTP API's routes: one Lambda per route, one file per handler under functions/api.
- * One table read by the CDK stack (to create routes and functions) and by the local HTTP server,
- * so the two can never disagree. Plain data: no AWS imports.
+ * The HTTP API's routes: the one table. Each route says its method and path, who may call it
+ * (token scope and roles), how it treats versions and retries, and where its handler is
+ * (functions/api/<id>.ts, whose `spec` holds the route's own zod schemas). Read by the CDK stack
+ * (lib/api.ts: routes, functions, authorizer scopes), the local HTTP server, the handler factory
+ * (http/middleware.ts: scope, roles, Idempotency-Key, If-Match) and the OpenAPI builder
+ * (bin/openapi-document.ts, which adds each handler's schemas), so none of them can disagree.
+ * Plain data: no AWS imports, no schemas (every handler bundles this file).
  */
 export type HttpMethod = "GET" | "POST" | "PUT";
 
 /** OAuth scopes a token must carry for a route. */
 export type Scope = "challenges/read" | "challenges/write" | "config/read" | "config/write" | "reports/read";
+
+/**
+ * Whose version an ETag carries and an If-Match names: the challenge's (its snapshot version), or
+ * the tenant's configuration and directory together (store/tenant-version.ts).
+ */
+export type VersionOf = "challenge" | "tenant";
 
 export interface RouteDefinition {
   /** Stable id: the handler file is functions/api/<id>.ts and the Lambda is named after it. */
@@ -17,11 +29,55 @@ export interface RouteDefinition {
   readonly scope: Scope;
   readonly summary: string;
   /**
+   * The roles that may call it: the coarse gate (see "Who may call" below). Empty only for a
+   * signed-link route, which no bearer token calls.
+   */
+  readonly roles: readonly ActorRole[];
+  /**
    * No bearer token (no JWT authorizer): the path carries a signed, expiring, per-recipient link
    * token that the handler verifies before reading anything (functions/mail/ack-link.ts).
    */
   readonly signedLink?: true;
+  /** Whether the Idempotency-Key header is honoured. Default: POST and PUT routes. */
+  readonly idempotent?: boolean;
+  /** The success response carries this version as a strong `ETag` (`"7"`). */
+  readonly etag?: VersionOf;
+  /**
+   * The route honours `If-Match` against this version (412 VERSION_MISMATCH when it moved on).
+   * `challenge`: optional (a command may also name its stage). `tenant`: required (428 without
+   * it), so a configuration or directory write never silently overwrites a change it did not see.
+   */
+  readonly ifMatch?: VersionOf;
 }
+
+/**
+ * Who may call: the check here is the coarse gate; the domain makes the fine ones (only the
+ * current stage's recipient acknowledges or responds; only the raiser resolves, escalates,
+ * withdraws; only a role the protocol names approves a referral).
+ *
+ * - `auditor`: read-only, everything readable in its tenant (challenges, trays, configuration).
+ * - `case_record_system`: a client-credentials token acting as itself: reads challenges (to show
+ *   them in the child's record). It never acts for a person with its own token; to act for a person
+ *   it presents a token issued for that person (token exchange: see http/auth.ts), which carries the
+ *   person's role, so those calls are checked as that person's.
+ * - `system`: the workflow's own identity; it acts through the workflow, never through this API.
+ * - `iro_service_manager`: manages IROs/CPCs and administers the tenant's configuration and directory.
+ * - Reports (the themes report, the overdue view) are management information across the whole
+ *   authority: managers, IRO service managers and auditors. IROs and CPCs are refused (they work
+ *   from their own trays and the challenges they raised), and so is the case-record system (its
+ *   client-credentials token has no `reports/read` scope, and it has no business with them).
+ * - Case notes (`child-case-notes`) hold no more than the challenge itself (which every reader may
+ *   already open, free text included), so every reader may pull them; the case-record system is
+ *   the caller they are for.
+ */
+/** A command on one challenge: its response carries the new version, and it honours If-Match. */
+const COMMAND = { etag: "challenge", ifMatch: "challenge" } as const;
+
+const RAISERS = ["IRO", "CPC"] as const satisfies readonly ActorRole[];
+const PEOPLE = ["IRO", "CPC", "manager", "iro_service_manager"] as const satisfies readonly ActorRole[];
+const READERS = [...PEOPLE, "auditor", "case_record_system"] as const satisfies readonly ActorRole[];
+const CONFIG_READERS = [...PEOPLE, "auditor"] as const satisfies readonly ActorRole[];
+const REPORT_READERS = ["manager", "iro_service_manager", "auditor"] as const satisfies readonly ActorRole[];
 
 const c = "/v1/challenges/{challengeId}";
 
@@ -32,6 +88,8 @@ export const routes: readonly RouteDefinition[] = [
     path: "/v1/challenges",
     scope: "challenges/write",
     summary: "Raise a challenge (informally or at a chosen stage)",
+    roles: RAISERS,
+    etag: "challenge",
   },
   {
     id: "get-challenge",
@@ -39,6 +97,8 @@ export const routes: readonly RouteDefinition[] = [
     path: c,
     scope: "challenges/read",
     summary: "A challenge with its timeline",
+    roles: READERS,
+    etag: "challenge",
   },
   {
     id: "acknowledge",
@@ -46,6 +106,9 @@ export const routes: readonly RouteDefinition[] = [
     path: `${c}/acknowledgements`,
     scope: "challenges/write",
     summary: "The current recipient acknowledges the stage",
+    // The recipient's actions: the domain checks the caller is the stage's recipient.
+    roles: ["manager", "iro_service_manager"],
+    ...COMMAND,
   },
   {
     id: "ack-link-page",
@@ -53,6 +116,8 @@ export const routes: readonly RouteDefinition[] = [
     path: "/v1/ack/{token}",
     scope: "challenges/read",
     summary: "The acknowledgement link's confirmation page (records nothing)",
+    // The acknowledgement link takes no token (the signed link is the credential): no role calls it with one.
+    roles: [],
     signedLink: true,
   },
   {
@@ -61,6 +126,8 @@ export const routes: readonly RouteDefinition[] = [
     path: "/v1/ack/{token}",
     scope: "challenges/write",
     summary: "Acknowledge the stage as the recipient the link was sent to",
+    roles: [],
+    idempotent: false,
     signedLink: true,
   },
   {
@@ -69,6 +136,8 @@ export const routes: readonly RouteDefinition[] = [
     path: `${c}/responses`,
     scope: "challenges/write",
     summary: "The current recipient responds",
+    roles: ["manager", "iro_service_manager"],
+    ...COMMAND,
   },
   {
     id: "record-meeting",
@@ -76,6 +145,9 @@ export const routes: readonly RouteDefinition[] = [
     path: `${c}/meetings`,
     scope: "challenges/write",
     summary: "Record a stage meeting",
+    // Either side may record the stage meeting or the agreed plan.
+    roles: PEOPLE,
+    ...COMMAND,
   },
   {
     id: "agree-action-plan",
@@ -83,6 +155,8 @@ export const routes: readonly RouteDefinition[] = [
     path: `${c}/action-plan`,
     scope: "challenges/write",
     summary: "Agree a SMART action plan",
+    roles: PEOPLE,
+    ...COMMAND,
   },
   {
     id: "mark-resolved",
@@ -90,6 +164,9 @@ export const routes: readonly RouteDefinition[] = [
     path: `${c}/resolution`,
     scope: "challenges/write",
     summary: "The raiser marks the challenge resolved",
+    // The raiser's decisions (an IRO service manager may step in for an absent IRO where the protocol allows).
+    roles: [...RAISERS, "iro_service_manager"],
+    ...COMMAND,
   },
   {
     id: "escalate",
@@ -97,6 +174,8 @@ export const routes: readonly RouteDefinition[] = [
     path: `${c}/escalations`,
     scope: "challenges/write",
     summary: "Escalate to the next stage with reasons",
+    roles: [...RAISERS, "iro_service_manager"],
+    ...COMMAND,
   },
   {
     id: "shorten-deadline",
@@ -104,6 +183,8 @@ export const routes: readonly RouteDefinition[] = [
     path: `${c}/deadline-shortenings`,
     scope: "challenges/write",
     summary: "Shorten the open stage's window for this challenge, with a reason",
+    roles: [...RAISERS, "iro_service_manager"],
+    ...COMMAND,
   },
   {
     id: "bypass",
@@ -111,6 +192,8 @@ export const routes: readonly RouteDefinition[] = [
     path: `${c}/bypasses`,
     scope: "challenges/write",
     summary: "Skip to a later stage with a rationale",
+    roles: [...RAISERS, "iro_service_manager"],
+    ...COMMAND,
   },
   {
     id: "request-referral",
@@ -118,6 +201,8 @@ export const routes: readonly RouteDefinition[] = [
     path: `${c}/referrals`,
     scope: "challenges/write",
     summary: "Refer to Cafcass or the safeguarding partnership",
+    roles: RAISERS,
+    ...COMMAND,
   },
   {
     id: "approve-referral",
@@ -125,6 +210,8 @@ export const routes: readonly RouteDefinition[] = [
     path: `${c}/referrals/{kind}/approvals`,
     scope: "challenges/write",
     summary: "Approve a referral the protocol requires approval for",
+    roles: ["manager", "iro_service_manager"],
+    ...COMMAND,
   },
   {
     id: "complete-action",
@@ -132,6 +219,8 @@ export const routes: readonly RouteDefinition[] = [
     path: `${c}/actions/{actionId}/completion`,
     scope: "challenges/write",
     summary: "Record an action as done",
+    roles: PEOPLE,
+    ...COMMAND,
   },
   {
     id: "miss-action",
@@ -139,6 +228,8 @@ export const routes: readonly RouteDefinition[] = [
     path: `${c}/actions/{actionId}/miss`,
     scope: "challenges/write",
     summary: "Record an action as not done",
+    roles: PEOPLE,
+    ...COMMAND,
   },
   {
     id: "reopen",
@@ -146,6 +237,8 @@ export const routes: readonly RouteDefinition[] = [
     path: `${c}/reopenings`,
     scope: "challenges/write",
     summary: "Reopen at the stage last exited",
+    roles: [...RAISERS, "iro_service_manager"],
+    ...COMMAND,
   },
   {
     id: "note-difference",
@@ -153,6 +246,8 @@ export const routes: readonly RouteDefinition[] = [
     path: `${c}/differences`,
     scope: "challenges/write",
     summary: "Note that the raiser maintains their position",
+    roles: RAISERS,
+    ...COMMAND,
   },
   {
     id: "legal-hold",
@@ -160,6 +255,9 @@ export const routes: readonly RouteDefinition[] = [
     path: `${c}/legal-hold`,
     scope: "challenges/write",
     summary: "Place or lift a legal hold (the IRO service manager): a held record is never deleted",
+    // Records management (functions/domain/challenge/legal-hold.ts says why no one else).
+    roles: ["iro_service_manager"],
+    ...COMMAND,
   },
   {
     id: "decide-after-ladder",
@@ -167,6 +265,9 @@ export const routes: readonly RouteDefinition[] = [
     path: `${c}/decisions`,
     scope: "challenges/write",
     summary: "The decision the protocol owes after the last stage, by the person it names",
+    // The domain checks the caller holds (or covers) the deciding role in the directory.
+    roles: ["manager", "iro_service_manager"],
+    ...COMMAND,
   },
   {
     id: "withdraw",
@@ -174,6 +275,8 @@ export const routes: readonly RouteDefinition[] = [
     path: `${c}/withdrawal`,
     scope: "challenges/write",
     summary: "Withdraw the challenge",
+    roles: [...RAISERS, "iro_service_manager"],
+    ...COMMAND,
   },
   {
     id: "close",
@@ -181,6 +284,8 @@ export const routes: readonly RouteDefinition[] = [
     path: `${c}/closure`,
     scope: "challenges/write",
     summary: "Close the challenge",
+    roles: [...RAISERS, "iro_service_manager"],
+    ...COMMAND,
   },
   {
     id: "overdue-tray",
@@ -188,6 +293,7 @@ export const routes: readonly RouteDefinition[] = [
     path: "/v1/trays/overdue",
     scope: "challenges/read",
     summary: "Open stages due by a date, earliest first",
+    roles: [...PEOPLE, "auditor"],
   },
   {
     id: "my-tray",
@@ -195,6 +301,7 @@ export const routes: readonly RouteDefinition[] = [
     path: "/v1/trays/mine",
     scope: "challenges/read",
     summary: "Open stages addressed to the caller",
+    roles: PEOPLE,
   },
   {
     id: "child-challenges",
@@ -202,6 +309,7 @@ export const routes: readonly RouteDefinition[] = [
     path: "/v1/children/{caseRecordId}/challenges",
     scope: "challenges/read",
     summary: "Challenges about one child",
+    roles: READERS,
   },
   {
     id: "child-case-notes",
@@ -209,6 +317,7 @@ export const routes: readonly RouteDefinition[] = [
     path: "/v1/children/{caseRecordId}/case-notes",
     scope: "challenges/read",
     summary: "Case notes for one child's challenges since an instant, oldest first",
+    roles: READERS,
   },
   {
     id: "team-challenges",
@@ -216,6 +325,7 @@ export const routes: readonly RouteDefinition[] = [
     path: "/v1/teams/{teamId}/challenges",
     scope: "challenges/read",
     summary: "Challenges about one team",
+    roles: READERS,
   },
   {
     id: "reports-themes",
@@ -223,6 +333,7 @@ export const routes: readonly RouteDefinition[] = [
     path: "/v1/reports/themes",
     scope: "reports/read",
     summary: "The themes report for a period, as JSON, CSV or a printable page",
+    roles: REPORT_READERS,
   },
   {
     id: "reports-overdue",
@@ -230,6 +341,7 @@ export const routes: readonly RouteDefinition[] = [
     path: "/v1/reports/overdue",
     scope: "reports/read",
     summary: "Open stages past their deadline or due within N working days",
+    roles: REPORT_READERS,
   },
   {
     id: "reports-live",
@@ -237,6 +349,7 @@ export const routes: readonly RouteDefinition[] = [
     path: "/v1/reports/live",
     scope: "reports/read",
     summary: "The live page for service managers: where every open challenge stands, as printable HTML",
+    roles: REPORT_READERS,
   },
   {
     id: "get-config",
@@ -244,6 +357,8 @@ export const routes: readonly RouteDefinition[] = [
     path: "/v1/config",
     scope: "config/read",
     summary: "The tenant's protocol and calendar settings",
+    roles: CONFIG_READERS,
+    etag: "tenant",
   },
   {
     id: "put-config",
@@ -251,6 +366,9 @@ export const routes: readonly RouteDefinition[] = [
     path: "/v1/config",
     scope: "config/write",
     summary: "Choose the protocol and closure days",
+    roles: ["iro_service_manager"],
+    etag: "tenant",
+    ifMatch: "tenant",
   },
   {
     id: "get-directory",
@@ -258,6 +376,8 @@ export const routes: readonly RouteDefinition[] = [
     path: "/v1/directory",
     scope: "config/read",
     summary: "The staff directory",
+    roles: CONFIG_READERS,
+    etag: "tenant",
   },
   {
     id: "put-staff-member",
@@ -265,6 +385,9 @@ export const routes: readonly RouteDefinition[] = [
     path: "/v1/directory/{personId}",
     scope: "config/write",
     summary: "Add or change a member of staff",
+    roles: ["iro_service_manager"],
+    etag: "tenant",
+    ifMatch: "tenant",
   },
   {
     id: "record-absence",
@@ -272,6 +395,7 @@ export const routes: readonly RouteDefinition[] = [
     path: "/v1/directory/{personId}/absences",
     scope: "config/write",
     summary: "Record that a member of staff is away",
+    roles: ["iro_service_manager"],
   },
   {
     id: "end-absence",
@@ -279,6 +403,7 @@ export const routes: readonly RouteDefinition[] = [
     path: "/v1/directory/{personId}/absences/{absenceId}/end",
     scope: "config/write",
     summary: "End an absence early",
+    roles: ["iro_service_manager"],
   },
   {
     id: "reports-benchmark",
@@ -286,6 +411,7 @@ export const routes: readonly RouteDefinition[] = [
     path: "/v1/reports/benchmark",
     scope: "reports/read",
     summary: "This authority's quarter beside the anonymised benchmark of authorities that opted in",
+    roles: REPORT_READERS,
   },
   {
     id: "benchmark-participation",
@@ -293,6 +419,8 @@ export const routes: readonly RouteDefinition[] = [
     path: "/v1/benchmark/participation",
     scope: "config/write",
     summary: "Opt in to (or out of) the benchmark across authorities, with the children counted",
+    // Taking part shares the authority's aggregate figures: the tenant's administrator decides.
+    roles: ["iro_service_manager"],
   },
   {
     id: "good-practice",
@@ -300,6 +428,7 @@ export const routes: readonly RouteDefinition[] = [
     path: "/v1/good-practice",
     scope: "challenges/write",
     summary: "Send a good practice notification",
+    roles: RAISERS,
   },
   {
     id: "openapi",
@@ -307,9 +436,21 @@ export const routes: readonly RouteDefinition[] = [
     path: "/v1/openapi.json",
     scope: "challenges/read",
     summary: "This API's OpenAPI 3.1 document",
+    roles: READERS,
   },
 ];
 
 export function routeEntry(route: RouteDefinition): string {
   return `functions/api/${route.id}.ts`;
+}
+
+export function routeById(routeId: string): RouteDefinition {
+  const route = routes.find((r) => r.id === routeId);
+  if (route === undefined) throw new Error(`no route ${routeId} in routes.ts`);
+  return route;
+}
+
+/** Whether the role may call the route. Routes missing from the table are closed. */
+export function mayCall(routeId: string, role: ActorRole): boolean {
+  return routes.find((r) => r.id === routeId)?.roles.includes(role) ?? false;
 }

@@ -192,6 +192,10 @@ export type StaffMember = z.infer<typeof staffMemberSchema>;
  */
 export type StaffEntry = StaffMember & { readonly absences?: readonly Absence[] };
 
+type TransactItem = NonNullable<
+  ConstructorParameters<typeof TransactWriteCommand>[0]["TransactItems"]
+>[number];
+
 const configItemSchema = z.strictObject({
   pk: z.string(),
   sk: z.string(),
@@ -216,6 +220,69 @@ interface TenantAtVersion {
   readonly version: number;
   readonly config: TenantConfig | undefined;
   readonly directory: DirectoryLookup;
+}
+
+/**
+ * A configuration or directory write named a version (If-Match) that is no longer the tenant's:
+ * something changed since the writer read it. Nothing was stored.
+ */
+export class TenantVersionMismatchError extends Error {
+  override readonly name = "TenantVersionMismatchError";
+  constructor(
+    readonly expected: number,
+    readonly current: number,
+  ) {
+    super(`The configuration and directory are at version ${current}, not ${expected}.`);
+  }
+}
+
+/** A role of the entry being written, already held at the same place by another active person. */
+export interface HeldRole {
+  /** Its index in the entry's `roles`. */
+  readonly index: number;
+  readonly role: string;
+  readonly scope: RoleScope;
+  readonly holderPersonId: string;
+}
+
+/**
+ * One holder per role per place: a staff write would give an active person a role (for one team,
+ * one partner agency, or the authority) that another active person already holds there. Nothing
+ * was stored. The protocol addresses a stage to one person; two holders would leave the choice
+ * between them to an ordering rule nobody set.
+ */
+export class RoleAlreadyHeldError extends Error {
+  override readonly name = "RoleAlreadyHeldError";
+  constructor(readonly held: readonly HeldRole[]) {
+    super(`${String(held.length)} role(s) already held by another active person`);
+  }
+}
+
+function sameScope(a: RoleScope, b: RoleScope): boolean {
+  if (a.kind === "team") return b.kind === "team" && a.teamId === b.teamId;
+  if (a.kind === "partner_agency")
+    return b.kind === "partner_agency" && a.partnerAgencyId === b.partnerAgencyId;
+  return b.kind === "authority";
+}
+
+/** The roles of `member` that another active person in `staff` already holds at the same place. */
+export function rolesHeldByOthers(member: StaffMember, staff: readonly StaffMember[]): HeldRole[] {
+  if (!member.active) return [];
+  const others = staff.filter((m) => m.active && m.personId !== member.personId);
+  return member.roles.flatMap((wanted, index) => {
+    const holder = others.find((m) =>
+      m.roles.some((r) => r.role === wanted.role && sameScope(r.scope, wanted.scope)),
+    );
+    return holder === undefined
+      ? []
+      : [{ index, role: wanted.role, scope: wanted.scope, holderPersonId: holder.personId }];
+  });
+}
+
+/** A write's result: what was stored and the tenant's version after it (the response's ETag). */
+export interface Versioned<T> {
+  readonly value: T;
+  readonly version: number;
 }
 
 /** Tenants whose configuration a container keeps: one per authority, so a bound that is never reached. */
@@ -244,62 +311,134 @@ export class TenantStore {
     return Item === undefined ? undefined : this.parseConfig(Item, tenantId);
   }
 
-  /** Validates and stores the configuration (last write wins). Throws a ZodError when it is invalid. */
-  async putConfig(tenantId: string, config: unknown): Promise<TenantConfig> {
-    const valid = tenantConfigSchema.parse(config);
-    const at = this.now();
-    await this.writeAndRaiseVersion(
-      tenantId,
-      {
-        Put: {
-          TableName: this.tableName,
-          Item: withoutUndefined({
-            ...keys.config(tenantId),
-            entity: ENTITY.config,
-            tenantId,
-            config: valid,
-            updatedAt: at.toISOString(),
-          }),
-        },
-      },
-      at,
+  /**
+   * The tenant's configuration and directory version (0 before the first write), read strongly
+   * consistent: the ETag of GET /v1/config and GET /v1/directory, read before what they return, so
+   * an ETag is never newer than the data it was sent with.
+   */
+  async version(tenantId: string): Promise<number> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.tenantVersion(tenantId), ConsistentRead: true }),
     );
-    return valid;
+    return tenantVersionOf(Item, tenantId);
+  }
+
+  /** {@link writeConfig} at whatever version is current (set-up, the CLI, tests). */
+  async putConfig(tenantId: string, config: unknown): Promise<TenantConfig> {
+    return (await this.writeConfig(tenantId, config)).value;
+  }
+
+  /**
+   * Validates and stores the configuration, only if the tenant is still at `expectedVersion` (the
+   * version the writer read: If-Match) when one is given; else at the version read just before.
+   * Throws a ZodError when it is invalid, {@link TenantVersionMismatchError} when the version moved.
+   */
+  async writeConfig(
+    tenantId: string,
+    config: unknown,
+    expectedVersion?: number,
+  ): Promise<Versioned<TenantConfig>> {
+    const valid = tenantConfigSchema.parse(config);
+    return this.writeAtVersion(tenantId, expectedVersion, (at) => ({
+      Put: {
+        TableName: this.tableName,
+        Item: withoutUndefined({
+          ...keys.config(tenantId),
+          entity: ENTITY.config,
+          tenantId,
+          config: valid,
+          updatedAt: at.toISOString(),
+        }),
+      },
+    })).then((version) => ({ value: valid, version }));
+  }
+
+  /** {@link writeStaff} at whatever version is current (set-up, the CLI, tests). */
+  async upsertStaff(tenantId: string, member: unknown): Promise<StaffMember> {
+    return (await this.writeStaff(tenantId, member)).value;
   }
 
   /**
    * Adds or replaces a person in the directory, keeping any absences recorded for them (an update of
-   * the member, not a put of the item). Throws a ZodError when the entry is invalid.
+   * the member, not a put of the item), at `expectedVersion` as for {@link writeConfig}. Refuses
+   * ({@link RoleAlreadyHeldError}) to give an active person a role another active person holds at
+   * the same place: the check reads the directory at the version the write is conditioned on, so
+   * two concurrent writes can never both take one role. Throws a ZodError when the entry is invalid.
    */
-  async upsertStaff(tenantId: string, member: unknown): Promise<StaffMember> {
+  async writeStaff(
+    tenantId: string,
+    member: unknown,
+    expectedVersion?: number,
+  ): Promise<Versioned<StaffMember>> {
     const valid = staffMemberSchema.parse(member);
-    const at = this.now();
-    // An update of the member, not a put of the item: the absences recorded for them stay.
-    await this.writeAndRaiseVersion(
+    const version = await this.writeAtVersion(
       tenantId,
-      {
-        Update: {
-          TableName: this.tableName,
-          Key: keys.staff(tenantId, valid.personId),
-          UpdateExpression:
-            "SET #entity = :entity, #tenantId = :tenantId, #member = :member, #updatedAt = :updatedAt",
-          ExpressionAttributeNames: {
-            "#entity": TABLE.entityAttribute,
-            "#tenantId": "tenantId",
-            "#member": "member",
-            "#updatedAt": "updatedAt",
-          },
-          ExpressionAttributeValues: {
-            ":entity": ENTITY.staff,
-            ":tenantId": tenantId,
-            ":member": withoutUndefined(valid),
-            ":updatedAt": at.toISOString(),
-          },
+      expectedVersion,
+      (at) => this.staffUpdate(tenantId, valid, at),
+      async () => {
+        if (!valid.active || valid.roles.length === 0) return;
+        const held = rolesHeldByOthers(valid, await this.listStaff(tenantId, { consistent: true }));
+        if (held.length > 0) throw new RoleAlreadyHeldError(held);
+      },
+    );
+    return { value: valid, version };
+  }
+
+  /**
+   * A configuration or directory write conditioned on the tenant's version: read the version
+   * (strongly consistent), refuse when it is not `expected`, run `check` (which reads after the
+   * version, so what it saw is at least that new), then write the item and raise the version in one
+   * transaction that holds only if the version is still the one read. Without `expected`, a write
+   * that lost that race reads again and retries; with it, the race is the writer's 412.
+   * Returns the version after the write.
+   */
+  private async writeAtVersion(
+    tenantId: string,
+    expected: number | undefined,
+    write: (at: Date) => TransactItem,
+    check?: () => Promise<void>,
+  ): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.version(tenantId);
+      if (expected !== undefined && expected !== current)
+        throw new TenantVersionMismatchError(expected, current);
+      await check?.();
+      const at = this.now();
+      try {
+        await this.writeAndRaiseVersion(tenantId, write(at), at, current);
+        return current + 1;
+      } catch (error) {
+        const moved = cancellationReasons(error)?.[1] === "ConditionalCheckFailed";
+        if (!moved) throw error;
+        if (expected !== undefined)
+          throw new TenantVersionMismatchError(expected, await this.version(tenantId));
+        if (attempt >= WRITE_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  /** The member's update: SET of the member, so the absences recorded for them stay. */
+  private staffUpdate(tenantId: string, valid: StaffMember, at: Date): TransactItem {
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: keys.staff(tenantId, valid.personId),
+        UpdateExpression:
+          "SET #entity = :entity, #tenantId = :tenantId, #member = :member, #updatedAt = :updatedAt",
+        ExpressionAttributeNames: {
+          "#entity": TABLE.entityAttribute,
+          "#tenantId": "tenantId",
+          "#member": "member",
+          "#updatedAt": "updatedAt",
+        },
+        ExpressionAttributeValues: {
+          ":entity": ENTITY.staff,
+          ":tenantId": tenantId,
+          ":member": withoutUndefined(valid),
+          ":updatedAt": at.toISOString(),
         },
       },
-      at,
-    );
-    return valid;
+    };
   }
 
   /**
@@ -359,10 +498,13 @@ export class TenantStore {
    */
   private async writeAndRaiseVersion(
     tenantId: string,
-    write: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]["TransactItems"]>[number],
+    write: TransactItem,
     at: Date,
+    expectedVersion?: number,
   ): Promise<void> {
-    const input = { TransactItems: [write, raiseTenantVersion(this.tableName, tenantId, at)] };
+    const input = {
+      TransactItems: [write, raiseTenantVersion(this.tableName, tenantId, at, expectedVersion)],
+    };
     for (let attempt = 1; ; attempt++) {
       try {
         await this.client.send(new TransactWriteCommand(input));
@@ -381,8 +523,11 @@ export class TenantStore {
     return Item === undefined ? undefined : this.parseStaff(Item, tenantId);
   }
 
-  /** The whole directory, in person-id order (a query on the tenant partition, every page). */
-  async listStaff(tenantId: string): Promise<StaffEntry[]> {
+  /**
+   * The whole directory, in person-id order (a query on the tenant partition, every page).
+   * `consistent`: a strongly consistent read (a write's check, GET /v1/directory after its ETag).
+   */
+  async listStaff(tenantId: string, options: { consistent?: boolean } = {}): Promise<StaffEntry[]> {
     const members: StaffEntry[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
@@ -392,6 +537,7 @@ export class TenantStore {
           KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
           ExpressionAttributeNames: { "#pk": TABLE.partitionKey, "#sk": TABLE.sortKey },
           ExpressionAttributeValues: { ":pk": keys.tenantPartition(tenantId), ":prefix": STAFF_SK_PREFIX },
+          ...(options.consistent === true ? { ConsistentRead: true } : {}),
           ExclusiveStartKey: startKey,
         }),
       );
@@ -476,8 +622,9 @@ export class TenantStore {
  * Resolves a protocol role to a person. For a partner agency's challenge, only the agency's holder
  * of the role: never the council's own (a partner challenge must not be silently re-routed to the
  * council's manager). Otherwise the team's holder, then whoever holds it across the authority
- * (directors, heads of service). Inactive people are skipped. When two people hold the same role
- * at the same level, the lowest person id wins, so the answer never depends on the order items
+ * (directors, heads of service). Inactive people are skipped. Staff writes keep one active holder
+ * per role per place ({@link RoleAlreadyHeldError}); should two ever be found (entries written
+ * before that rule), the lowest person id wins, so the answer never depends on the order items
  * were read in.
  */
 export function createDirectoryLookup(staff: readonly StaffEntry[]): DirectoryLookup {

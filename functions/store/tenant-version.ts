@@ -29,10 +29,20 @@ export function tenantVersionOf(item: Record<string, unknown> | undefined, tenan
   return parsed.version;
 }
 
-/** The Update that raises the version, for the TransactWriteItems of a configuration or staff write. */
-export function raiseTenantVersion(tableName: string, tenantId: string, at: Date) {
+/**
+ * The Update that raises the version, for the TransactWriteItems of a configuration or staff write.
+ * `expected`: only if the version is still that (0: no version item yet), so a write decided on
+ * what was read cannot land over a change it did not see (the transaction is then cancelled with
+ * ConditionalCheckFailed on this item).
+ */
+export function raiseTenantVersion(tableName: string, tenantId: string, at: Date, expected?: number) {
   return {
     Update: {
+      ...(expected === undefined
+        ? {}
+        : {
+            ConditionExpression: expected === 0 ? "attribute_not_exists(#version)" : "#version = :expected",
+          }),
       TableName: tableName,
       Key: keys.tenantVersion(tenantId),
       UpdateExpression: "SET #entity = :entity, #tenantId = :tenantId, #updatedAt = :at ADD #version :one",
@@ -47,6 +57,7 @@ export function raiseTenantVersion(tableName: string, tenantId: string, at: Date
         ":tenantId": tenantId,
         ":at": at.toISOString(),
         ":one": 1,
+        ...(expected === undefined || expected === 0 ? {} : { ":expected": expected }),
       },
     },
   };

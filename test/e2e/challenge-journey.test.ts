@@ -18,6 +18,7 @@ import {
   auditExport,
   eventually,
   londonDate,
+  atReadVersion,
   startE2eRuntime,
   thursdayBeforeLateMayBankHoliday,
 } from "../support/e2e-harness.js";
@@ -439,7 +440,14 @@ describe("a challenge's journey on the local runtime (npm start)", () => {
       tenant_id: OTHER_TENANT,
       scope: "challenges/read challenges/write config/read config/write reports/read",
     });
-    const configured = await api(rt(), "PUT", "/v1/config", admin, DEMO_CONFIG);
+    const configured = await api(
+      rt(),
+      "PUT",
+      "/v1/config",
+      admin,
+      DEMO_CONFIG,
+      await atReadVersion(rt(), admin),
+    );
     expect(configured.status).toBe(200);
     const otherIro = await rt().mintToken({
       sub: "iro-other",

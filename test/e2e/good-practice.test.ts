@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalRuntime } from "../../local/runtime.js";
-import { type E2eRuntime, api, eventually, startE2eRuntime } from "../support/e2e-harness.js";
+import { type E2eRuntime, api, atReadVersion, eventually, startE2eRuntime } from "../support/e2e-harness.js";
 import { isTo, sentMail } from "../support/e2e-mail.js";
 
 const TENANT = "halton-e2e";
@@ -39,14 +39,19 @@ describe("a good practice notification", () => {
       tenant_id: TENANT,
       scope: "challenges/read challenges/write config/read config/write",
     });
-    const configured = await api(rt(), "PUT", "/v1/config", admin, {
-      protocolId: "halton",
-      closureDays: [],
-      reminders: {},
-    });
+    const configured = await api(
+      rt(),
+      "PUT",
+      "/v1/config",
+      admin,
+      { protocolId: "halton", closureDays: [], reminders: {} },
+      await atReadVersion(rt(), admin),
+    );
     expect(configured.status).toBe(200);
     const { personId, ...entry } = MANAGER;
-    const staffed = await api(rt(), "PUT", `/v1/directory/${personId}`, admin, entry);
+    const staffed = await api(rt(), "PUT", `/v1/directory/${personId}`, admin, entry, {
+      "if-match": configured.headers.get("etag") ?? "",
+    });
     expect(staffed.status).toBe(200);
 
     const irm = await rt().mintToken({

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_CHILDREN, raiseChallengeBody } from "../../local/demo.js";
 import type { LocalRuntime } from "../../local/runtime.js";
-import { type E2eRuntime, api, eventually, startE2eRuntime } from "../support/e2e-harness.js";
+import { type E2eRuntime, api, atReadVersion, eventually, startE2eRuntime } from "../support/e2e-harness.js";
 import { isTo, sentMail } from "../support/e2e-mail.js";
 
 const TEAM_MANAGER = "carl.mendez@example.org";
@@ -109,22 +109,25 @@ describe("acknowledgement from the link, seen on the live page", () => {
       tenant_id: OTHER_TENANT,
       scope: "challenges/read challenges/write config/read config/write reports/read",
     });
-    expect(
-      (
-        await api(rt(), "PUT", "/v1/config", admin, {
-          protocolId: "nottingham",
-          closureDays: [],
-          reminders: {},
-        })
-      ).status,
-    ).toBe(200);
+    const configured = await api(
+      rt(),
+      "PUT",
+      "/v1/config",
+      admin,
+      { protocolId: "nottingham", closureDays: [], reminders: {} },
+      await atReadVersion(rt(), admin),
+    );
+    expect(configured.status).toBe(200);
     const manager = {
       displayName: "Olu Otherplace",
       email: "olu.otherplace@other-borough.example",
       active: true,
       roles: [{ role: "team_manager", scope: { kind: "team", teamId: DEMO_CHILDREN[1].team.id } }],
     };
-    expect((await api(rt(), "PUT", "/v1/directory/tm-other", admin, manager)).status).toBe(200);
+    const staffed = await api(rt(), "PUT", "/v1/directory/tm-other", admin, manager, {
+      "if-match": configured.headers.get("etag") ?? "",
+    });
+    expect(staffed.status).toBe(200);
     const iro = await rt().mintToken({
       sub: "iro-other",
       role: "IRO",

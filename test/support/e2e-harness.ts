@@ -113,12 +113,14 @@ export async function api<T = unknown>(
   path: string,
   token: string | undefined,
   body?: unknown,
+  headers: Readonly<Record<string, string>> = {},
 ): Promise<ApiResponse<T>> {
   const response = await fetch(`${runtime.urls.api}${path}`, {
     method,
     headers: {
       ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
       ...(body === undefined ? {} : { "content-type": "application/json" }),
+      ...headers,
     },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
@@ -130,6 +132,15 @@ export async function api<T = unknown>(
     // not JSON: keep the text
   }
   return { status: response.status, headers: response.headers, body: parsed as T };
+}
+
+/**
+ * `If-Match` for a configuration or directory write: the ETag of GET /v1/directory (the tenant's
+ * configuration and directory version), as an integrator reads it before writing.
+ */
+export async function atReadVersion(runtime: LocalRuntime, token: string): Promise<{ "if-match": string }> {
+  const read = await api(runtime, "GET", "/v1/directory", token);
+  return { "if-match": read.headers.get("etag") ?? "" };
 }
 
 /** The service clock endpoint: `{ workingDays }`, `{ hours }`, `{ to }` ... */

@@ -3,6 +3,7 @@ import * as z from "zod";
 import { tenantPrefix } from "../../store/table.js";
 import type { Scope } from "../routes.js";
 import { type Actor, type ActorRole, actorRoleSchema } from "../../domain/challenge/actor.js";
+import { CLAIMS } from "./claims.js";
 import { problems } from "./problem.js";
 
 /**
@@ -18,15 +19,7 @@ import { problems } from "./problem.js";
  * sees people (and the timer) as actors, and "only the stage's recipient responds" holds.
  */
 
-/** The claim names: the one place they are spelled. */
-export const CLAIMS = {
-  tenant: "tenant_id",
-  role: "role",
-  subject: "sub",
-  scope: "scope",
-  /** The OAuth client that obtained the token (Cognito: `client_id`; most IdPs: `azp`). Logged, never trusted for authorisation. */
-  client: ["client_id", "azp"],
-} as const;
+export { CLAIMS };
 
 /** Tenant ids go into table keys: the table's own rule (store/table.ts) decides what is acceptable. */
 export const tenantIdSchema = z.string().refine((tenantId) => {

@@ -3,8 +3,7 @@ import { type CommandResult, executeCommand } from "../../app/execute-command.js
 import type { Command, CommandExpectation } from "../../domain/challenge/commands.js";
 import { about } from "../../domain/about.js";
 import type { ApiDependencies } from "./dependencies.js";
-import { type RouteSpec, defineRoute } from "./middleware.js";
-import { problems } from "./problem.js";
+import { IF_MATCH_HEADER, type RouteSpec, defineRoute, etagOf, expectedVersionFrom } from "./middleware.js";
 import { commandResultSchema, timelineEntries } from "./views.js";
 
 /**
@@ -26,9 +25,6 @@ export const COMMAND_ENVELOPE = {
   expected: true,
 } as const;
 
-/** The request header naming the version a command expects (an ETag from a read). */
-export const IF_MATCH_HEADER = "if-match";
-
 /** The stage a command acts on: the id of the open stage, as read (`challenge.currentStage.stageId`). */
 const stageIdField = z
   .string()
@@ -47,26 +43,6 @@ const stageIdField = z
  */
 export function withStageId(body: z.ZodObject, stageId: "required" | "optional") {
   return body.extend({ stageId: stageId === "required" ? stageIdField : stageIdField.optional() }).strict();
-}
-
-/** A challenge's ETag: its version, as a strong entity tag (`"7"`). */
-export function etagOf(version: number): string {
-  return `"${String(version)}"`;
-}
-
-/**
- * The version an `If-Match` header names: a single ETag from a read (`"7"`; `W/"7"` and a bare `7`
- * are accepted too). `*` or no header: no expectation. Anything else is a 400 naming the header.
- */
-export function expectedVersionFrom(header: string | undefined): number | undefined {
-  if (header === undefined || header.trim() === "*") return undefined;
-  const match = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header);
-  if (match?.[1] === undefined) {
-    throw problems.validation([
-      { header: IF_MATCH_HEADER, detail: 'must be one ETag from a read of this challenge, e.g. "7"' },
-    ]);
-  }
-  return Number(match[1]);
 }
 
 /** The precondition a request states: the If-Match version and the body's stage id, if any. */
@@ -132,8 +108,6 @@ export function commandRoute<
     routeId: options.routeId,
     body: options.body,
     path: (options.path ?? challengePathSchema) as P,
-    etag: true,
-    ifMatch: true,
     response: {
       status: 200,
       description: options.description ?? "The challenge after the command, and the events it recorded",

@@ -11,7 +11,12 @@ import { BenchmarkStore, type Participation, type PublishedBenchmark } from "../
 import { DynamoGoodPracticeStore } from "../../store/good-practice-store.js";
 import type { ChallengeStore, GoodPracticeStore } from "../../store/ports.js";
 import { TABLE, keys } from "../../store/table.js";
-import { type StaffMember, type TenantConfig, TenantStore } from "../../store/tenant-store.js";
+import {
+  type StaffMember,
+  type TenantConfig,
+  TenantStore,
+  type Versioned,
+} from "../../store/tenant-store.js";
 import { dynamoDb, documentClient, sfn } from "../../shared/clients.js";
 import { now } from "../../shared/clock.js";
 import { config } from "../../shared/config.js";
@@ -25,9 +30,11 @@ import { logger } from "../../shared/observability.js";
 /** The tenant store as the API uses it (configuration and directory routes, and commands). */
 export interface TenantAdmin {
   getConfig(tenantId: string): Promise<TenantConfig | undefined>;
-  putConfig(tenantId: string, config: unknown): Promise<TenantConfig>;
-  listStaff(tenantId: string): Promise<StaffMember[]>;
-  upsertStaff(tenantId: string, member: unknown): Promise<StaffMember>;
+  /** The configuration and directory version (the ETag of their reads). */
+  version(tenantId: string): Promise<number>;
+  writeConfig(tenantId: string, config: unknown, expectedVersion?: number): Promise<Versioned<TenantConfig>>;
+  listStaff(tenantId: string, options?: { consistent?: boolean }): Promise<StaffMember[]>;
+  writeStaff(tenantId: string, member: unknown, expectedVersion?: number): Promise<Versioned<StaffMember>>;
   getStaff: AbsenceDirectory["getStaff"];
   replaceAbsences: AbsenceDirectory["replaceAbsences"];
   directoryLookup(tenantId: string): Promise<DirectoryLookup>;

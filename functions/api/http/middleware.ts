@@ -12,8 +12,9 @@ import type {
 } from "aws-lambda";
 import * as z from "zod";
 import { logger, metrics } from "../../shared/observability.js";
-import { type RouteDefinition, routes } from "../routes.js";
+import { type RouteDefinition, routeById } from "../routes.js";
 import { type Principal, principalFrom } from "./auth.js";
+import { CORRELATION_HEADER, correlationIdOf } from "./correlation.js";
 import { type ApiDependencies, productionDependencies } from "./dependencies.js";
 import { assertMayCall } from "./permissions.js";
 import { type FieldError, fieldErrors, problemResponse, problems, toProblem } from "./problem.js";
@@ -24,7 +25,11 @@ import { type FieldError, fieldErrors, problemResponse, problems, toProblem } fr
  *   middy: header normalisation → logger (Lambda context, correlation id) → metrics →
  *          problem+json on any error
  *   then:  principal (JWT claims, scope, role) → JSON body → zod validation of body, path and
- *          query → Idempotency-Key (POST/PUT) → the route's own `handle`.
+ *          query → If-Match when the route requires it (428) → Idempotency-Key (POST/PUT) → the
+ *          route's own `handle` → its result as JSON, or as text (`text`: CSV, HTML).
+
+ * What a route is (method, path, scope, roles, idempotency, versions) comes from the route table
+ * (routes.ts); a handler's `spec` adds only its own schemas and `handle`.
  *
  * Correlation id: the `x-correlation-id` request header when it is a sane token, else API
  * Gateway's request id; it is logged on every line and echoed in the response (also inside problems).
@@ -38,11 +43,23 @@ import { type FieldError, fieldErrors, problemResponse, problems, toProblem } fr
  * header work as usual: commands are still guarded by the snapshot version.
  */
 
-/** A handler's result: JSON body, status, extra headers. */
+/** A handler's result: status, a JSON body or a text body, extra headers. */
 export interface ApiResult {
   readonly status: number;
+  /** Sent as JSON (`application/json`). */
   readonly body?: unknown;
+  /**
+   * Sent as it is (CSV, HTML, plain text) instead of `body`; the `content-type` header names it
+   * (default `text/plain; charset=utf-8`). The route lists its text media types in `response.text`.
+   */
+  readonly text?: string;
   readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** A text representation a route may answer with, for the OpenAPI document. */
+export interface TextMedia {
+  readonly description: string;
+  readonly example: string;
 }
 
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -62,19 +79,13 @@ export interface RouteSpec<
   P extends z.ZodType | undefined = undefined,
   Q extends z.ZodType | undefined = undefined,
 > {
-  /** The route's id in routes.ts. */
+  /** The route's id in routes.ts (which says everything else about the route). */
   readonly routeId: string;
   readonly body?: B;
   readonly path?: P;
   readonly query?: Q;
   /** The success response, for the OpenAPI document. */
-  readonly response: { readonly status: number; readonly description: string; readonly schema?: z.ZodType };
-  /** Whether the Idempotency-Key header is honoured. Default: POST and PUT routes. */
-  readonly idempotent?: boolean;
-  /** Whether the success response carries the challenge's version as an `ETag` (for the OpenAPI document). */
-  readonly etag?: boolean;
-  /** Whether the route honours `If-Match` (a command: 412 when the challenge changed since it was read). */
-  readonly ifMatch?: boolean;
+  readonly response: RouteResponse;
   readonly handle: (request: ApiRequest<Out<B>, Out<P>, Out<Q>>, deps: ApiDependencies) => Promise<ApiResult>;
 }
 
@@ -87,26 +98,27 @@ export function defineRoute<
   return spec;
 }
 
+/** A route's success response: its status, and its JSON schema and/or text media types. */
+export interface RouteResponse {
+  readonly status: number;
+  readonly description: string;
+  readonly schema?: z.ZodType;
+  /** Text bodies it may send instead of JSON (`ApiResult.text`), by media type. */
+  readonly text?: Readonly<Record<string, TextMedia>>;
+}
+
 /** A route spec with its types erased, for code that walks all routes (the OpenAPI builder). */
 export interface AnyRouteSpec {
   readonly routeId: string;
   readonly body?: z.ZodType | undefined;
   readonly path?: z.ZodType | undefined;
   readonly query?: z.ZodType | undefined;
-  readonly response: RouteSpec["response"];
-  readonly idempotent?: boolean;
-  readonly etag?: boolean;
-  readonly ifMatch?: boolean;
-}
-
-export function routeById(routeId: string): RouteDefinition {
-  const route = routes.find((r) => r.id === routeId);
-  if (route === undefined) throw new Error(`no route ${routeId} in routes.ts`);
-  return route;
+  readonly response: RouteResponse;
 }
 
 export const IDEMPOTENCY_HEADER = "idempotency-key";
-export const CORRELATION_HEADER = "x-correlation-id";
+/** The request header naming the version a write expects (an ETag from a read). */
+export const IF_MATCH_HEADER = "if-match";
 export const REPLAYED_HEADER = "idempotent-replayed";
 
 const idempotencyKeySchema = z
@@ -115,16 +127,28 @@ const idempotencyKeySchema = z
   .max(255, "must be at most 255 characters")
   .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
 
-const CORRELATION_ID = /^[A-Za-z0-9._:=-]{1,128}$/;
+/** A version as a strong entity tag (`"7"`): a challenge's, or the tenant's configuration and directory's. */
+export function etagOf(version: number): string {
+  return `"${String(version)}"`;
+}
+
+/**
+ * The version an `If-Match` header names: a single ETag from a read (`"7"`; `W/"7"` and a bare `7`
+ * are accepted too). `*` or no header: no expectation. Anything else is a 400 naming the header.
+ */
+export function expectedVersionFrom(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === "*") return undefined;
+  const match = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header);
+  if (match?.[1] === undefined) {
+    throw problems.validation([
+      { header: IF_MATCH_HEADER, detail: 'must be one ETag from a read, e.g. "7"' },
+    ]);
+  }
+  return Number(match[1]);
+}
 
 type Event = APIGatewayProxyEventV2WithJWTAuthorizer;
 type Result = APIGatewayProxyStructuredResultV2;
-
-function correlationIdOf(event: Event): string {
-  const header = event.headers[CORRELATION_HEADER];
-  if (header !== undefined && CORRELATION_ID.test(header)) return header;
-  return event.requestContext.requestId;
-}
 
 /** Per-invocation facts the error middleware needs. */
 interface RequestFacts {
@@ -292,7 +316,7 @@ export function createHandler<
   Q extends z.ZodType | undefined,
 >(spec: RouteSpec<B, P, Q>, deps?: ApiDependencies | (() => ApiDependencies)) {
   const route = routeById(spec.routeId);
-  const idempotent = spec.idempotent ?? route.method !== "GET";
+  const idempotent = route.idempotent ?? route.method !== "GET";
   let resolved: ApiDependencies | undefined = typeof deps === "object" ? deps : undefined;
   const dependencies = (): ApiDependencies => {
     resolved ??= typeof deps === "function" ? deps() : productionDependencies();
@@ -321,6 +345,9 @@ export function createHandler<
       errors.push(...key.error.issues.map((i) => ({ header: IDEMPOTENCY_HEADER, detail: i.message })));
     }
     if (errors.length > 0) throw problems.validation(errors);
+    if (route.ifMatch === "tenant" && event.headers[IF_MATCH_HEADER] === undefined) {
+      throw problems.preconditionRequired();
+    }
 
     const ids = event.pathParameters ?? {};
     if (ids.challengeId !== undefined) logger.appendKeys({ challenge_id: ids.challengeId });
@@ -355,6 +382,17 @@ export function createHandler<
           )
         : await run();
 
+    if (result.text !== undefined) {
+      return {
+        statusCode: result.status,
+        headers: {
+          "content-type": "text/plain; charset=utf-8",
+          "cache-control": "no-store",
+          ...result.headers,
+        },
+        body: result.text,
+      };
+    }
     return {
       statusCode: result.status,
       headers: {

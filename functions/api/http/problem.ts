@@ -30,7 +30,10 @@ import { about } from "../../domain/about.js";
  * | 409    | a concurrent change won the race even after the service's own retries                            | CONCURRENT_MODIFICATION                                      | yes: reload and retry  |
  * | 409    | a request with the same Idempotency-Key is still being processed                                 | IDEMPOTENCY_KEY_IN_USE (with Retry-After)                    | yes, same key          |
  * | 409    | the tenant has not chosen its protocol yet                                                        | TENANT_NOT_CONFIGURED                                        | after PUT /v1/config   |
+ * | 409    | a staff write gives a role another active person holds for the same team (agency, authority)     | ROLE_ALREADY_HELD (errors point at each role, name the holder) | after changing holder |
  * | 412    | the challenge's version is not the one If-Match named: it changed since it was read              | VERSION_MISMATCH (detail says the current version)           | no: reload, decide     |
+ * | 412    | the configuration and directory are not at the version If-Match named                            | TENANT_VERSION_MISMATCH (detail says the current version)    | no: reload, decide     |
+ * | 428    | a configuration or directory write without If-Match                                               | PRECONDITION_REQUIRED                                        | with the read's ETag   |
  * | 415    | a body that is not `application/json`                                                             | UNSUPPORTED_MEDIA_TYPE                                       | no                     |
  * | 422    | well-formed request the protocol refuses (bypass not allowed, unknown stage/theme, no recipient) | INVALID_COMMAND, UNKNOWN_*, BYPASS_NOT_ALLOWED, REFERRAL_*, ... | no                  |
  * | 422    | an Idempotency-Key reused with a different request                                                | IDEMPOTENCY_KEY_REUSED                                       | no: use a new key      |
@@ -52,6 +55,9 @@ export type ApiErrorCode =
   | "VALIDATION_ERROR"
   | "CONCURRENT_MODIFICATION"
   | "TENANT_NOT_CONFIGURED"
+  | "TENANT_VERSION_MISMATCH"
+  | "PRECONDITION_REQUIRED"
+  | "ROLE_ALREADY_HELD"
   | "IDEMPOTENCY_KEY_IN_USE"
   | "IDEMPOTENCY_KEY_REUSED"
   | "SERVICE_UNAVAILABLE"
@@ -177,6 +183,14 @@ export const problems = {
       headers: { "www-authenticate": "Bearer" },
     }),
   forbidden: (detail: string) => new HttpProblem(403, "FORBIDDEN", "Forbidden", detail),
+  preconditionRequired: () =>
+    new HttpProblem(
+      428,
+      "PRECONDITION_REQUIRED",
+      "Precondition required",
+      "Send If-Match with the ETag of GET /v1/config or GET /v1/directory.",
+      { errors: [{ header: "if-match", detail: "is required" }] },
+    ),
   notFound: (detail: string) => new HttpProblem(404, "NOT_FOUND", "Not found", detail),
   validation: (errors: readonly FieldError[]) =>
     new HttpProblem(

@@ -96,7 +96,12 @@ describe("absences in the staff directory", () => {
   });
 
   it("are never lost when two are recorded at once (the write is conditional on what was read)", async () => {
-    const person = { ...holder, personId: "tm-busy" };
+    // Another team's manager: one active holder per role per team.
+    const person = {
+      ...holder,
+      personId: "tm-busy",
+      roles: [{ role: "team_manager", scope: { kind: "team" as const, teamId: "team-busy" } }],
+    };
     await tenants.upsertStaff(TENANT_A, person);
     await Promise.all(
       ["a", "b", "c", "d"].map((id) =>

@@ -3,7 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ZodError } from "zod";
 import { CorruptItemError } from "../../../functions/store/items.js";
 import { keys } from "../../../functions/store/table.js";
-import { TenantStore, type StaffMember, type TenantConfig } from "../../../functions/store/tenant-store.js";
+import {
+  TenantStore,
+  type StaffMember,
+  type TenantConfig,
+  createDirectoryLookup,
+} from "../../../functions/store/tenant-store.js";
 import { createTestTable, localDocumentClient } from "../../support/dynamodb-local.js";
 import { TENANT_A, TENANT_B } from "../../support/fixtures.js";
 
@@ -137,7 +142,6 @@ describe("directory lookup", () => {
         [{ role: "team_manager", scope: { kind: "team", teamId: "team-south" } }],
         false,
       ),
-      manager("hos-2", [{ role: "head_of_service", scope: { kind: "authority" } }]),
       manager("hos-1", [{ role: "head_of_service", scope: { kind: "authority" } }]),
       manager("police-di", [
         { role: "designated_officer", scope: { kind: "partner_agency", partnerAgencyId: "police" } },
@@ -154,9 +158,18 @@ describe("directory lookup", () => {
       email: "tm-north@test-borough.example",
     });
     expect(lookup(tm, { teamId: "team-south" })).toBeUndefined();
-    // Two authority-wide holders: the lowest person id, whatever order they were stored in.
     expect(
       lookup({ role: "head_of_service", title: "Head of Service" }, { teamId: "team-north" })?.personId,
+    ).toBe("hos-1");
+    // Two holders at one place (entries written before staff writes refused a second): the lowest
+    // person id, whatever order they were read in.
+    const legacy = [
+      manager("hos-2", [{ role: "head_of_service", scope: { kind: "authority" } }]),
+      manager("hos-1", [{ role: "head_of_service", scope: { kind: "authority" } }]),
+    ];
+    expect(
+      createDirectoryLookup(legacy)({ role: "head_of_service", title: "Head of Service" }, { teamId: "t" })
+        ?.personId,
     ).toBe("hos-1");
     const dOfficer = { role: "designated_officer", title: "Designated Officer" };
     expect(lookup(dOfficer, { teamId: "team-north", partnerAgencyId: "police" })?.personId).toBe("police-di");
@@ -166,7 +179,7 @@ describe("directory lookup", () => {
     expect(lookup({ role: "director", title: "Director" }, { teamId: "team-north" })).toBeUndefined();
 
     // Standing, for approvals: holders in scope, not leavers, not the agency's holder for the council.
-    expect(lookup.standing("hos-2", "head_of_service", { teamId: "team-north" })).toBe("holder");
+    expect(lookup.standing("hos-1", "head_of_service", { teamId: "team-north" })).toBe("holder");
     expect(lookup.standing("tm-north", "team_manager", { teamId: "team-south" })).toBeUndefined();
     expect(lookup.standing("tm-south-left", "team_manager", { teamId: "team-south" })).toBeUndefined();
     expect(lookup.standing("police-di", "designated_officer", { teamId: "team-north" })).toBeUndefined();

@@ -22,9 +22,13 @@ import {
   type TrayQuery,
 } from "../../../functions/store/ports.js";
 import {
+  RoleAlreadyHeldError,
   type StaffMember,
   type TenantConfig,
+  TenantVersionMismatchError,
+  type Versioned,
   createDirectoryLookup,
+  rolesHeldByOthers,
   staffMemberSchema,
   tenantConfigSchema,
 } from "../../../functions/store/tenant-store.js";
@@ -132,16 +136,32 @@ export class InMemoryChallengeStore implements ChallengeStore {
 export class InMemoryTenantStore implements TenantAdmin {
   readonly configs = new Map<string, TenantConfig>();
   readonly staff = new Map<string, Map<string, StaffMember>>();
+  readonly versions = new Map<string, number>();
   putCalls = 0;
 
   getConfig(tenantId: string): Promise<TenantConfig | undefined> {
     return Promise.resolve(this.configs.get(tenantId));
   }
+  version(tenantId: string): Promise<number> {
+    return Promise.resolve(this.versions.get(tenantId) ?? 0);
+  }
+  /** As the real store: refuses a stale expected version; raises the version (DynamoDB Local tests the race). */
+  private raise(tenantId: string, expected: number | undefined): number {
+    const current = this.versions.get(tenantId) ?? 0;
+    if (expected !== undefined && expected !== current)
+      throw new TenantVersionMismatchError(expected, current);
+    this.versions.set(tenantId, current + 1);
+    return current + 1;
+  }
   putConfig(tenantId: string, config: unknown): Promise<TenantConfig> {
+    return this.writeConfig(tenantId, config).then((written) => written.value);
+  }
+  writeConfig(tenantId: string, config: unknown, expected?: number): Promise<Versioned<TenantConfig>> {
     this.putCalls += 1;
     const valid = tenantConfigSchema.parse(config);
+    const version = this.raise(tenantId, expected);
     this.configs.set(tenantId, valid);
-    return Promise.resolve(valid);
+    return Promise.resolve({ value: valid, version });
   }
   listStaff(tenantId: string): Promise<StaffMember[]> {
     return Promise.resolve(
@@ -149,12 +169,18 @@ export class InMemoryTenantStore implements TenantAdmin {
     );
   }
   upsertStaff(tenantId: string, member: unknown): Promise<StaffMember> {
+    return this.writeStaff(tenantId, member).then((written) => written.value);
+  }
+  async writeStaff(tenantId: string, member: unknown, expected?: number): Promise<Versioned<StaffMember>> {
     this.putCalls += 1;
     const valid = staffMemberSchema.parse(member);
+    const held = rolesHeldByOthers(valid, await this.listStaff(tenantId));
+    if (held.length > 0) throw new RoleAlreadyHeldError(held);
+    const version = this.raise(tenantId, expected);
     const directory = this.staff.get(tenantId) ?? new Map<string, StaffMember>();
     directory.set(valid.personId, valid);
     this.staff.set(tenantId, directory);
-    return Promise.resolve(valid);
+    return { value: valid, version };
   }
   async directoryLookup(tenantId: string) {
     return createDirectoryLookup(await this.listStaff(tenantId));

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import * as z from "zod";
 import { TenantNotConfiguredError } from "../../../functions/app/execute-command.js";
 import { CLAIMS, principalFrom } from "../../../functions/api/http/auth.js";
-import { mayCall, routePermissions } from "../../../functions/api/http/permissions.js";
 import {
   HttpProblem,
   PROBLEM_BASE,
@@ -13,12 +12,14 @@ import {
   toPointer,
   toProblem,
 } from "../../../functions/api/http/problem.js";
-import { routes } from "../../../functions/api/routes.js";
+import { mayCall, routes } from "../../../functions/api/routes.js";
 import { DomainError } from "../../../functions/domain/challenge/errors.js";
 import { ConcurrencyConflictError } from "../../../functions/store/ports.js";
 import { ConfigurationError, parseConfig } from "../../../functions/shared/config.js";
 import { RedactingLogFormatter, isDeniedKey, redact } from "../../../functions/shared/observability.js";
-import { apiEvent, callers } from "../../support/api-events.js";
+import { type ApiResult, createHandler, defineRoute } from "../../../functions/api/http/middleware.js";
+import { apiEvent, callers, lambdaContext } from "../../support/api-events.js";
+import { makeFakes } from "./fakes.js";
 
 describe("problem mapping", () => {
   const status = (error: unknown) => toProblem(error).problem.status;
@@ -151,8 +152,12 @@ describe("principal", () => {
 });
 
 describe("permissions", () => {
-  it("has exactly one entry per route", () => {
-    expect(Object.keys(routePermissions).sort()).toEqual(routes.map((r) => r.id).sort());
+  it("names, for every route of the table, who may call it: some role, or none for a signed link only", () => {
+    expect(new Set(routes.map((r) => r.id)).size).toBe(routes.length);
+    for (const route of routes) {
+      if (route.signedLink === true) expect(route.roles, route.id).toEqual([]);
+      else expect(route.roles.length, route.id).toBeGreaterThan(0);
+    }
   });
 
   it("keeps auditors and case-record systems read-only", () => {
@@ -248,5 +253,45 @@ describe("config", () => {
       STATE_MACHINE_ARN: "arn:aws:states:eu-west-2:1:stateMachine:x",
       IDEMPOTENCY_TTL_SECONDS: 86400,
     });
+  });
+});
+
+describe("text bodies (ApiResult.text)", () => {
+  const textRoute = (result: ApiResult) =>
+    defineRoute({
+      routeId: "reports-themes",
+      response: { status: 200, description: "text" },
+      handle: () => Promise.resolve(result),
+    });
+  const call = async (result: ApiResult) => {
+    const { deps } = await makeFakes();
+    const handler = createHandler(textRoute(result), deps);
+    return (await handler(apiEvent("reports-themes", { caller: callers.auditor }), lambdaContext())) as {
+      statusCode: number;
+      headers: Record<string, string>;
+      body?: string;
+    };
+  };
+
+  it("sends the text as it is, under the content type the route names", async () => {
+    const csv = 'section,label\n"quoted, with comma",1\n';
+    const response = await call({
+      status: 200,
+      text: csv,
+      headers: { "content-type": "text/csv; charset=utf-8" },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toBe(csv);
+    expect(response.headers["content-type"]).toBe("text/csv; charset=utf-8");
+    expect(response.headers["cache-control"]).toBe("no-store");
+  });
+
+  it("defaults to text/plain, and JSON bodies stay JSON", async () => {
+    const plain = await call({ status: 200, text: "just words" });
+    expect(plain.body).toBe("just words");
+    expect(plain.headers["content-type"]).toBe("text/plain; charset=utf-8");
+    const json = await call({ status: 200, body: "a JSON string" });
+    expect(json.body).toBe('"a JSON string"');
+    expect(json.headers["content-type"]).toBe("application/json");
   });
 });

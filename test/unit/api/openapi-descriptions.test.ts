@@ -5,7 +5,7 @@
  * example. A failure names each field that lacks one, by the schema that defines it.
  */
 import { describe, expect, it } from "vitest";
-import { buildOpenApiDocument } from "../../../functions/api/openapi.js";
+import { generateOpenApiDocument } from "../../../bin/openapi.js";
 
 interface JsonSchema {
   $ref?: string;
@@ -40,7 +40,7 @@ interface Operation {
   responses: Record<string, { $ref?: string; content?: Record<string, MediaType> }>;
 }
 
-const document = buildOpenApiDocument();
+const document = await generateOpenApiDocument();
 const schemas = document.components.schemas as Record<string, JsonSchema>;
 const responses = document.components.responses as Record<string, { content?: Record<string, MediaType> }>;
 const SCHEMA_REF = "#/components/schemas/";

@@ -7,18 +7,20 @@ vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
 });
 
-import { spec as openapiSpec, buildOpenApiDocument, routeSpecs } from "../../../functions/api/openapi.js";
-import { createHandler } from "../../../functions/api/http/middleware.js";
+import { generateOpenApiDocument, loadRouteSpecs } from "../../../bin/openapi.js";
+import { buildOpenApiDocument } from "../../../bin/openapi-document.js";
+import { handler as openapiHandler } from "../../../functions/api/openapi.js";
+import { problemSchema } from "../../../functions/api/http/problem.js";
 import { routeEntry, routes } from "../../../functions/api/routes.js";
 import { apiEvent, callers, invoke } from "../../support/api-events.js";
-import { makeFakes } from "./fakes.js";
 
 const committedPath = fileURLToPath(new URL("../../../docs/openapi.json", import.meta.url));
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 
-describe("OpenAPI document", () => {
-  const document = buildOpenApiDocument();
+const specs = await loadRouteSpecs();
+const document = await generateOpenApiDocument();
 
+describe("OpenAPI document", () => {
   it("is committed and equal to what the code generates (run `npx tsx bin/openapi.ts` to refresh)", () => {
     const committed = JSON.parse(readFileSync(committedPath, "utf8")) as unknown;
     expect(committed).toEqual(JSON.parse(JSON.stringify(document)));
@@ -28,6 +30,8 @@ describe("OpenAPI document", () => {
     for (const route of routes) {
       const operation = document.paths[route.path]?.[route.method.toLowerCase()];
       expect(operation, `${route.method} ${route.path}`).toBeDefined();
+      // Who may call it, from the same table the middleware checks.
+      expect(operation?.["x-roles"], route.id).toEqual(route.roles);
       // The acknowledgement link's routes take no bearer token: the signed link is the credential.
       expect(operation?.security).toEqual(route.signedLink === true ? [] : [{ bearerAuth: [route.scope] }]);
       const declared = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
@@ -63,21 +67,30 @@ describe("OpenAPI document", () => {
     expect(raise.properties).not.toHaveProperty("actor");
   });
 
-  it("has a handler file and a spec for every route", () => {
-    const ids = routeSpecs()
-      .map((s) => s.routeId)
-      .sort();
-    expect(ids).toEqual(routes.map((r) => r.id).sort());
+  it("has a handler file and a spec for every route, and refuses to build without one", () => {
+    expect(specs.map((s) => s.routeId)).toEqual(routes.map((r) => r.id));
     for (const route of routes) expect(existsSync(root + routeEntry(route)), routeEntry(route)).toBe(true);
+    const withoutOne = specs.filter((s) => s.routeId !== "put-config");
+    expect(() => buildOpenApiDocument(withoutOne)).toThrow(/put-config has no handler spec/);
   });
 
-  it("is served by GET /v1/openapi.json", async () => {
-    const { deps } = await makeFakes();
-    const response = await invoke(
-      createHandler(openapiSpec, deps),
-      apiEvent("openapi", { caller: callers.lcs }),
-    );
+  it("is served by GET /v1/openapi.json as committed, to every role the table lets read it", async () => {
+    const response = await invoke(openapiHandler, apiEvent("openapi", { caller: callers.lcs }));
     expect(response.status).toBe(200);
-    expect(response.body).toEqual(JSON.parse(JSON.stringify(document)));
+    expect(response.headers["content-type"]).toBe("application/json");
+    expect(response.body).toEqual(JSON.parse(readFileSync(committedPath, "utf8")));
+  });
+
+  it("refuses GET /v1/openapi.json to a role the table does not name, as problem+json", async () => {
+    const response = await invoke(
+      openapiHandler,
+      apiEvent("openapi", {
+        claims: { sub: "wf", role: "system", tenant_id: "tenant-a", scope: "challenges/read" },
+      }),
+    );
+    expect(response.status).toBe(403);
+    expect(response.headers["content-type"]).toBe("application/problem+json");
+    expect(problemSchema.safeParse(response.body).success).toBe(true);
+    expect(response.body).toMatchObject({ code: "FORBIDDEN", status: 403 });
   });
 });

@@ -189,12 +189,19 @@ describe("configuration and directory", () => {
     expect(foreign.status).toBe(404);
   });
 
-  it("put-config stores a known preset and refuses an unknown one with a pointer", async () => {
+  it("put-config stores a known preset at the version read and refuses an unknown one with a pointer", async () => {
     const handler = createHandler(putConfigSpec, fakes.deps);
+    const read = await invoke(
+      createHandler(getConfigSpec, fakes.deps),
+      apiEvent("get-config", { caller: callers.serviceManager }),
+    );
+    const etag = read.headers.etag ?? "";
+    expect(etag).toMatch(/^"\d+"$/);
     const ok = await invoke(
       handler,
       apiEvent("put-config", {
         caller: callers.serviceManager,
+        headers: { "If-Match": etag },
         body: {
           protocolId: "halton",
           closureDays: ["2026-12-29"],
@@ -203,6 +210,7 @@ describe("configuration and directory", () => {
       }),
     );
     expect(ok.status).toBe(200);
+    expect(ok.headers.etag).toBe(`"${String(Number(etag.replaceAll('"', "")) + 1)}"`);
     expect(fakes.tenants.configs.get("tenant-a")?.protocolId).toBe("halton");
     fakes.tenants.putCalls = 0;
     const bad = await invoke(
@@ -230,16 +238,21 @@ describe("configuration and directory", () => {
   });
 
   it("put-staff-member takes the person id from the path and get-directory lists it", async () => {
+    const read = await invoke(
+      createHandler(getDirectorySpec, fakes.deps),
+      apiEvent("get-directory", { caller: callers.serviceManager }),
+    );
     const put = await invoke(
       createHandler(putStaffSpec, fakes.deps),
       apiEvent("put-staff-member", {
         caller: callers.serviceManager,
+        headers: { "If-Match": read.headers.etag ?? "" },
         pathParameters: { personId: "hos-2" },
         body: {
           displayName: "Hana Head",
           email: "hana@authority.example",
           active: true,
-          roles: [{ role: "head_of_service", scope: { kind: "authority" } }],
+          roles: [{ role: "head_of_service", scope: { kind: "team", teamId: "team-z" } }],
         },
       }),
     );

@@ -8,7 +8,7 @@ vi.hoisted(() => {
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
 import type { ApiDependencies } from "../../../functions/api/http/dependencies.js";
 import { createHandler } from "../../../functions/api/http/middleware.js";
-import { mayCall } from "../../../functions/api/http/permissions.js";
+import { mayCall } from "../../../functions/api/routes.js";
 import { overdueReportSchema, spec as overdueSpec } from "../../../functions/api/reports-overdue.js";
 import {
   HTML_CSP,

@@ -1,5 +1,10 @@
 import { DynamoDBClient, ProvisionedThroughputExceededException } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import { keys } from "../../../functions/store/table.js";
@@ -94,7 +99,9 @@ describe("the configuration and directory cache", () => {
     expect(ddb.commandCalls(QueryCommand)).toHaveLength(2);
   });
 
-  it("raises the version in the same transaction as every configuration or staff write", async () => {
+  it("raises the version in the same transaction as every configuration or staff write, on the version read", async () => {
+    ddb.on(GetCommand).resolves({}); // no version item yet: version 0
+    ddb.on(QueryCommand).resolves({ Items: [] });
     ddb.on(TransactWriteCommand).resolves({});
     await store.upsertStaff("lbx", item("p9").member);
     await store.putConfig("lbx", config.config);
@@ -103,6 +110,15 @@ describe("the configuration and directory cache", () => {
     for (const items of writes) {
       expect(items?.[1]?.Update?.Key).toEqual(keys.tenantVersion("lbx"));
       expect(items?.[1]?.Update?.UpdateExpression).toContain("ADD #version :one");
+      // Conditioned on the version read before the write, so a change in between cancels it.
+      expect(items?.[1]?.Update?.ConditionExpression).toBe("attribute_not_exists(#version)");
+    }
+    // The version read before each write is strongly consistent.
+    const versionReads = ddb.commandCalls(GetCommand).map((call) => call.args[0].input);
+    expect(versionReads).toHaveLength(2);
+    for (const read of versionReads) {
+      expect(read.Key).toEqual(keys.tenantVersion("lbx"));
+      expect(read.ConsistentRead).toBe(true);
     }
   });
 });
