@@ -64,7 +64,7 @@ const COMMAND_ROUTES = [
 const STILL_OVER_KB: Readonly<Record<string, number>> = {
   // The whole command path (domain, presets, store) and the MIME parser for replies (82 KB).
   // Mail goes out as SES v2 Simple sends (SES builds the MIME): no MIME builder in any bundle.
-  "functions/mail/receive-email.ts": 410,
+  "functions/mail/receive-email.ts": 412,
   // The reactor: the domain, zod (103 KB) and the mail plan and wording.
   "functions/events/react.ts": 325,
   // zod (102 KB) + Powertools idempotency with jmespath (23 KB) + the whole command path.
@@ -78,7 +78,7 @@ const STILL_OVER_KB: Readonly<Record<string, number>> = {
       ["ack-link", 340],
       ["benchmark-participation", 310],
       ["child-case-notes", 340],
-      ["child-challenges", 315],
+      ["child-challenges", 317],
       ["end-absence", 320],
       ["get-challenge", 335],
       ["get-config", 320],
@@ -87,13 +87,13 @@ const STILL_OVER_KB: Readonly<Record<string, number>> = {
       ["my-tray", 315],
       ["overdue-tray", 315],
       ["put-config", 315],
-      ["put-staff-member", 315],
-      ["record-absence", 315],
+      ["put-staff-member", 317],
+      ["record-absence", 317],
       ["reports-benchmark", 355],
       ["reports-live", 380],
       ["reports-overdue", 325],
       ["reports-themes", 345],
-      ["team-challenges", 315],
+      ["team-challenges", 317],
     ].map(([id, kb]) => [`functions/api/${String(id)}.ts`, Number(kb)]),
   ),
 };
