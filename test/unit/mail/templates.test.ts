@@ -6,16 +6,18 @@ import {
   DEFAULT_TEMPLATES,
   caseRecordUrl,
   deadlineInWords,
-  notificationKinds,
   renderEmail,
   resolveTemplates,
   shortDate,
-  templateSetSchema,
   type ChallengeFacts,
   type Notification,
-  type NotificationKind,
   type StageFacts,
 } from "../../../functions/mail/templates.js";
+import {
+  type NotificationKind,
+  notificationKinds,
+  templateSetSchema,
+} from "../../../functions/domain/email-templates.js";
 import { escapeHtml } from "../../../functions/shared/html.js";
 
 // Invented child and staff.
@@ -128,6 +130,37 @@ function sample(kind: NotificationKind, challenge: ChallengeFacts = CHALLENGE): 
           },
         },
       };
+    case "raiser_alerted":
+      return { kind, challenge, stage: STAGE_2, reason: "no_response", informal: false };
+    case "ladder_exhausted":
+      return { kind, challenge, stage: STAGE_2, timedOut: "no_resolution" };
+    case "action_plan_agreed":
+      return {
+        kind,
+        challenge,
+        stage: STAGE_2,
+        actions: [
+          {
+            id: "a1",
+            action: "Present the placement request to panel.",
+            byWhen: "2026-12-02",
+            byWhom: "Team Manager",
+          },
+        ],
+      };
+    case "referral_approval":
+      return {
+        kind,
+        challenge,
+        referral: {
+          kind: "cafcass",
+          recipientTitle: "Cafcass Service Manager",
+          rationale: "The challenge was not resolved at any stage.",
+          approverTitle: "Head of Service",
+        },
+      };
+    case "undeliverable":
+      return { kind, challenge, recipientTitle: "Service Manager", reason: "bounced" };
   }
 }
 

@@ -15,10 +15,9 @@ import {
   notificationsFor,
   recipientTitleFor,
   renderPlanned,
-  templatesFromConfig,
   undeliverableNotice,
 } from "../../../../functions/mail/notifications.js";
-import { directoryOf } from "../../../../functions/mail/mail-context.js";
+import { directoryOf, templatesFromConfig } from "../../../../functions/mail/mail-context.js";
 import type { StaffMember } from "../../../../functions/store/tenant-store.js";
 import {
   CASE_RECORD_BASE_URL,
@@ -786,10 +785,10 @@ describe("the plan is stable and safe to render", () => {
   it("a tenant's own wording is used where its configuration carries it", () => {
     const s = atStage2();
     const templates = templatesFromConfig({
-      protocolId: "halton",
       mailTemplates: { stage_opened: { subject: "Northby: {{reference}} is with you ({{stageLabel}})" } },
     });
-    expect(templatesFromConfig({ protocolId: "halton" })).toBeUndefined();
+    expect(templatesFromConfig({})).toBeUndefined();
+    expect(templatesFromConfig(undefined)).toBeUndefined();
     const [email] = plan(s, s.events.at(-1) as ChallengeEvent).emails;
     const rendered = renderPlanned(email as PlannedEmail, {
       caseRecordBaseUrl: CASE_RECORD_BASE_URL,
