@@ -43,6 +43,11 @@ export const notificationKinds = [
   "action_plan_agreed",
   "referral_approval",
   "undeliverable",
+  "auto_escalated_raiser",
+  "stage_reassigned",
+  "deadline_shortened",
+  "decision_requested",
+  "decision_recorded",
 ] as const;
 export type NotificationKind = (typeof notificationKinds)[number];
 
@@ -111,6 +116,22 @@ export const VARIABLE_TYPES = {
   undeliveredRecipientTitle: "line",
   /** undeliverable: what happened to it, e.g. "could not be delivered: their mail system refused it". */
   undeliverableWords: "line",
+  /** auto_escalated_raiser: the timer's reasons, as recorded on the escalation. */
+  escalationReasons: "multiline",
+  /** stage_reassigned: why and until when the recipient is away, e.g. "is recorded as away until Friday 4 December 2026". */
+  absenceWords: "line",
+  /** deadline_shortened: why a response is needed more quickly. */
+  shortenedReason: "multiline",
+  /** decision_requested, decision_recorded: the protocol's title of the person who decides after the last stage. */
+  deciderTitle: "line",
+  /** decision_requested: when the decision is due, in words. */
+  decisionDueWords: "line",
+  /** decision_requested: the protocol's sentence that names the decision. */
+  decisionCitation: "line",
+  /** decision_recorded: "upheld" or "not upheld". */
+  decisionOutcome: "line",
+  /** decision_recorded: the decider's reasons. */
+  decisionReasons: "multiline",
 } as const satisfies Record<string, VariableType>;
 
 export type VariableName = keyof typeof VARIABLE_TYPES;
@@ -135,6 +156,10 @@ export const SUBJECT_VARIABLES: ReadonlySet<VariableName> = new Set<VariableName
   "alertHeadline",
   "ladderOutcome",
   "approverTitle",
+  "deadlineWords",
+  "deciderTitle",
+  "decisionDueWords",
+  "decisionOutcome",
 ]);
 
 const CHALLENGE_VARIABLES = [
@@ -218,6 +243,21 @@ export const KIND_VARIABLES: Readonly<Record<NotificationKind, readonly Variable
     "approverTitle",
   ],
   undeliverable: [...CHALLENGE_VARIABLES, "undeliveredRecipientTitle", "undeliverableWords"],
+  auto_escalated_raiser: [
+    ...CHALLENGE_VARIABLES,
+    ...STAGE_VARIABLES,
+    ...PREVIOUS_STAGE_VARIABLES,
+    "escalationReasons",
+  ],
+  stage_reassigned: [...CHALLENGE_VARIABLES, ...STAGE_VARIABLES, "absenceWords"],
+  deadline_shortened: [
+    ...CHALLENGE_VARIABLES,
+    ...STAGE_VARIABLES,
+    "previousDeadlineWords",
+    "shortenedReason",
+  ],
+  decision_requested: [...CHALLENGE_VARIABLES, "deciderTitle", "decisionDueWords", "decisionCitation"],
+  decision_recorded: [...CHALLENGE_VARIABLES, "deciderTitle", "decisionOutcome", "decisionReasons"],
 };
 
 /**
@@ -242,6 +282,11 @@ const REQUIRED_BODY_VARIABLES: Readonly<Record<NotificationKind, readonly Variab
   action_plan_agreed: ["agreedActions", "caseRecordUrl"],
   referral_approval: ["referralRationale", "approverTitle", "caseRecordUrl"],
   undeliverable: ["undeliveredRecipientTitle", "undeliverableWords", "caseRecordUrl"],
+  auto_escalated_raiser: ["stageLabel", "deadlineWords", "escalationReasons", "caseRecordUrl"],
+  stage_reassigned: ["absenceWords", "deadlineWords", "caseRecordUrl"],
+  deadline_shortened: ["deadlineWords", "shortenedReason", "caseRecordUrl"],
+  decision_requested: ["decisionDueWords", "decisionCitation", "caseRecordUrl"],
+  decision_recorded: ["decisionOutcome", "decisionReasons", "caseRecordUrl"],
 };
 
 /** What each notification is, for the OpenAPI document's description of a tenant's overrides. */
@@ -265,6 +310,12 @@ const NOTIFICATION_DESCRIPTIONS: Record<NotificationKind, string> = {
   action_plan_agreed: "To the raiser and the stage's recipient when an action plan is agreed",
   referral_approval: "To each person the protocol asks to approve a referral before it is made",
   undeliverable: "To the raiser when an email about their challenge could not be delivered",
+  auto_escalated_raiser: "To the raiser when a deadline passed and the challenge escalated by itself",
+  stage_reassigned: "To the raiser when a stage passed to the named cover of a recipient who is away",
+  deadline_shortened: "To a stage's recipient when its deadline is brought forward",
+  decision_requested:
+    "To the person the protocol asks to decide after every stage was tried (copied to the raiser)",
+  decision_recorded: "To the raiser when that decision is recorded",
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ import { evolve, initialState } from "../domain/challenge/evolve.js";
 import type { ChallengeState, DirectoryLookup, OpenStage } from "../domain/challenge/state.js";
 import type { NotificationKind } from "../domain/email-templates.js";
 import type { Protocol, Recipient, TrackProtocol } from "../domain/protocol.js";
-import { type EmailContent, type NoticeKind, type ServiceNotice, renderContent } from "./notices.js";
 import { normaliseEmail, type ReplyParty } from "./reply-token.js";
 import {
   type ChallengeFacts,
@@ -13,12 +12,17 @@ import {
   type RenderedEmail,
   type StageFacts,
   REFERRAL_NAMES,
+  renderEmail,
 } from "./templates.js";
 
 /**
- * Which emails a committed event needs: pure. The mail sender (send-notification.ts) reads each
- * new event item from the table's stream (the transactional outbox), replays the challenge's
- * events up to it, and asks {@link notificationsFor}; it renders, signs and sends what it is told.
+ * The plan: which emails a committed event needs, pure. For each event it lists who is told what:
+ * a recipient, a template key (the email's `kind`) and the facts its template renders
+ * ({@link PlannedEmail.notification}). The wording is templates.ts (defaults, and the tenant's
+ * overrides checked by domain/email-templates.ts); the transport is outbound.ts and mailer.ts. The
+ * mail sender (send-notification.ts) reads each new event item from the table's stream (the
+ * transactional outbox), replays the challenge's events up to it, and asks
+ * {@link notificationsFor}; it renders, signs and sends what it is told.
  *
  * One email per recipient address per event (first-listed wins, so the email a person can act on
  * beats a copy); copies are separate emails, never Cc, so every Reply-To is personal. The only Cc
@@ -28,38 +32,35 @@ import {
  * | ------------------------- | --------------------------------------- | -------------------------------------- | ---------- |
  * | StageOpened               | the assignee and each co-assignee       | stage_opened (auto_escalated if timer) | assignee   |
  * |                           | the previous assignee(s) (timer only)   | auto_escalated_previous                | -          |
- * |                           | the raiser (timer only)                 | notice: auto_escalated_raiser          | -          |
+ * |                           | the raiser (timer only)                 | auto_escalated_raiser                  | -          |
  * |                           | each copyTo person                      | stage_opened_copy                      | -          |
  * | StageReassigned           | the cover (now the stage's recipient)   | stage_opened                           | assignee   |
  * |                           | the absent recipient                    | stage_opened_copy                      | -          |
- * |                           | the raiser                              | notice: stage_reassigned               | -          |
+ * |                           | the raiser                              | stage_reassigned                       | -          |
  * | ReminderSent              | the assignee and each co-assignee       | reminder                               | assignee   |
  * | ResponseRecorded          | the raiser                              | response_received                      | raiser     |
- * | ActionPlanAgreed          | the raiser and the stage's assignee     | notice: action_plan_agreed             | -          |
+ * | ActionPlanAgreed          | the raiser and the stage's assignee     | action_plan_agreed                     | -          |
  * | ActionsFellDue            | the raiser                              | action_due (the actions listed)        | -          |
- * | Escalated off the ladder  | the raiser (timer only)                 | notice: ladder_exhausted               | -          |
- * | RaiserAlerted             | the raiser                              | notice: raiser_alerted (decide by ...) | -          |
- * | DeadlineShortened         | the stage's assignee                    | notice: deadline_shortened             | -          |
+ * | Escalated off the ladder  | the raiser (timer only)                 | ladder_exhausted                       | -          |
+ * | RaiserAlerted             | the raiser                              | raiser_alerted (decide by ...)         | -          |
+ * | DeadlineShortened         | the stage's assignee                    | deadline_shortened                     | -          |
  * | Resolved, Closed          | the raiser and the last assignee        | resolved, closed                       | -          |
  * | Withdrawn                 | the last assignee                       | closed (with the reason)               | -          |
- * | ReferralRequested         | each approver the policy names          | notice: referral_approval              | -          |
+ * | ReferralRequested         | each approver the policy names          | referral_approval                      | -          |
  * | ReferralMade              | the policy's recipient (Cc the raiser)  | referral                               | -          |
- * | DecisionRequested         | the decider the event names (Cc raiser) | notice: decision_requested             | -          |
- * | DecisionRecorded          | the raiser                              | notice: decision_recorded              | -          |
+ * | DecisionRequested         | the decider the event names (Cc raiser) | decision_requested                     | -          |
+ * | DecisionRecorded          | the raiser                              | decision_recorded                      | -          |
+ * | (an email undeliverable)  | the raiser ({@link undeliverableNotice})| undeliverable                          | -          |
  *
  * Nothing for ChallengeRaised (its StageOpened follows in the same commit), Escalated onto another
  * stage by a person (its StageOpened says it), StageAcknowledged, MeetingRecorded, ReferralApproved,
- * ActionCompleted/Missed, Reopened (its StageOpened follows) and DifferenceNoted. The reminder's
- * reply address is the StageOpened email's (same stage visit, same expiry). The action_due email
- * has none: no stage is open while a plan is monitored, so a reply could not be recorded; the raiser
+ * ActionCompleted/Missed, Reopened (its StageOpened follows), DifferenceNoted, legal holds, and
+ * NotificationUndeliverable (the raiser's alert is sent when the failure is recorded, with its own
+ * delivery record: outbound.ts). The reminder's reply address is the StageOpened email's (same
+ * stage visit, same expiry). The action_due email has none: no stage is open while a plan is monitored, so a reply could not be recorded; the raiser
  * records each action as done or not done through the API or the case record. A person's own
  * action through the API is not confirmed back to them, except where the brief's record emails
  * (Resolved, Closed, ActionPlanAgreed) go to both parties.
- *
- * "notice" kinds are situations the template set (templates.ts) has no kind for yet; they are
- * rendered here with the same rules (no child's name, only references in subjects) and fixed
- * wording. TODO(templates owner): add raiser_alerted, ladder_exhausted, action_plan_agreed,
- * referral_approval and undeliverable to `notificationKinds` so tenants can word them too.
  */
 
 /** Why a person is written to: recorded on the delivery record and carried in the SES message tags. */
@@ -91,10 +92,11 @@ export interface PlannedEmail {
   /** Unique among the emails of one event: `<role>:<person id, or a hash of the address>`. */
   readonly recipientKey: string;
   readonly recipientRole: RecipientRole;
-  readonly kind: NotificationKind | NoticeKind;
+  readonly kind: NotificationKind;
   readonly to: MailRecipient;
   readonly cc: readonly MailRecipient[];
-  readonly content: EmailContent;
+  /** What the email says, as facts for its template (templates.ts renders it in the tenant's wording). */
+  readonly notification: Notification;
   /** Present when the recipient can act by replying: the handler signs a token for `to.email`. */
   readonly reply?: ReplyGrant;
 }
@@ -287,7 +289,7 @@ class Plan {
   add(
     to: MailRecipient | undefined,
     recipientRole: RecipientRole,
-    content: EmailContent,
+    notification: Notification,
     options: { reply?: ReplyGrant; cc?: readonly (MailRecipient | undefined)[] } = {},
   ): void {
     if (to === undefined) return;
@@ -302,32 +304,22 @@ class Plan {
         continue;
       cc.push(copy);
     }
-    const kind = content.source === "template" ? content.notification.kind : content.notice.kind;
     this.emails.push({
       recipientKey: `${recipientRole}:${to.personId ?? addressKey(address)}`,
       recipientRole,
-      kind,
+      kind: notification.kind,
       to,
       cc,
-      content,
+      notification,
       ...(options.reply === undefined ? {} : { reply: options.reply }),
     });
   }
 }
 
-/** A template email addressed by name when the directory knows it. */
-function templated(notification: Notification, to: MailRecipient | undefined): EmailContent {
+/** An email addressed by name when the directory knows it. */
+function templated(notification: Notification, to: MailRecipient | undefined): Notification {
   const name = to?.name;
-  return {
-    source: "template",
-    notification: name === undefined ? notification : { ...notification, recipientName: name },
-  };
-}
-
-function notice(notice: ServiceNotice, to: MailRecipient | undefined): EmailContent {
-  return to?.name === undefined
-    ? { source: "notice", notice }
-    : { source: "notice", notice, recipientName: to.name };
+  return name === undefined ? notification : { ...notification, recipientName: name };
 }
 
 /**
@@ -406,12 +398,12 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
         plan.add(
           to,
           "raiser",
-          notice(
+          templated(
             {
               kind: "auto_escalated_raiser",
               challenge,
-              stage: previousStage,
-              nextStage: stage,
+              previousStage,
+              stage,
               reasons: escalated?.data.reasons ?? "",
             },
             to,
@@ -448,7 +440,7 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
       plan.add(
         to,
         "raiser",
-        notice(
+        templated(
           {
             kind: "stage_reassigned",
             challenge,
@@ -513,7 +505,7 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
       const open = before.currentStage;
       const stage =
         open === null ? stageFacts(track, event.data.stageId, "", event.at) : openStageFacts(track, open);
-      const content = (to: MailRecipient | undefined): EmailContent =>
+      const content = (to: MailRecipient | undefined): Notification =>
         templated({ kind: "action_plan_agreed", challenge, stage, actions: event.data.actions }, to);
       const to = raiser();
       plan.add(to, "raiser", content(to));
@@ -578,7 +570,7 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
       plan.add(
         assignee,
         "assignee",
-        notice(
+        templated(
           {
             kind: "deadline_shortened",
             challenge,
@@ -671,7 +663,7 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
       plan.add(
         decider,
         "decider",
-        notice(
+        templated(
           {
             kind: "decision_requested",
             challenge,
@@ -691,7 +683,7 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
       plan.add(
         to,
         "raiser",
-        notice(
+        templated(
           {
             kind: "decision_recorded",
             challenge,
@@ -823,7 +815,7 @@ export function isSuperseded(email: PlannedEmail, current: ChallengeState): bool
 // ---------------------------------------------------------------------------------------------
 // Wording
 
-/** Renders a planned email in the tenant's wording (notices.ts, templates.ts). */
+/** Renders a planned email in the tenant's wording (templates.ts). */
 export function renderPlanned(email: PlannedEmail, options: RenderOptions): RenderedEmail {
-  return renderContent(email.content, options);
+  return renderEmail(email.notification, options);
 }

@@ -2,6 +2,7 @@ import { dateInWords, deadlineInWords, shortDate } from "../domain/dates-in-word
 import type { ChallengeForm, ReferralKind } from "../domain/challenge/commands.js";
 import type {
   DeadlineSituation,
+  ReassignedBecause,
   SmartAction,
   TimedOutBecause,
   UndeliverableReason,
@@ -177,6 +178,53 @@ export type Notification = Addressed &
         /** The protocol's title of the person the failed email was for, e.g. "Service Manager". */
         readonly recipientTitle: string;
         readonly reason: UndeliverableReason;
+      }
+    | {
+        /** To the raiser: the timer escalated the challenge onto the next stage. */
+        readonly kind: "auto_escalated_raiser";
+        readonly challenge: ChallengeFacts;
+        /** The stage left. */
+        readonly previousStage: StageFacts;
+        /** The stage opened. */
+        readonly stage: StageFacts;
+        /** The timer's reasons, as recorded on the Escalated event. */
+        readonly reasons: string;
+      }
+    | {
+        /** To the raiser: the stage passed to the named cover of a recipient who is away. */
+        readonly kind: "stage_reassigned";
+        readonly challenge: ChallengeFacts;
+        /** The stage, as addressed to the absent recipient's role; its deadline unchanged. */
+        readonly stage: StageFacts;
+        readonly because: ReassignedBecause;
+        /** The absence's last day (YYYY-MM-DD); absent: no end was stated. */
+        readonly absentUntil?: string;
+      }
+    | {
+        /** To the stage's recipient: its deadline was brought forward. */
+        readonly kind: "deadline_shortened";
+        readonly challenge: ChallengeFacts;
+        /** The stage, with its new deadline. */
+        readonly stage: StageFacts;
+        readonly previousDeadline: string;
+        readonly reason: string;
+      }
+    | {
+        /** To the person who decides after the last stage (copied to the raiser). */
+        readonly kind: "decision_requested";
+        readonly challenge: ChallengeFacts;
+        readonly deciderTitle: string;
+        readonly dueBy: string;
+        /** The protocol's sentence that names the decision. */
+        readonly citation: string;
+      }
+    | {
+        /** To the raiser: the decision after the last stage. */
+        readonly kind: "decision_recorded";
+        readonly challenge: ChallengeFacts;
+        readonly deciderTitle: string;
+        readonly upheld: boolean;
+        readonly reasons: string;
       }
   );
 
@@ -361,6 +409,57 @@ export const DEFAULT_TEMPLATES: TemplateSet = {
       "Dear {{greetingName}},",
       "An email about challenge {{reference}} to the {{undeliveredRecipientTitle}} {{undeliverableWords}}. They may not know that the challenge is waiting for them.",
       "Please contact them another way, and ask the service administrator to check their address in the staff directory.",
+      LINK_PARAGRAPH,
+      "{{authorityName}}",
+    ].join("\n\n"),
+  },
+  auto_escalated_raiser: {
+    subject: "Escalated automatically: challenge {{reference}} is now at {{stageLabel}} ({{recipientTitle}})",
+    body: [
+      "Dear {{greetingName}},",
+      "Challenge {{reference}} about a child's {{planName}} has escalated automatically from {{previousStageLabel}}: {{previousStageTitle}} to {{stageLabel}}: {{stageTitle}}. The {{recipientTitle}} has been asked to respond by {{deadlineWords}}.",
+      "Why:\n{{escalationReasons}}",
+      LINK_PARAGRAPH,
+      "{{authorityName}}",
+    ].join("\n\n"),
+  },
+  stage_reassigned: {
+    subject: "Passed to cover: challenge {{reference}} ({{stageLabel}}, {{recipientTitle}} away)",
+    body: [
+      "Dear {{greetingName}},",
+      "The {{recipientTitle}} who has challenge {{reference}} about a child's {{planName}} at {{stageLabel}}: {{stageTitle}} {{absenceWords}}. The challenge has been passed to the named cover for the {{recipientTitle}}, who acts for them; they are copied.",
+      "The deadline has not changed: a response is due by {{deadlineWords}}.",
+      LINK_PARAGRAPH,
+      "{{authorityName}}",
+    ].join("\n\n"),
+  },
+  deadline_shortened: {
+    subject: "Earlier deadline: challenge {{reference}} ({{stageLabel}}) is now due by {{deadlineWords}}",
+    body: [
+      "Dear {{greetingName}},",
+      "The deadline for challenge {{reference}} about a child's {{planName}}, at {{stageLabel}}: {{stageTitle}}, has been brought forward from {{previousDeadlineWords}} to {{deadlineWords}}.",
+      "Why a response is needed more quickly:\n{{shortenedReason}}",
+      "Please respond on the case record by the new deadline.",
+      LINK_PARAGRAPH,
+      "{{authorityName}}",
+    ].join("\n\n"),
+  },
+  decision_requested: {
+    subject: "Your decision needed by {{decisionDueWords}}: challenge {{reference}}",
+    body: [
+      "Dear {{greetingName}},",
+      'Challenge {{reference}} about a child\'s {{planName}} has been through every stage of the protocol without resolution. The protocol asks the {{deciderTitle}} to decide: "{{decisionCitation}}"',
+      "Please record your decision, with your reasons, on the case record by {{decisionDueWords}}. Until you do it stays in your work tray, and in the overdue view once that time has passed.",
+      LINK_PARAGRAPH,
+      "{{authorityName}}",
+    ].join("\n\n"),
+  },
+  decision_recorded: {
+    subject: "Decision recorded: challenge {{reference}} {{decisionOutcome}} by the {{deciderTitle}}",
+    body: [
+      "Dear {{greetingName}},",
+      "The {{deciderTitle}} has decided on challenge {{reference}} about a child's {{planName}}: {{decisionOutcome}}.",
+      "Their reasons:\n{{decisionReasons}}",
       LINK_PARAGRAPH,
       "{{authorityName}}",
     ].join("\n\n"),
@@ -711,6 +810,45 @@ function variablesFor(n: Notification, baseUrl: string): Variables {
         ...challengeVariables(n.challenge, name || n.challenge.raiserTitle, baseUrl),
         undeliveredRecipientTitle: line(n.recipientTitle),
         undeliverableWords: line(UNDELIVERABLE_WORDS[n.reason]),
+      };
+    case "auto_escalated_raiser":
+      return {
+        ...challengeVariables(n.challenge, name || n.challenge.raiserTitle, baseUrl),
+        ...stageVariables(n.stage),
+        ...previousStageVariables(n.previousStage),
+        escalationReasons: multiline(n.reasons),
+      };
+    case "stage_reassigned": {
+      const why =
+        n.because === "out_of_office" ? "replied that they are out of the office" : "is recorded as away";
+      const until =
+        n.absentUntil === undefined ? "and did not say until when" : `until ${dateInWords(n.absentUntil)}`;
+      return {
+        ...challengeVariables(n.challenge, name || n.challenge.raiserTitle, baseUrl),
+        ...stageVariables(n.stage),
+        absenceWords: line(`${why} ${until}`),
+      };
+    }
+    case "deadline_shortened":
+      return {
+        ...challengeVariables(n.challenge, name || n.stage.recipientTitle, baseUrl),
+        ...stageVariables(n.stage),
+        previousDeadlineWords: line(deadlineInWords(n.previousDeadline)),
+        shortenedReason: multiline(n.reason),
+      };
+    case "decision_requested":
+      return {
+        ...challengeVariables(n.challenge, name || n.deciderTitle, baseUrl),
+        deciderTitle: line(n.deciderTitle),
+        decisionDueWords: line(deadlineInWords(n.dueBy)),
+        decisionCitation: line(n.citation),
+      };
+    case "decision_recorded":
+      return {
+        ...challengeVariables(n.challenge, name || n.challenge.raiserTitle, baseUrl),
+        deciderTitle: line(n.deciderTitle),
+        decisionOutcome: line(n.upheld ? "upheld" : "not upheld"),
+        decisionReasons: multiline(n.reasons),
       };
   }
 }

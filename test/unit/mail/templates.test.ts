@@ -161,6 +161,40 @@ function sample(kind: NotificationKind, challenge: ChallengeFacts = CHALLENGE): 
       };
     case "undeliverable":
       return { kind, challenge, recipientTitle: "Service Manager", reason: "bounced" };
+    case "auto_escalated_raiser":
+      return {
+        kind,
+        challenge,
+        previousStage: STAGE_1,
+        stage: STAGE_2,
+        reasons: "No response from the Team Manager by the deadline.",
+      };
+    case "stage_reassigned":
+      return { kind, challenge, stage: STAGE_2, because: "out_of_office", absentUntil: "2026-12-04" };
+    case "deadline_shortened":
+      return {
+        kind,
+        challenge,
+        stage: STAGE_2,
+        previousDeadline: "2026-12-10T17:00:00.000Z",
+        reason: "The child moves placement next week.",
+      };
+    case "decision_requested":
+      return {
+        kind,
+        challenge,
+        deciderTitle: "Head of Service",
+        dueBy: "2026-12-10T17:00:00.000Z",
+        citation: "The Head of Service decides whether to uphold the difference.",
+      };
+    case "decision_recorded":
+      return {
+        kind,
+        challenge,
+        deciderTitle: "Head of Service",
+        upheld: true,
+        reasons: "The plan had drifted.",
+      };
   }
 }
 
