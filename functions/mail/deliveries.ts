@@ -6,6 +6,7 @@ import {
   type DynamoDBDocumentClient,
 } from "@aws-sdk/lib-dynamodb";
 import type { UndeliverableReason } from "../domain/challenge/events.js";
+import { replay } from "../domain/challenge/evolve.js";
 import { recordUndeliverable } from "../domain/email-undeliverable.js";
 import { now } from "../shared/clock.js";
 import { DynamoChallengeStore } from "../store/dynamo-challenge-store.js";
@@ -239,14 +240,11 @@ export class DynamoUndeliverableLog implements UndeliverableLog {
       this.tenants.getConfig(tenantId),
     ]);
     for (let attempt = 1; ; attempt++) {
-      const [stored, events] = await Promise.all([
-        this.challenges.get(tenantId, challengeId),
-        this.challenges.events(tenantId, challengeId),
-      ]);
-      if (stored === undefined) return false;
-      const history = events.map((e) => e.event);
+      // The state is folded from the events read, so the version appended at is the one the check
+      // "not recorded yet" was made against (a snapshot read beside them could be newer).
+      const history = (await this.challenges.events(tenantId, challengeId)).map((e) => e.event);
       const recorded = recordUndeliverable(
-        stored.state,
+        replay(history, challengeId),
         history,
         {
           notificationId: failure.sourceId,
@@ -263,11 +261,10 @@ export class DynamoUndeliverableLog implements UndeliverableLog {
       try {
         await this.challenges.append(
           tenantId,
-          stored.state.version,
+          history.length,
           [recorded.event],
           recorded.state,
           tenantConfig?.retention,
-          stored.head === undefined ? {} : { head: stored.head },
         );
         return true;
       } catch (error) {

@@ -251,6 +251,27 @@ describe("permanent failures are recorded on the challenge and the raiser told",
     expect(alert?.parsed.text).toContain("to the Principal Manager was reported as unwanted");
   });
 
+  it("the same failure reported twice at once is recorded once: the append is conditional", async () => {
+    const event = sesEvent("Reject", "ses-twice", tags("2", "assignee", "stage_opened"), {
+      reject: { reason: "Bad content" },
+    });
+    const [first, second] = await Promise.allSettled([
+      handleDeliveryEvent(deps(), event),
+      handleDeliveryEvent(deps(), event),
+    ]);
+    const outcomes = [first, second].map((r) =>
+      r.status === "fulfilled" ? r.value : r.reason instanceof Error ? r.reason.name : "?",
+    );
+    // One records it; the other finds it recorded, or finds the raiser's alert being sent by the
+    // first and fails, to be retried (and then finds both done).
+    expect(outcomes).toContain("recorded");
+    expect(outcomes.filter((o) => o !== "recorded")).toEqual([
+      expect.stringMatching(/^(already_recorded|TransientDeliveryError)$/),
+    ]);
+    expect(await handleDeliveryEvent(deps(), event)).toBe("already_recorded");
+    expect(await undeliverable("ses-twice")).toHaveLength(1);
+  });
+
   it("the raiser's own email bouncing is recorded, with no alert to that same address", async () => {
     const event = sesEvent("Bounce", "ses-raiser", tags("5", "raiser", "response_received"), permanentBounce);
     expect(await handleDeliveryEvent(deps(), event)).toBe("recorded");
