@@ -13,7 +13,7 @@ import { DynamoChallengeStore } from "../store/dynamo-challenge-store.js";
 import { ConcurrencyConflictError } from "../store/ports.js";
 import { TABLE, eventSk, keyPart, keys } from "../store/table.js";
 import { TenantStore } from "../store/tenant-store.js";
-import { type RecipientRole, recipientTitleFor } from "./notifications.js";
+import { type RecipientRole, recipientTitleFor } from "../domain/email-recipients.js";
 
 // =============================================================================================
 // The delivery ledger: one record per email, claimed before sending

@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import type { UndeliverableReason } from "../domain/challenge/events.js";
-import type { RecipientRole } from "./notifications.js";
+import type { RecipientRole } from "../domain/email-recipients.js";
 import { MAIL_TAGS, decodeTagValue } from "./mail-tags.js";
 import { type OutboundDependencies, recordUndeliverable } from "./outbound.js";
 import { mailHandler, productionOutbound } from "./production.js";

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Assignee, ChallengeEvent, EventOf, UndeliverableReason } from "../domain/challenge/events.js";
 import { evolve, initialState } from "../domain/challenge/evolve.js";
 import type { ChallengeState, DirectoryLookup, OpenStage } from "../domain/challenge/state.js";
+import { type RecipientRole, openingsBefore, recipientTitleFor } from "../domain/email-recipients.js";
 import type { NotificationKind } from "../domain/email-templates.js";
 import type { Protocol, Recipient, TrackProtocol } from "../domain/protocol.js";
 import { normaliseEmail, type ReplyParty } from "./reply-token.js";
@@ -63,15 +64,7 @@ import {
  * (Resolved, Closed, ActionPlanAgreed) go to both parties.
  */
 
-/** Why a person is written to: recorded on the delivery record and carried in the SES message tags. */
-export type RecipientRole =
-  | "assignee"
-  | "previous_assignee"
-  | "copy"
-  | "raiser"
-  | "referral_recipient"
-  | "referral_approver"
-  | "decider";
+export type { RecipientRole } from "../domain/email-recipients.js";
 
 export interface MailRecipient {
   readonly email: string;
@@ -211,13 +204,6 @@ function nextStageOf(
       ? next.partnerRecipient
       : next.recipient;
   return { label: next.label, recipientTitle: recipient.title };
-}
-
-/** The StageOpened events before `seq`, latest last. */
-function openingsBefore(history: readonly ChallengeEvent[], seq: number): EventOf<"StageOpened">[] {
-  return history
-    .filter((e): e is EventOf<"StageOpened"> => e.type === "StageOpened" && e.seq < seq)
-    .sort((a, b) => a.seq - b.seq);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -765,34 +751,6 @@ export function undeliverableNotice(input: {
     ),
   );
   return plan.result();
-}
-
-const RECIPIENT_ROLE_WORDS: Record<RecipientRole, string> = {
-  assignee: "recipient",
-  previous_assignee: "previous recipient",
-  copy: "person copied in",
-  raiser: "raiser",
-  referral_recipient: "referral recipient",
-  referral_approver: "person asked to approve the referral",
-  decider: "person asked to decide after the last stage",
-};
-
-/** The protocol's title of whoever an event's email of this role went to, as far as the events say. */
-export function recipientTitleFor(
-  history: readonly ChallengeEvent[],
-  seq: number | undefined,
-  role: RecipientRole,
-): string {
-  const event = seq === undefined ? undefined : history.find((e) => e.seq === seq);
-  if (event === undefined) return RECIPIENT_ROLE_WORDS[role];
-  if (role === "referral_recipient" && event.type === "ReferralMade") return event.data.recipient.title;
-  if (role === "assignee" && event.type === "StageOpened") return event.data.assignee.title;
-  if (role === "assignee" || role === "previous_assignee") {
-    // Before a StageOpened: the stage it replaced; before any other event: the stage last opened.
-    const opening = openingsBefore(history, event.seq).at(-1);
-    if (opening !== undefined) return opening.data.assignee.title;
-  }
-  return RECIPIENT_ROLE_WORDS[role];
 }
 
 /**

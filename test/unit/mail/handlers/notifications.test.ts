@@ -13,10 +13,10 @@ import {
   REPLY_VALIDITY_DAYS,
   isSuperseded,
   notificationsFor,
-  recipientTitleFor,
   renderPlanned,
   undeliverableNotice,
 } from "../../../../functions/mail/notifications.js";
+import { recipientTitleFor } from "../../../../functions/domain/email-recipients.js";
 import { directoryOf, templatesFromConfig } from "../../../../functions/mail/mail-context.js";
 import type { StaffMember } from "../../../../functions/store/tenant-store.js";
 import {
