@@ -192,8 +192,8 @@ export class Mail extends Construct {
 
     // --- what SES reports about mail out ----------------------------------------------------------
     // functions/mail/delivery-events.ts: a permanent bounce, a complaint or a rejection is recorded
-    // on the challenge (MAILFAIL#) and the raiser is told by email (a MAILOUT#ALERT# delivery
-    // record); transient bounces and delays are only counted. SNS invokes it asynchronously.
+    // on the challenge (a NotificationUndeliverable event) and the raiser is told by email (a
+    // MAILOUT#ALERT# delivery record); transient bounces and delays are only counted. SNS invokes it asynchronously.
     this.deliveryEventsDeadLetterQueue = new Queue(this, "DeliveryEventsDeadLetterQueue", {
       encryption: QueueEncryption.KMS,
       encryptionMasterKey: this.key,
@@ -226,7 +226,8 @@ export class Mail extends Construct {
       environment: this.senderEnvironment,
     });
     // The challenge's events, the tenant's staff and configuration (to address the raiser), the
-    // undeliverable record (PutItem) and the alert's delivery record (Update, Get, Delete).
+    // undeliverable event with its snapshot (PutItem, in one transaction: DynamoDB authorises a
+    // transaction per item action) and the alert's delivery record (Update, Get, Delete).
     props.store.grantItems(this.deliveryEvents, ["GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem"]);
     this.grantSendEmail(this.deliveryEvents);
     this.eventsTopic.addSubscription(

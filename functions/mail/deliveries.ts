@@ -1,12 +1,19 @@
 import {
   DeleteCommand,
   GetCommand,
-  PutCommand,
+  QueryCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from "@aws-sdk/lib-dynamodb";
+import type { UndeliverableReason } from "../domain/challenge/events.js";
+import { replay } from "../domain/challenge/evolve.js";
+import { recordUndeliverable } from "../domain/email-undeliverable.js";
+import { now } from "../shared/clock.js";
+import { DynamoChallengeStore } from "../store/dynamo-challenge-store.js";
+import { ConcurrencyConflictError } from "../store/ports.js";
 import { TABLE, eventSk, keyPart, keys } from "../store/table.js";
-import type { UndeliverableReason } from "./notifications.js";
+import { TenantStore } from "../store/tenant-store.js";
+import { type RecipientRole, recipientTitleFor } from "../domain/email-recipients.js";
 
 // =============================================================================================
 // The delivery ledger: one record per email, claimed before sending
@@ -180,60 +187,134 @@ export class DynamoOutboundLedger implements OutboundLedger {
 }
 
 // =============================================================================================
-// Undeliverable emails: recorded on the challenge, the raiser alerted
-
-export const MAIL_UNDELIVERABLE_ENTITY = "mail-undeliverable";
+// Undeliverable emails: recorded on the challenge as an event
 
 export interface UndeliverableRecord {
   readonly tenantId: string;
   readonly challengeId: string;
   /** The event whose email failed, when it was an event's email. */
   readonly seq?: number;
-  readonly recipientRole: string;
+  readonly recipientRole: RecipientRole;
   readonly kind: string;
   readonly reason: UndeliverableReason;
-  /** The SES bounce subtype, complaint type or error code. */
+  /** The SES bounce subtype, complaint type or error code (logged; not part of the event). */
   readonly detail?: string;
   readonly at: string;
-  /** Unique per failure: the SES message id (a delivery event) or `send#<seq>#<recipient>` (refused at sending). */
+  /** Unique per failed email: the SES message id (a delivery event) or `send#<seq>#<recipient>` (refused at sending). */
   readonly sourceId: string;
 }
 
 export interface UndeliverableLog {
-  /** Records the failure once; false when it was recorded before. */
+  /** Records the failure once; false when it was recorded before (or the challenge no longer exists). */
   record(failure: UndeliverableRecord): Promise<boolean>;
 }
 
+/** Conditional appends lost to another writer before this one gives up (and the caller is retried). */
+const APPEND_ATTEMPTS = 3;
+
 /**
- * Undeliverable emails as items in the challenge's partition (sk `MAILFAIL#<sourceId>`, entity
- * `mail-undeliverable`): the record of the proposed `NotificationUndeliverable` event, which the
- * domain does not have yet (see the report; TODO(domain + store owners)).
+ * Undeliverable emails as `NotificationUndeliverable` events of their challenge, appended through
+ * the challenge store like any other event (conditioned on the version read, with the snapshot, in
+ * one transaction), so they reach the stream, the audit export and the timeline. The event names the
+ * failed email: a bounce reported twice, or a bounce then a complaint about the same email, finds it
+ * already recorded and records nothing. The person it was for comes from the email's delivery
+ * record (which holds ids only); no address is read or written.
  */
 export class DynamoUndeliverableLog implements UndeliverableLog {
+  private readonly challenges: DynamoChallengeStore;
+  private readonly tenants: TenantStore;
+
   constructor(
-    private readonly client: Pick<DynamoDBDocumentClient, "send">,
+    private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
-  ) {}
+    private readonly clock: () => Date = now,
+  ) {
+    this.challenges = new DynamoChallengeStore(client, tableName);
+    this.tenants = new TenantStore(client, tableName, clock);
+  }
 
   async record(failure: UndeliverableRecord): Promise<boolean> {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            pk: keys.challengePartition(failure.tenantId, failure.challengeId),
-            sk: `MAILFAIL#${failure.sourceId}`,
-            [TABLE.entityAttribute]: MAIL_UNDELIVERABLE_ENTITY,
-            ...Object.fromEntries(Object.entries(failure).filter(([, v]) => v !== undefined)),
-          },
-          ConditionExpression: "attribute_not_exists(#pk)",
-          ExpressionAttributeNames: { "#pk": TABLE.partitionKey },
-        }),
+    const { tenantId, challengeId } = failure;
+    const [recipientPersonId, tenantConfig] = await Promise.all([
+      this.recipientPersonId(failure),
+      this.tenants.getConfig(tenantId),
+    ]);
+    for (let attempt = 1; ; attempt++) {
+      // The state is folded from the events read, so the version appended at is the one the check
+      // "not recorded yet" was made against (a snapshot read beside them could be newer).
+      const history = (await this.challenges.events(tenantId, challengeId)).map((e) => e.event);
+      const recorded = recordUndeliverable(
+        replay(history, challengeId),
+        history,
+        {
+          notificationId: failure.sourceId,
+          ...(failure.seq === undefined ? {} : { eventSeq: failure.seq }),
+          kind: failure.kind,
+          recipientRole: failure.recipientRole,
+          recipientTitle: recipientTitleFor(history, failure.seq, failure.recipientRole),
+          ...(recipientPersonId === undefined ? {} : { recipientPersonId }),
+          reason: failure.reason,
+        },
+        this.clock().toISOString(),
       );
-      return true;
-    } catch (error) {
-      if (error instanceof Error && error.name === "ConditionalCheckFailedException") return false;
-      throw error;
+      if (recorded === undefined) return false;
+      try {
+        await this.challenges.append(
+          tenantId,
+          history.length,
+          [recorded.event],
+          recorded.state,
+          tenantConfig?.retention,
+        );
+        return true;
+      } catch (error) {
+        // Another event was committed since the read: read again (it may be this failure, recorded).
+        if (!(error instanceof ConcurrencyConflictError) || attempt >= APPEND_ATTEMPTS) throw error;
+      }
     }
   }
+
+  /** The person the failed email was for, from its delivery record: by key when refused at sending, else by SES message id. */
+  private async recipientPersonId(failure: UndeliverableRecord): Promise<string | undefined> {
+    const pk = keys.challengePartition(failure.tenantId, failure.challengeId);
+    const refused = /^send#(\d+)#(.+)$/.exec(failure.sourceId);
+    if (refused?.[1] !== undefined && refused[2] !== undefined) {
+      const key = eventMailKey(failure.tenantId, failure.challengeId, Number(refused[1]), refused[2]);
+      const { Item } = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: key, ProjectionExpression: "recipientPersonId" }),
+      );
+      return personIdOf(Item);
+    }
+    const prefix =
+      failure.seq === undefined
+        ? `${MAIL_OUT_SK_PREFIX}ALERT#`
+        : `${MAIL_OUT_SK_PREFIX}${eventSk(failure.seq).slice(2)}#`;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+          FilterExpression: "#sesMessageId = :id",
+          ProjectionExpression: "recipientPersonId",
+          ExpressionAttributeNames: {
+            "#pk": TABLE.partitionKey,
+            "#sk": TABLE.sortKey,
+            "#sesMessageId": "sesMessageId",
+          },
+          ExpressionAttributeValues: { ":pk": pk, ":prefix": prefix, ":id": failure.sourceId },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      const found = page.Items?.[0];
+      if (found !== undefined) return personIdOf(found);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return undefined;
+  }
+}
+
+function personIdOf(item: Record<string, unknown> | undefined): string | undefined {
+  const id = item?.recipientPersonId;
+  return typeof id === "string" && id !== "" ? id : undefined;
 }

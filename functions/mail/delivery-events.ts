@@ -1,5 +1,6 @@
-import * as z from "zod";
-import type { RecipientRole, UndeliverableReason } from "./notifications.js";
+import * as z from "zod/mini";
+import type { UndeliverableReason } from "../domain/challenge/events.js";
+import type { RecipientRole } from "../domain/email-recipients.js";
 import { MAIL_TAGS, decodeTagValue } from "./mail-tags.js";
 import { type OutboundDependencies, recordUndeliverable } from "./outbound.js";
 import { mailHandler, productionOutbound } from "./production.js";
@@ -9,9 +10,9 @@ import { mailHandler, productionOutbound } from "./production.js";
  * configuration set publishes them to SNS, and SNS delivers them to this function.
  *
  * A permanent bounce, a complaint or a rejection of an email about a challenge is recorded on the
- * challenge (an `mail-undeliverable` item beside its events: the proposed `NotificationUndeliverable
- * { recipientRole, reason }` event, see the report) and the raiser is told by email, so a manager who
- * never got the challenge does not silently run out the clock. Transient bounces and delivery
+ * challenge as a `NotificationUndeliverable` event (deliveries.ts) and the raiser is told by email
+ * (the `undeliverable` template), so a manager who never got the challenge does not silently run
+ * out the clock. Transient bounces and delivery
  * delays are only logged and counted: SES keeps trying those itself.
  *
  * The email is found from the SES message tags the sender set (send-notification.ts `MAIL_TAGS`):
@@ -21,36 +22,36 @@ import { mailHandler, productionOutbound } from "./production.js";
  * A failure throws: the asynchronous invocation is retried, then kept by the on-failure queue.
  */
 
-const tagsSchema = z.record(z.string(), z.array(z.string())).optional();
+const tagsSchema = z.optional(z.record(z.string(), z.array(z.string())));
 
 const sesEventSchema = z.looseObject({
-  eventType: z.string().optional(),
+  eventType: z.optional(z.string()),
   /** Identity notifications (not configuration-set events) name it this way. */
-  notificationType: z.string().optional(),
+  notificationType: z.optional(z.string()),
   mail: z.looseObject({
-    messageId: z.string().min(1),
-    timestamp: z.string().optional(),
+    messageId: z.string().check(z.minLength(1)),
+    timestamp: z.optional(z.string()),
     tags: tagsSchema,
   }),
-  bounce: z
-    .looseObject({
+  bounce: z.optional(
+    z.looseObject({
       bounceType: z.string(),
-      bounceSubType: z.string().optional(),
-      timestamp: z.string().optional(),
-    })
-    .optional(),
-  complaint: z
-    .looseObject({
-      complaintFeedbackType: z.string().optional(),
-      timestamp: z.string().optional(),
-    })
-    .optional(),
-  reject: z.looseObject({ reason: z.string().optional() }).optional(),
+      bounceSubType: z.optional(z.string()),
+      timestamp: z.optional(z.string()),
+    }),
+  ),
+  complaint: z.optional(
+    z.looseObject({
+      complaintFeedbackType: z.optional(z.string()),
+      timestamp: z.optional(z.string()),
+    }),
+  ),
+  reject: z.optional(z.looseObject({ reason: z.optional(z.string()) })),
 });
 type SesDeliveryEvent = z.infer<typeof sesEventSchema>;
 
 const snsEventSchema = z.object({
-  Records: z.array(z.object({ Sns: z.object({ MessageId: z.string().optional(), Message: z.string() }) })),
+  Records: z.array(z.object({ Sns: z.object({ MessageId: z.optional(z.string()), Message: z.string() }) })),
 });
 
 const ROLES: ReadonlySet<string> = new Set<RecipientRole>([

@@ -1,15 +1,16 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 
 // Settings: the mail configuration from the environment (shared by the mail functions)
 
-const optional = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+const optional = z.pipe(
+  z.optional(z.string()),
+  z.transform((v: string | undefined) => (v === undefined || v.trim() === "" ? undefined : v.trim())),
+);
+const present = z.string().check(z.minLength(1));
 
 export const mailConfigSchema = z.object({
   /** The mail domain: notifications are sent from it, and replies are received at it (the receipt rule's recipient). */
-  MAIL_DOMAIN: z.string().min(1),
+  MAIL_DOMAIN: present,
   /** Where reply addresses point, when not the mail domain itself (e.g. a `reply.` subdomain). */
   MAIL_REPLY_DOMAIN: optional,
   /** The From address of every email, in the mail domain. */
@@ -17,9 +18,9 @@ export const mailConfigSchema = z.object({
   /** The From display name. */
   MAIL_FROM_NAME: optional,
   /** The SES configuration set that publishes bounces and complaints (delivery-events.ts). */
-  SES_CONFIGURATION_SET: z.string().min(1),
+  SES_CONFIGURATION_SET: present,
   /** Secrets Manager secret holding the reply-token HMAC keys. */
-  REPLY_TOKEN_SECRET_ARN: z.string().min(1),
+  REPLY_TOKEN_SECRET_ARN: present,
   /** The case-record system's address for a record; needed to render notifications. */
   CASE_RECORD_BASE_URL: optional,
   /** The API's base URL: stage notifications carry an acknowledgement link under it (ack-link.ts). Unset: no link. */

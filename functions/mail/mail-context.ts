@@ -4,16 +4,32 @@ import type { ChallengeState } from "../domain/challenge/state.js";
 import { findPreset } from "../domain/presets/index.js";
 import type { Protocol } from "../domain/protocol.js";
 import type { ChallengeStore } from "../store/ports.js";
-import { type StaffMember, createDirectoryLookup } from "../store/tenant-store.js";
-import { type NotificationDirectory, authorityNameFromConfig, templatesFromConfig } from "./notifications.js";
-import type { TemplateSet } from "./templates.js";
+import type { TemplateSet } from "../domain/email-templates.js";
+import { type StaffMember, type TenantConfig, createDirectoryLookup } from "../store/tenant-store.js";
+import type { NotificationDirectory } from "./notifications.js";
+import { resolveTemplates } from "./templates.js";
 
 // What the mail needs to know about a tenant and a challenge
+
+/** What the mail reads of a tenant's configuration (stored and checked by the tenant store). */
+export type MailTenantConfig = Pick<TenantConfig, "authorityName" | "mailTemplates">;
 
 /** The tenant store as the mail reads it (TenantStore fits). */
 export interface MailTenantSource {
   listStaff(tenantId: string): Promise<readonly StaffMember[]>;
-  getConfig(tenantId: string): Promise<unknown>;
+  getConfig(tenantId: string): Promise<MailTenantConfig | undefined>;
+}
+
+/** The tenant's templates when its configuration overrides any wording, else undefined (the defaults). */
+export function templatesFromConfig(config: MailTenantConfig | undefined): TemplateSet | undefined {
+  const overrides = config?.mailTemplates;
+  return overrides === undefined ? undefined : resolveTemplates(overrides);
+}
+
+/** The authority's name as its emails sign off, when its configuration has one. */
+export function authorityNameFromConfig(config: MailTenantConfig | undefined): string | undefined {
+  const name = config?.authorityName?.trim();
+  return name === undefined || name === "" ? undefined : name;
 }
 
 export interface ChallengeMailContext {

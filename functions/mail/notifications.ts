@@ -1,39 +1,29 @@
 import { createHash } from "node:crypto";
-import type {
-  ChallengeEvent,
-  DeadlineSituation,
-  EventOf,
-  SmartAction,
-  ReassignedBecause,
-  TimedOutBecause,
-} from "../domain/challenge/events.js";
-import { timedOutWords } from "../domain/challenge/timer.js";
+import type { Assignee, ChallengeEvent, EventOf, UndeliverableReason } from "../domain/challenge/events.js";
 import { evolve, initialState } from "../domain/challenge/evolve.js";
-import type { Assignee } from "../domain/challenge/events.js";
 import type { ChallengeState, DirectoryLookup, OpenStage } from "../domain/challenge/state.js";
-import type { ReferralKind } from "../domain/challenge/commands.js";
+import { type RecipientRole, openingsBefore, recipientTitleFor } from "../domain/email-recipients.js";
+import type { NotificationKind } from "../domain/email-templates.js";
 import type { Protocol, Recipient, TrackProtocol } from "../domain/protocol.js";
 import { normaliseEmail, type ReplyParty } from "./reply-token.js";
 import {
   type ChallengeFacts,
   type Notification,
-  type NotificationKind,
+  type RenderOptions,
   type RenderedEmail,
   type StageFacts,
-  type TemplateSet,
-  caseRecordUrl,
-  challengeReference,
-  dateInWords,
-  deadlineInWords,
+  REFERRAL_NAMES,
   renderEmail,
-  resolveTemplates,
 } from "./templates.js";
-import { escapeHtml } from "../shared/html.js";
 
 /**
- * Which emails a committed event needs: pure. The mail sender (send-notification.ts) reads each
- * new event item from the table's stream (the transactional outbox), replays the challenge's
- * events up to it, and asks {@link notificationsFor}; it renders, signs and sends what it is told.
+ * The plan: which emails a committed event needs, pure. For each event it lists who is told what:
+ * a recipient, a template key (the email's `kind`) and the facts its template renders
+ * ({@link PlannedEmail.notification}). The wording is templates.ts (defaults, and the tenant's
+ * overrides checked by domain/email-templates.ts); the transport is outbound.ts and mailer.ts. The
+ * mail sender (send-notification.ts) reads each new event item from the table's stream (the
+ * transactional outbox), replays the challenge's events up to it, and asks
+ * {@link notificationsFor}; it renders, signs and sends what it is told.
  *
  * One email per recipient address per event (first-listed wins, so the email a person can act on
  * beats a copy); copies are separate emails, never Cc, so every Reply-To is personal. The only Cc
@@ -43,49 +33,38 @@ import { escapeHtml } from "../shared/html.js";
  * | ------------------------- | --------------------------------------- | -------------------------------------- | ---------- |
  * | StageOpened               | the assignee and each co-assignee       | stage_opened (auto_escalated if timer) | assignee   |
  * |                           | the previous assignee(s) (timer only)   | auto_escalated_previous                | -          |
- * |                           | the raiser (timer only)                 | notice: auto_escalated_raiser          | -          |
+ * |                           | the raiser (timer only)                 | auto_escalated_raiser                  | -          |
  * |                           | each copyTo person                      | stage_opened_copy                      | -          |
  * | StageReassigned           | the cover (now the stage's recipient)   | stage_opened                           | assignee   |
  * |                           | the absent recipient                    | stage_opened_copy                      | -          |
- * |                           | the raiser                              | notice: stage_reassigned               | -          |
+ * |                           | the raiser                              | stage_reassigned                       | -          |
  * | ReminderSent              | the assignee and each co-assignee       | reminder                               | assignee   |
  * | ResponseRecorded          | the raiser                              | response_received                      | raiser     |
- * | ActionPlanAgreed          | the raiser and the stage's assignee     | notice: action_plan_agreed             | -          |
+ * | ActionPlanAgreed          | the raiser and the stage's assignee     | action_plan_agreed                     | -          |
  * | ActionsFellDue            | the raiser                              | action_due (the actions listed)        | -          |
- * | Escalated off the ladder  | the raiser (timer only)                 | notice: ladder_exhausted               | -          |
- * | RaiserAlerted             | the raiser                              | notice: raiser_alerted (decide by ...) | -          |
- * | DeadlineShortened         | the stage's assignee                    | notice: deadline_shortened             | -          |
+ * | Escalated off the ladder  | the raiser (timer only)                 | ladder_exhausted                       | -          |
+ * | RaiserAlerted             | the raiser                              | raiser_alerted (decide by ...)         | -          |
+ * | DeadlineShortened         | the stage's assignee                    | deadline_shortened                     | -          |
  * | Resolved, Closed          | the raiser and the last assignee        | resolved, closed                       | -          |
  * | Withdrawn                 | the last assignee                       | closed (with the reason)               | -          |
- * | ReferralRequested         | each approver the policy names          | notice: referral_approval              | -          |
+ * | ReferralRequested         | each approver the policy names          | referral_approval                      | -          |
  * | ReferralMade              | the policy's recipient (Cc the raiser)  | referral                               | -          |
- * | DecisionRequested         | the decider the event names (Cc raiser) | notice: decision_requested             | -          |
- * | DecisionRecorded          | the raiser                              | notice: decision_recorded              | -          |
+ * | DecisionRequested         | the decider the event names (Cc raiser) | decision_requested                     | -          |
+ * | DecisionRecorded          | the raiser                              | decision_recorded                      | -          |
+ * | (an email undeliverable)  | the raiser ({@link undeliverableNotice})| undeliverable                          | -          |
  *
  * Nothing for ChallengeRaised (its StageOpened follows in the same commit), Escalated onto another
  * stage by a person (its StageOpened says it), StageAcknowledged, MeetingRecorded, ReferralApproved,
- * ActionCompleted/Missed, Reopened (its StageOpened follows) and DifferenceNoted. The reminder's
- * reply address is the StageOpened email's (same stage visit, same expiry). The action_due email
- * has none: no stage is open while a plan is monitored, so a reply could not be recorded; the raiser
+ * ActionCompleted/Missed, Reopened (its StageOpened follows), DifferenceNoted, legal holds, and
+ * NotificationUndeliverable (the raiser's alert is sent when the failure is recorded, with its own
+ * delivery record: outbound.ts). The reminder's reply address is the StageOpened email's (same
+ * stage visit, same expiry). The action_due email has none: no stage is open while a plan is monitored, so a reply could not be recorded; the raiser
  * records each action as done or not done through the API or the case record. A person's own
  * action through the API is not confirmed back to them, except where the brief's record emails
  * (Resolved, Closed, ActionPlanAgreed) go to both parties.
- *
- * "notice" kinds are situations the template set (templates.ts) has no kind for yet; they are
- * rendered here with the same rules (no child's name, only references in subjects) and fixed
- * wording. TODO(templates owner): add raiser_alerted, ladder_exhausted, action_plan_agreed,
- * referral_approval and undeliverable to `notificationKinds` so tenants can word them too.
  */
 
-/** Why a person is written to: recorded on the delivery record and carried in the SES message tags. */
-export type RecipientRole =
-  | "assignee"
-  | "previous_assignee"
-  | "copy"
-  | "raiser"
-  | "referral_recipient"
-  | "referral_approver"
-  | "decider";
+export type { RecipientRole } from "../domain/email-recipients.js";
 
 export interface MailRecipient {
   readonly email: string;
@@ -102,117 +81,15 @@ export interface ReplyGrant {
   readonly expiresAt: Date;
 }
 
-export type NoticeKind =
-  | "raiser_alerted"
-  | "ladder_exhausted"
-  | "auto_escalated_raiser"
-  | "deadline_shortened"
-  | "decision_requested"
-  | "decision_recorded"
-  | "action_plan_agreed"
-  | "referral_approval"
-  | "stage_reassigned"
-  | "undeliverable";
-
-/** Why an email could not be delivered (SES bounce, complaint or rejection). */
-export type UndeliverableReason = "bounced" | "complaint" | "rejected";
-
-export type ServiceNotice =
-  | {
-      readonly kind: "raiser_alerted";
-      readonly challenge: ChallengeFacts;
-      readonly stage: StageFacts;
-      /** What was missing at the deadline. */
-      readonly reason: DeadlineSituation;
-      /** When the raiser was asked to decide by (the protocol's ask_raiser rule); absent: theirs to decide. */
-      readonly decideBy?: string;
-      /** The stage is the informal stage: resolving it or opening the formal stage is the choice. */
-      readonly informal: boolean;
-    }
-  | {
-      readonly kind: "ladder_exhausted";
-      readonly challenge: ChallengeFacts;
-      readonly stage: StageFacts;
-      readonly timedOut?: TimedOutBecause;
-    }
-  | {
-      readonly kind: "auto_escalated_raiser";
-      readonly challenge: ChallengeFacts;
-      /** The stage left. */
-      readonly stage: StageFacts;
-      /** The stage opened. */
-      readonly nextStage: StageFacts;
-      /** The timer's reasons, as recorded on the Escalated event. */
-      readonly reasons: string;
-    }
-  | {
-      readonly kind: "deadline_shortened";
-      readonly challenge: ChallengeFacts;
-      /** The stage, with its new deadline. */
-      readonly stage: StageFacts;
-      readonly previousDeadline: string;
-      readonly reason: string;
-    }
-  | {
-      readonly kind: "decision_requested";
-      readonly challenge: ChallengeFacts;
-      readonly deciderTitle: string;
-      readonly dueBy: string;
-      /** The protocol's sentence that names the decision. */
-      readonly citation: string;
-    }
-  | {
-      readonly kind: "decision_recorded";
-      readonly challenge: ChallengeFacts;
-      readonly deciderTitle: string;
-      readonly upheld: boolean;
-      readonly reasons: string;
-    }
-  | {
-      readonly kind: "action_plan_agreed";
-      readonly challenge: ChallengeFacts;
-      readonly stage: StageFacts;
-      readonly actions: readonly SmartAction[];
-    }
-  | {
-      readonly kind: "referral_approval";
-      readonly challenge: ChallengeFacts;
-      readonly referral: {
-        readonly kind: ReferralKind;
-        readonly recipientTitle: string;
-        readonly rationale: string;
-        readonly approverTitle: string;
-      };
-    }
-  | {
-      readonly kind: "stage_reassigned";
-      readonly challenge: ChallengeFacts;
-      /** The stage, as addressed to the absent recipient's role; its deadline unchanged. */
-      readonly stage: StageFacts;
-      readonly because: ReassignedBecause;
-      /** The absence's last day (YYYY-MM-DD); absent: no end was stated. */
-      readonly absentUntil?: string;
-    }
-  | {
-      readonly kind: "undeliverable";
-      readonly challenge: ChallengeFacts;
-      /** The protocol's title of the person the failed email was for, e.g. "Service Manager". */
-      readonly recipientTitle: string;
-      readonly reason: UndeliverableReason;
-    };
-
-export type EmailContent =
-  | { readonly source: "template"; readonly notification: Notification }
-  | { readonly source: "notice"; readonly notice: ServiceNotice; readonly recipientName?: string };
-
 export interface PlannedEmail {
   /** Unique among the emails of one event: `<role>:<person id, or a hash of the address>`. */
   readonly recipientKey: string;
   readonly recipientRole: RecipientRole;
-  readonly kind: NotificationKind | NoticeKind;
+  readonly kind: NotificationKind;
   readonly to: MailRecipient;
   readonly cc: readonly MailRecipient[];
-  readonly content: EmailContent;
+  /** What the email says, as facts for its template (templates.ts renders it in the tenant's wording). */
+  readonly notification: Notification;
   /** Present when the recipient can act by replying: the handler signs a token for `to.email`. */
   readonly reply?: ReplyGrant;
 }
@@ -329,18 +206,6 @@ function nextStageOf(
   return { label: next.label, recipientTitle: recipient.title };
 }
 
-/** The StageOpened events before `seq`, latest last. */
-function openingsBefore(history: readonly ChallengeEvent[], seq: number): EventOf<"StageOpened">[] {
-  return history
-    .filter((e): e is EventOf<"StageOpened"> => e.type === "StageOpened" && e.seq < seq)
-    .sort((a, b) => a.seq - b.seq);
-}
-
-const REFERRAL_NAMES: Record<ReferralKind, string> = {
-  cafcass: "Cafcass",
-  partnership: "the safeguarding children partnership",
-};
-
 // ---------------------------------------------------------------------------------------------
 // Planning
 
@@ -410,7 +275,7 @@ class Plan {
   add(
     to: MailRecipient | undefined,
     recipientRole: RecipientRole,
-    content: EmailContent,
+    notification: Notification,
     options: { reply?: ReplyGrant; cc?: readonly (MailRecipient | undefined)[] } = {},
   ): void {
     if (to === undefined) return;
@@ -425,32 +290,22 @@ class Plan {
         continue;
       cc.push(copy);
     }
-    const kind = content.source === "template" ? content.notification.kind : content.notice.kind;
     this.emails.push({
       recipientKey: `${recipientRole}:${to.personId ?? addressKey(address)}`,
       recipientRole,
-      kind,
+      kind: notification.kind,
       to,
       cc,
-      content,
+      notification,
       ...(options.reply === undefined ? {} : { reply: options.reply }),
     });
   }
 }
 
-/** A template email addressed by name when the directory knows it. */
-function templated(notification: Notification, to: MailRecipient | undefined): EmailContent {
+/** An email addressed by name when the directory knows it. */
+function templated(notification: Notification, to: MailRecipient | undefined): Notification {
   const name = to?.name;
-  return {
-    source: "template",
-    notification: name === undefined ? notification : { ...notification, recipientName: name },
-  };
-}
-
-function notice(notice: ServiceNotice, to: MailRecipient | undefined): EmailContent {
-  return to?.name === undefined
-    ? { source: "notice", notice }
-    : { source: "notice", notice, recipientName: to.name };
+  return name === undefined ? notification : { ...notification, recipientName: name };
 }
 
 /**
@@ -529,12 +384,12 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
         plan.add(
           to,
           "raiser",
-          notice(
+          templated(
             {
               kind: "auto_escalated_raiser",
               challenge,
-              stage: previousStage,
-              nextStage: stage,
+              previousStage,
+              stage,
               reasons: escalated?.data.reasons ?? "",
             },
             to,
@@ -571,7 +426,7 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
       plan.add(
         to,
         "raiser",
-        notice(
+        templated(
           {
             kind: "stage_reassigned",
             challenge,
@@ -636,8 +491,8 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
       const open = before.currentStage;
       const stage =
         open === null ? stageFacts(track, event.data.stageId, "", event.at) : openStageFacts(track, open);
-      const content = (to: MailRecipient | undefined): EmailContent =>
-        notice({ kind: "action_plan_agreed", challenge, stage, actions: event.data.actions }, to);
+      const content = (to: MailRecipient | undefined): Notification =>
+        templated({ kind: "action_plan_agreed", challenge, stage, actions: event.data.actions }, to);
       const to = raiser();
       plan.add(to, "raiser", content(to));
       const manager = lastAssignee();
@@ -657,7 +512,7 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
       plan.add(
         to,
         "raiser",
-        notice(
+        templated(
           {
             kind: "ladder_exhausted",
             challenge,
@@ -679,7 +534,7 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
       plan.add(
         to,
         "raiser",
-        notice(
+        templated(
           {
             kind: "raiser_alerted",
             challenge,
@@ -701,7 +556,7 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
       plan.add(
         assignee,
         "assignee",
-        notice(
+        templated(
           {
             kind: "deadline_shortened",
             challenge,
@@ -741,7 +596,7 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
         plan.add(
           found.to,
           "referral_approver",
-          notice(
+          templated(
             {
               kind: "referral_approval",
               challenge,
@@ -794,7 +649,7 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
       plan.add(
         decider,
         "decider",
-        notice(
+        templated(
           {
             kind: "decision_requested",
             challenge,
@@ -814,7 +669,7 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
       plan.add(
         to,
         "raiser",
-        notice(
+        templated(
           {
             kind: "decision_recorded",
             challenge,
@@ -848,6 +703,7 @@ export function notificationsFor(input: NotificationInput): NotificationPlan {
     case "ActionMissed":
     case "Reopened":
     case "DifferenceNoted":
+    case "NotificationUndeliverable":
       break;
   }
   return plan.result();
@@ -884,7 +740,7 @@ export function undeliverableNotice(input: {
   plan.add(
     to,
     "raiser",
-    notice(
+    templated(
       {
         kind: "undeliverable",
         challenge: challengeFacts(state, protocol, authorityName),
@@ -895,34 +751,6 @@ export function undeliverableNotice(input: {
     ),
   );
   return plan.result();
-}
-
-const RECIPIENT_ROLE_WORDS: Record<RecipientRole, string> = {
-  assignee: "recipient",
-  previous_assignee: "previous recipient",
-  copy: "person copied in",
-  raiser: "raiser",
-  referral_recipient: "referral recipient",
-  referral_approver: "person asked to approve the referral",
-  decider: "person asked to decide after the last stage",
-};
-
-/** The protocol's title of whoever an event's email of this role went to, as far as the events say. */
-export function recipientTitleFor(
-  history: readonly ChallengeEvent[],
-  seq: number | undefined,
-  role: RecipientRole,
-): string {
-  const event = seq === undefined ? undefined : history.find((e) => e.seq === seq);
-  if (event === undefined) return RECIPIENT_ROLE_WORDS[role];
-  if (role === "referral_recipient" && event.type === "ReferralMade") return event.data.recipient.title;
-  if (role === "assignee" && event.type === "StageOpened") return event.data.assignee.title;
-  if (role === "assignee" || role === "previous_assignee") {
-    // Before a StageOpened: the stage it replaced; before any other event: the stage last opened.
-    const opening = openingsBefore(history, event.seq).at(-1);
-    if (opening !== undefined) return opening.data.assignee.title;
-  }
-  return RECIPIENT_ROLE_WORDS[role];
 }
 
 /**
@@ -943,257 +771,9 @@ export function isSuperseded(email: PlannedEmail, current: ChallengeState): bool
 }
 
 // ---------------------------------------------------------------------------------------------
-// Tenant wording
+// Wording
 
-/**
- * The tenant's templates when its configuration carries overrides (`mailTemplates`, checked by
- * templates.ts's storedTemplateOverridesSchema when the configuration is stored), else undefined
- * (the defaults).
- */
-export function templatesFromConfig(config: unknown): TemplateSet | undefined {
-  if (typeof config !== "object" || config === null || !("mailTemplates" in config)) return undefined;
-  const overrides = (config as { mailTemplates?: unknown }).mailTemplates;
-  return overrides === undefined ? undefined : resolveTemplates(overrides);
-}
-
-/** The authority's name from the tenant configuration when it has one (see {@link templatesFromConfig}). */
-export function authorityNameFromConfig(config: unknown): string | undefined {
-  if (typeof config !== "object" || config === null || !("authorityName" in config)) return undefined;
-  const name = (config as { authorityName?: unknown }).authorityName;
-  return typeof name === "string" && name.trim() !== "" ? name.trim() : undefined;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Rendering
-
-export interface PlannedRenderOptions {
-  readonly caseRecordBaseUrl: string;
-  readonly templates?: TemplateSet;
-}
-
-/** Renders a planned email: a template kind through templates.ts, a notice with its fixed wording. */
-export function renderPlanned(email: PlannedEmail, options: PlannedRenderOptions): RenderedEmail {
-  if (email.content.source === "template") {
-    return renderEmail(email.content.notification, {
-      caseRecordBaseUrl: options.caseRecordBaseUrl,
-      ...(options.templates === undefined ? {} : { templates: options.templates }),
-    });
-  }
-  return renderNotice(email.content.notice, email.content.recipientName, options.caseRecordBaseUrl);
-}
-
-type Block = { readonly text: string } | { readonly heading: string; readonly items: readonly string[] };
-
-const PLAN_NAMES = { CP: "child protection plan", LAC: "care plan" } as const;
-
-const UNDELIVERABLE_WORDS: Record<UndeliverableReason, string> = {
-  bounced: "could not be delivered: their mail system refused it",
-  complaint: "was reported as unwanted by their mail system, so further emails to them may not arrive",
-  rejected: "could not be sent",
-};
-
-/** A notice's subject and paragraphs. Subjects carry the reference and protocol words only. */
-function noticeParts(n: ServiceNotice, greeting: string | undefined): { subject: string; blocks: Block[] } {
-  const ref = challengeReference(n.challenge.challengeId);
-  const plan = PLAN_NAMES[n.challenge.form.track];
-  const hello = (fallback: string): Block => ({ text: `Dear ${greeting ?? fallback},` });
-  switch (n.kind) {
-    case "raiser_alerted": {
-      const missing =
-        n.reason === "no_response"
-          ? `had no response from the ${n.stage.recipientTitle}`
-          : `was answered by the ${n.stage.recipientTitle} but not resolved`;
-      const choice = n.informal
-        ? "resolve it, or open the formal stage by escalating it with your reasons"
-        : "mark it resolved, or escalate it with your reasons";
-      return {
-        subject: `${n.decideBy === undefined ? "" : "Your decision needed: "}${timedOutWords(n.reason)}: challenge ${ref} (${n.stage.label}, ${n.stage.recipientTitle})`,
-        blocks: [
-          hello(n.challenge.raiserTitle),
-          {
-            text: `Challenge ${ref} about a child's ${plan} ${missing} at ${n.stage.label}: ${n.stage.title} by ${deadlineInWords(n.stage.deadline)}.`,
-          },
-          {
-            text:
-              n.decideBy === undefined
-                ? "Under the protocol, what happens next is your decision: you can escalate the challenge with your reasons, or record what you have agreed instead, on the case record."
-                : `Under the protocol, please ${choice} by ${deadlineInWords(n.decideBy)}. If you do neither, it escalates to the next stage automatically, and the record will say why.`,
-          },
-        ],
-      };
-    }
-    case "auto_escalated_raiser":
-      return {
-        subject: `Escalated automatically: challenge ${ref} is now at ${n.nextStage.label} (${n.nextStage.recipientTitle})`,
-        blocks: [
-          hello(n.challenge.raiserTitle),
-          {
-            text: `Challenge ${ref} about a child's ${plan} has escalated automatically from ${n.stage.label}: ${n.stage.title} to ${n.nextStage.label}: ${n.nextStage.title}. The ${n.nextStage.recipientTitle} has been asked to respond by ${deadlineInWords(n.nextStage.deadline)}.`,
-          },
-          { text: `Why:\n${n.reasons}` },
-        ],
-      };
-    case "decision_requested":
-      return {
-        subject: `Your decision needed by ${deadlineInWords(n.dueBy)}: challenge ${ref}`,
-        blocks: [
-          hello(n.deciderTitle),
-          {
-            text: `Challenge ${ref} about a child's ${plan} has been through every stage of the protocol without resolution. The protocol asks the ${n.deciderTitle} to decide: "${n.citation}"`,
-          },
-          {
-            text: `Please record your decision, with your reasons, on the case record by ${deadlineInWords(n.dueBy)}. Until you do it stays in your work tray, and in the overdue view once that time has passed.`,
-          },
-        ],
-      };
-    case "decision_recorded":
-      return {
-        subject: `Decision recorded: challenge ${ref} ${n.upheld ? "upheld" : "not upheld"} by the ${n.deciderTitle}`,
-        blocks: [
-          hello(n.challenge.raiserTitle),
-          {
-            text: `The ${n.deciderTitle} has decided on challenge ${ref} about a child's ${plan}: ${n.upheld ? "upheld" : "not upheld"}.`,
-          },
-          {
-            text: `Their reasons:
-${n.reasons}`,
-          },
-        ],
-      };
-    case "deadline_shortened":
-      return {
-        subject: `Earlier deadline: challenge ${ref} (${n.stage.label}) is now due by ${deadlineInWords(n.stage.deadline)}`,
-        blocks: [
-          hello(n.stage.recipientTitle),
-          {
-            text: `The deadline for challenge ${ref} about a child's ${plan}, at ${n.stage.label}: ${n.stage.title}, has been brought forward from ${deadlineInWords(n.previousDeadline)} to ${deadlineInWords(n.stage.deadline)}.`,
-          },
-          { text: `Why a response is needed more quickly:\n${n.reason}` },
-          { text: "Please respond on the case record by the new deadline." },
-        ],
-      };
-    case "ladder_exhausted": {
-      const missing =
-        (n.timedOut ?? "no_response") === "no_response" ? "had no response" : "had no resolution";
-      return {
-        subject: `Every stage tried: challenge ${ref} ${missing} at ${n.stage.label}`,
-        blocks: [
-          hello(n.challenge.raiserTitle),
-          {
-            text: `Challenge ${ref} about a child's ${plan} ${missing} from the ${n.stage.recipientTitle} at ${n.stage.label}: ${n.stage.title} by ${deadlineInWords(n.stage.deadline)}. That was the last stage of the protocol.`,
-          },
-          {
-            text: "Please decide what happens next on the case record: a referral, where the protocol provides one, noting a difference, or closing the challenge.",
-          },
-        ],
-      };
-    }
-    case "action_plan_agreed":
-      return {
-        subject: `Action plan agreed: challenge ${ref} (${n.stage.label})`,
-        blocks: [
-          hello("colleague"),
-          {
-            text: `An action plan has been agreed for challenge ${ref} at ${n.stage.label}: ${n.stage.title}.`,
-          },
-          {
-            heading: "The agreed actions",
-            items: n.actions.map((a) => `${a.action} (by ${a.byWhom}, by ${dateInWords(a.byWhen)})`),
-          },
-          {
-            text: "Whether each action was done is recorded on the case record. If an action is missed, the challenge can be reopened at the stage it last left.",
-          },
-        ],
-      };
-    case "referral_approval": {
-      const name = REFERRAL_NAMES[n.referral.kind];
-      return {
-        subject: `Approval needed: referral to ${name}, challenge ${ref}`,
-        blocks: [
-          hello(n.referral.approverTitle),
-          {
-            text: `The ${n.challenge.raiserTitle} has asked for challenge ${ref}, about a child's ${plan}, to be referred to ${name} (${n.referral.recipientTitle}). Under the protocol the referral needs the approval of the ${n.referral.approverTitle} before it is made.`,
-          },
-          { text: `Why the referral is requested:\n${n.referral.rationale}` },
-          { text: "Please record your decision on the case record." },
-        ],
-      };
-    }
-    case "stage_reassigned": {
-      const why =
-        n.because === "out_of_office" ? "replied that they are out of the office" : "is recorded as away";
-      const until =
-        n.absentUntil === undefined ? "and did not say until when" : `until ${dateInWords(n.absentUntil)}`;
-      return {
-        subject: `Passed to cover: challenge ${ref} (${n.stage.label}, ${n.stage.recipientTitle} away)`,
-        blocks: [
-          hello(n.challenge.raiserTitle),
-          {
-            text: `The ${n.stage.recipientTitle} who has challenge ${ref} about a child's ${plan} at ${n.stage.label}: ${n.stage.title} ${why} ${until}. The challenge has been passed to the named cover for the ${n.stage.recipientTitle}, who acts for them; they are copied.`,
-          },
-          {
-            text: `The deadline has not changed: a response is due by ${deadlineInWords(n.stage.deadline)}.`,
-          },
-        ],
-      };
-    }
-    case "undeliverable":
-      return {
-        subject: `Email not delivered: challenge ${ref}`,
-        blocks: [
-          hello(n.challenge.raiserTitle),
-          {
-            text: `An email about challenge ${ref} to the ${n.recipientTitle} ${UNDELIVERABLE_WORDS[n.reason]}. They may not know that the challenge is waiting for them.`,
-          },
-          {
-            text: "Please contact them another way, and ask the service administrator to check their address in the staff directory.",
-          },
-        ],
-      };
-  }
-}
-
-function renderNotice(n: ServiceNotice, recipientName: string | undefined, baseUrl: string): RenderedEmail {
-  const { subject: rawSubject, blocks: body } = noticeParts(n, recipientName?.trim() || undefined);
-  const subject = rawSubject
-    .replace(/[\p{Cc}\u2028\u2029]+/gu, " ")
-    .replace(/\s+/g, " ")
-    .trim();
-  const form = n.challenge.form;
-  const url = caseRecordUrl(baseUrl, form.child.caseRecordId);
-  const link = `Case record (${form.child.caseRecordSystem} ${form.child.caseRecordId}): `;
-  const blocks: Block[] = [...body, { text: `${link}${url}` }, { text: n.challenge.authorityName }];
-  const text = blocks
-    .map((b) => ("text" in b ? b.text : [b.heading, ...b.items.map((i) => `- ${i}`)].join("\n")))
-    .join("\n\n");
-  const paragraph = (t: string): string => `<p>${escapeHtml(t).replace(/\r?\n/g, "<br>\n")}</p>`;
-  const html = blocks.map((b) => {
-    if (!("text" in b)) {
-      return [
-        `<h3>${escapeHtml(b.heading)}</h3>`,
-        "<ul>",
-        ...b.items.map((i) => `<li>${escapeHtml(i)}</li>`),
-        "</ul>",
-      ].join("\n");
-    }
-    if (b.text.startsWith(link)) {
-      return `<p>${escapeHtml(link)}<a href="${escapeHtml(url)}">${escapeHtml(url)}</a></p>`;
-    }
-    return paragraph(b.text);
-  });
-  return {
-    subject,
-    text: `${text.trim()}\n`,
-    html: [
-      "<!doctype html>",
-      '<html lang="en-GB">',
-      '<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
-      `<title>${escapeHtml(subject)}</title></head>`,
-      '<body style="font-family: Arial, sans-serif; font-size: 16px; line-height: 1.5; color: #0b0c0c;">',
-      ...html,
-      "</body>",
-      "</html>",
-      "",
-    ].join("\n"),
-  };
+/** Renders a planned email in the tenant's wording (templates.ts). */
+export function renderPlanned(email: PlannedEmail, options: RenderOptions): RenderedEmail {
+  return renderEmail(email.notification, options);
 }

@@ -41,7 +41,7 @@ import type { DeliveryOutcome, Mailer } from "./mailer.js";
 import type { MailObserver } from "./outbound.js";
 import { mailHandler, mailObserver, productionMailer, productionReplyKeys } from "./production.js";
 import type { ReplyKeySource } from "./reply-keys.js";
-import { challengeReference } from "./templates.js";
+import { challengeReference } from "../domain/email-templates.js";
 
 /**
  * The inbound mail handler. The SES receipt rule (lib/mail.ts) runs, in order: (1) an S3 action

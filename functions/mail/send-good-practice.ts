@@ -12,10 +12,17 @@ import { ENTITY, TABLE } from "../store/table.js";
 import { TenantStore, type StaffMember } from "../store/tenant-store.js";
 import { goodPracticeMailKey } from "./deliveries.js";
 import { DEFAULT_AUTHORITY_NAME, parseMailConfig, required } from "./mail-config.js";
-import { type MailTenantSource, MailContextError, presetProtocol } from "./mail-context.js";
+import {
+  type MailTenantConfig,
+  type MailTenantSource,
+  MailContextError,
+  authorityNameFromConfig,
+  presetProtocol,
+  templatesFromConfig,
+} from "./mail-context.js";
 import { MAIL_TAGS } from "./mail-tags.js";
 import { type Mailer, TransientDeliveryError } from "./mailer.js";
-import { type MailRecipient, authorityNameFromConfig, templatesFromConfig } from "./notifications.js";
+import type { MailRecipient } from "./notifications.js";
 import type { MailObserver } from "./outbound.js";
 import { mailHandler, mailObserver, productionMailer } from "./production.js";
 import { fromAttributeValue, streamEventSchema } from "../store/stream-image.js";
@@ -162,7 +169,10 @@ export async function sendGoodPracticeBatch(
 ): Promise<DynamoDBBatchResponse & { summary: GoodPracticeSummary }> {
   const { Records } = streamEventSchema.parse(event);
   const summary: GoodPracticeSummary = { sent: 0, already: 0, rejected: 0, unaddressed: 0, skipped: 0 };
-  const tenantCache = new Map<string, Promise<{ staff: readonly StaffMember[]; config: unknown }>>();
+  const tenantCache = new Map<
+    string,
+    Promise<{ staff: readonly StaffMember[]; config: MailTenantConfig | undefined }>
+  >();
   const tenant = (tenantId: string) => {
     let pending = tenantCache.get(tenantId);
     if (pending === undefined) {

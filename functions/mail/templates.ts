@@ -1,44 +1,41 @@
 import { dateInWords, deadlineInWords, shortDate } from "../domain/dates-in-words.js";
-import * as z from "zod";
 import type { ChallengeForm, ReferralKind } from "../domain/challenge/commands.js";
+import type {
+  DeadlineSituation,
+  ReassignedBecause,
+  SmartAction,
+  TimedOutBecause,
+  UndeliverableReason,
+} from "../domain/challenge/events.js";
+import { timedOutWords } from "../domain/challenge/timer.js";
+import { UNDELIVERABLE_WORDS } from "../domain/email-undeliverable.js";
 import type { GoodPracticeNotification } from "../domain/good-practice.js";
-import { about } from "../domain/about.js";
 import { escapeHtml } from "../shared/html.js";
+import {
+  BLOCK_PARAGRAPH,
+  type MailTemplate,
+  type NotificationKind,
+  PLACEHOLDER,
+  type TemplateOverrides,
+  type TemplateSet,
+  type VariableName,
+  challengeReference,
+  goodPracticeReference,
+  isVariable,
+  notificationKinds,
+  templateOverridesSchema,
+  templateSetSchema,
+} from "../domain/email-templates.js";
 
 /**
- * The emails the service sends, rendered as `{ subject, text, html }`.
+ * The wording of the emails the service sends, and their rendering as `{ subject, text, html }`.
  *
- * Wording is data: a default template set, and per-tenant overrides of any subject or body,
- * validated with zod. Templates are plain text with `{{placeholder}}`s drawn from a fixed set of
- * variables per kind; substitution is one pass (a value containing `{{x}}` stays literal), there is
- * no logic and no code. Each variable has a type that decides how it is escaped:
- *
- * - `line`: one line of text (HTML-escaped; in subjects, line breaks are removed);
- * - `multiline`: free text from a person (HTML-escaped, line breaks kept as `<br>`);
- * - `url`: an http(s) link (an `<a>` in HTML);
- * - `block`: a section the service builds (the challenge details, the reply instructions), which
- *   must stand alone as a paragraph of the template.
- *
- * Minimum personal data: there is no variable for the child's name or date of birth, subjects may
- * use only the variables in {@link SUBJECT_VARIABLES} (references, stage labels, titles, dates),
- * and every subject must carry `{{reference}}`. The child is identified by the case-record id and
- * a link to the record.
+ * Wording is data: a default template per kind (here), and per-tenant overrides of any subject or
+ * body, stored in the tenant configuration and checked against the rules in
+ * functions/domain/email-templates.ts (the keys, the variables each kind offers and how each is
+ * escaped, what every body must keep). Substitution is one pass (a value containing `{{x}}` stays
+ * literal). Who is sent which kind, for each event, is the plan (notifications.ts).
  */
-
-export const notificationKinds = [
-  "stage_opened",
-  "stage_opened_copy",
-  "reminder",
-  "auto_escalated",
-  "auto_escalated_previous",
-  "response_received",
-  "action_due",
-  "referral",
-  "resolved",
-  "closed",
-  "good_practice",
-] as const;
-export type NotificationKind = (typeof notificationKinds)[number];
 
 // ---------------------------------------------------------------------------------------------
 // What a notification is about
@@ -137,6 +134,98 @@ export type Notification = Addressed &
         readonly kind: "good_practice";
         readonly goodPractice: GoodPracticeFacts;
       }
+    | {
+        /** To the raiser: a stage's deadline passed without a response or a resolution. */
+        readonly kind: "raiser_alerted";
+        readonly challenge: ChallengeFacts;
+        readonly stage: StageFacts;
+        /** What was missing at the deadline. */
+        readonly reason: DeadlineSituation;
+        /** When the raiser was asked to decide by (the protocol's ask_raiser rule); absent: theirs to decide. */
+        readonly decideBy?: string;
+        /** The stage is the informal stage: resolving it or opening the formal stage is the choice. */
+        readonly informal: boolean;
+      }
+    | {
+        /** To the raiser: the last stage's deadline passed (the ladder is exhausted). */
+        readonly kind: "ladder_exhausted";
+        readonly challenge: ChallengeFacts;
+        readonly stage: StageFacts;
+        readonly timedOut?: TimedOutBecause;
+      }
+    | {
+        /** To the raiser and the stage's recipient. */
+        readonly kind: "action_plan_agreed";
+        readonly challenge: ChallengeFacts;
+        readonly stage: StageFacts;
+        readonly actions: readonly SmartAction[];
+      }
+    | {
+        /** To a person the protocol asks to approve a referral. */
+        readonly kind: "referral_approval";
+        readonly challenge: ChallengeFacts;
+        readonly referral: {
+          readonly kind: ReferralKind;
+          readonly recipientTitle: string;
+          readonly rationale: string;
+          readonly approverTitle: string;
+        };
+      }
+    | {
+        /** To the raiser: an email about their challenge could not be delivered. */
+        readonly kind: "undeliverable";
+        readonly challenge: ChallengeFacts;
+        /** The protocol's title of the person the failed email was for, e.g. "Service Manager". */
+        readonly recipientTitle: string;
+        readonly reason: UndeliverableReason;
+      }
+    | {
+        /** To the raiser: the timer escalated the challenge onto the next stage. */
+        readonly kind: "auto_escalated_raiser";
+        readonly challenge: ChallengeFacts;
+        /** The stage left. */
+        readonly previousStage: StageFacts;
+        /** The stage opened. */
+        readonly stage: StageFacts;
+        /** The timer's reasons, as recorded on the Escalated event. */
+        readonly reasons: string;
+      }
+    | {
+        /** To the raiser: the stage passed to the named cover of a recipient who is away. */
+        readonly kind: "stage_reassigned";
+        readonly challenge: ChallengeFacts;
+        /** The stage, as addressed to the absent recipient's role; its deadline unchanged. */
+        readonly stage: StageFacts;
+        readonly because: ReassignedBecause;
+        /** The absence's last day (YYYY-MM-DD); absent: no end was stated. */
+        readonly absentUntil?: string;
+      }
+    | {
+        /** To the stage's recipient: its deadline was brought forward. */
+        readonly kind: "deadline_shortened";
+        readonly challenge: ChallengeFacts;
+        /** The stage, with its new deadline. */
+        readonly stage: StageFacts;
+        readonly previousDeadline: string;
+        readonly reason: string;
+      }
+    | {
+        /** To the person who decides after the last stage (copied to the raiser). */
+        readonly kind: "decision_requested";
+        readonly challenge: ChallengeFacts;
+        readonly deciderTitle: string;
+        readonly dueBy: string;
+        /** The protocol's sentence that names the decision. */
+        readonly citation: string;
+      }
+    | {
+        /** To the raiser: the decision after the last stage. */
+        readonly kind: "decision_recorded";
+        readonly challenge: ChallengeFacts;
+        readonly deciderTitle: string;
+        readonly upheld: boolean;
+        readonly reasons: string;
+      }
   );
 
 export interface RenderedEmail {
@@ -144,284 +233,6 @@ export interface RenderedEmail {
   readonly text: string;
   readonly html: string;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Variables
-
-type VariableType = "line" | "multiline" | "url" | "block";
-
-const VARIABLE_TYPES = {
-  reference: "line",
-  authorityName: "line",
-  raiserTitle: "line",
-  planName: "line",
-  teamName: "line",
-  socialWorkerName: "line",
-  caseRecordId: "line",
-  caseRecordSystem: "line",
-  caseRecordUrl: "url",
-  greetingName: "line",
-  challengeDetails: "block",
-  stageLabel: "line",
-  stageTitle: "line",
-  recipientTitle: "line",
-  deadlineWords: "line",
-  deadlineShort: "line",
-  previousStageLabel: "line",
-  previousStageTitle: "line",
-  previousRecipientTitle: "line",
-  previousDeadlineWords: "line",
-  previousDeadlineShort: "line",
-  replyInstructions: "block",
-  responseText: "multiline",
-  dueActions: "block",
-  actionDueShort: "line",
-  referralName: "line",
-  referralRecipientTitle: "line",
-  referralRationale: "multiline",
-  referralDocuments: "block",
-  outcomeSummary: "multiline",
-  practitionerName: "line",
-  goodPracticeAbout: "line",
-  goodPracticeSummary: "multiline",
-} as const satisfies Record<string, VariableType>;
-
-export type VariableName = keyof typeof VARIABLE_TYPES;
-
-/** The only variables a subject may use: no names, no free text, no case-record ids. */
-export const SUBJECT_VARIABLES: ReadonlySet<VariableName> = new Set<VariableName>([
-  "reference",
-  "authorityName",
-  "raiserTitle",
-  "planName",
-  "teamName",
-  "stageLabel",
-  "stageTitle",
-  "recipientTitle",
-  "deadlineShort",
-  "previousStageLabel",
-  "previousRecipientTitle",
-  "previousDeadlineShort",
-  "actionDueShort",
-  "referralName",
-  "referralRecipientTitle",
-]);
-
-const CHALLENGE_VARIABLES = [
-  "reference",
-  "authorityName",
-  "raiserTitle",
-  "planName",
-  "teamName",
-  "socialWorkerName",
-  "caseRecordId",
-  "caseRecordSystem",
-  "caseRecordUrl",
-  "greetingName",
-  "challengeDetails",
-] as const satisfies readonly VariableName[];
-const STAGE_VARIABLES = [
-  "stageLabel",
-  "stageTitle",
-  "recipientTitle",
-  "deadlineWords",
-  "deadlineShort",
-] as const satisfies readonly VariableName[];
-const PREVIOUS_STAGE_VARIABLES = [
-  "previousStageLabel",
-  "previousStageTitle",
-  "previousRecipientTitle",
-  "previousDeadlineWords",
-  "previousDeadlineShort",
-] as const satisfies readonly VariableName[];
-
-/** The variables each kind of email offers its templates. */
-export const KIND_VARIABLES: Readonly<Record<NotificationKind, readonly VariableName[]>> = {
-  stage_opened: [...CHALLENGE_VARIABLES, ...STAGE_VARIABLES, "replyInstructions"],
-  stage_opened_copy: [...CHALLENGE_VARIABLES, ...STAGE_VARIABLES],
-  reminder: [...CHALLENGE_VARIABLES, ...STAGE_VARIABLES, "replyInstructions"],
-  auto_escalated: [
-    ...CHALLENGE_VARIABLES,
-    ...STAGE_VARIABLES,
-    ...PREVIOUS_STAGE_VARIABLES,
-    "replyInstructions",
-  ],
-  auto_escalated_previous: [...CHALLENGE_VARIABLES, ...STAGE_VARIABLES, ...PREVIOUS_STAGE_VARIABLES],
-  response_received: [...CHALLENGE_VARIABLES, ...STAGE_VARIABLES, "responseText", "replyInstructions"],
-  action_due: [...CHALLENGE_VARIABLES, "dueActions", "actionDueShort"],
-  referral: [
-    ...CHALLENGE_VARIABLES,
-    "referralName",
-    "referralRecipientTitle",
-    "referralRationale",
-    "referralDocuments",
-  ],
-  resolved: [...CHALLENGE_VARIABLES, "outcomeSummary"],
-  closed: [...CHALLENGE_VARIABLES, "outcomeSummary"],
-  good_practice: [
-    "reference",
-    "authorityName",
-    "raiserTitle",
-    "planName",
-    "teamName",
-    "practitionerName",
-    "goodPracticeAbout",
-    "goodPracticeSummary",
-    "caseRecordId",
-    "caseRecordUrl",
-    "greetingName",
-  ],
-};
-
-/**
- * What every body of a kind must keep, whatever a tenant's wording: the deadline, the link and
- * the seeds' alert contents where a decision is asked for, and the reply instructions wherever
- * the email can be answered (they name the words the inbound parser looks for).
- */
-const REQUIRED_BODY_VARIABLES: Readonly<Record<NotificationKind, readonly VariableName[]>> = {
-  stage_opened: ["deadlineWords", "challengeDetails", "caseRecordUrl", "replyInstructions"],
-  stage_opened_copy: ["deadlineWords", "caseRecordUrl"],
-  reminder: ["deadlineWords", "caseRecordUrl", "replyInstructions"],
-  auto_escalated: ["deadlineWords", "challengeDetails", "caseRecordUrl", "replyInstructions"],
-  auto_escalated_previous: ["caseRecordUrl"],
-  response_received: ["responseText", "caseRecordUrl", "replyInstructions"],
-  action_due: ["dueActions", "caseRecordUrl"],
-  referral: ["referralRationale", "challengeDetails", "referralDocuments"],
-  resolved: ["outcomeSummary", "caseRecordUrl"],
-  closed: ["outcomeSummary", "caseRecordUrl"],
-  good_practice: ["practitionerName", "goodPracticeSummary"],
-};
-
-// ---------------------------------------------------------------------------------------------
-// Templates as data
-
-const PLACEHOLDER = /\{\{\s*([A-Za-z][A-Za-z0-9]*)\s*\}\}/g;
-const BLOCK_PARAGRAPH = /^\{\{\s*([A-Za-z][A-Za-z0-9]*)\s*\}\}$/;
-
-const templateSchema = z.strictObject({
-  subject: z
-    .string()
-    .trim()
-    .min(1)
-    .max(300)
-    .refine((s) => !/[\r\n]/.test(s), "a subject is one line")
-    .meta(
-      about(
-        "The subject: one line, carrying {{reference}}; only the subject variables (no child's name)",
-        "Challenge {{reference}}: your response is needed by {{deadlineShort}}",
-      ),
-    ),
-  body: z
-    .string()
-    .trim()
-    .min(1)
-    .max(20_000)
-    .meta(
-      about(
-        "The body: paragraphs separated by blank lines, with {{placeholders}}; must keep the reply instructions and the case-record link",
-        "Dear {{greetingName}},\n\n{{replyInstructions}}\n\n{{authorityName}}",
-      ),
-    ),
-});
-export type MailTemplate = z.infer<typeof templateSchema>;
-export type TemplateSet = Readonly<Record<NotificationKind, MailTemplate>>;
-
-function perKind<T>(value: T): Record<NotificationKind, T> {
-  // Object.fromEntries cannot know its keys are exactly the kinds; they are, by construction.
-  return Object.fromEntries(notificationKinds.map((kind) => [kind, value])) as Record<NotificationKind, T>;
-}
-
-function placeholdersIn(text: string): string[] {
-  return [...text.matchAll(PLACEHOLDER)].map((m) => m[1] ?? "");
-}
-
-function isVariable(name: string): name is VariableName {
-  return Object.hasOwn(VARIABLE_TYPES, name);
-}
-
-function checkTemplate(kind: NotificationKind, template: MailTemplate, ctx: z.RefinementCtx): void {
-  const allowed = new Set<string>(KIND_VARIABLES[kind]);
-  const issue = (field: "subject" | "body", message: string): void => {
-    ctx.addIssue({ code: "custom", path: [kind, field], message });
-  };
-
-  for (const field of ["subject", "body"] as const) {
-    const text = template[field];
-    if (/\{\{|\}\}/.test(text.replace(PLACEHOLDER, ""))) {
-      issue(field, "stray '{{' or '}}': placeholders are {{name}} with a letter-and-digit name");
-    }
-    for (const name of placeholdersIn(text)) {
-      if (!allowed.has(name)) {
-        issue(
-          field,
-          `{{${name}}} is not a variable of ${kind} emails; use one of: ${[...allowed].join(", ")}`,
-        );
-      } else if (field === "subject" && !(isVariable(name) && SUBJECT_VARIABLES.has(name))) {
-        issue(field, `{{${name}}} cannot appear in a subject (only ${[...SUBJECT_VARIABLES].join(", ")})`);
-      }
-    }
-  }
-  if (!placeholdersIn(template.subject).includes("reference")) {
-    issue("subject", "a subject must include {{reference}}");
-  }
-  const used = new Set(placeholdersIn(template.body));
-  for (const required of REQUIRED_BODY_VARIABLES[kind]) {
-    if (!used.has(required)) issue("body", `the body must include {{${required}}}`);
-  }
-  for (const paragraph of template.body.split(/\n[ \t]*\n/)) {
-    const trimmed = paragraph.trim();
-    for (const name of placeholdersIn(trimmed)) {
-      if (isVariable(name) && VARIABLE_TYPES[name] === "block" && !BLOCK_PARAGRAPH.test(trimmed)) {
-        issue("body", `{{${name}}} is a section: put it in a paragraph of its own`);
-      }
-    }
-  }
-}
-
-/** A complete template set, every template checked against its kind's variables. */
-export const templateSetSchema = z.strictObject(perKind(templateSchema)).superRefine((set, ctx) => {
-  for (const kind of notificationKinds) checkTemplate(kind, set[kind], ctx);
-});
-
-/** What each notification is, for the OpenAPI document's description of a tenant's overrides. */
-const NOTIFICATION_DESCRIPTIONS: Record<NotificationKind, string> = {
-  stage_opened: "To a stage's recipient when the challenge reaches them",
-  stage_opened_copy: "To those copied when a stage opens",
-  reminder: "To the recipient, before the deadline",
-  auto_escalated: "To the next recipient when a deadline passed and it escalated by itself",
-  auto_escalated_previous:
-    "To the previous stage's recipient when their deadline passed and it escalated by itself",
-  response_received: "To the raiser when a response is recorded",
-  action_due: "To the raiser when agreed actions fall due",
-  referral: "To the referral's recipient (Cafcass or the partnership) when a referral is made",
-  resolved: "To the raiser and the last recipient when it is resolved",
-  closed:
-    "To the raiser and the last recipient when it is closed (and to the last recipient on a withdrawal)",
-  good_practice: "To a practitioner's first line manager with a good practice notification",
-};
-
-/** A tenant's overrides: any subject or body of any kind; the rest comes from the defaults. */
-export const templateOverridesSchema = z.strictObject(
-  Object.fromEntries(
-    notificationKinds.map((kind) => [
-      kind,
-      templateSchema
-        .partial()
-        .optional()
-        .meta({
-          description: `${NOTIFICATION_DESCRIPTIONS[kind]}: its subject or body; unset keeps the default`,
-        }),
-    ]),
-  ) as Record<
-    NotificationKind,
-    z.ZodOptional<
-      z.ZodObject<{
-        [K in keyof typeof templateSchema.shape]: z.ZodOptional<(typeof templateSchema.shape)[K]>;
-      }>
-    >
-  >,
-);
-export type TemplateOverrides = z.infer<typeof templateOverridesSchema>;
 
 const REPLY_PARAGRAPH = "{{replyInstructions}}";
 const LINK_PARAGRAPH = "Case record ({{caseRecordSystem}} {{caseRecordId}}): {{caseRecordUrl}}";
@@ -550,6 +361,109 @@ export const DEFAULT_TEMPLATES: TemplateSet = {
       "{{authorityName}}",
     ].join("\n\n"),
   },
+  raiser_alerted: {
+    subject: "{{alertHeadline}}: challenge {{reference}} ({{stageLabel}}, {{recipientTitle}})",
+    body: [
+      "Dear {{greetingName}},",
+      "Challenge {{reference}} about a child's {{planName}} {{alertSituation}} at {{stageLabel}}: {{stageTitle}} by {{deadlineWords}}.",
+      "{{alertNextStep}}",
+      LINK_PARAGRAPH,
+      "{{authorityName}}",
+    ].join("\n\n"),
+  },
+  ladder_exhausted: {
+    subject: "Every stage tried: challenge {{reference}} {{ladderOutcome}} at {{stageLabel}}",
+    body: [
+      "Dear {{greetingName}},",
+      "Challenge {{reference}} about a child's {{planName}} {{ladderOutcome}} from the {{recipientTitle}} at {{stageLabel}}: {{stageTitle}} by {{deadlineWords}}. That was the last stage of the protocol.",
+      "Please decide what happens next on the case record: a referral, where the protocol provides one, noting a difference, or closing the challenge.",
+      LINK_PARAGRAPH,
+      "{{authorityName}}",
+    ].join("\n\n"),
+  },
+  action_plan_agreed: {
+    subject: "Action plan agreed: challenge {{reference}} ({{stageLabel}})",
+    body: [
+      "Dear {{greetingName}},",
+      "An action plan has been agreed for challenge {{reference}} at {{stageLabel}}: {{stageTitle}}.",
+      "{{agreedActions}}",
+      "Whether each action was done is recorded on the case record. If an action is missed, the challenge can be reopened at the stage it last left.",
+      LINK_PARAGRAPH,
+      "{{authorityName}}",
+    ].join("\n\n"),
+  },
+  referral_approval: {
+    subject: "Approval needed: referral to {{referralName}}, challenge {{reference}}",
+    body: [
+      "Dear {{greetingName}},",
+      "The {{raiserTitle}} has asked for challenge {{reference}}, about a child's {{planName}}, to be referred to {{referralName}} ({{referralRecipientTitle}}). Under the protocol the referral needs the approval of the {{approverTitle}} before it is made.",
+      "Why the referral is requested:\n{{referralRationale}}",
+      "Please record your decision on the case record.",
+      LINK_PARAGRAPH,
+      "{{authorityName}}",
+    ].join("\n\n"),
+  },
+  undeliverable: {
+    subject: "Email not delivered: challenge {{reference}}",
+    body: [
+      "Dear {{greetingName}},",
+      "An email about challenge {{reference}} to the {{undeliveredRecipientTitle}} {{undeliverableWords}}. They may not know that the challenge is waiting for them.",
+      "Please contact them another way, and ask the service administrator to check their address in the staff directory.",
+      LINK_PARAGRAPH,
+      "{{authorityName}}",
+    ].join("\n\n"),
+  },
+  auto_escalated_raiser: {
+    subject: "Escalated automatically: challenge {{reference}} is now at {{stageLabel}} ({{recipientTitle}})",
+    body: [
+      "Dear {{greetingName}},",
+      "Challenge {{reference}} about a child's {{planName}} has escalated automatically from {{previousStageLabel}}: {{previousStageTitle}} to {{stageLabel}}: {{stageTitle}}. The {{recipientTitle}} has been asked to respond by {{deadlineWords}}.",
+      "Why:\n{{escalationReasons}}",
+      LINK_PARAGRAPH,
+      "{{authorityName}}",
+    ].join("\n\n"),
+  },
+  stage_reassigned: {
+    subject: "Passed to cover: challenge {{reference}} ({{stageLabel}}, {{recipientTitle}} away)",
+    body: [
+      "Dear {{greetingName}},",
+      "The {{recipientTitle}} who has challenge {{reference}} about a child's {{planName}} at {{stageLabel}}: {{stageTitle}} {{absenceWords}}. The challenge has been passed to the named cover for the {{recipientTitle}}, who acts for them; they are copied.",
+      "The deadline has not changed: a response is due by {{deadlineWords}}.",
+      LINK_PARAGRAPH,
+      "{{authorityName}}",
+    ].join("\n\n"),
+  },
+  deadline_shortened: {
+    subject: "Earlier deadline: challenge {{reference}} ({{stageLabel}}) is now due by {{deadlineWords}}",
+    body: [
+      "Dear {{greetingName}},",
+      "The deadline for challenge {{reference}} about a child's {{planName}}, at {{stageLabel}}: {{stageTitle}}, has been brought forward from {{previousDeadlineWords}} to {{deadlineWords}}.",
+      "Why a response is needed more quickly:\n{{shortenedReason}}",
+      "Please respond on the case record by the new deadline.",
+      LINK_PARAGRAPH,
+      "{{authorityName}}",
+    ].join("\n\n"),
+  },
+  decision_requested: {
+    subject: "Your decision needed by {{decisionDueWords}}: challenge {{reference}}",
+    body: [
+      "Dear {{greetingName}},",
+      'Challenge {{reference}} about a child\'s {{planName}} has been through every stage of the protocol without resolution. The protocol asks the {{deciderTitle}} to decide: "{{decisionCitation}}"',
+      "Please record your decision, with your reasons, on the case record by {{decisionDueWords}}. Until you do it stays in your work tray, and in the overdue view once that time has passed.",
+      LINK_PARAGRAPH,
+      "{{authorityName}}",
+    ].join("\n\n"),
+  },
+  decision_recorded: {
+    subject: "Decision recorded: challenge {{reference}} {{decisionOutcome}} by the {{deciderTitle}}",
+    body: [
+      "Dear {{greetingName}},",
+      "The {{deciderTitle}} has decided on challenge {{reference}} about a child's {{planName}}: {{decisionOutcome}}.",
+      "Their reasons:\n{{decisionReasons}}",
+      LINK_PARAGRAPH,
+      "{{authorityName}}",
+    ].join("\n\n"),
+  },
 };
 
 /**
@@ -560,24 +474,11 @@ export function resolveTemplates(overrides: unknown = {}): TemplateSet {
   return templateSetSchema.parse(withDefaults(templateOverridesSchema.parse(overrides)));
 }
 
-function withDefaults(overrides: TemplateOverrides): Record<NotificationKind, MailTemplate | undefined> {
-  const merged = perKind<MailTemplate | undefined>(undefined);
-  for (const kind of notificationKinds) merged[kind] = { ...DEFAULT_TEMPLATES[kind], ...overrides[kind] };
-  return merged;
+function withDefaults(overrides: TemplateOverrides): Record<NotificationKind, MailTemplate> {
+  return Object.fromEntries(
+    notificationKinds.map((kind) => [kind, { ...DEFAULT_TEMPLATES[kind], ...overrides[kind] }]),
+  ) as Record<NotificationKind, MailTemplate>;
 }
-
-/**
- * A tenant's overrides as stored in its configuration: refused at the door when, merged with the
- * defaults, any template would break the rules (unknown placeholders, a subject without the
- * reference, a body without the reply instructions or link), so a bad wording is never stored.
- */
-export const storedTemplateOverridesSchema = templateOverridesSchema.superRefine((overrides, ctx) => {
-  const result = templateSetSchema.safeParse(withDefaults(overrides));
-  if (!result.success) {
-    for (const issue of result.error.issues)
-      ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
-  }
-});
 
 // ---------------------------------------------------------------------------------------------
 // Dates in words: the domain's one wording (London time), re-exported for the notifications.
@@ -626,16 +527,6 @@ export function caseRecordUrl(baseUrl: string, caseRecordId: string): string {
   return url;
 }
 
-/** The reference people and subjects use for a challenge. */
-export function challengeReference(challengeId: string): string {
-  return `CR-${challengeId}`;
-}
-
-/** The reference of a good practice notification. */
-export function goodPracticeReference(id: string): string {
-  return `GP-${id}`;
-}
-
 function section(headingsAndText: readonly (readonly [string, string])[]): Value {
   const present = headingsAndText.filter(([, text]) => text.trim() !== "");
   return {
@@ -654,6 +545,20 @@ function list(heading: string, intro: string, items: readonly string[]): Value {
     html: [
       `<h3>${escapeHtml(heading)}</h3>`,
       `<p>${escapeHtml(intro)}</p>`,
+      "<ul>",
+      ...items.map((item) => `<li>${escapeHtml(item)}</li>`),
+      "</ul>",
+    ].join("\n"),
+  };
+}
+
+/** A headed list with no introduction (the agreed actions of a plan). */
+function bareList(heading: string, items: readonly string[]): Value {
+  return {
+    type: "block",
+    text: [heading, ...items.map((item) => `- ${item}`)].join("\n"),
+    html: [
+      `<h3>${escapeHtml(heading)}</h3>`,
       "<ul>",
       ...items.map((item) => `<li>${escapeHtml(item)}</li>`),
       "</ul>",
@@ -709,9 +614,11 @@ function raiserReplyInstructions(
   ]);
 }
 
-const PLAN_NAMES = { CP: "child protection plan", LAC: "care plan" } as const;
+/** The plan a challenge is about, in words. */
+export const PLAN_NAMES = { CP: "child protection plan", LAC: "care plan" } as const;
 
-const REFERRAL_NAMES: Record<ReferralKind, string> = {
+/** Who a referral goes to, in words. */
+export const REFERRAL_NAMES: Record<ReferralKind, string> = {
   cafcass: "Cafcass",
   partnership: "the safeguarding children partnership",
 };
@@ -849,6 +756,99 @@ function variablesFor(n: Notification, baseUrl: string): Variables {
       return {
         ...challengeVariables(n.challenge, name || "colleague", baseUrl),
         outcomeSummary: multiline(n.summary),
+      };
+    case "raiser_alerted": {
+      const recipient = n.stage.recipientTitle;
+      const choice = n.informal
+        ? "resolve it, or open the formal stage by escalating it with your reasons"
+        : "mark it resolved, or escalate it with your reasons";
+      return {
+        ...challengeVariables(n.challenge, name || n.challenge.raiserTitle, baseUrl),
+        ...stageVariables(n.stage),
+        alertHeadline: line(
+          `${n.decideBy === undefined ? "" : "Your decision needed: "}${timedOutWords(n.reason)}`,
+        ),
+        alertSituation: line(
+          n.reason === "no_response"
+            ? `had no response from the ${recipient}`
+            : `was answered by the ${recipient} but not resolved`,
+        ),
+        alertNextStep: line(
+          n.decideBy === undefined
+            ? "Under the protocol, what happens next is your decision: you can escalate the challenge with your reasons, or record what you have agreed instead, on the case record."
+            : `Under the protocol, please ${choice} by ${deadlineInWords(n.decideBy)}. If you do neither, it escalates to the next stage automatically, and the record will say why.`,
+        ),
+      };
+    }
+    case "ladder_exhausted":
+      return {
+        ...challengeVariables(n.challenge, name || n.challenge.raiserTitle, baseUrl),
+        ...stageVariables(n.stage),
+        ladderOutcome: line(
+          (n.timedOut ?? "no_response") === "no_response" ? "had no response" : "had no resolution",
+        ),
+      };
+    case "action_plan_agreed":
+      return {
+        ...challengeVariables(n.challenge, name || "colleague", baseUrl),
+        ...stageVariables(n.stage),
+        agreedActions: bareList(
+          "The agreed actions",
+          n.actions.map((a) => `${a.action} (by ${a.byWhom}, by ${dateInWords(a.byWhen)})`),
+        ),
+      };
+    case "referral_approval":
+      return {
+        ...challengeVariables(n.challenge, name || n.referral.approverTitle, baseUrl),
+        referralName: line(REFERRAL_NAMES[n.referral.kind]),
+        referralRecipientTitle: line(n.referral.recipientTitle),
+        referralRationale: multiline(n.referral.rationale),
+        approverTitle: line(n.referral.approverTitle),
+      };
+    case "undeliverable":
+      return {
+        ...challengeVariables(n.challenge, name || n.challenge.raiserTitle, baseUrl),
+        undeliveredRecipientTitle: line(n.recipientTitle),
+        undeliverableWords: line(UNDELIVERABLE_WORDS[n.reason]),
+      };
+    case "auto_escalated_raiser":
+      return {
+        ...challengeVariables(n.challenge, name || n.challenge.raiserTitle, baseUrl),
+        ...stageVariables(n.stage),
+        ...previousStageVariables(n.previousStage),
+        escalationReasons: multiline(n.reasons),
+      };
+    case "stage_reassigned": {
+      const why =
+        n.because === "out_of_office" ? "replied that they are out of the office" : "is recorded as away";
+      const until =
+        n.absentUntil === undefined ? "and did not say until when" : `until ${dateInWords(n.absentUntil)}`;
+      return {
+        ...challengeVariables(n.challenge, name || n.challenge.raiserTitle, baseUrl),
+        ...stageVariables(n.stage),
+        absenceWords: line(`${why} ${until}`),
+      };
+    }
+    case "deadline_shortened":
+      return {
+        ...challengeVariables(n.challenge, name || n.stage.recipientTitle, baseUrl),
+        ...stageVariables(n.stage),
+        previousDeadlineWords: line(deadlineInWords(n.previousDeadline)),
+        shortenedReason: multiline(n.reason),
+      };
+    case "decision_requested":
+      return {
+        ...challengeVariables(n.challenge, name || n.deciderTitle, baseUrl),
+        deciderTitle: line(n.deciderTitle),
+        decisionDueWords: line(deadlineInWords(n.dueBy)),
+        decisionCitation: line(n.citation),
+      };
+    case "decision_recorded":
+      return {
+        ...challengeVariables(n.challenge, name || n.challenge.raiserTitle, baseUrl),
+        deciderTitle: line(n.deciderTitle),
+        decisionOutcome: line(n.upheld ? "upheld" : "not upheld"),
+        decisionReasons: multiline(n.reasons),
       };
   }
 }

@@ -387,6 +387,15 @@ export const challengeEventSchema = z.discriminatedUnion("type", [
   eventSchema("Closed", { summary: z.string() }),
   eventSchema("LegalHoldPlaced", { reason: z.string() }),
   eventSchema("LegalHoldLifted", { reason: z.string() }),
+  eventSchema("NotificationUndeliverable", {
+    notificationId: z.string().min(1),
+    eventSeq: z.number().int().positive().optional(),
+    kind: z.string().min(1),
+    recipientRole: z.string().min(1),
+    recipientTitle: z.string(),
+    recipientPersonId: z.string().min(1).optional(),
+    reason: z.enum(["bounced", "complaint", "rejected"]),
+  }),
 ]) satisfies z.ZodType<ChallengeEvent>;
 
 // --- items -------------------------------------------------------------------------------------

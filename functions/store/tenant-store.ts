@@ -7,7 +7,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { type Absence, MAX_ABSENCES, absenceOn, absenceSchema } from "../domain/absence.js";
 import * as z from "zod";
-import { storedTemplateOverridesSchema } from "../mail/templates.js";
+import { storedTemplateOverridesSchema } from "../domain/email-templates.js";
 import { retentionSettingsSchema } from "../domain/retention.js";
 import { about } from "../domain/about.js";
 import type { Recipient } from "../domain/protocol.js";

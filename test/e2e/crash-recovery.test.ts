@@ -28,7 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readExportSources, verifyExport } from "../../functions/audit/verify.js";
 import { SENDING_LEASE_MS } from "../../functions/events/outbox-policy.js";
 import { MAIL_OUT_SK_PREFIX } from "../../functions/mail/deliveries.js";
-import { challengeReference } from "../../functions/mail/templates.js";
+import { challengeReference } from "../../functions/domain/email-templates.js";
 import { keys } from "../../functions/store/table.js";
 import { DEMO_CHILDREN, DEMO_TENANT, raiseChallengeBody } from "../../local/demo.js";
 import { type LocalPorts, PORT_SETTINGS, PORT_NAMES, freePorts } from "../../local/ports.js";

@@ -8,7 +8,7 @@ import { DomainError } from "../../domain/challenge/errors.js";
 import { tenantIdsOf } from "../../mail/mail-config.js";
 import { type AckLinkRefusal, linkRecipient, verifyAckLinkToken } from "../../mail/ack-link.js";
 import { type ReplyKeySource, SecretsManagerReplyKeys } from "../../mail/reply-keys.js";
-import { challengeReference } from "../../mail/templates.js";
+import { challengeReference } from "../../domain/email-templates.js";
 import { escapeHtml } from "../../shared/html.js";
 import { logger } from "../../shared/observability.js";
 import { productionDependencies } from "./dependencies.js";

@@ -12,6 +12,7 @@ import {
   type History,
 } from "./describe-history.js";
 import { timedOutWords } from "./timer.js";
+import { UNDELIVERABLE_WORDS, undeliveredTo } from "../email-undeliverable.js";
 
 /**
  * An event in one line, for the audit timeline and the API's summaries: who did what, where, with
@@ -174,5 +175,7 @@ export function lineOf(history: History, event: ChallengeEvent, opened?: EventOf
       return `Legal hold placed by ${actor}: the record will not be deleted at the end of its retention period while the hold lasts`;
     case "LegalHoldLifted":
       return `Legal hold lifted by ${actor}`;
+    case "NotificationUndeliverable":
+      return `An email to ${undeliveredTo(history, event.data)} ${UNDELIVERABLE_WORDS[event.data.reason]}`;
   }
 }

@@ -4,6 +4,7 @@ import type { Actor } from "./actor.js";
 import type { ChallengeEvent } from "./events.js";
 import { addresseeOf, day, due, label, reassignedInWords, type History } from "./describe-history.js";
 import { timedOutWords } from "./timer.js";
+import { UNDELIVERABLE_WORDS, undeliveredTo } from "../email-undeliverable.js";
 
 /**
  * An event for the child's file: what happened, in a sentence; the professionals' own words
@@ -325,6 +326,11 @@ export function noteOf(history: History, event: ChallengeEvent, next: ChallengeE
           event.type === "LegalHoldPlaced"
             ? "The record will not be deleted at the end of its retention period while the hold lasts."
             : "The record is kept to the end of its retention period, then deleted.",
+      };
+    case "NotificationUndeliverable":
+      return {
+        action: `An email about this challenge to ${undeliveredTo(history, event.data)} ${UNDELIVERABLE_WORDS[event.data.reason]}.`,
+        outcome: "They may not know that the challenge is waiting for them.",
       };
   }
 }

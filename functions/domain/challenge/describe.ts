@@ -142,6 +142,7 @@ function stageOf(history: History, event: ChallengeEvent, next: ChallengeEvent |
     case "Closed":
     case "LegalHoldPlaced":
     case "LegalHoldLifted":
+    case "NotificationUndeliverable":
       return fallback;
   }
 }

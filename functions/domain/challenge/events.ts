@@ -229,6 +229,34 @@ export type DecisionRecorded = EventEnvelope<
 
 export type Withdrawn = EventEnvelope<"Withdrawn", { reason: string }>;
 
+/** Why an email could not be delivered: a permanent bounce, a complaint, or SES refusing to send it. */
+export type UndeliverableReason = "bounced" | "complaint" | "rejected";
+
+/**
+ * An email about the challenge could not be delivered (functions/mail/deliveries.ts): recorded so
+ * the audit export and the timeline show that a person may never have been told. It names the
+ * email (`notificationId`, one event per failed email however often the failure is reported), the
+ * person and why they were written to; never their address. The actor is the mail system.
+ */
+export type NotificationUndeliverable = EventEnvelope<
+  "NotificationUndeliverable",
+  {
+    /** The failed email: its SES message id, or `send#<seq>#<recipient key>` when SES refused to send it. */
+    notificationId: string;
+    /** The event whose email failed; absent for an email that was not an event's (an alert). */
+    eventSeq?: number;
+    /** The kind of email (a template key, or the notice's kind). */
+    kind: string;
+    /** Why the person was written to (the delivery record's recipient role, e.g. "assignee"). */
+    recipientRole: string;
+    /** The protocol's title of the person it was for, e.g. "Service Manager". */
+    recipientTitle: string;
+    /** The person it was for, when the delivery record names them. */
+    recipientPersonId?: string;
+    reason: UndeliverableReason;
+  }
+>;
+
 export type Closed = EventEnvelope<"Closed", { summary: string }>;
 
 /** A legal hold placed on the record, or lifted; the envelope's actor is the person who did it. */
@@ -261,7 +289,8 @@ export type ChallengeEvent =
   | Withdrawn
   | Closed
   | LegalHoldPlaced
-  | LegalHoldLifted;
+  | LegalHoldLifted
+  | NotificationUndeliverable;
 
 export type ChallengeEventType = ChallengeEvent["type"];
 export type EventOf<T extends ChallengeEventType> = Extract<ChallengeEvent, { type: T }>;

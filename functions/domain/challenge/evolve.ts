@@ -323,6 +323,10 @@ function apply(state: ChallengeState, event: ChallengeEvent): ChallengeState {
       const { legalHold: _lifted, ...rest } = state;
       return rest;
     }
+
+    case "NotificationUndeliverable":
+      // A fact about the mail, for the record: the challenge itself is where it was.
+      return state;
   }
 }
 

@@ -6,16 +6,18 @@ import {
   DEFAULT_TEMPLATES,
   caseRecordUrl,
   deadlineInWords,
-  notificationKinds,
   renderEmail,
   resolveTemplates,
   shortDate,
-  templateSetSchema,
   type ChallengeFacts,
   type Notification,
-  type NotificationKind,
   type StageFacts,
 } from "../../../functions/mail/templates.js";
+import {
+  type NotificationKind,
+  notificationKinds,
+  templateSetSchema,
+} from "../../../functions/domain/email-templates.js";
 import { escapeHtml } from "../../../functions/shared/html.js";
 
 // Invented child and staff.
@@ -127,6 +129,71 @@ function sample(kind: NotificationKind, challenge: ChallengeFacts = CHALLENGE): 
             whatWasGood: "Careful direct work meant the child's wishes shaped the plan.",
           },
         },
+      };
+    case "raiser_alerted":
+      return { kind, challenge, stage: STAGE_2, reason: "no_response", informal: false };
+    case "ladder_exhausted":
+      return { kind, challenge, stage: STAGE_2, timedOut: "no_resolution" };
+    case "action_plan_agreed":
+      return {
+        kind,
+        challenge,
+        stage: STAGE_2,
+        actions: [
+          {
+            id: "a1",
+            action: "Present the placement request to panel.",
+            byWhen: "2026-12-02",
+            byWhom: "Team Manager",
+          },
+        ],
+      };
+    case "referral_approval":
+      return {
+        kind,
+        challenge,
+        referral: {
+          kind: "cafcass",
+          recipientTitle: "Cafcass Service Manager",
+          rationale: "The challenge was not resolved at any stage.",
+          approverTitle: "Head of Service",
+        },
+      };
+    case "undeliverable":
+      return { kind, challenge, recipientTitle: "Service Manager", reason: "bounced" };
+    case "auto_escalated_raiser":
+      return {
+        kind,
+        challenge,
+        previousStage: STAGE_1,
+        stage: STAGE_2,
+        reasons: "No response from the Team Manager by the deadline.",
+      };
+    case "stage_reassigned":
+      return { kind, challenge, stage: STAGE_2, because: "out_of_office", absentUntil: "2026-12-04" };
+    case "deadline_shortened":
+      return {
+        kind,
+        challenge,
+        stage: STAGE_2,
+        previousDeadline: "2026-12-10T17:00:00.000Z",
+        reason: "The child moves placement next week.",
+      };
+    case "decision_requested":
+      return {
+        kind,
+        challenge,
+        deciderTitle: "Head of Service",
+        dueBy: "2026-12-10T17:00:00.000Z",
+        citation: "The Head of Service decides whether to uphold the difference.",
+      };
+    case "decision_recorded":
+      return {
+        kind,
+        challenge,
+        deciderTitle: "Head of Service",
+        upheld: true,
+        reasons: "The plan had drifted.",
       };
   }
 }

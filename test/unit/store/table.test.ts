@@ -1,7 +1,7 @@
 import type { AttributeValue, DynamoDBRecord } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import { INBOUND_ACCEPTANCE_ENTITY, INBOUND_REFUSAL_ENTITY } from "../../../functions/mail/receive-email.js";
-import { MAIL_OUT_ENTITY, MAIL_UNDELIVERABLE_ENTITY } from "../../../functions/mail/deliveries.js";
+import { MAIL_OUT_ENTITY } from "../../../functions/mail/deliveries.js";
 import { TASK_TOKEN_ENTITY } from "../../../functions/store/dynamo-challenge-store.js";
 import { GOOD_PRACTICE_ENTITY } from "../../../functions/store/good-practice-store.js";
 import {
@@ -57,7 +57,6 @@ describe("table definition", () => {
       taskToken: TASK_TOKEN_ENTITY,
       goodPractice: GOOD_PRACTICE_ENTITY,
       mailOut: MAIL_OUT_ENTITY,
-      mailUndeliverable: MAIL_UNDELIVERABLE_ENTITY,
       inboundAcceptance: INBOUND_ACCEPTANCE_ENTITY,
       inboundRefusal: INBOUND_REFUSAL_ENTITY,
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { templatesFromConfig } from "../../../functions/mail/notifications.js";
+import { templatesFromConfig } from "../../../functions/mail/mail-context.js";
 import { tenantConfigSchema } from "../../../functions/store/tenant-store.js";
 
 /** An authority's own email wording lives in its stored configuration, checked before it is stored. */

@@ -7,23 +7,28 @@ vi.hoisted(() => {
 
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
-import { GetCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { SNSEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { executeCommand } from "../../../../functions/app/execute-command.js";
+import type { EventOf } from "../../../../functions/domain/challenge/events.js";
+import { MAIL_DELIVERY_ACTOR } from "../../../../functions/domain/email-undeliverable.js";
 import {
   createHandler,
   handleDeliveryEvent,
   handleSnsEvent,
 } from "../../../../functions/mail/delivery-events.js";
-import { DynamoOutboundLedger, DynamoUndeliverableLog } from "../../../../functions/mail/deliveries.js";
+import {
+  DynamoOutboundLedger,
+  DynamoUndeliverableLog,
+  eventMailKey,
+} from "../../../../functions/mail/deliveries.js";
 import { MailContextLoader, presetProtocol } from "../../../../functions/mail/mail-context.js";
 import { MAIL_TAGS, encodeTagValue } from "../../../../functions/mail/mail-tags.js";
 import { Mailer } from "../../../../functions/mail/mailer.js";
 import type { OutboundDependencies } from "../../../../functions/mail/outbound.js";
 import { SecretsManagerReplyKeys } from "../../../../functions/mail/reply-keys.js";
 import { DynamoChallengeStore } from "../../../../functions/store/dynamo-challenge-store.js";
-import { keys } from "../../../../functions/store/table.js";
 import { TenantStore } from "../../../../functions/store/tenant-store.js";
 import { createTestTable, localDocumentClient } from "../../../support/dynamodb-local.js";
 import {
@@ -36,6 +41,7 @@ import {
   NORTHBY_STAFF,
   NOW,
   RecordingObserver,
+  SAM,
   RecordingWorkflow,
   REPLY_DOMAIN,
   TENANT,
@@ -95,7 +101,7 @@ function deps(): OutboundDependencies {
       { from: { address: MAIL_FROM }, configurationSet: CONFIGURATION_SET },
       clock.now,
     ),
-    undeliverable: new DynamoUndeliverableLog(client, tableName),
+    undeliverable: new DynamoUndeliverableLog(client, tableName, clock.now),
     replyDomain: REPLY_DOMAIN,
     caseRecordBaseUrl: CASE_RECORD_BASE_URL,
     clock: clock.now,
@@ -168,34 +174,51 @@ function sns(...messages: unknown[]): SNSEvent {
   };
 }
 
-async function failureRecord(sesMessageId: string): Promise<Record<string, unknown> | undefined> {
-  const { Item } = await client.send(
-    new GetCommand({
-      TableName: tableName,
-      Key: { pk: keys.challengePartition(TENANT, CHALLENGE_ID), sk: `MAILFAIL#${sesMessageId}` },
-    }),
-  );
-  return Item;
+/** The challenge's NotificationUndeliverable events about one email. */
+async function undeliverable(notificationId: string): Promise<EventOf<"NotificationUndeliverable">[]> {
+  return (await store.events(TENANT, CHALLENGE_ID))
+    .map((stored) => stored.event)
+    .filter(
+      (e): e is EventOf<"NotificationUndeliverable"> =>
+        e.type === "NotificationUndeliverable" && e.data.notificationId === notificationId,
+    );
 }
 
 describe("permanent failures are recorded on the challenge and the raiser told", () => {
   it("a permanent bounce of the Stage 2 email: recorded once, the raiser alerted once", async () => {
+    // The Stage 2 email's delivery record, as the sender left it: ids only, and SES's message id.
+    const ledger = new DynamoOutboundLedger(client, tableName);
+    const key = eventMailKey(TENANT, CHALLENGE_ID, 4, `assignee:${SAM.personId}`);
+    const entry = { tenantId: TENANT, challengeId: CHALLENGE_ID, seq: 4, kind: "stage_opened" };
+    await ledger.claim(
+      key,
+      { ...entry, recipientRole: "assignee", recipientPersonId: SAM.personId },
+      NOW,
+      60_000,
+    );
+    await ledger.markSent(key, "ses-stage-2", NOW);
     const event = sesEvent("Bounce", "ses-stage-2", tags("4", "assignee", "stage_opened"), permanentBounce);
     expect(await handleDeliveryEvent(deps(), event)).toBe("recorded");
-    expect(await failureRecord("ses-stage-2")).toEqual({
-      pk: keys.challengePartition(TENANT, CHALLENGE_ID),
-      sk: "MAILFAIL#ses-stage-2",
-      entity: "mail-undeliverable",
-      tenantId: TENANT,
+    const [recorded, ...twice] = await undeliverable("ses-stage-2");
+    expect(twice).toEqual([]);
+    expect(recorded).toMatchObject({
+      type: "NotificationUndeliverable",
       challengeId: CHALLENGE_ID,
-      seq: 4,
-      recipientRole: "assignee",
-      kind: "stage_opened",
-      reason: "bounced",
-      detail: "NoEmail",
-      at: "2026-11-23T10:00:09.000Z",
-      sourceId: "ses-stage-2",
+      at: NOW.toISOString(),
+      actor: MAIL_DELIVERY_ACTOR,
+      channel: "email",
+      data: {
+        notificationId: "ses-stage-2",
+        eventSeq: 4,
+        kind: "stage_opened",
+        recipientRole: "assignee",
+        recipientTitle: "Divisional Manager",
+        recipientPersonId: SAM.personId,
+        reason: "bounced",
+      },
     });
+    // Ids and codes only: the address SES reported is nowhere in the record.
+    expect(JSON.stringify(recorded)).not.toContain("sam.whitlock");
     const [alert, ...others] = await sentEmails(sesMock.commandCalls(SendEmailCommand));
     expect(others).toEqual([]);
     expect(alert?.destinations).toEqual([MORGAN.email]);
@@ -210,6 +233,7 @@ describe("permanent failures are recorded on the challenge and the raiser told",
     sesMock.resetHistory();
     expect(await handleDeliveryEvent(deps(), event)).toBe("already_recorded");
     expect(sesMock.commandCalls(SendEmailCommand)).toHaveLength(0);
+    expect(await undeliverable("ses-stage-2")).toHaveLength(1);
   });
 
   it("a complaint is recorded and alerted too: SES will suppress further mail to that address", async () => {
@@ -220,19 +244,40 @@ describe("permanent failures are recorded on the challenge and the raiser told",
       },
     });
     expect(await handleDeliveryEvent(deps(), event)).toBe("recorded");
-    expect(await failureRecord("ses-complaint")).toMatchObject({
-      reason: "complaint",
-      detail: "abuse",
-      seq: 2,
-    });
+    expect((await undeliverable("ses-complaint")).map((e) => e.data)).toEqual([
+      expect.objectContaining({ reason: "complaint", eventSeq: 2, recipientTitle: "Principal Manager" }),
+    ]);
     const [alert] = await sentEmails(sesMock.commandCalls(SendEmailCommand));
     expect(alert?.parsed.text).toContain("to the Principal Manager was reported as unwanted");
+  });
+
+  it("the same failure reported twice at once is recorded once: the append is conditional", async () => {
+    const event = sesEvent("Reject", "ses-twice", tags("2", "assignee", "stage_opened"), {
+      reject: { reason: "Bad content" },
+    });
+    const [first, second] = await Promise.allSettled([
+      handleDeliveryEvent(deps(), event),
+      handleDeliveryEvent(deps(), event),
+    ]);
+    const outcomes = [first, second].map((r) =>
+      r.status === "fulfilled" ? r.value : r.reason instanceof Error ? r.reason.name : "?",
+    );
+    // One records it; the other finds it recorded, or finds the raiser's alert being sent by the
+    // first and fails, to be retried (and then finds both done).
+    expect(outcomes).toContain("recorded");
+    expect(outcomes.filter((o) => o !== "recorded")).toEqual([
+      expect.stringMatching(/^(already_recorded|TransientDeliveryError)$/),
+    ]);
+    expect(await handleDeliveryEvent(deps(), event)).toBe("already_recorded");
+    expect(await undeliverable("ses-twice")).toHaveLength(1);
   });
 
   it("the raiser's own email bouncing is recorded, with no alert to that same address", async () => {
     const event = sesEvent("Bounce", "ses-raiser", tags("5", "raiser", "response_received"), permanentBounce);
     expect(await handleDeliveryEvent(deps(), event)).toBe("recorded");
-    expect(await failureRecord("ses-raiser")).toMatchObject({ recipientRole: "raiser" });
+    expect((await undeliverable("ses-raiser")).map((e) => e.data)).toEqual([
+      expect.objectContaining({ recipientRole: "raiser", recipientTitle: "raiser" }),
+    ]);
     expect(sesMock.commandCalls(SendEmailCommand)).toHaveLength(0);
   });
 });
@@ -249,7 +294,7 @@ describe("what needs nothing", () => {
       "ignored_transient",
       "ignored_transient",
     ]);
-    expect(await failureRecord("ses-t")).toBeUndefined();
+    expect(await undeliverable("ses-t")).toEqual([]);
     expect(sesMock.commandCalls(SendEmailCommand)).toHaveLength(0);
   });
 
@@ -271,6 +316,6 @@ describe("what needs nothing", () => {
       reject: { reason: "Bad content" },
     });
     await expect(handler(sns(rejected))).resolves.toBeUndefined();
-    expect(await failureRecord("ses-r")).toMatchObject({ reason: "rejected", detail: "Bad content" });
+    expect((await undeliverable("ses-r")).map((e) => e.data.reason)).toEqual(["rejected"]);
   });
 });

@@ -13,12 +13,11 @@ import {
   REPLY_VALIDITY_DAYS,
   isSuperseded,
   notificationsFor,
-  recipientTitleFor,
   renderPlanned,
-  templatesFromConfig,
   undeliverableNotice,
 } from "../../../../functions/mail/notifications.js";
-import { directoryOf } from "../../../../functions/mail/mail-context.js";
+import { recipientTitleFor } from "../../../../functions/domain/email-recipients.js";
+import { directoryOf, templatesFromConfig } from "../../../../functions/mail/mail-context.js";
 import type { StaffMember } from "../../../../functions/store/tenant-store.js";
 import {
   CASE_RECORD_BASE_URL,
@@ -107,14 +106,11 @@ describe("a challenge raised and escalated", () => {
       stageOpenedAt: RAISED_AT.toISOString(),
       expiresAt: new Date(Date.parse(opened.data.deadline) + REPLY_VALIDITY_DAYS * DAY),
     });
-    expect(email?.content).toMatchObject({
-      source: "template",
-      notification: {
-        kind: "stage_opened",
-        recipientName: "Jo Barnard",
-        stage: { label: "Stage 1", title: "Stage 1 - informal", recipientTitle: "Principal Manager" },
-        challenge: { challengeId: s.challengeId, raiserTitle: "IRM", authorityName: AUTHORITY },
-      },
+    expect(email?.notification).toMatchObject({
+      kind: "stage_opened",
+      recipientName: "Jo Barnard",
+      stage: { label: "Stage 1", title: "Stage 1 - informal", recipientTitle: "Principal Manager" },
+      challenge: { challengeId: s.challengeId, raiserTitle: "IRM", authorityName: AUTHORITY },
     });
   });
 
@@ -148,11 +144,9 @@ describe("a challenge raised and escalated", () => {
       stageId: "stage_2",
       stageOpenedAt: STAGE_2_OPENED_AT.toISOString(),
     });
-    expect(emails[0]?.content).toMatchObject({
-      notification: {
-        response: "Panel on 2 December.",
-        nextStage: { label: "Stage 3", recipientTitle: "Operational Director" },
-      },
+    expect(emails[0]?.notification).toMatchObject({
+      response: "Panel on 2 December.",
+      nextStage: { label: "Stage 3", recipientTitle: "Operational Director" },
     });
   });
 
@@ -204,8 +198,8 @@ describe("a challenge raised and escalated", () => {
     expect(summary(emails)).toEqual([
       { to: SAM.email.toLowerCase(), kind: "closed", role: "assignee", reply: undefined },
     ]);
-    expect(emails[0]?.content).toMatchObject({
-      notification: { summary: expect.stringContaining("Raised in error.") as unknown },
+    expect(emails[0]?.notification).toMatchObject({
+      summary: expect.stringContaining("Raised in error.") as unknown,
     });
   });
 
@@ -305,15 +299,12 @@ describe("the timer's reminders", () => {
     expect(summary(emails)).toEqual([
       { to: MORGAN.email, kind: "action_due", role: "raiser", reply: undefined },
     ]);
-    expect(emails[0]?.content).toMatchObject({
-      source: "template",
-      notification: {
-        kind: "action_due",
-        actions: [
-          { action: "Visit the child", byWhen: "2026-12-01", byWhom: "Social Worker" },
-          { action: "Take the request to panel", byWhen: "2026-12-02", byWhom: "Sam Whitlock" },
-        ],
-      },
+    expect(emails[0]?.notification).toMatchObject({
+      kind: "action_due",
+      actions: [
+        { action: "Visit the child", byWhen: "2026-12-01", byWhom: "Social Worker" },
+        { action: "Take the request to panel", byWhen: "2026-12-02", byWhom: "Sam Whitlock" },
+      ],
     });
     const rendered = renderPlanned(emails[0] as PlannedEmail, { caseRecordBaseUrl: CASE_RECORD_BASE_URL });
     expect(rendered.subject).toBe(`Agreed actions due by Wed 2 Dec: challenge CR-${s.challengeId}`);
@@ -449,8 +440,9 @@ describe("automatic escalation", () => {
       `Escalated automatically: challenge CR-${s.challengeId} is now at Level 2 (Service Manager)`,
     );
     expect(told.text).toContain("No response from the Team Manager to Level 1 by the deadline");
-    expect(emails[0]?.content).toMatchObject({
-      notification: { previousStage: { label: "Level 1" }, stage: { label: "Level 2" } },
+    expect(emails[0]?.notification).toMatchObject({
+      previousStage: { label: "Level 1" },
+      stage: { label: "Level 2" },
     });
   });
 
@@ -744,10 +736,8 @@ describe("referrals (Rotherham)", () => {
       { to: "referrals@cafcass.example", kind: "referral", role: "referral_recipient", reply: undefined },
     ]);
     expect(emails[0]?.cc.map((c) => c.email)).toEqual([MORGAN.email]);
-    expect(emails[0]?.content).toMatchObject({
-      notification: {
-        referral: { rationale: "The plan has drifted for a year.", recipientTitle: "CAFCASS" },
-      },
+    expect(emails[0]?.notification).toMatchObject({
+      referral: { rationale: "The plan has drifted for a year.", recipientTitle: "CAFCASS" },
     });
     expect(recipientTitleFor(s.events, made.seq, "referral_recipient")).toBe("CAFCASS");
   });
@@ -786,10 +776,10 @@ describe("the plan is stable and safe to render", () => {
   it("a tenant's own wording is used where its configuration carries it", () => {
     const s = atStage2();
     const templates = templatesFromConfig({
-      protocolId: "halton",
       mailTemplates: { stage_opened: { subject: "Northby: {{reference}} is with you ({{stageLabel}})" } },
     });
-    expect(templatesFromConfig({ protocolId: "halton" })).toBeUndefined();
+    expect(templatesFromConfig({})).toBeUndefined();
+    expect(templatesFromConfig(undefined)).toBeUndefined();
     const [email] = plan(s, s.events.at(-1) as ChallengeEvent).emails;
     const rendered = renderPlanned(email as PlannedEmail, {
       caseRecordBaseUrl: CASE_RECORD_BASE_URL,

@@ -29,7 +29,6 @@ import type { OutboundDependencies } from "../../../../functions/mail/outbound.j
 import { SecretsManagerReplyKeys, parseReplyKeySecret } from "../../../../functions/mail/reply-keys.js";
 import { createHandler } from "../../../../functions/mail/send-notification.js";
 import { DynamoChallengeStore } from "../../../../functions/store/dynamo-challenge-store.js";
-import { keys } from "../../../../functions/store/table.js";
 import { TenantStore } from "../../../../functions/store/tenant-store.js";
 import { createTestTable, dynamoDbEndpoint, localDocumentClient } from "../../../support/dynamodb-local.js";
 import {
@@ -114,7 +113,7 @@ function deps(): OutboundDependencies {
       },
       clock.now,
     ),
-    undeliverable: new DynamoUndeliverableLog(client, tableName),
+    undeliverable: new DynamoUndeliverableLog(client, tableName, clock.now),
     replyDomain: REPLY_DOMAIN,
     caseRecordBaseUrl: CASE_RECORD_BASE_URL,
     clock: clock.now,
@@ -327,30 +326,32 @@ describe("failures", () => {
       status: "failed",
       failure: "MessageRejected",
     });
-    const { Item } = await client.send(
-      new GetCommand({
-        TableName: tableName,
-        Key: {
-          pk: keys.challengePartition(TENANT, s.challengeId),
-          sk: `MAILFAIL#send#4#assignee:${SAM.personId}`,
+    // Recorded on the challenge as an event, naming the email, the person and their role (no address).
+    const undeliverable = async () =>
+      (await store.events(TENANT, s.challengeId))
+        .map((e) => e.event)
+        .filter((e) => e.type === "NotificationUndeliverable");
+    expect(await undeliverable()).toEqual([
+      expect.objectContaining({
+        seq: 5,
+        actor: { id: "mail-delivery", role: "system" },
+        data: {
+          notificationId: `send#4#assignee:${SAM.personId}`,
+          eventSeq: 4,
+          kind: "stage_opened",
+          recipientRole: "assignee",
+          recipientTitle: "Divisional Manager",
+          recipientPersonId: SAM.personId,
+          reason: "rejected",
         },
       }),
-    );
-    expect(Item).toMatchObject({
-      entity: "mail-undeliverable",
-      tenantId: TENANT,
-      challengeId: s.challengeId,
-      seq: 4,
-      recipientRole: "assignee",
-      kind: "stage_opened",
-      reason: "rejected",
-      detail: "MessageRejected",
-    });
+    ]);
 
     // Redelivered: neither the rejected email nor the alert goes again.
     sesMock.resetHistory();
     expect(await handler(batch(stage2))).toEqual({ batchItemFailures: [] });
     expect(sends()).toHaveLength(0);
+    expect(await undeliverable()).toHaveLength(1);
   });
 
   it("if the alert could not go when SES refused the email, the retry still sends it", async () => {

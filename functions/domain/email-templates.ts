@@ -1,0 +1,454 @@
+import * as z from "zod";
+import { about } from "./about.js";
+
+/**
+ * What an authority may word in its emails, and the rules every wording keeps: the template keys
+ * (one per kind of email), the `{{placeholder}}` variables each offers, and the checks a template
+ * passes before it is stored or used. The default wordings and the rendering live with the mail
+ * (functions/mail/templates.ts); the tenant configuration stores overrides checked here, so storing
+ * a configuration needs none of the default text.
+ *
+ * Templates are plain text with `{{placeholder}}`s drawn from a fixed set of variables per kind;
+ * there is no logic and no code. Each variable has a type that decides how it is escaped:
+ *
+ * - `line`: one line of text (HTML-escaped; in subjects, line breaks are removed);
+ * - `multiline`: free text from a person (HTML-escaped, line breaks kept as `<br>`);
+ * - `url`: an http(s) link (an `<a>` in HTML);
+ * - `block`: a section the service builds (the challenge details, the reply instructions), which
+ *   must stand alone as a paragraph of the template.
+ *
+ * Minimum personal data: there is no variable for the child's name or date of birth, subjects may
+ * use only the variables in {@link SUBJECT_VARIABLES} (references, stage labels, titles, dates),
+ * and every subject must carry `{{reference}}`. The child is identified by the case-record id and
+ * a link to the record.
+ *
+ * The schemas here are still zod classic: the tenant configuration schema chains methods on
+ * {@link storedTemplateOverridesSchema}, and moves to zod/mini with it.
+ */
+
+export const notificationKinds = [
+  "stage_opened",
+  "stage_opened_copy",
+  "reminder",
+  "auto_escalated",
+  "auto_escalated_previous",
+  "response_received",
+  "action_due",
+  "referral",
+  "resolved",
+  "closed",
+  "good_practice",
+  "raiser_alerted",
+  "ladder_exhausted",
+  "action_plan_agreed",
+  "referral_approval",
+  "undeliverable",
+  "auto_escalated_raiser",
+  "stage_reassigned",
+  "deadline_shortened",
+  "decision_requested",
+  "decision_recorded",
+] as const;
+export type NotificationKind = (typeof notificationKinds)[number];
+
+/** The reference people and subjects use for a challenge. */
+export function challengeReference(challengeId: string): string {
+  return `CR-${challengeId}`;
+}
+
+/** The reference of a good practice notification. */
+export function goodPracticeReference(id: string): string {
+  return `GP-${id}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Variables
+
+export type VariableType = "line" | "multiline" | "url" | "block";
+
+export const VARIABLE_TYPES = {
+  reference: "line",
+  authorityName: "line",
+  raiserTitle: "line",
+  planName: "line",
+  teamName: "line",
+  socialWorkerName: "line",
+  caseRecordId: "line",
+  caseRecordSystem: "line",
+  caseRecordUrl: "url",
+  greetingName: "line",
+  challengeDetails: "block",
+  stageLabel: "line",
+  stageTitle: "line",
+  recipientTitle: "line",
+  deadlineWords: "line",
+  deadlineShort: "line",
+  previousStageLabel: "line",
+  previousStageTitle: "line",
+  previousRecipientTitle: "line",
+  previousDeadlineWords: "line",
+  previousDeadlineShort: "line",
+  replyInstructions: "block",
+  responseText: "multiline",
+  dueActions: "block",
+  actionDueShort: "line",
+  referralName: "line",
+  referralRecipientTitle: "line",
+  referralRationale: "multiline",
+  referralDocuments: "block",
+  outcomeSummary: "multiline",
+  practitionerName: "line",
+  goodPracticeAbout: "line",
+  goodPracticeSummary: "multiline",
+  /** raiser_alerted: "No response by the deadline", after "Your decision needed: " when a decision is asked for. */
+  alertHeadline: "line",
+  /** raiser_alerted: "had no response from the Service Manager" or "was answered by … but not resolved". */
+  alertSituation: "line",
+  /** raiser_alerted: what the raiser is asked to do, and by when when the protocol sets a time. */
+  alertNextStep: "line",
+  /** ladder_exhausted: "had no response" or "had no resolution". */
+  ladderOutcome: "line",
+  /** action_plan_agreed: the agreed actions, by whom and by when. */
+  agreedActions: "block",
+  /** referral_approval: the protocol's title of the person asked to approve. */
+  approverTitle: "line",
+  /** undeliverable: the protocol's title of the person the failed email was for. */
+  undeliveredRecipientTitle: "line",
+  /** undeliverable: what happened to it, e.g. "could not be delivered: their mail system refused it". */
+  undeliverableWords: "line",
+  /** auto_escalated_raiser: the timer's reasons, as recorded on the escalation. */
+  escalationReasons: "multiline",
+  /** stage_reassigned: why and until when the recipient is away, e.g. "is recorded as away until Friday 4 December 2026". */
+  absenceWords: "line",
+  /** deadline_shortened: why a response is needed more quickly. */
+  shortenedReason: "multiline",
+  /** decision_requested, decision_recorded: the protocol's title of the person who decides after the last stage. */
+  deciderTitle: "line",
+  /** decision_requested: when the decision is due, in words. */
+  decisionDueWords: "line",
+  /** decision_requested: the protocol's sentence that names the decision. */
+  decisionCitation: "line",
+  /** decision_recorded: "upheld" or "not upheld". */
+  decisionOutcome: "line",
+  /** decision_recorded: the decider's reasons. */
+  decisionReasons: "multiline",
+} as const satisfies Record<string, VariableType>;
+
+export type VariableName = keyof typeof VARIABLE_TYPES;
+
+/** The only variables a subject may use: no names, no free text, no case-record ids. */
+export const SUBJECT_VARIABLES: ReadonlySet<VariableName> = new Set<VariableName>([
+  "reference",
+  "authorityName",
+  "raiserTitle",
+  "planName",
+  "teamName",
+  "stageLabel",
+  "stageTitle",
+  "recipientTitle",
+  "deadlineShort",
+  "previousStageLabel",
+  "previousRecipientTitle",
+  "previousDeadlineShort",
+  "actionDueShort",
+  "referralName",
+  "referralRecipientTitle",
+  "alertHeadline",
+  "ladderOutcome",
+  "approverTitle",
+  "deadlineWords",
+  "deciderTitle",
+  "decisionDueWords",
+  "decisionOutcome",
+]);
+
+const CHALLENGE_VARIABLES = [
+  "reference",
+  "authorityName",
+  "raiserTitle",
+  "planName",
+  "teamName",
+  "socialWorkerName",
+  "caseRecordId",
+  "caseRecordSystem",
+  "caseRecordUrl",
+  "greetingName",
+  "challengeDetails",
+] as const satisfies readonly VariableName[];
+const STAGE_VARIABLES = [
+  "stageLabel",
+  "stageTitle",
+  "recipientTitle",
+  "deadlineWords",
+  "deadlineShort",
+] as const satisfies readonly VariableName[];
+const PREVIOUS_STAGE_VARIABLES = [
+  "previousStageLabel",
+  "previousStageTitle",
+  "previousRecipientTitle",
+  "previousDeadlineWords",
+  "previousDeadlineShort",
+] as const satisfies readonly VariableName[];
+
+/** The variables each kind of email offers its templates. */
+export const KIND_VARIABLES: Readonly<Record<NotificationKind, readonly VariableName[]>> = {
+  stage_opened: [...CHALLENGE_VARIABLES, ...STAGE_VARIABLES, "replyInstructions"],
+  stage_opened_copy: [...CHALLENGE_VARIABLES, ...STAGE_VARIABLES],
+  reminder: [...CHALLENGE_VARIABLES, ...STAGE_VARIABLES, "replyInstructions"],
+  auto_escalated: [
+    ...CHALLENGE_VARIABLES,
+    ...STAGE_VARIABLES,
+    ...PREVIOUS_STAGE_VARIABLES,
+    "replyInstructions",
+  ],
+  auto_escalated_previous: [...CHALLENGE_VARIABLES, ...STAGE_VARIABLES, ...PREVIOUS_STAGE_VARIABLES],
+  response_received: [...CHALLENGE_VARIABLES, ...STAGE_VARIABLES, "responseText", "replyInstructions"],
+  action_due: [...CHALLENGE_VARIABLES, "dueActions", "actionDueShort"],
+  referral: [
+    ...CHALLENGE_VARIABLES,
+    "referralName",
+    "referralRecipientTitle",
+    "referralRationale",
+    "referralDocuments",
+  ],
+  resolved: [...CHALLENGE_VARIABLES, "outcomeSummary"],
+  closed: [...CHALLENGE_VARIABLES, "outcomeSummary"],
+  good_practice: [
+    "reference",
+    "authorityName",
+    "raiserTitle",
+    "planName",
+    "teamName",
+    "practitionerName",
+    "goodPracticeAbout",
+    "goodPracticeSummary",
+    "caseRecordId",
+    "caseRecordUrl",
+    "greetingName",
+  ],
+  raiser_alerted: [
+    ...CHALLENGE_VARIABLES,
+    ...STAGE_VARIABLES,
+    "alertHeadline",
+    "alertSituation",
+    "alertNextStep",
+  ],
+  ladder_exhausted: [...CHALLENGE_VARIABLES, ...STAGE_VARIABLES, "ladderOutcome"],
+  action_plan_agreed: [...CHALLENGE_VARIABLES, ...STAGE_VARIABLES, "agreedActions"],
+  referral_approval: [
+    ...CHALLENGE_VARIABLES,
+    "referralName",
+    "referralRecipientTitle",
+    "referralRationale",
+    "approverTitle",
+  ],
+  undeliverable: [...CHALLENGE_VARIABLES, "undeliveredRecipientTitle", "undeliverableWords"],
+  auto_escalated_raiser: [
+    ...CHALLENGE_VARIABLES,
+    ...STAGE_VARIABLES,
+    ...PREVIOUS_STAGE_VARIABLES,
+    "escalationReasons",
+  ],
+  stage_reassigned: [...CHALLENGE_VARIABLES, ...STAGE_VARIABLES, "absenceWords"],
+  deadline_shortened: [
+    ...CHALLENGE_VARIABLES,
+    ...STAGE_VARIABLES,
+    "previousDeadlineWords",
+    "shortenedReason",
+  ],
+  decision_requested: [...CHALLENGE_VARIABLES, "deciderTitle", "decisionDueWords", "decisionCitation"],
+  decision_recorded: [...CHALLENGE_VARIABLES, "deciderTitle", "decisionOutcome", "decisionReasons"],
+};
+
+/**
+ * What every body of a kind must keep, whatever a tenant's wording: the deadline, the link and
+ * the seeds' alert contents where a decision is asked for, and the reply instructions wherever
+ * the email can be answered (they name the words the inbound parser looks for).
+ */
+const REQUIRED_BODY_VARIABLES: Readonly<Record<NotificationKind, readonly VariableName[]>> = {
+  stage_opened: ["deadlineWords", "challengeDetails", "caseRecordUrl", "replyInstructions"],
+  stage_opened_copy: ["deadlineWords", "caseRecordUrl"],
+  reminder: ["deadlineWords", "caseRecordUrl", "replyInstructions"],
+  auto_escalated: ["deadlineWords", "challengeDetails", "caseRecordUrl", "replyInstructions"],
+  auto_escalated_previous: ["caseRecordUrl"],
+  response_received: ["responseText", "caseRecordUrl", "replyInstructions"],
+  action_due: ["dueActions", "caseRecordUrl"],
+  referral: ["referralRationale", "challengeDetails", "referralDocuments"],
+  resolved: ["outcomeSummary", "caseRecordUrl"],
+  closed: ["outcomeSummary", "caseRecordUrl"],
+  good_practice: ["practitionerName", "goodPracticeSummary"],
+  raiser_alerted: ["alertSituation", "alertNextStep", "caseRecordUrl"],
+  ladder_exhausted: ["ladderOutcome", "caseRecordUrl"],
+  action_plan_agreed: ["agreedActions", "caseRecordUrl"],
+  referral_approval: ["referralRationale", "approverTitle", "caseRecordUrl"],
+  undeliverable: ["undeliveredRecipientTitle", "undeliverableWords", "caseRecordUrl"],
+  auto_escalated_raiser: ["stageLabel", "deadlineWords", "escalationReasons", "caseRecordUrl"],
+  stage_reassigned: ["absenceWords", "deadlineWords", "caseRecordUrl"],
+  deadline_shortened: ["deadlineWords", "shortenedReason", "caseRecordUrl"],
+  decision_requested: ["decisionDueWords", "decisionCitation", "caseRecordUrl"],
+  decision_recorded: ["decisionOutcome", "decisionReasons", "caseRecordUrl"],
+};
+
+/** What each notification is, for the OpenAPI document's description of a tenant's overrides. */
+const NOTIFICATION_DESCRIPTIONS: Record<NotificationKind, string> = {
+  stage_opened: "To a stage's recipient when the challenge reaches them",
+  stage_opened_copy: "To those copied when a stage opens",
+  reminder: "To the recipient, before the deadline",
+  auto_escalated: "To the next recipient when a deadline passed and it escalated by itself",
+  auto_escalated_previous:
+    "To the previous stage's recipient when their deadline passed and it escalated by itself",
+  response_received: "To the raiser when a response is recorded",
+  action_due: "To the raiser when agreed actions fall due",
+  referral: "To the referral's recipient (Cafcass or the partnership) when a referral is made",
+  resolved: "To the raiser and the last recipient when it is resolved",
+  closed:
+    "To the raiser and the last recipient when it is closed (and to the last recipient on a withdrawal)",
+  good_practice: "To a practitioner's first line manager with a good practice notification",
+  raiser_alerted:
+    "To the raiser when a stage's deadline passed without a response or a resolution and the protocol leaves the next step to them",
+  ladder_exhausted: "To the raiser when the last stage's deadline passed and every stage has been tried",
+  action_plan_agreed: "To the raiser and the stage's recipient when an action plan is agreed",
+  referral_approval: "To each person the protocol asks to approve a referral before it is made",
+  undeliverable: "To the raiser when an email about their challenge could not be delivered",
+  auto_escalated_raiser: "To the raiser when a deadline passed and the challenge escalated by itself",
+  stage_reassigned: "To the raiser when a stage passed to the named cover of a recipient who is away",
+  deadline_shortened: "To a stage's recipient when its deadline is brought forward",
+  decision_requested:
+    "To the person the protocol asks to decide after every stage was tried (copied to the raiser)",
+  decision_recorded: "To the raiser when that decision is recorded",
+};
+
+// ---------------------------------------------------------------------------------------------
+// Templates as data
+
+/** A `{{name}}` placeholder (global: use with matchAll or replace). */
+export const PLACEHOLDER = /\{\{\s*([A-Za-z][A-Za-z0-9]*)\s*\}\}/g;
+/** A paragraph that is one placeholder and nothing else (where a block variable must stand). */
+export const BLOCK_PARAGRAPH = /^\{\{\s*([A-Za-z][A-Za-z0-9]*)\s*\}\}$/;
+
+const templateSchema = z.strictObject({
+  subject: z
+    .string()
+    .trim()
+    .min(1)
+    .max(300)
+    .refine((s) => !/[\r\n]/.test(s), "a subject is one line")
+    .meta(
+      about(
+        "The subject: one line, carrying {{reference}}; only the subject variables (no child's name)",
+        "Challenge {{reference}}: your response is needed by {{deadlineShort}}",
+      ),
+    ),
+  body: z
+    .string()
+    .trim()
+    .min(1)
+    .max(20_000)
+    .meta(
+      about(
+        "The body: paragraphs separated by blank lines, with {{placeholders}}; must keep the reply instructions and the case-record link",
+        "Dear {{greetingName}},\n\n{{replyInstructions}}\n\n{{authorityName}}",
+      ),
+    ),
+});
+export type MailTemplate = z.infer<typeof templateSchema>;
+export type TemplateSet = Readonly<Record<NotificationKind, MailTemplate>>;
+
+function perKind<T>(value: T): Record<NotificationKind, T> {
+  // Object.fromEntries cannot know its keys are exactly the kinds; they are, by construction.
+  return Object.fromEntries(notificationKinds.map((kind) => [kind, value])) as Record<NotificationKind, T>;
+}
+
+function placeholdersIn(text: string): string[] {
+  return [...text.matchAll(PLACEHOLDER)].map((m) => m[1] ?? "");
+}
+
+export function isVariable(name: string): name is VariableName {
+  return Object.hasOwn(VARIABLE_TYPES, name);
+}
+
+/**
+ * Checks the fields a template has against its kind's rules. Every rule is about one field (the
+ * subject's variables and reference; the body's variables, required variables and sections), so
+ * an override of one field is checked alone and the other keeps the default, which passes.
+ */
+function checkTemplate(kind: NotificationKind, template: Partial<MailTemplate>, ctx: z.RefinementCtx): void {
+  const allowed = new Set<string>(KIND_VARIABLES[kind]);
+  const issue = (field: "subject" | "body", message: string): void => {
+    ctx.addIssue({ code: "custom", path: [kind, field], message });
+  };
+
+  for (const field of ["subject", "body"] as const) {
+    const text = template[field];
+    if (text === undefined) continue;
+    if (/\{\{|\}\}/.test(text.replace(PLACEHOLDER, ""))) {
+      issue(field, "stray '{{' or '}}': placeholders are {{name}} with a letter-and-digit name");
+    }
+    for (const name of placeholdersIn(text)) {
+      if (!allowed.has(name)) {
+        issue(
+          field,
+          `{{${name}}} is not a variable of ${kind} emails; use one of: ${[...allowed].join(", ")}`,
+        );
+      } else if (field === "subject" && !(isVariable(name) && SUBJECT_VARIABLES.has(name))) {
+        issue(field, `{{${name}}} cannot appear in a subject (only ${[...SUBJECT_VARIABLES].join(", ")})`);
+      }
+    }
+  }
+  if (template.subject !== undefined && !placeholdersIn(template.subject).includes("reference")) {
+    issue("subject", "a subject must include {{reference}}");
+  }
+  if (template.body === undefined) return;
+  const used = new Set(placeholdersIn(template.body));
+  for (const required of REQUIRED_BODY_VARIABLES[kind]) {
+    if (!used.has(required)) issue("body", `the body must include {{${required}}}`);
+  }
+  for (const paragraph of template.body.split(/\n[ \t]*\n/)) {
+    const trimmed = paragraph.trim();
+    for (const name of placeholdersIn(trimmed)) {
+      if (isVariable(name) && VARIABLE_TYPES[name] === "block" && !BLOCK_PARAGRAPH.test(trimmed)) {
+        issue("body", `{{${name}}} is a section: put it in a paragraph of its own`);
+      }
+    }
+  }
+}
+
+/** A complete template set, every template checked against its kind's variables. */
+export const templateSetSchema = z.strictObject(perKind(templateSchema)).superRefine((set, ctx) => {
+  for (const kind of notificationKinds) checkTemplate(kind, set[kind], ctx);
+});
+
+/** A tenant's overrides: any subject or body of any kind; the rest comes from the defaults. */
+export const templateOverridesSchema = z.strictObject(
+  Object.fromEntries(
+    notificationKinds.map((kind) => [
+      kind,
+      templateSchema
+        .partial()
+        .optional()
+        .meta({
+          description: `${NOTIFICATION_DESCRIPTIONS[kind]}: its subject or body; unset keeps the default`,
+        }),
+    ]),
+  ) as Record<
+    NotificationKind,
+    z.ZodOptional<
+      z.ZodObject<{
+        [K in keyof typeof templateSchema.shape]: z.ZodOptional<(typeof templateSchema.shape)[K]>;
+      }>
+    >
+  >,
+);
+export type TemplateOverrides = z.infer<typeof templateOverridesSchema>;
+
+/**
+ * A tenant's overrides as stored in its configuration: refused at the door when any overriding
+ * subject or body breaks the rules (unknown placeholders, a subject without the reference, a body
+ * without the reply instructions or link), so a bad wording is never stored.
+ */
+export const storedTemplateOverridesSchema = templateOverridesSchema.superRefine((overrides, ctx) => {
+  for (const kind of notificationKinds) {
+    const override = overrides[kind];
+    if (override !== undefined) checkTemplate(kind, override, ctx);
+  }
+});
