@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { CLAIMS } from "../functions/api/http/claims.js";
 import { CORRELATION_HEADER } from "../functions/api/http/correlation.js";
 import {
@@ -72,7 +72,7 @@ class SchemaSet {
   readonly schemas: Record<string, Json> = {};
 
   /** Converts a zod schema, hoisting the named sub-schemas (`.meta({ id })`) into components. */
-  convert(schema: z.ZodType, io: "input" | "output"): Json {
+  convert(schema: z.ZodMiniType, io: "input" | "output"): Json {
     const json = z.toJSONSchema(schema, { io, unrepresentable: "any", target: "draft-2020-12" }) as Json;
     const { $schema: _ignored, $defs, ...rest } = json;
     for (const [id, def] of Object.entries(($defs ?? {}) as Record<string, Json>)) this.add(id, def);
@@ -80,7 +80,7 @@ class SchemaSet {
   }
 
   /** Converts and names a schema; returns a reference to it. */
-  named(name: string, schema: z.ZodType, io: "input" | "output"): Json {
+  named(name: string, schema: z.ZodMiniType, io: "input" | "output"): Json {
     const json = this.convert(schema, io);
     // A schema that is itself named comes back as a bare reference to its hoisted definition.
     if (typeof json.$ref === "string" && Object.keys(json).length === 1) return json;
@@ -98,7 +98,11 @@ class SchemaSet {
   }
 }
 
-function parametersOf(schemas: SchemaSet, schema: z.ZodType | undefined, where: "path" | "query"): Json[] {
+function parametersOf(
+  schemas: SchemaSet,
+  schema: z.ZodMiniType | undefined,
+  where: "path" | "query",
+): Json[] {
   if (schema === undefined) return [];
   const json = schemas.convert(schema, "input");
   const properties = (json.properties ?? {}) as Record<string, Json>;

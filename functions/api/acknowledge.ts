@@ -1,3 +1,4 @@
+import * as z from "zod/mini";
 import { acknowledgeCommandSchema } from "../domain/challenge/commands.js";
 import { COMMAND_ENVELOPE, commandRoute, withStageId } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
@@ -7,7 +8,7 @@ export const spec = commandRoute({
   routeId: "acknowledge",
   type: "Acknowledge",
   command: acknowledgeCommandSchema,
-  body: withStageId(acknowledgeCommandSchema.omit(COMMAND_ENVELOPE), "optional"),
+  body: withStageId(z.omit(acknowledgeCommandSchema, COMMAND_ENVELOPE), "optional"),
 });
 
 export const handler = createHandler(spec);

@@ -1,3 +1,4 @@
+import * as z from "zod/mini";
 import { agreeActionPlanCommandSchema } from "../domain/challenge/commands.js";
 import { COMMAND_ENVELOPE, commandRoute, withStageId } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
@@ -7,7 +8,7 @@ export const spec = commandRoute({
   routeId: "agree-action-plan",
   type: "AgreeActionPlan",
   command: agreeActionPlanCommandSchema,
-  body: withStageId(agreeActionPlanCommandSchema.omit(COMMAND_ENVELOPE), "optional"),
+  body: withStageId(z.omit(agreeActionPlanCommandSchema, COMMAND_ENVELOPE), "optional"),
 });
 
 export const handler = createHandler(spec);

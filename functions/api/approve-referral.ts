@@ -1,3 +1,4 @@
+import * as z from "zod/mini";
 import { approveReferralCommandSchema, referralKindSchema } from "../domain/challenge/commands.js";
 import { COMMAND_ENVELOPE, challengePathSchema, commandRoute } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
@@ -8,9 +9,11 @@ export const spec = commandRoute({
   routeId: "approve-referral",
   type: "ApproveReferral",
   command: approveReferralCommandSchema,
-  body: approveReferralCommandSchema.omit({ ...COMMAND_ENVELOPE, kind: true }).strict(),
-  path: challengePathSchema.extend({
-    kind: referralKindSchema.meta(about("The referral to approve: cafcass or partnership", "cafcass")),
+  body: z.omit(approveReferralCommandSchema, { ...COMMAND_ENVELOPE, kind: true }),
+  path: z.extend(challengePathSchema, {
+    kind: referralKindSchema.check(
+      z.meta(about("The referral to approve: cafcass or partnership", "cafcass")),
+    ),
   }),
 });
 

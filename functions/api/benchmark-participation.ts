@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { TenantNotConfiguredError } from "../app/execute-command.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 
@@ -11,37 +11,40 @@ import { createHandler, defineRoute } from "./http/middleware.js";
  */
 
 const children = (what: string, example: number) =>
-  z
-    .number()
-    .int()
-    .min(0)
-    .max(1_000_000)
-    .optional()
-    .meta({
+  z.optional(z.number().check(z.int(), z.gte(0), z.lte(1_000_000))).check(
+    z.meta({
       description: `How many ${what} the authority counts (its latest published figure); unset: the per-100-children figure is left out`,
       example,
-    });
+    }),
+  );
 
 export const participationBodySchema = z
   .strictObject({
     optedIn: z
       .boolean()
-      .meta({ description: "Whether this authority takes part in the benchmark", example: true }),
+      .check(z.meta({ description: "Whether this authority takes part in the benchmark", example: true })),
     childrenLookedAfter: children("children looked after", 412),
     childrenOnProtectionPlans: children("children on child protection plans", 268),
   })
-  .meta({ id: "BenchmarkParticipationRequest" });
+  .check(z.meta({ id: "BenchmarkParticipationRequest" }));
 
-export const participationViewSchema = participationBodySchema
-  .extend({
+// The request's fields, not z.extend: that would copy the request's own id too.
+export const participationViewSchema = z
+  .strictObject({
+    ...participationBodySchema.shape,
     updatedBy: z
       .string()
-      .meta({ description: "The person who last changed it (their id)", example: "ism-01" }),
+      .check(z.meta({ description: "The person who last changed it (their id)", example: "ism-01" })),
     updatedAt: z.iso
       .datetime()
-      .meta({ description: "When it was last changed", example: "2026-12-04T10:15:00.000Z" }),
+      .check(z.meta({ description: "When it was last changed", example: "2026-12-04T10:15:00.000Z" })),
   })
-  .meta({ id: "BenchmarkParticipation", description: "The authority's benchmark participation as stored" });
+  .check(
+    z.meta({
+      id: "BenchmarkParticipation",
+      description: "The authority's benchmark participation as stored",
+    }),
+  );
 
 export const spec = defineRoute({
   routeId: "benchmark-participation",

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { UnknownProtocolError } from "../app/execute-command.js";
 import { loadChildCaseNotes } from "../audit/readers.js";
 import { caseRecordIdParam } from "./http/command-route.js";
@@ -20,67 +20,78 @@ import { about } from "../domain/about.js";
 
 export const caseNoteSchema = z
   .strictObject({
-    caseRecordId: z.string().meta(about("The child's id in the case-record system", "MOS-4821")),
+    caseRecordId: z.string().check(z.meta(about("The child's id in the case-record system", "MOS-4821"))),
     challengeId: z
       .string()
-      .meta(about("The challenge's id (with `seq`, the note's id)", "01JV4K8Z3M6N2P9Q5R7S1T3W4X")),
+      .check(z.meta(about("The challenge's id (with `seq`, the note's id)", "01JV4K8Z3M6N2P9Q5R7S1T3W4X"))),
     seq: z
       .number()
-      .int()
-      .min(1)
-      .meta(about("The event's number in the challenge (with `challengeId`, the note's id)", 1)),
-    at: z.string().meta(about("When the event happened", "2026-05-14T09:30:00.000Z")),
-    eventType: z.string().meta(about("The event's type", "ChallengeRaised")),
-    stageId: z.string().nullable().meta(about("The stage it concerns; null when none", "stage_1")),
+      .check(
+        z.int(),
+        z.gte(1),
+        z.meta(about("The event's number in the challenge (with `challengeId`, the note's id)", 1)),
+      ),
+    at: z.string().check(z.meta(about("When the event happened", "2026-05-14T09:30:00.000Z"))),
+    eventType: z.string().check(z.meta(about("The event's type", "ChallengeRaised"))),
+    stageId: z.nullable(z.string()).check(z.meta(about("The stage it concerns; null when none", "stage_1"))),
     title: z
       .string()
-      .meta(
-        about(
-          "The protocol's case note title for the stage",
-          "LAC dispute resolution: Stage 1 (informal) case note",
+      .check(
+        z.meta(
+          about(
+            "The protocol's case note title for the stage",
+            "LAC dispute resolution: Stage 1 (informal) case note",
+          ),
         ),
       ),
     sections: z
-      .array(
-        z.strictObject({
-          heading: z.string().meta(about("The protocol's heading", "What needs to happen?")),
-          text: z.string().meta(about("The text under it", "The placement plan written and shared.")),
-        }),
+      .optional(
+        z.array(
+          z.strictObject({
+            heading: z.string().check(z.meta(about("The protocol's heading", "What needs to happen?"))),
+            text: z
+              .string()
+              .check(z.meta(about("The text under it", "The placement plan written and shared."))),
+          }),
+        ),
       )
-      .optional()
-      .describe("The protocol's headings with their text, where the stage lists them"),
+      .check(z.describe("The protocol's headings with their text, where the stage lists them")),
     body: z
       .string()
-      .meta(
-        about("The whole note as plain text", "Challenge raised by the IRM at Stage 1, due by 21 May 2026."),
+      .check(
+        z.meta(
+          about(
+            "The whole note as plain text",
+            "Challenge raised by the IRM at Stage 1, due by 21 May 2026.",
+          ),
+        ),
       ),
   })
-  .meta({ id: "CaseNote", description: "One event of a challenge as a note for the child's file" });
+  .check(z.meta({ id: "CaseNote", description: "One event of a challenge as a note for the child's file" }));
 
 export const caseNotesPageSchema = z
   .strictObject({
-    caseRecordId: z.string().meta(about("The child's id, as asked for", "MOS-4821")),
+    caseRecordId: z.string().check(z.meta(about("The child's id, as asked for", "MOS-4821"))),
     since: z
-      .string()
-      .nullable()
-      .meta(about("The `since` asked for; null for all", "2026-05-14T09:30:00.000Z")),
-    readAt: z.string().meta(about("When the notes were read", "2026-05-15T08:00:00.000Z")),
-    notes: z.array(caseNoteSchema).meta({ description: "The notes, oldest first" }),
+      .nullable(z.string())
+      .check(z.meta(about("The `since` asked for; null for all", "2026-05-14T09:30:00.000Z"))),
+    readAt: z.string().check(z.meta(about("When the notes were read", "2026-05-15T08:00:00.000Z"))),
+    notes: z.array(caseNoteSchema).check(z.meta({ description: "The notes, oldest first" })),
   })
-  .meta({ id: "CaseNotes" });
+  .check(z.meta({ id: "CaseNotes" }));
 
 export const spec = defineRoute({
   routeId: "child-case-notes",
   path: z.strictObject({ caseRecordId: caseRecordIdParam }),
   query: z.object({
-    since: z.iso
-      .datetime({ offset: true })
-      .max(40)
-      .optional()
-      .meta(
-        about(
-          "ISO instant: notes of events at or after it (inclusive); default all",
-          "2026-05-14T09:30:00.000Z",
+    since: z
+      .optional(z.iso.datetime({ offset: true }).check(z.maxLength(40)))
+      .check(
+        z.meta(
+          about(
+            "ISO instant: notes of events at or after it (inclusive); default all",
+            "2026-05-14T09:30:00.000Z",
+          ),
         ),
       ),
   }),

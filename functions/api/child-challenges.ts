@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { caseRecordIdParam } from "./http/command-route.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/views.js";

@@ -1,3 +1,4 @@
+import * as z from "zod/mini";
 import { closeCommandSchema } from "../domain/challenge/commands.js";
 import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
@@ -7,7 +8,7 @@ export const spec = commandRoute({
   routeId: "close",
   type: "Close",
   command: closeCommandSchema,
-  body: closeCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+  body: z.omit(closeCommandSchema, COMMAND_ENVELOPE),
 });
 
 export const handler = createHandler(spec);

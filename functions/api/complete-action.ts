@@ -1,3 +1,4 @@
+import * as z from "zod/mini";
 import { completeActionCommandSchema } from "../domain/challenge/commands.js";
 import { COMMAND_ENVELOPE, actionIdParam, challengePathSchema, commandRoute } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
@@ -7,8 +8,8 @@ export const spec = commandRoute({
   routeId: "complete-action",
   type: "CompleteAction",
   command: completeActionCommandSchema,
-  body: completeActionCommandSchema.omit({ ...COMMAND_ENVELOPE, actionId: true }).strict(),
-  path: challengePathSchema.extend({ actionId: actionIdParam }),
+  body: z.omit(completeActionCommandSchema, { ...COMMAND_ENVELOPE, actionId: true }),
+  path: z.extend(challengePathSchema, { actionId: actionIdParam }),
 });
 
 export const handler = createHandler(spec);

@@ -1,3 +1,4 @@
+import * as z from "zod/mini";
 import { decideAfterLadderCommandSchema } from "../domain/challenge/commands.js";
 import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
@@ -12,7 +13,7 @@ export const spec = commandRoute({
   routeId: "decide-after-ladder",
   type: "DecideAfterLadder",
   command: decideAfterLadderCommandSchema,
-  body: decideAfterLadderCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+  body: z.omit(decideAfterLadderCommandSchema, COMMAND_ENVELOPE),
 });
 
 export const handler = createHandler(spec);

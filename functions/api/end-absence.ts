@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { NotInDirectoryError, UnknownAbsenceError, endAbsence } from "../app/absences.js";
 import { londonDay } from "../domain/london-time.js";
 import { pathIdSchema } from "./http/command-route.js";
@@ -14,21 +14,23 @@ import { absenceResultSchema } from "./record-absence.js";
 export const spec = defineRoute({
   routeId: "end-absence",
   path: z.strictObject({
-    personId: pathIdSchema.meta({
-      description: "The person's id in the directory",
-      examples: ["tm-north-carl"],
-    }),
-    absenceId: pathIdSchema.meta({ description: "The absence's id, as recorded", examples: ["abs-0b5f"] }),
+    personId: pathIdSchema.check(
+      z.meta({
+        description: "The person's id in the directory",
+        examples: ["tm-north-carl"],
+      }),
+    ),
+    absenceId: pathIdSchema.check(
+      z.meta({ description: "The absence's id, as recorded", examples: ["abs-0b5f"] }),
+    ),
   }),
   body: z.strictObject({
-    backOn: z.iso
-      .date()
-      .max(10)
-      .optional()
-      .meta({
+    backOn: z.optional(z.iso.date().check(z.maxLength(10))).check(
+      z.meta({
         description: "The first day the person is back (London); today when left out",
         examples: ["2026-12-10"],
       }),
+    ),
   }),
   response: { status: 200, description: "The absence, ended", schema: absenceResultSchema },
   handle: async ({ body, path, principal }, deps) => {

@@ -1,3 +1,4 @@
+import * as z from "zod/mini";
 import { escalateCommandSchema } from "../domain/challenge/commands.js";
 import { COMMAND_ENVELOPE, commandRoute, withStageId } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
@@ -7,7 +8,7 @@ export const spec = commandRoute({
   routeId: "escalate",
   type: "Escalate",
   command: escalateCommandSchema,
-  body: withStageId(escalateCommandSchema.omit(COMMAND_ENVELOPE), "required"),
+  body: withStageId(z.omit(escalateCommandSchema, COMMAND_ENVELOPE), "required"),
 });
 
 export const handler = createHandler(spec);

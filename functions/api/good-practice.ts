@@ -10,7 +10,7 @@ import { goodPracticeViewSchema } from "./http/views.js";
  */
 export const spec = defineRoute({
   routeId: "good-practice",
-  body: goodPracticeInputSchema.strict(),
+  body: goodPracticeInputSchema,
   response: { status: 201, description: "The notification as recorded", schema: goodPracticeViewSchema },
   handle: async ({ body, principal }, deps) => {
     const config = await deps.tenants.getConfig(principal.tenantId);

@@ -1,3 +1,4 @@
+import * as z from "zod/mini";
 import { setLegalHoldCommandSchema } from "../domain/challenge/commands.js";
 import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
@@ -10,7 +11,7 @@ export const spec = commandRoute({
   routeId: "legal-hold",
   type: "SetLegalHold",
   command: setLegalHoldCommandSchema,
-  body: setLegalHoldCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+  body: z.omit(setLegalHoldCommandSchema, COMMAND_ENVELOPE),
 });
 
 export const handler = createHandler(spec);

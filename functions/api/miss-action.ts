@@ -1,3 +1,4 @@
+import * as z from "zod/mini";
 import { missActionCommandSchema } from "../domain/challenge/commands.js";
 import { COMMAND_ENVELOPE, actionIdParam, challengePathSchema, commandRoute } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
@@ -7,8 +8,8 @@ export const spec = commandRoute({
   routeId: "miss-action",
   type: "MissAction",
   command: missActionCommandSchema,
-  body: missActionCommandSchema.omit({ ...COMMAND_ENVELOPE, actionId: true }).strict(),
-  path: challengePathSchema.extend({ actionId: actionIdParam }),
+  body: z.omit(missActionCommandSchema, { ...COMMAND_ENVELOPE, actionId: true }),
+  path: z.extend(challengePathSchema, { actionId: actionIdParam }),
 });
 
 export const handler = createHandler(spec);

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/views.js";
 import { about } from "../domain/about.js";
@@ -6,12 +6,12 @@ import { about } from "../domain/about.js";
 /** GET /v1/trays/overdue?dueBy=: open stages due on or before `dueBy` (default: now), earliest first. */
 export const spec = defineRoute({
   routeId: "overdue-tray",
-  query: trayQuerySchema.extend({
-    dueBy: z.iso
-      .datetime({ offset: true })
-      .max(40)
-      .optional()
-      .meta(about("Open stages due on or before this instant; default now", "2026-05-29T17:00:00.000Z")),
+  query: z.extend(trayQuerySchema, {
+    dueBy: z
+      .optional(z.iso.datetime({ offset: true }).check(z.maxLength(40)))
+      .check(
+        z.meta(about("Open stages due on or before this instant; default now", "2026-05-29T17:00:00.000Z")),
+      ),
   }),
   response: {
     status: 200,

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { presets } from "../domain/presets/index.js";
 import { tenantConfigSchema } from "../store/tenant-store.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
@@ -16,10 +16,10 @@ const presetIds = Object.keys(presets);
  */
 export const spec = defineRoute({
   routeId: "put-config",
-  body: tenantConfigSchema.extend({
+  body: z.extend(tenantConfigSchema, {
     protocolId: z
       .enum(presetIds)
-      .meta(about("The protocol this authority runs: one of the shipped presets", "halton")),
+      .check(z.meta(about("The protocol this authority runs: one of the shipped presets", "halton"))),
   }),
   response: {
     status: 200,

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { staffMemberSchema } from "../store/tenant-store.js";
 import { pathIdSchema } from "./http/command-route.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
@@ -15,11 +15,11 @@ import { about } from "../domain/about.js";
 export const spec = defineRoute({
   routeId: "put-staff-member",
   path: z.strictObject({
-    personId: pathIdSchema.meta(
-      about("The person's id in the directory (your identity provider's subject)", "pm-east-lena"),
+    personId: pathIdSchema.check(
+      z.meta(about("The person's id in the directory (your identity provider's subject)", "pm-east-lena")),
     ),
   }),
-  body: staffMemberSchema.omit({ personId: true }),
+  body: z.omit(staffMemberSchema, { personId: true }),
   response: {
     status: 200,
     description: "The entry as stored; the ETag is the new version",

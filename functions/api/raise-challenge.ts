@@ -1,3 +1,4 @@
+import * as z from "zod/mini";
 import { ulid } from "ulid";
 import { executeCommand } from "../app/execute-command.js";
 import { raiseCommandSchema } from "../domain/challenge/commands.js";
@@ -16,7 +17,7 @@ import { commandResultSchema } from "./http/views.js";
  */
 export const spec = defineRoute({
   routeId: "raise-challenge",
-  body: raiseCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+  body: z.omit(raiseCommandSchema, COMMAND_ENVELOPE),
   response: {
     status: 201,
     description: "The challenge was raised; Location names it",

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { NotInDirectoryError, recordAbsence } from "../app/absences.js";
 import { absenceSchema, recordAbsenceRequestSchema } from "../domain/absence.js";
 import { pathIdSchema } from "./http/command-route.js";
@@ -8,8 +8,10 @@ import { problems } from "./http/problem.js";
 
 /** The absence as recorded. */
 export const absenceResultSchema = z
-  .object({ absence: absenceSchema.meta({ description: "The absence, with its id for ending it early" }) })
-  .meta({ id: "AbsenceResult", description: "An absence as the staff directory records it" });
+  .object({
+    absence: absenceSchema.check(z.meta({ description: "The absence, with its id for ending it early" })),
+  })
+  .check(z.meta({ id: "AbsenceResult", description: "An absence as the staff directory records it" }));
 
 /**
  * POST /v1/directory/{personId}/absences: records that a member of staff is away from `from` to
@@ -20,10 +22,12 @@ export const absenceResultSchema = z
 export const spec = defineRoute({
   routeId: "record-absence",
   path: z.strictObject({
-    personId: pathIdSchema.meta({
-      description: "The absent person's id in the directory",
-      examples: ["tm-north-carl"],
-    }),
+    personId: pathIdSchema.check(
+      z.meta({
+        description: "The absent person's id in the directory",
+        examples: ["tm-north-carl"],
+      }),
+    ),
   }),
   body: recordAbsenceRequestSchema,
   response: { status: 201, description: "The absence as recorded", schema: absenceResultSchema },

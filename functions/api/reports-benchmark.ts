@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { TenantNotConfiguredError } from "../app/execute-command.js";
 import { previousQuarter, QUARTER_PATTERN, quarterOf } from "../domain/quarters.js";
 import { londonDay } from "../domain/london-time.js";
@@ -17,108 +17,142 @@ import { reportInFormat } from "./reports-themes.js";
  * to an authority that has opted in. Default quarter: the last complete one.
  */
 
-const metricKindSchema = z.enum(["share", "per_100_children", "working_days"]).meta({
-  description: "share: 0-1; per_100_children: a rate; working_days: a count of days",
-  example: "share",
-});
+const metricKindSchema = z.enum(["share", "per_100_children", "working_days"]).check(
+  z.meta({
+    description: "share: 0-1; per_100_children: a rate; working_days: a count of days",
+    example: "share",
+  }),
+);
 
 export const comparisonSchema = z
   .strictObject({
     quarter: z
       .string()
-      .meta({ description: "The calendar quarter (Q1: January to March)", example: "2026-Q3" }),
+      .check(z.meta({ description: "The calendar quarter (Q1: January to March)", example: "2026-Q3" })),
     period: z
       .strictObject({
-        from: z.string().meta({ description: "First London date of the quarter", example: "2026-07-01" }),
-        to: z.string().meta({ description: "Last London date of the quarter", example: "2026-09-30" }),
+        from: z
+          .string()
+          .check(z.meta({ description: "First London date of the quarter", example: "2026-07-01" })),
+        to: z
+          .string()
+          .check(z.meta({ description: "Last London date of the quarter", example: "2026-09-30" })),
       })
-      .meta({ description: "The quarter's London dates, inclusive" }),
-    asAt: z.string().meta({
-      description: "The instant this authority's figures are as at",
-      example: "2026-09-30T22:59:59.999Z",
-    }),
+      .check(z.meta({ description: "The quarter's London dates, inclusive" })),
+    asAt: z.string().check(
+      z.meta({
+        description: "The instant this authority's figures are as at",
+        example: "2026-09-30T22:59:59.999Z",
+      }),
+    ),
     optedIn: z
       .boolean()
-      .meta({ description: "Whether this authority takes part (and so sees the others)", example: true }),
+      .check(
+        z.meta({ description: "Whether this authority takes part (and so sees the others)", example: true }),
+      ),
     published: z
-      .strictObject({
-        asAt: z.string().meta({
-          description: "The instant the others' figures are as at",
-          example: "2026-09-30T22:59:59.999Z",
+      .nullable(
+        z.strictObject({
+          asAt: z.string().check(
+            z.meta({
+              description: "The instant the others' figures are as at",
+              example: "2026-09-30T22:59:59.999Z",
+            }),
+          ),
+          publishedAt: z.string().check(
+            z.meta({
+              description: "When the benchmark job published them",
+              example: "2026-10-01T01:00:00.000Z",
+            }),
+          ),
+          authorities: z
+            .number()
+            .check(z.int(), z.gte(0), z.meta({ description: "Authorities that contributed", example: 7 })),
         }),
-        publishedAt: z.string().meta({
-          description: "When the benchmark job published them",
-          example: "2026-10-01T01:00:00.000Z",
-        }),
-        authorities: z
-          .number()
-          .int()
-          .min(0)
-          .meta({ description: "Authorities that contributed", example: 7 }),
-      })
-      .nullable()
-      .meta({ description: "The published benchmark shown; null when none is shown (see note)" }),
+      )
+      .check(z.meta({ description: "The published benchmark shown; null when none is shown (see note)" })),
     note: z
-      .string()
-      .nullable()
-      .meta({ description: "Why no distribution is shown, when none is", example: null }),
+      .nullable(z.string())
+      .check(z.meta({ description: "Why no distribution is shown, when none is", example: null })),
     rows: z
       .array(
         z.strictObject({
-          key: z.string().meta({ description: "The figure's stable key", example: "resolved_at_stage.1" }),
-          label: z.string().meta({
-            description: "The figure in words",
-            example: "Share of resolved challenges resolved at stage 1",
-          }),
+          key: z
+            .string()
+            .check(z.meta({ description: "The figure's stable key", example: "resolved_at_stage.1" })),
+          label: z.string().check(
+            z.meta({
+              description: "The figure in words",
+              example: "Share of resolved challenges resolved at stage 1",
+            }),
+          ),
           kind: metricKindSchema,
           own: z
-            .number()
-            .nullable()
-            .meta({ description: "This authority's own figure; null where it has none", example: 0.6 }),
-          distribution: distributionSchema.nullable().meta({
-            description:
-              "The others' lower quartile, median and upper quartile (rounded), or why not shown; null when no benchmark is shown",
-          }),
-          band: z
-            .enum([
-              "below_lower_quartile",
-              "lower_quartile_to_median",
-              "median_to_upper_quartile",
-              "above_upper_quartile",
-            ])
-            .nullable()
-            .meta({
-              description: "Where this authority's figure sits (never a rank)",
-              example: "median_to_upper_quartile",
+            .nullable(z.number())
+            .check(
+              z.meta({ description: "This authority's own figure; null where it has none", example: 0.6 }),
+            ),
+          distribution: z.nullable(distributionSchema).check(
+            z.meta({
+              description:
+                "The others' lower quartile, median and upper quartile (rounded), or why not shown; null when no benchmark is shown",
             }),
-          text: z.string().meta({
-            description: "The row in plain words",
-            example:
-              "Share of resolved challenges resolved at stage 1: 60% (others: median 55%, middle half 40% to 70%, 7 authorities); between the median and the upper quartile",
-          }),
+          ),
+          band: z
+            .nullable(
+              z.enum([
+                "below_lower_quartile",
+                "lower_quartile_to_median",
+                "median_to_upper_quartile",
+                "above_upper_quartile",
+              ]),
+            )
+            .check(
+              z.meta({
+                description: "Where this authority's figure sits (never a rank)",
+                example: "median_to_upper_quartile",
+              }),
+            ),
+          text: z.string().check(
+            z.meta({
+              description: "The row in plain words",
+              example:
+                "Share of resolved challenges resolved at stage 1: 60% (others: median 55%, middle half 40% to 70%, 7 authorities); between the median and the upper quartile",
+            }),
+          ),
         }),
       )
-      .meta({ description: "One row a figure" }),
+      .check(z.meta({ description: "One row a figure" })),
   })
-  .meta({
-    id: "BenchmarkComparison",
-    description: "This authority's figures beside the anonymised benchmark (format=json)",
-  });
+  .check(
+    z.meta({
+      id: "BenchmarkComparison",
+      description: "This authority's figures beside the anonymised benchmark (format=json)",
+    }),
+  );
 
 export const benchmarkQuerySchema = z.object({
   quarter: z
-    .string()
-    .max(7)
-    .regex(QUARTER_PATTERN, "a calendar quarter, YYYY-Qn (Q1: January to March)")
-    .optional()
-    .meta({
-      description: "The calendar quarter (YYYY-Qn); default: the last complete quarter",
-      example: "2026-Q3",
+    .optional(
+      z
+        .string()
+        .check(
+          z.maxLength(7),
+          z.regex(QUARTER_PATTERN, "a calendar quarter, YYYY-Qn (Q1: January to March)"),
+        ),
+    )
+    .check(
+      z.meta({
+        description: "The calendar quarter (YYYY-Qn); default: the last complete quarter",
+        example: "2026-Q3",
+      }),
+    ),
+  format: z._default(z.enum(["json", "csv", "html"]), "json").check(
+    z.meta({
+      description: "json (default), csv (text/csv attachment) or html (a printable page)",
+      example: "json",
     }),
-  format: z.enum(["json", "csv", "html"]).default("json").meta({
-    description: "json (default), csv (text/csv attachment) or html (a printable page)",
-    example: "json",
-  }),
+  ),
 });
 
 export const spec = defineRoute({

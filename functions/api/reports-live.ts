@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { TenantNotConfiguredError, UnknownProtocolError } from "../app/execute-command.js";
 import { livePage, quartersEnding, timelineOfEvents, toLiveHtml } from "../audit/live-page.js";
 import { loadCohort, loadOpen, mapInPool, protocolsFor, tenantCalendar } from "../audit/readers.js";

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { TenantNotConfiguredError } from "../app/execute-command.js";
 import { loadOpen, tenantCalendar } from "../audit/readers.js";
 import { describeOverdue, overdueView } from "../audit/reports.js";
@@ -17,58 +17,62 @@ import { about } from "../domain/about.js";
 
 export const overdueRowSchema = z
   .strictObject({
-    challengeId: z.string().meta(about("The challenge's id", "01JV4K8Z3M6N2P9Q5R7S1T3W4X")),
-    caseRecordId: z.string().meta(about("The child's id in the case-record system", "MOS-4821")),
-    track: trackSchema.meta(about("CP or LAC", "LAC")),
-    stageId: z.string().meta(about("The open stage's id", "stage_2")),
-    stageLabel: z.string().meta(about("Its label", "Stage 2")),
-    assigneeRole: z.string().meta(about("The recipient's directory role", "service_manager")),
-    assigneeTitle: z.string().meta(about("Their title in the protocol", "Divisional Manager")),
-    assigneePersonId: z.string().meta(about("Who must answer", "dm-rhea")),
-    team: z.string().meta(about("The team the challenge is about", "team-east")),
-    deadline: z.string().meta(about("When the stage must be resolved by", "2026-05-21T16:00:00.000Z")),
+    challengeId: z.string().check(z.meta(about("The challenge's id", "01JV4K8Z3M6N2P9Q5R7S1T3W4X"))),
+    caseRecordId: z.string().check(z.meta(about("The child's id in the case-record system", "MOS-4821"))),
+    track: trackSchema.check(z.meta(about("CP or LAC", "LAC"))),
+    stageId: z.string().check(z.meta(about("The open stage's id", "stage_2"))),
+    stageLabel: z.string().check(z.meta(about("Its label", "Stage 2"))),
+    assigneeRole: z.string().check(z.meta(about("The recipient's directory role", "service_manager"))),
+    assigneeTitle: z.string().check(z.meta(about("Their title in the protocol", "Divisional Manager"))),
+    assigneePersonId: z.string().check(z.meta(about("Who must answer", "dm-rhea"))),
+    team: z.string().check(z.meta(about("The team the challenge is about", "team-east"))),
+    deadline: z
+      .string()
+      .check(z.meta(about("When the stage must be resolved by", "2026-05-21T16:00:00.000Z"))),
     status: z
       .enum(["overdue", "due_soon", "not_acknowledged"])
-      .meta(
-        about(
-          "overdue, due_soon, or not_acknowledged: due later, but no recipient acknowledged it within one working day",
-          "overdue",
+      .check(
+        z.meta(
+          about(
+            "overdue, due_soon, or not_acknowledged: due later, but no recipient acknowledged it within one working day",
+            "overdue",
+          ),
         ),
       ),
     workingDays: z
       .number()
-      .int()
-      .min(0)
-      .meta(about("Working days past the deadline (overdue) or left before it (due soon); 0 = today", 2)),
+      .check(
+        z.int(),
+        z.gte(0),
+        z.meta(about("Working days past the deadline (overdue) or left before it (due soon); 0 = today", 2)),
+      ),
     acknowledgementOverdue: z
       .boolean()
-      .meta(about("No recipient acknowledged the stage within one working day of its opening", true)),
+      .check(
+        z.meta(about("No recipient acknowledged the stage within one working day of its opening", true)),
+      ),
     text: z
       .string()
-      .meta(about("The row in plain words", "Stage 2 (Divisional Manager): 2 working days overdue")),
+      .check(z.meta(about("The row in plain words", "Stage 2 (Divisional Manager): 2 working days overdue"))),
   })
-  .meta({ id: "OverdueRow" });
+  .check(z.meta({ id: "OverdueRow" }));
 
 export const overdueReportSchema = z
   .strictObject({
-    asAt: z.string().meta(about("The instant the view is as at", "2026-05-25T08:00:00.000Z")),
-    nearWorkingDays: z.number().int().min(0).meta(about("The nearWorkingDays asked for", 2)),
+    asAt: z.string().check(z.meta(about("The instant the view is as at", "2026-05-25T08:00:00.000Z"))),
+    nearWorkingDays: z.number().check(z.int(), z.gte(0), z.meta(about("The nearWorkingDays asked for", 2))),
     rows: z
       .array(overdueRowSchema)
-      .meta({ description: "Open stages overdue or due soon, most urgent first" }),
+      .check(z.meta({ description: "Open stages overdue or due soon, most urgent first" })),
   })
-  .meta({ id: "OverdueReport", description: "Open stages overdue or due soon, most urgent first" });
+  .check(z.meta({ id: "OverdueReport", description: "Open stages overdue or due soon, most urgent first" }));
 
 export const spec = defineRoute({
   routeId: "reports-overdue",
   query: z.object({
-    nearWorkingDays: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .max(20)
-      .default(2)
-      .meta(about("Also list stages due within this many working days (0-20, default 2)", 2)),
+    nearWorkingDays: z
+      ._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(20)), 2)
+      .check(z.meta(about("Also list stages due within this many working days (0-20, default 2)", 2))),
   }),
   response: { status: 200, description: "The overdue view", schema: overdueReportSchema },
   handle: async ({ query, principal }, deps) => {

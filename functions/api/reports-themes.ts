@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { TenantNotConfiguredError, UnknownProtocolError } from "../app/execute-command.js";
 import { loadCohort, periodAsAt, periodProblem, protocolsFor, tenantCalendar } from "../audit/readers.js";
 import { themesReport, toCsv, toHtml } from "../audit/reports.js";
@@ -22,62 +22,69 @@ import { about } from "../domain/about.js";
  * at most 13 calendar months; anything else is a 400 problem naming the parameter.
  */
 
-const day = z.iso.date().max(10);
+const day = z.iso.date().check(z.maxLength(10));
 
 export const themesQuerySchema = z
   .object({
-    from: day.meta(about("First London date of the period, inclusive (YYYY-MM-DD)", "2026-04-01")),
-    to: day.meta(
-      about(
-        "Last London date of the period, inclusive (YYYY-MM-DD); at most 13 calendar months on",
-        "2026-06-30",
+    from: day.check(z.meta(about("First London date of the period, inclusive (YYYY-MM-DD)", "2026-04-01"))),
+    to: day.check(
+      z.meta(
+        about(
+          "Last London date of the period, inclusive (YYYY-MM-DD); at most 13 calendar months on",
+          "2026-06-30",
+        ),
       ),
     ),
     format: z
-      .enum(["json", "csv", "html"])
-      .default("json")
-      .meta(about("json (default), csv (text/csv attachment) or html (a printable page)", "json")),
+      ._default(z.enum(["json", "csv", "html"]), "json")
+      .check(z.meta(about("json (default), csv (text/csv attachment) or html (a printable page)", "json"))),
   })
-  .superRefine((query, ctx) => {
-    const problem = periodProblem(query);
-    if (problem !== undefined) ctx.addIssue({ code: "custom", path: ["to"], message: problem });
-  });
+  .check(
+    z.superRefine((query, ctx) => {
+      const problem = periodProblem(query);
+      if (problem !== undefined) ctx.addIssue({ code: "custom", path: ["to"], message: problem });
+    }),
+  );
 
-const count = z.number().int().min(0);
+const count = z.number().check(z.int(), z.gte(0));
 /** A count, described for the OpenAPI document. */
-const countOf = (description: string, example: number) => count.meta(about(description, example));
+const countOf = (description: string, example: number) => count.check(z.meta(about(description, example)));
 const stageCountSchema = z.strictObject({
-  protocolId: z.string().meta(about("The protocol", "halton")),
-  track: trackSchema.meta(about("CP or LAC", "LAC")),
-  stageId: z.string().nullable().meta(about("The stage's id; null: after the last stage", "stage_2")),
-  label: z.string().meta(about("The stage's label", "Stage 2")),
-  recipient: z.string().meta(about("Its recipient's title", "Divisional Manager")),
+  protocolId: z.string().check(z.meta(about("The protocol", "halton"))),
+  track: trackSchema.check(z.meta(about("CP or LAC", "LAC"))),
+  stageId: z
+    .nullable(z.string())
+    .check(z.meta(about("The stage's id; null: after the last stage", "stage_2"))),
+  label: z.string().check(z.meta(about("The stage's label", "Stage 2"))),
+  recipient: z.string().check(z.meta(about("Its recipient's title", "Divisional Manager"))),
   count: countOf("How many challenges", 4),
 });
 
 /** The JSON report: the shape of `ThemesReport` (a test parses real reports with it, strictly). */
 export const themesReportSchema = z
   .strictObject({
-    title: z.string().meta(about("The report's title", "Challenge and resolution: themes report")),
+    title: z.string().check(z.meta(about("The report's title", "Challenge and resolution: themes report"))),
     period: z
       .strictObject({
-        from: z.string().meta(about("First London date, inclusive", "2026-04-01")),
-        to: z.string().meta(about("Last London date, inclusive", "2026-06-30")),
+        from: z.string().check(z.meta(about("First London date, inclusive", "2026-04-01"))),
+        to: z.string().check(z.meta(about("Last London date, inclusive", "2026-06-30"))),
       })
-      .meta({ description: "The period: challenges raised in it" }),
-    asAt: z.string().meta(about("The instant the figures are as at", "2026-07-01T08:00:00.000Z")),
+      .check(z.meta({ description: "The period: challenges raised in it" })),
+    asAt: z.string().check(z.meta(about("The instant the figures are as at", "2026-07-01T08:00:00.000Z"))),
     protocols: z
       .array(
         z.strictObject({
-          id: z.string().meta(about("The protocol's id", "halton")),
-          name: z.string().meta(about("Its name", "Halton: IRM Dispute Resolution process")),
+          id: z.string().check(z.meta(about("The protocol's id", "halton"))),
+          name: z.string().check(z.meta(about("Its name", "Halton: IRM Dispute Resolution process"))),
         }),
       )
-      .meta({ description: "The protocols the challenges ran under" }),
+      .check(z.meta({ description: "The protocols the challenges ran under" })),
     definitions: z
       .array(z.string())
-      .meta(
-        about("How each figure is counted, in plain words", ["Raised: challenges raised in the period."]),
+      .check(
+        z.meta(
+          about("How each figure is counted, in plain words", ["Raised: challenges raised in the period."]),
+        ),
       ),
     raised: z
       .strictObject({
@@ -85,96 +92,99 @@ export const themesReportSchema = z
         byTrackAndRole: z
           .array(
             z.strictObject({
-              track: trackSchema.meta(about("CP or LAC", "LAC")),
-              raiserRole: raiserRoleSchema.meta(about("IRO or CPC", "IRO")),
-              raiserTitle: z.string().meta(about("The protocol's title for the raiser", "IRM")),
+              track: trackSchema.check(z.meta(about("CP or LAC", "LAC"))),
+              raiserRole: raiserRoleSchema.check(z.meta(about("IRO or CPC", "IRO"))),
+              raiserTitle: z.string().check(z.meta(about("The protocol's title for the raiser", "IRM"))),
               count: countOf("How many", 9),
             }),
           )
-          .meta({ description: "By track and raiser" }),
+          .check(z.meta({ description: "By track and raiser" })),
       })
-      .meta({ description: "Challenges raised" }),
+      .check(z.meta({ description: "Challenges raised" })),
     statusAsAt: z
       .array(
         z.strictObject({
-          status: challengeStateSchema.shape.status.exclude(["none"]).meta(about("A status", "resolved")),
+          status: z
+            .enum(challengeStateSchema.shape.status.options.filter((s) => s !== "none"))
+            .check(z.meta(about("A status", "resolved"))),
           count: countOf("How many are in it", 7),
         }),
       )
-      .meta({ description: "Where the period's challenges stand at asAt" }),
+      .check(z.meta({ description: "Where the period's challenges stand at asAt" })),
     highestStageReached: z
       .array(stageCountSchema)
-      .meta({ description: "The highest stage each challenge reached" }),
-    resolvedAtStage: z.array(stageCountSchema).meta({ description: "The stage at which each was resolved" }),
+      .check(z.meta({ description: "The highest stage each challenge reached" })),
+    resolvedAtStage: z
+      .array(stageCountSchema)
+      .check(z.meta({ description: "The stage at which each was resolved" })),
     resolution: z
       .strictObject({
         resolved: countOf("Challenges resolved", 7),
         withinTarget: countOf("Of those, resolved within the protocol's timescale", 5),
         shareWithinTarget: z
-          .number()
-          .min(0)
-          .max(1)
-          .nullable()
-          .meta(about("withinTarget / resolved; null when none was resolved", 0.71)),
+          .nullable(z.number().check(z.gte(0), z.lte(1)))
+          .check(z.meta(about("withinTarget / resolved; null when none was resolved", 0.71))),
         medianWorkingDaysToResolution: z
-          .number()
-          .min(0)
-          .nullable()
-          .meta(about("Median working days from raise to resolution; null when none was resolved", 6)),
+          .nullable(z.number().check(z.gte(0)))
+          .check(
+            z.meta(about("Median working days from raise to resolution; null when none was resolved", 6)),
+          ),
         openPastTarget: countOf("Still open and past the protocol's timescale", 1),
         targets: z
           .array(
             z.strictObject({
-              protocolId: z.string().meta(about("The protocol", "halton")),
-              track: trackSchema.meta(about("CP or LAC", "LAC")),
+              protocolId: z.string().check(z.meta(about("The protocol", "halton"))),
+              track: trackSchema.check(z.meta(about("CP or LAC", "LAC"))),
               workingDays: countOf("The timescale in working days", 20),
               basis: z
                 .enum(["protocol_total", "sum_of_stage_windows"])
-                .meta(
-                  about(
-                    "protocol_total (the protocol states one) or sum_of_stage_windows (it does not)",
-                    "sum_of_stage_windows",
+                .check(
+                  z.meta(
+                    about(
+                      "protocol_total (the protocol states one) or sum_of_stage_windows (it does not)",
+                      "sum_of_stage_windows",
+                    ),
                   ),
                 ),
             }),
           )
-          .meta({ description: "The timescale each protocol and track is measured against" }),
+          .check(z.meta({ description: "The timescale each protocol and track is measured against" })),
       })
-      .meta({ description: "How fast challenges were resolved" }),
+      .check(z.meta({ description: "How fast challenges were resolved" })),
     noResponse: z
       .array(
         z.strictObject({
-          role: z.string().meta(about("The recipient's directory role", "team_manager")),
-          title: z.string().meta(about("Its title in the protocol", "Principal Manager")),
-          team: z.string().meta(about("The team", "team-east")),
+          role: z.string().check(z.meta(about("The recipient's directory role", "team_manager"))),
+          title: z.string().check(z.meta(about("Its title in the protocol", "Principal Manager"))),
+          team: z.string().check(z.meta(about("The team", "team-east"))),
           autoEscalations: countOf("Stages that escalated by themselves at the deadline", 2),
           raiserAlerts: countOf("Times the raiser was asked or told at the deadline", 1),
         }),
       )
-      .meta({ description: "Deadlines missed, by role and team" }),
+      .check(z.meta({ description: "Deadlines missed, by role and team" })),
     referrals: z
       .array(
         z.strictObject({
-          kind: referralKindSchema.meta(about("cafcass or partnership", "cafcass")),
+          kind: referralKindSchema.check(z.meta(about("cafcass or partnership", "cafcass"))),
           requested: countOf("Referrals requested", 1),
           made: countOf("Referrals made", 1),
           awaitingApproval: countOf("Referrals still awaiting approval", 0),
         }),
       )
-      .meta({ description: "Referrals to Cafcass and the safeguarding partnership" }),
+      .check(z.meta({ description: "Referrals to Cafcass and the safeguarding partnership" })),
     themes: z
       .array(
         z.strictObject({
-          protocolId: z.string().meta(about("The protocol", "halton")),
-          themeId: z.string().meta(about("The theme's id", "placement_choice")),
-          label: z.string().meta(about("Its label", "Placement choice/standard of care")),
+          protocolId: z.string().check(z.meta(about("The protocol", "halton"))),
+          themeId: z.string().check(z.meta(about("The theme's id", "placement_choice"))),
+          label: z.string().check(z.meta(about("Its label", "Placement choice/standard of care"))),
           count: countOf("Challenges tagged with it", 3),
         }),
       )
-      .meta({ description: "How often each theme was raised" }),
+      .check(z.meta({ description: "How often each theme was raised" })),
     goodPracticeNotifications: countOf("Good practice notifications recorded in the period", 4),
   })
-  .meta({ id: "ThemesReport", description: "The themes report for a period (format=json)" });
+  .check(z.meta({ id: "ThemesReport", description: "The themes report for a period (format=json)" }));
 
 /** The page's Content-Security-Policy: nothing may load or run; the inline stylesheet may apply. */
 export const HTML_CSP =

@@ -1,3 +1,4 @@
+import * as z from "zod/mini";
 import { requestReferralCommandSchema } from "../domain/challenge/commands.js";
 import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
@@ -7,7 +8,7 @@ export const spec = commandRoute({
   routeId: "request-referral",
   type: "RequestReferral",
   command: requestReferralCommandSchema,
-  body: requestReferralCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+  body: z.omit(requestReferralCommandSchema, COMMAND_ENVELOPE),
 });
 
 export const handler = createHandler(spec);

@@ -1,3 +1,4 @@
+import * as z from "zod/mini";
 import { shortenDeadlineCommandSchema } from "../domain/challenge/commands.js";
 import { COMMAND_ENVELOPE, commandRoute, withStageId } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
@@ -13,7 +14,7 @@ export const spec = commandRoute({
   routeId: "shorten-deadline",
   type: "ShortenDeadline",
   command: shortenDeadlineCommandSchema,
-  body: withStageId(shortenDeadlineCommandSchema.omit({ ...COMMAND_ENVELOPE, stageId: true }), "required"),
+  body: withStageId(z.omit(shortenDeadlineCommandSchema, { ...COMMAND_ENVELOPE, stageId: true }), "required"),
   commandNamesStage: true,
   description: "The challenge with the open stage's new deadline, and the DeadlineShortened event",
 });

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { pathIdSchema } from "./http/command-route.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/views.js";
@@ -8,8 +8,8 @@ import { about } from "../domain/about.js";
 export const spec = defineRoute({
   routeId: "team-challenges",
   path: z.strictObject({
-    teamId: pathIdSchema.meta(
-      about("The team's id in the directory (as in a role's team:<id> scope)", "team-east"),
+    teamId: pathIdSchema.check(
+      z.meta(about("The team's id in the directory (as in a role's team:<id> scope)", "team-east")),
     ),
   }),
   query: trayQuerySchema,

@@ -1,3 +1,4 @@
+import * as z from "zod/mini";
 import { withdrawCommandSchema } from "../domain/challenge/commands.js";
 import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
@@ -7,7 +8,7 @@ export const spec = commandRoute({
   routeId: "withdraw",
   type: "Withdraw",
   command: withdrawCommandSchema,
-  body: withdrawCommandSchema.omit(COMMAND_ENVELOPE).strict(),
+  body: z.omit(withdrawCommandSchema, COMMAND_ENVELOPE),
 });
 
 export const handler = createHandler(spec);

@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, type KeyObject, verify as verifySignature } from "node:crypto";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { canonicalJson } from "../store/event-hash.js";
 
 /**
@@ -41,15 +41,15 @@ export const DIGEST_PERIOD_MS = 3_600_000;
 export const DIGEST_SETTLE_MS = 3_600_000;
 const STATEMENT_PURPOSE = "challenge-resolution-audit-digest/v1";
 
-const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, "a SHA-256 hex digest");
+const sha256Schema = z.string().check(z.regex(/^[0-9a-f]{64}$/, "a SHA-256 hex digest"));
 const hourSchema = z.iso
   .datetime()
-  .refine((iso) => Date.parse(iso) % DIGEST_PERIOD_MS === 0, "a whole UTC hour");
+  .check(z.refine((iso) => Date.parse(iso) % DIGEST_PERIOD_MS === 0, "a whole UTC hour"));
 
 export const digestEntrySchema = z.strictObject({
-  key: z.string().min(1),
+  key: z.string().check(z.minLength(1)),
   sha256: sha256Schema,
-  bytes: z.number().int().min(0),
+  bytes: z.number().check(z.int(), z.gte(0)),
 });
 export type DigestEntry = z.infer<typeof digestEntrySchema>;
 
@@ -58,15 +58,18 @@ export const digestBodySchema = z.strictObject({
   periodStart: hourSchema,
   periodEnd: hourSchema,
   exports: z.array(digestEntrySchema),
-  previous: z.union([z.null(), z.strictObject({ key: z.string().min(1), sha256: sha256Schema })]),
-  signingKeyId: z.string().min(1),
+  previous: z.union([
+    z.null(),
+    z.strictObject({ key: z.string().check(z.minLength(1)), sha256: sha256Schema }),
+  ]),
+  signingKeyId: z.string().check(z.minLength(1)),
   signingAlgorithm: z.literal(DIGEST_SIGNING_ALGORITHM),
 });
 export type DigestBody = z.infer<typeof digestBodySchema>;
 
 export const digestFileSchema = z.strictObject({
   digest: digestBodySchema,
-  signature: z.base64().min(1),
+  signature: z.base64().check(z.minLength(1)),
 });
 export type DigestFile = z.infer<typeof digestFileSchema>;
 

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { actorSchema, channelSchema, type Actor, type Channel } from "../domain/challenge/actor.js";
 import { londonDay } from "../domain/london-time.js";
 import type { StoredEvent } from "../store/ports.js";
@@ -38,18 +38,18 @@ export const EXPORT_PREFIX = "exports";
 export const EXPORT_CONTENT_TYPE = "application/x-ndjson";
 const SEQ_DIGITS = 10;
 
-const hashSchema = z.string().regex(/^[0-9a-f]{64}$/, "a SHA-256 hex digest");
+const hashSchema = z.string().check(z.regex(/^[0-9a-f]{64}$/, "a SHA-256 hex digest"));
 
 /**
  * One export line, checked strictly: a field the exporter never writes is a change to the record
  * (the hash covers the event fields only, so an added field must be caught here).
  */
 export const exportLineSchema = z.strictObject({
-  tenantId: z.string().min(1),
-  challengeId: z.string().min(1),
-  seq: z.number().int().min(1),
-  type: z.string().min(1),
-  at: z.string().min(1),
+  tenantId: z.string().check(z.minLength(1)),
+  challengeId: z.string().check(z.minLength(1)),
+  seq: z.number().check(z.int(), z.gte(1)),
+  type: z.string().check(z.minLength(1)),
+  at: z.string().check(z.minLength(1)),
   actor: actorSchema,
   channel: channelSchema,
   // The event's own fields: their shape is the domain's; the hash is what proves them unchanged.

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { RETENTION_RULES, type RetentionRule } from "../domain/retention.js";
 import { londonDay } from "../domain/london-time.js";
 import { EXPORT_PREFIX, exportLineSchema, keySegment } from "./export-format.js";
@@ -27,19 +27,19 @@ const ruleSchema = z.enum(Object.keys(RETENTION_RULES) as [RetentionRule, ...Ret
 /** One exported tombstone, checked strictly (a field the exporter never writes is a change). */
 export const tombstoneRecordSchema = z.strictObject({
   record: z.literal(TOMBSTONE_RECORD),
-  tenantId: z.string().min(1),
-  challengeId: z.string().min(1),
+  tenantId: z.string().check(z.minLength(1)),
+  challengeId: z.string().check(z.minLength(1)),
   retainUntil: z.iso.date(),
   retentionRule: ruleSchema,
   /** The rule's citation. */
-  reason: z.string().min(1),
+  reason: z.string().check(z.minLength(1)),
   /** The day the deletion was decided on. */
   decidedOn: z.iso.date(),
   deletionStartedAt: z.iso.datetime(),
   deletionCompletedAt: z.iso.datetime(),
   /** Events the challenge had when it was deleted: its chain ran from 1 to this. */
-  eventCount: z.number().int().min(1),
-  itemsDeleted: z.number().int().min(0),
+  eventCount: z.number().check(z.int(), z.gte(1)),
+  itemsDeleted: z.number().check(z.int(), z.gte(0)),
 });
 export type TombstoneRecord = z.infer<typeof tombstoneRecordSchema>;
 

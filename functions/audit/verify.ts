@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { canonicalJson, eventHash } from "../store/event-hash.js";
 import { londonDay } from "../domain/london-time.js";
 import { eventOfLine, exportLineSchema, type ExportLine } from "./export-format.js";
@@ -163,7 +163,7 @@ export async function readFiles(
 
 // --- parsing ---------------------------------------------------------------------------------
 
-function fieldProblems(error: z.ZodError): string {
+function fieldProblems(error: z.core.$ZodError): string {
   // Paths and messages only: the values may be personal data, and the auditor has the file.
   const issues = error.issues.slice(0, 5).map((issue) => {
     const where = issue.path.length === 0 ? "the line" : issue.path.join(".");

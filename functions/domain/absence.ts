@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 
 /**
  * Absences of members of staff, and who covers for them: pure. The staff directory keeps each
@@ -17,8 +17,8 @@ export const COVER_CITATION =
   "the final decision will lie with the Director of Specialist Services or their nominee";
 
 const about = (description: string, example: unknown) => ({ description, examples: [example] });
-const isoDay = z.iso.date().max(10);
-const personId = z.string().trim().min(1).max(128);
+const isoDay = z.iso.date().check(z.maxLength(10));
+const personId = z.string().check(z.trim(), z.minLength(1), z.maxLength(128));
 
 /** How an absence came to be recorded: through the API, or read from the person's out-of-office reply. */
 export const absenceSourceSchema = z.enum(["api", "out_of_office"]);
@@ -26,23 +26,28 @@ export type AbsenceSource = z.infer<typeof absenceSourceSchema>;
 
 /** One absence as the directory keeps it. Days are London calendar days (YYYY-MM-DD), inclusive. */
 export const absenceSchema = z.strictObject({
-  absenceId: z.string().min(1).max(64).meta(about("The absence's id, for ending it", "abs-2026-12-07-1")),
-  from: isoDay.meta(about("The first day of the absence (London)", "2026-12-07")),
-  to: isoDay
-    .optional()
-    .meta(about("The last day of the absence (London); absent: no end was stated", "2026-12-13")),
-  source: absenceSourceSchema.meta(
-    about("How it was recorded: api, or out_of_office (read from an automatic reply)", "api"),
+  absenceId: z
+    .string()
+    .check(
+      z.minLength(1),
+      z.maxLength(64),
+      z.meta(about("The absence's id, for ending it", "abs-2026-12-07-1")),
+    ),
+  from: isoDay.check(z.meta(about("The first day of the absence (London)", "2026-12-07"))),
+  to: z
+    .optional(isoDay)
+    .check(z.meta(about("The last day of the absence (London); absent: no end was stated", "2026-12-13"))),
+  source: absenceSourceSchema.check(
+    z.meta(about("How it was recorded: api, or out_of_office (read from an automatic reply)", "api")),
   ),
-  recordedBy: personId.meta(about("The person id of whoever recorded it", "ism-ida")),
+  recordedBy: personId.check(z.meta(about("The person id of whoever recorded it", "ism-ida"))),
   recordedAt: z.iso
     .datetime()
-    .max(40)
-    .meta(about("When it was recorded (ISO instant)", "2026-12-05T09:00:00.000Z")),
-  endedOn: isoDay
-    .optional()
-    .meta(about("Set when the absence was ended early: the day the person was back", "2026-12-10")),
-  endedBy: personId.optional().meta(about("Who ended it early", "ism-ida")),
+    .check(z.maxLength(40), z.meta(about("When it was recorded (ISO instant)", "2026-12-05T09:00:00.000Z"))),
+  endedOn: z
+    .optional(isoDay)
+    .check(z.meta(about("Set when the absence was ended early: the day the person was back", "2026-12-10"))),
+  endedBy: z.optional(personId).check(z.meta(about("Who ended it early", "ism-ida"))),
 });
 export type Absence = z.infer<typeof absenceSchema>;
 
@@ -52,15 +57,19 @@ export const MAX_ABSENCES = 20;
 /** What a request to record an absence carries (who and when come from the token and the clock). */
 export const recordAbsenceRequestSchema = z
   .strictObject({
-    from: isoDay.meta(about("The first day of the absence (London)", "2026-12-07")),
-    to: isoDay
-      .optional()
-      .meta(about("The last day of the absence (London); leave out when no end is known", "2026-12-13")),
+    from: isoDay.check(z.meta(about("The first day of the absence (London)", "2026-12-07"))),
+    to: z
+      .optional(isoDay)
+      .check(
+        z.meta(about("The last day of the absence (London); leave out when no end is known", "2026-12-13")),
+      ),
   })
-  .refine((r) => r.to === undefined || r.to >= r.from, {
-    message: "the last day must not be before the first",
-    path: ["to"],
-  });
+  .check(
+    z.refine((r) => r.to === undefined || r.to >= r.from, {
+      message: "the last day must not be before the first",
+      path: ["to"],
+    }),
+  );
 export type RecordAbsenceRequest = z.infer<typeof recordAbsenceRequestSchema>;
 
 /** Whether the absence covers the London day `day` (YYYY-MM-DD). */

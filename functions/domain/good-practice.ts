@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { Actor, Channel } from "./challenge/actor.js";
 import { caseRecordSystemSchema } from "./challenge/commands.js";
 import { DomainError } from "./challenge/errors.js";
@@ -13,60 +13,68 @@ import { about } from "./about.js";
  * not part of a challenge; their themes feed the quarterly themes report.
  */
 
-const text = (max: number) => z.string().trim().min(1).max(max);
+const text = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
 
 export const goodPracticeInputSchema = z.strictObject({
   child: z
     .strictObject({
-      caseRecordId: text(64).meta(about("The child's id in the case-record system", "MOS-4821")),
-      caseRecordSystem: caseRecordSystemSchema
-        .optional()
-        .meta(about("The case-record system that id belongs to", "Mosaic")),
+      caseRecordId: text(64).check(z.meta(about("The child's id in the case-record system", "MOS-4821"))),
+      caseRecordSystem: z
+        .optional(caseRecordSystemSchema)
+        .check(z.meta(about("The case-record system that id belongs to", "Mosaic"))),
     })
-    .meta({ description: "The child whose plan the good practice helped (no name)" }),
-  track: trackSchema.meta(about("CP (child protection) or LAC (looked-after child)", "LAC")),
+    .check(z.meta({ description: "The child whose plan the good practice helped (no name)" })),
+  track: trackSchema.check(z.meta(about("CP (child protection) or LAC (looked-after child)", "LAC"))),
   practitioner: z
     .strictObject({
-      name: text(200).meta(about("The practitioner's name", "Kit Inventedson")),
+      name: text(200).check(z.meta(about("The practitioner's name", "Kit Inventedson"))),
       team: z
         .strictObject({
-          id: text(128).optional().meta(about("The team's id in the directory", "team-east")),
-          name: text(200).meta(about("The team's name", "East Children in Care Team")),
+          id: z.optional(text(128)).check(z.meta(about("The team's id in the directory", "team-east"))),
+          name: text(200).check(z.meta(about("The team's name", "East Children in Care Team"))),
         })
-        .meta({ description: "Their team" }),
+        .check(z.meta({ description: "Their team" })),
     })
-    .meta({ description: "Whose good practice it was" }),
+    .check(z.meta({ description: "Whose good practice it was" })),
   /** The practitioner's first line manager: the notification goes to them. */
   firstLineManager: z
     .strictObject({
-      name: text(200).meta(about("The manager's name", "Lena Fictive")),
-      email: z.email().max(254).optional().meta(about("Their email", "lena.fictive@example.org")),
+      name: text(200).check(z.meta(about("The manager's name", "Lena Fictive"))),
+      email: z
+        .optional(z.email().check(z.maxLength(254)))
+        .check(z.meta(about("Their email", "lena.fictive@example.org"))),
     })
-    .meta({ description: "The practitioner's first line manager: the notification goes to them" }),
+    .check(z.meta({ description: "The practitioner's first line manager: the notification goes to them" })),
   /** Set when the practitioner works for a partner agency rather than children's social care. */
   partnerAgency: z
-    .strictObject({
-      id: text(128).meta(about("The agency's id", "health-trust")),
-      name: text(200).meta(about("The agency's name", "Riverside Health Trust")),
-    })
-    .optional()
-    .meta({
-      description: "Set when the practitioner works for a partner agency, not children's social care",
-    }),
+    .optional(
+      z.strictObject({
+        id: text(128).check(z.meta(about("The agency's id", "health-trust"))),
+        name: text(200).check(z.meta(about("The agency's name", "Riverside Health Trust"))),
+      }),
+    )
+    .check(
+      z.meta({
+        description: "Set when the practitioner works for a partner agency, not children's social care",
+      }),
+    ),
   /** "either in the overall progress of a child's plan or a piece of work within this" */
   about: z
-    .enum(["overall_progress", "piece_of_work"])
-    .optional()
-    .meta(about("The overall progress of the child's plan, or a piece of work within it", "piece_of_work")),
-  whatWasGood: text(10_000).meta(
-    about("What was good, and its difference for the child", "Direct work helped Mia say what she wanted."),
+    .optional(z.enum(["overall_progress", "piece_of_work"]))
+    .check(
+      z.meta(
+        about("The overall progress of the child's plan, or a piece of work within it", "piece_of_work"),
+      ),
+    ),
+  whatWasGood: text(10_000).check(
+    z.meta(
+      about("What was good, and its difference for the child", "Direct work helped Mia say what she wanted."),
+    ),
   ),
   /** Theme ids from the protocol, for the quarterly report. */
   themes: z
-    .array(text(128))
-    .max(20)
-    .optional()
-    .meta(about("Theme ids from the protocol, for the quarterly report", ["review_preparation"])),
+    .optional(z.array(text(128)).check(z.maxLength(20)))
+    .check(z.meta(about("Theme ids from the protocol, for the quarterly report", ["review_preparation"]))),
 });
 export type GoodPracticeInput = z.infer<typeof goodPracticeInputSchema>;
 

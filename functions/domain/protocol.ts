@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { about } from "./about.js";
 
 /**
@@ -11,8 +11,10 @@ import { about } from "./about.js";
 
 const slug = z
   .string()
-  .regex(/^[a-z][a-z0-9_-]*$/, "a lower-case identifier: letters, digits, '-' and '_'")
-  .max(64);
+  .check(
+    z.regex(/^[a-z][a-z0-9_-]*$/, "a lower-case identifier: letters, digits, '-' and '_'"),
+    z.maxLength(64),
+  );
 
 export const trackSchema = z.enum(["CP", "LAC"]);
 export type Track = z.infer<typeof trackSchema>;
@@ -28,11 +30,11 @@ export type RaiserRole = z.infer<typeof raiserRoleSchema>;
 export const recipientSchema = z.object({
   role: slug,
   /** The protocol's own words for the role, e.g. "Principal Manager". */
-  title: z.string().min(1),
+  title: z.string().check(z.minLength(1)),
 });
 export type Recipient = z.infer<typeof recipientSchema>;
 
-export const citationSchema = z.string().min(1);
+export const citationSchema = z.string().check(z.minLength(1));
 
 /**
  * A length of time as a seed states it: working days (weekends, bank holidays and closure days
@@ -43,8 +45,10 @@ export const windowUnitSchema = z.enum(["working_days", "calendar_days", "weeks"
 export type WindowUnit = z.infer<typeof windowUnitSchema>;
 
 export const windowSchema = z.strictObject({
-  length: z.number().int().min(1).max(60).meta(about("How many units the window lasts", 3)),
-  unit: windowUnitSchema.meta(about("The unit: working_days, calendar_days or weeks", "working_days")),
+  length: z.number().check(z.int(), z.gte(1), z.lte(60), z.meta(about("How many units the window lasts", 3))),
+  unit: windowUnitSchema.check(
+    z.meta(about("The unit: working_days, calendar_days or weeks", "working_days")),
+  ),
 });
 export type Window = z.infer<typeof windowSchema>;
 
@@ -66,9 +70,9 @@ export const DEFAULT_RAISER_DECISION_WINDOW: Window = { length: 1, unit: "workin
 export const stageSchema = z.object({
   id: slug,
   /** Short label, e.g. "Stage 2", "Level 3". */
-  label: z.string().min(1),
+  label: z.string().check(z.minLength(1)),
   /** The protocol's name for the stage or its form, e.g. "CP- resolution process stage 1". */
-  title: z.string().min(1),
+  title: z.string().check(z.minLength(1)),
   /** Informal stages are recorded on the child's file but precede the formal process. */
   informal: z.boolean(),
   recipient: recipientSchema,
@@ -76,21 +80,21 @@ export const stageSchema = z.object({
    * Co-equal recipients alongside `recipient` (003 stage 3: "The Heads of Service (from A & I and
    * CPRU)"): each is sent the stage and each may acknowledge, respond and record its meeting.
    */
-  coRecipients: z.array(recipientSchema).optional(),
+  coRecipients: z.optional(z.array(recipientSchema)),
   /** When the challenge is with a partner agency rather than children's social care (Halton CP). */
-  partnerRecipient: recipientSchema.optional(),
+  partnerRecipient: z.optional(recipientSchema),
   copyTo: z.array(recipientSchema),
   /** The stage's window in working days (reports add these up); see `window` for other units. */
-  responseWindowWorkingDays: z.number().int().min(1).max(60),
+  responseWindowWorkingDays: z.number().check(z.int(), z.gte(1), z.lte(60)),
   /**
    * The window as the seed states it, when that is not in working days (000's two-week steps), or
    * when the seed gives two windows for the stage: the shorter is taken (it protects the child) and
    * both sentences are cited (`citation` for the one taken, `alsoCitation` for the other). Absent:
    * `responseWindowWorkingDays` working days. The deadline is a resolution deadline: "resolved by".
    */
-  window: windowSchema
-    .extend({ citation: citationSchema, alsoCitation: citationSchema.optional() })
-    .optional(),
+  window: z.optional(
+    z.extend(windowSchema, { citation: citationSchema, alsoCitation: z.optional(citationSchema) }),
+  ),
   meeting: z.boolean(),
   /** What happens when the deadline passes with no response. */
   onNoResponse: deadlineActionSchema,
@@ -98,21 +102,21 @@ export const stageSchema = z.object({
    * What happens when the deadline passes with a response but no resolution (a holding reply must
    * not stop the ladder). Absent: `ask_raiser`, the reading that never lets a challenge stall.
    */
-  onNoResolution: z.object({ action: deadlineActionSchema, citation: citationSchema }).optional(),
+  onNoResolution: z.optional(z.object({ action: deadlineActionSchema, citation: citationSchema })),
   /** How long the raiser has to decide when asked (`ask_raiser`). Absent: 1 working day. */
-  raiserDecisionWindow: windowSchema.optional(),
+  raiserDecisionWindow: z.optional(windowSchema),
   /** Title of the case note written to the child's record for this stage. */
-  caseNoteTitle: z.string().min(1),
+  caseNoteTitle: z.string().check(z.minLength(1)),
   /**
    * Headings the case note must contain, where the protocol lists them (000: "LCS Case Notes to
    * Include: query, action, outcome"). Optional: most protocols name the note but not its contents.
    */
-  caseNoteIncludes: z.array(z.string().min(1)).min(1).optional(),
+  caseNoteIncludes: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
   /**
    * Where a failed action plan agreed at this stage reopens the challenge. Default: this stage
    * (the stage last exited). Rotherham's stage 4 reverts to stage 3.
    */
-  reopenAtStageId: slug.optional(),
+  reopenAtStageId: z.optional(slug),
   citation: citationSchema,
 });
 export type Stage = z.infer<typeof stageSchema>;
@@ -149,11 +153,11 @@ export const referralPolicySchema = z.object({
   /** `any_point`: from raising onwards; `after_final_stage`: only once the last stage has been exited unresolved. */
   when: z.enum(["any_point", "after_final_stage"]),
   /** Which raiser roles may refer (Cafcass referral is an IRO power). */
-  raiserRoles: z.array(raiserRoleSchema).min(1),
+  raiserRoles: z.array(raiserRoleSchema).check(z.minLength(1)),
   /** Roles whose approval is required before the referral is made, in any order. Empty: none. */
   approvalBy: z.array(recipientSchema),
   /** Statements the raiser must confirm when referring, e.g. "independent legal advice sought". */
-  attestations: z.array(z.object({ id: slug, text: z.string().min(1) })),
+  attestations: z.array(z.object({ id: slug, text: z.string().check(z.minLength(1)) })),
   /**
    * Whether the escalation carries on once the referral is made (true), or the referral replaces
    * it (false: nobody moves the challenge up the ladder any more). Where the seed is silent, true:
@@ -161,13 +165,13 @@ export const referralPolicySchema = z.object({
    */
   concurrentWithEscalation: z.boolean(),
   /** The seed's words for `concurrentWithEscalation`, where it says what the referral does to the ladder. */
-  concurrency: z.object({ citation: citationSchema }).optional(),
+  concurrency: z.optional(z.object({ citation: citationSchema })),
   /** Who receives the referral. */
   recipient: recipientSchema,
   /** Documents that must accompany the referral (Rotherham's referral pack). */
-  documents: z.array(z.string().min(1)),
+  documents: z.array(z.string().check(z.minLength(1))),
   /** A decision owed once the referral is made (003: the Partnership Manager's course of action). */
-  decision: postLadderDecisionSchema.optional(),
+  decision: z.optional(postLadderDecisionSchema),
   citation: citationSchema,
 });
 export type ReferralPolicy = z.infer<typeof referralPolicySchema>;
@@ -175,100 +179,104 @@ export type ReferralPolicy = z.infer<typeof referralPolicySchema>;
 export const trackProtocolSchema = z
   .object({
     track: trackSchema,
-    stages: z.array(stageSchema).min(1),
+    stages: z.array(stageSchema).check(z.minLength(1)),
     /** Whole-process target from the first formal stage, where the protocol states one. */
-    totalTargetWorkingDays: z.number().int().min(1).optional(),
+    totalTargetWorkingDays: z.optional(z.number().check(z.int(), z.gte(1))),
     bypass: z.object({ IRO: bypassRuleSchema, CPC: bypassRuleSchema }),
     /**
      * Where the protocol lets a raiser go straight to the first formal stage, skipping the informal
      * stage without it counting as a bypass (Halton: "Stage 2 alert may be initiated immediately").
      * Absent: starting above the first stage is a bypass like any other.
      */
-    informalStageOptional: z.object({ citation: citationSchema }).optional(),
-    cafcass: referralPolicySchema.optional(),
-    partnership: referralPolicySchema.optional(),
+    informalStageOptional: z.optional(z.object({ citation: citationSchema })),
+    cafcass: z.optional(referralPolicySchema),
+    partnership: z.optional(referralPolicySchema),
     /**
      * Where the raiser may "maintain their position" after the last stage: the difference is noted
      * and a named role decides whether to uphold it, within a window (000).
      */
-    difference: postLadderDecisionSchema.optional(),
+    difference: z.optional(postLadderDecisionSchema),
     /** What a raiser of a given role is told to do when the ladder is exhausted (e.g. Nottingham CPCs). */
-    endOfLadderGuidance: z.partialRecord(raiserRoleSchema, z.string().min(1)),
+    endOfLadderGuidance: z.partialRecord(raiserRoleSchema, z.string().check(z.minLength(1))),
   })
-  .superRefine((track, ctx) => {
-    const ids = new Set<string>();
-    track.stages.forEach((stage, index) => {
-      if (ids.has(stage.id)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["stages", index, "id"],
-          message: `duplicate stage id ${stage.id}`,
-        });
-      }
-      ids.add(stage.id);
-      if (stage.informal && index !== 0) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["stages", index, "informal"],
-          message: "only the first stage of a ladder can be informal",
-        });
-      }
-    });
-    if (track.informalStageOptional !== undefined && track.stages[0]?.informal !== true) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["informalStageOptional"],
-        message: "informalStageOptional needs an informal first stage",
+  .check(
+    z.superRefine((track, ctx) => {
+      const ids = new Set<string>();
+      track.stages.forEach((stage, index) => {
+        if (ids.has(stage.id)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["stages", index, "id"],
+            message: `duplicate stage id ${stage.id}`,
+          });
+        }
+        ids.add(stage.id);
+        if (stage.informal && index !== 0) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["stages", index, "informal"],
+            message: "only the first stage of a ladder can be informal",
+          });
+        }
       });
-    }
-    track.stages.forEach((stage, index) => {
-      if (stage.reopenAtStageId !== undefined && !ids.has(stage.reopenAtStageId)) {
+      if (track.informalStageOptional !== undefined && track.stages[0]?.informal !== true) {
         ctx.addIssue({
           code: "custom",
-          path: ["stages", index, "reopenAtStageId"],
-          message: `no stage ${stage.reopenAtStageId} on this ladder`,
+          path: ["informalStageOptional"],
+          message: "informalStageOptional needs an informal first stage",
         });
       }
-    });
-  });
+      track.stages.forEach((stage, index) => {
+        if (stage.reopenAtStageId !== undefined && !ids.has(stage.reopenAtStageId)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["stages", index, "reopenAtStageId"],
+            message: `no stage ${stage.reopenAtStageId} on this ladder`,
+          });
+        }
+      });
+    }),
+  );
 export type TrackProtocol = z.infer<typeof trackProtocolSchema>;
 
-export const themeSchema = z.object({ id: slug, label: z.string().min(1) });
+export const themeSchema = z.object({ id: slug, label: z.string().check(z.minLength(1)) });
 export type Theme = z.infer<typeof themeSchema>;
 
 export const protocolSchema = z
   .object({
     id: slug,
-    name: z.string().min(1),
+    name: z.string().check(z.minLength(1)),
     /** Where the text came from: the seed file under docs/seeds. */
-    source: z.object({ file: z.string().min(1), title: z.string().min(1) }),
+    source: z.object({ file: z.string().check(z.minLength(1)), title: z.string().check(z.minLength(1)) }),
     /** What the authority calls its raisers, e.g. Halton's "IRM". */
-    raiserTitles: z.object({ IRO: z.string().min(1), CPC: z.string().min(1) }),
+    raiserTitles: z.object({ IRO: z.string().check(z.minLength(1)), CPC: z.string().check(z.minLength(1)) }),
     tracks: z.partialRecord(trackSchema, trackProtocolSchema),
-    themes: z.array(themeSchema).min(1),
+    themes: z.array(themeSchema).check(z.minLength(1)),
     /** Working days before a deadline at which the recipient is reminded; 0 for no reminder. */
-    reminderWorkingDaysBeforeDeadline: z.number().int().min(0).max(10),
+    reminderWorkingDaysBeforeDeadline: z.number().check(z.int(), z.gte(0), z.lte(10)),
     goodPracticeNotifications: z.boolean(),
   })
-  .superRefine((protocol, ctx) => {
-    for (const key of trackSchema.options) {
-      const track = protocol.tracks[key];
-      if (track !== undefined && track.track !== key) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["tracks", key, "track"],
-          message: `track ${track.track} filed under ${key}`,
-        });
+  .check(
+    z.superRefine((protocol, ctx) => {
+      for (const key of trackSchema.options) {
+        const track = protocol.tracks[key];
+        if (track !== undefined && track.track !== key) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["tracks", key, "track"],
+            message: `track ${track.track} filed under ${key}`,
+          });
+        }
       }
-    }
-    if (protocol.tracks.CP === undefined && protocol.tracks.LAC === undefined) {
-      ctx.addIssue({ code: "custom", path: ["tracks"], message: "a protocol needs at least one track" });
-    }
-    const themeIds = protocol.themes.map((t) => t.id);
-    if (new Set(themeIds).size !== themeIds.length) {
-      ctx.addIssue({ code: "custom", path: ["themes"], message: "theme ids must be unique" });
-    }
-  });
+      if (protocol.tracks.CP === undefined && protocol.tracks.LAC === undefined) {
+        ctx.addIssue({ code: "custom", path: ["tracks"], message: "a protocol needs at least one track" });
+      }
+      const themeIds = protocol.themes.map((t) => t.id);
+      if (new Set(themeIds).size !== themeIds.length) {
+        ctx.addIssue({ code: "custom", path: ["themes"], message: "theme ids must be unique" });
+      }
+    }),
+  );
 export type Protocol = z.infer<typeof protocolSchema>;
 
 /** Parses untrusted protocol data (tenant configuration, presets) into a checked Protocol. */

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { addDays, addMonths, isCalendarDay } from "./london-time.js";
 import type { Track } from "./protocol.js";
 import { about } from "./about.js";
@@ -38,12 +38,8 @@ export type RetentionRule = keyof typeof RETENTION_RULES;
 /** The tenant setting: the birthday until which child-protection records are kept (18 to 100). */
 export const retentionSettingsSchema = z.strictObject({
   childProtectionUntilAge: z
-    .number()
-    .int()
-    .min(18)
-    .max(100)
-    .optional()
-    .meta(about("CP records are kept until this birthday (18 to 100)", 25)),
+    .optional(z.number().check(z.int(), z.gte(18), z.lte(100)))
+    .check(z.meta(about("CP records are kept until this birthday (18 to 100)", 25))),
 });
 export type RetentionSettings = z.infer<typeof retentionSettingsSchema>;
 

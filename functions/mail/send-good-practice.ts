@@ -60,16 +60,15 @@ const RECIPIENT_ROLE = "first_line_manager";
 const KIND = "good_practice";
 
 /** The notification as store/good-practice-store.ts writes it. */
-export const storedGoodPracticeSchema = goodPracticeInputSchema
-  .extend({
-    id: z.string().min(1).max(128),
-    protocolId: z.string().min(1),
-    recordedAt: z.iso.datetime(),
-    recordedBy: actorSchema,
-    channel: channelSchema,
-    recordedAs: z.enum(["case_note", "partner_email"]),
-  })
-  .strict();
+export const storedGoodPracticeSchema = z.strictObject({
+  ...goodPracticeInputSchema.shape,
+  id: z.string().min(1).max(128),
+  protocolId: z.string().min(1),
+  recordedAt: z.iso.datetime(),
+  recordedBy: actorSchema,
+  channel: channelSchema,
+  recordedAs: z.enum(["case_note", "partner_email"]),
+});
 
 export const goodPracticeItemSchema = z.strictObject({
   [TABLE.partitionKey]: z.string().min(1),

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { previousQuarter, quarterOf } from "../domain/quarters.js";
 import { londonDay } from "../domain/london-time.js";
 import { findPreset } from "../domain/presets/index.js";
@@ -18,13 +18,17 @@ import { publishQuarter } from "./benchmark.js";
  */
 
 const environmentSchema = z.object({
-  TABLE_NAME: z.string().min(1),
+  TABLE_NAME: z.string().check(z.minLength(1)),
   /** Comma-separated tenant ids of the deployment (the CDK context `tenantIds`). */
-  BENCHMARK_TENANT_IDS: z.string().transform((value, ctx) => {
-    const ids = parseTenantIdList(value);
-    if (ids === undefined) ctx.addIssue({ code: "custom", message: "comma-separated tenant ids" });
-    return ids ?? [];
-  }),
+  BENCHMARK_TENANT_IDS: z.pipe(
+    z.string(),
+    z.transform((value, ctx) => {
+      const ids = parseTenantIdList(value);
+      if (ids === undefined)
+        ctx.issues.push({ code: "custom", message: "comma-separated tenant ids", input: value });
+      return ids ?? [];
+    }),
+  ),
 });
 
 export interface PublishedSummary {

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { documentClient } from "../shared/clients.js";
 import { now } from "../shared/clock.js";
 import { countMetrics, logger, withLambdaContext } from "../shared/observability.js";
@@ -14,15 +14,19 @@ import { runRetention, type RetentionReport } from "./run-retention.js";
  */
 
 const environmentSchema = z.object({
-  TABLE_NAME: z.string().min(1),
+  TABLE_NAME: z.string().check(z.minLength(1)),
   /** Comma-separated tenant ids of the deployment (the CDK context `tenantIds`). */
-  RETENTION_TENANT_IDS: z.string().transform((value, ctx) => {
-    const ids = parseTenantIdList(value);
-    if (ids === undefined) ctx.addIssue({ code: "custom", message: "comma-separated tenant ids" });
-    return ids ?? [];
-  }),
+  RETENTION_TENANT_IDS: z.pipe(
+    z.string(),
+    z.transform((value, ctx) => {
+      const ids = parseTenantIdList(value);
+      if (ids === undefined)
+        ctx.issues.push({ code: "custom", message: "comma-separated tenant ids", input: value });
+      return ids ?? [];
+    }),
+  ),
   /** Deletions per run at most; the next run carries on. */
-  RETENTION_MAX_DELETIONS: z.coerce.number().int().min(1).max(10_000).default(500),
+  RETENTION_MAX_DELETIONS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(10_000)), 500),
 });
 
 export async function deleteExpired(

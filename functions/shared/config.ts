@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 
 /**
  * The environment a handler runs with, read and validated once per process (on first use, so
@@ -9,16 +9,16 @@ import * as z from "zod";
  */
 export const configSchema = z.object({
   /** The single DynamoDB table: challenges, events, tenant configuration, idempotency records. */
-  TABLE_NAME: z.string().min(1),
+  TABLE_NAME: z.string().check(z.minLength(1)),
   /** The per-challenge workflow; the API starts one execution per raised challenge. */
-  STATE_MACHINE_ARN: z.string().regex(/^arn:aws[a-z-]*:states:/, "a Step Functions state machine ARN"),
+  STATE_MACHINE_ARN: z
+    .string()
+    .check(z.regex(/^arn:aws[a-z-]*:states:/, "a Step Functions state machine ARN")),
   /** How long an Idempotency-Key is remembered. 24 hours by default (the IETF draft's suggestion). */
-  IDEMPOTENCY_TTL_SECONDS: z.coerce
-    .number()
-    .int()
-    .min(60)
-    .max(7 * 24 * 3600)
-    .default(24 * 3600),
+  IDEMPOTENCY_TTL_SECONDS: z._default(
+    z.coerce.number().check(z.int(), z.gte(60), z.lte(7 * 24 * 3600)),
+    24 * 3600,
+  ),
 });
 export type Config = z.infer<typeof configSchema>;
 

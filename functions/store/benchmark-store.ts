@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { about } from "../domain/about.js";
 import { QUARTER_PATTERN } from "../domain/quarters.js";
 import { CorruptItemError, parseItem, withoutUndefined } from "./items.js";
@@ -12,33 +12,39 @@ import { ENTITY, keys } from "./table.js";
  * authority's figure, so nothing in it can be read back to one authority.
  */
 
-const childCount = z.number().int().min(0).max(1_000_000);
+const childCount = z.number().check(z.int(), z.gte(0), z.lte(1_000_000));
 
 export const participationSchema = z.strictObject({
   optedIn: z.boolean(),
-  childrenLookedAfter: childCount.optional(),
-  childrenOnProtectionPlans: childCount.optional(),
+  childrenLookedAfter: z.optional(childCount),
+  childrenOnProtectionPlans: z.optional(childCount),
   /** The person who last changed it (id), and when. */
-  updatedBy: z.string().min(1).max(128),
+  updatedBy: z.string().check(z.minLength(1), z.maxLength(128)),
   updatedAt: z.iso.datetime(),
 });
 export type Participation = z.infer<typeof participationSchema>;
 
 const metricKind = z
   .enum(["share", "per_100_children", "working_days"])
-  .meta(about("share: 0-1; per_100_children: a rate; working_days: a count of days", "share"));
-const key = z.string().meta(about("The figure's stable key", "median_working_days_to_resolution"));
-const label = z.string().meta(about("The figure in words", "Median working days from raising to resolution"));
+  .check(z.meta(about("share: 0-1; per_100_children: a rate; working_days: a count of days", "share")));
+const key = z.string().check(z.meta(about("The figure's stable key", "median_working_days_to_resolution")));
+const label = z
+  .string()
+  .check(z.meta(about("The figure in words", "Median working days from raising to resolution")));
 const quartile = (which: string, example: number) =>
-  z.number().meta(about(`The ${which} of the authorities' figures, rounded to the figure's step`, example));
+  z
+    .number()
+    .check(z.meta(about(`The ${which} of the authorities' figures, rounded to the figure's step`, example)));
 
 export const distributionSchema = z.discriminatedUnion("suppressed", [
   z.strictObject({
     key,
     label,
     kind: metricKind,
-    suppressed: z.literal(false).meta(about("false: the figure is shown", false)),
-    authorities: z.number().int().min(5).meta(about("How many authorities have the figure (at least 5)", 7)),
+    suppressed: z.literal(false).check(z.meta(about("false: the figure is shown", false))),
+    authorities: z
+      .number()
+      .check(z.int(), z.gte(5), z.meta(about("How many authorities have the figure (at least 5)", 7))),
     lowerQuartile: quartile("lower quartile", 6),
     median: quartile("median", 8),
     upperQuartile: quartile("upper quartile", 11),
@@ -47,18 +53,22 @@ export const distributionSchema = z.discriminatedUnion("suppressed", [
     key,
     label,
     kind: metricKind,
-    suppressed: z.literal(true).meta(about("true: too few authorities have the figure to show it", true)),
-    reason: z.string().meta(about("Why it is not shown", "fewer than 5 authorities have this figure")),
+    suppressed: z
+      .literal(true)
+      .check(z.meta(about("true: too few authorities have the figure to show it", true))),
+    reason: z
+      .string()
+      .check(z.meta(about("Why it is not shown", "fewer than 5 authorities have this figure"))),
   }),
 ]);
 
 export const publishedBenchmarkSchema = z.strictObject({
-  quarter: z.string().regex(QUARTER_PATTERN),
+  quarter: z.string().check(z.regex(QUARTER_PATTERN)),
   /** The instant the figures are as at. */
   asAt: z.iso.datetime(),
   publishedAt: z.iso.datetime(),
   /** How many authorities contributed (all opted in); at least 5 or every figure is suppressed. */
-  authorities: z.number().int().min(0),
+  authorities: z.number().check(z.int(), z.gte(0)),
   distribution: z.array(distributionSchema),
 });
 export type PublishedBenchmark = z.infer<typeof publishedBenchmarkSchema>;

@@ -9,7 +9,7 @@ import {
   type QueryCommandInput,
   type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { ChallengeEvent } from "../domain/challenge/events.js";
 import { startsRun } from "../domain/challenge/runs.js";
 import type { ChallengeState } from "../domain/challenge/state.js";
@@ -562,14 +562,14 @@ function storedChallenge(item: SnapshotItem): StoredChallenge {
 }
 
 const taskTokenItemSchema = z.strictObject({
-  pk: z.string().min(1),
+  pk: z.string().check(z.minLength(1)),
   sk: z.literal(TASK_TOKEN_SK),
   entity: z.literal(TASK_TOKEN_ENTITY),
-  tenantId: z.string().min(1),
-  challengeId: z.string().min(1),
-  stageId: z.string().min(1),
+  tenantId: z.string().check(z.minLength(1)),
+  challengeId: z.string().check(z.minLength(1)),
+  stageId: z.string().check(z.minLength(1)),
   /** Step Functions task tokens are at most 2,048 characters. */
-  token: z.string().min(1).max(2048),
+  token: z.string().check(z.minLength(1), z.maxLength(2048)),
   savedAt: z.iso.datetime(),
 });
 

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { raiserRoleSchema, trackSchema } from "../domain/protocol.js";
 import { actorRoleSchema, channelSchema } from "../domain/challenge/actor.js";
 import {
@@ -24,32 +24,41 @@ import { ENTITY } from "./table.js";
  * are kept for decades, and must stay readable when the rules for new input are tightened.
  */
 
-const instant = z.iso.datetime({ offset: true }).meta({ examples: ["2026-05-14T09:30:00.000Z"] });
-const day = z.iso.date().meta({ examples: ["2026-05-29"] });
-const id = z.string().min(1).max(128);
-const hash = z.string().regex(/^[0-9a-f]{64}$/, "a SHA-256 hex digest");
+const instant = z.iso.datetime({ offset: true }).check(z.meta({ examples: ["2026-05-14T09:30:00.000Z"] }));
+const day = z.iso.date().check(z.meta({ examples: ["2026-05-29"] }));
+const id = z.string().check(z.minLength(1), z.maxLength(128));
+const hash = z.string().check(z.regex(/^[0-9a-f]{64}$/, "a SHA-256 hex digest"));
 
 const actorSchema = z.strictObject({
-  id: id.meta(about("The person's (or client's) id: the access token's subject, never a name", "iro-priya")),
-  role: actorRoleSchema.meta(about("The role they acted in", "IRO")),
+  id: id.check(
+    z.meta(about("The person's (or client's) id: the access token's subject, never a name", "iro-priya")),
+  ),
+  role: actorRoleSchema.check(z.meta(about("The role they acted in", "IRO"))),
 });
 const recipientSchema = z.strictObject({
-  role: z.string().min(1).meta(about("The directory role", "team_manager")),
-  title: z.string().meta(about("The role's title in the protocol's own words", "Principal Manager")),
+  role: z.string().check(z.minLength(1), z.meta(about("The directory role", "team_manager"))),
+  title: z.string().check(z.meta(about("The role's title in the protocol's own words", "Principal Manager"))),
 });
 
 export const assigneeSchema = z.strictObject({
   ...recipientSchema.shape,
-  personId: id.meta(about("The person in the directory who holds the role", "pm-east-lena")),
-  email: z.string().min(1).meta(about("Where they are emailed", "lena.fictive@example.org")),
-  actingFor: id
-    .optional()
-    .meta(
-      about("Set when this is the named cover of an absent holder: the holder's person id", "tm-north-carl"),
+  personId: id.check(z.meta(about("The person in the directory who holds the role", "pm-east-lena"))),
+  email: z
+    .string()
+    .check(z.minLength(1), z.meta(about("Where they are emailed", "lena.fictive@example.org"))),
+  actingFor: z
+    .optional(id)
+    .check(
+      z.meta(
+        about(
+          "Set when this is the named cover of an absent holder: the holder's person id",
+          "tm-north-carl",
+        ),
+      ),
     ),
 });
 
-const absenceFactsSchema = z.strictObject({ personId: id, from: day, to: day.optional() });
+const absenceFactsSchema = z.strictObject({ personId: id, from: day, to: z.optional(day) });
 
 /** The form as raised; its fields are described where the request defines them (commands.ts). */
 const challengeFormSchema = documentedLike(
@@ -62,10 +71,10 @@ const challengeFormSchema = documentedLike(
     }),
     track: trackSchema,
     raiserRole: raiserRoleSchema,
-    socialWorker: z.strictObject({ name: z.string(), email: z.string().optional() }),
+    socialWorker: z.strictObject({ name: z.string(), email: z.optional(z.string()) }),
     team: z.strictObject({ id, name: z.string() }),
     teamManagerName: z.string(),
-    partnerAgency: z.strictObject({ id, name: z.string() }).optional(),
+    partnerAgency: z.optional(z.strictObject({ id, name: z.string() })),
     worries: z.string(),
     actionsTaken: z.string(),
     impactOnChild: z.string(),
@@ -84,192 +93,232 @@ const escalationKindSchema = z.enum(["requested", "no_response", "bypass"]);
 const deadlineSituationSchema = z.enum(["no_response", "no_resolution"]);
 
 const openStageSchema = z.strictObject({
-  stageId: id.meta(about("The stage's id in the protocol (GET /v1/config lists them)", "stage_1")),
-  stageIndex: z.number().int().min(0).meta(about("Its place on the ladder, from 0", 0)),
-  via: stageOpenedViaSchema.meta(
-    about(
-      "How it opened: raised, escalated, auto_escalated (deadline passed), bypassed or reopened",
-      "raised",
+  stageId: id.check(z.meta(about("The stage's id in the protocol (GET /v1/config lists them)", "stage_1"))),
+  stageIndex: z.number().check(z.int(), z.gte(0), z.meta(about("Its place on the ladder, from 0", 0))),
+  via: stageOpenedViaSchema.check(
+    z.meta(
+      about(
+        "How it opened: raised, escalated, auto_escalated (deadline passed), bypassed or reopened",
+        "raised",
+      ),
     ),
   ),
-  openedAt: instant.meta({ description: "When it opened" }),
-  deadline: instant.meta({
-    description: "When it must be resolved by (a resolution deadline: a response does not stop the clock)",
-  }),
-  assignee: assigneeSchema.meta({ description: "Who must answer: the holder of the stage's recipient role" }),
+  openedAt: instant.check(z.meta({ description: "When it opened" })),
+  deadline: instant.check(
+    z.meta({
+      description: "When it must be resolved by (a resolution deadline: a response does not stop the clock)",
+    }),
+  ),
+  assignee: assigneeSchema.check(
+    z.meta({ description: "Who must answer: the holder of the stage's recipient role" }),
+  ),
   coAssignees: z
-    .array(assigneeSchema)
-    .default([])
-    .meta({ description: "Who must answer beside the recipient (a partner agency's recipient)" }),
-  copyTo: z.array(assigneeSchema).meta({ description: "Who is copied on the stage's emails" }),
-  acknowledgedAt: instant.optional().meta({ description: "When the recipient acknowledged it" }),
+    ._default(z.array(assigneeSchema), [])
+    .check(z.meta({ description: "Who must answer beside the recipient (a partner agency's recipient)" })),
+  copyTo: z.array(assigneeSchema).check(z.meta({ description: "Who is copied on the stage's emails" })),
+  acknowledgedAt: z.optional(instant).check(z.meta({ description: "When the recipient acknowledged it" })),
   acknowledgements: z
-    .array(
-      z.strictObject({
-        personId: id.meta(about("Who acknowledged", "tm-north-carl")),
-        at: instant.meta({ description: "When" }),
-        channel: channelSchema.meta(about("How: link (from the email), email (a reply) or api", "link")),
-      }),
+    .optional(
+      z.array(
+        z.strictObject({
+          personId: id.check(z.meta(about("Who acknowledged", "tm-north-carl"))),
+          at: instant.check(z.meta({ description: "When" })),
+          channel: channelSchema.check(
+            z.meta(about("How: link (from the email), email (a reply) or api", "link")),
+          ),
+        }),
+      ),
     )
-    .optional()
-    .meta({ description: "Each recipient's acknowledgement, first one each" }),
+    .check(z.meta({ description: "Each recipient's acknowledgement, first one each" })),
   responses: z
     .array(
       z.strictObject({
-        at: instant.meta({ description: "When it was recorded" }),
-        response: z.string().meta(about("The response", "The plan will be written by Friday.")),
+        at: instant.check(z.meta({ description: "When it was recorded" })),
+        response: z.string().check(z.meta(about("The response", "The plan will be written by Friday."))),
       }),
     )
-    .meta({ description: "The responses recorded at this stage, oldest first" }),
+    .check(z.meta({ description: "The responses recorded at this stage, oldest first" })),
   meetings: z
     .array(
       z.strictObject({
-        heldOn: day.meta({ description: "The London date it was held" }),
-        attendees: z.array(z.string()).meta(about("Who attended", ["Priya Testwell (IRO)"])),
-        summary: z.string().meta(about("What it agreed", "Agreed to hold a core group.")),
+        heldOn: day.check(z.meta({ description: "The London date it was held" })),
+        attendees: z.array(z.string()).check(z.meta(about("Who attended", ["Priya Testwell (IRO)"]))),
+        summary: z.string().check(z.meta(about("What it agreed", "Agreed to hold a core group."))),
       }),
     )
-    .meta({ description: "The meetings recorded at this stage" }),
-  raiserAlertedAt: instant
-    .optional()
-    .meta({ description: "When the raiser was told the deadline had passed" }),
-  raiserAlertReason: deadlineSituationSchema
-    .optional()
-    .meta(about("Why the raiser was told: no_response or no_resolution", "no_response")),
-  raiserDecisionBy: instant.optional().meta({
-    description: "When the raiser must decide by (resolve, or escalate with reasons); it escalates after",
-  }),
-  remindedAt: instant.optional().meta({ description: "When the recipient was reminded before the deadline" }),
+    .check(z.meta({ description: "The meetings recorded at this stage" })),
+  raiserAlertedAt: z
+    .optional(instant)
+    .check(z.meta({ description: "When the raiser was told the deadline had passed" })),
+  raiserAlertReason: z
+    .optional(deadlineSituationSchema)
+    .check(z.meta(about("Why the raiser was told: no_response or no_resolution", "no_response"))),
+  raiserDecisionBy: z.optional(instant).check(
+    z.meta({
+      description: "When the raiser must decide by (resolve, or escalate with reasons); it escalates after",
+    }),
+  ),
+  remindedAt: z
+    .optional(instant)
+    .check(z.meta({ description: "When the recipient was reminded before the deadline" })),
 });
 
 const smartActionFields = {
-  id: id.meta(about("The action's id", "action-1")),
-  action: z.string().meta(about("What is to be done", "Write the placement plan")),
-  byWhen: day.meta({ description: "The London date it is to be done by" }),
-  byWhom: z.string().meta(about("Who will do it", "Kit Inventedson, social worker")),
+  id: id.check(z.meta(about("The action's id", "action-1"))),
+  action: z.string().check(z.meta(about("What is to be done", "Write the placement plan"))),
+  byWhen: day.check(z.meta({ description: "The London date it is to be done by" })),
+  byWhom: z.string().check(z.meta(about("Who will do it", "Kit Inventedson, social worker"))),
 };
 
 const trackedActionSchema = z.strictObject({
   ...smartActionFields,
-  status: z.enum(["open", "completed", "missed"]).meta(about("open, completed or missed", "open")),
+  status: z.enum(["open", "completed", "missed"]).check(z.meta(about("open, completed or missed", "open"))),
   note: z
-    .string()
-    .optional()
-    .meta(about("How it was done, or why it was missed", "Plan sent to the carers.")),
-  dueNotifiedAt: instant.optional().meta({ description: "When the raiser was asked whether it was done" }),
+    .optional(z.string())
+    .check(z.meta(about("How it was done, or why it was missed", "Plan sent to the carers."))),
+  dueNotifiedAt: z
+    .optional(instant)
+    .check(z.meta({ description: "When the raiser was asked whether it was done" })),
 });
 
 const decisionAfterSchema = z.enum(["difference", "cafcass", "partnership"]);
 const decisionRequestedData = {
-  after: decisionAfterSchema.meta(
-    about(
-      "What the decision follows: a noted difference, or a cafcass or partnership referral",
-      "difference",
+  after: decisionAfterSchema.check(
+    z.meta(
+      about(
+        "What the decision follows: a noted difference, or a cafcass or partnership referral",
+        "difference",
+      ),
     ),
   ),
-  decidedBy: recipientSchema.meta({ description: "The role that decides" }),
-  personId: id.meta(about("Who holds that role in the directory", "od-tomas")),
-  dueBy: instant.meta({ description: "When the decision is due" }),
+  decidedBy: recipientSchema.check(z.meta({ description: "The role that decides" })),
+  personId: id.check(z.meta(about("Who holds that role in the directory", "od-tomas"))),
+  dueBy: instant.check(z.meta({ description: "When the decision is due" })),
   citation: z
     .string()
-    .meta(about("The protocol's words for this rule", "AD to make decision on upholding differences")),
+    .check(
+      z.meta(about("The protocol's words for this rule", "AD to make decision on upholding differences")),
+    ),
 };
 
 export const challengeStateSchema = z.strictObject({
-  challengeId: id.meta(about("The challenge's id (a ULID)", "01JV4K8Z3M6N2P9Q5R7S1T3W4X")),
+  challengeId: id.check(z.meta(about("The challenge's id (a ULID)", "01JV4K8Z3M6N2P9Q5R7S1T3W4X"))),
   version: z
     .number()
-    .int()
-    .min(0)
-    .meta(about("Its version: one more with each change (the ETag; send it back as If-Match)", 3)),
+    .check(
+      z.int(),
+      z.gte(0),
+      z.meta(about("Its version: one more with each change (the ETag; send it back as If-Match)", 3)),
+    ),
   status: z
     .enum(["none", "open", "monitoring", "ladder_exhausted", "resolved", "withdrawn", "closed"])
-    .meta(
-      about(
-        "open (a stage awaits an answer), monitoring (an agreed action plan is followed), ladder_exhausted " +
-          "(every stage tried), resolved, withdrawn or closed",
-        "open",
+    .check(
+      z.meta(
+        about(
+          "open (a stage awaits an answer), monitoring (an agreed action plan is followed), ladder_exhausted " +
+            "(every stage tried), resolved, withdrawn or closed",
+          "open",
+        ),
       ),
     ),
-  protocolId: z.string().min(1).meta(about("The protocol (preset) it runs under", "halton")),
-  track: trackSchema.meta(about("CP (child protection) or LAC (looked-after child)", "LAC")),
-  raiser: actorSchema.meta({ description: "Who raised it" }),
-  form: challengeFormSchema.meta({ description: "The challenge form, as raised" }),
-  raisedAt: instant.meta({ description: "When it was raised" }),
+  protocolId: z
+    .string()
+    .check(z.minLength(1), z.meta(about("The protocol (preset) it runs under", "halton"))),
+  track: trackSchema.check(z.meta(about("CP (child protection) or LAC (looked-after child)", "LAC"))),
+  raiser: actorSchema.check(z.meta({ description: "Who raised it" })),
+  form: challengeFormSchema.check(z.meta({ description: "The challenge form, as raised" })),
+  raisedAt: instant.check(z.meta({ description: "When it was raised" })),
   safeguardingConcern: z
     .boolean()
-    .meta(about("Raised at a later stage for a safeguarding concern (Nottingham CPCs' bypass)", false)),
-  currentStage: openStageSchema.nullable().meta({
-    description: "The open stage; null when none is (monitoring, every stage tried, resolved, closed)",
-  }),
+    .check(
+      z.meta(about("Raised at a later stage for a safeguarding concern (Nottingham CPCs' bypass)", false)),
+    ),
+  currentStage: z.nullable(openStageSchema).check(
+    z.meta({
+      description: "The open stage; null when none is (monitoring, every stage tried, resolved, closed)",
+    }),
+  ),
   history: z
     .array(
       z.strictObject({
-        stageId: id.meta(about("The stage's id", "stage_1")),
-        openedAt: instant.meta({ description: "When it opened" }),
-        exitedAt: instant.meta({ description: "When it was left" }),
+        stageId: id.check(z.meta(about("The stage's id", "stage_1"))),
+        openedAt: instant.check(z.meta({ description: "When it opened" })),
+        exitedAt: instant.check(z.meta({ description: "When it was left" })),
         exit: z
           .enum([...escalationKindSchema.options, "plan_agreed", "resolved", "withdrawn", "closed"])
-          .meta(
-            about(
-              "How it was left: requested, no_response or bypass (escalations), plan_agreed, resolved, withdrawn or closed",
-              "requested",
+          .check(
+            z.meta(
+              about(
+                "How it was left: requested, no_response or bypass (escalations), plan_agreed, resolved, withdrawn or closed",
+                "requested",
+              ),
             ),
           ),
       }),
     )
-    .meta({ description: "The stages it has left, oldest first" }),
-  lastExitedStageId: id
-    .nullable()
-    .meta(about("The stage last left (where a reopen starts); null before any", "stage_1")),
-  highestStageIndex: z.number().int().meta(about("The highest stage reached, from 0", 1)),
+    .check(z.meta({ description: "The stages it has left, oldest first" })),
+  lastExitedStageId: z
+    .nullable(id)
+    .check(z.meta(about("The stage last left (where a reopen starts); null before any", "stage_1"))),
+  highestStageIndex: z.number().check(z.int(), z.meta(about("The highest stage reached, from 0", 1))),
   actionPlan: z
-    .strictObject({
-      stageId: id.meta(about("The stage at which it was agreed", "stage_2")),
-      actions: z.array(trackedActionSchema).meta({ description: "The agreed actions" }),
-    })
-    .nullable()
-    .meta({ description: "The agreed action plan, if any" }),
+    .nullable(
+      z.strictObject({
+        stageId: id.check(z.meta(about("The stage at which it was agreed", "stage_2"))),
+        actions: z.array(trackedActionSchema).check(z.meta({ description: "The agreed actions" })),
+      }),
+    )
+    .check(z.meta({ description: "The agreed action plan, if any" })),
   referrals: z
     .array(
       z.strictObject({
-        kind: referralKindSchema.meta(about("cafcass or partnership", "cafcass")),
-        status: z.enum(["awaiting_approval", "made"]).meta(about("awaiting_approval or made", "made")),
-        requestedAt: instant.meta({ description: "When it was requested" }),
+        kind: referralKindSchema.check(z.meta(about("cafcass or partnership", "cafcass"))),
+        status: z
+          .enum(["awaiting_approval", "made"])
+          .check(z.meta(about("awaiting_approval or made", "made"))),
+        requestedAt: instant.check(z.meta({ description: "When it was requested" })),
         approvalsNeeded: z
           .array(recipientSchema)
-          .meta({ description: "The roles whose approval it still needs" }),
-        approvedBy: z.array(z.string()).meta(about("The roles that have approved it", ["head_of_service"])),
+          .check(z.meta({ description: "The roles whose approval it still needs" })),
+        approvedBy: z
+          .array(z.string())
+          .check(z.meta(about("The roles that have approved it", ["head_of_service"]))),
       }),
     )
-    .meta({ description: "Referrals to Cafcass or the safeguarding partnership" }),
+    .check(z.meta({ description: "Referrals to Cafcass or the safeguarding partnership" })),
   differences: z
     .array(
       z.strictObject({
-        at: instant.meta({ description: "When it was noted" }),
-        summary: z.string().meta(about("The difference", "The IRO and the authority disagree on contact.")),
+        at: instant.check(z.meta({ description: "When it was noted" })),
+        summary: z
+          .string()
+          .check(z.meta(about("The difference", "The IRO and the authority disagree on contact."))),
       }),
     )
-    .meta({ description: "Differences noted after the ladder" }),
+    .check(z.meta({ description: "Differences noted after the ladder" })),
   pendingDecision: z
-    .strictObject({
-      ...decisionRequestedData,
-      requestedAt: instant.meta({ description: "When it was asked for" }),
-    })
-    .optional()
-    .meta({ description: "The decision the protocol owes after the ladder, until it is made" }),
-  autoEscalations: z.number().int().min(0).meta(about("How many times it escalated by itself", 0)),
-  resolvedAt: instant.optional().meta({ description: "When it was resolved" }),
-  closedAt: instant.optional().meta({ description: "When it was closed" }),
+    .optional(
+      z.strictObject({
+        ...decisionRequestedData,
+        requestedAt: instant.check(z.meta({ description: "When it was asked for" })),
+      }),
+    )
+    .check(z.meta({ description: "The decision the protocol owes after the ladder, until it is made" })),
+  autoEscalations: z
+    .number()
+    .check(z.int(), z.gte(0), z.meta(about("How many times it escalated by itself", 0))),
+  resolvedAt: z.optional(instant).check(z.meta({ description: "When it was resolved" })),
+  closedAt: z.optional(instant).check(z.meta({ description: "When it was closed" })),
   legalHold: z
-    .strictObject({
-      since: instant.meta({ description: "When the hold was placed" }),
-      by: id.meta(about("Who placed it", "ism-ola")),
-      reason: z.string().meta(about("Why", "A disclosure request from the court.")),
-    })
-    .optional()
-    .meta({ description: "Set while a legal hold keeps the record beyond its retention date" }),
-}) satisfies z.ZodType<ChallengeState>;
+    .optional(
+      z.strictObject({
+        since: instant.check(z.meta({ description: "When the hold was placed" })),
+        by: id.check(z.meta(about("Who placed it", "ism-ola"))),
+        reason: z.string().check(z.meta(about("Why", "A disclosure request from the court."))),
+      }),
+    )
+    .check(z.meta({ description: "Set while a legal hold keeps the record beyond its retention date" })),
+}) satisfies z.ZodMiniType<ChallengeState>;
 
 // --- events ------------------------------------------------------------------------------------
 
@@ -277,7 +326,7 @@ function eventSchema<T extends ChallengeEventType, D extends z.core.$ZodLooseSha
   return z.strictObject({
     type: z.literal(type),
     challengeId: id,
-    seq: z.number().int().min(1),
+    seq: z.number().check(z.int(), z.gte(1)),
     at: instant,
     actor: actorSchema,
     channel: channelSchema,
@@ -290,23 +339,23 @@ const stageRef = { stageId: id };
 export const challengeEventSchema = z.discriminatedUnion("type", [
   eventSchema("ChallengeRaised", {
     form: challengeFormSchema,
-    protocolId: z.string().min(1),
+    protocolId: z.string().check(z.minLength(1)),
     track: trackSchema,
     raiser: actorSchema,
     safeguardingConcern: z.boolean(),
-    bypassRationale: z.string().optional(),
+    bypassRationale: z.optional(z.string()),
   }),
   eventSchema("StageOpened", {
     stageId: id,
-    stageIndex: z.number().int().min(0),
+    stageIndex: z.number().check(z.int(), z.gte(0)),
     via: stageOpenedViaSchema,
     openedAt: instant,
     deadline: instant,
     assignee: assigneeSchema,
-    coAssignees: z.array(assigneeSchema).optional(),
+    coAssignees: z.optional(z.array(assigneeSchema)),
     copyTo: z.array(assigneeSchema),
-    notCopied: z.array(recipientSchema).optional(),
-    uncovered: z.array(absenceFactsSchema).optional(),
+    notCopied: z.optional(z.array(recipientSchema)),
+    uncovered: z.optional(z.array(absenceFactsSchema)),
   }),
   eventSchema("StageReassigned", {
     ...stageRef,
@@ -326,29 +375,29 @@ export const challengeEventSchema = z.discriminatedUnion("type", [
   eventSchema("ActionPlanAgreed", { ...stageRef, actions: z.array(z.strictObject(smartActionFields)) }),
   eventSchema("Escalated", {
     fromStageId: id,
-    toStageId: id.nullable(),
+    toStageId: z.nullable(id),
     kind: escalationKindSchema,
     reasons: z.string(),
-    safeguardingConcern: z.boolean().optional(),
-    timedOut: z.enum(["no_response", "no_resolution", "raiser_did_not_decide"]).optional(),
+    safeguardingConcern: z.optional(z.boolean()),
+    timedOut: z.optional(z.enum(["no_response", "no_resolution", "raiser_did_not_decide"])),
   }),
   eventSchema("RaiserAlerted", {
     ...stageRef,
     reason: deadlineSituationSchema,
-    decideBy: instant.optional(),
+    decideBy: z.optional(instant),
   }),
   eventSchema("DeadlineShortened", {
     ...stageRef,
     deadline: instant,
     previousDeadline: instant,
     window: z.strictObject({
-      length: z.number().int().min(1),
+      length: z.number().check(z.int(), z.gte(1)),
       unit: z.enum(["working_days", "calendar_days", "weeks"]),
     }),
     reason: z.string(),
   }),
   eventSchema("ReminderSent", { ...stageRef, deadline: instant }),
-  eventSchema("Resolved", { stageId: id.nullable(), summary: z.string() }),
+  eventSchema("Resolved", { stageId: z.nullable(id), summary: z.string() }),
   eventSchema("ReferralRequested", {
     kind: referralKindSchema,
     rationale: z.string(),
@@ -358,15 +407,15 @@ export const challengeEventSchema = z.discriminatedUnion("type", [
   eventSchema("ReferralApproved", {
     kind: referralKindSchema,
     approverRole: z.string(),
-    asCover: z.boolean().optional(),
-    comment: z.string().optional(),
+    asCover: z.optional(z.boolean()),
+    comment: z.optional(z.string()),
   }),
   eventSchema("ReferralMade", {
     kind: referralKindSchema,
     recipient: recipientSchema,
     documents: z.array(z.string()),
   }),
-  eventSchema("ActionCompleted", { actionId: id, note: z.string().optional() }),
+  eventSchema("ActionCompleted", { actionId: id, note: z.optional(z.string()) }),
   eventSchema("ActionMissed", { actionId: id, note: z.string() }),
   eventSchema("ActionsFellDue", { actionIds: z.array(id) }),
   eventSchema("Reopened", {
@@ -381,40 +430,40 @@ export const challengeEventSchema = z.discriminatedUnion("type", [
     decidedBy: recipientSchema,
     upheld: z.boolean(),
     reasons: z.string(),
-    asCover: z.literal(true).optional(),
+    asCover: z.optional(z.literal(true)),
   }),
   eventSchema("Withdrawn", { reason: z.string() }),
   eventSchema("Closed", { summary: z.string() }),
   eventSchema("LegalHoldPlaced", { reason: z.string() }),
   eventSchema("LegalHoldLifted", { reason: z.string() }),
   eventSchema("NotificationUndeliverable", {
-    notificationId: z.string().min(1),
-    eventSeq: z.number().int().positive().optional(),
-    kind: z.string().min(1),
-    recipientRole: z.string().min(1),
+    notificationId: z.string().check(z.minLength(1)),
+    eventSeq: z.optional(z.number().check(z.int(), z.positive())),
+    kind: z.string().check(z.minLength(1)),
+    recipientRole: z.string().check(z.minLength(1)),
     recipientTitle: z.string(),
-    recipientPersonId: z.string().min(1).optional(),
+    recipientPersonId: z.optional(z.string().check(z.minLength(1))),
     reason: z.enum(["bounced", "complaint", "rejected"]),
   }),
-]) satisfies z.ZodType<ChallengeEvent>;
+]) satisfies z.ZodMiniType<ChallengeEvent>;
 
 // --- items -------------------------------------------------------------------------------------
 
-const keyFields = { pk: z.string().min(1), sk: z.string().min(1) };
-const indexField = z.string().min(1).optional();
+const keyFields = { pk: z.string().check(z.minLength(1)), sk: z.string().check(z.minLength(1)) };
+const indexField = z.optional(z.string().check(z.minLength(1)));
 
 /** The challenge snapshot item: the state, its version and chain head, and the sparse index keys. */
 export const snapshotItemSchema = z.strictObject({
   ...keyFields,
   entity: z.literal(ENTITY.challenge),
-  tenantId: z.string().min(1),
+  tenantId: z.string().check(z.minLength(1)),
   challengeId: id,
   /** Copy of state.version, the attribute the append condition tests. */
-  version: z.number().int().min(1),
+  version: z.number().check(z.int(), z.gte(1)),
   /** Hash of the latest event: the next append's prevHash. */
   lastEventHash: hash,
   /** Seq of the event that started the current run of the workflow (store/ports.ts `ChallengeHead`). */
-  runStartSeq: z.number().int().min(1).optional(),
+  runStartSeq: z.optional(z.number().check(z.int(), z.gte(1))),
   state: challengeStateSchema,
   gsi1pk: indexField,
   gsi1sk: indexField,
@@ -427,10 +476,10 @@ export const snapshotItemSchema = z.strictObject({
   gsi5pk: indexField,
   gsi5sk: indexField,
   /** The last day the record must be kept and the rule that set it (functions/domain/retention.ts). */
-  retainUntil: day.optional(),
-  retentionRule: z.enum(Object.keys(RETENTION_RULES) as [RetentionRule, ...RetentionRule[]]).optional(),
+  retainUntil: z.optional(day),
+  retentionRule: z.optional(z.enum(Object.keys(RETENTION_RULES) as [RetentionRule, ...RetentionRule[]])),
   /** Copy of state.legalHold.since, for the retention index, which does not copy the state. */
-  legalHoldSince: instant.optional(),
+  legalHoldSince: z.optional(instant),
   gsi6pk: indexField,
   gsi6sk: indexField,
 });
@@ -440,15 +489,15 @@ export type SnapshotItem = z.infer<typeof snapshotItemSchema>;
 export const eventItemSchema = z.strictObject({
   ...keyFields,
   entity: z.literal(ENTITY.event),
-  tenantId: z.string().min(1),
+  tenantId: z.string().check(z.minLength(1)),
   challengeId: id,
   /** Copy of event.type, so stream consumers can filter without parsing the event. Not hashed. */
-  type: z.string().min(1),
+  type: z.string().check(z.minLength(1)),
   event: challengeEventSchema,
   prevHash: z.union([z.literal(""), hash]),
   hash,
   /** The challenge's retention date when the event was written: the audit copy's Object Lock date. Not hashed. */
-  retainUntil: day.optional(),
+  retainUntil: z.optional(day),
 });
 export type EventItem = z.infer<typeof eventItemSchema>;
 
@@ -464,7 +513,7 @@ export class CorruptItemError extends Error {
 }
 
 /** Parses an item read from the table, naming the item (by key) and the problem when it does not fit. */
-export function parseItem<S extends z.ZodType>(schema: S, item: unknown, where: string): z.infer<S> {
+export function parseItem<S extends z.ZodMiniType>(schema: S, item: unknown, where: string): z.infer<S> {
   const result = schema.safeParse(item);
   if (!result.success) throw new CorruptItemError(where, z.prettifyError(result.error));
   return result.data;

@@ -7,7 +7,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from "@aws-sdk/lib-dynamodb";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { RETENTION_RULES, retentionDecision, type RetentionRule } from "../domain/retention.js";
 import { CorruptItemError, parseItem } from "./items.js";
 import { ENTITY, INDEXES, SNAPSHOT_SK, TABLE, indexKeys, keys } from "./table.js";
@@ -54,35 +54,35 @@ export type DeletionOutcome =
 const ruleSchema = z.enum(Object.keys(RETENTION_RULES) as [RetentionRule, ...RetentionRule[]]);
 const candidateSchema = z.object({
   entity: z.enum([ENTITY.challenge, ENTITY.tombstone]),
-  challengeId: z.string().min(1),
+  challengeId: z.string().check(z.minLength(1)),
   retainUntil: z.iso.date(),
   retentionRule: ruleSchema,
-  version: z.number().int().min(1).optional(),
-  state: z.object({ legalHold: z.object({ since: z.string() }).optional() }).optional(),
-  legalHoldSince: z.string().optional(),
+  version: z.optional(z.number().check(z.int(), z.gte(1))),
+  state: z.optional(z.object({ legalHold: z.optional(z.object({ since: z.string() })) })),
+  legalHoldSince: z.optional(z.string()),
 });
 
 export const tombstoneItemSchema = z.strictObject({
-  pk: z.string().min(1),
+  pk: z.string().check(z.minLength(1)),
   sk: z.literal(TOMBSTONE_SK),
   entity: z.literal(ENTITY.tombstone),
-  tenantId: z.string().min(1),
-  challengeId: z.string().min(1),
+  tenantId: z.string().check(z.minLength(1)),
+  challengeId: z.string().check(z.minLength(1)),
   status: z.enum(["deleting", "deleted"]),
   retainUntil: z.iso.date(),
   retentionRule: ruleSchema,
   /** The citation of the rule, so the tombstone says why on its own. */
-  reason: z.string().min(1),
+  reason: z.string().check(z.minLength(1)),
   /** The day the deletion was decided on (the job's as-of date). */
   decidedOn: z.iso.date(),
   deletionStartedAt: z.iso.datetime(),
-  deletionCompletedAt: z.iso.datetime().optional(),
+  deletionCompletedAt: z.optional(z.iso.datetime()),
   /** Events of the challenge (its version when deleted). */
-  eventCount: z.number().int().min(1),
+  eventCount: z.number().check(z.int(), z.gte(1)),
   /** Items deleted from the partition after the snapshot (events, task token, mail records). */
-  itemsDeleted: z.number().int().min(0),
-  gsi6pk: z.string().optional(),
-  gsi6sk: z.string().optional(),
+  itemsDeleted: z.number().check(z.int(), z.gte(0)),
+  gsi6pk: z.optional(z.string()),
+  gsi6sk: z.optional(z.string()),
 });
 export type TombstoneItem = z.infer<typeof tombstoneItemSchema>;
 

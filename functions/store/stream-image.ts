@@ -1,5 +1,5 @@
 import type { AttributeValue } from "aws-lambda";
-import * as z from "zod";
+import * as z from "zod/mini";
 
 /** A stream image holds something our items never do (a set, binary, or a number JavaScript cannot hold exactly). */
 export class StreamImageError extends Error {
@@ -37,15 +37,15 @@ export function fromAttributeValue(value: AttributeValue, path = "$"): unknown {
 export const streamEventSchema = z.object({
   Records: z.array(
     z.object({
-      eventName: z.string().optional(),
+      eventName: z.optional(z.string()),
       dynamodb: z.object({
-        SequenceNumber: z.string().min(1),
-        NewImage: z
-          .record(
+        SequenceNumber: z.string().check(z.minLength(1)),
+        NewImage: z.optional(
+          z.record(
             z.string(),
-            z.custom<AttributeValue>((v) => typeof v === "object" && v !== null),
-          )
-          .optional(),
+            z.custom<AttributeValue>((v: unknown) => typeof v === "object" && v !== null),
+          ),
+        ),
       }),
     }),
   ),

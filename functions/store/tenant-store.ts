@@ -6,7 +6,7 @@ import {
   type DynamoDBDocumentClient,
 } from "@aws-sdk/lib-dynamodb";
 import { type Absence, MAX_ABSENCES, absenceOn, absenceSchema } from "../domain/absence.js";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { storedTemplateOverridesSchema } from "../domain/email-templates.js";
 import { retentionSettingsSchema } from "../domain/retention.js";
 import { about } from "../domain/about.js";
@@ -25,7 +25,7 @@ import { raiseTenantVersion, tenantVersionOf } from "./tenant-version.js";
 /**
  * A tenant's configuration and staff directory, both in the tenant's own partition (`T#<tenant>`):
  * `CONFIG` and one `STAFF#<personId>` item per person. Both are validated on the way in (a bad
- * request is a {@link z.ZodError}) and on the way out (a bad item is a {@link CorruptItemError}).
+ * request is a {@link z.core.$ZodError}) and on the way out (a bad item is a {@link CorruptItemError}).
  *
  * Cache and how it is invalidated: commands and workflow tasks ask for the configuration and the
  * directory `atVersion`, the tenant's version (store/tenant-version.ts) read strongly consistent
@@ -38,9 +38,11 @@ import { raiseTenantVersion, tenantVersionOf } from "./tenant-version.js";
 
 const slug = z
   .string()
-  .regex(/^[a-z][a-z0-9_-]*$/, "a lower-case identifier: letters, digits, '-' and '_'")
-  .max(64);
-const id = z.string().trim().min(1).max(128);
+  .check(
+    z.regex(/^[a-z][a-z0-9_-]*$/, "a lower-case identifier: letters, digits, '-' and '_'"),
+    z.maxLength(64),
+  );
+const id = z.string().check(z.trim(), z.minLength(1), z.maxLength(128));
 
 /**
  * The case-note webhook. Only its address is configuration: this document is readable by every
@@ -51,137 +53,146 @@ const id = z.string().trim().min(1).max(128);
  * own network), and no user name or password in the URL (it would be readable here).
  */
 export const caseNoteWebhookSchema = z.strictObject({
-  url: z
-    .url({ protocol: /^https$/, hostname: z.regexes.domain })
-    .max(2048)
-    .refine((url) => !/^https:\/\/[^/?#]*@/i.test(url), "must not carry a user name or password")
-    .meta(
+  url: z.url({ protocol: /^https$/, hostname: z.regexes.domain }).check(
+    z.maxLength(2048),
+    z.refine((url) => !/^https:\/\/[^/?#]*@/i.test(url), "must not carry a user name or password"),
+    z.meta(
       about(
         "Where each case note is POSTed, signed: HTTPS to a DNS name, no credentials in the URL",
         "https://case-records.riverside.example/hooks/case-notes",
       ),
     ),
+  ),
 });
 export type CaseNoteWebhook = z.infer<typeof caseNoteWebhookSchema>;
 
 export const tenantConfigSchema = z.strictObject({
   /** The protocol this authority runs: a preset id (functions/domain/presets). */
-  protocolId: slug.meta(
-    about(
-      "The protocol this authority runs: a preset id (lcs-issues-resolution, rotherham, halton, ...)",
-      "halton",
+  protocolId: slug.check(
+    z.meta(
+      about(
+        "The protocol this authority runs: a preset id (lcs-issues-resolution, rotherham, halton, ...)",
+        "halton",
+      ),
     ),
   ),
   /** The authority's own closure days (YYYY-MM-DD, London), on top of weekends and bank holidays. */
-  closureDays: z
-    .array(z.iso.date().max(10))
-    .max(400)
-    .refine((days) => new Set(days).size === days.length, "closure days must not repeat")
-    .meta(
+  closureDays: z.array(z.iso.date().check(z.maxLength(10))).check(
+    z.maxLength(400),
+    z.refine((days) => new Set(days).size === days.length, "closure days must not repeat"),
+    z.meta(
       about("The authority's own closure days (London dates), beyond weekends and bank holidays", [
         "2026-12-29",
       ]),
     ),
+  ),
   /** Close of business (HH:MM, London) when deadlines fall; the calendar's default when unset. */
   closeOfBusiness: z
-    .string()
-    .max(5)
-    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, "HH:MM, 24-hour")
-    .optional()
-    .meta(about("Close of business (HH:MM, London) when deadlines fall; unset: 17:00", "17:00")),
+    .optional(z.string().check(z.maxLength(5), z.regex(/^([01]\d|2[0-3]):[0-5]\d$/, "HH:MM, 24-hour")))
+    .check(z.meta(about("Close of business (HH:MM, London) when deadlines fall; unset: 17:00", "17:00"))),
   reminders: z
     .strictObject({
       /** Working days before a deadline to remind the recipient; 0 for none; unset: the protocol's setting. */
       workingDaysBeforeDeadline: z
-        .number()
-        .int()
-        .min(0)
-        .max(10)
-        .optional()
-        .meta(
-          about(
-            "Working days before a deadline to remind the recipient; 0 for none; unset: the protocol's",
-            1,
+        .optional(z.number().check(z.int(), z.gte(0), z.lte(10)))
+        .check(
+          z.meta(
+            about(
+              "Working days before a deadline to remind the recipient; 0 for none; unset: the protocol's",
+              1,
+            ),
           ),
         ),
     })
-    .meta({ description: "When recipients are reminded" }),
+    .check(z.meta({ description: "When recipients are reminded" })),
   /**
    * Optional: where each new case note is POSTed as it is recorded (the case-record system's
    * receiving end; functions/audit/push-case-notes.ts). Without it nothing is pushed and the
    * case-record system pulls (GET /v1/children/{caseRecordId}/case-notes).
    */
-  caseNoteWebhook: caseNoteWebhookSchema
-    .optional()
-    .meta({ description: "Where each new case note is POSTed; unset: the case-record system pulls them" }),
+  caseNoteWebhook: z
+    .optional(caseNoteWebhookSchema)
+    .check(
+      z.meta({ description: "Where each new case note is POSTed; unset: the case-record system pulls them" }),
+    ),
   /** The authority's name as its emails sign off; unset: the deployment's AUTHORITY_NAME. */
   authorityName: z
-    .string()
-    .trim()
-    .min(1)
-    .max(200)
-    .optional()
-    .meta(about("The authority's name as its emails sign off", "Riverside Children's Services")),
+    .optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(200)))
+    .check(z.meta(about("The authority's name as its emails sign off", "Riverside Children's Services"))),
   /** The authority's own wording of its emails, per notification kind; unset kinds keep the defaults. */
-  mailTemplates: storedTemplateOverridesSchema.optional().meta({
-    description: "The authority's own wording of its emails, per notification; unset ones keep the defaults",
-  }),
+  mailTemplates: z.optional(storedTemplateOverridesSchema).check(
+    z.meta({
+      description:
+        "The authority's own wording of its emails, per notification; unset ones keep the defaults",
+    }),
+  ),
   /** The authority's child-protection retention rule; unset: kept as long as LAC records (functions/domain/retention.ts). */
-  retention: retentionSettingsSchema.optional().meta({
-    description: "The authority's child-protection retention rule; unset: kept as long as LAC records",
-  }),
+  retention: z.optional(retentionSettingsSchema).check(
+    z.meta({
+      description: "The authority's child-protection retention rule; unset: kept as long as LAC records",
+    }),
+  ),
 });
 export type TenantConfig = z.infer<typeof tenantConfigSchema>;
 
 /** Where a person holds a role: for one team, for one partner agency, or across the whole authority. */
 export const roleScopeSchema = z.discriminatedUnion("kind", [
   z.strictObject({
-    kind: z.literal("team").meta(about("For one team", "team")),
-    teamId: id.meta(about("The team's id", "team-east")),
+    kind: z.literal("team").check(z.meta(about("For one team", "team"))),
+    teamId: id.check(z.meta(about("The team's id", "team-east"))),
   }),
   z.strictObject({
-    kind: z.literal("partner_agency").meta(about("For one partner agency", "partner_agency")),
-    partnerAgencyId: id.meta(about("The agency's id", "health-trust")),
+    kind: z.literal("partner_agency").check(z.meta(about("For one partner agency", "partner_agency"))),
+    partnerAgencyId: id.check(z.meta(about("The agency's id", "health-trust"))),
   }),
-  z.strictObject({ kind: z.literal("authority").meta(about("Across the whole authority", "authority")) }),
+  z.strictObject({
+    kind: z.literal("authority").check(z.meta(about("Across the whole authority", "authority"))),
+  }),
 ]);
 export type RoleScope = z.infer<typeof roleScopeSchema>;
 
 /** A role a person holds or covers, and where (described for the OpenAPI document). */
-const roleField = slug.meta(about("A role the protocol names (GET /v1/config lists them)", "team_manager"));
-const scopeField = roleScopeSchema.meta({
-  description: "Where the role is held: one team, one partner agency, or the authority",
-});
+const roleField = slug.check(
+  z.meta(about("A role the protocol names (GET /v1/config lists them)", "team_manager")),
+);
+const scopeField = roleScopeSchema.check(
+  z.meta({
+    description: "Where the role is held: one team, one partner agency, or the authority",
+  }),
+);
 
 export const staffMemberSchema = z.strictObject({
   /** The person's stable id: the subject of their access token. */
-  personId: id.meta(about("The person's stable id: the subject of their access token", "pm-east-lena")),
+  personId: id.check(
+    z.meta(about("The person's stable id: the subject of their access token", "pm-east-lena")),
+  ),
   displayName: z
     .string()
-    .trim()
-    .min(1)
-    .max(200)
-    .meta(about("Their name as emails greet them", "Lena Fictive")),
-  email: z.email().max(254).meta(about("Where they are emailed", "lena.fictive@example.org")),
+    .check(
+      z.trim(),
+      z.minLength(1),
+      z.maxLength(200),
+      z.meta(about("Their name as emails greet them", "Lena Fictive")),
+    ),
+  email: z
+    .email()
+    .check(z.maxLength(254), z.meta(about("Where they are emailed", "lena.fictive@example.org"))),
   /** People who have left stay in the directory (history names them) but receive nothing new. */
   active: z
     .boolean()
-    .meta(about("false for someone who has left: kept for the history, sent nothing new", true)),
+    .check(z.meta(about("false for someone who has left: kept for the history, sent nothing new", true))),
   /** Protocol roles (e.g. team_manager, head_of_service) and where the person holds them. */
   roles: z
     .array(z.strictObject({ role: roleField, scope: scopeField }))
-    .max(50)
-    .meta({ description: "The protocol roles they hold, and where" }),
+    .check(z.maxLength(50), z.meta({ description: "The protocol roles they hold, and where" })),
   /**
    * Optional: roles the person is named cover for (e.g. while the holder is on leave). Cover may
    * approve a referral for the role, and a stage opened while the role's holder is absent goes to
    * them, the holder copied (functions/domain/absence-cover.ts).
    */
   coverFor: z
-    .array(z.strictObject({ role: roleField, scope: scopeField }))
-    .max(50)
-    .optional()
-    .meta({ description: "Roles they are named cover for (e.g. while the holder is on leave)" }),
+    .optional(z.array(z.strictObject({ role: roleField, scope: scopeField })).check(z.maxLength(50)))
+    .check(z.meta({ description: "Roles they are named cover for (e.g. while the holder is on leave)" })),
 });
 export type StaffMember = z.infer<typeof staffMemberSchema>;
 
@@ -211,7 +222,7 @@ const staffItemSchema = z.strictObject({
   entity: z.literal(ENTITY.staff),
   tenantId: z.string(),
   member: staffMemberSchema,
-  absences: z.array(absenceSchema).max(MAX_ABSENCES).optional(),
+  absences: z.optional(z.array(absenceSchema).check(z.maxLength(MAX_ABSENCES))),
   updatedAt: z.iso.datetime(),
 });
 
@@ -454,7 +465,7 @@ export class TenantStore {
     expected: readonly Absence[] | undefined,
     absences: readonly Absence[],
   ): Promise<boolean> {
-    const valid = z.array(absenceSchema).max(MAX_ABSENCES).parse(absences);
+    const valid = z.array(absenceSchema).check(z.maxLength(MAX_ABSENCES)).parse(absences);
     const unchanged =
       expected === undefined || expected.length === 0
         ? "attribute_not_exists(#absences) OR size(#absences) = :zero"

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { CorruptItemError, parseItem } from "./items.js";
 import { ENTITY, TENANT_VERSION_SK, keys } from "./table.js";
 
@@ -10,11 +10,11 @@ import { ENTITY, TENANT_VERSION_SK, keys } from "./table.js";
  * configuration and directory are used only while nothing has changed since they were read.
  */
 export const tenantVersionItemSchema = z.strictObject({
-  pk: z.string().min(1),
+  pk: z.string().check(z.minLength(1)),
   sk: z.literal(TENANT_VERSION_SK),
   entity: z.literal(ENTITY.tenantVersion),
-  tenantId: z.string().min(1),
-  version: z.number().int().min(1),
+  tenantId: z.string().check(z.minLength(1)),
+  version: z.number().check(z.int(), z.gte(1)),
   updatedAt: z.iso.datetime(),
 });
 

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { MONITORING_WAIT, type WaitResult, awaitWait } from "../app/workflow-tasks.js";
 import { logger } from "../shared/observability.js";
 import { type WorkflowDependencies, workflowDependencies, workflowHandler } from "./dependencies.js";
@@ -16,50 +16,55 @@ import { type WorkflowDependencies, workflowDependencies, workflowHandler } from
  * ends. Sends no email: notifications come from the committed events (functions/events/react.ts).
  * The return value is ignored by Step Functions; the token is never logged.
  */
-const version = z.number().int().min(0).optional();
+const version = z.optional(z.number().check(z.int(), z.gte(0)));
 
 /** The view to wait on: finished (nothing to wait for), a monitored plan, or an open stage (a view with a stageId). */
 const viewSchema = z.union([
-  z
-    .looseObject({
+  z.pipe(
+    z.looseObject({
       status: z.literal("finished"),
       outcome: z.enum(["resolved", "withdrawn", "closed", "ladder_exhausted", "superseded"]),
-      version: z.number().int().min(0),
-    })
-    .transform((view) => ({ status: view.status, outcome: view.outcome, version: view.version })),
-  z
-    .looseObject({ status: z.literal(MONITORING_WAIT), version })
-    .transform((view) => ({ status: view.status, version: view.version })),
-  z
-    .looseObject({
-      stageId: z.string().min(1),
+      version: z.number().check(z.int(), z.gte(0)),
+    }),
+    z.transform((view) => ({ status: view.status, outcome: view.outcome, version: view.version })),
+  ),
+  z.pipe(
+    z.looseObject({ status: z.literal(MONITORING_WAIT), version }),
+    z.transform((view) => ({ status: view.status, version: view.version })),
+  ),
+  z.pipe(
+    z.looseObject({
+      stageId: z.string().check(z.minLength(1)),
       version,
-      deadline: z.iso.datetime({ offset: true }).optional(),
-      waitUntil: z.iso.datetime({ offset: true }).optional(),
-    })
-    .transform((view) => ({
+      deadline: z.optional(z.iso.datetime({ offset: true })),
+      waitUntil: z.optional(z.iso.datetime({ offset: true })),
+    }),
+    z.transform((view) => ({
       status: "open" as const,
       stageId: view.stageId,
       version: view.version,
       deadline: view.deadline,
       waitUntil: view.waitUntil,
     })),
+  ),
 ]);
 
 export const awaitResponseInputSchema = z.object({
-  taskToken: z.string().min(1).max(2048),
-  tenantId: z.string().min(1),
-  challengeId: z.string().min(1),
-  executionName: z.string().min(1).optional(),
-  wait: z.enum(["stage", MONITORING_WAIT]).optional(),
+  taskToken: z.string().check(z.minLength(1), z.maxLength(2048)),
+  tenantId: z.string().check(z.minLength(1)),
+  challengeId: z.string().check(z.minLength(1)),
+  executionName: z.optional(z.string().check(z.minLength(1))),
+  wait: z.optional(z.enum(["stage", MONITORING_WAIT])),
   stage: viewSchema,
-  timedOut: z
-    .looseObject({
-      stageId: z.string().min(1).optional(),
-      waitUntil: z.iso.datetime({ offset: true }).optional(),
-    })
-    .transform((view) => ({ stageId: view.stageId, waitUntil: view.waitUntil }))
-    .optional(),
+  timedOut: z.optional(
+    z.pipe(
+      z.looseObject({
+        stageId: z.optional(z.string().check(z.minLength(1))),
+        waitUntil: z.optional(z.iso.datetime({ offset: true })),
+      }),
+      z.transform((view) => ({ stageId: view.stageId, waitUntil: view.waitUntil })),
+    ),
+  ),
 });
 
 export function createHandler(

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import {
   type CheckActionsResult,
   type WorkflowTaskDependencies,
@@ -17,10 +17,10 @@ import { workflowDependencies, workflowHandler } from "./dependencies.js";
  * or finished).
  */
 export const checkActionsInputSchema = z.object({
-  tenantId: z.string().min(1),
-  challengeId: z.string().min(1),
+  tenantId: z.string().check(z.minLength(1)),
+  challengeId: z.string().check(z.minLength(1)),
   dueAt: z.iso.datetime({ offset: true }),
-  executionName: z.string().min(1).optional(),
+  executionName: z.optional(z.string().check(z.minLength(1))),
 });
 
 export function createHandler(deps: () => WorkflowTaskDependencies) {

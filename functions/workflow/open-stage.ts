@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { type StageView, type WorkflowTaskDependencies, openStage } from "../app/workflow-tasks.js";
 import { logger } from "../shared/observability.js";
 import { workflowDependencies, workflowHandler } from "./dependencies.js";
@@ -13,9 +13,9 @@ import { workflowDependencies, workflowHandler } from "./dependencies.js";
  * run on every loop, retry and local resume.
  */
 export const openStageInputSchema = z.object({
-  tenantId: z.string().min(1),
-  challengeId: z.string().min(1),
-  executionName: z.string().min(1).optional(),
+  tenantId: z.string().check(z.minLength(1)),
+  challengeId: z.string().check(z.minLength(1)),
+  executionName: z.optional(z.string().check(z.minLength(1))),
 });
 
 export function createHandler(deps: () => WorkflowTaskDependencies) {

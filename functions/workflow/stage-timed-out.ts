@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import {
   type WaitableView,
   type WorkflowTaskDependencies,
@@ -18,14 +18,14 @@ import { workflowDependencies, workflowHandler } from "./dependencies.js";
  * caught (a missing TimeoutSecondsPath field would be an uncatchable States.Runtime error there).
  */
 export const stageTimedOutInputSchema = z.object({
-  tenantId: z.string().min(1),
-  challengeId: z.string().min(1),
+  tenantId: z.string().check(z.minLength(1)),
+  challengeId: z.string().check(z.minLength(1)),
   /** The wait that timed out; without a stage id (a finished view's settling wait) only the re-read runs. */
-  stage: z.looseObject({ stageId: z.string().min(1).optional() }),
-  executionName: z.string().min(1).optional(),
+  stage: z.looseObject({ stageId: z.optional(z.string().check(z.minLength(1))) }),
+  executionName: z.optional(z.string().check(z.minLength(1))),
 });
 
-const waitSeconds = z.number().int().min(1);
+const waitSeconds = z.number().check(z.int(), z.gte(1));
 
 /** What AwaitResponse and TimerThenAwait read from the view: their TimeoutSecondsPath fields. */
 export const waitableViewSchema = z.looseObject({

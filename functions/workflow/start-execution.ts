@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { type BatchResult, type StreamItemRecord, startExecutions } from "../app/workflow-tasks.js";
 import { logger } from "../shared/observability.js";
 import { type WorkflowDependencies, workflowDependencies, workflowHandler } from "./dependencies.js";
@@ -13,32 +13,32 @@ import { type WorkflowDependencies, workflowDependencies, workflowHandler } from
  * batch are still processed.
  */
 
-const stringAttribute = z.object({ S: z.string() }).optional();
-const numberAttribute = z.object({ N: z.string() }).optional();
+const stringAttribute = z.optional(z.object({ S: z.string() }));
+const numberAttribute = z.optional(z.object({ N: z.string() }));
 
 /** The parts of the event map (`event`, a domain event) the starter reads: seq and, for Reopened, fromStatus. */
-const eventAttribute = z
-  .object({
+const eventAttribute = z.optional(
+  z.object({
     M: z.looseObject({
       seq: numberAttribute,
-      data: z.object({ M: z.looseObject({ fromStatus: stringAttribute }) }).optional(),
+      data: z.optional(z.object({ M: z.looseObject({ fromStatus: stringAttribute }) })),
     }),
-  })
-  .optional();
+  }),
+);
 
 const recordSchema = z.object({
-  eventName: z.string().optional(),
+  eventName: z.optional(z.string()),
   dynamodb: z.object({
-    SequenceNumber: z.string().min(1),
-    NewImage: z
-      .looseObject({
+    SequenceNumber: z.string().check(z.minLength(1)),
+    NewImage: z.optional(
+      z.looseObject({
         entity: stringAttribute,
         type: stringAttribute,
         tenantId: stringAttribute,
         challengeId: stringAttribute,
         event: eventAttribute,
-      })
-      .optional(),
+      }),
+    ),
   }),
 });
 

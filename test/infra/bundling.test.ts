@@ -4,7 +4,7 @@
  * tests skip bundling for speed; this catches what only bundling shows (a CommonJS dependency that
  * needs `require`, a missing export, a dependency that brings its weight back) in one esbuild run.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -148,6 +148,15 @@ describe("Lambda bundles", () => {
         .map(([name, bytes]) => `${bundle.entry}: ${name} ${kb(bytes)} KB`),
     );
     expect(found).toEqual([]);
+  });
+
+  it("carry zod's English messages wherever zod is bundled (zod/mini loads none by itself)", () => {
+    // functions/domain/about.ts sets them; without it every problem detail would read "Invalid input".
+    const withoutEnglish = bundles
+      .filter((bundle) => bundle.packages.some(([name]) => name === "zod"))
+      .filter((bundle) => !readFileSync(bundle.file, "utf8").includes("Invalid input: expected "))
+      .map((bundle) => bundle.entry);
+    expect(withoutEnglish).toEqual([]);
   });
 
   it("take nothing from date-holidays, moment or astronomia at run time", () => {

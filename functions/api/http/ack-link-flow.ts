@@ -1,6 +1,6 @@
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { type ExecuteDependencies, executeCommand } from "../../app/execute-command.js";
 import { formatDeadline, formatInstant } from "../../audit/words.js";
 import { stageLabel } from "../../domain/words.js";
@@ -29,10 +29,14 @@ export interface AckLinkDependencies extends ExecuteDependencies {
 }
 
 export const ackLinkPathSchema = z.strictObject({
-  token: z.string().min(1).max(100).meta({
-    description: "The signed, expiring, per-recipient token from the notification's acknowledgement link",
-    example: "reply+ceaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaa",
-  }),
+  token: z.string().check(
+    z.minLength(1),
+    z.maxLength(100),
+    z.meta({
+      description: "The signed, expiring, per-recipient token from the notification's acknowledgement link",
+      example: "reply+ceaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaa",
+    }),
+  ),
 });
 
 /** The pages' policy: nothing loads or runs; the one form posts back to the page itself. */

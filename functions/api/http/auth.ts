@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { tenantPrefix } from "../../store/table.js";
 import type { Scope } from "../routes.js";
 import { type Actor, type ActorRole, actorRoleSchema } from "../../domain/challenge/actor.js";
@@ -22,19 +22,21 @@ import { problems } from "./problem.js";
 export { CLAIMS };
 
 /** Tenant ids go into table keys: the table's own rule (store/table.ts) decides what is acceptable. */
-export const tenantIdSchema = z.string().refine((tenantId) => {
-  try {
-    tenantPrefix(tenantId);
-    return true;
-  } catch {
-    return false;
-  }
-}, "letters, digits, '.', '_' or '-', at most 64 characters");
+export const tenantIdSchema = z.string().check(
+  z.refine((tenantId) => {
+    try {
+      tenantPrefix(tenantId);
+      return true;
+    } catch {
+      return false;
+    }
+  }, "letters, digits, '.', '_' or '-', at most 64 characters"),
+);
 
 const claimsSchema = z.object({
   [CLAIMS.tenant]: tenantIdSchema,
   [CLAIMS.role]: actorRoleSchema,
-  [CLAIMS.subject]: z.string().min(1).max(128),
+  [CLAIMS.subject]: z.string().check(z.minLength(1), z.maxLength(128)),
 });
 
 export interface Principal {

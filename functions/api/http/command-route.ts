@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { type CommandResult, executeCommand } from "../../app/execute-command.js";
 import type { Command, CommandExpectation } from "../../domain/challenge/commands.js";
 import { about } from "../../domain/about.js";
@@ -28,21 +28,26 @@ export const COMMAND_ENVELOPE = {
 /** The stage a command acts on: the id of the open stage, as read (`challenge.currentStage.stageId`). */
 const stageIdField = z
   .string()
-  .min(1)
-  .max(128)
-  .describe(
-    "The id of the open stage this acts on, as read (`challenge.currentStage.stageId`). Refused with 409 " +
-      "STAGE_MOVED when that stage is no longer open, so a double click or a retry never acts twice.",
-  )
-  .meta({ examples: ["stage_1"] });
+  .check(
+    z.minLength(1),
+    z.maxLength(128),
+    z.describe(
+      "The id of the open stage this acts on, as read (`challenge.currentStage.stageId`). Refused with 409 " +
+        "STAGE_MOVED when that stage is no longer open, so a double click or a retry never acts twice.",
+    ),
+    z.meta({ examples: ["stage_1"] }),
+  );
 
 /**
  * A command route's body: the command's own fields plus the `stageId` it acts on, `required` for
  * commands that move a challenge up (a repeated escalation would otherwise climb again) and
  * `optional` for those that act within or end the open stage (a repeat is refused by the state anyway).
  */
-export function withStageId(body: z.ZodObject, stageId: "required" | "optional") {
-  return body.extend({ stageId: stageId === "required" ? stageIdField : stageIdField.optional() }).strict();
+export function withStageId(body: z.ZodMiniObject, stageId: "required" | "optional") {
+  return z.strictObject({
+    ...body.shape,
+    stageId: stageId === "required" ? stageIdField : z.optional(stageIdField),
+  });
 }
 
 /** The precondition a request states: the If-Match version and the body's stage id, if any. */
@@ -56,22 +61,22 @@ function expectationOf(stageId: unknown, ifMatch: string | undefined): CommandEx
 }
 
 /** An id in a path (challenge, action, person, team, case record). */
-export const pathIdSchema = z.string().min(1).max(128);
+export const pathIdSchema = z.string().check(z.minLength(1), z.maxLength(128));
 
 /** An agreed action's id in a path, as the action plan lists it. */
-export const actionIdParam = pathIdSchema.meta(
-  about("The agreed action's id (`challenge.actionPlan.actions[].id`)", "action-1"),
+export const actionIdParam = pathIdSchema.check(
+  z.meta(about("The agreed action's id (`challenge.actionPlan.actions[].id`)", "action-1")),
 );
 
 /** A child's id in the case-record system, in a path. */
-export const caseRecordIdParam = pathIdSchema.meta(
-  about("The child's id in the case-record system, as on the challenge form", "MOS-4821"),
+export const caseRecordIdParam = pathIdSchema.check(
+  z.meta(about("The child's id in the case-record system, as on the challenge form", "MOS-4821")),
 );
 
 /** Path parameters of the routes under /v1/challenges/{challengeId}. */
 export const challengePathSchema = z.strictObject({
-  challengeId: pathIdSchema.meta(
-    about("The challenge's id (a ULID, as the raise returned it)", "01JV4K8Z3M6N2P9Q5R7S1T3W4X"),
+  challengeId: pathIdSchema.check(
+    z.meta(about("The challenge's id (a ULID, as the raise returned it)", "01JV4K8Z3M6N2P9Q5R7S1T3W4X")),
   ),
 });
 
@@ -87,8 +92,8 @@ interface CommandParser {
 }
 
 export function commandRoute<
-  B extends z.ZodType,
-  P extends z.ZodObject = typeof challengePathSchema,
+  B extends z.ZodMiniType,
+  P extends z.ZodMiniObject = typeof challengePathSchema,
 >(options: {
   readonly routeId: string;
   readonly type: Command["type"];

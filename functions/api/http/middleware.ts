@@ -10,7 +10,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from "aws-lambda";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { logger, metrics } from "../../shared/observability.js";
 import { type RouteDefinition, routeById } from "../routes.js";
 import { type Principal, principalFrom } from "./auth.js";
@@ -62,7 +62,7 @@ export interface TextMedia {
   readonly example: string;
 }
 
-type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+type Out<S> = S extends z.ZodMiniType ? z.output<S> : undefined;
 
 export interface ApiRequest<B, P, Q> {
   readonly body: B;
@@ -75,9 +75,9 @@ export interface ApiRequest<B, P, Q> {
 }
 
 export interface RouteSpec<
-  B extends z.ZodType | undefined = undefined,
-  P extends z.ZodType | undefined = undefined,
-  Q extends z.ZodType | undefined = undefined,
+  B extends z.ZodMiniType | undefined = undefined,
+  P extends z.ZodMiniType | undefined = undefined,
+  Q extends z.ZodMiniType | undefined = undefined,
 > {
   /** The route's id in routes.ts (which says everything else about the route). */
   readonly routeId: string;
@@ -91,9 +91,9 @@ export interface RouteSpec<
 
 /** Declares a route (identity function that fixes the generic types). */
 export function defineRoute<
-  B extends z.ZodType | undefined = undefined,
-  P extends z.ZodType | undefined = undefined,
-  Q extends z.ZodType | undefined = undefined,
+  B extends z.ZodMiniType | undefined = undefined,
+  P extends z.ZodMiniType | undefined = undefined,
+  Q extends z.ZodMiniType | undefined = undefined,
 >(spec: RouteSpec<B, P, Q>): RouteSpec<B, P, Q> {
   return spec;
 }
@@ -102,7 +102,7 @@ export function defineRoute<
 export interface RouteResponse {
   readonly status: number;
   readonly description: string;
-  readonly schema?: z.ZodType;
+  readonly schema?: z.ZodMiniType;
   /** Text bodies it may send instead of JSON (`ApiResult.text`), by media type. */
   readonly text?: Readonly<Record<string, TextMedia>>;
 }
@@ -110,9 +110,9 @@ export interface RouteResponse {
 /** A route spec with its types erased, for code that walks all routes (the OpenAPI builder). */
 export interface AnyRouteSpec {
   readonly routeId: string;
-  readonly body?: z.ZodType | undefined;
-  readonly path?: z.ZodType | undefined;
-  readonly query?: z.ZodType | undefined;
+  readonly body?: z.ZodMiniType | undefined;
+  readonly path?: z.ZodMiniType | undefined;
+  readonly query?: z.ZodMiniType | undefined;
   readonly response: RouteResponse;
 }
 
@@ -123,9 +123,11 @@ export const REPLAYED_HEADER = "idempotent-replayed";
 
 const idempotencyKeySchema = z
   .string()
-  .min(8, "must be at least 8 characters (use a UUID)")
-  .max(255, "must be at most 255 characters")
-  .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
+  .check(
+    z.minLength(8, "must be at least 8 characters (use a UUID)"),
+    z.maxLength(255, "must be at most 255 characters"),
+    z.regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces"),
+  );
 
 /** A version as a strong entity tag (`"7"`): a challenge's, or the tenant's configuration and directory's. */
 export function etagOf(version: number): string {
@@ -235,7 +237,7 @@ function parseJsonBody(event: Event): unknown {
   }
 }
 
-function validate<S extends z.ZodType | undefined>(
+function validate<S extends z.ZodMiniType | undefined>(
   schema: S,
   input: unknown,
   location: "body" | "path" | "query",
@@ -311,9 +313,9 @@ async function runIdempotently(
 
 /** Builds the Lambda handler for a route. `deps` defaults to the production wiring, built on first use. */
 export function createHandler<
-  B extends z.ZodType | undefined,
-  P extends z.ZodType | undefined,
-  Q extends z.ZodType | undefined,
+  B extends z.ZodMiniType | undefined,
+  P extends z.ZodMiniType | undefined,
+  Q extends z.ZodMiniType | undefined,
 >(spec: RouteSpec<B, P, Q>, deps?: ApiDependencies | (() => ApiDependencies)) {
   const route = routeById(spec.routeId);
   const idempotent = route.idempotent ?? route.method !== "GET";

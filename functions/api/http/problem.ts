@@ -1,5 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import * as z from "zod";
+import * as z from "zod/mini";
+// Named: a value read through the `z.core` namespace would bundle all of zod's core.
+import { $ZodError } from "zod/v4/core";
 import { DomainError, type DomainErrorCode } from "../../domain/challenge/errors.js";
 import { ConcurrencyConflictError } from "../../store/ports.js";
 import { TenantNotConfiguredError } from "../../app/execute-command.js";
@@ -100,52 +102,62 @@ export interface ProblemDetails {
 /** The schema of a problem document, shared with the OpenAPI document. */
 export const problemSchema = z
   .object({
-    type: z.url().meta(about("The problem's type: a URL ending in `code`", `${PROBLEM_BASE}STAGE_MOVED`)),
+    type: z
+      .url()
+      .check(z.meta(about("The problem's type: a URL ending in `code`", `${PROBLEM_BASE}STAGE_MOVED`))),
     title: z
       .string()
-      .meta(about("A short, fixed summary of the type", "The challenge has moved on from that stage")),
-    status: z.number().int().meta(about("The HTTP status", 409)),
+      .check(
+        z.meta(about("A short, fixed summary of the type", "The challenge has moved on from that stage")),
+      ),
+    status: z.number().check(z.int(), z.meta(about("The HTTP status", 409))),
     detail: z
       .string()
-      .meta(
-        about(
-          "What went wrong with this request, in plain words",
-          "Stage 1 is no longer open: the challenge is at Stage 2.",
+      .check(
+        z.meta(
+          about(
+            "What went wrong with this request, in plain words",
+            "Stage 1 is no longer open: the challenge is at Stage 2.",
+          ),
         ),
       ),
     instance: z
-      .string()
-      .optional()
-      .meta(about("The request's path", "/v1/challenges/01JV4K8Z3M6N2P9Q5R7S1T3W4X/escalations")),
-    code: z
-      .string()
-      .regex(PROBLEM_CODE_PATTERN)
-      .meta({
+      .optional(z.string())
+      .check(z.meta(about("The request's path", "/v1/challenges/01JV4K8Z3M6N2P9Q5R7S1T3W4X/escalations"))),
+    code: z.string().check(
+      z.regex(PROBLEM_CODE_PATTERN),
+      z.meta({
         description:
           "Stable machine code in UPPER_SNAKE, the last segment of `type`: one of the API's own (VALIDATION_ERROR, FORBIDDEN, ...) or the domain's (STAGE_MOVED, UNKNOWN_THEME, ...)",
         examples: ["VALIDATION_ERROR", "STAGE_MOVED"],
       }),
+    ),
     errors: z
-      .array(
-        z.object({
-          pointer: z
-            .string()
-            .optional()
-            .meta(about("The body field at fault, as a JSON Pointer", "/form/child/dateOfBirth")),
-          parameter: z.string().optional().meta(about("The path or query parameter at fault", "limit")),
-          header: z.string().optional().meta(about("The header at fault", "if-match")),
-          detail: z.string().meta(about("What is wrong with it", "must be a date (YYYY-MM-DD)")),
-        }),
+      .optional(
+        z.array(
+          z.object({
+            pointer: z
+              .optional(z.string())
+              .check(z.meta(about("The body field at fault, as a JSON Pointer", "/form/child/dateOfBirth"))),
+            parameter: z
+              .optional(z.string())
+              .check(z.meta(about("The path or query parameter at fault", "limit"))),
+            header: z.optional(z.string()).check(z.meta(about("The header at fault", "if-match"))),
+            detail: z.string().check(z.meta(about("What is wrong with it", "must be a date (YYYY-MM-DD)"))),
+          }),
+        ),
       )
-      .optional()
-      .meta({ description: "Each field, parameter or header at fault (validation errors)" }),
-    retryable: z.boolean().optional().meta(about("true when the same request may succeed later (503)", true)),
+      .check(z.meta({ description: "Each field, parameter or header at fault (validation errors)" })),
+    retryable: z
+      .optional(z.boolean())
+      .check(z.meta(about("true when the same request may succeed later (503)", true))),
     correlationId: z
-      .string()
-      .optional()
-      .meta(about("The request's correlation id, as logged", "fda0f0ce-6aec-4adb-9fa5-55e849bdf1ef")),
+      .optional(z.string())
+      .check(
+        z.meta(about("The request's correlation id, as logged", "fda0f0ce-6aec-4adb-9fa5-55e849bdf1ef")),
+      ),
   })
-  .meta({ id: "Problem", description: "RFC 9457 problem details" });
+  .check(z.meta({ id: "Problem", description: "RFC 9457 problem details" }));
 
 /** An error that already knows its HTTP shape. Throw it anywhere in a handler. */
 export class HttpProblem extends Error {
@@ -300,7 +312,7 @@ export function toPointer(path: readonly PropertyKey[]): string {
 
 /** Field errors for a ZodError, located in the body (`pointer`) or a named parameter or header. */
 export function fieldErrors(
-  error: z.ZodError,
+  error: z.core.$ZodError,
   location: "body" | "path" | "query" | "header",
 ): readonly FieldError[] {
   return error.issues.flatMap((issue): FieldError[] => {
@@ -368,7 +380,7 @@ export function toProblem(
   if (error instanceof HttpProblem) {
     return make(error.status, error.code, error.title, error.message, error.extras);
   }
-  if (error instanceof z.ZodError) {
+  if (error instanceof $ZodError) {
     const p = problems.validation(fieldErrors(error, "body"));
     return make(p.status, p.code, p.title, p.message, p.extras);
   }

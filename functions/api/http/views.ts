@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { ChallengeEvent } from "../../domain/challenge/events.js";
 import type { ChallengeState } from "../../domain/challenge/state.js";
 import { describeEvents } from "../../domain/challenge/describe.js";
@@ -19,28 +19,36 @@ import { about } from "../../domain/about.js";
  * child: the full details are in the challenge itself.
  */
 
-export const challengeSchema = challengeStateSchema.meta({
-  id: "Challenge",
-  description: "A challenge's current state (its snapshot)",
-});
+export const challengeSchema = challengeStateSchema.check(
+  z.meta({
+    id: "Challenge",
+    description: "A challenge's current state (its snapshot)",
+  }),
+);
 
 export const timelineEntrySchema = z
   .object({
-    seq: z.number().int().min(1).meta(about("The event's number in the challenge's history, from 1", 2)),
-    type: z.string().meta(about("The event's type", "StageOpened")),
-    at: z.iso.datetime({ offset: true }).meta(about("When it happened", "2026-05-14T09:30:00.000Z")),
-    actorRole: actorRoleSchema.meta(about("The role of who did it (system: the workflow's timer)", "IRO")),
-    channel: channelSchema.meta(about("How it came: api, email or timer", "api")),
+    seq: z
+      .number()
+      .check(z.int(), z.gte(1), z.meta(about("The event's number in the challenge's history, from 1", 2))),
+    type: z.string().check(z.meta(about("The event's type", "StageOpened"))),
+    at: z.iso.datetime({ offset: true }).check(z.meta(about("When it happened", "2026-05-14T09:30:00.000Z"))),
+    actorRole: actorRoleSchema.check(
+      z.meta(about("The role of who did it (system: the workflow's timer)", "IRO")),
+    ),
+    channel: channelSchema.check(z.meta(about("How it came: api, email or timer", "api"))),
     summary: z
       .string()
-      .meta(
-        about(
-          "What happened, in plain words (no names)",
-          "Stage 1 opened for the Principal Manager; response due by 5pm on Thursday 21 May 2026",
+      .check(
+        z.meta(
+          about(
+            "What happened, in plain words (no names)",
+            "Stage 1 opened for the Principal Manager; response due by 5pm on Thursday 21 May 2026",
+          ),
         ),
       ),
   })
-  .meta({ id: "TimelineEntry", description: "One event of a challenge, in order, in plain words" });
+  .check(z.meta({ id: "TimelineEntry", description: "One event of a challenge, in order, in plain words" }));
 export type TimelineEntry = z.infer<typeof timelineEntrySchema>;
 
 export const challengeWithTimelineSchema = z
@@ -48,9 +56,9 @@ export const challengeWithTimelineSchema = z
     challenge: challengeSchema,
     timeline: z
       .array(timelineEntrySchema)
-      .meta({ description: "Every event of the challenge, oldest first" }),
+      .check(z.meta({ description: "Every event of the challenge, oldest first" })),
   })
-  .meta({ id: "ChallengeWithTimeline" });
+  .check(z.meta({ id: "ChallengeWithTimeline" }));
 
 export const commandResultSchema = z
   .object({
@@ -58,67 +66,89 @@ export const commandResultSchema = z
     /** The events this request recorded (none when it changed nothing). */
     events: z
       .array(timelineEntrySchema)
-      .meta({ description: "The events this request recorded (none when it changed nothing)" }),
+      .check(z.meta({ description: "The events this request recorded (none when it changed nothing)" })),
   })
-  .meta({ id: "CommandResult", description: "The challenge after the command, and the events it recorded" });
+  .check(
+    z.meta({
+      id: "CommandResult",
+      description: "The challenge after the command, and the events it recorded",
+    }),
+  );
 
 export const trayItemSchema = z
   .object({
-    challengeId: z.string().meta(about("The challenge's id", "01JV4K8Z3M6N2P9Q5R7S1T3W4X")),
+    challengeId: z.string().check(z.meta(about("The challenge's id", "01JV4K8Z3M6N2P9Q5R7S1T3W4X"))),
     status: challengeStateSchema.shape.status,
     track: challengeStateSchema.shape.track,
-    protocolId: z.string().meta(about("The protocol it runs under", "halton")),
-    caseRecordId: z.string().meta(about("The child's id in the case-record system", "MOS-4821")),
-    teamId: z.string().meta(about("The team whose work it is about", "team-east")),
-    raisedAt: z.string().meta(about("When it was raised", "2026-05-14T09:30:00.000Z")),
-    raiserRole: actorRoleSchema.meta(about("IRO or CPC", "IRO")),
+    protocolId: z.string().check(z.meta(about("The protocol it runs under", "halton"))),
+    caseRecordId: z.string().check(z.meta(about("The child's id in the case-record system", "MOS-4821"))),
+    teamId: z.string().check(z.meta(about("The team whose work it is about", "team-east"))),
+    raisedAt: z.string().check(z.meta(about("When it was raised", "2026-05-14T09:30:00.000Z"))),
+    raiserRole: actorRoleSchema.check(z.meta(about("IRO or CPC", "IRO"))),
     stage: z
-      .object({
-        stageId: z.string().meta(about("The open stage's id", "stage_1")),
-        label: z.string().meta(about("Its label in the protocol", "Stage 1")),
-        deadline: z.string().meta(about("When it must be resolved by", "2026-05-21T16:00:00.000Z")),
-        assigneePersonId: z.string().meta(about("Who must answer", "pm-east-lena")),
-        assigneeTitle: z.string().meta(about("Their title in the protocol", "Principal Manager")),
-        acknowledged: z.boolean().meta(about("Whether the recipient has acknowledged it", true)),
-        responded: z.boolean().meta(about("Whether a response has been recorded at this stage", false)),
-        overdue: z.boolean().meta(about("Whether the deadline has passed", false)),
-        /**
-         * Whose move it is: the recipient's, or (the deadline passed and the protocol put it to
-         * them) the raiser's decision: resolve, or escalate with reasons.
-         */
-        awaiting: z
-          .enum(["recipient", "raiser_decision"])
-          .meta(
-            about(
-              "Whose move it is: the recipient's, or the raiser's decision (resolve, or escalate with reasons)",
-              "recipient",
+      .nullable(
+        z.object({
+          stageId: z.string().check(z.meta(about("The open stage's id", "stage_1"))),
+          label: z.string().check(z.meta(about("Its label in the protocol", "Stage 1"))),
+          deadline: z
+            .string()
+            .check(z.meta(about("When it must be resolved by", "2026-05-21T16:00:00.000Z"))),
+          assigneePersonId: z.string().check(z.meta(about("Who must answer", "pm-east-lena"))),
+          assigneeTitle: z.string().check(z.meta(about("Their title in the protocol", "Principal Manager"))),
+          acknowledged: z.boolean().check(z.meta(about("Whether the recipient has acknowledged it", true))),
+          responded: z
+            .boolean()
+            .check(z.meta(about("Whether a response has been recorded at this stage", false))),
+          overdue: z.boolean().check(z.meta(about("Whether the deadline has passed", false))),
+          /**
+           * Whose move it is: the recipient's, or (the deadline passed and the protocol put it to
+           * them) the raiser's decision: resolve, or escalate with reasons.
+           */
+          awaiting: z
+            .enum(["recipient", "raiser_decision"])
+            .check(
+              z.meta(
+                about(
+                  "Whose move it is: the recipient's, or the raiser's decision (resolve, or escalate with reasons)",
+                  "recipient",
+                ),
+              ),
             ),
-          ),
-        /** When the raiser was asked to decide by; the stage escalates by itself after it. */
-        raiserDecisionBy: z
-          .string()
-          .optional()
-          .meta(
-            about("When the raiser must decide by; it escalates by itself after", "2026-05-22T16:00:00.000Z"),
-          ),
-      })
-      .nullable()
-      .meta({ description: "The open stage; null when none is" }),
+          /** When the raiser was asked to decide by; the stage escalates by itself after it. */
+          raiserDecisionBy: z
+            .optional(z.string())
+            .check(
+              z.meta(
+                about(
+                  "When the raiser must decide by; it escalates by itself after",
+                  "2026-05-22T16:00:00.000Z",
+                ),
+              ),
+            ),
+        }),
+      )
+      .check(z.meta({ description: "The open stage; null when none is" })),
     /** After the last stage: the decision the protocol owes (000's AD, 003's partnership manager), until made. */
     decision: z
-      .object({
-        deciderTitle: z.string().meta(about("The deciding role's title", "Assistant Director")),
-        deciderPersonId: z.string().meta(about("Who holds it", "od-tomas")),
-        dueBy: z.string().meta(about("When the decision is due", "2026-06-12T16:00:00.000Z")),
-        overdue: z.boolean().meta(about("Whether it is past due", false)),
-      })
-      .optional()
-      .meta({ description: "After the last stage: the decision the protocol owes, until it is made" }),
+      .optional(
+        z.object({
+          deciderTitle: z.string().check(z.meta(about("The deciding role's title", "Assistant Director"))),
+          deciderPersonId: z.string().check(z.meta(about("Who holds it", "od-tomas"))),
+          dueBy: z.string().check(z.meta(about("When the decision is due", "2026-06-12T16:00:00.000Z"))),
+          overdue: z.boolean().check(z.meta(about("Whether it is past due", false))),
+        }),
+      )
+      .check(
+        z.meta({ description: "After the last stage: the decision the protocol owes, until it is made" }),
+      ),
   })
-  .meta({
-    id: "TrayItem",
-    description: "A challenge in a work tray: ids, stage and deadline only (open the challenge for details)",
-  });
+  .check(
+    z.meta({
+      id: "TrayItem",
+      description:
+        "A challenge in a work tray: ids, stage and deadline only (open the challenge for details)",
+    }),
+  );
 export type TrayItem = z.infer<typeof trayItemSchema>;
 
 /**
@@ -127,22 +157,15 @@ export type TrayItem = z.infer<typeof trayItemSchema>;
  * back as it came. Strict: a misspelt or retired parameter (`cursor`) is refused, not read as "first page".
  */
 export const trayQuerySchema = z.strictObject({
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(100)
-    .optional()
-    .meta({ description: "Items per page, 1 to 100; default 25", examples: [25] }),
-  next: z
-    .string()
-    .min(1)
-    .max(2048)
-    .optional()
-    .meta({
+  limit: z
+    .optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)))
+    .check(z.meta({ description: "Items per page, 1 to 100; default 25", examples: [25] })),
+  next: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))).check(
+    z.meta({
       description: "The `next` value of the previous page, as it came; omit for the first page",
       examples: ["eyJwayI6IlQjaGFsdG9uI0NIIzAxSiJ9"],
     }),
+  ),
 });
 
 /** The API's paging words for the store's tray query (the store calls the position a cursor). */
@@ -155,20 +178,21 @@ export function trayQuery(query: z.infer<typeof trayQuerySchema>): TrayQuery {
 
 export const trayPageSchema = z
   .object({
-    items: z.array(trayItemSchema).meta({ description: "This page's challenges" }),
-    next: z
-      .string()
-      .optional()
-      .meta({
+    items: z.array(trayItemSchema).check(z.meta({ description: "This page's challenges" })),
+    next: z.optional(z.string()).check(
+      z.meta({
         description: "Pass as the `next` query parameter for the following page; absent on the last page",
         examples: ["eyJwayI6IlQjaGFsdG9uI0NIIzAxSiJ9"],
       }),
+    ),
   })
-  .meta({
-    id: "TrayPage",
-    description:
-      "A page of a work tray; pass `next` back as the `next` query parameter for the following page",
-  });
+  .check(
+    z.meta({
+      id: "TrayPage",
+      description:
+        "A page of a work tray; pass `next` back as the `next` query parameter for the following page",
+    }),
+  );
 
 /** "Stage 2" for a stage id, from the challenge's protocol when known. */
 export type StageLabeller = (stageId: string) => string;
@@ -269,48 +293,53 @@ export function trayPage(
 
 export const tenantSettingsViewSchema = z
   .object({
-    config: tenantConfigSchema.meta({ description: "The tenant's configuration, as stored" }),
+    config: tenantConfigSchema.check(z.meta({ description: "The tenant's configuration, as stored" })),
     protocol: z
-      .object({
-        id: z.string().meta(about("The protocol's id", "halton")),
-        name: z.string().meta(about("Its name", "Halton: IRM Dispute Resolution process")),
-      })
-      .nullable()
-      .meta({ description: "The protocol the configuration names; null if it is unknown" }),
+      .nullable(
+        z.object({
+          id: z.string().check(z.meta(about("The protocol's id", "halton"))),
+          name: z.string().check(z.meta(about("Its name", "Halton: IRM Dispute Resolution process"))),
+        }),
+      )
+      .check(z.meta({ description: "The protocol the configuration names; null if it is unknown" })),
   })
-  .meta({ id: "TenantSettings", description: "The tenant's configuration and the protocol it names" });
+  .check(
+    z.meta({ id: "TenantSettings", description: "The tenant's configuration and the protocol it names" }),
+  );
 
 export const staffMemberViewSchema = z
-  .object({ member: staffMemberSchema.meta({ description: "The member of staff, as stored" }) })
-  .meta({ id: "StaffMemberResult" });
+  .object({ member: staffMemberSchema.check(z.meta({ description: "The member of staff, as stored" })) })
+  .check(z.meta({ id: "StaffMemberResult" }));
 
 export const directoryViewSchema = z
   .object({
     staff: z
       .array(
-        staffMemberSchema.extend({
-          absences: z.array(absenceSchema).optional().meta({
-            description: "The person's absences, most recent last (record-absence, out-of-office replies)",
-          }),
+        z.extend(staffMemberSchema, {
+          absences: z.optional(z.array(absenceSchema)).check(
+            z.meta({
+              description: "The person's absences, most recent last (record-absence, out-of-office replies)",
+            }),
+          ),
         }),
       )
-      .meta({ description: "Every member of staff" }),
+      .check(z.meta({ description: "Every member of staff" })),
   })
-  .meta({ id: "Directory", description: "The staff directory" });
+  .check(z.meta({ id: "Directory", description: "The staff directory" }));
 
 export const goodPracticeViewSchema = z
   .object({
-    notification: goodPracticeInputSchema
-      .extend({
-        id: z.string().meta(about("The notification's id", "01JV4M2A7B9C3D5E6F8G0H1J2K")),
-        protocolId: z.string().meta(about("The protocol it was recorded under", "halton")),
-        recordedAt: z.string().meta(about("When it was recorded", "2026-05-14T09:30:00.000Z")),
-        recordedBy: actorSchema.meta({ description: "Who recorded it" }),
-        channel: channelSchema.meta(about("How it came: api or email", "api")),
+    notification: z
+      .extend(goodPracticeInputSchema, {
+        id: z.string().check(z.meta(about("The notification's id", "01JV4M2A7B9C3D5E6F8G0H1J2K"))),
+        protocolId: z.string().check(z.meta(about("The protocol it was recorded under", "halton"))),
+        recordedAt: z.string().check(z.meta(about("When it was recorded", "2026-05-14T09:30:00.000Z"))),
+        recordedBy: actorSchema.check(z.meta({ description: "Who recorded it" })),
+        channel: channelSchema.check(z.meta(about("How it came: api or email", "api"))),
         recordedAs: z
           .enum(["case_note", "partner_email"])
-          .meta(about("Kept as a case note, or emailed to a partner agency", "case_note")),
+          .check(z.meta(about("Kept as a case note, or emailed to a partner agency", "case_note"))),
       })
-      .meta({ description: "The notification as recorded" }),
+      .check(z.meta({ description: "The notification as recorded" })),
   })
-  .meta({ id: "GoodPracticeResult" });
+  .check(z.meta({ id: "GoodPracticeResult" }));

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 
 /** Roles carried in an access token's claims (see the API's authorisation). */
 export const actorRoleSchema = z.enum([
@@ -14,15 +14,15 @@ export type ActorRole = z.infer<typeof actorRoleSchema>;
 
 export const actorSchema = z.strictObject({
   /** Stable person or client id (the token's subject); never a name. */
-  id: z
-    .string()
-    .min(1)
-    .max(128)
-    .meta({
+  id: z.string().check(
+    z.minLength(1),
+    z.maxLength(128),
+    z.meta({
       description: "The person's (or client's) id: the access token's subject, never a name",
       examples: ["iro-priya"],
     }),
-  role: actorRoleSchema.meta({ description: "The role they acted in", examples: ["IRO"] }),
+  ),
+  role: actorRoleSchema.check(z.meta({ description: "The role they acted in", examples: ["IRO"] })),
 });
 export type Actor = z.infer<typeof actorSchema>;
 

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { raiserRoleSchema, trackSchema, windowSchema } from "../protocol.js";
 import { about } from "../about.js";
 import { actorSchema, channelSchema } from "./actor.js";
@@ -12,10 +12,10 @@ import { actorSchema, channelSchema } from "./actor.js";
  * Every request field is bounded and every object strict: an unknown field (a typo such as
  * `socialWorker.emial`) is refused with its path, never silently dropped, and no string is unbounded.
  */
-const text = (max: number) => z.string().trim().min(1).max(max);
-const isoDate = z.iso.date().max(10);
-const id = z.string().min(1).max(128);
-const email = z.email().max(254);
+const text = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
+const isoDate = z.iso.date().check(z.maxLength(10));
+const id = z.string().check(z.minLength(1), z.maxLength(128));
+const email = z.email().check(z.maxLength(254));
 
 export const caseRecordSystemSchema = z.enum(["LCS", "Mosaic", "Eclipse", "other"]);
 
@@ -23,76 +23,100 @@ export const caseRecordSystemSchema = z.enum(["LCS", "Mosaic", "Eclipse", "other
 export const challengeFormSchema = z.strictObject({
   child: z
     .strictObject({
-      name: text(200).meta(about("The child's name (shown to staff only, never logged)", "Ava Example")),
-      dateOfBirth: isoDate.meta(
-        about("The child's date of birth; sets how long the record is kept", "2015-04-01"),
+      name: text(200).check(
+        z.meta(about("The child's name (shown to staff only, never logged)", "Ava Example")),
       ),
-      caseRecordId: text(64).meta(about("The child's id in the case-record system", "LCS-123")),
-      caseRecordSystem: caseRecordSystemSchema.meta(
-        about("The case-record system that id belongs to", "LCS"),
+      dateOfBirth: isoDate.check(
+        z.meta(about("The child's date of birth; sets how long the record is kept", "2015-04-01")),
+      ),
+      caseRecordId: text(64).check(z.meta(about("The child's id in the case-record system", "LCS-123"))),
+      caseRecordSystem: caseRecordSystemSchema.check(
+        z.meta(about("The case-record system that id belongs to", "LCS")),
       ),
     })
-    .meta({ description: "The child the challenge is about" }),
-  track: trackSchema.meta(about("The process: CP (child protection) or LAC (looked-after child)", "LAC")),
-  raiserRole: raiserRoleSchema.meta(about("The raiser's role: IRO or CPC (Child Protection Chair)", "IRO")),
+    .check(z.meta({ description: "The child the challenge is about" })),
+  track: trackSchema.check(
+    z.meta(about("The process: CP (child protection) or LAC (looked-after child)", "LAC")),
+  ),
+  raiserRole: raiserRoleSchema.check(
+    z.meta(about("The raiser's role: IRO or CPC (Child Protection Chair)", "IRO")),
+  ),
   socialWorker: z
     .strictObject({
-      name: text(200).meta(about("The allocated social worker's name", "Sam Worker")),
-      email: email
-        .optional()
-        .meta(
-          about("The social worker's email, copied where the protocol says", "sam.worker@authority.example"),
+      name: text(200).check(z.meta(about("The allocated social worker's name", "Sam Worker"))),
+      email: z
+        .optional(email)
+        .check(
+          z.meta(
+            about(
+              "The social worker's email, copied where the protocol says",
+              "sam.worker@authority.example",
+            ),
+          ),
         ),
     })
-    .meta({ description: "The allocated social worker" }),
+    .check(z.meta({ description: "The allocated social worker" })),
   team: z
     .strictObject({
-      id: id.meta(about("The team's id in the directory", "team-a")),
-      name: text(200).meta(about("The team's name", "Assessment Team A")),
+      id: id.check(z.meta(about("The team's id in the directory", "team-a"))),
+      name: text(200).check(z.meta(about("The team's name", "Assessment Team A"))),
     })
-    .meta({ description: "The social work team the challenge is about" }),
-  teamManagerName: text(200).meta(about("The team manager's name", "Terry Manager")),
+    .check(z.meta({ description: "The social work team the challenge is about" })),
+  teamManagerName: text(200).check(z.meta(about("The team manager's name", "Terry Manager"))),
   partnerAgency: z
-    .strictObject({
-      id: id.meta(about("The agency's id in the directory", "health-trust")),
-      name: text(200).meta(about("The agency's name", "Halton Health Trust")),
-    })
-    .optional()
-    .meta({
-      description: "Set when the challenge is with a partner agency rather than children's social care",
-    }),
-  worries: text(10_000).meta(
-    about('"What are we worried about?" / "What\'s not working well?"', "No core group for eight weeks."),
-  ),
-  actionsTaken: text(10_000).meta(
-    about(
-      '"What actions have taken place to resolve the worries?"',
-      "Spoke with the social worker on 12 May.",
+    .optional(
+      z.strictObject({
+        id: id.check(z.meta(about("The agency's id in the directory", "health-trust"))),
+        name: text(200).check(z.meta(about("The agency's name", "Halton Health Trust"))),
+      }),
+    )
+    .check(
+      z.meta({
+        description: "Set when the challenge is with a partner agency rather than children's social care",
+      }),
+    ),
+  worries: text(10_000).check(
+    z.meta(
+      about('"What are we worried about?" / "What\'s not working well?"', "No core group for eight weeks."),
     ),
   ),
-  impactOnChild: text(10_000).meta(
-    about('"Outcome and Impact for the Child/Young Person"', "Risks are not being reviewed."),
+  actionsTaken: text(10_000).check(
+    z.meta(
+      about(
+        '"What actions have taken place to resolve the worries?"',
+        "Spoke with the social worker on 12 May.",
+      ),
+    ),
   ),
-  childViews: text(10_000).meta(
-    about('"The child\'s views" (002)', "Wants to see the social worker more often."),
+  impactOnChild: text(10_000).check(
+    z.meta(about('"Outcome and Impact for the Child/Young Person"', "Risks are not being reviewed.")),
   ),
-  whatNeedsToHappen: text(10_000).meta(
-    about('"What needs to happen?"', "Hold a core group within five working days."),
+  childViews: text(10_000).check(
+    z.meta(about('"The child\'s views" (002)', "Wants to see the social worker more often.")),
   ),
-  desiredOutcome: text(10_000).meta(
-    about('"Desired outcome" (004)', "A core group held and the plan reviewed."),
+  whatNeedsToHappen: text(10_000).check(
+    z.meta(about('"What needs to happen?"', "Hold a core group within five working days.")),
   ),
-  timescale: text(1_000).meta(about('"Timescales for resolution" (002)', "Five working days")),
+  desiredOutcome: text(10_000).check(
+    z.meta(about('"Desired outcome" (004)', "A core group held and the plan reviewed.")),
+  ),
+  timescale: text(1_000).check(z.meta(about('"Timescales for resolution" (002)', "Five working days"))),
   themes: z
     .array(id)
-    .max(20)
-    .meta(about("Theme ids from the tenant's protocol (GET /v1/config lists them)", ["core_group_meetings"])),
+    .check(
+      z.maxLength(20),
+      z.meta(
+        about("Theme ids from the tenant's protocol (GET /v1/config lists them)", ["core_group_meetings"]),
+      ),
+    ),
   immediateRisk: z
     .boolean()
-    .meta(
-      about(
-        '"Immediate risk of significant harm": lets stages be taken out of sequence where the protocol says so (003)',
-        false,
+    .check(
+      z.meta(
+        about(
+          '"Immediate risk of significant harm": lets stages be taken out of sequence where the protocol says so (003)',
+          false,
+        ),
       ),
     ),
 });
@@ -105,8 +129,8 @@ export type ChallengeForm = z.infer<typeof challengeFormSchema>;
  * `version` (the challenge's version, from an If-Match header: refused with VERSION_MISMATCH).
  */
 export const commandExpectationSchema = z.strictObject({
-  stageId: id.optional(),
-  version: z.number().int().min(0).optional(),
+  stageId: z.optional(id),
+  version: z.optional(z.number().check(z.int(), z.gte(0))),
 });
 export type CommandExpectation = z.infer<typeof commandExpectationSchema>;
 
@@ -114,7 +138,7 @@ const base = {
   challengeId: id,
   actor: actorSchema,
   channel: channelSchema,
-  expected: commandExpectationSchema.optional(),
+  expected: z.optional(commandExpectationSchema),
 };
 
 export const referralKindSchema = z.enum(["cafcass", "partnership"]);
@@ -126,55 +150,66 @@ export type ReferralKind = z.infer<typeof referralKindSchema>;
  * resolution process"). Decided as Raise then RequestReferral, all or nothing.
  */
 export const raiseReferralSchema = z.strictObject({
-  kind: referralKindSchema.meta(about("The referral: cafcass or partnership", "cafcass")),
+  kind: referralKindSchema.check(z.meta(about("The referral: cafcass or partnership", "cafcass"))),
   /** Why the referral is needed. */
-  rationale: text(10_000).meta(
-    about("Why the referral is needed", "Risk of breach of the child's right to family life."),
+  rationale: text(10_000).check(
+    z.meta(about("Why the referral is needed", "Risk of breach of the child's right to family life.")),
   ),
   /** Ids of the protocol's attestations the raiser confirms. */
   attestations: z
     .array(id)
-    .max(20)
-    .meta(
-      about("Ids of the protocol's statements the raiser confirms", [
-        "human_rights_risk",
-        "no_one_else_to_bring_proceedings",
-      ]),
+    .check(
+      z.maxLength(20),
+      z.meta(
+        about("Ids of the protocol's statements the raiser confirms", [
+          "human_rights_risk",
+          "no_one_else_to_bring_proceedings",
+        ]),
+      ),
     ),
 });
 
 export const raiseCommandSchema = z.strictObject({
   type: z.literal("Raise"),
   ...base,
-  form: challengeFormSchema.meta({
-    description: "The challenge form: the child, the team, the worries and what needs to happen",
-  }),
+  form: challengeFormSchema.check(
+    z.meta({
+      description: "The challenge form: the child, the team, the worries and what needs to happen",
+    }),
+  ),
   /** Open the challenge at this stage instead of the first (a bypass: needs a rationale and the protocol's leave). */
-  startAtStageId: id
-    .optional()
-    .meta(
-      about(
-        "Open at this stage instead of the first (a bypass: needs bypassRationale and the protocol's leave)",
-        "stage_3",
+  startAtStageId: z
+    .optional(id)
+    .check(
+      z.meta(
+        about(
+          "Open at this stage instead of the first (a bypass: needs bypassRationale and the protocol's leave)",
+          "stage_3",
+        ),
       ),
     ),
-  bypassRationale: text(5_000)
-    .optional()
-    .meta(
-      about(
-        "Why the earlier stages are bypassed; required with startAtStageId",
-        "Delay in an adoptive placement.",
+  bypassRationale: z
+    .optional(text(5_000))
+    .check(
+      z.meta(
+        about(
+          "Why the earlier stages are bypassed; required with startAtStageId",
+          "Delay in an adoptive placement.",
+        ),
       ),
     ),
   /** Nottingham CPCs may bypass only with a safeguarding concern. */
   safeguardingConcern: z
-    .boolean()
-    .optional()
-    .meta(about("The bypass is for a safeguarding concern (Nottingham CPCs may bypass only then)", true)),
+    .optional(z.boolean())
+    .check(
+      z.meta(about("The bypass is for a safeguarding concern (Nottingham CPCs may bypass only then)", true)),
+    ),
   /** A concurrent referral (Cafcass, partnership) made with the raise, where the protocol allows it. */
-  referral: raiseReferralSchema.optional().meta({
-    description: "A concurrent referral made with the raise, where the protocol allows one; all or nothing",
-  }),
+  referral: z.optional(raiseReferralSchema).check(
+    z.meta({
+      description: "A concurrent referral made with the raise, where the protocol allows one; all or nothing",
+    }),
+  ),
 });
 
 export const acknowledgeCommandSchema = z.strictObject({ type: z.literal("Acknowledge"), ...base });
@@ -183,10 +218,12 @@ export const respondCommandSchema = z.strictObject({
   type: z.literal("Respond"),
   ...base,
   /** "Response to what's not working well" */
-  response: text(10_000).meta(
-    about(
-      "The recipient's response to what is not working well",
-      "A placement review is booked for Monday; the plan will be updated by Friday.",
+  response: text(10_000).check(
+    z.meta(
+      about(
+        "The recipient's response to what is not working well",
+        "A placement review is booked for Monday; the plan will be updated by Friday.",
+      ),
     ),
   ),
 });
@@ -194,23 +231,27 @@ export const respondCommandSchema = z.strictObject({
 export const recordMeetingCommandSchema = z.strictObject({
   type: z.literal("RecordMeeting"),
   ...base,
-  heldOn: isoDate.meta(about("The London date the stage's meeting was held", "2026-05-18")),
+  heldOn: isoDate.check(z.meta(about("The London date the stage's meeting was held", "2026-05-18"))),
   attendees: z
     .array(text(200))
-    .min(1)
-    .max(50)
-    .meta(
-      about("Who attended, by name and role", ["Priya Testwell (IRO)", "Lena Fictive (Principal Manager)"]),
+    .check(
+      z.minLength(1),
+      z.maxLength(50),
+      z.meta(
+        about("Who attended, by name and role", ["Priya Testwell (IRO)", "Lena Fictive (Principal Manager)"]),
+      ),
     ),
-  summary: text(10_000).meta(
-    about("What the meeting agreed", "Agreed to hold a core group within five working days."),
+  summary: text(10_000).check(
+    z.meta(about("What the meeting agreed", "Agreed to hold a core group within five working days.")),
   ),
 });
 
 export const smartActionSchema = z.strictObject({
-  action: text(2_000).meta(about("What is to be done (specific and measurable)", "Write the placement plan")),
-  byWhen: isoDate.meta(about("The London date it is to be done by", "2026-05-29")),
-  byWhom: text(200).meta(about("Who will do it, by name or role", "Kit Inventedson, social worker")),
+  action: text(2_000).check(
+    z.meta(about("What is to be done (specific and measurable)", "Write the placement plan")),
+  ),
+  byWhen: isoDate.check(z.meta(about("The London date it is to be done by", "2026-05-29"))),
+  byWhom: text(200).check(z.meta(about("Who will do it, by name or role", "Kit Inventedson, social worker"))),
 });
 
 export const agreeActionPlanCommandSchema = z.strictObject({
@@ -218,16 +259,20 @@ export const agreeActionPlanCommandSchema = z.strictObject({
   ...base,
   actions: z
     .array(smartActionSchema)
-    .min(1)
-    .max(30)
-    .meta({ description: "The agreed actions (1 to 30); each is tracked until completed or missed" }),
+    .check(
+      z.minLength(1),
+      z.maxLength(30),
+      z.meta({ description: "The agreed actions (1 to 30); each is tracked until completed or missed" }),
+    ),
 });
 
 export const markResolvedCommandSchema = z.strictObject({
   type: z.literal("MarkResolved"),
   ...base,
-  summary: text(10_000).meta(
-    about("How the challenge was resolved", "The placement plan was written and shared with the carers."),
+  summary: text(10_000).check(
+    z.meta(
+      about("How the challenge was resolved", "The placement plan was written and shared with the carers."),
+    ),
   ),
 });
 
@@ -235,10 +280,12 @@ export const escalateCommandSchema = z.strictObject({
   type: z.literal("Escalate"),
   ...base,
   /** "Reasons why the level N response is unsatisfactory" (004). */
-  reasons: text(10_000).meta(
-    about(
-      "Why the response at this stage is unsatisfactory (004: the reasons the form asks for)",
-      "The reply gives no date for the placement plan.",
+  reasons: text(10_000).check(
+    z.meta(
+      about(
+        "Why the response at this stage is unsatisfactory (004: the reasons the form asks for)",
+        "The reply gives no date for the placement plan.",
+      ),
     ),
   ),
 });
@@ -246,14 +293,22 @@ export const escalateCommandSchema = z.strictObject({
 export const bypassCommandSchema = z.strictObject({
   type: z.literal("Bypass"),
   ...base,
-  toStageId: id.meta(about("The later stage to go to (GET /v1/config lists the stage ids)", "stage_3")),
-  rationale: text(5_000).meta(
-    about("Why the stages in between are bypassed", "Delay in an adoptive placement; the child is waiting."),
+  toStageId: id.check(
+    z.meta(about("The later stage to go to (GET /v1/config lists the stage ids)", "stage_3")),
+  ),
+  rationale: text(5_000).check(
+    z.meta(
+      about(
+        "Why the stages in between are bypassed",
+        "Delay in an adoptive placement; the child is waiting.",
+      ),
+    ),
   ),
   safeguardingConcern: z
-    .boolean()
-    .optional()
-    .meta(about("The bypass is for a safeguarding concern (Nottingham CPCs may bypass only then)", true)),
+    .optional(z.boolean())
+    .check(
+      z.meta(about("The bypass is for a safeguarding concern (Nottingham CPCs may bypass only then)", true)),
+    ),
 });
 
 export const autoEscalateCommandSchema = z.strictObject({
@@ -276,13 +331,20 @@ export const shortenDeadlineCommandSchema = z.strictObject({
   /** The open stage whose window is shortened: a command about a stage already left does nothing. */
   stageId: id,
   /** The stage's new window, counted from when it opened: it must end before the current deadline. */
-  window: windowSchema.meta({
-    description:
-      "The stage's new window, counted from when it opened; it must end before the current deadline",
-  }),
+  window: windowSchema.check(
+    z.meta({
+      description:
+        "The stage's new window, counted from when it opened; it must end before the current deadline",
+    }),
+  ),
   /** Why a response is needed more quickly (the child's age, the nature of the concern). */
-  reason: text(5_000).meta(
-    about("Why a response is needed more quickly", "The child is under one; the concern cannot wait a week."),
+  reason: text(5_000).check(
+    z.meta(
+      about(
+        "Why a response is needed more quickly",
+        "The child is under one; the concern cannot wait a week.",
+      ),
+    ),
   ),
 });
 
@@ -290,24 +352,26 @@ export const recordActionsDueCommandSchema = z.strictObject({
   type: z.literal("RecordActionsDue"),
   ...base,
   /** Agreed actions whose date has passed: the raiser is asked, once, whether they were done. */
-  actionIds: z.array(id).min(1).max(100),
+  actionIds: z.array(id).check(z.minLength(1), z.maxLength(100)),
 });
 
 export const requestReferralCommandSchema = z.strictObject({
   type: z.literal("RequestReferral"),
   ...base,
-  kind: referralKindSchema.meta(about("The referral: cafcass or partnership", "cafcass")),
-  rationale: text(10_000).meta(
-    about("Why the referral is needed", "The ladder is exhausted and the plan still drifts."),
+  kind: referralKindSchema.check(z.meta(about("The referral: cafcass or partnership", "cafcass"))),
+  rationale: text(10_000).check(
+    z.meta(about("Why the referral is needed", "The ladder is exhausted and the plan still drifts.")),
   ),
   /** Ids of the protocol's attestations the raiser confirms (e.g. legal advice sought). */
   attestations: z
     .array(id)
-    .max(20)
-    .meta(
-      about("Ids of the protocol's statements the raiser confirms (GET /v1/config lists them)", [
-        "legal_advice_sought",
-      ]),
+    .check(
+      z.maxLength(20),
+      z.meta(
+        about("Ids of the protocol's statements the raiser confirms (GET /v1/config lists them)", [
+          "legal_advice_sought",
+        ]),
+      ),
     ),
 });
 
@@ -316,43 +380,47 @@ export const approveReferralCommandSchema = z.strictObject({
   ...base,
   kind: referralKindSchema,
   /** The directory role the approver holds (must be one the protocol names). */
-  approverRole: text(200).meta(
-    about("The directory role the approver holds (one the protocol names)", "head_of_service"),
+  approverRole: text(200).check(
+    z.meta(about("The directory role the approver holds (one the protocol names)", "head_of_service")),
   ),
-  comment: text(5_000)
-    .optional()
-    .meta(about("The approver's comment", "Approved: legal advice confirms the referral.")),
+  comment: z
+    .optional(text(5_000))
+    .check(z.meta(about("The approver's comment", "Approved: legal advice confirms the referral."))),
 });
 
 export const completeActionCommandSchema = z.strictObject({
   type: z.literal("CompleteAction"),
   ...base,
   actionId: id,
-  note: text(5_000)
-    .optional()
-    .meta(about("How the action was done", "Plan written and sent to the carers on 27 May.")),
+  note: z
+    .optional(text(5_000))
+    .check(z.meta(about("How the action was done", "Plan written and sent to the carers on 27 May."))),
 });
 
 export const missActionCommandSchema = z.strictObject({
   type: z.literal("MissAction"),
   ...base,
   actionId: id,
-  note: text(5_000).meta(about("Why the action was missed", "The social worker was off sick.")),
+  note: text(5_000).check(z.meta(about("Why the action was missed", "The social worker was off sick."))),
 });
 
 export const reopenCommandSchema = z.strictObject({
   type: z.literal("Reopen"),
   ...base,
-  reason: text(10_000).meta(
-    about("Why the challenge is reopened (at the stage last exited)", "The agreed contact stopped again."),
+  reason: text(10_000).check(
+    z.meta(
+      about("Why the challenge is reopened (at the stage last exited)", "The agreed contact stopped again."),
+    ),
   ),
 });
 
 export const noteDifferenceCommandSchema = z.strictObject({
   type: z.literal("NoteDifference"),
   ...base,
-  summary: text(10_000).meta(
-    about("The difference that remains after the ladder", "The IRO and the authority disagree on contact."),
+  summary: text(10_000).check(
+    z.meta(
+      about("The difference that remains after the ladder", "The IRO and the authority disagree on contact."),
+    ),
   ),
 });
 
@@ -364,12 +432,14 @@ export const decideAfterLadderCommandSchema = z.strictObject({
   type: z.literal("DecideAfterLadder"),
   ...base,
   /** Whether the raiser's position is upheld. */
-  upheld: z.boolean().meta(about("Whether the raiser's position is upheld", true)),
+  upheld: z.boolean().check(z.meta(about("Whether the raiser's position is upheld", true))),
   /** The decision and its reasons (003: the course of action determined). */
-  reasons: text(10_000).meta(
-    about(
-      "The decision and its reasons (003: the course of action determined)",
-      "Contact to restart weekly.",
+  reasons: text(10_000).check(
+    z.meta(
+      about(
+        "The decision and its reasons (003: the course of action determined)",
+        "Contact to restart weekly.",
+      ),
     ),
   ),
 });
@@ -377,14 +447,16 @@ export const decideAfterLadderCommandSchema = z.strictObject({
 export const withdrawCommandSchema = z.strictObject({
   type: z.literal("Withdraw"),
   ...base,
-  reason: text(5_000).meta(about("Why the challenge is withdrawn", "Raised on the wrong child's record.")),
+  reason: text(5_000).check(
+    z.meta(about("Why the challenge is withdrawn", "Raised on the wrong child's record.")),
+  ),
 });
 
 export const closeCommandSchema = z.strictObject({
   type: z.literal("Close"),
   ...base,
-  summary: text(10_000).meta(
-    about("Why the challenge is closed, and how it ended", "Resolved and the plan is on track."),
+  summary: text(10_000).check(
+    z.meta(about("Why the challenge is closed, and how it ended", "Resolved and the plan is on track.")),
   ),
 });
 
@@ -396,8 +468,10 @@ export const closeCommandSchema = z.strictObject({
 export const setLegalHoldCommandSchema = z.strictObject({
   type: z.literal("SetLegalHold"),
   ...base,
-  hold: z.boolean().meta(about("true places a legal hold, false lifts it", true)),
-  reason: text(5_000).meta(about("Why the hold is placed or lifted", "A disclosure request from the court.")),
+  hold: z.boolean().check(z.meta(about("true places a legal hold, false lifts it", true))),
+  reason: text(5_000).check(
+    z.meta(about("Why the hold is placed or lifted", "A disclosure request from the court.")),
+  ),
 });
 
 /**

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { recordAction, recordActionsDue } from "./action-plan.js";
 import { commandSchema } from "./commands.js";
 import type { Command, CommandOf } from "./commands.js";

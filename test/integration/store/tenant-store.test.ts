@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ZodError } from "zod";
+import { $ZodError } from "zod/v4/core";
 import { CorruptItemError } from "../../../functions/store/items.js";
 import { keys } from "../../../functions/store/table.js";
 import {
@@ -65,7 +65,7 @@ describe("tenant configuration", () => {
       { ...config, unexpected: true },
     ];
     for (const candidate of bad) {
-      await expect(tenants.putConfig(TENANT_B, candidate)).rejects.toBeInstanceOf(ZodError);
+      await expect(tenants.putConfig(TENANT_B, candidate)).rejects.toBeInstanceOf($ZodError);
     }
     expect(await tenants.getConfig(TENANT_B)).toBeUndefined();
   });
@@ -126,7 +126,7 @@ describe("staff directory", () => {
       { ...manager("x", []), active: undefined },
     ];
     for (const candidate of bad) {
-      await expect(tenants.upsertStaff(TENANT_A, candidate)).rejects.toBeInstanceOf(ZodError);
+      await expect(tenants.upsertStaff(TENANT_A, candidate)).rejects.toBeInstanceOf($ZodError);
     }
     expect(await tenants.getStaff(TENANT_A, "x")).toBeUndefined();
   });

@@ -1,20 +1,25 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { describe, expect, it } from "vitest";
 import { about, documentedLike } from "../../../functions/domain/about.js";
 
 describe("documentedLike", () => {
   const request = z.strictObject({
     child: z
-      .strictObject({ name: z.string().trim().min(1).meta(about("The child's name", "Ava Example")) })
-      .meta({ description: "The child" }),
+      .strictObject({
+        name: z.string().check(z.trim(), z.minLength(1), z.meta(about("The child's name", "Ava Example"))),
+      })
+      .check(z.meta({ description: "The child" })),
     agency: z
-      .strictObject({ id: z.string().min(1).meta(about("The agency's id", "health-trust")) })
-      .optional()
-      .meta({ description: "A partner agency" }),
+      .optional(
+        z.strictObject({
+          id: z.string().check(z.minLength(1), z.meta(about("The agency's id", "health-trust"))),
+        }),
+      )
+      .check(z.meta({ description: "A partner agency" })),
   });
   const stored = z.strictObject({
     child: z.strictObject({ name: z.string() }),
-    agency: z.strictObject({ id: z.string() }).optional(),
+    agency: z.optional(z.strictObject({ id: z.string() })),
     extra: z.number(),
   });
 
