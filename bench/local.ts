@@ -170,12 +170,19 @@ interface ChallengeView {
   readonly timeline: readonly TimelineEntry[];
 }
 
+/**
+ * The same ports for every round: handler modules create their SDK clients once, when first loaded,
+ * with the endpoints of the first runtime (as a Lambda keeps its clients), so a second runtime on
+ * other ports left them calling a stopped DynamoDB Local (every raise of the second round 503).
+ */
+const roundPorts = freePorts();
+
 async function round(n: number): Promise<Round> {
   const dataDir = await mkdtemp(join(tmpdir(), "crs-bench-local-"));
   const warnings: string[] = [];
   const runtime = await startLocalRuntime({
     dataDir,
-    ports: await freePorts(),
+    ports: await roundPorts,
     logLevel: "ERROR",
     warn: (text) => warnings.push(text),
   });
