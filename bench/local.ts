@@ -15,12 +15,13 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { readExportSources } from "../functions/audit/verify.js";
 import { DEMO_CHILDREN, raiseChallengeBody } from "../local/demo.js";
+import { type CallsByCaller, countDynamoDbCalls } from "../local/dynamodb-callers.js";
 import { freePorts } from "../local/ports.js";
 import { type LocalRuntime, startLocalRuntime } from "../local/runtime.js";
 
@@ -50,8 +51,12 @@ interface Round {
   readonly lost: Lost;
   /** DynamoDB Local calls during the raises and the climb, by operation (the bare baseline's excluded). */
   readonly calls: Readonly<Record<string, number>>;
+  /** The same calls by who made them (function, or stream poller), then by operation. */
+  readonly callers: CallsByCaller;
   /** The JVM's CPU seconds over the same span (Linux only). */
   readonly jvmCpuSeconds: number | undefined;
+  /** This process's CPU seconds (handlers, local services, the bench's client) over the same span. */
+  readonly nodeCpuSeconds: number;
 }
 
 interface Lost {
@@ -165,12 +170,19 @@ interface ChallengeView {
   readonly timeline: readonly TimelineEntry[];
 }
 
+/**
+ * The same ports for every round: handler modules create their SDK clients once, when first loaded,
+ * with the endpoints of the first runtime (as a Lambda keeps its clients), so a second runtime on
+ * other ports left them calling a stopped DynamoDB Local (every raise of the second round 503).
+ */
+const roundPorts = freePorts();
+
 async function round(n: number): Promise<Round> {
   const dataDir = await mkdtemp(join(tmpdir(), "crs-bench-local-"));
   const warnings: string[] = [];
   const runtime = await startLocalRuntime({
     dataDir,
-    ports: await freePorts(),
+    ports: await roundPorts,
     logLevel: "ERROR",
     warn: (text) => warnings.push(text),
   });
@@ -182,6 +194,8 @@ async function round(n: number): Promise<Round> {
     const bareLatencies = await bareBaseline(runtime, Math.max(200, Math.min(n, 1000)));
 
     const callsBefore = runtime.database();
+    const byCaller = countDynamoDbCalls(runtime.urls.dynamodb);
+    const cpuBefore = process.cpuUsage();
     const started = performance.now();
     const ids: string[] = [];
     let busy = 0;
@@ -234,6 +248,9 @@ async function round(n: number): Promise<Round> {
     await runtime.idle();
     const finished = performance.now();
     const callsAfter = runtime.database();
+    const callers = byCaller.counts();
+    const cpuUsed = process.cpuUsage(cpuBefore);
+    byCaller.stop();
     const calls: Record<string, number> = {};
     for (const [operation, count] of Object.entries(callsAfter.calls))
       calls[operation] = count - (callsBefore.calls[operation] ?? 0);
@@ -256,7 +273,9 @@ async function round(n: number): Promise<Round> {
       bareLatencies,
       lost,
       calls,
+      callers,
       jvmCpuSeconds,
+      nodeCpuSeconds: (cpuUsed.user + cpuUsed.system) / 1e6,
     };
   } finally {
     await runtime.stop();
@@ -365,8 +384,23 @@ for (const n of SIZES) {
     `  DynamoDB Local: ${(totalCalls / n).toFixed(1)} calls per challenge (${topCalls})` +
       (result.jvmCpuSeconds === undefined
         ? ""
-        : `; its JVM used ${result.jvmCpuSeconds.toFixed(1)} s of CPU, ${((1000 * result.jvmCpuSeconds) / totalCalls).toFixed(2)} ms a call`),
+        : `; its JVM used ${result.jvmCpuSeconds.toFixed(1)} s of CPU, ${((1000 * result.jvmCpuSeconds) / totalCalls).toFixed(2)} ms a call`) +
+      `; this process used ${result.nodeCpuSeconds.toFixed(1)} s of CPU; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" ")}`,
   );
+  const sum = (counts: Readonly<Record<string, number>>): number =>
+    Object.values(counts).reduce((total, count) => total + count, 0);
+  // By caller: API routes and workflow tasks by function name, the stream consumers' handlers, the
+  // pollers' own stream reads; "other" is the runtime's scheduled jobs and the bench's own reads.
+  for (const [who, operations] of Object.entries(result.callers).sort((a, b) => sum(b[1]) - sum(a[1]))) {
+    const total = sum(operations);
+    const detail = Object.entries(operations)
+      .sort((a, b) => b[1] - a[1])
+      .map(([operation, count]) => `${operation} ${(count / n).toFixed(1)}`)
+      .join(", ");
+    line(`    ${who}: ${(total / n).toFixed(1)} (${detail})`);
+  }
   line(
     `  events lost: ${lostTotal} (incomplete histories ${result.lost.incompleteHistories}, missing emails ${result.lost.missingEmails}, missing export lines ${result.lost.missingExportLines}, unfinished workflows ${result.lost.unfinishedWorkflows}); runtime warnings ${result.lost.warnings}`,
   );

@@ -20,6 +20,7 @@
  * SQLite's own journal (synchronous=FULL by default) keeps it across a kill.
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from "node:http";
+import { forwarding } from "./dynamodb-callers.js";
 import { LOCAL_HOST, closeLocally, listenLocally } from "./ports.js";
 
 export interface CommitBarrier {
@@ -61,19 +62,21 @@ function send(
   body: Buffer,
 ): Promise<Upstream> {
   return new Promise((resolve, reject) => {
-    const outgoing = request(
-      {
-        host: LOCAL_HOST,
-        port: upstreamPort,
-        method,
-        path,
-        headers: { ...headers, "content-length": body.length },
-      },
-      (response) => {
-        readBody(response).then((responseBody) => {
-          resolve({ status: response.statusCode ?? 502, headers: response.headers, body: responseBody });
-        }, reject);
-      },
+    const outgoing = forwarding(() =>
+      request(
+        {
+          host: LOCAL_HOST,
+          port: upstreamPort,
+          method,
+          path,
+          headers: { ...headers, "content-length": body.length },
+        },
+        (response) => {
+          readBody(response).then((responseBody) => {
+            resolve({ status: response.statusCode ?? 502, headers: response.headers, body: responseBody });
+          }, reject);
+        },
+      ),
     );
     outgoing.once("error", reject);
     outgoing.end(body);

@@ -12,6 +12,7 @@
 import { randomUUID } from "node:crypto";
 import { InvokeStore, InvokeStoreBase } from "@aws/lambda-invoke-store";
 import type { Context } from "aws-lambda";
+import { asCaller } from "./dynamodb-callers.js";
 
 /** What the local runtime allows at once per function; any value turns on per-invocation state. */
 const MAX_CONCURRENCY = "64";
@@ -38,10 +39,13 @@ export function invokeIsolated<E, R>(
   context: Context,
   prepare?: () => void,
 ): Promise<R> {
-  if (store === undefined) return handler(event, context);
-  return store.run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: context.awsRequestId }, () => {
-    prepare?.();
-    return handler(event, context);
+  // Its DynamoDB calls count against its function (dynamodb-callers.ts, bench:local).
+  return asCaller(context.functionName, () => {
+    if (store === undefined) return handler(event, context);
+    return store.run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: context.awsRequestId }, () => {
+      prepare?.();
+      return handler(event, context);
+    });
   });
 }
 

@@ -38,7 +38,9 @@ import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+import { asCaller, noteDynamoDbCall } from "./dynamodb-callers.js";
 import { JsonFile } from "./stepfunctions/store.js";
+import { type Position, type ShardReader, StreamFeeds } from "./stream-feed.js";
 
 // ---------------------------------------------------------------------------------------------
 // Filters (Lambda event filtering, the subset the mappings use)
@@ -137,6 +139,7 @@ class StreamsApi {
   ) {}
 
   async call<T>(operation: string, body: Record<string, unknown>): Promise<T> {
+    noteDynamoDbCall(new URL(this.endpoint).host, operation);
     const response = await fetch(this.endpoint, {
       method: "POST",
       headers: {
@@ -254,7 +257,8 @@ interface Checkpoints {
 }
 
 interface ShardState {
-  iterator: string | undefined;
+  /** The sequence number of the last record taken from the shard's feed (undefined: none yet). */
+  position: Position;
   /** Records read but not yet done (a failed batch's tail waits here for its retry). */
   buffer: DynamoDBRecord[];
   attempts: number;
@@ -285,22 +289,20 @@ export function laneOf(record: DynamoDBRecord, lanes: number): number {
   return hash % lanes;
 }
 
-/** GetRecords' own maximum. */
+/** Records a lane takes from the feed at once, at most. */
 const MAX_RECORDS_PER_READ = 1000;
 
 class ConsumerPoller {
   private readonly file: JsonFile;
   private checkpoints: Checkpoints;
   private readonly shardStates = new Map<string, ShardState>();
-  private shards: Shard[] = [];
-  private shardsReadAt = 0;
   private readonly batchSize: number;
   private readonly retryAttempts: number;
 
   private readonly lanes: number;
 
   constructor(
-    private readonly api: StreamsApi,
+    private readonly feeds: StreamFeeds,
     private readonly consumer: StreamConsumer,
     private readonly options: StreamPollerOptions,
     private readonly log: (message: string) => void,
@@ -322,23 +324,27 @@ class ConsumerPoller {
       stored?.version === 1 && stored.streamArn === options.streamArn
         ? stored
         : { version: 1, streamArn: options.streamArn, shards: {}, finished: [] };
+    feeds.register(this);
+  }
+
+  /** Where this lane is in a shard (the stream feed starts after the earliest lane). */
+  positionIn(shardId: string): Position | null {
+    if (this.checkpoints.finished.includes(shardId)) return null;
+    return this.checkpoints.shards[shardId];
   }
 
   /** One round over the shards; true when it did any work (so the caller polls again at once). */
   async poll(stopping: () => boolean): Promise<boolean> {
-    if (Date.now() - this.shardsReadAt > 5_000) {
-      this.shards = await this.api.shards(this.options.streamArn);
-      this.shardsReadAt = Date.now();
-    }
+    const shards = await this.feeds.shards();
     let worked = false;
-    for (const shard of this.shards) {
+    for (const shard of shards) {
       if (stopping()) break;
       if (this.checkpoints.finished.includes(shard.ShardId)) continue;
       // A child shard waits until its parent has been read to its end (record order per item).
       const parent = shard.ParentShardId;
       if (
         parent !== undefined &&
-        this.shards.some((s) => s.ShardId === parent) &&
+        shards.some((s) => s.ShardId === parent) &&
         !this.checkpoints.finished.includes(parent)
       ) {
         continue;
@@ -355,7 +361,13 @@ class ConsumerPoller {
   private state(shardId: string): ShardState {
     let state = this.shardStates.get(shardId);
     if (state === undefined) {
-      state = { iterator: undefined, buffer: [], attempts: 0, retryAt: 0, limit: undefined };
+      state = {
+        position: this.checkpoints.shards[shardId],
+        buffer: [],
+        attempts: 0,
+        retryAt: 0,
+        limit: undefined,
+      };
       this.shardStates.set(shardId, state);
     }
     return state;
@@ -368,6 +380,7 @@ class ConsumerPoller {
       if (read === "finished") {
         this.checkpoints.finished.push(shard.ShardId);
         await this.save();
+        this.feeds.finished(this, shard.ShardId);
         return true;
       }
       if (read === 0) return false;
@@ -378,35 +391,19 @@ class ConsumerPoller {
     return true;
   }
 
-  /** Reads the next records into the buffer: how many, or "finished" at the end of a closed shard. */
+  /** Takes the next records from the shard's feed into the buffer: how many, or "finished" at the end of a closed shard. */
   private async read(shard: Shard, state: ShardState): Promise<number | "finished" | "skipped"> {
-    state.iterator ??= await this.api.iterator(
-      this.options.streamArn,
-      shard.ShardId,
-      this.checkpoints.shards[shard.ShardId],
-    );
-    if (state.iterator === undefined) return "finished";
-    let result;
-    try {
-      // With lanes, each read takes about a batch for this lane.
-      result = await this.api.records(
-        state.iterator,
-        Math.min(MAX_RECORDS_PER_READ, this.batchSize * this.lanes),
-      );
-    } catch (error) {
-      if (error instanceof StreamsApiError && /ExpiredIterator|TrimmedDataAccess/.test(error.code)) {
-        state.iterator = undefined; // start again from the checkpoint
-        return 0;
-      }
-      throw error;
-    }
-    const records = result.Records ?? [];
-    state.buffer = this.lanes === 1 ? records : records.filter((r) => laneOf(r, this.lanes) === this.lane);
-    const next = result.NextShardIterator ?? undefined;
-    state.iterator = next;
-    if (next === undefined && state.buffer.length === 0) return "finished";
+    // With lanes, each read takes about a batch for this lane.
+    const { records, finished } = await this.feeds
+      .feed(shard.ShardId)
+      .read(this, state.position, Math.min(MAX_RECORDS_PER_READ, this.batchSize * this.lanes));
+    if (finished) return "finished";
     const last = records.at(-1)?.dynamodb?.SequenceNumber;
-    if (state.buffer.length === 0 && last !== undefined) {
+    if (last === undefined) return 0;
+    state.position = last;
+    state.buffer =
+      this.lanes === 1 ? [...records] : records.filter((r) => laneOf(r, this.lanes) === this.lane);
+    if (state.buffer.length === 0) {
       // Only other lanes' records: done for this one (saved with its next checkpoint), and the
       // stream has more, so the poller reads again at once rather than pausing as if idle.
       this.checkpoints.shards[shard.ShardId] = last;
@@ -528,6 +525,16 @@ export function startStreamPollers(options: StreamPollerOptions): StreamPollers 
     });
   const api = new StreamsApi(options.endpoint, options.region);
   const interval = options.pollIntervalMs ?? 200;
+  // One reading of the stream for every lane of every consumer (stream-feed.ts); an idle shard is
+  // read at most once per poll interval, however many lanes wait on it.
+  const reader: ShardReader = {
+    shards: () => api.shards(options.streamArn),
+    iterator: (shardId, after) => api.iterator(options.streamArn, shardId, after),
+    records: (iterator, limit) => api.records(iterator, limit),
+    expired: (error) =>
+      error instanceof StreamsApiError && /ExpiredIterator|TrimmedDataAccess/.test(error.code),
+  };
+  const feeds = new StreamFeeds(reader, interval);
   let stopping = false;
   const isStopping = (): boolean => stopping;
   const wake = new AbortController();
@@ -541,8 +548,13 @@ export function startStreamPollers(options: StreamPollerOptions): StreamPollers 
   /** Per lane: polls in a row that found nothing to do. */
   const idleStreaks = lanes.map(() => 0);
 
-  const loops = lanes.map(async ({ consumer, lane }, index) => {
-    const poller = new ConsumerPoller(api, consumer, options, log, lane);
+  const loops = lanes.map(({ consumer, lane }, index) =>
+    // The stream API calls of this lane count against its poller (dynamodb-callers.ts); the
+    // handler it invokes counts its own.
+    asCaller(`stream poller ${consumer.name}`, () => pollLane(consumer, lane, index)),
+  );
+  async function pollLane(consumer: StreamConsumer, lane: number, index: number): Promise<void> {
+    const poller = new ConsumerPoller(feeds, consumer, options, log, lane);
     let failures = 0;
     while (!isStopping()) {
       let worked = false;
@@ -569,7 +581,7 @@ export function startStreamPollers(options: StreamPollerOptions): StreamPollers 
       }
     }
     await poller.close();
-  });
+  }
 
   return {
     drained: async () => {
