@@ -95,8 +95,8 @@ export class ShardFeed {
       await this.fill();
       records = this.after(after, limit);
     }
-    const last = records.at(-1);
-    if (last !== undefined) this.positions.set(lane, sequenceOf(last));
+    // The lane's position moves only when it reads again after its checkpoint (`after`): records it
+    // took but has not done stay in the window, for a retry from that checkpoint.
     return { records, finished: records.length === 0 && this.closed };
   }
 
@@ -112,8 +112,17 @@ export class ShardFeed {
 
   private after(position: Position, limit: number): DynamoDBRecord[] {
     if (
+      this.windowAfter !== undefined &&
+      (position === undefined || compareSequenceNumbers(position, this.windowAfter) < 0)
+    ) {
+      // Records this lane has not done were dropped: never hand it what follows them as if they were not there.
+      throw new Error(
+        `stream feed ${this.shardId}: a lane at ${position ?? "the start"} is behind the window (after ${this.windowAfter})`,
+      );
+    }
+    if (
       position === undefined ||
-      (this.windowAfter !== undefined && compareSequenceNumbers(position, this.windowAfter) <= 0)
+      (this.windowAfter !== undefined && compareSequenceNumbers(position, this.windowAfter) === 0)
     )
       return this.window.slice(0, limit);
     // Binary search for the first record after `position`.

@@ -59,6 +59,36 @@ describe("the shared stream feed (local stream pollers)", () => {
     expect(compareSequenceNumbers("101", "0100")).toBeGreaterThan(0);
   });
 
+  it("keeps the records a lane took but has not done, so a retry from its checkpoint gets them again", async () => {
+    const shard = fakeShard(6, 10);
+    const feeds = new StreamFeeds(shard.reader, 1_000);
+    const failing = lane(undefined);
+    const other = lane(undefined);
+    feeds.register(failing);
+    feeds.register(other);
+    const feed = feeds.feed("s1");
+    // The failing lane takes 100-102 and fails on 101: its checkpoint stays at 100.
+    expect(sequences((await feed.read(failing, undefined, 3)).records)).toEqual(["100", "101", "102"]);
+    // The other lane does everything; its next read would drop what every lane has done.
+    expect(sequences((await feed.read(other, undefined, 10)).records)).toEqual([
+      "100",
+      "101",
+      "102",
+      "103",
+      "104",
+      "105",
+    ]);
+    await feed.read(other, "105", 10);
+    // The retry from the checkpoint gets 101 onwards, not what follows the records it last took.
+    expect(sequences((await feed.read(failing, "100", 10)).records)).toEqual([
+      "101",
+      "102",
+      "103",
+      "104",
+      "105",
+    ]);
+  });
+
   it("reads each record once for every lane, starting after the earliest lane's checkpoint", async () => {
     const shard = fakeShard(10, 4);
     const feeds = new StreamFeeds(shard.reader, 1_000);
