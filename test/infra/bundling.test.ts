@@ -61,15 +61,18 @@ const COMMAND_ROUTES = [
  * the work to bring it under is open (README, "Performance"). An entry that fits the budget again
  * fails the test until it is removed from here.
  */
+// Until issue 11's conversion ends, a handler that reads events carries zod/mini (the event schemas,
+// functions/domain/challenge/events.ts: ~4 KB) beside zod classic; the caps below allow for it.
 const STILL_OVER_KB: Readonly<Record<string, number>> = {
   // The document is built at run time from every route's zod schemas and descriptions.
-  "functions/api/openapi.ts": 480,
+  "functions/api/openapi.ts": 481,
   // The whole command path (domain, presets, store), the MIME parser (82 KB) and, to answer a
   // reply, MailComposer (135 KB, 74 KB of it its attachment type table, which CDK's esbuild
   // options cannot leave out): issue 14 chose MailComposer over a hand-written header encoder.
-  "functions/mail/receive-email.ts": 545,
-  // The reactor sends the notifications: MailComposer (135 KB) on top of the domain and zod.
-  "functions/events/react.ts": 460,
+  "functions/mail/receive-email.ts": 547,
+  // The reactor sends the notifications: MailComposer (135 KB) on top of the domain and zod; and
+  // Powertools' batch processor (6 KB) for its partial batch responses.
+  "functions/events/react.ts": 464,
   // Tells the raiser when a notification bounced: MailComposer again.
   "functions/mail/delivery-events.ts": 415,
   // zod (102 KB) + Powertools idempotency with jmespath (23 KB) + the whole command path.
@@ -79,26 +82,26 @@ const STILL_OVER_KB: Readonly<Record<string, number>> = {
   // validates with. Keeping them in a registry only bin/openapi.ts imports would take them out.
   ...Object.fromEntries(
     [
-      ["ack-link-page", 340],
-      ["ack-link", 340],
+      ["ack-link-page", 341],
+      ["ack-link", 341],
       ["benchmark-participation", 310],
       ["child-case-notes", 340],
-      ["child-challenges", 315],
+      ["child-challenges", 317],
       ["end-absence", 320],
-      ["get-challenge", 335],
+      ["get-challenge", 336],
       ["get-config", 320],
       ["get-directory", 315],
       ["good-practice", 320],
-      ["my-tray", 315],
-      ["overdue-tray", 315],
+      ["my-tray", 316],
+      ["overdue-tray", 316],
       ["put-config", 315],
-      ["put-staff-member", 315],
-      ["record-absence", 315],
-      ["reports-benchmark", 355],
+      ["put-staff-member", 316],
+      ["record-absence", 317],
+      ["reports-benchmark", 356],
       ["reports-live", 380],
       ["reports-overdue", 325],
       ["reports-themes", 345],
-      ["team-challenges", 315],
+      ["team-challenges", 317],
     ].map(([id, kb]) => [`functions/api/${String(id)}.ts`, Number(kb)]),
   ),
 };
