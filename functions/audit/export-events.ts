@@ -1,16 +1,18 @@
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import type {
-  DynamoDBBatchItemFailure,
-  DynamoDBBatchResponse,
-  DynamoDBRecord,
-  DynamoDBStreamEvent,
-} from "aws-lambda";
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+import { processStreamBatch } from "../events/stream-batch.js";
 import { type CountMetrics, countMetrics, logger as powertoolsLogger } from "../shared/observability.js";
 import { eventHash } from "../store/event-hash.js";
-import { eventItemSchema, parseItem, type EventItem } from "../store/items.js";
+import { parseItem } from "../store/items.js";
 import type { StoredEvent } from "../store/ports.js";
 import { ENTITY, TABLE } from "../store/table.js";
-import { fromAttributeValue, StreamImageError } from "../store/stream-image.js";
+import {
+  decodeEventRecord,
+  fromAttributeValue,
+  isEventInsert,
+  StreamImageError,
+  UndecodableRecordError,
+} from "../store/stream-image.js";
 import { tombstoneItemSchema, type TombstoneItem } from "../store/retention-store.js";
 import { EXPORT_CONTENT_TYPE, exportObject } from "./export-format.js";
 import {
@@ -30,9 +32,11 @@ import {
  *   again, so a mapping without the filters still only exports those. A tombstone becomes its own
  *   object (tombstone-format.ts), ids, dates, rule and counts only, so auditors see why a
  *   challenge's events are gone.
- * - Each record is written on its own; a record that fails is reported in `batchItemFailures` and the
- *   others still count as done. Lambda retries from the first failed record, so records after it are
- *   written again: the per-event key and `If-None-Match: *` make that harmless.
+ * - Each record is written on its own, concurrently (Powertools' batch processor:
+ *   functions/events/stream-batch.ts); a record that fails is reported in `batchItemFailures` and
+ *   the others still count as done. Lambda retries from the first failed record, so records after
+ *   it are written again: the per-event key and `If-None-Match: *` make that harmless. Order does
+ *   not matter here: every event is its own object.
  * - Object Lock retention (COMPLIANCE) is the record's own retention date where the event item
  *   carries one (`retainUntil`, written by the store from the child's date of birth): the audit
  *   copy becomes deletable the day the record does. An explicit date on the PUT overrides the
@@ -146,13 +150,6 @@ export class UnexportableRecordError extends Error {
   override readonly name = "UnexportableRecordError";
 }
 
-/** Whether a stream record is a new event item (the only thing exported). */
-export function isEventInsert(record: DynamoDBRecord): boolean {
-  return (
-    record.eventName === "INSERT" && record.dynamodb?.NewImage?.[TABLE.entityAttribute]?.S === ENTITY.event
-  );
-}
-
 /** Whether a stream record is a tombstone whose deletion is complete (the only tombstone exported). */
 export function isFinishedTombstone(record: DynamoDBRecord): boolean {
   const image = record.dynamodb?.NewImage;
@@ -194,55 +191,37 @@ export function tombstoneRecordOf(record: DynamoDBRecord): TombstoneRecord {
   };
 }
 
-/** The stored event in a stream record's new image, checked with the store's own item schema. */
-export function storedEventOf(record: DynamoDBRecord): StoredEvent {
-  const image = record.dynamodb?.NewImage;
-  if (image === undefined) throw new UnexportableRecordError("the record has no new image");
-  const raw = fromAttributeValue({ M: image });
-  const where = `${image[TABLE.partitionKey]?.S ?? "?"} ${image[TABLE.sortKey]?.S ?? "?"}`;
-  let item: EventItem;
-  try {
-    item = parseItem(eventItemSchema, raw, where);
-  } catch (error) {
-    // The parse error quotes the item's values: keep only the key in the message.
-    throw new UnexportableRecordError(`event item ${where} does not have the stored event shape`, {
-      cause: error,
-    });
-  }
-  if (item.challengeId !== item.event.challengeId || item.type !== item.event.type) {
-    throw new UnexportableRecordError(`event item ${where}: challenge id or type disagree with the event`);
-  }
-  return { tenantId: item.tenantId, event: item.event, prevHash: item.prevHash, hash: item.hash };
-}
+/**
+ * At most this many S3 PUTs at a time: the batch processor runs a batch's records concurrently
+ * (they are independent objects), and a batch holds up to 100.
+ */
+const PUT_CONCURRENCY = 16;
 
-/** Runs `task` over `items` with at most `limit` in flight. */
-async function inPool<T>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++];
-      if (item !== undefined) await task(item);
+/** A gate letting at most `limit` tasks run at once, the others waiting in turn. */
+function concurrencyLimit(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await task();
+    } finally {
+      running--;
+      waiting.shift()?.();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
-
-const PUT_CONCURRENCY = 16;
 
 /** Builds the stream handler around its dependencies (tests pass a mocked S3 client). */
 export function makeExportHandler(
   deps: ExporterDeps,
-): (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse> {
-  return async (event) => {
-    const failures = new Set<string>();
+): (event: DynamoDBStreamEvent, context?: Context) => Promise<DynamoDBBatchResponse> {
+  return async (event, context) => {
     const counts = { written: 0, already_exported: 0, skipped: 0, failed: 0, tombstones: 0 };
+    const limited = concurrencyLimit(PUT_CONCURRENCY);
 
-    await inPool(event.Records, PUT_CONCURRENCY, async (record) => {
-      const sequenceNumber = record.dynamodb?.SequenceNumber;
+    const exportRecord = async (record: DynamoDBRecord): Promise<void> => {
       const tombstone = isFinishedTombstone(record);
       if (!tombstone && !isEventInsert(record)) {
         counts.skipped++;
@@ -250,62 +229,63 @@ export function makeExportHandler(
       }
       try {
         if (tombstone) {
-          const outcome = await exportTombstone(deps.s3, deps.bucket, tombstoneRecordOf(record));
+          const outcome = await limited(() =>
+            exportTombstone(deps.s3, deps.bucket, tombstoneRecordOf(record)),
+          );
           counts[outcome]++;
           counts.tombstones++;
           return;
         }
-        const stored = storedEventOf(record);
-        if (eventHash(stored.tenantId, stored.event, stored.prevHash) !== stored.hash) {
+        const item = decodeEventRecord(record);
+        if (eventHash(item.tenantId, item.event, item.prevHash) !== item.hash) {
           // Exported as stored all the same: the export is the evidence, and the verifier will name it.
           deps.log?.error("event item does not match its hash", {
-            tenantId: stored.tenantId,
-            challengeId: stored.event.challengeId,
-            seq: stored.event.seq,
+            tenantId: item.tenantId,
+            challengeId: item.event.challengeId,
+            seq: item.event.seq,
           });
         }
-        const retainUntil = record.dynamodb?.NewImage?.retainUntil?.S;
-        const outcome = await exportEvent(deps.s3, deps.bucket, stored, retainUntil);
+        const outcome = await limited(() => exportEvent(deps.s3, deps.bucket, item, item.retainUntil));
         counts[outcome]++;
       } catch (error) {
         counts.failed++;
-        if (sequenceNumber === undefined) {
-          // Without a sequence number the failure cannot be reported per record: fail the batch.
-          throw error;
-        }
-        failures.add(sequenceNumber);
         deps.log?.error("audit export of a stream record failed", {
-          sequenceNumber,
+          sequenceNumber: record.dynamodb?.SequenceNumber,
           errorName: error instanceof Error ? error.name : "unknown",
           errorMessage:
-            error instanceof UnexportableRecordError || error instanceof StreamImageError
+            error instanceof UnexportableRecordError ||
+            error instanceof UndecodableRecordError ||
+            error instanceof StreamImageError
               ? error.message
               : undefined,
         });
+        throw error;
       }
-    });
+    };
 
-    deps.log?.info("audit export batch done", { records: event.Records.length, ...counts });
-    if (deps.metrics !== undefined) {
-      deps.metrics.addMetric("AuditEventsExported", "Count", counts.written);
-      deps.metrics.addMetric("AuditEventsAlreadyExported", "Count", counts.already_exported);
-      deps.metrics.addMetric("AuditExportFailures", "Count", counts.failed);
-      deps.metrics.publishStoredMetrics();
+    try {
+      // Each record is its own object, so they are written concurrently; a failed one is reported
+      // and the others still count as done.
+      return await processStreamBatch(event, exportRecord, { inParallel: true, context });
+    } finally {
+      deps.log?.info("audit export batch done", { records: event.Records.length, ...counts });
+      if (deps.metrics !== undefined) {
+        deps.metrics.addMetric("AuditEventsExported", "Count", counts.written);
+        deps.metrics.addMetric("AuditEventsAlreadyExported", "Count", counts.already_exported);
+        deps.metrics.addMetric("AuditExportFailures", "Count", counts.failed);
+        deps.metrics.publishStoredMetrics();
+      }
     }
-    // Reported in stream order, so Lambda's checkpoint is the earliest failure.
-    const batchItemFailures: DynamoDBBatchItemFailure[] = event.Records.map((r) => r.dynamodb?.SequenceNumber)
-      .filter((n): n is string => n !== undefined && failures.has(n))
-      .map((itemIdentifier) => ({ itemIdentifier }));
-    return { batchItemFailures };
   };
 }
 
 // --- the Lambda ------------------------------------------------------------------------------
 
-let defaultHandler: ((event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>) | undefined;
+let defaultHandler:
+  ((event: DynamoDBStreamEvent, context?: Context) => Promise<DynamoDBBatchResponse>) | undefined;
 
 /** The deployed handler: bucket from AUDIT_BUCKET (set by lib/audit.ts), clients made on first use. */
-export const handler = (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+export const handler = (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> => {
   if (defaultHandler === undefined) {
     const bucket = process.env.AUDIT_BUCKET;
     if (bucket === undefined || bucket === "") {
@@ -318,5 +298,5 @@ export const handler = (event: DynamoDBStreamEvent): Promise<DynamoDBBatchRespon
       metrics: countMetrics,
     });
   }
-  return defaultHandler(event);
+  return defaultHandler(event, context);
 };

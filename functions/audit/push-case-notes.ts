@@ -1,11 +1,5 @@
 import { createHmac } from "node:crypto";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import type {
-  DynamoDBBatchItemFailure,
-  DynamoDBBatchResponse,
-  DynamoDBRecord,
-  DynamoDBStreamEvent,
-} from "aws-lambda";
 import { replay } from "../domain/challenge/evolve.js";
 import type { ChallengeEvent } from "../domain/challenge/events.js";
 import { findPreset } from "../domain/presets/index.js";
@@ -13,14 +7,16 @@ import type { Protocol } from "../domain/protocol.js";
 import { documentClient } from "../shared/clients.js";
 import { type CountMetrics, countMetrics, logger as powertoolsLogger } from "../shared/observability.js";
 import { DynamoChallengeStore } from "../store/dynamo-challenge-store.js";
-import type { ChallengeStore, StoredEvent } from "../store/ports.js";
+import type { EventItem } from "../store/items.js";
+import type { ChallengeStore } from "../store/ports.js";
 import { type CaseNoteWebhook, TenantStore } from "../store/tenant-store.js";
+import { readTenantVersion } from "../store/tenant-version.js";
+import type { ReactionStep } from "../events/stream-batch.js";
 import { caseNotesFor } from "./case-notes.js";
-import { isEventInsert, storedEventOf } from "./export-events.js";
-import { mapInPool, type ChildCaseNote } from "./readers.js";
+import type { ChildCaseNote } from "./readers.js";
 
 /**
- * Case-note push: DynamoDB stream (new event items) -> one signed HTTPS POST per event to the
+ * Case-note push: a step of the event reactor (new event items) -> one signed HTTPS POST per event to the
  * tenant's case-note webhook, when its configuration has one (`caseNoteWebhook`, tenant-store.ts).
  * Without one nothing is sent: the case-record system pulls instead
  * (GET /v1/children/{caseRecordId}/case-notes returns the very same notes).
@@ -46,12 +42,12 @@ import { mapInPool, type ChildCaseNote } from "./readers.js";
  * ## Failures and order
  *
  * A 2xx answer is delivery. Anything else (another status, a timeout, a network error, a missing
- * secret) is reported in `batchItemFailures`, so the event source mapping retries from that record,
+ * secret) fails the record: the reactor reports it, so the event source mapping retries from it,
  * as often as its retry settings allow, then hands it to its on-failure destination (the DLQ).
- * Records of one challenge are sent one after another in stream order, and once one fails the
- * later ones of that challenge are not sent (they are reported too), so the receiver never gets
- * event 5 before event 4. Other challenges' records go ahead; the retry may send some of them
- * again, which the Idempotency-Key makes harmless.
+ * The reactor does records one after another in stream order, and once one of a challenge fails
+ * it holds back the later ones of that challenge (functions/events/react.ts), so the receiver
+ * never gets event 5 before event 4. Other challenges' records go ahead; the retry may send some
+ * of them again, which the Idempotency-Key makes harmless.
  *
  * Nothing personal is logged: tenant, challenge, seq, HTTP status and error names; never the URL,
  * the note or the secret.
@@ -60,8 +56,6 @@ import { mapInPool, type ChildCaseNote } from "./readers.js";
 export const CASE_NOTE_EVENT_TYPE = "case_note.created";
 export const DEFAULT_TIMEOUT_MS = 5_000;
 export const DEFAULT_SECRET_PREFIX = "challenge-resolution/case-note-webhook/";
-/** Challenges whose notes are sent at the same time (each challenge's own in order). */
-const CHALLENGES_IN_FLIGHT = 4;
 const SECRET_CACHE_MS = 5 * 60_000;
 
 export interface PushLog {
@@ -73,8 +67,14 @@ export type PushMetrics = CountMetrics;
 
 export interface PushDeps {
   readonly tenants: {
-    getConfig(tenantId: string): Promise<{ readonly caseNoteWebhook?: CaseNoteWebhook } | undefined>;
+    /** The configuration at `atVersion`: the container's cached copy while the tenant's version is unchanged. */
+    getConfig(
+      tenantId: string,
+      atVersion: number,
+    ): Promise<{ readonly caseNoteWebhook?: CaseNoteWebhook } | undefined>;
   };
+  /** The tenant's configuration and directory version, read strongly consistent (store/tenant-version.ts). */
+  readonly tenantVersion: (tenantId: string) => Promise<number>;
   readonly challenges: Pick<ChallengeStore, "events">;
   readonly protocols: (protocolId: string) => Protocol | undefined;
   /** The tenant's signing secret string (`whsec_...`, or two space-separated while rotating). */
@@ -185,130 +185,73 @@ export async function deliver(
   return response.status;
 }
 
-// --- the stream handler ----------------------------------------------------------------------------
+// --- the reactor step ------------------------------------------------------------------------------
 
-interface Item {
-  readonly record: DynamoDBRecord;
-  readonly sequenceNumber: string | undefined;
-  readonly stored: StoredEvent;
-}
-
-type Outcome = "sent" | "not_configured" | "failed" | "held_back";
-
-/** Builds the stream handler around its dependencies (tests pass fakes and stub `fetch`). */
-export function makePushHandler(
-  deps: PushDeps,
-): (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse> {
+/**
+ * The case-note step of the event reactor (functions/events/react.ts), given one decoded event item
+ * at a time; throws when the note was not delivered, and the reactor reports the record and holds
+ * back that challenge's later records in the batch. Per batch, each challenge's history is read
+ * once; the tenant's configuration comes from the per-container cache at the tenant's current
+ * version (read once per tenant per batch: store/tenant-version.ts), so an unchanged configuration
+ * is not read again batch after batch.
+ */
+export function createCaseNoteStep(deps: PushDeps): ReactionStep<EventItem> {
   const clock = deps.clock ?? (() => new Date());
   const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-
-  return async (event) => {
-    const failed = new Set<DynamoDBRecord>();
-    const counts: Record<Outcome | "skipped", number> = {
-      sent: 0,
-      not_configured: 0,
-      failed: 0,
-      held_back: 0,
-      skipped: 0,
-    };
-    // Per batch: the configuration is read once per tenant, each challenge's history once.
-    const configs = new Map<string, Promise<CaseNoteWebhook | undefined>>();
-    const webhookOf = (tenantId: string): Promise<CaseNoteWebhook | undefined> => {
-      let found = configs.get(tenantId);
-      if (found === undefined) {
-        found = deps.tenants.getConfig(tenantId).then((config) => config?.caseNoteWebhook);
-        configs.set(tenantId, found);
-      }
-      return found;
-    };
-
-    // Event inserts, grouped by challenge in stream order.
-    const groups = new Map<string, Item[]>();
-    for (const record of event.Records) {
-      if (!isEventInsert(record)) {
-        counts.skipped++;
-        continue;
-      }
-      let stored: StoredEvent;
-      try {
-        stored = storedEventOf(record);
-      } catch (error) {
-        counts.failed++;
-        failed.add(record);
-        deps.log?.error("case-note push: unreadable stream record", {
-          sequenceNumber: record.dynamodb?.SequenceNumber,
-          errorName: error instanceof Error ? error.name : "unknown",
-        });
-        continue;
-      }
-      const key = `${stored.tenantId}|${stored.event.challengeId}`;
-      const group = groups.get(key) ?? [];
-      group.push({ record, sequenceNumber: record.dynamodb?.SequenceNumber, stored });
-      groups.set(key, group);
-    }
-
-    await mapInPool([...groups.values()], CHALLENGES_IN_FLIGHT, async (items) => {
-      let notes: Map<number, ChildCaseNote> | undefined;
-      let blocked = false;
-      for (const item of items) {
-        const { tenantId, event: stored } = item.stored;
-        const ids = { tenantId, challengeId: stored.challengeId, seq: stored.seq };
-        if (blocked) {
-          counts.held_back++;
-          failed.add(item.record);
-          continue;
+  return {
+    name: "case-notes",
+    begin: () => {
+      const webhooks = new Map<string, Promise<CaseNoteWebhook | undefined>>();
+      const webhookOf = (tenantId: string): Promise<CaseNoteWebhook | undefined> => {
+        let found = webhooks.get(tenantId);
+        if (found === undefined) {
+          found = deps
+            .tenantVersion(tenantId)
+            .then((version) => deps.tenants.getConfig(tenantId, version))
+            .then((config) => config?.caseNoteWebhook);
+          webhooks.set(tenantId, found);
         }
+        return found;
+      };
+      const notes = new Map<string, Promise<Map<number, ChildCaseNote>>>();
+      const notesFor = (tenantId: string, challengeId: string): Promise<Map<number, ChildCaseNote>> => {
+        const key = `${tenantId}|${challengeId}`;
+        let found = notes.get(key);
+        if (found === undefined) {
+          found = notesOf(deps, tenantId, challengeId);
+          notes.set(key, found);
+        }
+        return found;
+      };
+
+      return async ({ tenantId, event }) => {
+        const ids = { tenantId, challengeId: event.challengeId, seq: event.seq };
         try {
           const webhook = await webhookOf(tenantId);
-          if (webhook === undefined) {
-            counts.not_configured++;
-            continue;
-          }
-          notes ??= await notesOf(deps, tenantId, stored.challengeId);
-          const note = notes.get(stored.seq);
+          if (webhook === undefined) return;
+          const note = (await notesFor(tenantId, event.challengeId)).get(event.seq);
           if (note === undefined) {
-            throw new CaseNotePushError(`event ${stored.seq} is not among the challenge's stored events`);
+            throw new CaseNotePushError(`event ${event.seq} is not among the challenge's stored events`);
           }
           const keys = signingKeys(await deps.secret(tenantId));
-          const id = deliveryId(tenantId, stored.challengeId, stored.seq);
+          const id = deliveryId(tenantId, event.challengeId, event.seq);
           const message: CaseNoteMessage = { type: CASE_NOTE_EVENT_TYPE, timestamp: note.at, data: note };
           const status = await deliver(webhook, keys, id, message, clock(), timeoutMs);
-          counts.sent++;
           deps.log?.info("case note pushed", { ...ids, status });
+          deps.metrics?.addMetric("CaseNotesPushed", "Count", 1);
         } catch (error) {
-          counts.failed++;
-          failed.add(item.record);
-          blocked = true;
+          deps.metrics?.addMetric("CaseNotePushFailures", "Count", 1);
           deps.log?.error("case-note push failed", {
             ...ids,
-            sequenceNumber: item.sequenceNumber,
             errorName: error instanceof Error ? error.name : "unknown",
             // Our own messages say what went wrong without the URL or any content; others are not logged.
             errorMessage: error instanceof CaseNotePushError ? error.message : undefined,
             status: error instanceof CaseNotePushError ? error.status : undefined,
           });
+          throw error;
         }
-      }
-    });
-
-    deps.log?.info("case-note push batch done", { records: event.Records.length, ...counts });
-    if (deps.metrics !== undefined) {
-      deps.metrics.addMetric("CaseNotesPushed", "Count", counts.sent);
-      deps.metrics.addMetric("CaseNotePushFailures", "Count", counts.failed);
-      deps.metrics.addMetric("CaseNotePushesHeldBack", "Count", counts.held_back);
-      deps.metrics.publishStoredMetrics();
-    }
-
-    // In stream order, so the checkpoint is the earliest failure. A record without a sequence
-    // number cannot be reported on its own: the whole batch is failed instead.
-    const failures: DynamoDBBatchItemFailure[] = [];
-    for (const record of event.Records) {
-      if (!failed.has(record)) continue;
-      const itemIdentifier = record.dynamodb?.SequenceNumber;
-      if (itemIdentifier === undefined) throw new Error("a failed stream record has no sequence number");
-      failures.push({ itemIdentifier });
-    }
-    return { batchItemFailures: failures };
+      };
+    },
   };
 }
 
@@ -357,21 +300,23 @@ export function secretsManagerSecret(
   };
 }
 
-let defaultHandler: ((event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>) | undefined;
-
 /**
- * The deployed handler. TABLE_NAME (required), CASE_NOTE_WEBHOOK_SECRET_PREFIX (default
- * {@link DEFAULT_SECRET_PREFIX}) and CASE_NOTE_WEBHOOK_TIMEOUT_MS (default 5000) from the environment.
+ * The step the event reactor runs. TABLE_NAME (required), CASE_NOTE_WEBHOOK_SECRET_PREFIX (default
+ * {@link DEFAULT_SECRET_PREFIX}) and CASE_NOTE_WEBHOOK_TIMEOUT_MS (default 5000) from the
+ * environment, read on the first batch (the stores and caches live as long as the container).
  */
-export const handler = (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-  if (defaultHandler === undefined) {
+export const caseNoteStep: ReactionStep<EventItem> = (() => {
+  let step: ReactionStep<EventItem> | undefined;
+  const production = (): ReactionStep<EventItem> => {
+    if (step !== undefined) return step;
     const tableName = process.env.TABLE_NAME;
     if (tableName === undefined || tableName === "") {
       throw new Error("Configuration error: TABLE_NAME is not set. The CDK stack sets it.");
     }
     const timeout = Number(process.env.CASE_NOTE_WEBHOOK_TIMEOUT_MS ?? DEFAULT_TIMEOUT_MS);
-    defaultHandler = makePushHandler({
+    step = createCaseNoteStep({
       tenants: new TenantStore(documentClient, tableName),
+      tenantVersion: (tenantId) => readTenantVersion(documentClient, tableName, tenantId),
       challenges: new DynamoChallengeStore(documentClient, tableName),
       protocols: findPreset,
       secret: secretsManagerSecret(
@@ -382,6 +327,7 @@ export const handler = (event: DynamoDBStreamEvent): Promise<DynamoDBBatchRespon
       log: powertoolsLogger,
       metrics: countMetrics,
     });
-  }
-  return defaultHandler(event);
-};
+    return step;
+  };
+  return { name: "case-notes", begin: (context) => production().begin(context) };
+})();

@@ -2,7 +2,7 @@ import { describeEvents } from "../domain/challenge/describe.js";
 import type { ChallengeEvent } from "../domain/challenge/events.js";
 import type { Protocol } from "../domain/protocol.js";
 import { plural, type PersonNames } from "../domain/words.js";
-import { challengeEventSchema } from "../store/items.js";
+import { challengeEventSchema } from "../domain/challenge/events.js";
 import { londonDay } from "../domain/london-time.js";
 import { eventOfLine, type ExportLine } from "./export-format.js";
 import type { TombstoneRecord } from "./tombstone-format.js";

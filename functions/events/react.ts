@@ -1,11 +1,13 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
-import { handler as pushCaseNotes } from "../audit/push-case-notes.js";
-import { handler as sendGoodPractice } from "../mail/send-good-practice.js";
-import { handler as sendNotifications } from "../mail/send-notification.js";
-import { logger, metrics } from "../shared/observability.js";
+import { caseNoteStep } from "../audit/push-case-notes.js";
+import { logger, metrics, withLambdaContext } from "../shared/observability.js";
+import type { EventItem } from "../store/items.js";
+import { decodeEventRecord } from "../store/stream-image.js";
 import { ENTITY, type Entity, TABLE } from "../store/table.js";
-import { handler as startWorkflowRuns } from "../workflow/start-execution.js";
+import { workflowStep } from "../workflow/start-execution.js";
+import { goodPracticeStep, notificationStep } from "./mail-steps.js";
+import { processStreamBatch, type ReactionStep } from "./stream-batch.js";
 
 /**
  * The event reactor: the second (and last) reader of the table's stream, which is the service's
@@ -16,147 +18,185 @@ import { handler as startWorkflowRuns } from "../workflow/start-execution.js";
  *
  * Each batch holds new event items and new good practice notifications (the mapping filters INSERTs
  * of `entity = "event"` or `"good_practice"`: REACTOR_STREAM_FILTER in functions/store/table.ts).
- * The records are routed by their entity ({@link ROUTES}); each route's steps run in turn, each
- * over that route's records only (in stream order), so a step never sees a record of another kind.
- * Every step checks again.
+ * A record is routed by its entity ({@link ROUTES}), decoded once, and handed to each of its
+ * route's steps in turn. A record that is not an INSERT or of no route's entity (the filter lets
+ * none through) is left alone.
  *
- * New event items ({@link STEPS}):
+ * New event items, decoded to the stored event item (functions/store/stream-image.ts):
  *
  *   1. workflow:      start a run of the challenge's workflow on ChallengeRaised, and on a Reopened
  *                     whose challenge had been resolved (functions/workflow/start-execution.ts);
- *   2. notifications: the emails each event calls for (functions/mail/send-notification.ts);
- *   3. case notes:    the signed webhook push of each event's case note
+ *   2. notifications: the emails the event calls for (functions/mail/send-notification.ts);
+ *   3. case notes:    the signed webhook push of the event's case note
  *                     (functions/audit/push-case-notes.ts).
  *
- * New good practice notifications ({@link GOOD_PRACTICE_STEPS}):
+ * New good practice notifications (the record as it came; the step reads its own item):
  *
  *   1. good-practice: the email to the practitioner's first line manager
  *                     (functions/mail/send-good-practice.ts).
  *
- * A record of no route's entity (the filter lets none through) is not given to any step.
+ * Failures. A record fails when it cannot be decoded (UndecodableRecordError) or when any of its
+ * steps throws (ReactionFailedError, naming the steps); the other steps still run on it, each being
+ * idempotent on its own (execution names per run; a delivery ledger per email; an Idempotency-Key
+ * per case note), so the retry is safe for the steps that had done it. Powertools' batch processor
+ * reports failed records by SequenceNumber (functions/events/stream-batch.ts) and Lambda
+ * redelivers from the earliest.
  *
- * Each step is idempotent on its own (execution names per run; a delivery ledger per email; an
- * Idempotency-Key per case note), so a retried record is safe for the steps that had already
- * done it. The batch's failures are the union of the steps' `batchItemFailures`: a record fails if
- * any step failed it, and Lambda retries from the earliest failed record. A step that fails a
- * record, or throws, does not stop the other steps or the other records; a step that throws has
- * failed every record of its route.
+ * Order. Records are done one after another in stream order, and once a record of a challenge
+ * fails, the later records of that challenge in the batch are not reacted to at all: they are
+ * reported as failed too (HeldBackError), so they come back after it. Otherwise a case-record system
+ * could receive event 5's note before event 4's, or a recipient the escalation email before the
+ * email of the stage it escalates. Other challenges' records go ahead. "Challenge" is the item's
+ * partition key, which is the challenge's for every event item.
  */
 
-/** What a step returns: the records it could not do (by SequenceNumber), as Lambda's partial batch response. */
-export interface StepResult {
-  readonly batchItemFailures: readonly { readonly itemIdentifier: string }[];
+/** Some of a record's steps threw; each error was reported to the observer. */
+export class ReactionFailedError extends Error {
+  override readonly name = "ReactionFailedError";
+  constructor(readonly steps: readonly string[]) {
+    super(`reaction steps failed: ${steps.join(", ")}`);
+  }
 }
 
-/** One reaction: a stream batch function, as exported by its module. */
-export interface ReactionStep {
-  /** For logs and metrics. */
-  readonly name: string;
-  readonly run: (event: DynamoDBStreamEvent, context?: Context) => Promise<StepResult>;
+/** A record not reacted to because an earlier record of the same challenge failed in this batch. */
+export class HeldBackError extends Error {
+  override readonly name = "HeldBackError";
 }
 
-/** The reactions to new event items, in the order they run. */
-export const STEPS: readonly ReactionStep[] = [
-  { name: "workflow", run: startWorkflowRuns },
-  { name: "notifications", run: sendNotifications },
-  { name: "case-notes", run: pushCaseNotes },
-];
+/** Where the reactor reports failures (ids and error names only: no personal data). */
+export interface ReactionObserver {
+  stepFailed(step: string, error: unknown): void;
+  recordFailed(sequenceNumber: string | undefined, error: unknown): void;
+}
 
-/** The reactions to new good practice notifications, in the order they run. */
-export const GOOD_PRACTICE_STEPS: readonly ReactionStep[] = [
-  { name: "good-practice", run: sendGoodPractice },
-];
-
-/** The steps for the records of one entity. */
+/** The steps for the records of one entity, and how such a record is decoded for them. */
 export interface ReactionRoute {
   readonly entity: Entity;
-  readonly steps: readonly ReactionStep[];
+  /** Once per batch: the function that reacts to one record of this entity (throws on failure). */
+  readonly begin: (
+    observer: ReactionObserver,
+    context?: Context,
+  ) => (record: DynamoDBRecord) => Promise<readonly string[]>;
 }
 
-/** The composition, as data: which steps each kind of record goes to, routes in the order they run. */
-export const ROUTES: readonly ReactionRoute[] = [
-  { entity: ENTITY.event, steps: STEPS },
-  { entity: ENTITY.goodPractice, steps: GOOD_PRACTICE_STEPS },
-];
-
-function entityOf(record: DynamoDBRecord): string | undefined {
-  return record.dynamodb?.NewImage?.[TABLE.entityAttribute]?.S;
-}
-
-/** Where the reactor reports a step's failures (ids and error names only: no personal data). */
-export interface ReactionObserver {
-  stepFailed(step: string, failedRecords: number, error?: unknown): void;
-}
-
-export interface ReactionOutcome extends DynamoDBBatchResponse {
-  /** Failed record count per step, for logs and tests. */
-  readonly failedByStep: Readonly<Record<string, number>>;
-}
-
-/**
- * Routes the batch's records by entity and runs each route's steps over its records; returns the
- * union of the steps' failures, in stream order (so the checkpoint is the earliest failure). Step
- * names are unique across routes (they key `failedByStep`). A step that throws fails every record
- * of its route; when such a record has no SequenceNumber that cannot be said per record, and the
- * whole batch fails (throws) after every step has run. A route with no records in the batch runs
- * no step.
- */
-export async function react(
-  routes: readonly ReactionRoute[],
-  event: DynamoDBStreamEvent,
-  context?: Context,
-  observer?: ReactionObserver,
-): Promise<ReactionOutcome> {
-  if (!Array.isArray(event.Records)) throw new TypeError("not a DynamoDB stream batch: no Records");
-  const sequenceNumbers = event.Records.map((record) => record.dynamodb?.SequenceNumber);
-  const failed = new Set<string>();
-  const failedByStep: Record<string, number> = {};
-  let batchFailure: Error | undefined;
-
-  for (const route of routes) {
-    const records = event.Records.filter((record) => entityOf(record) === route.entity);
-    if (records.length === 0) continue;
-    const routed: DynamoDBStreamEvent = { Records: records };
-    const routedNumbers = records.map((record) => record.dynamodb?.SequenceNumber);
-    for (const step of route.steps) {
-      let failures: readonly string[];
-      let thrown: unknown;
-      try {
-        const result = await step.run(routed, context);
-        failures = result.batchItemFailures.map((f) => f.itemIdentifier);
-      } catch (error) {
-        thrown = error;
-        failures = routedNumbers.filter((n): n is string => n !== undefined);
-        if (failures.length !== routedNumbers.length) {
-          batchFailure ??=
-            error instanceof Error ? error : new Error(`reaction step ${step.name} failed`, { cause: error });
-        }
-      }
-      failedByStep[step.name] = failures.length;
-      for (const identifier of failures) failed.add(identifier);
-      if (failures.length > 0 || thrown !== undefined)
-        observer?.stepFailed(step.name, failures.length, thrown);
-    }
-  }
-  if (batchFailure !== undefined) throw batchFailure;
-
-  const known = new Set(sequenceNumbers);
-  const inOrder = sequenceNumbers.filter((n): n is string => n !== undefined && failed.has(n));
-  // An identifier that is not in the batch makes Lambda retry the whole batch: keep it, last.
-  const unknown = [...failed].filter((n) => !known.has(n));
+/** A route: `decode` once per record, then every step over the decoded record; returns the names of the steps that failed. */
+export function route<R>(
+  entity: Entity,
+  decode: (record: DynamoDBRecord) => R,
+  steps: readonly ReactionStep<R>[],
+): ReactionRoute {
   return {
-    batchItemFailures: [...inOrder, ...unknown].map((itemIdentifier) => ({ itemIdentifier })),
-    failedByStep,
+    entity,
+    begin: (observer, context) => {
+      const started = steps.map((step) => ({ name: step.name, run: step.begin(context) }));
+      return async (record) => {
+        const decoded = decode(record);
+        const failed: string[] = [];
+        for (const step of started) {
+          try {
+            await step.run(decoded);
+          } catch (error) {
+            failed.push(step.name);
+            observer.stepFailed(step.name, error);
+          }
+        }
+        return failed;
+      };
+    },
   };
 }
 
+/** The reactions to new event items, in the order they run. */
+export const EVENT_STEPS: readonly ReactionStep<EventItem>[] = [workflowStep, notificationStep, caseNoteStep];
+
+/** The reactions to new good practice notifications, in the order they run. */
+export const GOOD_PRACTICE_STEPS: readonly ReactionStep<DynamoDBRecord>[] = [goodPracticeStep];
+
+/** The composition, as data: which steps each kind of record goes to. */
+export const ROUTES: readonly ReactionRoute[] = [
+  route(ENTITY.event, decodeEventRecord, EVENT_STEPS),
+  route(ENTITY.goodPractice, (record) => record, GOOD_PRACTICE_STEPS),
+];
+
+const imageAttribute = (record: DynamoDBRecord, name: string): string | undefined =>
+  record.dynamodb?.NewImage?.[name]?.S;
+
+export interface ReactionSummary {
+  readonly records: number;
+  readonly failed: number;
+  readonly heldBack: number;
+  /** Records each step failed. */
+  readonly failedByStep: Readonly<Record<string, number>>;
+}
+
+/** Reacts to one stream batch over the given routes (see the module comment); the partial batch response and a summary. */
+export async function react(
+  routes: readonly ReactionRoute[],
+  event: DynamoDBStreamEvent,
+  observer: ReactionObserver,
+  context?: Context,
+): Promise<DynamoDBBatchResponse & { readonly summary: ReactionSummary }> {
+  const failedByStep: Record<string, number> = {};
+  const counting: ReactionObserver = {
+    stepFailed: (step, error) => {
+      failedByStep[step] = (failedByStep[step] ?? 0) + 1;
+      observer.stepFailed(step, error);
+    },
+    recordFailed: (sequenceNumber, error) => {
+      observer.recordFailed(sequenceNumber, error);
+    },
+  };
+  const started = routes.map((r) => ({ entity: r.entity, react: r.begin(counting, context) }));
+  // Challenges (partition keys) with a failed record in this batch.
+  const failedChallenges = new Set<string>();
+  let heldBack = 0;
+  let failed = 0;
+
+  const reactTo = async (record: DynamoDBRecord): Promise<void> => {
+    // New items only, as the mapping's filter says: checked again, so a mapping without it reacts to nothing else.
+    if (record.eventName !== "INSERT") return;
+    const entity = imageAttribute(record, TABLE.entityAttribute);
+    const routed = started.find((r) => r.entity === entity);
+    if (routed === undefined) return;
+    const challenge = imageAttribute(record, TABLE.partitionKey);
+    try {
+      if (challenge !== undefined && failedChallenges.has(challenge)) {
+        heldBack++;
+        throw new HeldBackError("an earlier record of the same challenge failed in this batch");
+      }
+      const failedSteps = await routed.react(record);
+      if (failedSteps.length > 0) throw new ReactionFailedError(failedSteps);
+    } catch (error) {
+      failed++;
+      if (challenge !== undefined) failedChallenges.add(challenge);
+      if (!(error instanceof HeldBackError)) counting.recordFailed(record.dynamodb?.SequenceNumber, error);
+      throw error;
+    }
+  };
+
+  // One after another, in stream order: the per-challenge order above depends on it.
+  const response = await processStreamBatch(event, reactTo, { inParallel: false, context });
+  return { ...response, summary: { records: event.Records.length, failed, heldBack, failedByStep } };
+}
+
+const errorName = (error: unknown): string => (error instanceof Error ? error.name : "unknown");
+
 const productionObserver: ReactionObserver = {
-  stepFailed: (step, failedRecords, error) => {
-    metrics.addMetric("ReactionRecordsFailed", MetricUnit.Count, failedRecords);
-    logger.warn("a reaction step did not complete every record; they will be retried", {
+  stepFailed: (step, error) => {
+    metrics.addMetric("ReactionRecordsFailed", MetricUnit.Count, 1);
+    logger.warn("a reaction step did not complete a record; it will be retried", {
       step,
-      failedRecords,
-      ...(error === undefined ? {} : { errorName: error instanceof Error ? error.name : "unknown" }),
+      errorName: errorName(error),
+    });
+  },
+  recordFailed: (sequenceNumber, error) => {
+    logger.warn("a stream record was not reacted to; it will be retried", {
+      sequenceNumber,
+      errorName: errorName(error),
+      // Our own decoding error names the item's key and what is wrong, never a value.
+      ...(error instanceof Error && error.name === "UndecodableRecordError"
+        ? { errorMessage: error.message }
+        : {}),
     });
   },
 };
@@ -165,20 +205,13 @@ const productionObserver: ReactionObserver = {
 export function createHandler(
   routes: readonly ReactionRoute[],
   observer: ReactionObserver = productionObserver,
-) {
-  return async (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> => {
-    try {
-      const { batchItemFailures, failedByStep } = await react(routes, event, context, observer);
-      logger.info("event batch reacted to", {
-        records: event.Records.length,
-        failed: batchItemFailures.length,
-        failedByStep,
-      });
+): (event: DynamoDBStreamEvent, context?: Context) => Promise<DynamoDBBatchResponse> {
+  return async (event, context) =>
+    withLambdaContext(async (batch: DynamoDBStreamEvent) => {
+      const { batchItemFailures, summary } = await react(routes, batch, observer, context);
+      logger.info("event batch reacted to", { ...summary });
       return { batchItemFailures };
-    } finally {
-      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-    }
-  };
+    })(event, context);
 }
 
 export const handler = createHandler(ROUTES);

@@ -1,5 +1,5 @@
 import type { DynamoDBBatchResponse } from "aws-lambda";
-import { eventItemSchema, parseItem } from "../store/items.js";
+import { type EventItem, eventItemSchema, parseItem } from "../store/items.js";
 import { ENTITY, TABLE } from "../store/table.js";
 import { fromAttributeValue, streamEventSchema } from "../store/stream-image.js";
 import { eventMailKey } from "./deliveries.js";
@@ -70,80 +70,104 @@ export async function sendBatch(
     const ids: Record<string, unknown> = { sequenceNumber: record.dynamodb.SequenceNumber };
     try {
       const item = parseItem(eventItemSchema, fromAttributeValue({ M: image }), where);
-      const { tenantId, event: domainEvent } = item;
-      Object.assign(ids, { tenantId, challengeId: domainEvent.challengeId, seq: domainEvent.seq });
-      const context = await deps.contexts.load(tenantId, domainEvent.challengeId);
-      const history = context.history.some((e) => e.seq === domainEvent.seq)
-        ? context.history
-        : [...context.history.filter((e) => e.seq < domainEvent.seq), domainEvent];
-      const plan = notificationsFor({
-        event: domainEvent,
-        history,
-        protocol: context.protocol,
-        directory: context.directory,
-        authorityName: context.authorityName,
+      Object.assign(ids, {
+        tenantId: item.tenantId,
+        challengeId: item.event.challengeId,
+        seq: item.event.seq,
       });
-      for (const missing of plan.unaddressed) {
-        deps.observer.count("NotificationUnaddressed");
-        deps.observer.warn("a notification has nobody to go to", { ...ids, ...missing });
-      }
-      for (const planned of plan.emails) {
-        if (isSuperseded(planned, context.current)) {
-          summary.superseded++;
-          deps.observer.count("NotificationSuperseded");
-          deps.observer.info("not sent: the stage it asks about has closed", {
-            ...ids,
-            kind: planned.kind,
-            recipientRole: planned.recipientRole,
-          });
-          continue;
-        }
-        const key = eventMailKey(tenantId, domainEvent.challengeId, domainEvent.seq, planned.recipientKey);
-        const outcome = await sendPlanned(
-          deps,
-          tenantId,
-          domainEvent.challengeId,
-          context,
-          planned,
-          key,
-          domainEvent.seq,
-        );
-        if (outcome.status === "sent") {
-          summary.sent++;
-          deps.observer.count("NotificationSent");
-        } else if (outcome.status === "already" && outcome.previously === "sent") {
-          summary.already++;
-        } else {
-          // Refused now, or refused on an earlier delivery whose record or alert may not have
-          // been written: recording is idempotent and the alert has its own delivery record.
-          if (outcome.status === "rejected") summary.rejected++;
-          else summary.already++;
-          await recordUndeliverable(deps, {
-            tenantId,
-            challengeId: domainEvent.challengeId,
-            seq: domainEvent.seq,
-            recipientRole: planned.recipientRole,
-            kind: planned.kind,
-            reason: "rejected",
-            detail: outcome.code,
-            at: deps.clock().toISOString(),
-            sourceId: `send#${domainEvent.seq}#${planned.recipientKey}`,
-          });
-        }
-      }
+      await sendEventEmails(deps, item, summary);
     } catch (error) {
-      deps.observer.count(
-        error instanceof TransientDeliveryError ? "NotificationRetry" : "NotificationFailed",
-      );
-      deps.observer.warn("stream record not done; it will be retried", {
-        ...ids,
-        errorName: error instanceof Error ? error.name : "unknown",
-        errorMessage: error instanceof Error ? error.message : String(error),
-      });
+      reportNotDone(deps, ids, error);
       return { batchItemFailures: [{ itemIdentifier: record.dynamodb.SequenceNumber }], summary };
     }
   }
   return { batchItemFailures: [], summary };
+}
+
+/** Counts and logs a record whose emails were not all sent (it will be retried). */
+export function reportNotDone(
+  deps: OutboundDependencies,
+  ids: Record<string, unknown>,
+  error: unknown,
+): void {
+  deps.observer.count(error instanceof TransientDeliveryError ? "NotificationRetry" : "NotificationFailed");
+  deps.observer.warn("stream record not done; it will be retried", {
+    ...ids,
+    errorName: error instanceof Error ? error.name : "unknown",
+    errorMessage: error instanceof Error ? error.message : String(error),
+  });
+}
+
+/**
+ * Sends the emails one new event item calls for (the event reactor hands it the item it decoded),
+ * counting them in `summary`. Throws when a send could not be done, so the record is retried.
+ */
+export async function sendEventEmails(
+  deps: OutboundDependencies,
+  item: EventItem,
+  summary: BatchSummary,
+): Promise<void> {
+  const { tenantId, event: domainEvent } = item;
+  const ids = { tenantId, challengeId: domainEvent.challengeId, seq: domainEvent.seq };
+  const context = await deps.contexts.load(tenantId, domainEvent.challengeId);
+  const history = context.history.some((e) => e.seq === domainEvent.seq)
+    ? context.history
+    : [...context.history.filter((e) => e.seq < domainEvent.seq), domainEvent];
+  const plan = notificationsFor({
+    event: domainEvent,
+    history,
+    protocol: context.protocol,
+    directory: context.directory,
+    authorityName: context.authorityName,
+  });
+  for (const missing of plan.unaddressed) {
+    deps.observer.count("NotificationUnaddressed");
+    deps.observer.warn("a notification has nobody to go to", { ...ids, ...missing });
+  }
+  for (const planned of plan.emails) {
+    if (isSuperseded(planned, context.current)) {
+      summary.superseded++;
+      deps.observer.count("NotificationSuperseded");
+      deps.observer.info("not sent: the stage it asks about has closed", {
+        ...ids,
+        kind: planned.kind,
+        recipientRole: planned.recipientRole,
+      });
+      continue;
+    }
+    const key = eventMailKey(tenantId, domainEvent.challengeId, domainEvent.seq, planned.recipientKey);
+    const outcome = await sendPlanned(
+      deps,
+      tenantId,
+      domainEvent.challengeId,
+      context,
+      planned,
+      key,
+      domainEvent.seq,
+    );
+    if (outcome.status === "sent") {
+      summary.sent++;
+      deps.observer.count("NotificationSent");
+    } else if (outcome.status === "already" && outcome.previously === "sent") {
+      summary.already++;
+    } else {
+      // Refused now, or refused on an earlier delivery whose record or alert may not have
+      // been written: recording is idempotent and the alert has its own delivery record.
+      if (outcome.status === "rejected") summary.rejected++;
+      else summary.already++;
+      await recordUndeliverable(deps, {
+        tenantId,
+        challengeId: domainEvent.challengeId,
+        seq: domainEvent.seq,
+        recipientRole: planned.recipientRole,
+        kind: planned.kind,
+        reason: "rejected",
+        detail: outcome.code,
+        at: deps.clock().toISOString(),
+        sourceId: `send#${domainEvent.seq}#${planned.recipientKey}`,
+      });
+    }
+  }
 }
 
 /** The stream handler over the given dependencies (built per invocation: the loader's caches are per batch). */

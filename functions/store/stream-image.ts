@@ -1,5 +1,7 @@
-import type { AttributeValue } from "aws-lambda";
+import type { AttributeValue, DynamoDBRecord } from "aws-lambda";
 import * as z from "zod/mini";
+import { type EventItem, eventItemSchema, parseItem } from "./items.js";
+import { ENTITY, TABLE } from "./table.js";
 
 /** A stream image holds something our items never do (a set, binary, or a number JavaScript cannot hold exactly). */
 export class StreamImageError extends Error {
@@ -50,3 +52,40 @@ export const streamEventSchema = z.object({
     }),
   ),
 });
+
+/** A stream record that is not a new event item as the store writes it. Its message names the item's key, never a value. */
+export class UndecodableRecordError extends Error {
+  override readonly name = "UndecodableRecordError";
+}
+
+/** Whether a stream record is a new event item: what the event reactor and the audit exporter take. */
+export function isEventInsert(record: DynamoDBRecord): boolean {
+  return (
+    record.eventName === "INSERT" && record.dynamodb?.NewImage?.[TABLE.entityAttribute]?.S === ENTITY.event
+  );
+}
+
+/**
+ * The event item in a stream record's new image, checked with the store's own item schema (and so
+ * the domain's event schema): every stream consumer decodes a record here, once. Throws
+ * {@link UndecodableRecordError} when the record has no image, holds what our items never do, or
+ * does not have the stored event shape.
+ */
+export function decodeEventRecord(record: DynamoDBRecord): EventItem {
+  const image = record.dynamodb?.NewImage;
+  if (image === undefined) throw new UndecodableRecordError("the record has no new image");
+  const where = `${image[TABLE.partitionKey]?.S ?? "?"} ${image[TABLE.sortKey]?.S ?? "?"}`;
+  let item: EventItem;
+  try {
+    item = parseItem(eventItemSchema, fromAttributeValue({ M: image }), where);
+  } catch (error) {
+    // The parse error quotes the item's values: keep only the key in the message.
+    throw new UndecodableRecordError(`event item ${where} does not have the stored event shape`, {
+      cause: error,
+    });
+  }
+  if (item.challengeId !== item.event.challengeId || item.type !== item.event.type) {
+    throw new UndecodableRecordError(`event item ${where}: challenge id or type disagree with the event`);
+  }
+  return item;
+}

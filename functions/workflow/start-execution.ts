@@ -1,84 +1,58 @@
-import * as z from "zod/mini";
-import { type BatchResult, type StreamItemRecord, startExecutions } from "../app/workflow-tasks.js";
-import { logger } from "../shared/observability.js";
-import { type WorkflowDependencies, workflowDependencies, workflowHandler } from "./dependencies.js";
+import { startExecutions } from "../app/workflow-tasks.js";
+import type { ReactionStep } from "../events/stream-batch.js";
+import type { EventItem } from "../store/items.js";
+import { type WorkflowDependencies, workflowDependencies } from "./dependencies.js";
 
 /**
- * The workflow step of the event reactor (functions/events/react.ts), over a DynamoDB stream batch
- * (NEW_IMAGE of event items). Starts one run of the challenge's workflow per `ChallengeRaised`
- * event, and one per `Reopened` event whose challenge had been resolved (`data.fromStatus`), named
- * from the tenant, the challenge id and the seq of that event, so a redelivered record, a retry or
- * the API's own start cannot fork a run (ExecutionAlreadyExists is success). Input `{ tenantId,
- * challengeId }`. Failures are reported per record (`batchItemFailures`); the other records of the
- * batch are still processed.
+ * The workflow step of the event reactor (functions/events/react.ts), given one decoded event item
+ * at a time. Starts one run of the challenge's workflow on a `ChallengeRaised` event, and one on a
+ * `Reopened` event whose challenge had been resolved (`data.fromStatus`), named from the tenant,
+ * the challenge id and the seq of that event, so a redelivered record, a retry or the API's own
+ * start cannot fork a run (ExecutionAlreadyExists is success). Input `{ tenantId, challengeId }`.
+ * A start that fails throws, and the reactor reports the record.
  */
 
-const stringAttribute = z.optional(z.object({ S: z.string() }));
-const numberAttribute = z.optional(z.object({ N: z.string() }));
+/** The starter's failure on one record; the cause was logged by the starter's observer. */
+export class WorkflowStartError extends Error {
+  override readonly name = "WorkflowStartError";
+}
 
-/** The parts of the event map (`event`, a domain event) the starter reads: seq and, for Reopened, fromStatus. */
-const eventAttribute = z.optional(
-  z.object({
-    M: z.looseObject({
-      seq: numberAttribute,
-      data: z.optional(z.object({ M: z.looseObject({ fromStatus: stringAttribute }) })),
-    }),
-  }),
-);
-
-const recordSchema = z.object({
-  eventName: z.optional(z.string()),
-  dynamodb: z.object({
-    SequenceNumber: z.string().check(z.minLength(1)),
-    NewImage: z.optional(
-      z.looseObject({
-        entity: stringAttribute,
-        type: stringAttribute,
-        tenantId: stringAttribute,
-        challengeId: stringAttribute,
-        event: eventAttribute,
-      }),
-    ),
-  }),
-});
-
-export const streamEventSchema = z.object({ Records: z.array(recordSchema) });
-
-function toRecord(record: z.infer<typeof recordSchema>): StreamItemRecord {
-  const image = record.dynamodb.NewImage;
-  const seq = image?.event?.M.seq?.N;
-  const fromStatus = image?.event?.M.data?.M.fromStatus?.S;
+/** The workflow step over the given dependencies (read per batch: the production ones are built once per container). */
+export function createStep(
+  deps: () => Pick<WorkflowDependencies, "starter" | "observer">,
+): ReactionStep<EventItem> {
   return {
-    itemIdentifier: record.dynamodb.SequenceNumber,
-    ...(record.eventName === undefined ? {} : { eventName: record.eventName }),
-    ...(image === undefined
-      ? {}
-      : {
-          item: {
-            ...(image.entity === undefined ? {} : { entity: image.entity.S }),
-            ...(image.type === undefined ? {} : { type: image.type.S }),
-            ...(image.tenantId === undefined ? {} : { tenantId: image.tenantId.S }),
-            ...(image.challengeId === undefined ? {} : { challengeId: image.challengeId.S }),
-            ...(seq === undefined ? {} : { seq: Number(seq) }),
-            ...(fromStatus === undefined ? {} : { fromStatus }),
-          },
-        }),
+    name: "workflow",
+    begin: () => {
+      const { starter, observer } = deps();
+      return async ({ tenantId, challengeId, entity, event }) => {
+        // The run-start rule (which events start a run, at which seq) is the app layer's, over the
+        // fields it names; the event here has been checked against the domain's schema already.
+        const { batchItemFailures } = await startExecutions(
+          [
+            {
+              itemIdentifier: `${tenantId}/${challengeId}/${event.seq}`,
+              eventName: "INSERT",
+              item: {
+                entity,
+                type: event.type,
+                tenantId,
+                challengeId,
+                seq: event.seq,
+                ...(event.type === "Reopened" ? { fromStatus: event.data.fromStatus } : {}),
+              },
+            },
+          ],
+          starter,
+          observer,
+        );
+        if (batchItemFailures.length > 0) {
+          throw new WorkflowStartError(`the workflow run of event ${event.seq} was not started`);
+        }
+      };
+    },
   };
 }
 
-export function createHandler(deps: () => Pick<WorkflowDependencies, "starter" | "observer">) {
-  return workflowHandler(async (event): Promise<BatchResult> => {
-    const { Records } = streamEventSchema.parse(event);
-    const { starter, observer } = deps();
-    const { batchItemFailures, started } = await startExecutions(Records.map(toRecord), starter, observer);
-    logger.info("workflow runs started from the stream batch", {
-      records: Records.length,
-      started,
-      failed: batchItemFailures.length,
-    });
-    return { batchItemFailures };
-  });
-}
-
-/** The batch function the event reactor calls (and the local runtime's stream consumer, until it runs the reactor). */
-export const handler = createHandler(workflowDependencies);
+/** The step the event reactor runs. */
+export const workflowStep = createStep(workflowDependencies);

@@ -61,6 +61,8 @@ const COMMAND_ROUTES = [
  * the work to bring it under is open (README, "Performance"). An entry that fits the budget again
  * fails the test until it is removed from here.
  */
+// Until issue 11's conversion ends, a handler that reads events carries zod/mini (the event schemas,
+// functions/domain/challenge/events.ts: ~4 KB) beside zod classic; the caps below allow for it.
 const STILL_OVER_KB: Readonly<Record<string, number>> = {
   // The whole command path (domain, presets, store) and the MIME parser for replies (82 KB).
   // Mail goes out as SES v2 Simple sends (SES builds the MIME): no MIME builder in any bundle.
@@ -74,18 +76,18 @@ const STILL_OVER_KB: Readonly<Record<string, number>> = {
   // validates with. Keeping them in a registry only bin/openapi.ts imports would take them out.
   ...Object.fromEntries(
     [
-      ["ack-link-page", 340],
-      ["ack-link", 340],
+      ["ack-link-page", 341],
+      ["ack-link", 341],
       ["benchmark-participation", 310],
       ["child-case-notes", 340],
       ["child-challenges", 317],
       ["end-absence", 320],
-      ["get-challenge", 335],
+      ["get-challenge", 336],
       ["get-config", 320],
       ["get-directory", 315],
       ["good-practice", 320],
-      ["my-tray", 315],
-      ["overdue-tray", 315],
+      ["my-tray", 316],
+      ["overdue-tray", 316],
       ["put-config", 315],
       ["put-staff-member", 317],
       ["record-absence", 317],

@@ -1,236 +1,345 @@
-import type { Recipient, Track, Window } from "../protocol.js";
-import type { Actor, Channel } from "./actor.js";
-import type { ChallengeForm, ReferralKind } from "./commands.js";
+import * as z from "zod/mini";
+import { raiserRoleSchema, trackSchema } from "../protocol.js";
+import { actorRoleSchema, channelSchema } from "./actor.js";
+import { caseRecordSystemSchema, referralKindSchema } from "./commands.js";
 
 /**
  * Events: immutable facts, the source of truth. Every event says who did it, when and through
  * which channel. `seq` is the challenge's version after the event (1 for the first).
+ *
+ * Each event is a schema and its type is inferred from it: the store reads stored events back
+ * with {@link challengeEventSchema} (functions/store/items.ts), and every stream consumer decodes
+ * a record with it once (functions/events/stream-record.ts). The schemas check structure, not the
+ * API's input rules (no trimming, no length limits on text): stored events are kept for decades and
+ * must stay readable when the rules for new input are tightened. Objects are strict: an attribute
+ * this code does not know fails loudly instead of being dropped.
  */
+
+const id = z.string().check(z.minLength(1), z.maxLength(128));
+/** ISO-8601 instant (UTC). */
+const instant = z.iso.datetime({ offset: true });
+/** A London calendar date, YYYY-MM-DD. */
+const day = z.iso.date();
+
+/** Who did it, as recorded: the person's (or client's) id and the role they acted in. */
+export const storedActorSchema = z.strictObject({ id, role: actorRoleSchema });
+
+/** A directory role, with the protocol's own words for it. */
+export const storedRecipientSchema = z.strictObject({
+  role: z.string().check(z.minLength(1)),
+  title: z.string(),
+});
+
+/** The person a stage is addressed to, resolved from the tenant's staff directory when the stage opens. */
+export const assigneeSchema = z.strictObject({
+  ...storedRecipientSchema.shape,
+  personId: id,
+  email: z.string().check(z.minLength(1)),
+  /** Set when this is the named cover of the role's holder, who was absent: the holder's person id. */
+  actingFor: z.optional(id),
+});
+export type Assignee = z.infer<typeof assigneeSchema>;
+
+/** The absence a stage was routed around, as recorded on the event (days are London, inclusive). */
+export const absenceFactsSchema = z.strictObject({
+  /** The absent holder's person id. */
+  personId: id,
+  from: day,
+  /** Absent: no end was stated. */
+  to: z.optional(day),
+});
+export type AbsenceFacts = z.infer<typeof absenceFactsSchema>;
+
+/** The challenge form as raised (the request's rules are in commands.ts; stored, only its structure). */
+export const storedChallengeFormSchema = z.strictObject({
+  child: z.strictObject({
+    name: z.string(),
+    dateOfBirth: day,
+    caseRecordId: id,
+    caseRecordSystem: caseRecordSystemSchema,
+  }),
+  track: trackSchema,
+  raiserRole: raiserRoleSchema,
+  socialWorker: z.strictObject({ name: z.string(), email: z.optional(z.string()) }),
+  team: z.strictObject({ id, name: z.string() }),
+  teamManagerName: z.string(),
+  partnerAgency: z.optional(z.strictObject({ id, name: z.string() })),
+  worries: z.string(),
+  actionsTaken: z.string(),
+  impactOnChild: z.string(),
+  childViews: z.string(),
+  whatNeedsToHappen: z.string(),
+  desiredOutcome: z.string(),
+  timescale: z.string(),
+  themes: z.array(z.string()),
+  immediateRisk: z.boolean(),
+});
+
+/** How a stage came to be opened. */
+export const stageOpenedViaSchema = z.enum(["raised", "escalated", "auto_escalated", "bypassed", "reopened"]);
+export type StageOpenedVia = z.infer<typeof stageOpenedViaSchema>;
+
+/** Why an open stage passed from its absent recipient to the role's named cover. */
+export const reassignedBecauseSchema = z.enum(["out_of_office", "absence_recorded"]);
+export type ReassignedBecause = z.infer<typeof reassignedBecauseSchema>;
+
+export const escalationKindSchema = z.enum(["requested", "no_response", "bypass"]);
+export type EscalationKind = z.infer<typeof escalationKindSchema>;
+
+/** What was missing when a stage's deadline passed. */
+export const deadlineSituationSchema = z.enum(["no_response", "no_resolution"]);
+export type DeadlineSituation = z.infer<typeof deadlineSituationSchema>;
+
+/** Why the timer escalated a stage by itself. */
+export const timedOutBecauseSchema = z.enum(["no_response", "no_resolution", "raiser_did_not_decide"]);
+export type TimedOutBecause = z.infer<typeof timedOutBecauseSchema>;
+
+/** Where the challenge was reopened from: the workflow's run continues (monitoring) or a new run starts (resolved). */
+export const reopenedFromSchema = z.enum(["monitoring", "resolved"]);
+export type ReopenedFrom = z.infer<typeof reopenedFromSchema>;
+
+/** What a post-ladder decision follows: a noted difference (000) or a partnership referral made (003). */
+export const decisionAfterSchema = z.enum(["difference", "cafcass", "partnership"]);
+export type DecisionAfter = z.infer<typeof decisionAfterSchema>;
+
+export const storedSmartActionSchema = z.strictObject({
+  id,
+  action: z.string(),
+  byWhen: day,
+  byWhom: z.string(),
+});
+export type SmartAction = z.infer<typeof storedSmartActionSchema>;
+
+/** What every event carries around its type and data. */
 export interface EventEnvelope<T extends string, D> {
   readonly type: T;
   readonly challengeId: string;
   readonly seq: number;
   /** ISO-8601 instant (UTC). */
   readonly at: string;
-  readonly actor: Actor;
-  readonly channel: Channel;
+  readonly actor: z.infer<typeof storedActorSchema>;
+  readonly channel: z.infer<typeof channelSchema>;
   readonly data: D;
 }
 
-/** The person a stage is addressed to, resolved from the tenant's staff directory when the stage opens. */
-export interface Assignee extends Recipient {
-  readonly personId: string;
-  readonly email: string;
-  /** Set when this is the named cover of the role's holder, who was absent: the holder's person id. */
-  readonly actingFor?: string;
+/** The schema of one event type: the envelope around its type and data. */
+function eventSchema<T extends string, D extends z.core.$ZodLooseShape>(type: T, data: D) {
+  return z.strictObject({
+    type: z.literal(type),
+    challengeId: id,
+    seq: z.number().check(z.int(), z.minimum(1)),
+    /** ISO-8601 instant (UTC). */
+    at: instant,
+    actor: storedActorSchema,
+    channel: channelSchema,
+    data: z.strictObject(data),
+  });
 }
 
-/** The absence a stage was routed around, as recorded on the event (days are London, inclusive). */
-export interface AbsenceFacts {
-  /** The absent holder's person id. */
-  readonly personId: string;
-  readonly from: string;
-  /** Absent: no end was stated. */
-  readonly to?: string;
-}
+const stageRef = { stageId: id };
 
-/** How a stage came to be opened. */
-export type StageOpenedVia = "raised" | "escalated" | "auto_escalated" | "bypassed" | "reopened";
+export const challengeRaisedSchema = eventSchema("ChallengeRaised", {
+  form: storedChallengeFormSchema,
+  protocolId: z.string().check(z.minLength(1)),
+  track: trackSchema,
+  raiser: storedActorSchema,
+  safeguardingConcern: z.boolean(),
+  bypassRationale: z.optional(z.string()),
+});
+export type ChallengeRaised = z.infer<typeof challengeRaisedSchema>;
 
-export type ChallengeRaised = EventEnvelope<
-  "ChallengeRaised",
-  {
-    form: ChallengeForm;
-    protocolId: string;
-    track: Track;
-    raiser: Actor;
-    safeguardingConcern: boolean;
-    bypassRationale?: string;
-  }
->;
-
-export type StageOpened = EventEnvelope<
-  "StageOpened",
-  {
-    stageId: string;
-    stageIndex: number;
-    via: StageOpenedVia;
-    openedAt: string;
-    /** ISO instant: close of business on the last working day of the response window. */
-    deadline: string;
-    assignee: Assignee;
-    /** Co-equal recipients (the stage's `coRecipients`), each able to act as the assignee. Absent on older events: none. */
-    coAssignees?: readonly Assignee[];
-    copyTo: readonly Assignee[];
-    /** Copy-to roles nobody holds: named so the gap is seen, not dropped silently. Absent on older events: none. */
-    notCopied?: readonly Recipient[];
-    /**
-     * Recipients away when the stage opened whose role has no named cover: it was sent to them
-     * anyway (there is no one else), and the gap is recorded so it is seen. Absent: none.
-     */
-    uncovered?: readonly AbsenceFacts[];
-  }
->;
-
-/** Why an open stage passed from its absent recipient to the role's named cover. */
-export type ReassignedBecause = "out_of_office" | "absence_recorded";
+export const stageOpenedSchema = eventSchema("StageOpened", {
+  stageId: id,
+  stageIndex: z.number().check(z.int(), z.minimum(0)),
+  via: stageOpenedViaSchema,
+  openedAt: instant,
+  /** ISO instant: close of business on the last working day of the response window. */
+  deadline: instant,
+  assignee: assigneeSchema,
+  /** Co-equal recipients (the stage's `coRecipients`), each able to act as the assignee. Absent on older events: none. */
+  coAssignees: z.optional(z.array(assigneeSchema)),
+  copyTo: z.array(assigneeSchema),
+  /** Copy-to roles nobody holds: named so the gap is seen, not dropped silently. Absent on older events: none. */
+  notCopied: z.optional(z.array(storedRecipientSchema)),
+  /**
+   * Recipients away when the stage opened whose role has no named cover: it was sent to them
+   * anyway (there is no one else), and the gap is recorded so it is seen. Absent: none.
+   */
+  uncovered: z.optional(z.array(absenceFactsSchema)),
+});
+export type StageOpened = z.infer<typeof stageOpenedSchema>;
 
 /**
  * An open stage passed from a recipient who is away to their role's named cover (the cover's
  * Assignee carries `actingFor`); the absent person is copied from now on. The deadline does not move.
  */
-export type StageReassigned = EventEnvelope<
-  "StageReassigned",
-  {
-    stageId: string;
-    from: Assignee;
-    to: Assignee;
-    because: ReassignedBecause;
-    absence: AbsenceFacts;
-  }
->;
+export const stageReassignedSchema = eventSchema("StageReassigned", {
+  ...stageRef,
+  from: assigneeSchema,
+  to: assigneeSchema,
+  because: reassignedBecauseSchema,
+  absence: absenceFactsSchema,
+});
+export type StageReassigned = z.infer<typeof stageReassignedSchema>;
 
-export type StageAcknowledged = EventEnvelope<"StageAcknowledged", { stageId: string }>;
+export const stageAcknowledgedSchema = eventSchema("StageAcknowledged", stageRef);
+export type StageAcknowledged = z.infer<typeof stageAcknowledgedSchema>;
 
-export type ResponseRecorded = EventEnvelope<"ResponseRecorded", { stageId: string; response: string }>;
+export const responseRecordedSchema = eventSchema("ResponseRecorded", { ...stageRef, response: z.string() });
+export type ResponseRecorded = z.infer<typeof responseRecordedSchema>;
 
-export type MeetingRecorded = EventEnvelope<
-  "MeetingRecorded",
-  { stageId: string; heldOn: string; attendees: readonly string[]; summary: string }
->;
+export const meetingRecordedSchema = eventSchema("MeetingRecorded", {
+  ...stageRef,
+  heldOn: day,
+  attendees: z.array(z.string()),
+  summary: z.string(),
+});
+export type MeetingRecorded = z.infer<typeof meetingRecordedSchema>;
 
-export interface SmartAction {
-  readonly id: string;
-  readonly action: string;
-  readonly byWhen: string;
-  readonly byWhom: string;
-}
+export const actionPlanAgreedSchema = eventSchema("ActionPlanAgreed", {
+  ...stageRef,
+  actions: z.array(storedSmartActionSchema),
+});
+export type ActionPlanAgreed = z.infer<typeof actionPlanAgreedSchema>;
 
-export type ActionPlanAgreed = EventEnvelope<
-  "ActionPlanAgreed",
-  { stageId: string; actions: readonly SmartAction[] }
->;
-
-export type EscalationKind = "requested" | "no_response" | "bypass";
-
-export type Escalated = EventEnvelope<
-  "Escalated",
-  {
-    fromStageId: string;
-    /** null when the last stage was left: the ladder is exhausted. */
-    toStageId: string | null;
-    kind: EscalationKind;
-    /** Reasons the response was unsatisfactory, or the bypass rationale. */
-    reasons: string;
-    safeguardingConcern?: boolean;
-    /**
-     * Why the timer escalated (kind "no_response" is every automatic escalation): nobody responded,
-     * a response came but the stage was not resolved, or the raiser was asked to decide and did not.
-     * Absent on events recorded before this was kept: read them as "no_response".
-     */
-    timedOut?: TimedOutBecause;
-  }
->;
-
-/** What was missing when a stage's deadline passed. */
-export type DeadlineSituation = "no_response" | "no_resolution";
-
-/** Why the timer escalated a stage by itself. */
-export type TimedOutBecause = DeadlineSituation | "raiser_did_not_decide";
+export const escalatedSchema = eventSchema("Escalated", {
+  fromStageId: id,
+  /** null when the last stage was left: the ladder is exhausted. */
+  toStageId: z.nullable(id),
+  kind: escalationKindSchema,
+  /** Reasons the response was unsatisfactory, or the bypass rationale. */
+  reasons: z.string(),
+  safeguardingConcern: z.optional(z.boolean()),
+  /**
+   * Why the timer escalated (kind "no_response" is every automatic escalation): nobody responded,
+   * a response came but the stage was not resolved, or the raiser was asked to decide and did not.
+   * Absent on events recorded before this was kept: read them as "no_response".
+   */
+  timedOut: z.optional(timedOutBecauseSchema),
+});
+export type Escalated = z.infer<typeof escalatedSchema>;
 
 /**
  * The deadline passed and the protocol puts the next step to the raiser. With `decideBy` (the
  * protocol's `ask_raiser` rule): resolve the challenge, or escalate it with reasons, by then, or it
  * escalates by itself. Without: the raiser decides, and the timer does nothing more.
  */
-export type RaiserAlerted = EventEnvelope<
-  "RaiserAlerted",
-  { stageId: string; reason: DeadlineSituation; decideBy?: string }
->;
+export const raiserAlertedSchema = eventSchema("RaiserAlerted", {
+  ...stageRef,
+  reason: deadlineSituationSchema,
+  decideBy: z.optional(instant),
+});
+export type RaiserAlerted = z.infer<typeof raiserAlertedSchema>;
 
 /**
  * The raiser (or an IRO service manager) shortened an open stage's window for this challenge (000
  * §2.4: the child's age or the nature of the concern): the stage is now due by `deadline`.
  */
-export type DeadlineShortened = EventEnvelope<
-  "DeadlineShortened",
-  {
-    stageId: string;
-    /** The new deadline (ISO instant): the end of `window` counted from when the stage opened. */
-    deadline: string;
-    previousDeadline: string;
-    window: Window;
-    reason: string;
-  }
->;
+export const deadlineShortenedSchema = eventSchema("DeadlineShortened", {
+  ...stageRef,
+  /** The new deadline (ISO instant): the end of `window` counted from when the stage opened. */
+  deadline: instant,
+  previousDeadline: instant,
+  window: z.strictObject({
+    length: z.number().check(z.int(), z.minimum(1)),
+    unit: z.enum(["working_days", "calendar_days", "weeks"]),
+  }),
+  reason: z.string(),
+});
+export type DeadlineShortened = z.infer<typeof deadlineShortenedSchema>;
 
 /** The stage's recipient was reminded, before its deadline, that a response is due. */
-export type ReminderSent = EventEnvelope<"ReminderSent", { stageId: string; deadline: string }>;
+export const reminderSentSchema = eventSchema("ReminderSent", { ...stageRef, deadline: instant });
+export type ReminderSent = z.infer<typeof reminderSentSchema>;
 
 /** The date agreed for these actions passed while they were open: the raiser is asked whether they were done. */
-export type ActionsFellDue = EventEnvelope<"ActionsFellDue", { actionIds: readonly string[] }>;
+export const actionsFellDueSchema = eventSchema("ActionsFellDue", { actionIds: z.array(id) });
+export type ActionsFellDue = z.infer<typeof actionsFellDueSchema>;
 
-export type Resolved = EventEnvelope<"Resolved", { stageId: string | null; summary: string }>;
+export const resolvedSchema = eventSchema("Resolved", { stageId: z.nullable(id), summary: z.string() });
+export type Resolved = z.infer<typeof resolvedSchema>;
 
-export type ReferralRequested = EventEnvelope<
-  "ReferralRequested",
-  {
-    kind: ReferralKind;
-    rationale: string;
-    attestations: readonly string[];
-    approvalsNeeded: readonly Recipient[];
-  }
->;
+export const referralRequestedSchema = eventSchema("ReferralRequested", {
+  kind: referralKindSchema,
+  rationale: z.string(),
+  attestations: z.array(z.string()),
+  approvalsNeeded: z.array(storedRecipientSchema),
+});
+export type ReferralRequested = z.infer<typeof referralRequestedSchema>;
 
-export type ReferralApproved = EventEnvelope<
-  "ReferralApproved",
-  {
-    kind: ReferralKind;
-    approverRole: string;
-    /** Set when the approver was the role's named cover in the directory, not its holder. */
-    asCover?: boolean;
-    comment?: string;
-  }
->;
+export const referralApprovedSchema = eventSchema("ReferralApproved", {
+  kind: referralKindSchema,
+  approverRole: z.string(),
+  /** Set when the approver was the role's named cover in the directory, not its holder. */
+  asCover: z.optional(z.boolean()),
+  comment: z.optional(z.string()),
+});
+export type ReferralApproved = z.infer<typeof referralApprovedSchema>;
 
-export type ReferralMade = EventEnvelope<
-  "ReferralMade",
-  { kind: ReferralKind; recipient: Recipient; documents: readonly string[] }
->;
+export const referralMadeSchema = eventSchema("ReferralMade", {
+  kind: referralKindSchema,
+  recipient: storedRecipientSchema,
+  documents: z.array(z.string()),
+});
+export type ReferralMade = z.infer<typeof referralMadeSchema>;
 
-export type ActionCompleted = EventEnvelope<"ActionCompleted", { actionId: string; note?: string }>;
+export const actionCompletedSchema = eventSchema("ActionCompleted", {
+  actionId: id,
+  note: z.optional(z.string()),
+});
+export type ActionCompleted = z.infer<typeof actionCompletedSchema>;
 
-export type ActionMissed = EventEnvelope<"ActionMissed", { actionId: string; note: string }>;
+export const actionMissedSchema = eventSchema("ActionMissed", { actionId: id, note: z.string() });
+export type ActionMissed = z.infer<typeof actionMissedSchema>;
 
-/** Where the challenge was reopened from: the workflow's run continues (monitoring) or a new run starts (resolved). */
-export type ReopenedFrom = "monitoring" | "resolved";
+export const reopenedSchema = eventSchema("Reopened", {
+  atStageId: id,
+  reason: z.string(),
+  fromStatus: reopenedFromSchema,
+});
+export type Reopened = z.infer<typeof reopenedSchema>;
 
-export type Reopened = EventEnvelope<
-  "Reopened",
-  { atStageId: string; reason: string; fromStatus: ReopenedFrom }
->;
-
-export type DifferenceNoted = EventEnvelope<"DifferenceNoted", { summary: string; decidedBy: Recipient }>;
-
-/** What a post-ladder decision follows: a noted difference (000) or a partnership referral made (003). */
-export type DecisionAfter = "difference" | ReferralKind;
+export const differenceNotedSchema = eventSchema("DifferenceNoted", {
+  summary: z.string(),
+  decidedBy: storedRecipientSchema,
+});
+export type DifferenceNoted = z.infer<typeof differenceNotedSchema>;
 
 /** A post-ladder decision falls due: who must make it (the directory's holder at the time) and by when. */
-export type DecisionRequested = EventEnvelope<
-  "DecisionRequested",
-  { after: DecisionAfter; decidedBy: Recipient; personId: string; dueBy: string; citation: string }
->;
+export const decisionRequestedSchema = eventSchema("DecisionRequested", {
+  after: decisionAfterSchema,
+  decidedBy: storedRecipientSchema,
+  personId: id,
+  dueBy: instant,
+  citation: z.string(),
+});
+export type DecisionRequested = z.infer<typeof decisionRequestedSchema>;
 
 /** The post-ladder decision, made by the event's actor (the holder or their named cover). */
-export type DecisionRecorded = EventEnvelope<
-  "DecisionRecorded",
-  { after: DecisionAfter; decidedBy: Recipient; upheld: boolean; reasons: string; asCover?: true }
->;
+export const decisionRecordedSchema = eventSchema("DecisionRecorded", {
+  after: decisionAfterSchema,
+  decidedBy: storedRecipientSchema,
+  upheld: z.boolean(),
+  reasons: z.string(),
+  asCover: z.optional(z.literal(true)),
+});
+export type DecisionRecorded = z.infer<typeof decisionRecordedSchema>;
 
-export type Withdrawn = EventEnvelope<"Withdrawn", { reason: string }>;
+export const withdrawnSchema = eventSchema("Withdrawn", { reason: z.string() });
+export type Withdrawn = z.infer<typeof withdrawnSchema>;
+
+export const closedSchema = eventSchema("Closed", { summary: z.string() });
+export type Closed = z.infer<typeof closedSchema>;
+
+/** A legal hold placed on the record, or lifted; the envelope's actor is the person who did it. */
+export const legalHoldPlacedSchema = eventSchema("LegalHoldPlaced", { reason: z.string() });
+export type LegalHoldPlaced = z.infer<typeof legalHoldPlacedSchema>;
+export const legalHoldLiftedSchema = eventSchema("LegalHoldLifted", { reason: z.string() });
+export type LegalHoldLifted = z.infer<typeof legalHoldLiftedSchema>;
 
 /** Why an email could not be delivered: a permanent bounce, a complaint, or SES refusing to send it. */
-export type UndeliverableReason = "bounced" | "complaint" | "rejected";
+export const undeliverableReasonSchema = z.enum(["bounced", "complaint", "rejected"]);
+export type UndeliverableReason = z.infer<typeof undeliverableReasonSchema>;
 
 /**
  * An email about the challenge could not be delivered (functions/mail/deliveries.ts): recorded so
@@ -238,59 +347,54 @@ export type UndeliverableReason = "bounced" | "complaint" | "rejected";
  * email (`notificationId`, one event per failed email however often the failure is reported), the
  * person and why they were written to; never their address. The actor is the mail system.
  */
-export type NotificationUndeliverable = EventEnvelope<
-  "NotificationUndeliverable",
-  {
-    /** The failed email: its SES message id, or `send#<seq>#<recipient key>` when SES refused to send it. */
-    notificationId: string;
-    /** The event whose email failed; absent for an email that was not an event's (an alert). */
-    eventSeq?: number;
-    /** The kind of email (a template key, or the notice's kind). */
-    kind: string;
-    /** Why the person was written to (the delivery record's recipient role, e.g. "assignee"). */
-    recipientRole: string;
-    /** The protocol's title of the person it was for, e.g. "Service Manager". */
-    recipientTitle: string;
-    /** The person it was for, when the delivery record names them. */
-    recipientPersonId?: string;
-    reason: UndeliverableReason;
-  }
->;
+export const notificationUndeliverableSchema = eventSchema("NotificationUndeliverable", {
+  /** The failed email: its SES message id, or `send#<seq>#<recipient key>` when SES refused to send it. */
+  notificationId: z.string().check(z.minLength(1)),
+  /** The event whose email failed; absent for an email that was not an event's (an alert). */
+  eventSeq: z.optional(z.number().check(z.int(), z.positive())),
+  /** The kind of email (a template key, or the notice's kind). */
+  kind: z.string().check(z.minLength(1)),
+  /** Why the person was written to (the delivery record's recipient role, e.g. "assignee"). */
+  recipientRole: z.string().check(z.minLength(1)),
+  /** The protocol's title of the person it was for, e.g. "Service Manager". */
+  recipientTitle: z.string(),
+  /** The person it was for, when the delivery record names them. */
+  recipientPersonId: z.optional(z.string().check(z.minLength(1))),
+  reason: undeliverableReasonSchema,
+});
+export type NotificationUndeliverable = z.infer<typeof notificationUndeliverableSchema>;
 
-export type Closed = EventEnvelope<"Closed", { summary: string }>;
-
-/** A legal hold placed on the record, or lifted; the envelope's actor is the person who did it. */
-export type LegalHoldPlaced = EventEnvelope<"LegalHoldPlaced", { reason: string }>;
-export type LegalHoldLifted = EventEnvelope<"LegalHoldLifted", { reason: string }>;
-
-export type ChallengeEvent =
-  | ChallengeRaised
-  | StageOpened
-  | StageReassigned
-  | StageAcknowledged
-  | ResponseRecorded
-  | MeetingRecorded
-  | ActionPlanAgreed
-  | Escalated
-  | RaiserAlerted
-  | DeadlineShortened
-  | ReminderSent
-  | Resolved
-  | ReferralRequested
-  | ReferralApproved
-  | ReferralMade
-  | ActionCompleted
-  | ActionMissed
-  | ActionsFellDue
-  | Reopened
-  | DifferenceNoted
-  | DecisionRequested
-  | DecisionRecorded
-  | Withdrawn
-  | Closed
-  | LegalHoldPlaced
-  | LegalHoldLifted
-  | NotificationUndeliverable;
+/** Every event, by its `type`. */
+export const challengeEventSchema = z.discriminatedUnion("type", [
+  challengeRaisedSchema,
+  stageOpenedSchema,
+  stageReassignedSchema,
+  stageAcknowledgedSchema,
+  responseRecordedSchema,
+  meetingRecordedSchema,
+  actionPlanAgreedSchema,
+  escalatedSchema,
+  raiserAlertedSchema,
+  deadlineShortenedSchema,
+  reminderSentSchema,
+  resolvedSchema,
+  referralRequestedSchema,
+  referralApprovedSchema,
+  referralMadeSchema,
+  actionCompletedSchema,
+  actionMissedSchema,
+  actionsFellDueSchema,
+  reopenedSchema,
+  differenceNotedSchema,
+  decisionRequestedSchema,
+  decisionRecordedSchema,
+  withdrawnSchema,
+  closedSchema,
+  legalHoldPlacedSchema,
+  legalHoldLiftedSchema,
+  notificationUndeliverableSchema,
+]);
+export type ChallengeEvent = z.infer<typeof challengeEventSchema>;
 
 export type ChallengeEventType = ChallengeEvent["type"];
 export type EventOf<T extends ChallengeEventType> = Extract<ChallengeEvent, { type: T }>;

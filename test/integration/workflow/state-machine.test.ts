@@ -19,7 +19,10 @@ import { createHandler as checkActionsHandler } from "../../../functions/workflo
 import { SfnTaskCompletion, presetProtocol } from "../../../functions/workflow/dependencies.js";
 import { createHandler as openStageHandler } from "../../../functions/workflow/open-stage.js";
 import { createHandler as stageTimedOutHandler } from "../../../functions/workflow/stage-timed-out.js";
-import { createHandler as startExecutionHandler } from "../../../functions/workflow/start-execution.js";
+import { createStep as workflowStep } from "../../../functions/workflow/start-execution.js";
+import type { ChallengeEvent } from "../../../functions/domain/challenge/events.js";
+import type { EventItem } from "../../../functions/store/items.js";
+import { ENTITY, keys } from "../../../functions/store/table.js";
 import { transitionsByStage } from "../../../bench/transitions.js";
 import { createTestTable, localDocumentClient } from "../../support/dynamodb-local.js";
 import {
@@ -147,21 +150,20 @@ function tokenFor(challengeId: string, stageId: string, previous?: string): Prom
   }, WAIT_MS);
 }
 
-/** The stream record of a committed Reopened event, as the reactor's workflow step reads it. */
-function reopenedRecord(challengeId: string, seq: number, fromStatus: "monitoring" | "resolved") {
-  return {
-    eventName: "INSERT",
-    dynamodb: {
-      SequenceNumber: `reopened-${challengeId}-${seq}`,
-      NewImage: {
-        entity: { S: "event" },
-        type: { S: "Reopened" },
-        tenantId: { S: TENANT },
-        challengeId: { S: challengeId },
-        event: { M: { seq: { N: String(seq) }, data: { M: { fromStatus: { S: fromStatus } } } } },
-      },
-    },
+/** The reactor's workflow step given a committed event, as the reactor hands it over: the stored event item. */
+async function workflowStepOn(event: ChallengeEvent | undefined): Promise<void> {
+  if (event === undefined) throw new Error("no event committed");
+  const item: EventItem = {
+    ...keys.event(TENANT, event.challengeId, event.seq),
+    entity: ENTITY.event,
+    tenantId: TENANT,
+    challengeId: event.challengeId,
+    type: event.type,
+    event,
+    prevHash: "",
+    hash: "0".repeat(64),
   };
+  await workflowStep(() => ({ starter: app.workflow })).begin()(item);
 }
 
 /** Real time that may pass while a timeout is set up on a busy machine (see the first test). */
@@ -171,24 +173,11 @@ describe("the challenge state machine, locally", () => {
   it("waits at level 1 for the reminder time, reminds, waits for the deadline, auto-escalates to level 2, and finishes when resolved", async () => {
     const challengeId = "01JSTATEMACHINE0000000001";
     clockAt(RAISED_AT);
-    await executeCommand(app, TENANT, raiseCommand(challengeId));
+    const raised = await executeCommand(app, TENANT, raiseCommand(challengeId));
     const executionArn = `${stateMachineArn.replace(":stateMachine:", ":execution:")}:${executionName(TENANT, challengeId)}`;
 
     // The stream consumer starting the same challenge again does not fork it.
-    const starter = startExecutionHandler(() => ({ starter: app.workflow }));
-    const raised = {
-      eventName: "INSERT",
-      dynamodb: {
-        SequenceNumber: "1",
-        NewImage: {
-          entity: { S: "event" },
-          type: { S: "ChallengeRaised" },
-          tenantId: { S: TENANT },
-          challengeId: { S: challengeId },
-        },
-      },
-    };
-    expect(await starter({ Records: [raised] })).toEqual({ batchItemFailures: [] });
+    await workflowStepOn(raised.events[0]);
     expect(harness.engine.listExecutions({ stateMachineArn }).map((e) => e.executionArn)).toEqual([
       executionArn,
     ]);
@@ -445,9 +434,7 @@ describe("the challenge state machine, locally", () => {
     expect(harness.engine.describeExecution(executionArn).pendingTask?.stateName).toBe("AwaitResponse");
 
     // The reactor sees the Reopened event too, and starts nothing: a reopen from monitoring is a signal.
-    const reactor = startExecutionHandler(() => ({ starter: app.workflow }));
-    const record = reopenedRecord(challengeId, reopened.events[0]?.seq ?? 0, "monitoring");
-    expect(await reactor({ Records: [record] })).toEqual({ batchItemFailures: [] });
+    await workflowStepOn(reopened.events[0]);
     expect(runsOf(challengeId)).toEqual([executionName(TENANT, challengeId, 1)]);
 
     await executeCommand(app, TENANT, {
@@ -495,10 +482,7 @@ describe("the challenge state machine, locally", () => {
     });
 
     // The reactor starts the same run from the committed Reopened event: same name, no fork.
-    const reactor = startExecutionHandler(() => ({ starter: app.workflow }));
-    expect(await reactor({ Records: [reopenedRecord(challengeId, seq, "resolved")] })).toEqual({
-      batchItemFailures: [],
-    });
+    await workflowStepOn(reopened.events[0]);
     expect(runsOf(challengeId)).toEqual(
       [executionName(TENANT, challengeId, 1), executionName(TENANT, challengeId, seq)].sort(),
     );

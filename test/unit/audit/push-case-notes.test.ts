@@ -7,18 +7,21 @@ import { caseNotesFor } from "../../../functions/audit/case-notes.js";
 import {
   type CaseNoteMessage,
   type PushDeps,
-  makePushHandler,
+  createCaseNoteStep,
   signingKeys,
 } from "../../../functions/audit/push-case-notes.js";
+import { react, route } from "../../../functions/events/react.js";
 import { getPreset } from "../../../functions/domain/presets/index.js";
 import type { StoredEvent } from "../../../functions/store/ports.js";
+import { decodeEventRecord } from "../../../functions/store/stream-image.js";
 import { ENTITY, keys } from "../../../functions/store/table.js";
 import type { CaseNoteWebhook } from "../../../functions/store/tenant-store.js";
 import { CHILD_DOB, CHILD_NAME, IRO, Story, TENANT, aForm, chain, manager } from "./support.js";
 
 /**
  * The case-note push over a stubbed global `fetch` (the receiving case-record system), with stream
- * records marshalled as DynamoDB sends them. The signature is checked here from the Standard
+ * records marshalled as DynamoDB sends them and given to the event reactor with this one step
+ * (the reactor's record order and holding back are part of what is checked). The signature is checked here from the Standard
  * Webhooks rules with node:crypto, not with the module's own signing code.
  */
 
@@ -39,11 +42,27 @@ let sent: Sent[];
 let answer: (sent: Sent, signal: AbortSignal | undefined) => Promise<number>;
 let logs: { level: string; message: string; attributes: Record<string, unknown> }[];
 let eventReads: string[];
+let configReads: { tenantId: string; atVersion: number }[];
+/** The tenants' configuration versions, as the version item holds them. */
+let versions: Map<string, number>;
+
+const ignore = (): void => undefined;
+
+/** The reactor over the case-note step alone: a batch in, the partial batch response out. */
+function makePushHandler(d: PushDeps) {
+  const routes = [route(ENTITY.event, decodeEventRecord, [createCaseNoteStep(d)])];
+  return async (event: DynamoDBStreamEvent) => {
+    const { batchItemFailures } = await react(routes, event, { stepFailed: ignore, recordFailed: ignore });
+    return { batchItemFailures };
+  };
+}
 
 beforeEach(() => {
   sent = [];
   logs = [];
   eventReads = [];
+  configReads = [];
+  versions = new Map([[TENANT, 3]]);
   answer = () => Promise.resolve(204);
   vi.stubGlobal(
     "fetch",
@@ -116,15 +135,18 @@ function deps(overrides: Partial<PushDeps> = {}): PushDeps {
     [`${QUIET}|${one.challengeId}`, one],
   ]);
   return {
+    tenantVersion: (tenantId) => Promise.resolve(versions.get(tenantId) ?? 0),
     tenants: {
-      getConfig: (tenantId) =>
-        Promise.resolve(
+      getConfig: (tenantId, atVersion) => {
+        configReads.push({ tenantId, atVersion });
+        return Promise.resolve(
           tenantId === TENANT
             ? { caseNoteWebhook: WEBHOOK }
             : tenantId === QUIET
               ? { protocolId: "nottingham" }
               : undefined,
-        ),
+        );
+      },
     },
     challenges: {
       events: (tenantId, challengeId) => {
@@ -183,8 +205,21 @@ describe("pushing case notes to the tenant's webhook", () => {
       for (const forbidden of [CHILD_NAME, CHILD_DOB, "@example.org"])
         expect(request.body).not.toContain(forbidden);
     });
-    // Each challenge's history is read once per batch.
+    // Each challenge's history is read once per batch; the configuration once per tenant, at the
+    // tenant's version, so the container's cached copy answers while nothing has changed.
     expect(eventReads).toEqual([`${TENANT}|ch-push-1`]);
+    expect(configReads).toEqual([{ tenantId: TENANT, atVersion: 3 }]);
+  });
+
+  it("reads the configuration at the version current for each batch", async () => {
+    const push = makePushHandler(deps());
+    await push(batch(...storedOf(TENANT, one).slice(0, 1)));
+    versions.set(TENANT, 4); // a configuration write in between
+    await push(batch(...storedOf(TENANT, one).slice(1, 2)));
+    expect(configReads).toEqual([
+      { tenantId: TENANT, atVersion: 3 },
+      { tenantId: TENANT, atVersion: 4 },
+    ]);
   });
 
   it("is refused by a receiver checking with another secret, or a changed body", async () => {

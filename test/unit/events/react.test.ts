@@ -1,239 +1,294 @@
-import type { DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+import { marshall } from "@aws-sdk/util-dynamodb";
+import type { AttributeValue, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
-import { handler as pushCaseNotes } from "../../../functions/audit/push-case-notes.js";
+import { caseNoteStep } from "../../../functions/audit/push-case-notes.js";
+import { getPreset } from "../../../functions/domain/presets/index.js";
+import { goodPracticeStep, notificationStep } from "../../../functions/events/mail-steps.js";
 import {
+  EVENT_STEPS,
   GOOD_PRACTICE_STEPS,
+  HeldBackError,
   ROUTES,
+  ReactionFailedError,
   type ReactionObserver,
-  type ReactionRoute,
-  type ReactionStep,
-  STEPS,
   createHandler,
   react,
+  route,
 } from "../../../functions/events/react.js";
-import { handler as sendGoodPractice } from "../../../functions/mail/send-good-practice.js";
-import { handler as sendNotifications } from "../../../functions/mail/send-notification.js";
+import { type ReactionStep, UnreportableFailureError } from "../../../functions/events/stream-batch.js";
 import { logger } from "../../../functions/shared/observability.js";
-import { handler as startWorkflowRuns } from "../../../functions/workflow/start-execution.js";
+import type { EventItem } from "../../../functions/store/items.js";
+import type { StoredEvent } from "../../../functions/store/ports.js";
+import { UndecodableRecordError, decodeEventRecord } from "../../../functions/store/stream-image.js";
+import { ENTITY, keys } from "../../../functions/store/table.js";
+import { workflowStep } from "../../../functions/workflow/start-execution.js";
+import { IRO, Story, TENANT, aForm, chain, manager } from "../audit/support.js";
 
-/** A new item's stream record (only what the reactor reads: the sequence number and the entity). */
-function record(sequenceNumber: string | undefined, entity = "event"): DynamoDBRecord {
+/** A new item's stream record: the sequence number, the entity and the partition key (the challenge). */
+function record(sequenceNumber: string | undefined, challenge = "A", entity = "event"): DynamoDBRecord {
   return {
     eventName: "INSERT",
     dynamodb: {
       ...(sequenceNumber === undefined ? {} : { SequenceNumber: sequenceNumber }),
-      NewImage: { entity: { S: entity } },
+      NewImage: { entity: { S: entity }, pk: { S: `T#${TENANT}#C#${challenge}` } },
     },
   };
 }
-const goodPractice = (sequenceNumber: string): DynamoDBRecord => record(sequenceNumber, "good_practice");
+const goodPractice = (sequenceNumber: string): DynamoDBRecord =>
+  record(sequenceNumber, `gp-${sequenceNumber}`, "good_practice");
+const batch = (...records: DynamoDBRecord[]): DynamoDBStreamEvent => ({ Records: records });
+const sequenceOf = (r: DynamoDBRecord): string => r.dynamodb?.SequenceNumber ?? "?";
 
-/** A composition with event steps only. */
-const onEvents = (steps: readonly ReactionStep[]): ReactionRoute[] => [{ entity: "event", steps }];
-const batch = (...sequenceNumbers: (string | undefined)[]): DynamoDBStreamEvent => ({
-  Records: sequenceNumbers.map((n) => record(n)),
-});
-
-/** A step that fails the given records and remembers every batch it saw. */
+/** A step over records that fails the given sequence numbers and remembers what it was given. */
 function step(name: string, fails: readonly string[] = []) {
-  const seen: DynamoDBStreamEvent[] = [];
-  const made: ReactionStep & { seen: DynamoDBStreamEvent[] } = {
+  const seen: DynamoDBRecord[] = [];
+  const made: ReactionStep<DynamoDBRecord> & { seen: DynamoDBRecord[] } = {
     name,
     seen,
-    run: (event) => {
-      seen.push(event);
-      return Promise.resolve({ batchItemFailures: fails.map((itemIdentifier) => ({ itemIdentifier })) });
+    begin: () => (r) => {
+      seen.push(r);
+      return fails.includes(sequenceOf(r))
+        ? Promise.reject(Object.assign(new Error("SES is down"), { name: "ServiceUnavailable" }))
+        : Promise.resolve();
     },
   };
   return made;
 }
-
-function throwing(name: string) {
-  const seen: DynamoDBStreamEvent[] = [];
-  const made: ReactionStep & { seen: DynamoDBStreamEvent[] } = {
-    name,
-    seen,
-    run: (event) => {
-      seen.push(event);
-      return Promise.reject(Object.assign(new Error("SES is down"), { name: "ServiceUnavailable" }));
-    },
-  };
-  return made;
-}
+const seen = (s: { seen: DynamoDBRecord[] }) => s.seen.map(sequenceOf);
+const onRecords = (...steps: ReactionStep<DynamoDBRecord>[]) => [route(ENTITY.event, (r) => r, steps)];
 
 function recordingObserver() {
-  const reports: { step: string; failedRecords: number; errorName?: string }[] = [];
+  const steps: { step: string; errorName: string }[] = [];
+  const records: { sequenceNumber: string | undefined; errorName: string }[] = [];
+  const name = (error: unknown) => (error instanceof Error ? error.name : "?");
   const observer: ReactionObserver = {
-    stepFailed: (name, failedRecords, error) => {
-      reports.push({
-        step: name,
-        failedRecords,
-        ...(error instanceof Error ? { errorName: error.name } : {}),
-      });
+    stepFailed: (s, error) => steps.push({ step: s, errorName: name(error) }),
+    recordFailed: (sequenceNumber, error) => records.push({ sequenceNumber, errorName: name(error) }),
+  };
+  return { observer, steps, records };
+}
+
+/** A stored event's stream record, marshalled as DynamoDB sends it. */
+function eventRecord(stored: StoredEvent, sequenceNumber: string): DynamoDBRecord {
+  const item = {
+    ...keys.event(stored.tenantId, stored.event.challengeId, stored.event.seq),
+    entity: ENTITY.event,
+    tenantId: stored.tenantId,
+    challengeId: stored.event.challengeId,
+    type: stored.event.type,
+    event: stored.event,
+    prevHash: stored.prevHash,
+    hash: stored.hash,
+  };
+  return {
+    eventName: "INSERT",
+    dynamodb: {
+      SequenceNumber: sequenceNumber,
+      NewImage: marshall(item, { removeUndefinedValues: true }) as Record<string, AttributeValue>,
+      StreamViewType: "NEW_IMAGE",
     },
   };
-  return { observer, reports };
 }
+
+const story = new Story(getPreset("nottingham"), "ch-react-1");
+story.do({ type: "Raise", actor: IRO, channel: "api", form: aForm() }, "2026-05-21T09:00:00Z");
+story.do(
+  { type: "Respond", actor: manager("team_manager", "north"), channel: "email", response: "Booked." },
+  "2026-05-26T13:00:00Z",
+);
+const stored = chain(TENANT, story.events);
+const otherStory = new Story(getPreset("nottingham"), "ch-react-2");
+otherStory.do({ type: "Raise", actor: IRO, channel: "api", form: aForm() }, "2026-05-22T09:00:00Z");
+const [otherStored] = chain(TENANT, otherStory.events);
+if (otherStored === undefined) throw new Error("no event");
 
 beforeAll(() => {
   logger.setLogLevel("SILENT");
 });
 
 describe("the composition", () => {
-  it("is a list of steps: workflow runs, then notifications, then case notes, each its module's batch function", () => {
-    expect(STEPS.map((s) => s.name)).toEqual(["workflow", "notifications", "case-notes"]);
-    expect(STEPS.map((s) => s.run)).toEqual([startWorkflowRuns, sendNotifications, pushCaseNotes]);
-  });
-
-  it("routes event items to those steps and good practice notifications to the good practice sender only", () => {
-    expect(GOOD_PRACTICE_STEPS.map((s) => s.name)).toEqual(["good-practice"]);
-    expect(GOOD_PRACTICE_STEPS.map((s) => s.run)).toEqual([sendGoodPractice]);
-    expect(ROUTES).toEqual([
-      { entity: "event", steps: STEPS },
-      { entity: "good_practice", steps: GOOD_PRACTICE_STEPS },
-    ]);
-    const names = ROUTES.flatMap((r) => r.steps.map((s) => s.name));
-    expect(new Set(names).size).toBe(names.length);
+  it("event items go to the workflow, notification and case-note steps in that order; good practice to its sender", () => {
+    expect(EVENT_STEPS).toEqual([workflowStep, notificationStep, caseNoteStep]);
+    expect(EVENT_STEPS.map((s) => s.name)).toEqual(["workflow", "notifications", "case-notes"]);
+    expect(GOOD_PRACTICE_STEPS).toEqual([goodPracticeStep]);
+    expect(ROUTES.map((r) => r.entity)).toEqual(["event", "good_practice"]);
   });
 });
 
-describe("routing by entity", () => {
-  const composition = () => {
+describe("decoding", () => {
+  it("decodes each record once and hands every step the same typed stored event", async () => {
+    const given: EventItem[][] = [[], []];
+    let decodes = 0;
+    const typed = (i: number): ReactionStep<EventItem> => ({
+      name: `step-${i}`,
+      begin: () => (item) => {
+        given[i]?.push(item);
+        return Promise.resolve();
+      },
+    });
+    const routes = [
+      route(
+        ENTITY.event,
+        (r) => {
+          decodes++;
+          return decodeEventRecord(r);
+        },
+        [typed(0), typed(1)],
+      ),
+    ];
+    const records = stored.map((s, i) => eventRecord(s, String(10 + i)));
+    const outcome = await react(routes, batch(...records), recordingObserver().observer);
+    expect(outcome.batchItemFailures).toEqual([]);
+    expect(decodes).toBe(records.length);
+    expect(given[0]?.map((item) => item.event)).toEqual(stored.map((s) => s.event));
+    given[0]?.forEach((item, i) => {
+      expect(given[1]?.[i]).toBe(item);
+    });
+    expect(given[0]?.[0]?.event.type === "ChallengeRaised" && given[0][0].event.data.protocolId).toBe(
+      "nottingham",
+    );
+  });
+
+  it("reports a record that does not decode, by name, and only that record", async () => {
+    const [first, second] = stored;
+    if (first === undefined || second === undefined) throw new Error("events missing");
+    // A channel no event has: the item does not have the stored event shape.
+    const corrupt = eventRecord({ ...second, event: { ...second.event, channel: "fax" as "api" } }, "21");
+    const other = eventRecord(otherStored, "22");
+    const given: string[] = [];
+    const routes = [
+      route(ENTITY.event, decodeEventRecord, [
+        {
+          name: "s",
+          begin: () => (item: EventItem) => {
+            given.push(`${item.challengeId}/${item.event.seq}`);
+            return Promise.resolve();
+          },
+        },
+      ]),
+    ];
+    const { observer, records } = recordingObserver();
+    const outcome = await react(routes, batch(eventRecord(first, "20"), corrupt, other), observer);
+    expect(outcome.batchItemFailures).toEqual([{ itemIdentifier: "21" }]);
+    expect(records).toEqual([{ sequenceNumber: "21", errorName: "UndecodableRecordError" }]);
+    expect(given).toEqual(["ch-react-1/1", "ch-react-2/1"]);
+    expect(() => decodeEventRecord(corrupt)).toThrow(UndecodableRecordError);
+  });
+});
+
+describe("routing", () => {
+  it("gives good practice records to the good practice steps only, and event records never to them", async () => {
     const workflow = step("workflow");
     const notifications = step("notifications", ["2"]);
-    const goodPracticeStep = step("good-practice", ["3"]);
-    const routes: ReactionRoute[] = [
-      { entity: "event", steps: [workflow, notifications] },
-      { entity: "good_practice", steps: [goodPracticeStep] },
+    const sender = step("good-practice", ["3"]);
+    const routes = [
+      route(ENTITY.event, (r) => r, [workflow, notifications]),
+      route(ENTITY.goodPractice, (r) => r, [sender]),
     ];
-    return { workflow, notifications, goodPracticeStep, routes };
-  };
-  const seen = (s: { seen: DynamoDBStreamEvent[] }) =>
-    s.seen.flatMap((e) => e.Records.map((r) => r.dynamodb?.SequenceNumber));
-
-  it("gives a good practice record to the good practice step only, and event records never to it", async () => {
-    const { workflow, notifications, goodPracticeStep, routes } = composition();
-    const event: DynamoDBStreamEvent = {
-      Records: [record("1"), record("2"), goodPractice("3"), record("4")],
-    };
-    const outcome = await react(routes, event);
+    const event = batch(record("1", "A"), record("2", "B"), goodPractice("3"), record("4", "C"));
+    const outcome = await react(routes, event, recordingObserver().observer);
     expect(seen(workflow)).toEqual(["1", "2", "4"]);
     expect(seen(notifications)).toEqual(["1", "2", "4"]);
-    expect(seen(goodPracticeStep)).toEqual(["3"]);
-    // The union of both routes' failures, in stream order.
-    expect(outcome).toEqual({
-      batchItemFailures: [{ itemIdentifier: "2" }, { itemIdentifier: "3" }],
-      failedByStep: { workflow: 0, notifications: 1, "good-practice": 1 },
-    });
+    expect(seen(sender)).toEqual(["3"]);
+    expect(outcome.batchItemFailures).toEqual([{ itemIdentifier: "2" }, { itemIdentifier: "3" }]);
+    expect(outcome.summary.failedByStep).toEqual({ notifications: 1, "good-practice": 1 });
   });
 
-  it("runs no step of a route with no records in the batch", async () => {
-    const { workflow, goodPracticeStep, routes } = composition();
-    await react(routes, { Records: [record("1")] });
-    expect(goodPracticeStep.seen).toEqual([]);
-    await react(routes, { Records: [goodPractice("5")] });
-    expect(seen(workflow)).toEqual(["1"]);
-    expect(seen(goodPracticeStep)).toEqual(["5"]);
-  });
-
-  it("a throwing step fails its own route's records only", async () => {
-    const events = step("notifications");
-    const routes: ReactionRoute[] = [
-      { entity: "event", steps: [events] },
-      { entity: "good_practice", steps: [throwing("good-practice")] },
-    ];
-    const outcome = await react(routes, { Records: [record("1"), goodPractice("2"), record("3")] });
-    expect(outcome.batchItemFailures).toEqual([{ itemIdentifier: "2" }]);
-  });
-
-  it("gives a record of no route's entity to no step", async () => {
-    const { workflow, goodPracticeStep, routes } = composition();
-    const outcome = await react(routes, { Records: [record("1", "challenge"), record("2")] });
-    expect(seen(workflow)).toEqual(["2"]);
-    expect(goodPracticeStep.seen).toEqual([]);
-    expect(outcome.batchItemFailures).toEqual([{ itemIdentifier: "2" }]);
+  it("gives a record of no route's entity, or one that is not an INSERT, to no step", async () => {
+    const s = step("workflow");
+    const modify = { ...record("3", "C"), eventName: "MODIFY" as const };
+    const outcome = await react(
+      onRecords(s),
+      batch(record("1", "A", "challenge"), record("2", "B"), modify),
+      recordingObserver().observer,
+    );
+    expect(seen(s)).toEqual(["2"]);
+    expect(outcome.batchItemFailures).toEqual([]);
   });
 });
 
-describe("react", () => {
-  it("gives every step the same batch and reports nothing when every step did every record", async () => {
-    const steps = [step("a"), step("b"), step("c")];
-    const event = batch("1", "2", "3");
-    const outcome = await react(onEvents(steps), event);
-    expect(outcome).toEqual({ batchItemFailures: [], failedByStep: { a: 0, b: 0, c: 0 } });
-    for (const s of steps) expect(s.seen).toEqual([event]);
-  });
-
-  it("fails a record if any step failed it: the union, once each, in stream order", async () => {
-    const { observer, reports } = recordingObserver();
-    const steps = [step("workflow", ["4"]), step("notifications", ["2", "4"]), step("case-notes", ["5"])];
-    const outcome = await react(onEvents(steps), batch("1", "2", "3", "4", "5"), undefined, observer);
-    expect(outcome.batchItemFailures).toEqual([
-      { itemIdentifier: "2" },
-      { itemIdentifier: "4" },
-      { itemIdentifier: "5" },
-    ]);
-    expect(outcome.failedByStep).toEqual({ workflow: 1, notifications: 2, "case-notes": 1 });
-    expect(reports).toEqual([
-      { step: "workflow", failedRecords: 1 },
-      { step: "notifications", failedRecords: 2 },
-      { step: "case-notes", failedRecords: 1 },
-    ]);
-  });
-
-  it("a step failing a record stops neither the later steps nor the other records", async () => {
+describe("failures", () => {
+  it("a step failing a record stops neither the later steps on it nor the other records", async () => {
+    const { observer, steps, records } = recordingObserver();
     const first = step("workflow", ["1"]);
-    const second = step("notifications");
+    const second = step("notifications", ["1", "3"]);
     const third = step("case-notes");
-    const event = batch("1", "2", "3");
-    const outcome = await react(onEvents([first, second, third]), event);
-    expect(second.seen).toEqual([event]);
-    expect(third.seen).toEqual([event]);
-    expect(second.seen[0]?.Records.map((r) => r.dynamodb?.SequenceNumber)).toEqual(["1", "2", "3"]);
-    expect(outcome.batchItemFailures).toEqual([{ itemIdentifier: "1" }]);
-  });
-
-  it("a step that throws fails every record, and the other steps still run", async () => {
-    const { observer, reports } = recordingObserver();
-    const before = step("workflow", ["2"]);
-    const broken = throwing("notifications");
-    const after = step("case-notes");
-    const outcome = await react(onEvents([before, broken, after]), batch("1", "2", "3"), undefined, observer);
-    expect(after.seen).toHaveLength(1);
-    expect(outcome.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(["1", "2", "3"]);
-    expect(reports).toContainEqual({
-      step: "notifications",
-      failedRecords: 3,
-      errorName: "ServiceUnavailable",
-    });
-  });
-
-  it("fails the whole batch when a step throws and a record has no sequence number to report", async () => {
-    const after = step("case-notes");
-    await expect(react(onEvents([throwing("notifications"), after]), batch("1", undefined))).rejects.toThrow(
-      "SES is down",
+    const outcome = await react(
+      onRecords(first, second, third),
+      batch(record("1", "A"), record("2", "B"), record("3", "C")),
+      observer,
     );
-    expect(after.seen).toHaveLength(1); // every step ran first
+    expect(seen(third)).toEqual(["1", "2", "3"]);
+    expect(outcome.batchItemFailures).toEqual([{ itemIdentifier: "1" }, { itemIdentifier: "3" }]);
+    expect(outcome.summary.failedByStep).toEqual({ workflow: 1, notifications: 2 });
+    expect(steps).toEqual([
+      { step: "workflow", errorName: "ServiceUnavailable" },
+      { step: "notifications", errorName: "ServiceUnavailable" },
+      { step: "notifications", errorName: "ServiceUnavailable" },
+    ]);
+    expect(records).toEqual([
+      { sequenceNumber: "1", errorName: "ReactionFailedError" },
+      { sequenceNumber: "3", errorName: "ReactionFailedError" },
+    ]);
   });
 
-  it("keeps a failure it cannot place in the batch (Lambda then retries the whole batch)", async () => {
-    const outcome = await react(onEvents([step("odd", ["9"]), step("ok", ["2"])]), batch("1", "2"));
-    expect(outcome.batchItemFailures).toEqual([{ itemIdentifier: "2" }, { itemIdentifier: "9" }]);
+  it("holds back the later records of a challenge whose record failed; other challenges go ahead", async () => {
+    const { observer, records } = recordingObserver();
+    const s = step("notifications", ["2"]);
+    // Stream order: a1, a2 (fails), b1, a3, b2.
+    const outcome = await react(
+      onRecords(s),
+      batch(record("1", "A"), record("2", "A"), record("3", "B"), record("4", "A"), record("5", "B")),
+      observer,
+    );
+    // a3 is never reacted to before a2 has been: it comes back with a2 on the retry.
+    expect(seen(s)).toEqual(["1", "2", "3", "5"]);
+    expect(outcome.batchItemFailures).toEqual([{ itemIdentifier: "2" }, { itemIdentifier: "4" }]);
+    expect(outcome.summary).toMatchObject({ records: 5, failed: 2, heldBack: 1 });
+    // Held back records are not step failures: only the failed one is reported as one.
+    expect(records).toEqual([{ sequenceNumber: "2", errorName: "ReactionFailedError" }]);
+  });
+
+  it("reports every record when every record failed, rather than failing the invocation", async () => {
+    const outcome = await react(
+      onRecords(step("notifications", ["1", "2"])),
+      batch(record("1", "A"), record("2", "B")),
+      recordingObserver().observer,
+    );
+    expect(outcome.batchItemFailures).toEqual([{ itemIdentifier: "1" }, { itemIdentifier: "2" }]);
+  });
+
+  it("fails the whole batch when a failed record has no sequence number to report", async () => {
+    await expect(
+      react(
+        onRecords(step("notifications", ["?"])),
+        batch(record("1", "A"), record(undefined, "B")),
+        recordingObserver().observer,
+      ),
+    ).rejects.toThrow(UnreportableFailureError);
+  });
+
+  it("names its errors", () => {
+    expect(new ReactionFailedError(["workflow", "case-notes"]).message).toBe(
+      "reaction steps failed: workflow, case-notes",
+    );
+    expect(new HeldBackError("x").name).toBe("HeldBackError");
   });
 
   it("refuses something that is not a stream batch", async () => {
-    await expect(react(onEvents([step("a")]), {} as DynamoDBStreamEvent)).rejects.toThrow(/Records/);
+    await expect(
+      react(onRecords(step("a")), {} as DynamoDBStreamEvent, recordingObserver().observer),
+    ).rejects.toThrow();
   });
 });
 
 describe("the handler", () => {
-  it("returns Lambda's partial batch response: the union of the steps' failures", async () => {
-    const { observer } = recordingObserver();
+  it("returns Lambda's partial batch response", async () => {
     const handler = createHandler(
-      onEvents([step("workflow", ["3"]), step("notifications", ["1"])]),
-      observer,
+      onRecords(step("workflow", ["3"]), step("notifications", ["1"])),
+      recordingObserver().observer,
     );
-    await expect(handler(batch("1", "2", "3"))).resolves.toEqual({
+    await expect(handler(batch(record("1", "A"), record("2", "B"), record("3", "C")))).resolves.toEqual({
       batchItemFailures: [{ itemIdentifier: "1" }, { itemIdentifier: "3" }],
     });
   });
