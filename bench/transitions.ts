@@ -14,8 +14,8 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetExecutionHistoryCommand, type HistoryEvent, SFNClient } from "@aws-sdk/client-sfn";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { executeCommand } from "../functions/app/execute-command.js";
-import { SfnWorkflowSignal } from "../functions/app/sfn-workflow-signal.js";
-import { executionName, type WorkflowTaskDependencies } from "../functions/app/workflow-tasks.js";
+import { SfnWorkflowSignal } from "../functions/workflow/sfn-signal.js";
+import { executionName, type WorkflowTaskDependencies } from "../functions/workflow/tasks.js";
 import { now, setOffset } from "../functions/shared/clock.js";
 import { logger } from "../functions/shared/observability.js";
 import { DynamoChallengeStore } from "../functions/store/dynamo-challenge-store.js";
@@ -102,7 +102,7 @@ const LAMBDA_ARM_PER_GB_SECOND = 0.0000133334;
  */
 const DYNAMODB_PER_WRU = (0.625 * 1.2) / 1_000_000;
 const DYNAMODB_PER_RRU = (0.125 * 1.2) / 1_000_000;
-/** Lambda memory (lib/functions.ts default 512 MB; the event reactor 1,024 MB: lib/events.ts). */
+/** Lambda memory (lib/functions.ts default 512 MB; the event reactor 1,024 MB: lib/reactor.ts). */
 const TASK_MEMORY_GB = 512 / 1024;
 const REACTOR_MEMORY_GB = 1024 / 1024;
 /**

@@ -15,7 +15,7 @@
  *                             --queue-url): each message names a stream batch (shard, sequence
  *                             numbers, no data); its records are read back from the stream within
  *                             its 24-hour retention and given to the reactor's code in this process
- *                             (functions/events/redrive-aws.ts). Run with the reactor function's
+ *                             (functions/reactor/redrive-aws.ts). Run with the reactor function's
  *                             environment and credentials that may read the stream and the queue.
  */
 import { readFileSync } from "node:fs";
@@ -85,8 +85,8 @@ async function redriveAws(queueUrl: string | undefined): Promise<number> {
     await Promise.all([
       import("@aws-sdk/client-sqs"),
       import("@aws-sdk/client-dynamodb-streams"),
-      import("../functions/events/redrive-aws.js"),
-      import("../functions/events/react.js"),
+      import("../functions/reactor/redrive-aws.js"),
+      import("../functions/reactor/reactor.js"),
     ]);
   const outcome = await redriveAwsDeadLetters({
     sqs: new SQSClient({}),

@@ -1,5 +1,5 @@
 /**
- * Renders the printable themes report (functions/audit/reports.ts `toHtml`) for an invented demo
+ * Renders the printable themes report (functions/reports/reports.ts `toHtml`) for an invented demo
  * authority and screenshots it with headless Chromium, for the documentation:
  *
  *   npx tsx bin/report-screenshot.ts [output.png]        (default docs/report.png)
@@ -19,8 +19,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import { livePage, timelineOfEvents, toLiveHtml } from "../functions/audit/live-page.js";
-import { themesReport, toHtml } from "../functions/audit/reports.js";
+import { livePage, timelineOfEvents, toLiveHtml } from "../functions/reports/live-page.js";
+import { themesReport, toHtml } from "../functions/reports/reports.js";
 import type { PersonNames } from "../functions/domain/words.js";
 import { createEnglandCalendar } from "../functions/domain/calendar.js";
 import {
@@ -312,7 +312,7 @@ export function demoLiveChallenges(): DemoChallenge[] {
 /** The instant the demo live page is drawn at: a Friday morning at the end of the demo quarter. */
 export const DEMO_LIVE_NOW = new Date("2026-06-26T09:30:00Z");
 
-/** The demo live page (functions/audit/live-page.ts) as one HTML page. */
+/** The demo live page (functions/reports/live-page.ts) as one HTML page. */
 export function demoLiveHtml(): string {
   const challenges = demoLiveChallenges().filter((c) =>
     c.events.every((e) => Date.parse(e.at) <= DEMO_LIVE_NOW.getTime()),

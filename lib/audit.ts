@@ -43,7 +43,7 @@ const NO_REPLICATION =
  * The audit trail: a stream consumer writes every new event item as newline-delimited JSON to a
  * versioned, KMS-encrypted bucket under Object Lock in COMPLIANCE mode (nobody, not even the
  * account root, can delete or overwrite an object before its retention ends). It is one of the
- * table stream's two readers; the other is the event reactor (lib/events.ts).
+ * table stream's two readers; the other is the event reactor (lib/reactor.ts).
  */
 export class Audit extends Construct {
   readonly key: Key;

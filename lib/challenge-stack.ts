@@ -14,7 +14,7 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from "../functions/shared/observabili
 import { isTenantId } from "../functions/store/table.js";
 import { Api } from "./api.js";
 import { Audit } from "./audit.js";
-import { EventReactor } from "./events.js";
+import { EventReactor } from "./reactor.js";
 import { FunctionFactory, type ServiceFunction } from "./functions.js";
 import { Mail } from "./mail.js";
 import { LOG_RETENTION, Observability } from "./observability.js";
@@ -240,7 +240,7 @@ export class ChallengeStack extends Stack {
 
     // A person's action ends the workflow's wait (a stage's, or a monitored plan's): every handler
     // that records one (API writes and inbound email) may complete the stored task token, with
-    // SendTaskSuccess only (functions/app/sfn-workflow-signal.ts: the workflow re-reads the challenge;
+    // SendTaskSuccess only (functions/workflow/sfn-signal.ts: the workflow re-reads the challenge;
     // nothing fails or heartbeats a wait). AwaitResponse completes its own token (lib/workflow.ts).
     // Nothing else may. Inbound email cannot start a run: a reply responds, acknowledges, resolves
     // or escalates; only Reopen (API) and raising start one.

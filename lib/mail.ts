@@ -74,7 +74,7 @@ class S3ActionWithRole implements IReceiptRuleAction {
 
 /**
  * Mail out (the identity, a configuration set that reports bounces and complaints, and the reply
- * key: the event reactor sends notifications from committed events, see lib/events.ts), what SES
+ * key: the event reactor sends notifications from committed events, see lib/reactor.ts), what SES
  * reports about it (bounces, complaints and rejections, recorded on the challenge by the
  * delivery-events handler) and mail in (SES receipt rule: TLS required, spam and virus scanning,
  * raw message to an encrypted bucket, then the inbound handler).
@@ -180,7 +180,7 @@ export class Mail extends Construct {
       reason: noRotation,
     });
 
-    // No outbox queue: the table's stream is the outbox. The event reactor (lib/events.ts) sends
+    // No outbox queue: the table's stream is the outbox. The event reactor (lib/reactor.ts) sends
     // notifications from committed events with the environment and grants below.
     const mailEnvironment = {
       MAIL_DOMAIN: mailDomain,

@@ -26,7 +26,7 @@ export interface WorkflowProps {
 /**
  * One Step Functions execution per run of a challenge's workflow: the state machine from
  * statemachines/challenge.asl.json and its four task Lambdas. Runs are started by the API and by
- * the event reactor (lib/events.ts), never by a stream consumer of this construct.
+ * the event reactor (lib/reactor.ts), never by a stream consumer of this construct.
  */
 export class Workflow extends Construct {
   readonly stateMachine: StateMachine;
@@ -40,7 +40,7 @@ export class Workflow extends Construct {
     const { functions, store } = props;
 
     // The tasks touch the challenge's items only (no queue, no mail): notifications are derived
-    // from committed events by the event reactor (functions/app/workflow-tasks.ts). Tasks that
+    // from committed events by the event reactor (functions/workflow/tasks.ts). Tasks that
     // only read get read access.
     const task = (
       name: string,

@@ -1,6 +1,6 @@
 /**
  * The handlers the local runtime invokes, loaded from the same modules the CDK stack bundles
- * (lib/api.ts: `functions/api/<route id>.ts`; lib/workflow.ts; lib/events.ts; lib/mail.ts;
+ * (lib/api.ts: `functions/api/<route id>.ts`; lib/workflow.ts; lib/reactor.ts; lib/mail.ts;
  * lib/audit.ts). They are
  * imported only after the runtime has set the handlers' environment (settings.ts), because handler
  * modules create their SDK clients, logger and configuration when first loaded, as in Lambda.
@@ -75,7 +75,7 @@ export async function loadFunctions(): Promise<LocalFunctions> {
     load("functions/workflow/await-response.ts"),
     load("functions/workflow/stage-timed-out.ts"),
     load("functions/workflow/check-actions.ts"),
-    load("functions/events/react.ts"),
+    load("functions/reactor/reactor.ts"),
     load("functions/mail/receive-email.ts"),
     load("functions/audit/export-events.ts"),
     load("functions/audit/write-digests.ts"),

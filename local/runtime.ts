@@ -27,7 +27,7 @@ import { join, resolve } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
-import { REACTOR_MAX_RECORD_AGE_SECONDS, REACTOR_RETRY_ATTEMPTS } from "../functions/events/outbox-policy.js";
+import { REACTOR_MAX_RECORD_AGE_SECONDS, REACTOR_RETRY_ATTEMPTS } from "../functions/mail/outbox-policy.js";
 import { AUDIT_STREAM_FILTERS, REACTOR_STREAM_FILTER } from "../functions/store/table.js";
 import { BenchmarkStore } from "../functions/store/benchmark-store.js";
 import { TenantStore } from "../functions/store/tenant-store.js";
@@ -126,7 +126,7 @@ export interface LocalRuntime {
 
 /**
  * The two readers of the table's stream and their mappings' filters, the same data the CDK stack
- * gives them (functions/store/table.ts: lib/audit.ts and lib/events.ts read it too).
+ * gives them (functions/store/table.ts: lib/audit.ts and lib/reactor.ts read it too).
  */
 const AUDIT_FILTERS: readonly FilterPattern[] = AUDIT_STREAM_FILTERS;
 const REACTOR_FILTER: FilterPattern = REACTOR_STREAM_FILTER;
@@ -385,7 +385,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           filters: [REACTOR_FILTER],
           batchSize: 25,
           parallelizationFactor: REACTOR_LANES,
-          // As lib/events.ts: the record's age, not a count, ends the retries (outbox-policy.ts).
+          // As lib/reactor.ts: the record's age, not a count, ends the retries (outbox-policy.ts).
           retryAttempts: REACTOR_RETRY_ATTEMPTS,
           maxRecordAgeMs: REACTOR_MAX_RECORD_AGE_SECONDS * 1000,
         },

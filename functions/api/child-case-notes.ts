@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import { UnknownProtocolError } from "../app/execute-command.js";
-import { loadChildCaseNotes } from "../audit/readers.js";
+import { loadChildCaseNotes } from "../case-notes/child-case-notes.js";
 import { caseRecordIdParam } from "./http/command-route.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { about } from "../domain/about.js";
@@ -8,7 +8,7 @@ import { about } from "../domain/about.js";
 /**
  * GET /v1/children/{caseRecordId}/case-notes?since=<ISO instant>: the case-record system's pull.
  * One case note per event of every challenge about the child, at or after `since` (default: all),
- * oldest first, each titled in its protocol's words (functions/audit/case-notes.ts: never the
+ * oldest first, each titled in its protocol's words (functions/case-notes/case-notes.ts: never the
  * child's name or date of birth, never emails or staff ids). Staff who acted are named from the
  * directory as it stands now ("Jo Bloggs, Head of Safeguarding"), as a case note on the child's
  * file would name them; the events themselves keep ids only.

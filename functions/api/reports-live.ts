@@ -1,13 +1,13 @@
 import * as z from "zod/mini";
 import { TenantNotConfiguredError, UnknownProtocolError } from "../app/execute-command.js";
-import { livePage, quartersEnding, timelineOfEvents, toLiveHtml } from "../audit/live-page.js";
-import { loadCohort, loadOpen, mapInPool, protocolsFor, tenantCalendar } from "../audit/readers.js";
+import { livePage, quartersEnding, timelineOfEvents, toLiveHtml } from "../reports/live-page.js";
+import { loadCohort, loadOpen, mapInPool, protocolsFor, tenantCalendar } from "../reports/readers.js";
 import type { ApiDependencies } from "./http/dependencies.js";
 import { type ApiResult, createHandler, defineRoute } from "./http/middleware.js";
 import { HTML_CSP } from "./reports-themes.js";
 
 /**
- * GET /v1/reports/live: the live page for service managers (functions/audit/live-page.ts says what
+ * GET /v1/reports/live: the live page for service managers (functions/reports/live-page.ts says what
  * it shows), one server-rendered, printable HTML page behind the reports' authorisation. Loads by
  * key only: the open-by-due-date tray (every page) and each open challenge's events (its timeline),
  * `raisedInMonth` for the last four quarters and those challenges' events, and the directory (names

@@ -1,7 +1,7 @@
 import * as z from "zod/mini";
 import { TenantNotConfiguredError } from "../app/execute-command.js";
-import { loadOpen, tenantCalendar } from "../audit/readers.js";
-import { describeOverdue, overdueView } from "../audit/reports.js";
+import { loadOpen, tenantCalendar } from "../reports/readers.js";
+import { describeOverdue, overdueView } from "../reports/reports.js";
 import type { Protocol } from "../domain/protocol.js";
 import { trackSchema } from "../domain/protocol.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
@@ -11,7 +11,7 @@ import { about } from "../domain/about.js";
  * GET /v1/reports/overdue?nearWorkingDays=2: every open stage past its deadline, those due
  * within `nearWorkingDays` working days (the tenant's calendar: weekends, bank holidays, its closure
  * days), and those nobody acknowledged within a working day, most urgent first
- * (functions/audit/reports.ts `overdueView`). Read from the open-by-due-date tray, every page. Ids, roles and
+ * (functions/reports/reports.ts `overdueView`). Read from the open-by-due-date tray, every page. Ids, roles and
  * deadlines only: the manager opens the challenge for its details.
  */
 

@@ -1,7 +1,7 @@
 import * as z from "zod/mini";
 import { TenantNotConfiguredError, UnknownProtocolError } from "../app/execute-command.js";
-import { loadCohort, periodAsAt, periodProblem, protocolsFor, tenantCalendar } from "../audit/readers.js";
-import { themesReport, toCsv, toHtml } from "../audit/reports.js";
+import { loadCohort, periodAsAt, periodProblem, protocolsFor, tenantCalendar } from "../reports/readers.js";
+import { themesReport, toCsv, toHtml } from "../reports/reports.js";
 import { referralKindSchema } from "../domain/challenge/commands.js";
 import { startOfLondonDay } from "../domain/london-time.js";
 import { raiserRoleSchema, trackSchema } from "../domain/protocol.js";
@@ -12,7 +12,7 @@ import { about } from "../domain/about.js";
 
 /**
  * GET /v1/reports/themes?from=YYYY-MM-DD&to=YYYY-MM-DD&format=json|csv|html: the quarterly themes
- * report (functions/audit/reports.ts says what each figure counts) over the challenges raised in
+ * report (functions/reports/reports.ts says what each figure counts) over the challenges raised in
  * the period, as JSON, as CSV (an attachment) or as one printable HTML page.
  *
  * Loads by key only: `raisedInMonth` for each month the period touches, each challenge's events,

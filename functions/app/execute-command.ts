@@ -412,9 +412,9 @@ export function pinnedToStage(command: Command, decidedAgainst: ChallengeState):
  *   Any later successful command on the challenge also notifies again with the same stored token.
  * - start (StartExecution) failed after a raise, or after reopening a resolved challenge: the
  *   execution name derives from the tenant, the challenge id and the seq of the event that started
- *   the run (workflow-tasks.ts `executionName`), so any other start of the same run is safe and
+ *   the run (workflow/tasks.ts `executionName`), so any other start of the same run is safe and
  *   cannot fork it: the event reactor that starts runs from the committed ChallengeRaised or
- *   Reopened event (functions/events/react.ts, with its own retries), or a repair sweep over open
+ *   Reopened event (functions/reactor/reactor.ts, with its own retries), or a repair sweep over open
  *   challenges. The `WorkflowStartFailed` metric counts it.
  * - A reopen from monitoring is a signal like any other: the running execution waits on its
  *   monitoring task token (AwaitMonitoring) and re-reads the challenge when woken.

@@ -1,6 +1,6 @@
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
-import { processStreamBatch } from "../events/stream-batch.js";
+import { processStreamBatch } from "../shared/stream-batch.js";
 import { type CountMetrics, countMetrics, logger as powertoolsLogger } from "../shared/observability.js";
 import { eventHash } from "../store/event-hash.js";
 import { parseItem } from "../store/items.js";
@@ -33,7 +33,7 @@ import {
  *   object (tombstone-format.ts), ids, dates, rule and counts only, so auditors see why a
  *   challenge's events are gone.
  * - Each record is written on its own, concurrently (Powertools' batch processor:
- *   functions/events/stream-batch.ts); a record that fails is reported in `batchItemFailures` and
+ *   functions/shared/stream-batch.ts); a record that fails is reported in `batchItemFailures` and
  *   the others still count as done. Lambda retries from the first failed record, so records after
  *   it are written again: the per-event key and `If-None-Match: *` make that harmless. Order does
  *   not matter here: every event is its own object.

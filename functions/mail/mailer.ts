@@ -1,5 +1,5 @@
 import { type MessageHeader, type SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
-import { SENDING_LEASE_MS } from "../events/outbox-policy.js";
+import { SENDING_LEASE_MS } from "./outbox-policy.js";
 import { logger } from "../shared/observability.js";
 import type { LedgerEntry, LedgerKey, OutboundLedger } from "./deliveries.js";
 import { encodeTagValue } from "./mail-tags.js";
@@ -10,7 +10,6 @@ import type { RenderedEmail } from "./templates.js";
 // =============================================================================================
 // Sending
 
-export { SENDING_LEASE_MS } from "../events/outbox-policy.js";
 
 /** The send failed for a reason that may pass (throttling, a network fault, SES unavailable): retry. */
 export class TransientDeliveryError extends Error {

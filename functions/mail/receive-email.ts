@@ -2,7 +2,7 @@ import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { type CommandResult, type ExecuteDependencies, executeCommand } from "../app/execute-command.js";
-import { SfnWorkflowSignal } from "../app/sfn-workflow-signal.js";
+import { SfnWorkflowSignal } from "../workflow/sfn-signal.js";
 import { type Actor, type Command, DomainError } from "../domain/challenge/index.js";
 import type { ChallengeState } from "../domain/challenge/state.js";
 import { documentClient, sfn } from "../shared/clients.js";

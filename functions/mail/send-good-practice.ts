@@ -30,7 +30,7 @@ import { renderEmail } from "./templates.js";
 
 /**
  * The good practice sender: the event reactor's step for new good practice notifications
- * (functions/events/react.ts routes INSERTs of `entity = "good_practice"` here; this handler checks
+ * (functions/reactor/reactor.ts routes INSERTs of `entity = "good_practice"` here; this handler checks
  * again). Halton (002): "they will send a good practice notification to the first line manager of
  * the practitioner". One email per notification, rendered from the `good_practice` template (the
  * tenant's wording when its configuration has one), with no Reply-To: nothing is answered by email.

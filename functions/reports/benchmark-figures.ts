@@ -1,11 +1,11 @@
 import type { MetricValue } from "../domain/benchmark.js";
 import type { ChallengeEvent } from "../domain/challenge/events.js";
 import type { Protocol, Track } from "../domain/protocol.js";
-import type { ThemesReport } from "../audit/reports.js";
+import type { ThemesReport } from "./reports.js";
 
 /**
  * One authority's figures for the benchmark (functions/domain/benchmark.ts), from its themes report
- * for the quarter (functions/audit/reports.ts counts the cohort: the challenges raised in it, their
+ * for the quarter (functions/reports/reports.ts counts the cohort: the challenges raised in it, their
  * events as at the report's `asAt`) and the child counts it gave when it opted in. Figures are
  * comparable across protocols: a stage is its position on the track's ladder (stage 1 is the
  * first rung, whatever the protocol calls it), a theme is its id where protocols share one.

@@ -1,4 +1,4 @@
-import { csvField } from "../audit/reports.js";
+import { csvField } from "./reports.js";
 import { escapeHtml } from "../shared/html.js";
 import type { Distribution } from "../domain/benchmark.js";
 import { figureInWords, type BenchmarkComparison, type ComparisonRow } from "./benchmark.js";

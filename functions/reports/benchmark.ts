@@ -1,6 +1,6 @@
 import { UnknownProtocolError } from "../app/execute-command.js";
-import { loadCohort, periodAsAt, protocolsFor, tenantCalendar } from "../audit/readers.js";
-import { themesReport } from "../audit/reports.js";
+import { loadCohort, periodAsAt, protocolsFor, tenantCalendar } from "./readers.js";
+import { themesReport } from "./reports.js";
 import {
   BAND_WORDS,
   bandOf,

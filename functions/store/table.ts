@@ -219,7 +219,7 @@ const DELETED_TOMBSTONES = {
 } as const;
 
 // The table stream's two readers and their Lambda event-source filters, in one place: the CDK
-// mappings (lib/audit.ts, lib/events.ts) and the local runtime's pollers (local/runtime.ts) use
+// mappings (lib/audit.ts, lib/reactor.ts) and the local runtime's pollers (local/runtime.ts) use
 // these. Each handler checks again, so a mapping without its filter would still be safe.
 
 /**
@@ -228,7 +228,7 @@ const DELETED_TOMBSTONES = {
  */
 export const AUDIT_STREAM_FILTERS = [NEW_EVENT_ITEMS, DELETED_TOMBSTONES] as const;
 /**
- * The event reactor (functions/events/react.ts): new event items, and new good practice
+ * The event reactor (functions/reactor/reactor.ts): new event items, and new good practice
  * notifications (their email, functions/mail/send-good-practice.ts). The reactor routes each record
  * by entity, and every step checks again.
  */

@@ -107,7 +107,7 @@ export const tenantConfigSchema = z.strictObject({
     .check(z.meta({ description: "When recipients are reminded" })),
   /**
    * Optional: where each new case note is POSTed as it is recorded (the case-record system's
-   * receiving end; functions/audit/push-case-notes.ts). Without it nothing is pushed and the
+   * receiving end; functions/case-notes/push-case-notes.ts). Without it nothing is pushed and the
    * case-record system pulls (GET /v1/children/{caseRecordId}/case-notes).
    */
   caseNoteWebhook: z

@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { MONITORING_WAIT, type WaitResult, awaitWait } from "../app/workflow-tasks.js";
+import { MONITORING_WAIT, type WaitResult, awaitWait } from "./tasks.js";
 import { logger } from "../shared/observability.js";
 import { type WorkflowDependencies, workflowDependencies, workflowHandler } from "./dependencies.js";
 
@@ -13,7 +13,7 @@ import { type WorkflowDependencies, workflowDependencies, workflowHandler } from
  * then (the reminder, or the deadline's rule) is applied first. Stores the token; if the challenge
  * is not where the view says, or there is nothing to wait for, completes the wait at once
  * (SendTaskSuccess with `{ action: "stage_changed" | "finished", ... }`) so the loop re-reads or
- * ends. Sends no email: notifications come from the committed events (functions/events/react.ts).
+ * ends. Sends no email: notifications come from the committed events (functions/reactor/reactor.ts).
  * The return value is ignored by Step Functions; the token is never logged.
  */
 const version = z.optional(z.number().check(z.int(), z.gte(0)));

@@ -1,9 +1,5 @@
 import * as z from "zod/mini";
-import {
-  type CheckActionsResult,
-  type WorkflowTaskDependencies,
-  checkActions,
-} from "../app/workflow-tasks.js";
+import { type CheckActionsResult, type WorkflowTaskDependencies, checkActions } from "./tasks.js";
 import { logger } from "../shared/observability.js";
 import { workflowDependencies, workflowHandler } from "./dependencies.js";
 

@@ -1,7 +1,7 @@
 import { loggingObserver } from "../app/logging-observer.js";
 import { type SFNClient, SendTaskSuccessCommand } from "@aws-sdk/client-sfn";
-import { SfnWorkflowSignal } from "../app/sfn-workflow-signal.js";
-import type { ExecutionStarter, TaskCompletion, WorkflowTaskDependencies } from "../app/workflow-tasks.js";
+import { SfnWorkflowSignal } from "./sfn-signal.js";
+import type { ExecutionStarter, TaskCompletion, WorkflowTaskDependencies } from "./tasks.js";
 import { findPreset } from "../domain/presets/index.js";
 import { DynamoChallengeStore } from "../store/dynamo-challenge-store.js";
 import { TenantStore } from "../store/tenant-store.js";
@@ -12,7 +12,7 @@ import { withLambdaContext } from "../shared/observability.js";
 
 /**
  * What the workflow's handlers share: the production adapters of the ports in
- * functions/app/workflow-tasks.ts (built once per process, on first use) and a small wrapper that
+ * functions/workflow/tasks.ts (built once per process, on first use) and a small wrapper that
  * gives every invocation its log context and flushes its metrics.
  */
 

@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { type StageView, type WorkflowTaskDependencies, openStage } from "../app/workflow-tasks.js";
+import { type StageView, type WorkflowTaskDependencies, openStage } from "./tasks.js";
 import { logger } from "../shared/observability.js";
 import { workflowDependencies, workflowHandler } from "./dependencies.js";
 

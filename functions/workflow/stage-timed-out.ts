@@ -1,9 +1,5 @@
 import * as z from "zod/mini";
-import {
-  type WaitableView,
-  type WorkflowTaskDependencies,
-  stageTimedOutThenOpen,
-} from "../app/workflow-tasks.js";
+import { type WaitableView, type WorkflowTaskDependencies, stageTimedOutThenOpen } from "./tasks.js";
 import { logger } from "../shared/observability.js";
 import { workflowDependencies, workflowHandler } from "./dependencies.js";
 

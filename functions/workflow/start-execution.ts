@@ -1,10 +1,10 @@
-import { startExecutions } from "../app/workflow-tasks.js";
-import type { ReactionStep } from "../events/stream-batch.js";
+import { startExecutions } from "./tasks.js";
+import type { ReactionStep } from "../shared/stream-batch.js";
 import type { EventItem } from "../store/items.js";
 import { type WorkflowDependencies, workflowDependencies } from "./dependencies.js";
 
 /**
- * The workflow step of the event reactor (functions/events/react.ts), given one decoded event item
+ * The workflow step of the event reactor (functions/reactor/reactor.ts), given one decoded event item
  * at a time. Starts one run of the challenge's workflow on a `ChallengeRaised` event, and one on a
  * `Reopened` event whose challenge had been resolved (`data.fromStatus`), named from the tenant,
  * the challenge id and the seq of that event, so a redelivered record, a retry or the API's own

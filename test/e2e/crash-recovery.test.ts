@@ -26,7 +26,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readExportSources, verifyExport } from "../../functions/audit/verify.js";
-import { SENDING_LEASE_MS } from "../../functions/events/outbox-policy.js";
+import { SENDING_LEASE_MS } from "../../functions/mail/outbox-policy.js";
 import { MAIL_OUT_SK_PREFIX } from "../../functions/mail/deliveries.js";
 import { challengeReference } from "../../functions/domain/email-templates.js";
 import { keys } from "../../functions/store/table.js";

@@ -33,7 +33,7 @@ import {
   CASE_NOTE_WEBHOOK_SECRET_PREFIX,
   REACTOR_MAX_RECORD_AGE,
   REACTOR_RETRY_ATTEMPTS,
-} from "../../lib/events.js";
+} from "../../lib/reactor.js";
 import type { ServiceFunction } from "../../lib/functions.js";
 import { formatSummary, summariseAssembly } from "../../bin/synth-summary.js";
 
@@ -739,7 +739,7 @@ describe("workflow", () => {
     const writeRoutes = routes.filter((r) => r.scope === "challenges/write").length;
     expect(completers).toHaveLength(writeRoutes + 2); // + inbound email, + AwaitResponse
     expect(completers.some((id) => id.startsWith("MailReceiveEmail"))).toBe(true);
-    // Nothing fails or heartbeats a wait (functions/app/sfn-workflow-signal.ts sends success only).
+    // Nothing fails or heartbeats a wait (functions/workflow/sfn-signal.ts sends success only).
     for (const [id, policy] of policies) {
       expect(policy, id).not.toMatch(/states:SendTask(Failure|Heartbeat)/);
     }

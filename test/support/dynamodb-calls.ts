@@ -12,7 +12,7 @@ import { createHandler } from "../../functions/api/http/middleware.js";
 import { spec as markResolvedSpec } from "../../functions/api/mark-resolved.js";
 import { spec as raiseSpec } from "../../functions/api/raise-challenge.js";
 import { spec as respondSpec } from "../../functions/api/respond.js";
-import { SfnWorkflowSignal } from "../../functions/app/sfn-workflow-signal.js";
+import { SfnWorkflowSignal } from "../../functions/workflow/sfn-signal.js";
 import {
   type WorkflowTaskDependencies,
   awaitResponse,
@@ -20,7 +20,7 @@ import {
   executionName,
   openStage,
   stageTimedOut,
-} from "../../functions/app/workflow-tasks.js";
+} from "../../functions/workflow/tasks.js";
 import { DynamoChallengeStore } from "../../functions/store/dynamo-challenge-store.js";
 import { TenantStore } from "../../functions/store/tenant-store.js";
 import { FakeCompletion } from "../unit/workflow/fakes.js";

@@ -3,7 +3,7 @@ import { loggingObserver } from "../../app/logging-observer.js";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import type { AbsenceDirectory } from "../../app/absences.js";
 import type { ExecuteDependencies } from "../../app/execute-command.js";
-import { SfnWorkflowSignal } from "../../app/sfn-workflow-signal.js";
+import { SfnWorkflowSignal } from "../../workflow/sfn-signal.js";
 import type { DirectoryLookup } from "../../domain/challenge/state.js";
 import { findPreset } from "../../domain/presets/index.js";
 import { DynamoChallengeStore } from "../../store/dynamo-challenge-store.js";

@@ -9,7 +9,7 @@ import { caseRecordSystemSchema, referralKindSchema } from "./commands.js";
  *
  * Each event is a schema and its type is inferred from it: the store reads stored events back
  * with {@link challengeEventSchema} (functions/store/items.ts), and every stream consumer decodes
- * a record with it once (functions/events/stream-record.ts). The schemas check structure, not the
+ * a record with it once (functions/store/stream-image.ts `decodeEventRecord`). The schemas check structure, not the
  * API's input rules (no trimming, no length limits on text): stored events are kept for decades and
  * must stay readable when the rules for new input are tightened. Objects are strict: an attribute
  * this code does not know fails loudly instead of being dropped.

@@ -4,7 +4,7 @@ import type { ChallengeEvent } from "./events.js";
  * Whether an event starts a new run of the challenge's workflow: `ChallengeRaised` (the first run),
  * or `Reopened` from `resolved` (the previous run ended with the resolution). The application
  * starts runs by this rule (app/execute-command.ts), the event reactor by the same rule on stream
- * records (app/workflow-tasks.ts `runStartedBy`), and the store keeps the latest such seq on the
+ * records (workflow/tasks.ts `runStartedBy`), and the store keeps the latest such seq on the
  * snapshot, so a run can tell it was superseded without reading the events.
  */
 export function startsRun(event: ChallengeEvent): boolean {

@@ -10,7 +10,7 @@ import { caseNotesPageSchema, spec as caseNotesSpec } from "../../../functions/a
 import { type ApiDependencies, presetProtocol } from "../../../functions/api/http/dependencies.js";
 import { createHandler } from "../../../functions/api/http/middleware.js";
 import { makeHandler as themesHandler, themesReportSchema } from "../../../functions/api/reports-themes.js";
-import { caseNotesFor } from "../../../functions/audit/case-notes.js";
+import { caseNotesFor } from "../../../functions/case-notes/case-notes.js";
 import type { GoodPracticeNotification } from "../../../functions/domain/good-practice.js";
 import { getPreset } from "../../../functions/domain/presets/index.js";
 import { DynamoChallengeStore } from "../../../functions/store/dynamo-challenge-store.js";

@@ -7,7 +7,7 @@ vi.hoisted(() => {
 
 import { spec as escalateSpec } from "../../../functions/api/escalate.js";
 import { createHandler } from "../../../functions/api/http/middleware.js";
-import { SfnWorkflowSignal } from "../../../functions/app/sfn-workflow-signal.js";
+import { SfnWorkflowSignal } from "../../../functions/workflow/sfn-signal.js";
 import { DynamoChallengeStore } from "../../../functions/store/dynamo-challenge-store.js";
 import { spec as raiseSpec } from "../../../functions/api/raise-challenge.js";
 import { spec as respondSpec } from "../../../functions/api/respond.js";

@@ -245,7 +245,7 @@ describe("statemachines/challenge.asl.json on the local engine", () => {
     advanceBy(WEEK_SECONDS * 1000 + 1000);
     const last = await awaiting(2);
     expect(last).toMatchObject({ timedOut: { stageId: "service-manager" }, stage: { status: "finished" } });
-    // The real task ends a finished wait at once (functions/app/workflow-tasks.ts awaitWait).
+    // The real task ends a finished wait at once (functions/workflow/tasks.ts awaitWait).
     await respond(last.taskToken, { action: "finished", outcome: "ladder_exhausted" });
     await statusOf(harness.sfn, executionArn, "SUCCEEDED");
     expect((await statesEntered(harness.sfn, executionArn)).slice(-3)).toEqual([

@@ -11,7 +11,7 @@ import {
   REACTOR_MAX_RECORD_AGE_SECONDS,
   REACTOR_RETRY_ATTEMPTS,
   SENDING_LEASE_MS,
-} from "../../../functions/events/outbox-policy.js";
+} from "../../../functions/mail/outbox-policy.js";
 import { DynamoOutboundLedger, eventMailKey } from "../../../functions/mail/deliveries.js";
 import { Mailer, TransientDeliveryError } from "../../../functions/mail/mailer.js";
 import { retryDelayMs } from "../../../local/streams.js";

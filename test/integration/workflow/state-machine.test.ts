@@ -7,8 +7,8 @@ import {
   type ExecuteDependencies,
   type WorkflowSignal,
 } from "../../../functions/app/execute-command.js";
-import { SfnWorkflowSignal } from "../../../functions/app/sfn-workflow-signal.js";
-import { executionName, type WorkflowTaskDependencies } from "../../../functions/app/workflow-tasks.js";
+import { SfnWorkflowSignal } from "../../../functions/workflow/sfn-signal.js";
+import { executionName, type WorkflowTaskDependencies } from "../../../functions/workflow/tasks.js";
 import type { Command } from "../../../functions/domain/challenge/index.js";
 import { now, setOffset } from "../../../functions/shared/clock.js";
 import { logger } from "../../../functions/shared/observability.js";

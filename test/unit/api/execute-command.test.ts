@@ -9,7 +9,7 @@ import {
   pinnedToStage,
   workflowOutcomeKind,
 } from "../../../functions/app/execute-command.js";
-import { SfnWorkflowSignal, executionName } from "../../../functions/app/sfn-workflow-signal.js";
+import { SfnWorkflowSignal, executionName } from "../../../functions/workflow/sfn-signal.js";
 import {
   type ChallengeEvent,
   type Command,

@@ -15,8 +15,8 @@ import {
   makeHandler as themesHandler,
   themesReportSchema,
 } from "../../../functions/api/reports-themes.js";
-import { AFTER_EVERY_DEADLINE } from "../../../functions/audit/readers.js";
-import { themesReport } from "../../../functions/audit/reports.js";
+import { AFTER_EVERY_DEADLINE } from "../../../functions/reports/readers.js";
+import { themesReport } from "../../../functions/reports/reports.js";
 import { createEnglandCalendar } from "../../../functions/domain/calendar.js";
 import type { ChallengeForm } from "../../../functions/domain/challenge/index.js";
 import type { GoodPracticeNotification } from "../../../functions/domain/good-practice.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { caseNotesFor } from "../../../functions/audit/case-notes.js";
+import { caseNotesFor } from "../../../functions/case-notes/case-notes.js";
 import { toExportLine } from "../../../functions/audit/export-format.js";
 import { timeline } from "../../../functions/audit/timeline.js";
 import { describeEvents } from "../../../functions/domain/challenge/describe.js";

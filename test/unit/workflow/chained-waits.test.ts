@@ -7,7 +7,7 @@ import {
   awaitWait,
   openStage,
   stageTimedOutThenOpen,
-} from "../../../functions/app/workflow-tasks.js";
+} from "../../../functions/workflow/tasks.js";
 import type { Command } from "../../../functions/domain/challenge/index.js";
 import { type Fakes, IRO, LEVEL_1_REMINDER, TENANT, makeFakes, noWorkflow, raiseCommand } from "./fakes.js";
 

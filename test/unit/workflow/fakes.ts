@@ -4,7 +4,7 @@ import type {
   TenantSettings,
   WorkflowSignal,
 } from "../../../functions/app/execute-command.js";
-import type { TaskCompletion, WorkflowTaskDependencies } from "../../../functions/app/workflow-tasks.js";
+import type { TaskCompletion, WorkflowTaskDependencies } from "../../../functions/workflow/tasks.js";
 import type {
   ChallengeEvent,
   ChallengeState,

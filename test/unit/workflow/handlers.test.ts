@@ -9,7 +9,7 @@ import type { DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { executeCommand } from "../../../functions/app/execute-command.js";
-import { executionName } from "../../../functions/app/workflow-tasks.js";
+import { executionName } from "../../../functions/workflow/tasks.js";
 import { resetConfigForTests } from "../../../functions/shared/config.js";
 import { logger } from "../../../functions/shared/observability.js";
 import { createHandler as awaitResponseHandler } from "../../../functions/workflow/await-response.js";
@@ -18,7 +18,7 @@ import { SfnTaskCompletion } from "../../../functions/workflow/dependencies.js";
 import { createHandler as openStageHandler } from "../../../functions/workflow/open-stage.js";
 import { createHandler as stageTimedOutHandler } from "../../../functions/workflow/stage-timed-out.js";
 import { workflowStep } from "../../../functions/workflow/start-execution.js";
-import { react, route } from "../../../functions/events/react.js";
+import { react, route } from "../../../functions/reactor/reactor.js";
 import type { EventItem } from "../../../functions/store/items.js";
 import { ENTITY } from "../../../functions/store/table.js";
 import { type Fakes, TENANT, makeFakes, noWorkflow, raiseCommand } from "./fakes.js";
@@ -67,7 +67,7 @@ function streamRecord(
 
 /**
  * The fields of an event item the workflow step reads, from these records' partial images (the
- * reactor decodes whole items with the store's schema: test/unit/events/react.test.ts).
+ * reactor decodes whole items with the store's schema: test/unit/reactor/reactor.test.ts).
  */
 function partialItem(record: DynamoDBRecord): EventItem {
   const image = record.dynamodb?.NewImage ?? {};

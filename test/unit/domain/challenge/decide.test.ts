@@ -1219,7 +1219,7 @@ describe("Reopen", () => {
     const { events, state } = step(resolved, reopen(), ctx);
     const fromResolved = events[0];
     expect(fromResolved?.type === "Reopened" && fromResolved.data.fromStatus).toBe("resolved");
-    // The seq of that Reopened event names the new run's execution (functions/app/workflow-tasks.ts).
+    // The seq of that Reopened event names the new run's execution (functions/workflow/tasks.ts).
     expect(fromResolved?.seq).toBe(resolved.version + 1);
     expect(state.status).toBe("open");
   });

@@ -11,7 +11,7 @@ import type {
 } from "../../../../functions/domain/challenge/index.js";
 import { decide, initialState, nextToAct, replay } from "../../../../functions/domain/challenge/index.js";
 import { getPreset } from "../../../../functions/domain/presets/index.js";
-import { overdueView } from "../../../../functions/audit/reports.js";
+import { overdueView } from "../../../../functions/reports/reports.js";
 import type { Protocol, Recipient } from "../../../../functions/domain/protocol.js";
 import { directory, expectRefused, form, manager, PARTNER, personId, TEAM, TIMER } from "./fixtures.js";
 import { expectSeedSays } from "../presets/seed.js";

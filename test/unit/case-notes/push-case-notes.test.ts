@@ -3,20 +3,20 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import type { AttributeValue, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { caseNotesFor } from "../../../functions/audit/case-notes.js";
+import { caseNotesFor } from "../../../functions/case-notes/case-notes.js";
 import {
   type CaseNoteMessage,
   type PushDeps,
   createCaseNoteStep,
   signingKeys,
-} from "../../../functions/audit/push-case-notes.js";
-import { react, route } from "../../../functions/events/react.js";
+} from "../../../functions/case-notes/push-case-notes.js";
+import { react, route } from "../../../functions/reactor/reactor.js";
 import { getPreset } from "../../../functions/domain/presets/index.js";
 import type { StoredEvent } from "../../../functions/store/ports.js";
 import { decodeEventRecord } from "../../../functions/store/stream-image.js";
 import { ENTITY, keys } from "../../../functions/store/table.js";
 import type { CaseNoteWebhook } from "../../../functions/store/tenant-store.js";
-import { CHILD_DOB, CHILD_NAME, IRO, Story, TENANT, aForm, chain, manager } from "./support.js";
+import { CHILD_DOB, CHILD_NAME, IRO, Story, TENANT, aForm, chain, manager } from "../audit/support.js";
 
 /**
  * The case-note push over a stubbed global `fetch` (the receiving case-record system), with stream

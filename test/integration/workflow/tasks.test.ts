@@ -10,7 +10,7 @@ import {
   executionName,
   openStage,
   stageTimedOut,
-} from "../../../functions/app/workflow-tasks.js";
+} from "../../../functions/workflow/tasks.js";
 import { now, setOffset } from "../../../functions/shared/clock.js";
 import { DynamoChallengeStore } from "../../../functions/store/dynamo-challenge-store.js";
 import { TenantStore } from "../../../functions/store/tenant-store.js";

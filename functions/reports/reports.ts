@@ -5,7 +5,7 @@ import { evolve, initialState } from "../domain/challenge/evolve.js";
 import type { ChallengeState, ChallengeStatus } from "../domain/challenge/state.js";
 import type { Protocol, RaiserRole, Stage, Track, TrackProtocol } from "../domain/protocol.js";
 import { endOfLondonDay } from "../domain/london-time.js";
-import { formatDay, formatDeadline, formatInstant } from "./words.js";
+import { formatDay, formatDeadline, formatInstant } from "../audit/words.js";
 import { escapeHtml } from "../shared/html.js";
 
 /**

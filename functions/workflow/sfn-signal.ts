@@ -1,7 +1,7 @@
 import { type SFNClient, SendTaskSuccessCommand, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import type { ChallengeStore, StoredTaskToken } from "../store/ports.js";
-import type { WorkflowOutcome, WorkflowSignal } from "./execute-command.js";
-import { FIRST_RUN_SEQ, executionName } from "./workflow-tasks.js";
+import type { WorkflowOutcome, WorkflowSignal } from "../app/execute-command.js";
+import { FIRST_RUN_SEQ, executionName } from "./tasks.js";
 
 /**
  * The WorkflowSignal port over Step Functions.
@@ -25,7 +25,7 @@ import { FIRST_RUN_SEQ, executionName } from "./workflow-tasks.js";
 /** What the notify side needs from the store. */
 export type TaskTokenSource = Pick<ChallengeStore, "getTaskToken">;
 
-/** Execution names derive from tenant, challenge id and the run's start seq; one definition for every starter (functions/app/workflow-tasks.ts). */
+/** Execution names derive from tenant, challenge id and the run's start seq; one definition for every starter (functions/workflow/tasks.ts). */
 export { executionName };
 
 const MOVED_ON = new Set(["TaskTimedOut", "TaskDoesNotExist", "InvalidToken"]);

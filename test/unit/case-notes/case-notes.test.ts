@@ -1,9 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { caseNotesFor, type CaseNote } from "../../../functions/audit/case-notes.js";
+import { caseNotesFor, type CaseNote } from "../../../functions/case-notes/case-notes.js";
 import { toExportLine } from "../../../functions/audit/export-format.js";
 import { timeline } from "../../../functions/audit/timeline.js";
 import { getPreset } from "../../../functions/domain/presets/index.js";
-import { CHILD_DOB, CHILD_NAME, CPC, IRO, Story, TENANT, TIMER, aForm, chain, manager } from "./support.js";
+import {
+  CHILD_DOB,
+  CHILD_NAME,
+  CPC,
+  IRO,
+  Story,
+  TENANT,
+  TIMER,
+  aForm,
+  chain,
+  manager,
+} from "../audit/support.js";
 
 /** Case notes for challenges run through the real domain under two shipped presets. */
 

@@ -4,11 +4,11 @@ import { FilterCriteria, StartingPosition } from "aws-cdk-lib/aws-lambda";
 import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { DEFAULT_SECRET_PREFIX } from "../functions/audit/push-case-notes.js";
+import { DEFAULT_SECRET_PREFIX } from "../functions/case-notes/push-case-notes.js";
 import {
   REACTOR_MAX_RECORD_AGE_SECONDS,
   REACTOR_RETRY_ATTEMPTS as OUTBOX_RETRY_ATTEMPTS,
-} from "../functions/events/outbox-policy.js";
+} from "../functions/mail/outbox-policy.js";
 import { REACTOR_STREAM_FILTER } from "../functions/store/table.js";
 import { acknowledgeOnFailureQueue } from "./audit.js";
 import { type FunctionFactory, type ServiceFunction, acknowledgeKmsGrant } from "./functions.js";
@@ -21,7 +21,7 @@ export const CASE_NOTE_WEBHOOK_SECRET_PREFIX = DEFAULT_SECRET_PREFIX;
 
 /**
  * Retries of a failing batch: Lambda's maximum, so that the record's age (below) decides when a
- * record is given up on (functions/events/outbox-policy.ts says why).
+ * record is given up on (functions/mail/outbox-policy.ts says why).
  */
 export const REACTOR_RETRY_ATTEMPTS = OUTBOX_RETRY_ATTEMPTS;
 
@@ -44,7 +44,7 @@ export interface EventReactorProps {
 /**
  * The event reactor: the table's stream is the transactional outbox, and this is its second reader
  * (the first is the audit exporter; DynamoDB Streams serves at most two per shard). One Lambda
- * (functions/events/react.ts) with one event source mapping runs, for each batch of new event
+ * (functions/reactor/reactor.ts) with one event source mapping runs, for each batch of new event
  * items, the workflow starter, the notification sender and the case-note webhook push in turn, so
  * its role holds the union of what those steps need, and nothing else:
  *
@@ -72,7 +72,7 @@ export class EventReactor extends Construct {
     acknowledgeOnFailureQueue(this.deadLetterQueue, "event reactor");
 
     this.reactor = props.functions.create(this, "React", {
-      entry: "functions/events/react.ts",
+      entry: "functions/reactor/reactor.ts",
       description:
         "Reacts to new challenge events: starts workflow runs, sends notifications, pushes case notes",
       invokedBy: "stream",
@@ -84,7 +84,7 @@ export class EventReactor extends Construct {
         CASE_NOTE_WEBHOOK_SECRET_PREFIX,
       },
       externalEgress:
-        "Besides AWS regional endpoints, the function POSTs signed case notes over HTTPS to each authority's own case-record webhook on the internet (functions/audit/push-case-notes.ts). There is no private network resource to protect; a VPC would only add a NAT gateway in the same path, and each request is authenticated by an HMAC signature.",
+        "Besides AWS regional endpoints, the function POSTs signed case notes over HTTPS to each authority's own case-record webhook on the internet (functions/case-notes/push-case-notes.ts). There is no private network resource to protect; a VPC would only add a NAT gateway in the same path, and each request is authenticated by an HMAC signature.",
     });
     this.reactor.fn.addEventSource(
       new DynamoEventSource(store.table, {

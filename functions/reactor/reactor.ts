@@ -1,13 +1,13 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
-import { caseNoteStep } from "../audit/push-case-notes.js";
+import { caseNoteStep } from "../case-notes/push-case-notes.js";
 import { logger, metrics, withLambdaContext } from "../shared/observability.js";
 import type { EventItem } from "../store/items.js";
 import { decodeEventRecord } from "../store/stream-image.js";
 import { ENTITY, type Entity, TABLE } from "../store/table.js";
 import { workflowStep } from "../workflow/start-execution.js";
 import { goodPracticeStep, notificationStep } from "./mail-steps.js";
-import { processStreamBatch, type ReactionStep } from "./stream-batch.js";
+import { processStreamBatch, type ReactionStep } from "../shared/stream-batch.js";
 
 /**
  * The event reactor: the second (and last) reader of the table's stream, which is the service's
@@ -28,7 +28,7 @@ import { processStreamBatch, type ReactionStep } from "./stream-batch.js";
  *                     whose challenge had been resolved (functions/workflow/start-execution.ts);
  *   2. notifications: the emails the event calls for (functions/mail/send-notification.ts);
  *   3. case notes:    the signed webhook push of the event's case note
- *                     (functions/audit/push-case-notes.ts).
+ *                     (functions/case-notes/push-case-notes.ts).
  *
  * New good practice notifications (the record as it came; the step reads its own item):
  *
@@ -39,7 +39,7 @@ import { processStreamBatch, type ReactionStep } from "./stream-batch.js";
  * steps throws (ReactionFailedError, naming the steps); the other steps still run on it, each being
  * idempotent on its own (execution names per run; a delivery ledger per email; an Idempotency-Key
  * per case note), so the retry is safe for the steps that had done it. Powertools' batch processor
- * reports failed records by SequenceNumber (functions/events/stream-batch.ts) and Lambda
+ * reports failed records by SequenceNumber (functions/shared/stream-batch.ts) and Lambda
  * redelivers from the earliest.
  *
  * Order. Records are done one after another in stream order, and once a record of a challenge

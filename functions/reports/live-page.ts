@@ -11,9 +11,9 @@ import type { Protocol } from "../domain/protocol.js";
 import { previousQuarter, quarterInWords, quarterOf, quarterPeriod } from "../domain/quarters.js";
 import { escapeHtml } from "../shared/html.js";
 import { type ReportPeriod, barChart, table, themesReport } from "./reports.js";
-import { toExportLine } from "./export-format.js";
-import { type TimelineEntry, timeline } from "./timeline.js";
-import { formatDeadline, formatInstant } from "./words.js";
+import { toExportLine } from "../audit/export-format.js";
+import { type TimelineEntry, timeline } from "../audit/timeline.js";
+import { formatDeadline, formatInstant } from "../audit/words.js";
 import { type PersonNames, stageLabel } from "../domain/words.js";
 
 /**
@@ -31,7 +31,7 @@ import { type PersonNames, stageLabel } from "../domain/words.js";
  * - By stage and team: counts of the open ones.
  * - By quarter (the current calendar quarter and the three before, London dates): raised, resolved,
  *   median working days to resolution, resolved within target, highest stage reached, themes; each
- *   quarter counted as the themes report counts it (functions/audit/reports.ts), as at now.
+ *   quarter counted as the themes report counts it (functions/reports/reports.ts), as at now.
  */
 
 export interface LiveAcknowledgement {

@@ -4,7 +4,7 @@ import type { NoteParts } from "../domain/challenge/describe-note.js";
 import type { ChallengeState } from "../domain/challenge/state.js";
 import type { Protocol, Stage } from "../domain/protocol.js";
 import { capitalise, findStage, listInWords, type PersonNames } from "../domain/words.js";
-import { formatDay } from "./words.js";
+import { formatDay } from "../audit/words.js";
 
 /**
  * Case notes: one for every event of a challenge, for the child's file in the case-record system.

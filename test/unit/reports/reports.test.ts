@@ -9,10 +9,10 @@ import {
   toCsv,
   toHtml,
   type ThemesReport,
-} from "../../../functions/audit/reports.js";
+} from "../../../functions/reports/reports.js";
 import type { ChallengeEvent, ChallengeForm } from "../../../functions/domain/challenge/index.js";
 import { getPreset } from "../../../functions/domain/presets/index.js";
-import { CPC, IRO, Story, TIMER, aForm, calendar, manager } from "./support.js";
+import { CPC, IRO, Story, TIMER, aForm, calendar, manager } from "../audit/support.js";
 
 /**
  * The quarterly themes report over ten invented challenges, each run through the real domain

@@ -9,7 +9,7 @@ import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient, type Message } 
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { type BatchHandler, redriveAwsDeadLetters } from "../../../functions/events/redrive-aws.js";
+import { type BatchHandler, redriveAwsDeadLetters } from "../../../functions/reactor/redrive-aws.js";
 
 /**
  * `npm run outbox -- redrive --aws`: the reactor's on-failure messages (metadata only) are turned

@@ -1,7 +1,7 @@
 /**
  * The outbox's timing, in one place: how long an email claimed for sending stays claimed, and how
  * long the event reactor's records are retried before they are dead-lettered. The CDK mapping
- * (lib/events.ts), the local stream poller (local/runtime.ts) and the mailer read these, and a
+ * (lib/reactor.ts), the local stream poller (local/runtime.ts) and the mailer read these, and a
  * test checks the one rule that ties them: a claim left by a sender that died must expire well
  * before its record's retries run out, or that email is never sent (issue 10).
  *

@@ -11,9 +11,9 @@ import type { EventItem } from "../store/items.js";
 import type { ChallengeStore } from "../store/ports.js";
 import { type CaseNoteWebhook, TenantStore } from "../store/tenant-store.js";
 import { readTenantVersion } from "../store/tenant-version.js";
-import type { ReactionStep } from "../events/stream-batch.js";
+import type { ReactionStep } from "../shared/stream-batch.js";
 import { caseNotesFor } from "./case-notes.js";
-import type { ChildCaseNote } from "./readers.js";
+import type { ChildCaseNote } from "./child-case-notes.js";
 
 /**
  * Case-note push: a step of the event reactor (new event items) -> one signed HTTPS POST per event to the
@@ -45,7 +45,7 @@ import type { ChildCaseNote } from "./readers.js";
  * secret) fails the record: the reactor reports it, so the event source mapping retries from it,
  * as often as its retry settings allow, then hands it to its on-failure destination (the DLQ).
  * The reactor does records one after another in stream order, and once one of a challenge fails
- * it holds back the later ones of that challenge (functions/events/react.ts), so the receiver
+ * it holds back the later ones of that challenge (functions/reactor/reactor.ts), so the receiver
  * never gets event 5 before event 4. Other challenges' records go ahead; the retry may send some
  * of them again, which the Idempotency-Key makes harmless.
  *
@@ -188,7 +188,7 @@ export async function deliver(
 // --- the reactor step ------------------------------------------------------------------------------
 
 /**
- * The case-note step of the event reactor (functions/events/react.ts), given one decoded event item
+ * The case-note step of the event reactor (functions/reactor/reactor.ts), given one decoded event item
  * at a time; throws when the note was not delivered, and the reactor reports the record and holds
  * back that challenge's later records in the batch. Per batch, each challenge's history is read
  * once; the tenant's configuration comes from the per-container cache at the tenant's current

@@ -16,7 +16,7 @@ export interface StreamBatchOptions {
  * Runs `handle` over every record of a DynamoDB stream batch with Powertools' batch processor: a
  * record whose handler throws is reported by its SequenceNumber (`batchItemFailures`), and Lambda
  * checkpoints before the lowest one reported and redelivers from there (the event source mappings
- * set ReportBatchItemFailures: lib/events.ts, lib/audit.ts).
+ * set ReportBatchItemFailures: lib/reactor.ts, lib/audit.ts).
  *
  * Two choices differ from the processor's defaults, to keep what the hand-built responses did:
  * - When every record fails, they are all reported rather than thrown as FullBatchFailureError:
@@ -50,7 +50,7 @@ export async function processStreamBatch(
 }
 
 /**
- * One reaction to a kind of record (functions/events/react.ts). `begin` is called once per batch
+ * One reaction to a kind of record (functions/reactor/reactor.ts). `begin` is called once per batch
  * (what a step keeps per batch, such as the mail context loader, lives in the closure it returns);
  * the function it returns does one record and throws when it could not.
  */

@@ -27,7 +27,7 @@ import {
   readChallenge,
   tenantContextAt,
   tenantProtocol,
-} from "./execute-command.js";
+} from "../app/execute-command.js";
 
 /**
  * The work behind the challenge workflow's Lambda tasks (statemachines/challenge.asl.json), pure over
@@ -57,7 +57,7 @@ import {
  * remembers: a task re-run (retry, local resume, a late timer) finds the challenge where it is.
  * The timer's commands go through the application service like anyone's, and `decide` refuses
  * what is no longer due, so a re-run writes nothing twice. Notifications are not sent here: the
- * event reactor (functions/events/react.ts) derives them from committed events (the reminder and
+ * event reactor (functions/reactor/reactor.ts) derives them from committed events (the reminder and
  * the action-due emails included).
  *
  * Runs: an execution ends when the challenge is resolved, withdrawn or closed. A challenge reopened

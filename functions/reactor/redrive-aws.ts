@@ -48,7 +48,7 @@ export interface AwsRedriveDeps {
   readonly streams: Pick<DynamoDBStreamsClient, "send">;
   /** The reactor's dead-letter queue. */
   readonly queueUrl: string;
-  /** The reactor's handler (functions/events/react.ts), the code the Lambda runs. */
+  /** The reactor's handler (functions/reactor/reactor.ts), the code the Lambda runs. */
   readonly handler: BatchHandler;
   readonly log?: (line: string) => void;
   /** Seconds a received message stays hidden while its batch is redriven. */

@@ -1,9 +1,9 @@
 import { marshall } from "@aws-sdk/util-dynamodb";
 import type { AttributeValue, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
-import { caseNoteStep } from "../../../functions/audit/push-case-notes.js";
+import { caseNoteStep } from "../../../functions/case-notes/push-case-notes.js";
 import { getPreset } from "../../../functions/domain/presets/index.js";
-import { goodPracticeStep, notificationStep } from "../../../functions/events/mail-steps.js";
+import { goodPracticeStep, notificationStep } from "../../../functions/reactor/mail-steps.js";
 import {
   EVENT_STEPS,
   GOOD_PRACTICE_STEPS,
@@ -14,8 +14,8 @@ import {
   createHandler,
   react,
   route,
-} from "../../../functions/events/react.js";
-import { type ReactionStep, UnreportableFailureError } from "../../../functions/events/stream-batch.js";
+} from "../../../functions/reactor/reactor.js";
+import { type ReactionStep, UnreportableFailureError } from "../../../functions/shared/stream-batch.js";
 import { logger } from "../../../functions/shared/observability.js";
 import type { EventItem } from "../../../functions/store/items.js";
 import type { StoredEvent } from "../../../functions/store/ports.js";

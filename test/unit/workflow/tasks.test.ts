@@ -24,7 +24,7 @@ import {
   stageTimedOut,
   startExecutions,
   waitKeyOf,
-} from "../../../functions/app/workflow-tasks.js";
+} from "../../../functions/workflow/tasks.js";
 import { createEnglandCalendar } from "../../../functions/domain/calendar.js";
 import { type ChallengeState, type Command, TIMER_ACTOR } from "../../../functions/domain/challenge/index.js";
 import { presets } from "../../../functions/domain/presets/index.js";
