@@ -6,6 +6,7 @@ import {
   QueryCommand,
   TransactWriteCommand,
   type DynamoDBDocumentClient,
+  paginateQuery,
   type QueryCommandInput,
   type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
@@ -142,21 +143,19 @@ export class DynamoChallengeStore implements ChallengeStore {
   async events(tenantId: string, challengeId: string): Promise<readonly StoredEvent[]> {
     const stored: StoredEvent[] = [];
     let previousHash = "";
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
-          ExpressionAttributeNames: { "#pk": TABLE.partitionKey, "#sk": TABLE.sortKey },
-          ExpressionAttributeValues: {
-            ":pk": keys.challengePartition(tenantId, challengeId),
-            ":prefix": EVENT_SK_PREFIX,
-          },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
+    for await (const page of paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+        ExpressionAttributeNames: { "#pk": TABLE.partitionKey, "#sk": TABLE.sortKey },
+        ExpressionAttributeValues: {
+          ":pk": keys.challengePartition(tenantId, challengeId),
+          ":prefix": EVENT_SK_PREFIX,
+        },
+        ConsistentRead: true,
+      },
+    )) {
       for (const raw of page.Items ?? []) {
         const item = this.parseEventItem(raw, tenantId, challengeId);
         const seq = stored.length + 1;
@@ -177,8 +176,7 @@ export class DynamoChallengeStore implements ChallengeStore {
         stored.push({ tenantId, event: item.event, prevHash: item.prevHash, hash: item.hash });
         previousHash = item.hash;
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    }
     return stored;
   }
 

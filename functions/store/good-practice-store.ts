@@ -1,4 +1,4 @@
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { PutCommand, type DynamoDBDocumentClient, paginateQuery } from "@aws-sdk/lib-dynamodb";
 import type { GoodPracticeNotification } from "../domain/good-practice.js";
 import type { GoodPracticeStore } from "./ports.js";
 import { TABLE, keys, sortableInstant } from "./table.js";
@@ -51,25 +51,22 @@ export class DynamoGoodPracticeStore implements GoodPracticeStore {
     const upper = sortableInstant(to, "to");
     if (upper < lower) throw new RangeError(`the period ends (${to}) before it starts (${from})`);
     let count = 0;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
-          ExpressionAttributeNames: { "#pk": TABLE.partitionKey, "#sk": TABLE.sortKey },
-          ExpressionAttributeValues: {
-            ":pk": goodPracticePartition(tenantId),
-            ":from": lower,
-            ":to": `${upper}$`,
-          },
-          Select: "COUNT",
-          ExclusiveStartKey: startKey,
-        }),
-      );
+    for await (const page of paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
+        ExpressionAttributeNames: { "#pk": TABLE.partitionKey, "#sk": TABLE.sortKey },
+        ExpressionAttributeValues: {
+          ":pk": goodPracticePartition(tenantId),
+          ":from": lower,
+          ":to": `${upper}$`,
+        },
+        Select: "COUNT",
+      },
+    )) {
       count += page.Count ?? 0;
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    }
     return count;
   }
 }

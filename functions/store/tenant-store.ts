@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   GetCommand,
-  QueryCommand,
   TransactWriteCommand,
   type DynamoDBDocumentClient,
+  paginateQuery,
 } from "@aws-sdk/lib-dynamodb";
 import { type Absence, MAX_ABSENCES, absenceOn, absenceSchema } from "../domain/absence.js";
 import * as z from "zod/mini";
@@ -540,21 +540,18 @@ export class TenantStore {
    */
   async listStaff(tenantId: string, options: { consistent?: boolean } = {}): Promise<StaffEntry[]> {
     const members: StaffEntry[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
-          ExpressionAttributeNames: { "#pk": TABLE.partitionKey, "#sk": TABLE.sortKey },
-          ExpressionAttributeValues: { ":pk": keys.tenantPartition(tenantId), ":prefix": STAFF_SK_PREFIX },
-          ...(options.consistent === true ? { ConsistentRead: true } : {}),
-          ExclusiveStartKey: startKey,
-        }),
-      );
+    for await (const page of paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+        ExpressionAttributeNames: { "#pk": TABLE.partitionKey, "#sk": TABLE.sortKey },
+        ExpressionAttributeValues: { ":pk": keys.tenantPartition(tenantId), ":prefix": STAFF_SK_PREFIX },
+        ...(options.consistent === true ? { ConsistentRead: true } : {}),
+      },
+    )) {
       for (const raw of page.Items ?? []) members.push(this.parseStaff(raw, tenantId));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    }
     return members;
   }
 
@@ -580,26 +577,23 @@ export class TenantStore {
     let config: TenantConfig | undefined;
     let seen = 0;
     const staff: StaffEntry[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: "#pk = :pk",
-          ExpressionAttributeNames: { "#pk": TABLE.partitionKey },
-          ExpressionAttributeValues: { ":pk": keys.tenantPartition(tenantId) },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
+    for await (const page of paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: "#pk = :pk",
+        ExpressionAttributeNames: { "#pk": TABLE.partitionKey },
+        ExpressionAttributeValues: { ":pk": keys.tenantPartition(tenantId) },
+        ConsistentRead: true,
+      },
+    )) {
       for (const raw of page.Items ?? []) {
         const sk = String(raw[TABLE.sortKey]);
         if (sk === CONFIG_SK) config = this.parseConfig(raw, tenantId);
         else if (sk === TENANT_VERSION_SK) seen = tenantVersionOf(raw, tenantId);
         else if (sk.startsWith(STAFF_SK_PREFIX)) staff.push(this.parseStaff(raw, tenantId));
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    }
     const entry = { version: Math.min(version, seen), config, directory: createDirectoryLookup(staff) };
     this.cache.delete(tenantId);
     if (this.cache.size >= MAX_CACHED_TENANTS) {
