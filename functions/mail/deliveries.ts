@@ -79,7 +79,7 @@ export function goodPracticeMailKey(tenantId: string, goodPracticeId: string): L
 /**
  * The ledger as items in the single table (entity `mail-out`, sort key `MAILOUT#...` in the
  * challenge's partition). Stream consumers filter on entity, so these reach none of them; the
- * challenge store reads `SNAPSHOT` and `E#` keys only. TODO(store owner): list the item in table.ts.
+ * challenge store reads `SNAPSHOT` and `E#` keys only (functions/store/table.ts lists the item).
  */
 export class DynamoOutboundLedger implements OutboundLedger {
   constructor(

@@ -44,9 +44,10 @@ import { londonMonth } from "../domain/london-time.js";
  *
  * Written by: snapshot, events and task token, store/dynamo-challenge-store.ts (snapshot and events
  * in one transaction); configuration and staff, store/tenant-store.ts; good practice,
- * store/good-practice-store.ts; dedupe, store/dedupe-store.ts; `MAILOUT#` and `MAILFAIL#`,
- * mail/deliveries.ts (the delivery ledger and the undeliverable log, shared with
- * mail/delivery-events.ts and mail/receive-email.ts); `MAILIN#`, mail/receive-email.ts.
+ * store/good-practice-store.ts; dedupe, store/dedupe-store.ts; `MAILOUT#`, mail/deliveries.ts (the
+ * delivery ledger, shared with mail/delivery-events.ts and mail/receive-email.ts); `MAILIN#`,
+ * mail/receive-email.ts. `MAILFAIL#` is written by nothing now: an undeliverable email is a
+ * `NotificationUndeliverable` event; the entity stays so items written before are still known.
  *
  * The snapshot also carries the sparse GSI attributes listed in {@link INDEXES}; no other item does.
  * Challenges and events are never expired by DynamoDB (DESIGN.md, Retention). The challenge store
