@@ -5,10 +5,7 @@ import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources"
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { DEFAULT_SECRET_PREFIX } from "../functions/case-notes/push-case-notes.js";
-import {
-  REACTOR_MAX_RECORD_AGE_SECONDS,
-  REACTOR_RETRY_ATTEMPTS as OUTBOX_RETRY_ATTEMPTS,
-} from "../functions/mail/outbox-policy.js";
+import { REACTOR_MAX_RECORD_AGE_SECONDS, REACTOR_RETRY_ATTEMPTS } from "../functions/mail/outbox-policy.js";
 import { REACTOR_STREAM_FILTER } from "../functions/store/table.js";
 import { acknowledgeOnFailureQueue } from "./audit.js";
 import { type FunctionFactory, type ServiceFunction, acknowledgeKmsGrant } from "./functions.js";
@@ -18,12 +15,6 @@ import type { Store } from "./store.js";
 
 /** Where each tenant's case-note webhook signing secret lives: this prefix + the tenant id. */
 export const CASE_NOTE_WEBHOOK_SECRET_PREFIX = DEFAULT_SECRET_PREFIX;
-
-/**
- * Retries of a failing batch: Lambda's maximum, so that the record's age (below) decides when a
- * record is given up on (functions/mail/outbox-policy.ts says why).
- */
-export const REACTOR_RETRY_ATTEMPTS = OUTBOX_RETRY_ATTEMPTS;
 
 /**
  * Records still failing at this age go to the on-failure queue instead of holding up their shard:

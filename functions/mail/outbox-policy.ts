@@ -12,7 +12,7 @@
 
 /**
  * How long an email claimed for sending stays claimed (functions/mail/mailer.ts): longer than one
- * send can take (the claim, SendRawEmail with the SDK's retries, the mark), so a live sender is
+ * send can take (the claim, SES SendEmail with the SDK's retries, the mark), so a live sender is
  * never overtaken; after it, a retry takes the claim over and sends.
  */
 export const SENDING_LEASE_MS = 90_000;

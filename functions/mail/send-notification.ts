@@ -10,8 +10,8 @@ import { mailHandler, productionOutbound } from "./production.js";
 
 /**
  * The mail sender: a DynamoDB stream consumer (NEW_IMAGE; the mapping filters INSERTs of
- * `entity = "event"` items, and the handler checks again). The table's stream is the outbox: an
- * event is committed once, with the snapshot, and every email it needs is derived from it here
+ * `entity = "event"` items, and the handler checks again), a step of the event reactor (the
+ * outbox: functions/reactor/reactor.ts). Every email an event needs is derived from it here
  * (notifications.ts), rendered (templates.ts), given a signed Reply-To (reply-token.ts) and sent
  * with SES v2 SendEmail (a Simple message: SES builds the MIME) through the configuration set.
  *

@@ -29,11 +29,8 @@ import {
   compliancePacks,
   settingsFromContext,
 } from "../../lib/challenge-stack.js";
-import {
-  CASE_NOTE_WEBHOOK_SECRET_PREFIX,
-  REACTOR_MAX_RECORD_AGE,
-  REACTOR_RETRY_ATTEMPTS,
-} from "../../lib/reactor.js";
+import { CASE_NOTE_WEBHOOK_SECRET_PREFIX, REACTOR_MAX_RECORD_AGE } from "../../lib/reactor.js";
+import { REACTOR_RETRY_ATTEMPTS } from "../../functions/mail/outbox-policy.js";
 import type { ServiceFunction } from "../../lib/functions.js";
 import { formatSummary, summariseAssembly } from "../../bin/synth-summary.js";
 
