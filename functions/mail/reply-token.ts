@@ -1,5 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import * as z from "zod/mini";
+// zod's English messages, which the key-ring errors quote, even when no other schema module is loaded.
+import "../domain/about.js";
 
 /**
  * The signed reply id that rides in the Reply-To address of every email a person can answer:
