@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { about } from "./about.js";
 
 /**
@@ -21,9 +21,6 @@ import { about } from "./about.js";
  * use only the variables in {@link SUBJECT_VARIABLES} (references, stage labels, titles, dates),
  * and every subject must carry `{{reference}}`. The child is identified by the case-record id and
  * a link to the record.
- *
- * The schemas here are still zod classic: the tenant configuration schema chains methods on
- * {@link storedTemplateOverridesSchema}, and moves to zod/mini with it.
  */
 
 export const notificationKinds = [
@@ -327,27 +324,29 @@ export const PLACEHOLDER = /\{\{\s*([A-Za-z][A-Za-z0-9]*)\s*\}\}/g;
 export const BLOCK_PARAGRAPH = /^\{\{\s*([A-Za-z][A-Za-z0-9]*)\s*\}\}$/;
 
 const templateSchema = z.strictObject({
-  subject: z
-    .string()
-    .trim()
-    .min(1)
-    .max(300)
-    .refine((s) => !/[\r\n]/.test(s), "a subject is one line")
-    .meta(
+  subject: z.string().check(
+    z.trim(),
+    z.minLength(1),
+    z.maxLength(300),
+    z.refine((s) => !/[\r\n]/.test(s), "a subject is one line"),
+    z.meta(
       about(
         "The subject: one line, carrying {{reference}}; only the subject variables (no child's name)",
         "Challenge {{reference}}: your response is needed by {{deadlineShort}}",
       ),
     ),
+  ),
   body: z
     .string()
-    .trim()
-    .min(1)
-    .max(20_000)
-    .meta(
-      about(
-        "The body: paragraphs separated by blank lines, with {{placeholders}}; must keep the reply instructions and the case-record link",
-        "Dear {{greetingName}},\n\n{{replyInstructions}}\n\n{{authorityName}}",
+    .check(
+      z.trim(),
+      z.minLength(1),
+      z.maxLength(20_000),
+      z.meta(
+        about(
+          "The body: paragraphs separated by blank lines, with {{placeholders}}; must keep the reply instructions and the case-record link",
+          "Dear {{greetingName}},\n\n{{replyInstructions}}\n\n{{authorityName}}",
+        ),
       ),
     ),
 });
@@ -372,7 +371,11 @@ export function isVariable(name: string): name is VariableName {
  * subject's variables and reference; the body's variables, required variables and sections), so
  * an override of one field is checked alone and the other keeps the default, which passes.
  */
-function checkTemplate(kind: NotificationKind, template: Partial<MailTemplate>, ctx: z.RefinementCtx): void {
+function checkTemplate(
+  kind: NotificationKind,
+  template: Partial<MailTemplate>,
+  ctx: z.core.$RefinementCtx,
+): void {
   const allowed = new Set<string>(KIND_VARIABLES[kind]);
   const issue = (field: "subject" | "body", message: string): void => {
     ctx.addIssue({ code: "custom", path: [kind, field], message });
@@ -414,28 +417,30 @@ function checkTemplate(kind: NotificationKind, template: Partial<MailTemplate>, 
 }
 
 /** A complete template set, every template checked against its kind's variables. */
-export const templateSetSchema = z.strictObject(perKind(templateSchema)).superRefine((set, ctx) => {
-  for (const kind of notificationKinds) checkTemplate(kind, set[kind], ctx);
-});
+export const templateSetSchema = z.strictObject(perKind(templateSchema)).check(
+  z.superRefine((set, ctx) => {
+    for (const kind of notificationKinds) checkTemplate(kind, set[kind], ctx);
+  }),
+);
 
 /** A tenant's overrides: any subject or body of any kind; the rest comes from the defaults. */
 export const templateOverridesSchema = z.strictObject(
   Object.fromEntries(
     notificationKinds.map((kind) => [
       kind,
-      templateSchema
-        .partial()
-        .optional()
-        .meta({
+      z.optional(z.partial(templateSchema)).check(
+        z.meta({
           description: `${NOTIFICATION_DESCRIPTIONS[kind]}: its subject or body; unset keeps the default`,
         }),
+      ),
     ]),
   ) as Record<
     NotificationKind,
-    z.ZodOptional<
-      z.ZodObject<{
-        [K in keyof typeof templateSchema.shape]: z.ZodOptional<(typeof templateSchema.shape)[K]>;
-      }>
+    z.ZodMiniOptional<
+      z.ZodMiniObject<
+        { [K in keyof typeof templateSchema.shape]: z.ZodMiniOptional<(typeof templateSchema.shape)[K]> },
+        z.core.$strict
+      >
     >
   >,
 );
@@ -446,9 +451,11 @@ export type TemplateOverrides = z.infer<typeof templateOverridesSchema>;
  * subject or body breaks the rules (unknown placeholders, a subject without the reference, a body
  * without the reply instructions or link), so a bad wording is never stored.
  */
-export const storedTemplateOverridesSchema = templateOverridesSchema.superRefine((overrides, ctx) => {
-  for (const kind of notificationKinds) {
-    const override = overrides[kind];
-    if (override !== undefined) checkTemplate(kind, override, ctx);
-  }
-});
+export const storedTemplateOverridesSchema = templateOverridesSchema.check(
+  z.superRefine((overrides, ctx) => {
+    for (const kind of notificationKinds) {
+      const override = overrides[kind];
+      if (override !== undefined) checkTemplate(kind, override, ctx);
+    }
+  }),
+);

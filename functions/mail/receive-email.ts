@@ -1,6 +1,6 @@
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { type CommandResult, type ExecuteDependencies, executeCommand } from "../app/execute-command.js";
 import { SfnWorkflowSignal } from "../workflow/sfn-signal.js";
 import { type Actor, type Command, DomainError } from "../domain/challenge/index.js";
@@ -151,19 +151,19 @@ const DAY_SECONDS = 24 * 3600;
 // =============================================================================================
 // The SES event
 
-const verdictSchema = z.object({ status: z.string() }).optional();
+const verdictSchema = z.optional(z.object({ status: z.string() }));
 
 const sesRecordSchema = z.object({
   ses: z.object({
     mail: z.object({
-      messageId: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, "an SES message id"),
+      messageId: z.string().check(z.regex(/^[A-Za-z0-9._-]{1,200}$/, "an SES message id")),
       timestamp: z.string(),
-      source: z.string().optional(),
-      destination: z.array(z.string()).optional(),
+      source: z.optional(z.string()),
+      destination: z.optional(z.array(z.string())),
     }),
     receipt: z.object({
-      timestamp: z.string().optional(),
-      recipients: z.array(z.string()).optional(),
+      timestamp: z.optional(z.string()),
+      recipients: z.optional(z.array(z.string())),
       spamVerdict: verdictSchema,
       virusVerdict: verdictSchema,
       spfVerdict: verdictSchema,
@@ -172,7 +172,7 @@ const sesRecordSchema = z.object({
     }),
   }),
 });
-export const sesEventSchema = z.object({ Records: z.array(sesRecordSchema).min(1) });
+export const sesEventSchema = z.object({ Records: z.array(sesRecordSchema).check(z.minLength(1)) });
 type SesRecord = z.infer<typeof sesRecordSchema>;
 
 const VERDICTS: ReadonlySet<string> = new Set<SesVerdict>(["PASS", "FAIL", "GRAY", "PROCESSING_FAILED"]);

@@ -1,5 +1,6 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import * as z from "zod";
+import * as z from "zod/mini";
+import { $ZodError } from "zod/v4/core";
 import { logger } from "../shared/observability.js";
 import { MailConfigurationError } from "./mail-config.js";
 import { type ReplyKeyRing, parseReplyKeyRing } from "./reply-token.js";
@@ -14,9 +15,9 @@ export interface ReplyKeySource {
 
 const keyShape = z.object({
   id: z.number(),
-  secret: z.string().optional(),
+  secret: z.optional(z.string()),
   /** Accepted for `secret`. */
-  key: z.string().optional(),
+  key: z.optional(z.string()),
 });
 
 function normaliseKey(input: unknown): unknown {
@@ -59,7 +60,7 @@ export function parseReplyKeySecret(secretString: string): ReplyKeyRing {
     return parseReplyKeyRing(ring);
   } catch (error) {
     const paths =
-      error instanceof z.ZodError
+      error instanceof $ZodError
         ? error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")
         : "unreadable";
     throw new MailConfigurationError(`the reply-token secret is not a valid key ring (${paths})`);

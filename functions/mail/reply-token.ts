@@ -1,5 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import * as z from "zod";
+import * as z from "zod/mini";
+// zod's English messages, which the key-ring errors quote, even when no other schema module is loaded.
+import "../domain/about.js";
 
 /**
  * The signed reply id that rides in the Reply-To address of every email a person can answer:
@@ -62,21 +64,23 @@ export interface ReplyKeyRing {
 }
 
 const keySchema = z.object({
-  id: z.number().int().min(0).max(MAX_KEY_ID),
+  id: z.number().check(z.int(), z.gte(0), z.lte(MAX_KEY_ID)),
   /** Base64 (standard or url-safe) of at least 32 bytes. */
-  secret: z
-    .string()
-    .regex(/^[A-Za-z0-9+/_-]+=*$/, "base64")
-    .refine((s) => Buffer.from(s, "base64").length >= MIN_SECRET_BYTES, "at least 32 bytes of key material"),
+  secret: z.string().check(
+    z.regex(/^[A-Za-z0-9+/_-]+=*$/, "base64"),
+    z.refine((s) => Buffer.from(s, "base64").length >= MIN_SECRET_BYTES, "at least 32 bytes of key material"),
+  ),
 });
 
 /** The shape of the key secret as stored (e.g. a Secrets Manager JSON string), validated. */
 export const replyKeyRingSecretSchema = z
-  .object({ current: keySchema, previous: keySchema.optional() })
-  .refine((ring) => ring.previous === undefined || ring.previous.id !== ring.current.id, {
-    message: "the previous key needs a different id from the current key",
-    path: ["previous", "id"],
-  });
+  .object({ current: keySchema, previous: z.optional(keySchema) })
+  .check(
+    z.refine((ring) => ring.previous === undefined || ring.previous.id !== ring.current.id, {
+      message: "the previous key needs a different id from the current key",
+      path: ["previous", "id"],
+    }),
+  );
 
 /** Parses stored key material (already JSON-decoded) into a key ring; throws a ZodError naming what is wrong. */
 export function parseReplyKeyRing(input: unknown): ReplyKeyRing {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { DynamoDBBatchResponse } from "aws-lambda";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { actorSchema, channelSchema } from "../domain/challenge/actor.js";
 import { type GoodPracticeNotification, goodPracticeInputSchema } from "../domain/good-practice.js";
 import type { Protocol } from "../domain/protocol.js";
@@ -62,8 +62,8 @@ const KIND = "good_practice";
 /** The notification as store/good-practice-store.ts writes it. */
 export const storedGoodPracticeSchema = z.strictObject({
   ...goodPracticeInputSchema.shape,
-  id: z.string().min(1).max(128),
-  protocolId: z.string().min(1),
+  id: z.string().check(z.minLength(1), z.maxLength(128)),
+  protocolId: z.string().check(z.minLength(1)),
   recordedAt: z.iso.datetime(),
   recordedBy: actorSchema,
   channel: channelSchema,
@@ -71,10 +71,10 @@ export const storedGoodPracticeSchema = z.strictObject({
 });
 
 export const goodPracticeItemSchema = z.strictObject({
-  [TABLE.partitionKey]: z.string().min(1),
-  [TABLE.sortKey]: z.string().min(1),
+  [TABLE.partitionKey]: z.string().check(z.minLength(1)),
+  [TABLE.sortKey]: z.string().check(z.minLength(1)),
   [TABLE.entityAttribute]: z.literal(ENTITY.goodPractice),
-  tenantId: z.string().min(1),
+  tenantId: z.string().check(z.minLength(1)),
   notification: storedGoodPracticeSchema,
 });
 

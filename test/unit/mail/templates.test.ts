@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ZodError } from "zod";
+import { $ZodError } from "zod/v4/core";
 import { createEnglandCalendar } from "../../../functions/domain/calendar.js";
 import type { ChallengeForm } from "../../../functions/domain/challenge/commands.js";
 import {
@@ -545,8 +545,9 @@ describe("per-tenant wording", () => {
         return error;
       }
     })();
-    expect(result).toBeInstanceOf(ZodError);
-    if (result instanceof ZodError) expect(result.issues.map((i) => i.path)).toEqual([["closed", "subject"]]);
+    expect(result).toBeInstanceOf($ZodError);
+    if (result instanceof $ZodError)
+      expect(result.issues.map((i) => i.path)).toEqual([["closed", "subject"]]);
   });
 });
 
