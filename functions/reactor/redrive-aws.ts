@@ -6,7 +6,7 @@ import {
 } from "@aws-sdk/client-dynamodb-streams";
 import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { AttributeValue, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
-import * as z from "zod";
+import * as z from "zod/mini";
 
 /**
  * Redrives the reactor's AWS dead letters (`npm run outbox -- redrive --aws`, bin/outbox.ts).
@@ -28,14 +28,14 @@ import * as z from "zod";
 
 /** The part of Lambda's on-failure record for a DynamoDB stream batch that a redrive needs. */
 export const onFailureRecordSchema = z.object({
-  requestContext: z.object({ condition: z.string().optional() }).optional(),
-  timestamp: z.string().optional(),
+  requestContext: z.optional(z.object({ condition: z.optional(z.string()) })),
+  timestamp: z.optional(z.string()),
   DDBStreamBatchInfo: z.object({
-    shardId: z.string().min(1),
-    startSequenceNumber: z.string().regex(/^\d+$/),
-    endSequenceNumber: z.string().regex(/^\d+$/),
-    streamArn: z.string().min(1),
-    batchSize: z.number().int().min(1).optional(),
+    shardId: z.string().check(z.minLength(1)),
+    startSequenceNumber: z.string().check(z.regex(/^\d+$/)),
+    endSequenceNumber: z.string().check(z.regex(/^\d+$/)),
+    streamArn: z.string().check(z.minLength(1)),
+    batchSize: z.optional(z.number().check(z.int(), z.gte(1))),
   }),
 });
 export type OnFailureRecord = z.infer<typeof onFailureRecordSchema>;
