@@ -10,7 +10,6 @@ import type { RenderedEmail } from "./templates.js";
 // =============================================================================================
 // Sending
 
-
 /** The send failed for a reason that may pass (throttling, a network fault, SES unavailable): retry. */
 export class TransientDeliveryError extends Error {
   override readonly name = "TransientDeliveryError";
