@@ -1,14 +1,24 @@
 import * as z from "zod/mini";
-import { raiserRoleSchema, trackSchema } from "../domain/protocol.js";
-import { actorRoleSchema, channelSchema } from "../domain/challenge/actor.js";
+import { trackSchema } from "../domain/protocol.js";
+import { channelSchema } from "../domain/challenge/actor.js";
 import {
-  caseRecordSystemSchema,
   challengeFormSchema as requestFormSchema,
   referralKindSchema,
   type ChallengeForm,
 } from "../domain/challenge/commands.js";
 import { about, documentedLike } from "../domain/about.js";
-import { challengeEventSchema } from "../domain/challenge/events.js";
+import {
+  assigneeSchema,
+  challengeEventSchema,
+  deadlineSituationSchema,
+  decisionAfterSchema,
+  escalationKindSchema,
+  stageOpenedViaSchema,
+  storedActorSchema,
+  storedChallengeFormSchema,
+  storedRecipientSchema,
+  storedSmartActionSchema,
+} from "../domain/challenge/events.js";
 import type { ChallengeState, OpenStage, TrackedAction } from "../domain/challenge/state.js";
 import { RETENTION_RULES, type RetentionRule } from "../domain/retention.js";
 import { ENTITY } from "./table.js";
@@ -29,66 +39,8 @@ const day = z.iso.date().check(z.meta({ examples: ["2026-05-29"] }));
 const id = z.string().check(z.minLength(1), z.maxLength(128));
 const hash = z.string().check(z.regex(/^[0-9a-f]{64}$/, "a SHA-256 hex digest"));
 
-const actorSchema = z.strictObject({
-  id: id.check(
-    z.meta(about("The person's (or client's) id: the access token's subject, never a name", "iro-priya")),
-  ),
-  role: actorRoleSchema.check(z.meta(about("The role they acted in", "IRO"))),
-});
-const recipientSchema = z.strictObject({
-  role: z.string().check(z.minLength(1), z.meta(about("The directory role", "team_manager"))),
-  title: z.string().check(z.meta(about("The role's title in the protocol's own words", "Principal Manager"))),
-});
-
-export const assigneeSchema = z.strictObject({
-  ...recipientSchema.shape,
-  personId: id.check(z.meta(about("The person in the directory who holds the role", "pm-east-lena"))),
-  email: z
-    .string()
-    .check(z.minLength(1), z.meta(about("Where they are emailed", "lena.fictive@example.org"))),
-  actingFor: z
-    .optional(id)
-    .check(
-      z.meta(
-        about(
-          "Set when this is the named cover of an absent holder: the holder's person id",
-          "tm-north-carl",
-        ),
-      ),
-    ),
-});
-
 /** The form as raised; its fields are described where the request defines them (commands.ts). */
-const challengeFormSchema = documentedLike(
-  z.strictObject({
-    child: z.strictObject({
-      name: z.string(),
-      dateOfBirth: day,
-      caseRecordId: id,
-      caseRecordSystem: caseRecordSystemSchema,
-    }),
-    track: trackSchema,
-    raiserRole: raiserRoleSchema,
-    socialWorker: z.strictObject({ name: z.string(), email: z.optional(z.string()) }),
-    team: z.strictObject({ id, name: z.string() }),
-    teamManagerName: z.string(),
-    partnerAgency: z.optional(z.strictObject({ id, name: z.string() })),
-    worries: z.string(),
-    actionsTaken: z.string(),
-    impactOnChild: z.string(),
-    childViews: z.string(),
-    whatNeedsToHappen: z.string(),
-    desiredOutcome: z.string(),
-    timescale: z.string(),
-    themes: z.array(z.string()),
-    immediateRisk: z.boolean(),
-  }),
-  requestFormSchema,
-);
-
-const stageOpenedViaSchema = z.enum(["raised", "escalated", "auto_escalated", "bypassed", "reopened"]);
-const escalationKindSchema = z.enum(["requested", "no_response", "bypass"]);
-const deadlineSituationSchema = z.enum(["no_response", "no_resolution"]);
+const challengeFormSchema = documentedLike(storedChallengeFormSchema, requestFormSchema);
 
 const openStageSchema = z.strictObject({
   stageId: id.check(z.meta(about("The stage's id in the protocol (GET /v1/config lists them)", "stage_1"))),
@@ -161,12 +113,7 @@ const openStageSchema = z.strictObject({
     .check(z.meta({ description: "When the recipient was reminded before the deadline" })),
 });
 
-const smartActionFields = {
-  id: id.check(z.meta(about("The action's id", "action-1"))),
-  action: z.string().check(z.meta(about("What is to be done", "Write the placement plan"))),
-  byWhen: day.check(z.meta({ description: "The London date it is to be done by" })),
-  byWhom: z.string().check(z.meta(about("Who will do it", "Kit Inventedson, social worker"))),
-};
+const smartActionFields = storedSmartActionSchema.shape;
 
 const trackedActionSchema = z.strictObject({
   ...smartActionFields,
@@ -179,7 +126,6 @@ const trackedActionSchema = z.strictObject({
     .check(z.meta({ description: "When the raiser was asked whether it was done" })),
 });
 
-const decisionAfterSchema = z.enum(["difference", "cafcass", "partnership"]);
 const decisionRequestedData = {
   after: decisionAfterSchema.check(
     z.meta(
@@ -189,7 +135,7 @@ const decisionRequestedData = {
       ),
     ),
   ),
-  decidedBy: recipientSchema.check(z.meta({ description: "The role that decides" })),
+  decidedBy: storedRecipientSchema.check(z.meta({ description: "The role that decides" })),
   personId: id.check(z.meta(about("Who holds that role in the directory", "od-tomas"))),
   dueBy: instant.check(z.meta({ description: "When the decision is due" })),
   citation: z
@@ -223,7 +169,7 @@ export const challengeStateSchema = z.strictObject({
     .string()
     .check(z.minLength(1), z.meta(about("The protocol (preset) it runs under", "halton"))),
   track: trackSchema.check(z.meta(about("CP (child protection) or LAC (looked-after child)", "LAC"))),
-  raiser: actorSchema.check(z.meta({ description: "Who raised it" })),
+  raiser: storedActorSchema.check(z.meta({ description: "Who raised it" })),
   form: challengeFormSchema.check(z.meta({ description: "The challenge form, as raised" })),
   raisedAt: instant.check(z.meta({ description: "When it was raised" })),
   safeguardingConcern: z
@@ -276,7 +222,7 @@ export const challengeStateSchema = z.strictObject({
           .check(z.meta(about("awaiting_approval or made", "made"))),
         requestedAt: instant.check(z.meta({ description: "When it was requested" })),
         approvalsNeeded: z
-          .array(recipientSchema)
+          .array(storedRecipientSchema)
           .check(z.meta({ description: "The roles whose approval it still needs" })),
         approvedBy: z
           .array(z.string())

@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { about } from "../about.js";
 import { raiserRoleSchema, trackSchema } from "../protocol.js";
 import { actorRoleSchema, channelSchema } from "./actor.js";
 import { caseRecordSystemSchema, referralKindSchema } from "./commands.js";
@@ -17,26 +18,41 @@ import { caseRecordSystemSchema, referralKindSchema } from "./commands.js";
 
 const id = z.string().check(z.minLength(1), z.maxLength(128));
 /** ISO-8601 instant (UTC). */
-const instant = z.iso.datetime({ offset: true });
+const instant = z.iso.datetime({ offset: true }).check(z.meta({ examples: ["2026-05-14T09:30:00.000Z"] }));
 /** A London calendar date, YYYY-MM-DD. */
-const day = z.iso.date();
+const day = z.iso.date().check(z.meta({ examples: ["2026-05-29"] }));
 
 /** Who did it, as recorded: the person's (or client's) id and the role they acted in. */
-export const storedActorSchema = z.strictObject({ id, role: actorRoleSchema });
+export const storedActorSchema = z.strictObject({
+  id: id.check(
+    z.meta(about("The person's (or client's) id: the access token's subject, never a name", "iro-priya")),
+  ),
+  role: actorRoleSchema.check(z.meta(about("The role they acted in", "IRO"))),
+});
 
 /** A directory role, with the protocol's own words for it. */
 export const storedRecipientSchema = z.strictObject({
-  role: z.string().check(z.minLength(1)),
-  title: z.string(),
+  role: z.string().check(z.minLength(1), z.meta(about("The directory role", "team_manager"))),
+  title: z.string().check(z.meta(about("The role's title in the protocol's own words", "Principal Manager"))),
 });
 
 /** The person a stage is addressed to, resolved from the tenant's staff directory when the stage opens. */
 export const assigneeSchema = z.strictObject({
   ...storedRecipientSchema.shape,
-  personId: id,
-  email: z.string().check(z.minLength(1)),
-  /** Set when this is the named cover of the role's holder, who was absent: the holder's person id. */
-  actingFor: z.optional(id),
+  personId: id.check(z.meta(about("The person in the directory who holds the role", "pm-east-lena"))),
+  email: z
+    .string()
+    .check(z.minLength(1), z.meta(about("Where they are emailed", "lena.fictive@example.org"))),
+  actingFor: z
+    .optional(id)
+    .check(
+      z.meta(
+        about(
+          "Set when this is the named cover of an absent holder: the holder's person id",
+          "tm-north-carl",
+        ),
+      ),
+    ),
 });
 export type Assignee = z.infer<typeof assigneeSchema>;
 
@@ -103,10 +119,10 @@ export const decisionAfterSchema = z.enum(["difference", "cafcass", "partnership
 export type DecisionAfter = z.infer<typeof decisionAfterSchema>;
 
 export const storedSmartActionSchema = z.strictObject({
-  id,
-  action: z.string(),
-  byWhen: day,
-  byWhom: z.string(),
+  id: id.check(z.meta(about("The action's id", "action-1"))),
+  action: z.string().check(z.meta(about("What is to be done", "Write the placement plan"))),
+  byWhen: day.check(z.meta({ description: "The London date it is to be done by" })),
+  byWhom: z.string().check(z.meta(about("Who will do it", "Kit Inventedson, social worker"))),
 });
 export type SmartAction = z.infer<typeof storedSmartActionSchema>;
 
