@@ -7,7 +7,7 @@ import { now } from "../shared/clock.js";
 import { logger, withLambdaContext } from "../shared/observability.js";
 import { BenchmarkStore } from "../store/benchmark-store.js";
 import { DynamoChallengeStore } from "../store/dynamo-challenge-store.js";
-import { parseTenantIdList } from "../store/table.js";
+import { tenantIdListVariable } from "../store/table.js";
 import { TenantStore } from "../store/tenant-store.js";
 import { publishQuarter } from "./benchmark.js";
 
@@ -20,15 +20,7 @@ import { publishQuarter } from "./benchmark.js";
 const environmentSchema = z.object({
   TABLE_NAME: z.string().check(z.minLength(1)),
   /** Comma-separated tenant ids of the deployment (the CDK context `tenantIds`). */
-  BENCHMARK_TENANT_IDS: z.pipe(
-    z.string(),
-    z.transform((value, ctx) => {
-      const ids = parseTenantIdList(value);
-      if (ids === undefined)
-        ctx.issues.push({ code: "custom", message: "comma-separated tenant ids", input: value });
-      return ids ?? [];
-    }),
-  ),
+  BENCHMARK_TENANT_IDS: tenantIdListVariable,
 });
 
 export interface PublishedSummary {

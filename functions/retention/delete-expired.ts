@@ -3,7 +3,7 @@ import { documentClient } from "../shared/clients.js";
 import { now } from "../shared/clock.js";
 import { countMetrics, logger, withLambdaContext } from "../shared/observability.js";
 import { RetentionStore } from "../store/retention-store.js";
-import { parseTenantIdList } from "../store/table.js";
+import { tenantIdListVariable } from "../store/table.js";
 import { londonDay } from "../domain/london-time.js";
 import { runRetention, type RetentionReport } from "./run-retention.js";
 
@@ -16,15 +16,7 @@ import { runRetention, type RetentionReport } from "./run-retention.js";
 const environmentSchema = z.object({
   TABLE_NAME: z.string().check(z.minLength(1)),
   /** Comma-separated tenant ids of the deployment (the CDK context `tenantIds`). */
-  RETENTION_TENANT_IDS: z.pipe(
-    z.string(),
-    z.transform((value, ctx) => {
-      const ids = parseTenantIdList(value);
-      if (ids === undefined)
-        ctx.issues.push({ code: "custom", message: "comma-separated tenant ids", input: value });
-      return ids ?? [];
-    }),
-  ),
+  RETENTION_TENANT_IDS: tenantIdListVariable,
   /** Deletions per run at most; the next run carries on. */
   RETENTION_MAX_DELETIONS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(10_000)), 500),
 });

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
+import * as z from "zod/mini";
 import { londonMonth } from "../domain/london-time.js";
 
 /**
@@ -251,7 +252,6 @@ const SEQ_DIGITS = 10;
 
 const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
-/** Whether a tenant id can be part of a key: letters, digits, `.`, `_` or `-`, 1-64, no separator. */
 /** A comma-separated list of tenant ids (the deployment's `tenantIds`, as the daily jobs get it). */
 export function parseTenantIdList(value: string): string[] | undefined {
   const ids = value
@@ -261,6 +261,18 @@ export function parseTenantIdList(value: string): string[] | undefined {
   return ids.length > 0 && ids.every(isTenantId) ? ids : undefined;
 }
 
+/** A daily job's environment variable of the deployment's tenant ids, as a list; refused when empty or malformed. */
+export const tenantIdListVariable = z.pipe(
+  z.string(),
+  z.transform((value, ctx) => {
+    const ids = parseTenantIdList(value);
+    if (ids === undefined)
+      ctx.issues.push({ code: "custom", message: "comma-separated tenant ids", input: value });
+    return ids ?? [];
+  }),
+);
+
+/** Whether a tenant id can be part of a key: letters, digits, `.`, `_` or `-`, 1-64, no separator. */
 export function isTenantId(tenantId: string): boolean {
   return TENANT_ID.test(tenantId);
 }
