@@ -7,7 +7,7 @@ import { now } from "../shared/clock.js";
 import { logger, withLambdaContext } from "../shared/observability.js";
 import { BenchmarkStore } from "../store/benchmark-store.js";
 import { DynamoChallengeStore } from "../store/dynamo-challenge-store.js";
-import { tenantIdListVariable } from "../store/table.js";
+import { tenantIdListVariable } from "../store/tenant-id-list.js";
 import { TenantStore } from "../store/tenant-store.js";
 import { publishQuarter } from "./benchmark.js";
 

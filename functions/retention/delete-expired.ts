@@ -3,7 +3,7 @@ import { documentClient } from "../shared/clients.js";
 import { now } from "../shared/clock.js";
 import { countMetrics, logger, withLambdaContext } from "../shared/observability.js";
 import { RetentionStore } from "../store/retention-store.js";
-import { tenantIdListVariable } from "../store/table.js";
+import { tenantIdListVariable } from "../store/tenant-id-list.js";
 import { londonDay } from "../domain/london-time.js";
 import { runRetention, type RetentionReport } from "./run-retention.js";
 

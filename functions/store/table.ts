@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
-import * as z from "zod/mini";
 import { londonMonth } from "../domain/london-time.js";
 
 /**
@@ -260,17 +259,6 @@ export function parseTenantIdList(value: string): string[] | undefined {
     .filter((id) => id !== "");
   return ids.length > 0 && ids.every(isTenantId) ? ids : undefined;
 }
-
-/** A daily job's environment variable of the deployment's tenant ids, as a list; refused when empty or malformed. */
-export const tenantIdListVariable = z.pipe(
-  z.string(),
-  z.transform((value, ctx) => {
-    const ids = parseTenantIdList(value);
-    if (ids === undefined)
-      ctx.issues.push({ code: "custom", message: "comma-separated tenant ids", input: value });
-    return ids ?? [];
-  }),
-);
 
 /** Whether a tenant id can be part of a key: letters, digits, `.`, `_` or `-`, 1-64, no separator. */
 export function isTenantId(tenantId: string): boolean {
