@@ -10,7 +10,6 @@ import { DynamoChallengeStore } from "../store/dynamo-challenge-store.js";
 import type { EventItem } from "../store/items.js";
 import type { ChallengeStore } from "../store/ports.js";
 import { type CaseNoteWebhook, TenantStore } from "../store/tenant-store.js";
-import { readTenantVersion } from "../store/tenant-version.js";
 import type { ReactionStep } from "../shared/stream-batch.js";
 import { caseNotesFor } from "./case-notes.js";
 import type { ChildCaseNote } from "./child-case-notes.js";
@@ -314,9 +313,10 @@ export const caseNoteStep: ReactionStep<EventItem> = (() => {
       throw new Error("Configuration error: TABLE_NAME is not set. The CDK stack sets it.");
     }
     const timeout = Number(process.env.CASE_NOTE_WEBHOOK_TIMEOUT_MS ?? DEFAULT_TIMEOUT_MS);
+    const tenants = new TenantStore(documentClient, tableName);
     step = createCaseNoteStep({
-      tenants: new TenantStore(documentClient, tableName),
-      tenantVersion: (tenantId) => readTenantVersion(documentClient, tableName, tenantId),
+      tenants,
+      tenantVersion: (tenantId) => tenants.version(tenantId),
       challenges: new DynamoChallengeStore(documentClient, tableName),
       protocols: findPreset,
       secret: secretsManagerSecret(

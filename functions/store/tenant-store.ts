@@ -325,7 +325,8 @@ export class TenantStore {
   /**
    * The tenant's configuration and directory version (0 before the first write), read strongly
    * consistent: the ETag of GET /v1/config and GET /v1/directory, read before what they return, so
-   * an ETag is never newer than the data it was sent with.
+   * an ETag is never newer than the data it was sent with. A stream consumer, with no challenge read
+   * to carry the version, reads it here to use the cached configuration and directory.
    */
   async version(tenantId: string): Promise<number> {
     const { Item } = await this.client.send(

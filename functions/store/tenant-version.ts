@@ -1,4 +1,3 @@
-import { type DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod/mini";
 import { CorruptItemError, parseItem } from "./items.js";
 import { ENTITY, TENANT_VERSION_SK, keys } from "./table.js";
@@ -62,19 +61,4 @@ export function raiseTenantVersion(tableName: string, tenantId: string, at: Date
       },
     },
   };
-}
-
-/**
- * The tenant's current version, read strongly consistent: for a reader with no challenge read to
- * carry it (a stream consumer), so it can still use the cached configuration and directory.
- */
-export async function readTenantVersion(
-  client: Pick<DynamoDBDocumentClient, "send">,
-  tableName: string,
-  tenantId: string,
-): Promise<number> {
-  const { Item } = await client.send(
-    new GetCommand({ TableName: tableName, Key: keys.tenantVersion(tenantId), ConsistentRead: true }),
-  );
-  return tenantVersionOf(Item, tenantId);
 }
