@@ -3,17 +3,16 @@ import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEven
 import { processStreamBatch } from "../shared/stream-batch.js";
 import { type CountMetrics, countMetrics, logger as powertoolsLogger } from "../shared/observability.js";
 import { eventHash } from "../store/event-hash.js";
-import { parseItem } from "../store/items.js";
 import type { StoredEvent } from "../store/ports.js";
 import { ENTITY, TABLE } from "../store/table.js";
 import {
   decodeEventRecord,
-  fromAttributeValue,
   isEventInsert,
+  parseImage,
   StreamImageError,
   UndecodableRecordError,
 } from "../store/stream-image.js";
-import { tombstoneItemSchema, type TombstoneItem } from "../store/retention-store.js";
+import { tombstoneItemSchema } from "../store/retention-store.js";
 import { EXPORT_CONTENT_TYPE, exportObject } from "./export-format.js";
 import {
   TOMBSTONE_CONTENT_TYPE,
@@ -162,17 +161,12 @@ export function isFinishedTombstone(record: DynamoDBRecord): boolean {
 
 /** The export record of a finished tombstone in a stream record's new image (fields named, never copied wholesale). */
 export function tombstoneRecordOf(record: DynamoDBRecord): TombstoneRecord {
-  const image = record.dynamodb?.NewImage;
-  if (image === undefined) throw new UnexportableRecordError("the record has no new image");
-  const where = `${image[TABLE.partitionKey]?.S ?? "?"} ${image[TABLE.sortKey]?.S ?? "?"}`;
-  let item: TombstoneItem;
-  try {
-    item = parseItem(tombstoneItemSchema, fromAttributeValue({ M: image }), where);
-  } catch (error) {
-    throw new UnexportableRecordError(`tombstone ${where} does not have the stored tombstone shape`, {
-      cause: error,
-    });
-  }
+  const { item, where } = parseImage(
+    record,
+    tombstoneItemSchema,
+    (message, options) => new UnexportableRecordError(message, options),
+    (at) => `tombstone ${at} does not have the stored tombstone shape`,
+  );
   if (item.status !== "deleted" || item.deletionCompletedAt === undefined) {
     throw new UnexportableRecordError(`tombstone ${where}: the deletion it records is not complete`);
   }

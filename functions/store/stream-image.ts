@@ -72,20 +72,35 @@ export function isEventInsert(record: DynamoDBRecord): boolean {
  * does not have the stored event shape.
  */
 export function decodeEventRecord(record: DynamoDBRecord): EventItem {
-  const image = record.dynamodb?.NewImage;
-  if (image === undefined) throw new UndecodableRecordError("the record has no new image");
-  const where = `${image[TABLE.partitionKey]?.S ?? "?"} ${image[TABLE.sortKey]?.S ?? "?"}`;
-  let item: EventItem;
-  try {
-    item = parseItem(eventItemSchema, fromAttributeValue({ M: image }), where);
-  } catch (error) {
-    // The parse error quotes the item's values: keep only the key in the message.
-    throw new UndecodableRecordError(`event item ${where} does not have the stored event shape`, {
-      cause: error,
-    });
-  }
+  const { item, where } = parseImage(
+    record,
+    eventItemSchema,
+    (message, options) => new UndecodableRecordError(message, options),
+    (at) => `event item ${at} does not have the stored event shape`,
+  );
   if (item.challengeId !== item.event.challengeId || item.type !== item.event.type) {
     throw new UndecodableRecordError(`event item ${where}: challenge id or type disagree with the event`);
   }
   return item;
+}
+
+/**
+ * The item in a stream record's new image, checked with `schema`, and its key in words. A record
+ * with no image, or whose item does not parse, fails with the caller's error: its message names the
+ * item's key only, since a parse error quotes the item's values.
+ */
+export function parseImage<S extends z.ZodMiniType>(
+  record: DynamoDBRecord,
+  schema: S,
+  fail: (message: string, options?: ErrorOptions) => Error,
+  misshapen: (where: string) => string,
+): { readonly item: z.infer<S>; readonly where: string } {
+  const image = record.dynamodb?.NewImage;
+  if (image === undefined) throw fail("the record has no new image");
+  const where = `${image[TABLE.partitionKey]?.S ?? "?"} ${image[TABLE.sortKey]?.S ?? "?"}`;
+  try {
+    return { item: parseItem(schema, fromAttributeValue({ M: image }), where), where };
+  } catch (error) {
+    throw fail(misshapen(where), { cause: error });
+  }
 }
