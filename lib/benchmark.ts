@@ -1,17 +1,7 @@
 import { Duration } from "aws-cdk-lib";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { Construct } from "constructs";
-import { DailyJobConstruct } from "./daily-job.js";
-import type { FunctionFactory } from "./functions.js";
-import type { Observability } from "./observability.js";
-import type { Store } from "./store.js";
-
-export interface BenchmarkProps {
-  readonly tenantIds: readonly string[];
-  readonly functions: FunctionFactory;
-  readonly store: Store;
-  readonly observability: Observability;
-}
+import { DailyJobConstruct, type TenantsJobProps } from "./daily-job.js";
 
 /**
  * The daily benchmark job (functions/reports/publish-benchmark.ts): at 01:30 London time it
@@ -20,7 +10,7 @@ export interface BenchmarkProps {
  * writes the one published item per quarter.
  */
 export class Benchmark extends DailyJobConstruct {
-  constructor(scope: Construct, id: string, props: BenchmarkProps) {
+  constructor(scope: Construct, id: string, props: TenantsJobProps) {
     super(scope, id, {
       functions: props.functions,
       observability: props.observability,

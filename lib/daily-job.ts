@@ -7,6 +7,7 @@ import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { type FunctionFactory, type ServiceFunction, nagRef } from "./functions.js";
 import type { Observability } from "./observability.js";
+import type { Store } from "./store.js";
 
 export interface DailyJobProps {
   readonly functions: FunctionFactory;
@@ -22,6 +23,14 @@ export interface DailyJobProps {
   readonly environment: Readonly<Record<string, string>>;
   readonly memorySize: number;
   readonly timeout: Duration;
+}
+
+/** What a daily job over the deployment's tenants (retention, the benchmark) is built from. */
+export interface TenantsJobProps {
+  readonly tenantIds: readonly string[];
+  readonly functions: FunctionFactory;
+  readonly store: Store;
+  readonly observability: Observability;
 }
 
 export interface DailyJob {

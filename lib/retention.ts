@@ -2,17 +2,7 @@ import { Duration } from "aws-cdk-lib";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { Construct } from "constructs";
 import { INDEXES } from "../functions/store/table.js";
-import { DailyJobConstruct } from "./daily-job.js";
-import type { FunctionFactory } from "./functions.js";
-import type { Observability } from "./observability.js";
-import type { Store } from "./store.js";
-
-export interface RetentionProps {
-  readonly tenantIds: readonly string[];
-  readonly functions: FunctionFactory;
-  readonly store: Store;
-  readonly observability: Observability;
-}
+import { DailyJobConstruct, type TenantsJobProps } from "./daily-job.js";
 
 /**
  * The daily retention job (functions/retention/delete-expired.ts): an EventBridge Scheduler
@@ -20,7 +10,7 @@ export interface RetentionProps {
  * date through the retention index and leaves their tombstones. One run at a time.
  */
 export class Retention extends DailyJobConstruct {
-  constructor(scope: Construct, id: string, props: RetentionProps) {
+  constructor(scope: Construct, id: string, props: TenantsJobProps) {
     super(scope, id, {
       functions: props.functions,
       observability: props.observability,
