@@ -120,11 +120,7 @@ export class ShardFeed {
         `stream feed ${this.shardId}: a lane at ${position ?? "the start"} is behind the window (after ${this.windowAfter})`,
       );
     }
-    if (
-      position === undefined ||
-      (this.windowAfter !== undefined && compareSequenceNumbers(position, this.windowAfter) === 0)
-    )
-      return this.window.slice(0, limit);
+    if (position === undefined) return this.window.slice(0, limit);
     // Binary search for the first record after `position`.
     let low = 0;
     let high = this.window.length;
