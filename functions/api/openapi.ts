@@ -4,6 +4,7 @@ import openApiDocument from "../../docs/openapi.json" with { type: "json" };
 import type { ActorRole } from "../domain/challenge/actor.js";
 import { CLAIMS } from "./http/claims.js";
 import { CORRELATION_HEADER, correlationIdOf } from "./http/correlation.js";
+import { PROBLEM_BASE, PROBLEM_CONTENT_TYPE } from "./http/problem-type.js";
 import type { AnyRouteSpec } from "./http/middleware.js";
 import { mayCall } from "./routes.js";
 
@@ -36,9 +37,9 @@ export function handler(
     return Promise.resolve({
       statusCode: 403,
       // problem.ts's shape, written out: importing it would bundle zod and the command path.
-      headers: { "content-type": "application/problem+json", [CORRELATION_HEADER]: correlationId },
+      headers: { "content-type": PROBLEM_CONTENT_TYPE, [CORRELATION_HEADER]: correlationId },
       body: JSON.stringify({
-        type: "https://challenge-resolution.example/problems/FORBIDDEN",
+        type: `${PROBLEM_BASE}FORBIDDEN`,
         title: "Forbidden",
         status: 403,
         detail: `The role ${typeof role === "string" ? role : "(none)"} may not call ${spec.routeId}.`,

@@ -6,6 +6,7 @@ import { DomainError, type DomainErrorCode } from "../../domain/challenge/errors
 import { ConcurrencyConflictError } from "../../store/ports.js";
 import { TenantNotConfiguredError } from "../../app/execute-command.js";
 import { about } from "../../domain/about.js";
+import { PROBLEM_BASE, PROBLEM_CONTENT_TYPE } from "./problem-type.js";
 
 /**
  * RFC 9457 problem details (`application/problem+json`) for every error the API returns.
@@ -70,9 +71,6 @@ export type ProblemCode = ApiErrorCode | DomainErrorCode;
 
 /** The one casing of problem codes: UPPER_SNAKE. */
 export const PROBLEM_CODE_PATTERN = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/;
-
-export const PROBLEM_BASE = "https://challenge-resolution.example/problems/";
-export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
 export interface FieldError {
   /** JSON Pointer (RFC 6901) into the request body, e.g. `/form/child/dateOfBirth`; `""` for the whole body. */

@@ -4,7 +4,6 @@ import { TenantNotConfiguredError } from "../../../functions/app/execute-command
 import { CLAIMS, principalFrom } from "../../../functions/api/http/auth.js";
 import {
   HttpProblem,
-  PROBLEM_BASE,
   PROBLEM_CODE_PATTERN,
   problems,
   domainErrorStatus,
@@ -12,6 +11,7 @@ import {
   toPointer,
   toProblem,
 } from "../../../functions/api/http/problem.js";
+import { PROBLEM_BASE } from "../../../functions/api/http/problem-type.js";
 import { mayCall, routes } from "../../../functions/api/routes.js";
 import { DomainError } from "../../../functions/domain/challenge/errors.js";
 import { ConcurrencyConflictError } from "../../../functions/store/ports.js";
