@@ -1,17 +1,13 @@
-import type { DynamoDBBatchResponse } from "aws-lambda";
-import { type EventItem, eventItemSchema, parseItem } from "../store/items.js";
-import { ENTITY, TABLE } from "../store/table.js";
-import { fromAttributeValue, streamEventSchema } from "../store/stream-image.js";
+import type { EventItem } from "../store/items.js";
 import { eventMailKey } from "./deliveries.js";
 import { TransientDeliveryError } from "./mailer.js";
 import { isSuperseded, notificationsFor } from "./notifications.js";
 import { type OutboundDependencies, recordUndeliverable, sendPlanned } from "./outbound.js";
-import { mailHandler, productionOutbound } from "./production.js";
 
 /**
- * The mail sender: a DynamoDB stream consumer (NEW_IMAGE; the mapping filters INSERTs of
- * `entity = "event"` items, and the handler checks again), a step of the event reactor (the
- * outbox: functions/reactor/reactor.ts). Every email an event needs is derived from it here
+ * The mail sender: the event reactor's notifications step (the outbox:
+ * functions/reactor/reactor.ts, which decodes each new event item once and hands it here). Every
+ * email an event needs is derived from it here
  * (notifications.ts), rendered (templates.ts), given a signed Reply-To (reply-token.ts) and sent
  * with SES v2 SendEmail (a Simple message: SES builds the MIME) through the configuration set.
  *
@@ -22,8 +18,8 @@ import { mailHandler, productionOutbound } from "./production.js";
  *   and sends nothing.
  * - A throttle or any other transient failure releases the claim and fails the stream record
  *   (`batchItemFailures`): Lambda retries from it, and after the mapping's retries the record goes
- *   to its on-failure destination, so nothing is lost silently. Records after it in the batch are
- *   not attempted (they are redelivered with it).
+ *   to its on-failure destination, so nothing is lost silently. The same challenge's later records
+ *   in the batch are held back and redelivered with it (the reactor's order).
  * - A permanent refusal (SES `MessageRejected`, an address SES calls illegal) marks the record
  *   `failed`, records the undeliverable email on the challenge and alerts the raiser: it is never
  *   retried.
@@ -40,50 +36,6 @@ import { mailHandler, productionOutbound } from "./production.js";
  * (mail-context.ts), the raiser's undeliverable alert (outbound.ts) and the wiring (production.ts).
  */
 
-export interface BatchSummary {
-  sent: number;
-  already: number;
-  rejected: number;
-  /** Emails asking someone to act on a stage that has closed since: not sent. */
-  superseded: number;
-  /** Records that are not new events. */
-  skipped: number;
-}
-
-/**
- * Sends the emails of every new event item in a stream batch, in order. Stops at the first record
- * that fails and reports it (and the records after it are redelivered with it).
- */
-export async function sendBatch(
-  deps: OutboundDependencies,
-  event: unknown,
-): Promise<DynamoDBBatchResponse & { summary: BatchSummary }> {
-  const { Records } = streamEventSchema.parse(event);
-  const summary: BatchSummary = { sent: 0, already: 0, rejected: 0, superseded: 0, skipped: 0 };
-  for (const record of Records) {
-    const image = record.dynamodb.NewImage;
-    if (record.eventName !== "INSERT" || image?.[TABLE.entityAttribute]?.S !== ENTITY.event) {
-      summary.skipped++;
-      continue;
-    }
-    const where = `${image[TABLE.partitionKey]?.S ?? "?"} ${image[TABLE.sortKey]?.S ?? "?"}`;
-    const ids: Record<string, unknown> = { sequenceNumber: record.dynamodb.SequenceNumber };
-    try {
-      const item = parseItem(eventItemSchema, fromAttributeValue({ M: image }), where);
-      Object.assign(ids, {
-        tenantId: item.tenantId,
-        challengeId: item.event.challengeId,
-        seq: item.event.seq,
-      });
-      await sendEventEmails(deps, item, summary);
-    } catch (error) {
-      reportNotDone(deps, ids, error);
-      return { batchItemFailures: [{ itemIdentifier: record.dynamodb.SequenceNumber }], summary };
-    }
-  }
-  return { batchItemFailures: [], summary };
-}
-
 /** Counts and logs a record whose emails were not all sent (it will be retried). */
 export function reportNotDone(
   deps: OutboundDependencies,
@@ -99,14 +51,10 @@ export function reportNotDone(
 }
 
 /**
- * Sends the emails one new event item calls for (the event reactor hands it the item it decoded),
- * counting them in `summary`. Throws when a send could not be done, so the record is retried.
+ * Sends the emails one new event item calls for (the event reactor hands it the item it decoded).
+ * Throws when a send could not be done, so the record is retried.
  */
-export async function sendEventEmails(
-  deps: OutboundDependencies,
-  item: EventItem,
-  summary: BatchSummary,
-): Promise<void> {
+export async function sendEventEmails(deps: OutboundDependencies, item: EventItem): Promise<void> {
   const { tenantId, event: domainEvent } = item;
   const ids = { tenantId, challengeId: domainEvent.challengeId, seq: domainEvent.seq };
   const context = await deps.contexts.load(tenantId, domainEvent.challengeId);
@@ -126,7 +74,6 @@ export async function sendEventEmails(
   }
   for (const planned of plan.emails) {
     if (isSuperseded(planned, context.current)) {
-      summary.superseded++;
       deps.observer.count("NotificationSuperseded");
       deps.observer.info("not sent: the stage it asks about has closed", {
         ...ids,
@@ -146,15 +93,10 @@ export async function sendEventEmails(
       domainEvent.seq,
     );
     if (outcome.status === "sent") {
-      summary.sent++;
       deps.observer.count("NotificationSent");
-    } else if (outcome.status === "already" && outcome.previously === "sent") {
-      summary.already++;
-    } else {
+    } else if (!(outcome.status === "already" && outcome.previously === "sent")) {
       // Refused now, or refused on an earlier delivery whose record or alert may not have
       // been written: recording is idempotent and the alert has its own delivery record.
-      if (outcome.status === "rejected") summary.rejected++;
-      else summary.already++;
       await recordUndeliverable(deps, {
         tenantId,
         challengeId: domainEvent.challengeId,
@@ -169,15 +111,3 @@ export async function sendEventEmails(
     }
   }
 }
-
-/** The stream handler over the given dependencies (built per invocation: the loader's caches are per batch). */
-export function createHandler(deps: () => OutboundDependencies) {
-  return mailHandler(async (event: unknown): Promise<DynamoDBBatchResponse> => {
-    const d = deps();
-    const { batchItemFailures, summary } = await sendBatch(d, event);
-    d.observer.info("notification batch processed", { ...summary, failed: batchItemFailures.length });
-    return { batchItemFailures };
-  });
-}
-
-export const handler = createHandler(productionOutbound);

@@ -1,6 +1,6 @@
 import type { DynamoDBRecord } from "aws-lambda";
 import { productionGoodPractice, sendGoodPracticeBatch } from "../mail/send-good-practice.js";
-import { type BatchSummary, reportNotDone, sendEventEmails } from "../mail/send-notification.js";
+import { reportNotDone, sendEventEmails } from "../mail/send-notification.js";
 import { productionOutbound } from "../mail/production.js";
 import type { OutboundDependencies } from "../mail/outbound.js";
 import type { GoodPracticeDependencies } from "../mail/send-good-practice.js";
@@ -21,10 +21,9 @@ export function createNotificationStep(deps: () => OutboundDependencies): Reacti
     name: "notifications",
     begin: () => {
       const d = deps();
-      const summary: BatchSummary = { sent: 0, already: 0, rejected: 0, superseded: 0, skipped: 0 };
       return async (item) => {
         try {
-          await sendEventEmails(d, item, summary);
+          await sendEventEmails(d, item);
         } catch (error) {
           reportNotDone(
             d,

@@ -27,7 +27,10 @@ import { decodeTagValue, encodeTagValue } from "../../../../functions/mail/mail-
 import { Mailer, permanentRejectionCode } from "../../../../functions/mail/mailer.js";
 import type { OutboundDependencies } from "../../../../functions/mail/outbound.js";
 import { SecretsManagerReplyKeys, parseReplyKeySecret } from "../../../../functions/mail/reply-keys.js";
-import { createHandler } from "../../../../functions/mail/send-notification.js";
+import { createNotificationStep } from "../../../../functions/reactor/mail-steps.js";
+import { createHandler as reactorHandler, route } from "../../../../functions/reactor/reactor.js";
+import { decodeEventRecord } from "../../../../functions/store/stream-image.js";
+import { ENTITY } from "../../../../functions/store/table.js";
 import { DynamoChallengeStore } from "../../../../functions/store/dynamo-challenge-store.js";
 import { TenantStore } from "../../../../functions/store/tenant-store.js";
 import { createTestTable, dynamoDbEndpoint, localDocumentClient } from "../../../support/dynamodb-local.js";
@@ -121,6 +124,9 @@ function deps(): OutboundDependencies {
   };
 }
 
+/** The event reactor with the notifications step alone: the path every committed event's emails take. */
+const createHandler = (d: () => OutboundDependencies) =>
+  reactorHandler([route(ENTITY.event, decodeEventRecord, [createNotificationStep(d)])]);
 const handler = createHandler(deps);
 const batch = (...items: DynamoDBRecord[]): DynamoDBStreamEvent => ({ Records: items });
 const record = (seq: number): DynamoDBRecord => {
@@ -258,7 +264,11 @@ describe("failures", () => {
       .callsFake(() => ({ MessageId: `ses-${String(++sesIds)}` }));
 
     const first = await handler(batch(...events));
-    expect(first.batchItemFailures).toEqual([{ itemIdentifier: events[0]?.dynamodb?.SequenceNumber }]);
+    // The failed record, and the same challenge's later record held back behind it (the reactor's order).
+    expect(first.batchItemFailures).toEqual([
+      { itemIdentifier: events[0]?.dynamodb?.SequenceNumber },
+      { itemIdentifier: events[1]?.dynamodb?.SequenceNumber },
+    ]);
     expect(sends()).toHaveLength(1);
     expect(observer.counted("NotificationRetry")).toBe(1);
     // The claim was given back: nothing is marked sent.
