@@ -1066,9 +1066,14 @@ export async function awaitWait(
   }
   const endedAt = Date.parse(input.timedOut?.waitUntil ?? "");
   const late = deps.clock().getTime() - endedAt > CHAINED_WAIT_SLACK_MS;
-  const superseded = input.timedOut !== undefined && (await supersededBy(deps, input)) !== undefined;
+  // After the timer's action, one read answers both checks of a chained wait.
+  const afterTimer = input.timedOut === undefined ? undefined : await readForTask(deps, ref);
+  const superseded =
+    afterTimer !== undefined && (await supersededBy(deps, input, afterTimer.read)) !== undefined;
   const unforeseen =
-    input.timedOut !== undefined && view.status === "open" && !(await waitsAsForeseen(deps, input, view));
+    afterTimer !== undefined &&
+    view.status === "open" &&
+    !(await waitsAsForeseen(deps, ref.tenantId, afterTimer, view));
   if (
     (view.status === "monitoring") !== (input.wait === MONITORING_WAIT) ||
     late ||
@@ -1096,11 +1101,12 @@ export async function awaitWait(
  */
 async function waitsAsForeseen(
   deps: WorkflowTaskDependencies,
-  ref: ChallengeRef,
+  tenantId: string,
+  { read, state }: TaskRead,
   foreseen: { readonly stageId: string; readonly waitUntil?: string },
 ): Promise<boolean> {
-  const state = await loadChallenge(deps, ref.tenantId, ref.challengeId);
-  const fresh = viewOf(deps, state, await tenantContext(deps, ref.tenantId), deps.clock(), 0);
+  const context = await tenantContext(deps, tenantId, read.tenantVersion);
+  const fresh = viewOf(deps, state, context, deps.clock(), 0);
   return (
     fresh.status === "open" &&
     fresh.stageId === foreseen.stageId &&
