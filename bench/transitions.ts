@@ -45,7 +45,7 @@ import type { BenchFigure } from "./figures.js";
 
 /** Transitions (states entered) while each stage was the one waited on, and outside any stage. */
 export interface TransitionCount {
-  /** Stage id to states entered while its view was the workflow's current one, in ladder order. */
+  /** Stage id to the states entered while it was the stage waited on, in ladder order. */
   readonly perStage: ReadonlyMap<string, number>;
   /** Before the first view (the first OpenStage). */
   readonly start: number;
@@ -54,25 +54,49 @@ export interface TransitionCount {
   readonly total: number;
 }
 
+interface StageViewJson {
+  readonly status?: string;
+  readonly stageId?: string;
+  readonly then?: StageViewJson;
+}
+
 interface StateInput {
-  readonly stage?: { readonly current?: { readonly status?: string; readonly stageId?: string } };
+  readonly stage?: { readonly current?: StageViewJson };
 }
 
 /**
- * Counts the states an execution entered and gives each to the stage whose view was the state's
- * input (`$.stage.current`): a stage "costs" every transition from its view's first use to the one
- * that moved the challenge on. Step Functions bills one state transition per state entered (and per
- * retry: a clean run has none), so the total is what the execution is billed for.
+ * The view a wait state waits on: AwaitResponse and AwaitMonitoring `$.stage.current`, the chained
+ * waits (statemachines/challenge.asl.json) one `then` further each: TimerThenAwait `then`,
+ * TimerThenAwait2 `then.then`, ...; undefined for a state that is not a wait.
+ */
+function viewWaitedOn(stateName: string, input: StateInput): StageViewJson | undefined {
+  const chained = /^TimerThenAwait(\d*)$/.exec(stateName);
+  const depth = chained === null ? 0 : Number(chained[1] || "1");
+  if (chained === null && stateName !== "AwaitResponse" && stateName !== "AwaitMonitoring") return undefined;
+  let view = input.stage?.current;
+  for (let i = 0; i < depth; i++) view = view?.then;
+  return view ?? {};
+}
+
+/**
+ * Counts the states an execution entered and gives each to a stage: a wait state to the stage it
+ * waits on; any other state to the stage of the last wait entered before it (the loop goes on from
+ * that wait), or before any wait to the view it was given (`$.stage.current`); a view that is not
+ * an open stage counts as the finish. Step Functions bills one state transition per state entered
+ * (and per retry: a clean run has none), so the total is what the execution is billed for.
  */
 export function transitionsByStage(events: readonly HistoryEvent[]): TransitionCount {
   const perStage = new Map<string, number>();
   let start = 0;
   let finish = 0;
+  let lastWait: StageViewJson | undefined;
   for (const event of events) {
     const entered = event.stateEnteredEventDetails;
     if (entered === undefined) continue;
     const input = JSON.parse(entered.input ?? "{}") as StateInput;
-    const view = input.stage?.current;
+    const waited = viewWaitedOn(entered.name ?? "", input);
+    if (waited !== undefined) lastWait = waited;
+    const view = waited ?? lastWait ?? input.stage?.current;
     if (view === undefined) start += 1;
     else if (view.status === "open" && view.stageId !== undefined) {
       perStage.set(view.stageId, (perStage.get(view.stageId) ?? 0) + 1);

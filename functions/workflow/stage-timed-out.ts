@@ -1,11 +1,16 @@
 import * as z from "zod/mini";
-import { type WaitableView, type WorkflowTaskDependencies, stageTimedOutThenOpen } from "./tasks.js";
+import {
+  FORESEEN_WAITS,
+  type WaitableView,
+  type WorkflowTaskDependencies,
+  stageTimedOutThenOpen,
+} from "./tasks.js";
 import { logger } from "../shared/observability.js";
 import { workflowDependencies, workflowHandler } from "./dependencies.js";
 
 /**
- * StageTimedOut task, the Catch of `States.Timeout` on TimerThenAwait. Input: `{ tenantId,
- * challengeId, stage, executionName? }` (`stage` is the wait that timed out: a view's `then`).
+ * StageTimedOut task, the Catch of `States.Timeout` on the last TimerThenAwait of the chain. Input: `{ tenantId,
+ * challengeId, stage, executionName? }` (`stage` is the wait that timed out: the view's last foreseen wait, `then` 4 deep).
  * Sends the stage's reminder (SendReminder) when one is due now, else runs AutoEscalate, both
  * through the application service; a deadline not yet passed or a stage already left is a
  * successful no-op. Then reads the challenge as OpenStage does and returns its view
@@ -23,12 +28,22 @@ export const stageTimedOutInputSchema = z.object({
 
 const waitSeconds = z.number().check(z.int(), z.gte(1));
 
-/** What AwaitResponse and TimerThenAwait read from the view: their TimeoutSecondsPath fields. */
-export const waitableViewSchema = z.looseObject({
-  status: z.enum(["open", "monitoring", "finished"]),
-  timeoutSeconds: waitSeconds,
-  then: z.looseObject({ timeoutSeconds: waitSeconds }),
-});
+/** A wait's timeout and the {@link FORESEEN_WAITS} waits worked out after it, each with its own. */
+function foreseenWaits(): z.ZodMiniType {
+  let chain: z.ZodMiniType = z.looseObject({ timeoutSeconds: waitSeconds });
+  for (let depth = 0; depth < FORESEEN_WAITS; depth++)
+    chain = z.looseObject({ timeoutSeconds: waitSeconds, then: chain });
+  return chain;
+}
+
+/**
+ * What AwaitResponse and each TimerThenAwait read from the view: their TimeoutSecondsPath fields,
+ * `timeoutSeconds`, `then.timeoutSeconds`, ... {@link FORESEEN_WAITS} deep.
+ */
+export const waitableViewSchema = z.intersection(
+  z.looseObject({ status: z.enum(["open", "monitoring", "finished"]) }),
+  foreseenWaits(),
+);
 
 export function createHandler(deps: () => WorkflowTaskDependencies) {
   return workflowHandler(async (event): Promise<WaitableView> => {

@@ -299,7 +299,11 @@ export interface OpenStageView {
   readonly onTimeout: OnTimeout;
   /** The challenge version read: AwaitResponse tells a stale view from a fresh one. */
   readonly version: number;
-  /** The wait after this one, if the timer acts when this one ends and nobody acts first (see {@link NextWait}). */
+  /**
+   * The wait after this one, if the timer acts when this one ends and nobody acts first (see
+   * {@link NextWait}), and so on: {@link FORESEEN_WAITS} deep in a view OpenStage or StageTimedOut
+   * returns, none in the last one worked out.
+   */
   readonly then?: NextWait;
 }
 
@@ -337,10 +341,35 @@ export type StageView = OpenStageView | MonitoringView | FinishedView;
  * `timeoutSeconds` counts from the end of the wait before. Finished: nothing left to wait for, the
  * task ends its wait at once ({@link SETTLE_SECONDS} only bounds a lost completion).
  */
-export type NextWait = Omit<OpenStageView, "then"> | (FinishedView & { readonly timeoutSeconds: number });
+export type NextWait = OpenStageView | SettlingWait;
+
+/**
+ * A view nothing is waited on in a chain of waits (finished; or monitoring, which a stage wait does
+ * not wait on): the task ends its wait at once, and {@link SETTLE_SECONDS} only bounds a lost
+ * completion. `then` repeats it to the chain's depth, so every path the ASL reads exists.
+ */
+export type SettlingWait<V extends FinishedView | MonitoringView = FinishedView> = V & {
+  readonly timeoutSeconds: number;
+  readonly then?: SettlingWait<V>;
+};
 
 /** The timeout of a wait that is ended at once by its own task: only a lost completion lets it run. */
 export const SETTLE_SECONDS = 60;
+
+/**
+ * How many waits after the current one a view works out in advance (`then`, `then.then`, ...): the
+ * ASL's TimerThenAwait, TimerThenAwait2, ... each wait on one of them, so a stage's reminder and
+ * deadline and the next stage's cost one state transition each, and only every fifth timer
+ * instant needs StageTimedOut's fresh read (a four-level ladder: 14 transitions, 17 with one).
+ * Changing it means changing statemachines/challenge.asl.json, whose states name each depth.
+ */
+export const FORESEEN_WAITS = 4;
+
+/** A view padded with settling waits `depth` deep (see {@link SettlingWait}). */
+function settling<V extends FinishedView | MonitoringView>(view: V, depth: number): SettlingWait<V> {
+  const wait = { ...view, timeoutSeconds: SETTLE_SECONDS };
+  return depth <= 0 ? wait : { ...wait, then: settling(view, depth - 1) };
+}
 
 /** The tenant's calendar and directory at `version` (the one read with the challenge; unset: read afresh). */
 function tenantContext(
@@ -470,7 +499,8 @@ function viewOf(
   state: ChallengeState,
   context: TenantContext,
   now: Date,
-  withNext = true,
+  /** How many waits after this one to work out (`then`, `then.then`, ...). */
+  foresee = FORESEEN_WAITS,
 ): StageView {
   const version = state.version;
   switch (state.status) {
@@ -519,9 +549,9 @@ function viewOf(
         onTimeout,
         version,
       };
-      if (!withNext) return view;
+      if (foresee <= 0) return view;
       const ends = new Date(Math.max(waitUntil.getTime(), now.getTime()));
-      return { ...view, then: nextWait(deps, state, stage.stageId, context, ends) };
+      return { ...view, then: nextWait(deps, state, stage.stageId, context, ends, foresee - 1) };
     }
     case "monitoring": {
       // The first open action's due time; none open (every action recorded): look again later,
@@ -576,18 +606,19 @@ function afterTimer(
   return state;
 }
 
-/** The {@link NextWait} after an open stage's wait that ends at `at`. */
+/** The {@link NextWait} after an open stage's wait that ends at `at`, with `foresee` more after it. */
 function nextWait(
   deps: WorkflowTaskDependencies,
   state: ChallengeState,
   stageId: string,
   context: TenantContext,
   at: Date,
+  foresee: number,
 ): NextWait {
-  const view = viewOf(deps, afterTimer(deps, state, stageId, context, at), context, at, false);
+  const view = viewOf(deps, afterTimer(deps, state, stageId, context, at), context, at, foresee);
   if (view.status === "open") return view;
   // The timer never starts monitoring; a finished challenge needs no wait.
-  if (view.status === "finished") return { ...view, timeoutSeconds: SETTLE_SECONDS };
+  if (view.status === "finished") return settling(view, foresee);
   throw new InconsistentChallengeError(`the timer would leave challenge ${state.challengeId} monitoring`);
 }
 
@@ -1035,9 +1066,14 @@ export async function awaitWait(
   }
   const endedAt = Date.parse(input.timedOut?.waitUntil ?? "");
   const late = deps.clock().getTime() - endedAt > CHAINED_WAIT_SLACK_MS;
-  const superseded = input.timedOut !== undefined && (await supersededBy(deps, input)) !== undefined;
+  // After the timer's action, one read answers both checks of a chained wait.
+  const afterTimer = input.timedOut === undefined ? undefined : await readForTask(deps, ref);
+  const superseded =
+    afterTimer !== undefined && (await supersededBy(deps, input, afterTimer.read)) !== undefined;
   const unforeseen =
-    input.timedOut !== undefined && view.status === "open" && !(await waitsAsForeseen(deps, input, view));
+    afterTimer !== undefined &&
+    view.status === "open" &&
+    !(await waitsAsForeseen(deps, ref.tenantId, afterTimer, view));
   if (
     (view.status === "monitoring") !== (input.wait === MONITORING_WAIT) ||
     late ||
@@ -1065,11 +1101,12 @@ export async function awaitWait(
  */
 async function waitsAsForeseen(
   deps: WorkflowTaskDependencies,
-  ref: ChallengeRef,
+  tenantId: string,
+  { read, state }: TaskRead,
   foreseen: { readonly stageId: string; readonly waitUntil?: string },
 ): Promise<boolean> {
-  const state = await loadChallenge(deps, ref.tenantId, ref.challengeId);
-  const fresh = viewOf(deps, state, await tenantContext(deps, ref.tenantId), deps.clock(), false);
+  const context = await tenantContext(deps, tenantId, read.tenantVersion);
+  const fresh = viewOf(deps, state, context, deps.clock(), 0);
   return (
     fresh.status === "open" &&
     fresh.stageId === foreseen.stageId &&
@@ -1077,10 +1114,13 @@ async function waitsAsForeseen(
   );
 }
 
-/** Every view the StageTimedOut task returns has what AwaitResponse's and TimerThenAwait's TimeoutSecondsPath read. */
+/**
+ * Every view the StageTimedOut task returns has what the TimeoutSecondsPath of AwaitResponse and
+ * of each TimerThenAwait reads: `timeoutSeconds`, `then.timeoutSeconds`, ... {@link FORESEEN_WAITS} deep.
+ */
 export type WaitableView = StageView & {
   readonly timeoutSeconds: number;
-  readonly then: NextWait | MonitoringView;
+  readonly then: NextWait | SettlingWait<MonitoringView>;
   readonly timer: StageTimedOutResult;
 };
 
@@ -1106,13 +1146,8 @@ export async function stageTimedOutThenOpen(
         throw new InconsistentChallengeError("an open stage's view without its next wait");
       return { ...view, then: view.then, timer };
     case "monitoring":
-      return { ...view, then: { ...view, timeoutSeconds: SETTLE_SECONDS }, timer };
+      return { ...view, then: settling(view, FORESEEN_WAITS - 1), timer };
     case "finished":
-      return {
-        ...view,
-        timeoutSeconds: SETTLE_SECONDS,
-        then: { ...view, timeoutSeconds: SETTLE_SECONDS },
-        timer,
-      };
+      return { ...view, timeoutSeconds: SETTLE_SECONDS, then: settling(view, FORESEEN_WAITS - 1), timer };
   }
 }

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import validateAsl from "asl-validator";
 import { describe, expect, it } from "vitest";
+import { FORESEEN_WAITS } from "../../functions/workflow/tasks.js";
 
 interface Retrier {
   readonly ErrorEquals: readonly string[];
@@ -62,6 +63,10 @@ const LAMBDA_SERVICE_ERRORS = [
   "Lambda.TooManyRequestsException",
 ];
 const FAILURE_PATH = new Set(["RecordWorkflowFailure", "WorkflowFailed"]);
+/** The chained waits, one for each wait a view foresees (functions/workflow/tasks.ts FORESEEN_WAITS). */
+const TIMER_THEN_AWAIT = Array.from({ length: FORESEEN_WAITS }, (_, i) =>
+  i === 0 ? "TimerThenAwait" : `TimerThenAwait${i + 1}`,
+);
 
 describe("statemachines/challenge.asl.json", () => {
   it("passes asl-validator (schema, JSONPath syntax, ARNs, transitions, terminal states)", () => {
@@ -80,7 +85,7 @@ describe("statemachines/challenge.asl.json", () => {
         "OpenStage",
         "RecordWorkflowFailure",
         "StageTimedOut",
-        "TimerThenAwait",
+        ...TIMER_THEN_AWAIT,
       ].sort(),
     );
     // No Wait state: every wait is a task token a person's action can end.
@@ -111,7 +116,7 @@ describe("statemachines/challenge.asl.json", () => {
     const lambdaTasks = tasks.filter(([, task]) =>
       task.Resource?.startsWith("arn:aws:states:::lambda:invoke"),
     );
-    expect(lambdaTasks).toHaveLength(6);
+    expect(lambdaTasks).toHaveLength(5 + FORESEEN_WAITS);
     for (const [, task] of lambdaTasks) {
       expect(task.Retry?.[0]?.ErrorEquals).toEqual(LAMBDA_SERVICE_ERRORS);
     }
@@ -126,7 +131,7 @@ describe("statemachines/challenge.asl.json", () => {
       "OpenStage",
       "CheckActions",
       "StageTimedOut",
-      "TimerThenAwait",
+      ...TIMER_THEN_AWAIT,
       "RecordWorkflowFailure",
     ]) {
       expect(retriesTaskFailed(name)).toBe(true);
@@ -149,27 +154,34 @@ describe("statemachines/challenge.asl.json", () => {
     expect(task.Next).toBe("RouteOutcome");
   });
 
-  it("a timed-out wait goes straight on to the next wait: TimerThenAwait, then StageTimedOut, then AwaitResponse", () => {
-    const chained = state("TimerThenAwait");
-    expect(chained.Resource).toBe("arn:aws:states:::lambda:invoke.waitForTaskToken");
-    // The same Lambda as AwaitResponse, told which wait ended: it applies the timer's action first,
-    // then waits for the view's precomputed next wait.
-    expect(chained.Parameters?.FunctionName).toBe(state("AwaitResponse").Parameters?.FunctionName);
-    expect(chained.Parameters?.Payload).toMatchObject({
-      "taskToken.$": "$$.Task.Token",
-      "executionName.$": "$$.Execution.Name",
-      wait: "stage",
-      "stage.$": "$.stage.current.then",
-      "timedOut.$": "$.stage.current",
+  it("a timed-out wait goes straight on along the view's chain: TimerThenAwait, ...2, ...3, ...4, then StageTimedOut, then AwaitResponse", () => {
+    // Each waits on the next wait the view foresaw and acts on the one that ended (`then` k deep).
+    const view = (depth: number) => `$.stage.current${".then".repeat(depth)}`;
+    TIMER_THEN_AWAIT.forEach((name, i) => {
+      const chained = state(name);
+      expect(chained.Resource, name).toBe("arn:aws:states:::lambda:invoke.waitForTaskToken");
+      // The same Lambda as AwaitResponse, told which wait ended: it applies the timer's action first,
+      // then waits for the view's precomputed next wait.
+      expect(chained.Parameters?.FunctionName, name).toBe(state("AwaitResponse").Parameters?.FunctionName);
+      expect(chained.Parameters?.Payload, name).toMatchObject({
+        "taskToken.$": "$$.Task.Token",
+        "executionName.$": "$$.Execution.Name",
+        wait: "stage",
+        "stage.$": view(i + 1),
+        "timedOut.$": view(i),
+      });
+      expect(chained.TimeoutSecondsPath, name).toBe(`${view(i + 1)}.timeoutSeconds`);
+      expect(chained.Catch?.[0], name).toMatchObject({
+        ErrorEquals: ["States.Timeout"],
+        Next: TIMER_THEN_AWAIT[i + 1] ?? "StageTimedOut",
+      });
+      expect(chained.Next, name).toBe("RouteOutcome");
     });
-    expect(chained.TimeoutSecondsPath).toBe("$.stage.current.then.timeoutSeconds");
-    expect(chained.Catch?.[0]).toMatchObject({ ErrorEquals: ["States.Timeout"], Next: "StageTimedOut" });
-    expect(chained.Next).toBe("RouteOutcome");
-    // StageTimedOut acts on the wait that ended (the view's `then`) and returns the fresh view,
+    // StageTimedOut acts on the wait that ended (the last one foreseen) and returns the fresh view,
     // which AwaitResponse waits on with no Choice between (its Lambda checks the view's shape).
     const timedOut = state("StageTimedOut");
     expect(timedOut.Parameters?.Payload).toMatchObject({
-      "stage.$": "$.stage.current.then",
+      "stage.$": view(FORESEEN_WAITS),
       "executionName.$": "$$.Execution.Name",
     });
     expect(timedOut.ResultPath).toBe("$.stage");
@@ -196,18 +208,19 @@ describe("statemachines/challenge.asl.json", () => {
   });
 
   it("tells every task that reads the challenge which run is asking (a superseded run ends itself)", () => {
-    for (const name of ["OpenStage", "CheckActions", "StageTimedOut", "TimerThenAwait", "AwaitResponse"]) {
+    for (const name of ["OpenStage", "CheckActions", "StageTimedOut", ...TIMER_THEN_AWAIT, "AwaitResponse"]) {
       expect(state(name).Parameters?.Payload).toMatchObject({ "executionName.$": "$$.Execution.Name" });
     }
   });
 
   it("checks a stage's timeout and a plan's due date before using them (States.Runtime cannot be caught)", () => {
-    // The open stage's view also carries its next wait, which TimerThenAwait times.
+    // The open stage's view also carries the waits after it, which TimerThenAwait, ...2, ... time.
     const routeStage = JSON.stringify(state("RouteStage").Choices);
-    expect(routeStage).toContain('"Variable":"$.stage.current.then.timeoutSeconds","IsNumeric":true');
-    expect(routeStage).toContain(
-      '"Variable":"$.stage.current.then.timeoutSeconds","NumericGreaterThanEquals":1',
-    );
+    for (let depth = 1; depth <= FORESEEN_WAITS; depth++) {
+      const timeout = `$.stage.current${".then".repeat(depth)}.timeoutSeconds`;
+      expect(routeStage).toContain(`"Variable":"${timeout}","IsNumeric":true`);
+      expect(routeStage).toContain(`"Variable":"${timeout}","NumericGreaterThanEquals":1`);
+    }
     for (const name of ["RouteStage", "RouteCheck"]) {
       const choices = JSON.stringify(state(name).Choices);
       expect(choices, name).toContain('"Variable":"$.stage.current.timeoutSeconds","IsNumeric":true');

@@ -16,6 +16,7 @@ import { SfnWorkflowSignal } from "../../functions/workflow/sfn-signal.js";
 import {
   type WorkflowTaskDependencies,
   awaitResponse,
+  awaitWait,
   checkActions,
   executionName,
   openStage,
@@ -244,6 +245,29 @@ export async function measureCalls(setup: CallsSetup, meter?: CapacityMeter): Pr
   setup.setClock(new Date(Date.parse(deadlineWait.waitUntil) + 1_000));
   await count("StageTimedOut (the deadline's rule)", () =>
     stageTimedOut(tasks, { ...ref, stage: deadlineWait }),
+  );
+
+  // A chained wait (TimerThenAwait) on a fourth challenge: the timer's action at the reminder time
+  // (StageTimedOut's read and transaction), one read for its checks, then AwaitResponse's two calls.
+  const fourth = await raise();
+  const chainedRef = {
+    tenantId: TENANT,
+    challengeId: fourth.challengeId,
+    executionName: executionName(TENANT, fourth.challengeId),
+  };
+  const foreseen = await openStage(tasks, chainedRef);
+  const next = foreseen.status === "open" ? foreseen.then : undefined;
+  if (foreseen.status !== "open" || next === undefined)
+    throw new Error(`expected an open stage with its next wait, got ${foreseen.status}`);
+  setup.setClock(new Date(Date.parse(foreseen.waitUntil) + 1_000));
+  await count("TimerThenAwait (the reminder, then the deadline's wait)", () =>
+    awaitWait(tasks, {
+      ...chainedRef,
+      taskToken: "token-chained-1",
+      wait: "stage",
+      stage: next,
+      timedOut: foreseen,
+    }),
   );
 
   const byWhen = new Date(setup.tasks.clock().getTime() + 3 * 86_400_000).toISOString().slice(0, 10);

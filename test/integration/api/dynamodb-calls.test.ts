@@ -86,6 +86,15 @@ describe("DynamoDB calls per workflow task", () => {
     expect(callsOf("AwaitResponse")).toEqual(["PutItem", "GetItem"]);
   });
 
+  it("TimerThenAwait: the timer's read and transaction, one read for its checks, then AwaitResponse's two calls", () => {
+    expect(callsOf("TimerThenAwait (the reminder, then the deadline's wait)")).toEqual([
+      ...ONE_READ_ONE_WRITE,
+      "BatchGetItem",
+      "PutItem",
+      "GetItem",
+    ]);
+  });
+
   it.each([
     "StageTimedOut (the reminder)",
     "StageTimedOut (the deadline's rule)",

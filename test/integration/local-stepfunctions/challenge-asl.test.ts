@@ -1,12 +1,14 @@
 /**
  * The real `statemachines/challenge.asl.json` on the local engine, with fake task handlers that
- * keep a tiny in-memory challenge (two stages, one working week each). Like the real tasks, the
- * fakes' views carry the wait after theirs (`then`), which TimerThenAwait times.
+ * keep a tiny in-memory challenge (three stages, one working week each). Like the real tasks, the
+ * fakes' views carry the waits after theirs (`then`, `then.then`, ... FORESEEN_WAITS deep), which
+ * TimerThenAwait, TimerThenAwait2, ... time.
  */
 import { readFileSync } from "node:fs";
 import { SendTaskSuccessCommand, StartExecutionCommand, TaskTimedOut } from "@aws-sdk/client-sfn";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { advanceBy, now } from "../../../functions/shared/clock.js";
+import { FORESEEN_WAITS } from "../../../functions/workflow/tasks.js";
 import type { TaskHandler } from "../../../local/stepfunctions/engine.js";
 import {
   DAY_MS,
@@ -36,7 +38,8 @@ const substitutions = {
 const WEEK_SECONDS = 7 * 86400;
 /** The reminder's wait: five days into the week. */
 const REMIND_SECONDS = 5 * 86400;
-const STAGES = ["team-manager", "service-manager"];
+const STAGES = ["team-manager", "service-manager", "head-of-service"];
+const LAST_STAGE = STAGES.length - 1;
 
 interface AwaitPayload {
   readonly taskToken: string;
@@ -111,16 +114,25 @@ describe("statemachines/challenge.asl.json on the local engine", () => {
         onTimeout: remind ? "remind" : "escalate",
       };
     };
-    /** The view OpenStage and StageTimedOut return, with the wait after it if the timer acts first. */
-    const view = () => {
-      if (fake.finished) return { status: "finished", timeoutSeconds: 60, then: { timeoutSeconds: 60 } };
-      if (fake.monitoring !== undefined) return fake.monitoring;
-      const current = stageWait(fake.stage, fake.reminded?.has(fake.stage) ?? true);
+    /**
+     * A wait and, `depth` deep, the waits after it if the timer acts at each one's end: after the
+     * reminder the rest of the week at the same stage, after the deadline the next stage.
+     */
+    const chain = (stage: number, reminded: boolean, depth: number, afterReminder = false): object => {
+      const wait = stageWait(stage, reminded);
+      const current = afterReminder ? { ...wait, timeoutSeconds: WEEK_SECONDS - REMIND_SECONDS } : wait;
+      if (depth === 0) return current;
       const then =
         current.onTimeout === "remind"
-          ? { ...stageWait(fake.stage, true), timeoutSeconds: WEEK_SECONDS - REMIND_SECONDS }
-          : stageWait(fake.stage + 1, false);
+          ? chain(stage, true, depth - 1, true)
+          : chain(stage + 1, false, depth - 1);
       return { ...current, then };
+    };
+    /** The view OpenStage and StageTimedOut return, with the waits after it if the timer acts first. */
+    const view = () => {
+      if (fake.finished) return chain(STAGES.length, true, FORESEEN_WAITS);
+      if (fake.monitoring !== undefined) return fake.monitoring;
+      return chain(fake.stage, fake.reminded?.has(fake.stage) ?? true, FORESEEN_WAITS);
     };
     /** The timer's action at the end of a stage's wait. */
     const timer = (timedOut: { onTimeout?: string }) => {
@@ -210,7 +222,7 @@ describe("statemachines/challenge.asl.json on the local engine", () => {
     expect(stageTimedOut.calls).toHaveLength(0);
   });
 
-  it("timeout path: the stage deadline passes on the service clock and StageTimedOut escalates", async () => {
+  it("timeout path: the stage deadline passes on the service clock and TimerThenAwait escalates", async () => {
     const executionArn = await start("c-2");
     const first = await awaiting(1);
 
@@ -239,12 +251,12 @@ describe("statemachines/challenge.asl.json on the local engine", () => {
   });
 
   it("the last stage's deadline: the ladder ends, the wait's own task ends the run", async () => {
-    fake.stage = 1;
+    fake.stage = LAST_STAGE;
     const executionArn = await start("c-9");
     await awaiting(1);
     advanceBy(WEEK_SECONDS * 1000 + 1000);
     const last = await awaiting(2);
-    expect(last).toMatchObject({ timedOut: { stageId: "service-manager" }, stage: { status: "finished" } });
+    expect(last).toMatchObject({ timedOut: { stageId: STAGES[LAST_STAGE] }, stage: { status: "finished" } });
     // The real task ends a finished wait at once (functions/workflow/tasks.ts awaitWait).
     await respond(last.taskToken, { action: "finished", outcome: "ladder_exhausted" });
     await statusOf(harness.sfn, executionArn, "SUCCEEDED");
@@ -255,39 +267,65 @@ describe("statemachines/challenge.asl.json on the local engine", () => {
     ]);
   });
 
-  it("reminder then auto-escalation in one run: the reminder's timeout loops back to the same stage, the deadline's moves on", async () => {
+  it("the timer alone along the whole chain: each reminder and deadline is one state, and the wait after the last one foreseen comes from StageTimedOut", async () => {
     fake.reminded = new Set();
     const executionArn = await start("c-8");
     const first = await awaiting(1);
     expect(first.stage).toMatchObject({ stageId: "team-manager", timeoutSeconds: REMIND_SECONDS });
 
-    // The reminder time passes: TimerThenAwait reminds and waits again at the same stage, for the
-    // rest of the week (the view's `then`).
-    advanceBy(REMIND_SECONDS * 1000 + 1000);
-    const second = await awaiting(2);
-    expect(second).toMatchObject({
-      timedOut: { stageId: "team-manager", onTimeout: "remind" },
-      stage: { stageId: "team-manager", timeoutSeconds: WEEK_SECONDS - REMIND_SECONDS },
-    });
-    expect(second.taskToken).not.toBe(first.taskToken);
-    expect(fake.reminded).toEqual(new Set([0]));
+    // Each wait's end: TimerThenAwait<n> applies the timer's action on the wait that ended and waits
+    // in the same task for the next one the view foresaw, with no StageTimedOut between them.
+    const foreseen = [
+      {
+        timedOut: { stageId: "team-manager", onTimeout: "remind" },
+        stage: { stageId: "team-manager", timeoutSeconds: WEEK_SECONDS - REMIND_SECONDS },
+      },
+      {
+        timedOut: { stageId: "team-manager", onTimeout: "escalate" },
+        stage: { stageId: "service-manager", timeoutSeconds: REMIND_SECONDS },
+      },
+      {
+        timedOut: { stageId: "service-manager", onTimeout: "remind" },
+        stage: { stageId: "service-manager", timeoutSeconds: WEEK_SECONDS - REMIND_SECONDS },
+      },
+      {
+        timedOut: { stageId: "service-manager", onTimeout: "escalate" },
+        stage: { stageId: "head-of-service", timeoutSeconds: REMIND_SECONDS },
+      },
+    ];
+    let previous = first;
+    for (const [i, expected] of foreseen.entries()) {
+      advanceBy(previous.stage.timeoutSeconds * 1000 + 1000);
+      const next = await awaiting(i + 2);
+      expect(next, `wait ${i + 2}`).toMatchObject(expected);
+      expect(next.taskToken).not.toBe(previous.taskToken);
+      previous = next;
+    }
+    expect(foreseen).toHaveLength(FORESEEN_WAITS);
+    expect(stageTimedOut.calls).toHaveLength(0);
+    expect(fake).toMatchObject({ stage: 2, reminded: new Set([0, 1]) });
 
-    // The deadline passes: StageTimedOut escalates and returns the next stage, waited for at once
-    // (its reminder first).
-    advanceBy((WEEK_SECONDS - REMIND_SECONDS) * 1000 + 1000);
-    const third = await awaiting(3);
-    expect(third.stage).toMatchObject({ stageId: "service-manager", timeoutSeconds: REMIND_SECONDS });
+    // The last foreseen wait (head of service's reminder time) ends: StageTimedOut reminds and reads
+    // the challenge afresh, and AwaitResponse waits on the deadline it returns.
+    advanceBy(REMIND_SECONDS * 1000 + 1000);
+    const fresh = await awaiting(FORESEEN_WAITS + 2);
+    expect(fresh.timedOut).toBeUndefined();
+    // (The fake reads a reminded stage as a fresh week: only the stage and the timer's next action matter here.)
+    expect(fresh.stage).toMatchObject({ stageId: "head-of-service", onTimeout: "escalate" });
     expect(stageTimedOut.calls.map((c) => [c.stage.stageId, c.stage.onTimeout])).toEqual([
-      ["team-manager", "escalate"],
+      ["head-of-service", "remind"],
     ]);
 
-    await respond(third.taskToken, { action: "resolved" });
+    await respond(fresh.taskToken, { action: "resolved" });
     await statusOf(harness.sfn, executionArn, "SUCCEEDED");
     expect(await statesEntered(harness.sfn, executionArn)).toEqual([
       "OpenStage",
       "RouteStage",
       "AwaitResponse",
       "TimerThenAwait",
+      "TimerThenAwait2",
+      "TimerThenAwait3",
+      "TimerThenAwait4",
       "StageTimedOut",
       "AwaitResponse",
       "RouteOutcome",

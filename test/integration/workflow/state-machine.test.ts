@@ -209,8 +209,8 @@ describe("the challenge state machine, locally", () => {
     expect(reminded?.state).toMatchObject({ version: 3, currentStage: { stageId: "level_1" } });
     expect(reminded?.state.currentStage?.remindedAt).toBeDefined();
 
-    // Past the deadline: the engine times the task out, StageTimedOut escalates and AwaitResponse
-    // waits at level 2.
+    // Past the deadline: the engine times the task out, and TimerThenAwait2 escalates and waits at
+    // level 2 in the same task, as the view foresaw (`then.then`).
     clockAt(new Date(Date.parse(LEVEL_1_DEADLINE) + SLACK_MS));
     const level2Token = await tokenFor(challengeId, "level_2");
     const stored = await challenges.get(TENANT, challengeId);
@@ -259,8 +259,7 @@ describe("the challenge state machine, locally", () => {
       "RouteStage",
       "AwaitResponse",
       "TimerThenAwait",
-      "StageTimedOut",
-      "AwaitResponse",
+      "TimerThenAwait2",
       "RouteOutcome",
       "OpenStage",
       "RouteStage",
@@ -270,7 +269,7 @@ describe("the challenge state machine, locally", () => {
     ]);
     expect(failures.calls).toEqual([]);
   }, 60_000);
-  it("climbs the whole ladder on the timer alone in at most 6 state transitions a stage (3 here: wait, remind and wait, escalate)", async () => {
+  it("climbs the whole ladder on the timer alone in at most 6 state transitions a stage (14 in all: one a timer instant, one fresh read)", async () => {
     const challengeId = "01JSTATEMACHINE0000000006";
     clockAt(RAISED_AT);
     await executeCommand(app, TENANT, raiseCommand(challengeId));
@@ -302,10 +301,12 @@ describe("the challenge state machine, locally", () => {
     expect([...counted.perStage.keys()]).toEqual(["level_1", "level_2", "level_3", "level_4"]);
     for (const [stageId, transitions] of counted.perStage)
       expect(transitions, stageId).toBeLessThanOrEqual(6);
-    // Level 1 also has the first RouteStage; the run starts with OpenStage and ends with the
-    // finished view's AwaitResponse, RouteOutcome and Finished: 17 in all (35 before the chained waits).
-    expect([...counted.perStage.values()]).toEqual([4, 3, 3, 3]);
-    expect(counted).toMatchObject({ start: 1, finish: 3, total: 17 });
+    // One state a timer instant (each level's reminder and deadline), level 1's first RouteStage,
+    // and StageTimedOut's fresh read at level 3's reminder (the fifth instant: the view foresees
+    // four waits after its own). The run starts with OpenStage and ends with the finished wait,
+    // RouteOutcome and Finished: 14 in all (35 before the chained waits, 17 with one wait foreseen).
+    expect([...counted.perStage.values()]).toEqual([3, 2, 3, 2]);
+    expect(counted).toMatchObject({ start: 1, finish: 3, total: 14 });
     expect(failures.calls).toEqual([]);
   }, 60_000);
 

@@ -2,19 +2,32 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { executeCommand } from "../../../functions/app/execute-command.js";
 import {
   CHAINED_WAIT_SLACK_MS,
+  FORESEEN_WAITS,
+  type NextWait,
   type OpenStageView,
-  SETTLE_SECONDS,
+  type StageView,
+  type WaitResult,
   awaitWait,
   openStage,
   stageTimedOutThenOpen,
 } from "../../../functions/workflow/tasks.js";
 import type { Command } from "../../../functions/domain/challenge/index.js";
-import { type Fakes, IRO, LEVEL_1_REMINDER, TENANT, makeFakes, noWorkflow, raiseCommand } from "./fakes.js";
+import {
+  type Fakes,
+  IRO,
+  LEVEL_1_REMINDER,
+  TENANT,
+  foreseenTo,
+  makeFakes,
+  noWorkflow,
+  raiseCommand,
+} from "./fakes.js";
 
 /**
  * The waits the state machine chains without a Choice between them (statemachines/challenge.asl.json):
  * AwaitResponse ─timeout─▶ TimerThenAwait (the timer's action, then the view's precomputed `then`)
- * ─timeout─▶ StageTimedOut (the timer's action, then the fresh view) ─▶ AwaitResponse.
+ * ─timeout─▶ TimerThenAwait2 (`then.then`) ... TimerThenAwait4 ─timeout─▶ StageTimedOut (the
+ * timer's action, then the fresh view) ─▶ AwaitResponse.
  */
 
 const ID = "01JCHAINEDWAITS00000000001";
@@ -53,44 +66,64 @@ describe("TimerThenAwait", () => {
     });
     expect(await fakes.challenges.getTaskToken(TENANT, ID)).toEqual({ stageId: "level_1", token: "chained" });
     expect(fakes.completion.sent).toEqual([]);
-    // What it waits for is what OpenStage, reading afresh, would now wait for.
-    const { then: _next, ...fresh } = await openView();
-    expect(view.then).toEqual(fresh);
+    // What it waits for, and the waits foreseen after it, are what OpenStage, reading afresh, would
+    // now wait for (it foresees one wait further).
+    expect(view.then).toEqual(foreseenTo(await openView(), FORESEEN_WAITS - 1));
   });
 
   it("climbs the whole ladder on waits worked out in advance, each where the dry run said", async () => {
-    let view = await openView();
+    let view: StageView = await openView();
     const climbed: string[] = [];
-    for (let stage = 0; stage < 10; stage++) {
-      // AwaitResponse times out: TimerThenAwait acts and keeps waiting, as the view said.
-      fakes.clock.set(view.waitUntil);
-      const chained = await timerThenAwait(view, `t-${stage}`);
-      expect(chained.waiting, `${view.stageId} ${view.onTimeout}`).toBe(true);
-      const then = view.then;
-      if (then?.status !== "open") throw new Error("a chained wait that does not wait");
-      // TimerThenAwait times out: StageTimedOut acts and returns the next view, AwaitResponse's.
-      fakes.clock.set(then.waitUntil);
-      const next = await stageTimedOutThenOpen(fakes.deps, { ...ref, stage: then });
-      climbed.push(`${view.stageId}:${view.onTimeout}+${then.onTimeout}`);
-      if (next.status !== "open") {
-        expect(next).toMatchObject({
-          status: "finished",
-          outcome: "ladder_exhausted",
-          timeoutSeconds: SETTLE_SECONDS,
-          then: { timeoutSeconds: SETTLE_SECONDS },
+    let freshReads = 0;
+    let finished: WaitResult | undefined;
+    while (view.status === "open" && finished === undefined && freshReads < 5) {
+      // AwaitResponse's wait times out, then TimerThenAwait's, ...2's, ...: each acts on the wait
+      // that ended and keeps waiting on the next one the view foresaw.
+      let ended: OpenStageView = view;
+      for (let depth = 1; depth <= FORESEEN_WAITS && finished === undefined; depth++) {
+        const next: NextWait | undefined = ended.then;
+        if (next === undefined) throw new Error("a chain shorter than foreseen");
+        fakes.clock.set(ended.waitUntil);
+        const chained = await awaitWait(fakes.deps, {
+          ...ref,
+          taskToken: `t-${freshReads}-${depth}`,
+          wait: "stage",
+          stage: next,
+          timedOut: ended,
         });
-        break;
+        climbed.push(`${ended.stageId}:${ended.onTimeout}`);
+        if (next.status === "open") {
+          expect(chained.waiting, `${ended.stageId} ${ended.onTimeout}`).toBe(true);
+          ended = next;
+        } else finished = chained;
       }
-      view = next;
+      if (finished !== undefined) break;
+      // The last wait foreseen times out: StageTimedOut acts and returns the next view, AwaitResponse's.
+      fakes.clock.set(ended.waitUntil);
+      climbed.push(`${ended.stageId}:${ended.onTimeout}`);
+      view = await stageTimedOutThenOpen(fakes.deps, { ...ref, stage: ended });
+      freshReads += 1;
     }
     // Nottingham: four levels, each reminded a working day before its deadline, then escalated.
     expect(climbed).toEqual([
-      "level_1:remind+escalate",
-      "level_2:remind+escalate",
-      "level_3:remind+escalate",
-      "level_4:remind+escalate",
+      "level_1:remind",
+      "level_1:escalate",
+      "level_2:remind",
+      "level_2:escalate",
+      "level_3:remind",
+      "level_3:escalate",
+      "level_4:remind",
+      "level_4:escalate",
     ]);
-    expect(fakes.completion.sent).toEqual([]);
+    // Eight timer instants, one fresh read: the other seven were foreseen.
+    expect(freshReads).toBe(1);
+    // The wait after the ladder's end is finished: its task ends it at once and the run ends.
+    expect(finished).toMatchObject({
+      waiting: false,
+      outcome: { action: "finished", outcome: "ladder_exhausted" },
+      timer: { result: "escalated", toStageId: null },
+    });
+    expect(fakes.completion.sent).toHaveLength(1);
     const timerEvents = fakes.challenges
       .eventsOf(TENANT, ID)
       .filter((event) => event.channel === "timer")

@@ -239,3 +239,13 @@ export function makeFakes(options: { tenants?: InMemoryTenants } = {}): Fakes {
     deps: { challenges, tenants, protocols: presetProtocol, clock: clock.now, observer, completion },
   };
 }
+
+/**
+ * A view with the chain of waits it foresees cut `depth` deep (0: without `then`), so a test can
+ * compare one part of the chain, or a chain with a fresh view's (which foresees one wait further).
+ */
+export function foreseenTo<V extends object>(view: V, depth: number): V {
+  if (!("then" in view) || typeof view.then !== "object" || view.then === null) return view;
+  const { then, ...rest } = view;
+  return (depth <= 0 ? rest : { ...rest, then: foreseenTo(then, depth - 1) }) as V;
+}

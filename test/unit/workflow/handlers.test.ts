@@ -16,7 +16,11 @@ import { createHandler as awaitResponseHandler } from "../../../functions/workfl
 import { createHandler as checkActionsHandler } from "../../../functions/workflow/check-actions.js";
 import { SfnTaskCompletion } from "../../../functions/workflow/dependencies.js";
 import { createHandler as openStageHandler } from "../../../functions/workflow/open-stage.js";
-import { createHandler as stageTimedOutHandler } from "../../../functions/workflow/stage-timed-out.js";
+import {
+  createHandler as stageTimedOutHandler,
+  waitableViewSchema,
+} from "../../../functions/workflow/stage-timed-out.js";
+import { FORESEEN_WAITS } from "../../../functions/workflow/tasks.js";
 import { workflowStep } from "../../../functions/workflow/start-execution.js";
 import { react, route } from "../../../functions/reactor/reactor.js";
 import type { EventItem } from "../../../functions/store/items.js";
@@ -273,6 +277,18 @@ describe("the task handlers", () => {
     await expect(
       handler({ taskToken: "tok", tenantId: TENANT, challengeId: ID, stage: { status: "open" } }),
     ).rejects.toThrow();
+  });
+
+  it("stage-timed-out returns only views every chained wait can time: FORESEEN_WAITS deep", () => {
+    type Chain = { timeoutSeconds: number; then?: Chain };
+    const chain = (depth: number): Chain =>
+      depth === 0 ? { timeoutSeconds: 60 } : { timeoutSeconds: 60, then: chain(depth - 1) };
+    expect(waitableViewSchema.safeParse({ status: "finished", ...chain(FORESEEN_WAITS) }).success).toBe(true);
+    // One wait short: TimerThenAwait<FORESEEN_WAITS>'s TimeoutSecondsPath would be an uncatchable runtime error.
+    expect(waitableViewSchema.safeParse({ status: "finished", ...chain(FORESEEN_WAITS - 1) }).success).toBe(
+      false,
+    );
+    expect(waitableViewSchema.safeParse({ status: "paused", ...chain(FORESEEN_WAITS) }).success).toBe(false);
   });
 
   it("stage-timed-out and check-actions parse their input and call through", async () => {

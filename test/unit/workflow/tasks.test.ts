@@ -11,9 +11,12 @@ import {
   ACTION_FOLLOW_UP_WORKING_DAYS,
   ChallengeNotFoundError,
   FIRST_RUN_SEQ,
+  FORESEEN_WAITS,
   MONITORING_WAIT,
   type MonitoringView,
+  type NextWait,
   type OpenStageView,
+  type StageView,
   actionDueAt,
   awaitResponse,
   checkActions,
@@ -39,6 +42,7 @@ import {
   LEVEL_2_REMINDER,
   RAISED_AT,
   TENANT,
+  foreseenTo,
   makeFakes,
   noWorkflow,
   raiseCommand,
@@ -261,7 +265,7 @@ describe("openStage", () => {
   it("returns the stage and its deadline after a bank holiday weekend, waiting first for the reminder time", async () => {
     await raise();
     const view = await openStage(fakes.deps, ref);
-    expect(view).toEqual({
+    expect(foreseenTo(view, 1)).toEqual({
       status: "open",
       stageId: "level_1",
       deadline: LEVEL_1_DEADLINE,
@@ -284,10 +288,41 @@ describe("openStage", () => {
     expect(view.status === "open" && view.timeoutSeconds).toBe(7 * 86_400 + 7 * 3_600);
   });
 
+  it("foresees FORESEEN_WAITS waits after the current one, each timed from the end of the one before", async () => {
+    await raise();
+    const chain: (StageView | NextWait)[] = [];
+    let wait: StageView | NextWait | undefined = await openStage(fakes.deps, ref);
+    for (; wait !== undefined; wait = "then" in wait ? wait.then : undefined) chain.push(wait);
+    expect(chain).toHaveLength(FORESEEN_WAITS + 1);
+    // Nottingham: each level reminded a working day before its deadline, then escalated.
+    expect(chain.map((w) => (w.status === "open" ? `${w.stageId}:${w.onTimeout}` : w.status))).toEqual([
+      "level_1:remind",
+      "level_1:escalate",
+      "level_2:remind",
+      "level_2:escalate",
+      "level_3:remind",
+    ]);
+    expect(chain.map((w) => (w.status === "open" ? w.waitUntil : ""))).toEqual([
+      LEVEL_1_REMINDER,
+      LEVEL_1_DEADLINE,
+      LEVEL_2_REMINDER,
+      LEVEL_2_DEADLINE,
+      expect.any(String),
+    ]);
+    for (const [i, w] of chain.entries()) {
+      if (i === 0 || w.status !== "open") continue;
+      const before = chain[i - 1];
+      const from = before?.status === "open" ? Date.parse(before.waitUntil) : Number.NaN;
+      expect(w.timeoutSeconds, w.waitUntil).toBe((Date.parse(w.waitUntil) - from) / 1000);
+    }
+    // Each escalation is two events (Escalated and the next stage's StageOpened), a reminder one.
+    expect(chain.map((w) => (w.status === "open" ? w.version : undefined))).toEqual([2, 3, 5, 6, 8]);
+  });
+
   it("waits for the deadline once the reminder is sent", async () => {
     await raise();
     expect(await sendReminder()).toEqual({ result: "reminded", stageId: "level_1", version: 3 });
-    expect(await openView()).toEqual({
+    expect(foreseenTo(await openView(), 1)).toEqual({
       status: "open",
       stageId: "level_1",
       deadline: LEVEL_1_DEADLINE,
