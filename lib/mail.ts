@@ -31,6 +31,7 @@ import { LambdaSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from "aws-cdk-lib/custom-resources";
 import { Construct } from "constructs";
+import { INBOUND_REPLY_ATTEMPTS } from "../functions/mail/inbound-reply.js";
 import { type FunctionFactory, type ServiceFunction, acknowledgeKmsGrant, nagRef } from "./functions.js";
 import type { Observability } from "./observability.js";
 import type { Store } from "./store.js";
@@ -49,8 +50,6 @@ export interface MailProps {
   readonly accessLogBucket: Bucket;
 }
 
-/** How often the replies queue delivers a verified reply before it keeps it in its dead-letter queue. */
-export const INBOUND_REPLY_ATTEMPTS = 5;
 /** At most this many replies applied at once (the SQS event source's maximum concurrency). */
 export const INBOUND_APPLIER_CONCURRENCY = 5;
 

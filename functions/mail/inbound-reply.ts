@@ -14,6 +14,12 @@ import type { TokenLookup } from "./reply-token.js";
  * Checked with this schema on both sides: the sender before it sends, the applier before it acts.
  */
 
+/**
+ * How often the replies queue delivers a verified reply before it keeps it in its dead-letter queue
+ * (lib/mail.ts, and local/sqs.ts as the local runtime wires it).
+ */
+export const INBOUND_REPLY_ATTEMPTS = 5;
+
 const iso = z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/, "an ISO 8601 UTC time"));
 const id = z.string().check(z.minLength(1), z.maxLength(200));
 const sha256 = z.string().check(z.regex(/^[0-9a-f]{64}$/, "a hex SHA-256"));
