@@ -28,8 +28,6 @@ export const mailConfigSchema = z.object({
   /** Where SES stores raw inbound mail, and under which prefix (receive-email.ts). */
   MAIL_BUCKET: optional,
   MAIL_PREFIX: optional,
-  /** The inbound replies queue: receive-email.ts hands verified replies on to apply-reply.ts through it. */
-  INBOUND_REPLY_QUEUE_URL: optional,
   /** The tenants reply tokens may belong to, comma-separated. Default: AUTHORITY. */
   MAIL_TENANT_IDS: optional,
   AUTHORITY: optional,

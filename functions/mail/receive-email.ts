@@ -280,6 +280,15 @@ export function queueHandOff(sqs: Pick<SQSClient, "send">, queueUrl: string): In
 // =============================================================================================
 // Production wiring
 
+/**
+ * The replies queue's URL (lib/mail.ts). Only this function reads it, so it is read here rather
+ * than in mail-config.ts, whose schema every mail function bundles.
+ */
+export function repliesQueueUrl(env: Record<string, string | undefined>): string {
+  const url = env.INBOUND_REPLY_QUEUE_URL?.trim();
+  return required(url === "" ? undefined : url, "INBOUND_REPLY_QUEUE_URL");
+}
+
 let s3Client: S3Client | undefined;
 let sqsClient: SQSClient | undefined;
 
@@ -296,7 +305,7 @@ export function productionInbound(): InboundDependencies {
     tenantIds: tenantIdsOf(mail),
     replyDomain: mail.MAIL_REPLY_DOMAIN ?? mail.MAIL_DOMAIN,
     records: new DynamoInboundRecordLog(documentClient, TABLE_NAME),
-    handOn: queueHandOff(sqsClient, required(mail.INBOUND_REPLY_QUEUE_URL, "INBOUND_REPLY_QUEUE_URL")),
+    handOn: queueHandOff(sqsClient, repliesQueueUrl(process.env)),
     clock: now,
     observer: mailObserver,
   };
