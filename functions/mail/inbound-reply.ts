@@ -80,12 +80,21 @@ export type VerifiedReplyMessage = z.infer<typeof verifiedReplySchema>;
 /** The hand-over as the applier reads it: the token as reply-token.ts gives it. */
 export type VerifiedReply = Omit<VerifiedReplyMessage, "token"> & { readonly token: TokenLookup };
 
-/** The message body the receiving function sends; throws when `reply` does not fit the schema. */
-export function serialiseVerifiedReply(reply: VerifiedReply): string {
+function asMessage(reply: VerifiedReply): unknown {
   const token = reply.token.ok
     ? { ok: true, claims: { ...reply.token.claims, expiresAt: reply.token.claims.expiresAt.toISOString() } }
     : reply.token;
-  return JSON.stringify(verifiedReplySchema.parse({ ...reply, token }));
+  return { ...reply, token };
+}
+
+/** Whether `reply` fits the schema (bounds on every field): one that does not is never handed on. */
+export function fitsHandOver(reply: VerifiedReply): boolean {
+  return verifiedReplySchema.safeParse(asMessage(reply)).success;
+}
+
+/** The message body the receiving function sends; throws when `reply` does not fit the schema. */
+export function serialiseVerifiedReply(reply: VerifiedReply): string {
+  return JSON.stringify(verifiedReplySchema.parse(asMessage(reply)));
 }
 
 /** The hand-over from a queue message's body; throws (a ZodError, a SyntaxError) when it is not one. */

@@ -12,8 +12,8 @@ import {
   checkMessage,
   replyFactsOf,
 } from "./inbound-policy.js";
-import { DynamoInboundRecordLog, type InboundRecordLog } from "./inbound-records.js";
-import { type VerifiedReply, serialiseVerifiedReply } from "./inbound-reply.js";
+import { DynamoInboundRecordLog, type InboundRecord, type InboundRecordLog } from "./inbound-records.js";
+import { type VerifiedReply, fitsHandOver, serialiseVerifiedReply } from "./inbound-reply.js";
 import { parseMailConfig, required, tenantIdsOf } from "./mail-config.js";
 import type { MailObserver } from "./outbound.js";
 import { outOfOfficeNotice } from "./out-of-office-notice.js";
@@ -206,12 +206,20 @@ export async function receiveMessage(deps: InboundDependencies, record: SesRecor
       .filter((a) => !a.inline)
       .map((a) => ({ name: a.filename, contentType: a.contentType, size: a.size, sha256: a.sha256 })),
   };
+  const refusal = {
+    receivedAt,
+    sesMessageId: mail.messageId,
+    rawSha256: parsed.rawSha256,
+    ...evidence,
+    ...(attribution ?? {}),
+    ...(token.ok ? { party: token.claims.party } : {}),
+  };
   const handOn = async (
     kind: VerifiedReply["kind"],
     from: string,
     until: string | undefined,
   ): Promise<InboundOutcome> => {
-    await deps.handOn({
+    const reply: VerifiedReply = {
       kind,
       sesMessageId: mail.messageId,
       receivedAt,
@@ -220,7 +228,11 @@ export async function receiveMessage(deps: InboundDependencies, record: SesRecor
       reply: replyFactsOf(parsed, { address: from, name: "" }),
       ...(until === undefined ? {} : { until }),
       evidence,
-    });
+    };
+    // A field beyond the hand-over's bounds (a 2,000-character Message-ID, a 400-character
+    // attachment type) could never be applied: refused here, not retried into the on-failure queue.
+    if (!fitsHandOver(reply)) return refuse(deps, "unreadable", refusal);
+    await deps.handOn(reply);
     deps.observer.count("InboundHandedOn");
     return { outcome: "handed_on", kind };
   };
@@ -232,32 +244,25 @@ export async function receiveMessage(deps: InboundDependencies, record: SesRecor
     const notice = outOfOfficeNotice(parsed, verdicts, token, londonDay(at.toISOString()));
     if (notice !== undefined) return handOn("out_of_office", notice.from, notice.until);
   }
-  return refuse(deps, checked.refusal, {
-    receivedAt,
-    sesMessageId: mail.messageId,
-    rawSha256: parsed.rawSha256,
-    ...evidence,
-    ...(attribution ?? {}),
-    ...(token.ok ? { party: token.claims.party } : {}),
-  });
+  return refuse(deps, checked.refusal.reason, refusal);
 }
 
-/** Records a refusal of checks 1-4: quiet, never bounced. */
+/** Records a refusal of checks 1-4 (or of a message that does not fit the hand-over): quiet, never bounced. */
 async function refuse(
   deps: InboundDependencies,
-  refusal: InboundRefusal,
-  evidence: Omit<Parameters<InboundRecordLog["record"]>[0], "outcome" | "reason" | "bounce">,
+  reason: InboundRefusal["reason"] | "unreadable",
+  evidence: Omit<InboundRecord, "outcome" | "reason" | "bounce">,
 ): Promise<InboundOutcome> {
-  await deps.records.record({ outcome: "refused", ...evidence, reason: refusal.reason, bounce: false });
+  await deps.records.record({ outcome: "refused", ...evidence, reason, bounce: false });
   deps.observer.count("InboundRefused");
   deps.observer.info("inbound email refused", {
     tenantId: evidence.tenantId,
     challengeId: evidence.challengeId,
     sesMessageId: evidence.sesMessageId,
-    refusal: refusal.reason,
+    refusal: reason,
     bounce: false,
   });
-  return { outcome: "refused", reason: refusal.reason, bounced: false };
+  return { outcome: "refused", reason, bounced: false };
 }
 
 /** Processes an SES receipt-rule event (normally one record). */

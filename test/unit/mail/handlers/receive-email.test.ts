@@ -559,6 +559,23 @@ describe("fresh tokens, for challenges stored here", () => {
     expect(await version(challengeId)).toBe(5);
   });
 
+  it("a reply beyond the hand-over's bounds (a 1,500-character Message-ID) is refused as unreadable, never queued", async () => {
+    const challengeId = "01JD3K8Q6T9X2M4N5P7R8S9V5F";
+    await seed(challengeId);
+    const { outcome, sesMessageId } = await receive(
+      await reply(tokenFor(challengeId), `<${"x".repeat(1500)}@northby.example>`),
+    );
+    expect(outcome).toEqual({ outcome: "refused", reason: "unreadable", bounced: false });
+    expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
+    // Parsed (the raw message's hash is on the record), then refused: not a parse failure.
+    expect(await recordOf(keys.challengePartition(TENANT, challengeId), sesMessageId)).toMatchObject({
+      reason: "unreadable",
+      bounce: false,
+      rawSha256: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown,
+    });
+    expect(await version(challengeId)).toBe(4);
+  });
+
   it("attachments are kept as evidence references (name, type, size, SHA-256), never their content", async () => {
     const challengeId = "01JD3K8Q6T9X2M4N5P7R8S9V3D";
     await seed(challengeId);
