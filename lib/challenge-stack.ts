@@ -245,7 +245,7 @@ export class ChallengeStack extends Stack {
     // Nothing else may. Inbound email cannot start a run: a reply responds, acknowledges, resolves
     // or escalates; only Reopen (API) and raising start one.
     const completesTasks: ServiceFunction[] = [
-      this.mail.receiver,
+      this.mail.replyApplier,
       ...this.api.routes.filter((r) => r.route.scope === "challenges/write").map((r) => r.handler),
     ];
     for (const fn of completesTasks) {

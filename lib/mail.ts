@@ -24,12 +24,14 @@ import {
   SuppressionReasons,
   TlsPolicy,
 } from "aws-cdk-lib/aws-ses";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { Lambda as LambdaAction, LambdaInvocationType } from "aws-cdk-lib/aws-ses-actions";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { LambdaSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from "aws-cdk-lib/custom-resources";
 import { Construct } from "constructs";
+import { INBOUND_REPLY_ATTEMPTS } from "../functions/mail/inbound-reply.js";
 import { type FunctionFactory, type ServiceFunction, acknowledgeKmsGrant, nagRef } from "./functions.js";
 import type { Observability } from "./observability.js";
 import type { Store } from "./store.js";
@@ -47,6 +49,9 @@ export interface MailProps {
   /** Server access logs of the inbound mail bucket. */
   readonly accessLogBucket: Bucket;
 }
+
+/** At most this many replies applied at once (the SQS event source's maximum concurrency). */
+export const INBOUND_APPLIER_CONCURRENCY = 5;
 
 /** Raw inbound messages are written under this prefix, named by their SES message id. */
 export const INBOUND_PREFIX = "inbound/";
@@ -91,9 +96,16 @@ export class Mail extends Construct {
   readonly bucket: Bucket;
   readonly ruleSet: ReceiptRuleSet;
   readonly inboundDeadLetterQueue: Queue;
+  /** Verified replies, from the receiver (functions/mail/receive-email.ts) to the applier. */
+  readonly repliesQueue: Queue;
+  /** Replies the applier failed on every delivery: kept for a person to redrive; alarmed. */
+  readonly repliesDeadLetterQueue: Queue;
   /** HMAC key for the signed, expiring reply ids in Reply-To addresses. */
   readonly replyTokenSecret: Secret;
+  /** Reads, parses and verifies each message SES stored; hands verified replies on. */
   readonly receiver: ServiceFunction;
+  /** Applies each verified reply to its challenge (functions/mail/apply-reply.ts). */
+  readonly replyApplier: ServiceFunction;
   /** What a function that sends notifications reads (functions/mail/send-notification.ts). */
   readonly senderEnvironment: Readonly<Record<string, string>>;
 
@@ -290,9 +302,41 @@ export class Mail extends Construct {
       id: "Serverless-SQSRedrivePolicy",
       reason: dlqReason,
     });
+    // Inbound mail is two functions (README, "Inbound email"): the receiver reads the raw message,
+    // parses it (postal-mime), verifies the reply token and SES's verdicts, and puts a small verified
+    // reply on the replies queue; the applier runs it as a command. The raw message stays in the
+    // bucket; a reply the applier fails is delivered again, then kept in the dead-letter queue.
+    const applierTimeout = Duration.minutes(1);
+    this.repliesDeadLetterQueue = new Queue(this, "RepliesDeadLetterQueue", {
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    const repliesDlqReason =
+      "This is the inbound replies queue's redrive dead-letter queue; an alarm fires on its first message.";
+    Validations.of(this.repliesDeadLetterQueue).acknowledge({
+      id: "AwsSolutions-SQS3",
+      reason: repliesDlqReason,
+    });
+    Validations.of(this.repliesDeadLetterQueue).acknowledge({
+      id: "Serverless-SQSRedrivePolicy",
+      reason: repliesDlqReason,
+    });
+    this.repliesQueue = new Queue(this, "RepliesQueue", {
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      // Lambda's advice for an SQS event source: at least six times the function's timeout.
+      visibilityTimeout: Duration.seconds(6 * applierTimeout.toSeconds()),
+      deadLetterQueue: { queue: this.repliesDeadLetterQueue, maxReceiveCount: INBOUND_REPLY_ATTEMPTS },
+    });
+
     this.receiver = props.functions.create(this, "ReceiveEmail", {
       entry: "functions/mail/receive-email.ts",
-      description: "Acts on a reply: checks verdicts and the signed reply id, records the response",
+      description:
+        "Reads a reply SES stored, checks its verdicts and signed reply id, queues it to be applied",
       invokedBy: "async",
       memorySize: 1024,
       timeout: Duration.minutes(1),
@@ -305,6 +349,7 @@ export class Mail extends Construct {
         MAIL_PREFIX: INBOUND_PREFIX,
         // A reply token verifies only for one of these tenants (functions/mail/reply-token.ts).
         MAIL_TENANT_IDS: props.tenantIds.join(","),
+        INBOUND_REPLY_QUEUE_URL: this.repliesQueue.queueUrl,
       },
     });
     // Read the raw messages SES stored; nothing else in the bucket, no listing, no writes.
@@ -319,12 +364,41 @@ export class Mail extends Construct {
       `AwsSolutions-IAM5[Resource::${nagRef(this.bucket.node.defaultChild as CfnBucket, "Arn")}/${INBOUND_PREFIX}*]`,
       "Reads the raw message SES stored under the inbound prefix, named by a message id unknown in advance; s3:GetObject only.",
     );
-    props.store.grantReadWrite(this.receiver);
+    // The records of what it refuses itself (functions/mail/inbound-records.ts): one Put each, no reads.
+    props.store.grantItems(this.receiver, ["PutItem"]);
     this.replyTokenSecret.grantRead(this.receiver.fn);
-    // The bounce-style reply to a refused message (functions/mail/inbound-policy.ts bounceText)
-    // goes straight through SES, as notifications do: there is no outbox queue any more.
-    this.grantSendEmail(this.receiver);
+    this.repliesQueue.grantSendMessages(this.receiver.fn);
     acknowledgeKmsGrant(this.receiver);
+
+    this.replyApplier = props.functions.create(this, "ApplyReply", {
+      entry: "functions/mail/apply-reply.ts",
+      description:
+        "Applies a verified reply to its challenge: records the response, or refuses and tells the sender",
+      invokedBy: "queue",
+      memorySize: 1024,
+      timeout: applierTimeout,
+      // parseMailConfig requires the reply-key ARN; the applier never reads the key (the receiver
+      // verified the token), so it has no grant on the secret.
+      environment: mailEnvironment,
+    });
+    this.replyApplier.fn.addEventSource(
+      new SqsEventSource(this.repliesQueue, {
+        batchSize: 1,
+        reportBatchItemFailures: true,
+        // As the receiver's reserved concurrency: a flood of replies must not starve the API.
+        maxConcurrency: INBOUND_APPLIER_CONCURRENCY,
+      }),
+    );
+    this.replyApplier.acknowledge(
+      "Serverless-LambdaEventSourceMappingDestination",
+      "An SQS event source mapping has no on-failure destination: a reply that fails every delivery moves to the replies queue's redrive dead-letter queue, which is alarmed.",
+    );
+    // The command's transaction, the claims (Put, Delete), the records and the bounce's delivery record.
+    props.store.grantReadWrite(this.replyApplier);
+    // The bounce-style reply to a refused message (functions/mail/inbound-policy.ts bounceText)
+    // goes straight through SES, as notifications do.
+    this.grantSendEmail(this.replyApplier);
+    acknowledgeKmsGrant(this.replyApplier);
 
     this.ruleSet.addRule("Replies", {
       // Reply addresses are reply+<token>@<mailDomain> (no MAIL_REPLY_DOMAIN is set): a domain
@@ -372,6 +446,7 @@ export class Mail extends Construct {
     acknowledgeCustomResourceProvider(this);
 
     props.observability.watchDeadLetterQueue(this.inboundDeadLetterQueue, "Inbound mail");
+    props.observability.watchDeadLetterQueue(this.repliesDeadLetterQueue, "Inbound replies");
     props.observability.watchSesReputation(this);
 
     for (const [index, record] of this.identity.dkimRecords.entries()) {

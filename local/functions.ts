@@ -21,6 +21,8 @@ export interface LocalFunctions {
   /** The event reactor (stream consumer): workflow starts, notifications, case-note pushes. */
   readonly react: LambdaHandler;
   readonly receiveEmail: LambdaHandler;
+  /** Applies the verified replies receive-email queues (the replies queue's consumer). */
+  readonly applyReply: LambdaHandler;
   readonly exportEvents: LambdaHandler;
   readonly writeDigests: LambdaHandler;
   /** Modules that could not be loaded: their handler throws the load error on every invocation. */
@@ -68,6 +70,7 @@ export async function loadFunctions(): Promise<LocalFunctions> {
     checkActions,
     react,
     receiveEmail,
+    applyReply,
     exportEvents,
     writeDigests,
   ] = await Promise.all([
@@ -77,6 +80,7 @@ export async function loadFunctions(): Promise<LocalFunctions> {
     load("functions/workflow/check-actions.ts"),
     load("functions/reactor/reactor.ts"),
     load("functions/mail/receive-email.ts"),
+    load("functions/mail/apply-reply.ts"),
     load("functions/audit/export-events.ts"),
     load("functions/audit/write-digests.ts"),
   ]);
@@ -88,6 +92,7 @@ export async function loadFunctions(): Promise<LocalFunctions> {
     checkActions,
     react,
     receiveEmail,
+    applyReply,
     exportEvents,
     writeDigests,
     problems,

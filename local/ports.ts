@@ -23,6 +23,8 @@ export interface LocalPorts {
   readonly secrets: number;
   /** The minimal KMS endpoint (the audit digest signing key). */
   readonly kms: number;
+  /** The minimal SQS endpoint (the inbound replies queue, from receive-email to apply-reply). */
+  readonly sqs: number;
 }
 
 export type PortName = keyof LocalPorts;
@@ -38,6 +40,7 @@ export const PORT_SETTINGS: Readonly<
   smtp: { env: "LOCAL_SMTP_PORT", default: 4025, what: "the SMTP listener for replies" },
   secrets: { env: "LOCAL_SECRETS_PORT", default: 4006, what: "the Secrets Manager endpoint" },
   kms: { env: "LOCAL_KMS_PORT", default: 4007, what: "the KMS endpoint" },
+  sqs: { env: "LOCAL_SQS_PORT", default: 4008, what: "the SQS endpoint (inbound replies)" },
 };
 
 export const PORT_NAMES = Object.keys(PORT_SETTINGS) as PortName[];

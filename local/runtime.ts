@@ -26,7 +26,8 @@ import { mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent, SQSBatchResponse } from "aws-lambda";
+import { INBOUND_REPLY_ATTEMPTS } from "../functions/mail/inbound-reply.js";
 import { REACTOR_MAX_RECORD_AGE_SECONDS, REACTOR_RETRY_ATTEMPTS } from "../functions/mail/outbox-policy.js";
 import { AUDIT_STREAM_FILTERS, REACTOR_STREAM_FILTER } from "../functions/store/table.js";
 import { BenchmarkStore } from "../functions/store/benchmark-store.js";
@@ -46,6 +47,7 @@ import { localSigningKey, startKmsServer } from "./kms.js";
 import { startSchedule } from "./schedule.js";
 import { type SentEmail, type SesServer, startSesServer } from "./ses.js";
 import {
+  INBOUND_REPLIES_QUEUE,
   type LocalSettings,
   applyHandlerEnvironment,
   handlerEnvironment,
@@ -53,6 +55,7 @@ import {
   localUrl,
 } from "./settings.js";
 import { type SmtpListener, startSmtpListener } from "./smtp.js";
+import { type SqsServer, startSqsServer } from "./sqs.js";
 import { LocalStepFunctions } from "./stepfunctions/engine.js";
 import { concurrencyLimit } from "./concurrency.js";
 import { type StepFunctionsServer, startStepFunctionsServer } from "./stepfunctions/server.js";
@@ -267,7 +270,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             logger.setLogLevel("WARN");
           };
       progress(
-        `Handlers            ${functions.routes.size} API routes, 4 workflow tasks, event reactor, inbound mail, audit exporter ${elapsed(functionsStart)}`,
+        `Handlers            ${functions.routes.size} API routes, 4 workflow tasks, event reactor, inbound mail (receive, apply), audit exporter ${elapsed(functionsStart)}`,
       );
       for (const problem of functions.problems)
         warn(`[handlers] not loaded, its invocations will fail: ${problem}`);
@@ -444,6 +447,33 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const resumed = await engine.resume();
     if (resumed > 0) progress(`Workflows           ${resumed} running execution(s) resumed`);
 
+    // The inbound replies queue and its event source (lib/mail.ts): receive-email → apply-reply.
+    const sqs: SqsServer = await startSqsServer({
+      port: ports.sqs,
+      accountId: settings.accountId,
+      region: settings.region,
+      dir: join(dataDir, "queues"),
+      queues: [
+        {
+          name: INBOUND_REPLIES_QUEUE,
+          arn: `arn:aws:sqs:${settings.region}:${settings.accountId}:${INBOUND_REPLIES_QUEUE}`,
+          maxReceiveCount: INBOUND_REPLY_ATTEMPTS,
+          consumer: (event) =>
+            invokeIsolated(
+              functions.applyReply,
+              event,
+              lambdaContext("apply-reply", { region: settings.region, accountId: settings.accountId }),
+              quietLogs,
+            ) as Promise<SQSBatchResponse | undefined>,
+        },
+      ],
+      log: (line) => {
+        warn(`[sqs] ${line}`);
+      },
+    });
+    stops.push(() => sqs.stop());
+    progress(`SQS (replies queue) ${sqs.endpoint}  (receive-email → apply-reply)`);
+
     const smtp: SmtpListener = await startSmtpListener({
       port: ports.smtp,
       mailDomain: settings.mailDomain,
@@ -517,6 +547,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       emails: () => ses.emails(),
       idle: async () => {
         await smtp.idle();
+        await sqs.idle();
         await pollers.drained();
       },
       workflows: () => engine.activity(),

@@ -104,6 +104,9 @@ export function localSettings(): LocalSettings {
   };
 }
 
+/** The local inbound replies queue's name (lib/mail.ts RepliesQueue). */
+export const INBOUND_REPLIES_QUEUE = "challenge-resolution-local-inbound-replies";
+
 /** The URL of a local service. */
 export function localUrl(port: number): string {
   return `http://${LOCAL_HOST}:${port}`;
@@ -126,6 +129,7 @@ export function handlerEnvironment(settings: LocalSettings, ports: LocalPorts): 
     AWS_ENDPOINT_URL_SESV2: ses,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: localUrl(ports.secrets),
     AWS_ENDPOINT_URL_KMS: localUrl(ports.kms),
+    AWS_ENDPOINT_URL_SQS: localUrl(ports.sqs),
     AWS_REGION: settings.region,
     AWS_DEFAULT_REGION: settings.region,
     AWS_ACCESS_KEY_ID: "local",
@@ -156,6 +160,8 @@ export function handlerEnvironment(settings: LocalSettings, ports: LocalPorts): 
     AUTHORITY_NAME: "Demo Borough Council",
     MAIL_BUCKET: settings.mailBucket,
     MAIL_PREFIX: settings.mailPrefix,
+    // The inbound replies queue (local/sqs.ts names a queue by the last segment of its URL).
+    INBOUND_REPLY_QUEUE_URL: `${localUrl(ports.sqs)}/${settings.accountId}/${INBOUND_REPLIES_QUEUE}`,
     // lib/challenge-stack.ts: notifications' acknowledgement links point at the API.
     ACK_LINK_BASE_URL: localUrl(ports.api),
     // lib/audit.ts

@@ -1,5 +1,6 @@
 import type { ChallengeStatus } from "../domain/challenge/state.js";
-import { AUTO_REPLY_HEADERS, type ParsedInboundEmail } from "./parse-reply.js";
+import type { MailAddress, ParsedInboundEmail } from "./parse-reply.js";
+import { AUTO_REPLY_HEADERS } from "./policy-headers.js";
 import {
   normaliseEmail,
   recipientRefOf,
@@ -276,6 +277,65 @@ export function decideInbound(
   tokenResult: TokenLookup,
   context: InboundContext,
 ): InboundDecision {
+  const checked = checkMessage(parsed, sesVerdicts);
+  return checked.ok ? decideReply(replyFactsOf(parsed, checked.from), tokenResult, context) : checked.refusal;
+}
+
+/**
+ * What checks 5-11 read of a message that passed checks 1-4 ({@link checkMessage}): what the
+ * receiving function hands on to the one that applies replies (inbound-reply.ts).
+ */
+export interface ReplyFacts {
+  /** The one From address, lower-cased (parse-reply.ts). */
+  readonly from: string;
+  readonly messageId: string | null;
+  readonly rawSha256: string;
+  readonly forwarded: boolean;
+  /** The new text, trimmed, and cut one visible character past {@link MAX_REPLY_TEXT} (see {@link capReplyText}). */
+  readonly newText: string;
+}
+
+/**
+ * The new text as checks 10-11 need it: trimmed, and when longer than {@link MAX_REPLY_TEXT}, cut
+ * to its first MAX_REPLY_TEXT characters and the next visible one, so the cut text is still too
+ * long (the same refusal) while what is handed on stays small.
+ */
+export function capReplyText(newText: string): string {
+  const text = newText.trim();
+  if (text.length <= MAX_REPLY_TEXT) return text;
+  return text.slice(0, MAX_REPLY_TEXT) + text.slice(MAX_REPLY_TEXT).trimStart().charAt(0);
+}
+
+export function replyFactsOf(parsed: ParsedInboundEmail, from: MailAddress): ReplyFacts {
+  return {
+    from: from.address,
+    messageId: parsed.messageId,
+    rawSha256: parsed.rawSha256,
+    forwarded: parsed.forwarded,
+    newText: capReplyText(parsed.newText),
+  };
+}
+
+export type MessageCheck =
+  | { readonly ok: true; readonly from: MailAddress }
+  | { readonly ok: false; readonly refusal: InboundRefusal };
+
+/**
+ * Checks 1-4, on the message alone (no challenge, no claim): a refusal, never bounced, or the one
+ * From address of an authenticated person's message.
+ */
+export function checkMessage(parsed: ParsedInboundEmail, sesVerdicts: SesVerdicts): MessageCheck {
+  const refusal = messageRefusal(parsed, sesVerdicts);
+  if (refusal !== undefined) return { ok: false, refusal };
+  return parsed.from === null
+    ? {
+        ok: false,
+        refusal: refuse("no_sender", `the From header holds ${parsed.fromCount} addresses, not one`, false),
+      }
+    : { ok: true, from: parsed.from };
+}
+
+function messageRefusal(parsed: ParsedInboundEmail, sesVerdicts: SesVerdicts): InboundRefusal | undefined {
   // Content first, quietly: nothing is said to the sender of a virus or of spam.
   if (sesVerdicts.virus !== "PASS") {
     return refuse("virus", `virus scan verdict ${sesVerdicts.virus}`, false);
@@ -293,21 +353,23 @@ export function decideInbound(
     return refuse("not_authenticated", `sender not authenticated: ${failed.join(", ")}`, false);
   }
 
-  if (parsed.from === null) {
-    return refuse("no_sender", `the From header holds ${parsed.fromCount} addresses, not one`, false);
-  }
-  const from = parsed.from.address;
+  return undefined;
+}
+
+/** Checks 5-11: the reply against its token, its challenge and the claims. */
+export function decideReply(
+  reply: ReplyFacts,
+  tokenResult: TokenLookup,
+  context: InboundContext,
+): InboundDecision {
+  const from = reply.from;
 
   if (context.alreadyProcessed) {
-    return refuse(
-      "duplicate",
-      `message ${parsed.messageId ?? parsed.rawSha256} was already processed`,
-      false,
-    );
+    return refuse("duplicate", `message ${reply.messageId ?? reply.rawSha256} was already processed`, false);
   }
 
   // From here on the sender is authenticated and human: refusals are explained to them.
-  if (parsed.forwarded) {
+  if (reply.forwarded) {
     return refuse(
       "forwarded",
       "it is a forwarded email; only a reply from the person it was sent to counts",
@@ -359,7 +421,7 @@ export function decideInbound(
     );
   }
 
-  const text = parsed.newText.trim();
+  const text = reply.newText.trim();
   if (text === "") {
     return refuse("empty_reply", "no new text was found above the quoted email", true);
   }

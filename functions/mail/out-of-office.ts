@@ -2,13 +2,14 @@ import { createHash } from "node:crypto";
 import { type AbsenceDirectory, NotInDirectoryError, recordAbsence } from "../app/absences.js";
 import type { CommandResult } from "../app/execute-command.js";
 import { londonDay } from "../domain/london-time.js";
-import { statedReturn } from "../domain/absence-dates.js";
 import { absenceOn } from "../domain/absence.js";
 import { type Actor, type Command, DomainError } from "../domain/challenge/index.js";
-import type { SesVerdicts } from "./inbound-policy.js";
 import type { MailObserver } from "./outbound.js";
-import { AUTO_REPLY_HEADERS, type ParsedInboundEmail } from "./parse-reply.js";
+import type { OutOfOfficeNotice } from "./out-of-office-notice.js";
 import { type TokenLookup, normaliseEmail, recipientRefOf, stageRefOf } from "./reply-token.js";
+
+// What the receiving function reads of the message: in its own module, free of the command path.
+export { type OutOfOfficeNotice, isOutOfOffice, outOfOfficeNotice } from "./out-of-office-notice.js";
 
 /**
  * An out-of-office reply to a stage's email: never an answer (inbound-policy.ts refuses every
@@ -19,37 +20,11 @@ import { type TokenLookup, normaliseEmail, recipientRefOf, stageRefOf } from "./
  * cover gets the stage, the absent recipient a copy, the raiser is told, and the deadline stays.
  * With no cover named, the absence is still recorded and the stage stays where it is.
  *
- * Called by receive-email.ts for every message refused as an automatic reply; a retry of the same
+ * receive-email.ts reads the notice (out-of-office-notice.ts) of every message refused as an
+ * automatic reply and hands it on; apply-reply.ts acts on it ({@link actOnOutOfOffice}). A retry of the same
  * message records nothing twice (the absence's id comes from the Message-ID, and a stage already
  * passed on is no longer the absent person's).
  */
-
-/** Mail systems' own out-of-office markers, and the subjects they write. */
-const OUT_OF_OFFICE_SUBJECT =
-  /^\s*(auto:|automatic reply|auto[- ]?reply|autoreply|auto response|out of (the )?office|ooo\b|on (annual )?leave|away from the office)/i;
-const OUT_OF_OFFICE_TEXT =
-  /\b(out of (the )?office|on (annual |parental |maternity |paternity |sick |study )?leave|away from (the office|work|my desk)|on holiday|not in the office|limited access to (my )?e-?mail|back (on|in the office)|returning (on )?)/i;
-
-/**
- * Whether an automatic message is an out-of-office reply, not a list message, a bounce or a report:
- * an auto-reply marker (RFC 3834 `Auto-Submitted: auto-replied`, the vendors' X-Autoreply headers,
- * or an automatic-reply subject) and words that say the person is away.
- */
-export function isOutOfOffice(parsed: ParsedInboundEmail): boolean {
-  const h = parsed.headers;
-  const machine =
-    h["list-id"].length > 0 ||
-    h["list-unsubscribe"].length > 0 ||
-    h["x-failed-recipients"].length > 0 ||
-    h["return-path"].some((v) => /^<\s*>$/.test(v.trim())) ||
-    h["content-type"].some((v) => /^multipart\/report\b/i.test(v.trim()));
-  if (machine) return false;
-  const marked =
-    h["auto-submitted"].some((v) => /^auto-replied\b/i.test(v.trim())) ||
-    AUTO_REPLY_HEADERS.some((name) => h[name].some((v) => !/^no$/i.test(v.trim()))) ||
-    OUT_OF_OFFICE_SUBJECT.test(parsed.subject);
-  return marked && (OUT_OF_OFFICE_SUBJECT.test(parsed.subject) || OUT_OF_OFFICE_TEXT.test(parsed.text));
-}
 
 /** What the inbound handler knows about the message's challenge (receive-email.ts's loadChallenge). */
 export interface OutOfOfficeContext {
@@ -69,24 +44,21 @@ export interface OutOfOfficeDependencies {
 }
 
 export type OutOfOfficeOutcome =
-  | { readonly outcome: "not_out_of_office" | "not_for_open_stage" }
+  | { readonly outcome: "not_for_open_stage" }
   | {
       readonly outcome: "rerouted" | "no_cover" | "not_rerouted";
       /** The absence's last day, when the reply stated one. */
       readonly until?: string;
     };
 
-/** Fail closed: only an authenticated reply from the address the open stage's email went to. */
+/** Fail closed: only the address the open stage's email went to, about the stage open now. */
 function holderOf(
-  parsed: ParsedInboundEmail,
-  verdicts: SesVerdicts,
+  notice: OutOfOfficeNotice,
   token: TokenLookup,
   loaded: OutOfOfficeContext,
 ): { tenantId: string; challengeId: string; stageId: string; actor: Actor } | undefined {
-  const all = [verdicts.virus, verdicts.spam, verdicts.spf, verdicts.dkim, verdicts.dmarc];
-  if (all.some((v) => v !== "PASS")) return undefined;
-  if (!token.ok || token.claims.party !== "assignee" || parsed.from === null) return undefined;
-  const from = normaliseEmail(parsed.from.address);
+  if (!token.ok || token.claims.party !== "assignee") return undefined;
+  const from = normaliseEmail(notice.from);
   const { expectedRecipientEmail, currentStageId, currentStageOpenedAt } = loaded.context;
   if (
     loaded.actor === undefined ||
@@ -117,26 +89,23 @@ function absenceDirectoryOf(people: Partial<AbsenceDirectory>): AbsenceDirectory
 export async function actOnOutOfOffice(
   deps: OutOfOfficeDependencies,
   message: {
-    readonly parsed: ParsedInboundEmail;
-    readonly verdicts: SesVerdicts;
+    readonly notice: OutOfOfficeNotice;
     readonly token: TokenLookup;
     readonly loaded: OutOfOfficeContext;
   },
 ): Promise<OutOfOfficeOutcome> {
-  const { parsed } = message;
-  if (!isOutOfOffice(parsed)) return { outcome: "not_out_of_office" };
-  const holder = holderOf(parsed, message.verdicts, message.token, message.loaded);
+  const { notice } = message;
+  const holder = holderOf(notice, message.token, message.loaded);
   if (holder === undefined) return { outcome: "not_for_open_stage" };
   const now = deps.clock();
   const today = londonDay(now.toISOString());
-  const stated = statedReturn(`${parsed.subject}\n${parsed.text}`, today);
-  const until = stated?.lastDayAway;
+  const until = notice.until;
   const directory = absenceDirectoryOf(deps.people);
   if (directory !== undefined) {
     const entry = await directory.getStaff(holder.tenantId, holder.actor.id);
     // An absence already recorded for today (through the API, or an earlier reply) stands.
     if (entry !== undefined && absenceOn(entry.absences, today) === undefined) {
-      const messageKey = parsed.messageId ?? `sha256:${parsed.rawSha256}`;
+      const messageKey = notice.messageKey;
       try {
         await recordAbsence(directory, holder.tenantId, holder.actor.id, {
           absenceId: `ooo-${createHash("sha256").update(messageKey).digest("hex").slice(0, 24)}`,

@@ -12,6 +12,7 @@ import type { IConstruct } from "constructs";
 import { beforeAll, describe, expect, it } from "vitest";
 import cdkJson from "../../cdk.json" with { type: "json" };
 import { routes } from "../../functions/api/routes.js";
+import { productionApply } from "../../functions/mail/apply-reply.js";
 import { productionInbound } from "../../functions/mail/receive-email.js";
 import { productionOutbound } from "../../functions/mail/production.js";
 import { resetConfigForTests } from "../../functions/shared/config.js";
@@ -43,10 +44,11 @@ const context = cdkJson.context;
 /** The logical id prefix of CDK's AwsCustomResource provider (one per stack, not ours to configure). */
 const CDK_PROVIDER = "AWS679f53fac002430cb0da5b7982bd2287";
 /**
- * Our handlers besides the API routes: four workflow tasks, the event reactor, inbound mail, mail
- * delivery events, the audit exporter, the audit digest writer, the retention job, the benchmark job.
+ * Our handlers besides the API routes: four workflow tasks, the event reactor, inbound mail (the
+ * receiver and the reply applier), mail delivery events, the audit exporter, the audit digest
+ * writer, the retention job, the benchmark job.
  */
-const OTHER_HANDLERS = 11;
+const OTHER_HANDLERS = 12;
 
 let app: App;
 let stack: ChallengeStack;
@@ -505,13 +507,17 @@ describe("mail", () => {
     });
   });
 
-  it("has no outbox queue: the table's stream is the outbox", () => {
+  it("has no outbox queue: the table's stream is the outbox (the one work queue carries inbound replies)", () => {
     for (const [id, queue] of ofType("AWS::SQS::Queue")) {
+      if (id === logicalIdOf(stack.mail.repliesQueue)) continue;
       expect(queue.Properties?.RedrivePolicy, id).toBeUndefined();
     }
-    expect(ofType("AWS::Lambda::EventSourceMapping").map(([, m]) => JSON.stringify(m))).not.toEqual(
-      expect.arrayContaining([expect.stringContaining("AWS::SQS")]),
+    const sqsMappings = ofType("AWS::Lambda::EventSourceMapping").filter(([, m]) =>
+      JSON.stringify(m).includes(logicalIdOf(stack.mail.repliesQueue)),
     );
+    expect(sqsMappings.map(([, m]) => m.Properties?.FunctionName)).toEqual([
+      { Ref: logicalIdOf(stack.mail.replyApplier.fn) },
+    ]);
     const variables = (fn: ServiceFunction) =>
       Object.keys(
         (resources[logicalIdOf(fn.fn)]?.Properties?.Environment as { Variables: Record<string, unknown> })
@@ -520,10 +526,12 @@ describe("mail", () => {
     expect(variables(stack.mail.receiver)).not.toContain("OUTBOX_QUEUE_URL");
   });
 
-  it("lets the inbound handler send its bounce-style replies through SES as the service identity", () => {
-    expect(resourcesFor(stack.mail.receiver, "ses:SendEmail")).toEqual(sesSendResources());
+  it("lets the reply applier send its bounce-style replies through SES as the service identity", () => {
+    expect(resourcesFor(stack.mail.replyApplier, "ses:SendEmail")).toEqual(sesSendResources());
     // SES v2 SendEmail with Simple content: the raw-message action is not needed.
-    expect(actionsOf(stack.mail.receiver)).not.toContain("ses:SendRawEmail");
+    expect(actionsOf(stack.mail.replyApplier)).not.toContain("ses:SendRawEmail");
+    // The receiver sends nothing: every bounce is the applier's.
+    expect(actionsOf(stack.mail.receiver).filter((a) => a.startsWith("ses:"))).toEqual([]);
   });
 
   it("sends failed inbound invocations to an on-failure queue", () => {
@@ -555,9 +563,42 @@ describe("mail", () => {
     expect((rule.Properties?.Rule as { Recipients: string[] }).Recipients).toContain(deps.replyDomain);
   });
 
-  it("lets the inbound handler do what a reply needs, and no more", () => {
+  it("lets the receiver read the message, verify the token, record refusals and queue replies, and no more", () => {
     const receiver = stack.mail.receiver;
     const actions = actionsOf(receiver);
+    // The refusal records only: one PutItem each, no reads, no transactions.
+    expect(actions.filter((a) => a.startsWith("dynamodb:"))).toEqual(["dynamodb:PutItem"]);
+    expect(actions.filter((a) => a.startsWith("states:"))).toEqual([]);
+    // The raw message under the inbound prefix only; read, never list or write.
+    expect(resourcesFor(receiver, "s3:GetObject")).toEqual([
+      { "Fn::Join": ["", [{ "Fn::GetAtt": [logicalIdOf(stack.mail.bucket), "Arn"] }, "/inbound/*"]] },
+    ]);
+    expect(actions.filter((a) => a.startsWith("s3:"))).toEqual(["s3:GetObject"]);
+    expect(resourcesFor(receiver, "secretsmanager:GetSecretValue")).toEqual([
+      { Ref: logicalIdOf(stack.mail.replyTokenSecret) },
+    ]);
+    // Sends to the replies queue (and, as Lambda, its failed events to its on-failure queue) only;
+    // never receives from or deletes on either.
+    expect(resourcesFor(receiver, "sqs:SendMessage")).toEqual(
+      expect.arrayContaining([
+        { "Fn::GetAtt": [logicalIdOf(stack.mail.repliesQueue), "Arn"] },
+        { "Fn::GetAtt": [logicalIdOf(stack.mail.inboundDeadLetterQueue), "Arn"] },
+      ]),
+    );
+    expect(resourcesFor(receiver, "sqs:SendMessage")).toHaveLength(2);
+    expect(actions).not.toContain("sqs:ReceiveMessage");
+    expect(actions).not.toContain("sqs:DeleteMessage");
+    expect(variablesOf(receiver)).toMatchObject({
+      INBOUND_REPLY_QUEUE_URL: { Ref: logicalIdOf(stack.mail.repliesQueue) },
+    });
+    expect(resourcesFor(receiver, "kms:Decrypt")).toContainEqual({
+      "Fn::GetAtt": [logicalIdOf(stack.mail.key), "Arn"],
+    });
+  });
+
+  it("lets the reply applier do what a reply needs, and no more", () => {
+    const applier = stack.mail.replyApplier;
+    const actions = actionsOf(applier);
     // The command's transaction (TransactWriteItems is authorised per item: Put, Update, Condition
     // check), the claims given back (Delete), the reads.
     expect(actions).toEqual(
@@ -571,21 +612,36 @@ describe("mail", () => {
       ]),
     );
     // Wakes the workflow; a reply can never start a run (only raising and Reopen do).
-    expect(JSON.stringify(resourcesFor(receiver, "states:SendTaskSuccess"))).toContain(
+    expect(JSON.stringify(resourcesFor(applier, "states:SendTaskSuccess"))).toContain(
       `:stateMachine:${stack.stackName}-challenge`,
     );
     expect(actions.filter((a) => a.startsWith("states:"))).toEqual(["states:SendTaskSuccess"]);
-    // The raw message under the inbound prefix only; read, never list or write.
-    expect(resourcesFor(receiver, "s3:GetObject")).toEqual([
-      { "Fn::Join": ["", [{ "Fn::GetAtt": [logicalIdOf(stack.mail.bucket), "Arn"] }, "/inbound/*"]] },
-    ]);
-    expect(actions.filter((a) => a.startsWith("s3:"))).toEqual(["s3:GetObject"]);
-    expect(resourcesFor(receiver, "secretsmanager:GetSecretValue")).toEqual([
-      { Ref: logicalIdOf(stack.mail.replyTokenSecret) },
-    ]);
-    expect(resourcesFor(receiver, "kms:Decrypt")).toContainEqual({
-      "Fn::GetAtt": [logicalIdOf(stack.mail.key), "Arn"],
+    // Never the raw message, never the reply key: the receiver read and verified both.
+    expect(actions.filter((a) => a.startsWith("s3:"))).toEqual([]);
+    expect(actions).not.toContain("secretsmanager:GetSecretValue");
+    expect(actions).not.toContain("sqs:SendMessage");
+  });
+
+  it("hands replies from the receiver to the applier through an encrypted queue with an alarmed dead-letter queue", () => {
+    const queue = resources[logicalIdOf(stack.mail.repliesQueue)]?.Properties;
+    expect(queue).toMatchObject({
+      KmsMasterKeyId: { "Fn::GetAtt": [logicalIdOf(stack.mail.key), "Arn"] },
+      // At least six times the applier's timeout (60 s), as Lambda advises for an SQS source.
+      VisibilityTimeout: 360,
+      RedrivePolicy: {
+        deadLetterTargetArn: { "Fn::GetAtt": [logicalIdOf(stack.mail.repliesDeadLetterQueue), "Arn"] },
+        maxReceiveCount: 5,
+      },
     });
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionName: { Ref: logicalIdOf(stack.mail.replyApplier.fn) },
+      EventSourceArn: { "Fn::GetAtt": [logicalIdOf(stack.mail.repliesQueue), "Arn"] },
+      BatchSize: 1,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+    const deps = wiredWith(stack.mail.replyApplier, productionApply);
+    expect(deps.records).toBeDefined();
   });
 });
 
@@ -735,7 +791,8 @@ describe("workflow", () => {
     const completers = policies.filter(([, p]) => p.includes("states:SendTaskSuccess")).map(([id]) => id);
     const writeRoutes = routes.filter((r) => r.scope === "challenges/write").length;
     expect(completers).toHaveLength(writeRoutes + 2); // + inbound email, + AwaitResponse
-    expect(completers.some((id) => id.startsWith("MailReceiveEmail"))).toBe(true);
+    expect(completers.some((id) => id.startsWith("MailApplyReply"))).toBe(true);
+    expect(completers.some((id) => id.startsWith("MailReceiveEmail"))).toBe(false);
     // Nothing fails or heartbeats a wait (functions/workflow/sfn-signal.ts sends success only).
     for (const [id, policy] of policies) {
       expect(policy, id).not.toMatch(/states:SendTask(Failure|Heartbeat)/);
@@ -798,7 +855,9 @@ describe("event reactor (the stream is the outbox)", () => {
         { Ref: logicalIdOf(stack.events.reactor.fn) },
       ]),
     );
-    expect(ofType("AWS::Lambda::EventSourceMapping")).toHaveLength(2);
+    expect(streamMappings()).toHaveLength(2);
+    // The third mapping reads the inbound replies queue (lib/mail.ts), not the stream.
+    expect(ofType("AWS::Lambda::EventSourceMapping")).toHaveLength(3);
   });
 
   it("reacts to new event and good practice items only, with bisect, bounded retries, a maximum age and an on-failure queue", () => {
@@ -953,6 +1012,7 @@ describe("dead-letter queues and alarms", () => {
       stack.audit.deadLetterQueue,
       stack.events.deadLetterQueue,
       stack.mail.inboundDeadLetterQueue,
+      stack.mail.repliesDeadLetterQueue,
       stack.mail.deliveryEventsDeadLetterQueue,
       stack.audit.digestDeadLetterQueue,
       stack.retention.deadLetterQueue,

@@ -7,8 +7,9 @@ import {
   type OutOfOfficeContext,
   actOnOutOfOffice,
   isOutOfOffice,
+  outOfOfficeNotice,
 } from "../../../functions/mail/out-of-office.js";
-import { parseInboundEmail } from "../../../functions/mail/parse-reply.js";
+import { type ParsedInboundEmail, parseInboundEmail } from "../../../functions/mail/parse-reply.js";
 import { type TokenLookup, recipientRefOf, stageRefOf } from "../../../functions/mail/reply-token.js";
 import type { StaffEntry } from "../../../functions/store/tenant-store.js";
 
@@ -85,12 +86,26 @@ function harness(refuseWith?: DomainError) {
 }
 
 const OOO_TEXT = "I am on annual leave until Monday 14 December. For urgent matters contact the duty team.";
+const TODAY = "2026-12-05";
+
+/** The notice the receiving function reads (and hands on), then what the applying function does with it. */
+function noticeOf(parsed: ParsedInboundEmail, verdicts: SesVerdicts = PASS) {
+  const notice = outOfOfficeNotice(parsed, verdicts, token, TODAY);
+  if (notice === undefined) throw new Error("no out-of-office notice");
+  return notice;
+}
 
 describe("out-of-office replies", () => {
   it("record the holder away until the stated day and ask for the stage to go to the cover", async () => {
     const { deps, entry, commands } = harness();
     const parsed = await parseInboundEmail(raw({ "Auto-Submitted": "auto-replied" }, OOO_TEXT));
-    const outcome = await actOnOutOfOffice(deps, { parsed, verdicts: PASS, token, loaded });
+    const notice = noticeOf(parsed);
+    expect(notice).toEqual({
+      from: HOLDER.email,
+      messageKey: "<ooo-1@authority.example>",
+      until: "2026-12-14",
+    });
+    const outcome = await actOnOutOfOffice(deps, { notice, token, loaded });
     expect(outcome).toEqual({ outcome: "rerouted", until: "2026-12-14" });
     expect(entry.absences).toMatchObject([
       { from: "2026-12-05", to: "2026-12-14", source: "out_of_office", recordedBy: HOLDER.id },
@@ -108,36 +123,41 @@ describe("out-of-office replies", () => {
       },
     ]);
     // The same message again records nothing new.
-    await actOnOutOfOffice(deps, { parsed, verdicts: PASS, token, loaded });
+    await actOnOutOfOffice(deps, { notice: noticeOf(parsed), token, loaded });
     expect(entry.absences).toHaveLength(1);
   });
 
   it("record an absence with no end when the reply states none, and say there is no cover when there is none", async () => {
     const { deps, entry } = harness(new DomainError("NO_RECIPIENT", "nobody is named cover"));
     const parsed = await parseInboundEmail(raw({}, "I am out of the office with limited access to email."));
-    expect(await actOnOutOfOffice(deps, { parsed, verdicts: PASS, token, loaded })).toEqual({
+    expect(await actOnOutOfOffice(deps, { notice: noticeOf(parsed), token, loaded })).toEqual({
       outcome: "no_cover",
     });
     expect(entry.absences?.[0]).not.toHaveProperty("to");
   });
 
+  it("are not handed on when not authenticated, or not from the address the token was sent to", async () => {
+    const parsed = await parseInboundEmail(raw({ "Auto-Submitted": "auto-replied" }, OOO_TEXT));
+    expect(outOfOfficeNotice(parsed, { ...PASS, dmarc: "FAIL" }, token, TODAY)).toBeUndefined();
+    const other = await parseInboundEmail(
+      raw({ "Auto-Submitted": "auto-replied", From: "Dina <dina@authority.example>" }, OOO_TEXT),
+    );
+    expect(outOfOfficeNotice(other, PASS, token, TODAY)).toBeUndefined();
+    const person = await parseInboundEmail(raw({ Subject: "Re: CH-1" }, "Agreed, see you Monday."));
+    expect(outOfOfficeNotice(person, PASS, token, TODAY)).toBeUndefined();
+  });
+
   it.each([
-    ["a DMARC failure", { ...PASS, dmarc: "FAIL" as const }, loaded],
-    [
-      "a stage that has moved on",
-      PASS,
-      { ...loaded, context: { ...loaded.context, currentStageId: "level_2" } },
-    ],
+    ["a stage that has moved on", { ...loaded, context: { ...loaded.context, currentStageId: "level_2" } }],
     [
       "another sender than the stage's recipient",
-      PASS,
       { ...loaded, context: { ...loaded.context, expectedRecipientEmail: "dina@authority.example" } },
     ],
-    ["nobody the stage is addressed to", PASS, { ...loaded, actor: undefined }],
-  ])("do nothing for %s", async (_, verdicts, context) => {
+    ["nobody the stage is addressed to", { ...loaded, actor: undefined }],
+  ])("do nothing for %s", async (_, context) => {
     const { deps, entry, commands } = harness();
     const parsed = await parseInboundEmail(raw({ "Auto-Submitted": "auto-replied" }, OOO_TEXT));
-    expect(await actOnOutOfOffice(deps, { parsed, verdicts, token, loaded: context })).toEqual({
+    expect(await actOnOutOfOffice(deps, { notice: noticeOf(parsed), token, loaded: context })).toEqual({
       outcome: "not_for_open_stage",
     });
     expect(entry.absences).toBeUndefined();

@@ -1,6 +1,9 @@
 import type { AttributeValue, DynamoDBRecord } from "aws-lambda";
 import { describe, expect, it } from "vitest";
-import { INBOUND_ACCEPTANCE_ENTITY, INBOUND_REFUSAL_ENTITY } from "../../../functions/mail/receive-email.js";
+import {
+  INBOUND_ACCEPTANCE_ENTITY,
+  INBOUND_REFUSAL_ENTITY,
+} from "../../../functions/mail/inbound-records.js";
 import { MAIL_OUT_ENTITY } from "../../../functions/mail/deliveries.js";
 import { TASK_TOKEN_ENTITY } from "../../../functions/store/dynamo-challenge-store.js";
 import { GOOD_PRACTICE_ENTITY } from "../../../functions/store/good-practice-store.js";

@@ -9,19 +9,32 @@ import { readFileSync } from "node:fs";
 import { GetObjectCommand, type GetObjectCommandOutput, S3Client } from "@aws-sdk/client-s3";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
+import { SQSClient, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { SESEvent } from "aws-lambda";
+import type { SESEvent, SQSEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { simpleParser } from "mailparser";
 import MailComposer from "nodemailer/lib/mail-composer";
 import { type CommandResult, executeCommand } from "../../../../functions/app/execute-command.js";
 import type { Command } from "../../../../functions/domain/challenge/index.js";
 import {
+  type ApplyDependencies,
+  type ReplyOutcome,
   DedupeClaims,
+  applyQueueEvent,
+  applyReply,
+  createHandler as createApplyHandler,
+} from "../../../../functions/mail/apply-reply.js";
+import {
   DynamoInboundRecordLog,
-  type InboundDependencies,
   UNATTRIBUTED_PARTITION,
+} from "../../../../functions/mail/inbound-records.js";
+import { parseVerifiedReply } from "../../../../functions/mail/inbound-reply.js";
+import {
+  type InboundDependencies,
+  type InboundOutcome,
   createHandler,
+  queueHandOff,
   receiveEvent,
   verdictsOf,
 } from "../../../../functions/mail/receive-email.js";
@@ -65,6 +78,11 @@ const s3 = new S3Client({ region: "eu-west-2" });
 const s3Mock = mockClient(s3);
 const ses = new SESv2Client({ region: "eu-west-2" });
 const sesMock = mockClient(ses);
+const sqs = new SQSClient({ region: "eu-west-2" });
+const sqsMock = mockClient(sqs);
+const QUEUE_URL = "https://sqs.eu-west-2.amazonaws.com/000000000000/crs-inbound-replies";
+/** The bodies the receiving function put on the inbound replies queue, oldest first. */
+const queued: string[] = [];
 const secrets = new SecretsManagerClient({ region: "eu-west-2" });
 mockClient(secrets).on(GetSecretValueCommand).resolves({ SecretString: KEY_SECRET });
 
@@ -108,35 +126,75 @@ beforeEach(() => {
   });
   sesMock.reset();
   sesMock.on(SendEmailCommand).resolves({ MessageId: "ses-bounce" });
+  sqsMock.reset();
+  queued.length = 0;
+  sqsMock.on(SendMessageCommand).callsFake((input: { QueueUrl?: string; MessageBody?: string }) => {
+    if (input.QueueUrl !== QUEUE_URL) throw new Error(`sent to ${String(input.QueueUrl)}`);
+    queued.push(input.MessageBody ?? "");
+    return { MessageId: `sqs-${String(queued.length)}` };
+  });
   workflow = new RecordingWorkflow();
   observer = new RecordingObserver();
   clock.set(NOW);
 });
 
-function deps(overrides: Partial<InboundDependencies> = {}): InboundDependencies {
+/** The two functions of inbound mail, wired as on AWS: the receiver hands on through the (mocked) queue. */
+interface Pipeline {
+  readonly inbound: InboundDependencies;
+  readonly apply: ApplyDependencies;
+}
+
+function deps(overrides: Partial<ApplyDependencies> = {}): Pipeline {
   const execution = executeDependencies({ challenges: store, tenants }, clock, workflow);
+  const records = new DynamoInboundRecordLog(client, tableName);
   return {
-    s3,
-    bucket: BUCKET,
-    prefix: PREFIX,
-    keys: new SecretsManagerReplyKeys(secrets, "arn:aws:secretsmanager:eu-west-2:1:secret:k"),
-    tenantIds: TENANTS,
-    replyDomain: REPLY_DOMAIN,
-    challenges: store,
-    people: tenants,
-    claims: new DedupeClaims(new DedupeStore(client, tableName, clock.now), client, tableName),
-    records: new DynamoInboundRecordLog(client, tableName),
-    execute: (tenantId, command) => executeCommand(execution, tenantId, command),
-    mailer: new Mailer(
-      ses,
-      new DynamoOutboundLedger(client, tableName),
-      { from: { address: MAIL_FROM }, configurationSet: CONFIGURATION_SET },
-      clock.now,
-    ),
-    clock: clock.now,
-    observer,
-    ...overrides,
+    inbound: {
+      s3,
+      bucket: BUCKET,
+      prefix: PREFIX,
+      keys: new SecretsManagerReplyKeys(secrets, "arn:aws:secretsmanager:eu-west-2:1:secret:k"),
+      tenantIds: TENANTS,
+      replyDomain: REPLY_DOMAIN,
+      records,
+      handOn: queueHandOff(sqs, QUEUE_URL),
+      clock: clock.now,
+      observer,
+    },
+    apply: {
+      challenges: store,
+      people: tenants,
+      claims: new DedupeClaims(new DedupeStore(client, tableName, clock.now), client, tableName),
+      records,
+      execute: (tenantId, command) => executeCommand(execution, tenantId, command),
+      mailer: new Mailer(
+        ses,
+        new DynamoOutboundLedger(client, tableName),
+        { from: { address: MAIL_FROM }, configurationSet: CONFIGURATION_SET },
+        clock.now,
+      ),
+      clock: clock.now,
+      observer,
+      ...overrides,
+    },
   };
+}
+
+/**
+ * An SES event through both functions: the receiver's outcome when it refused the message itself,
+ * else the applier's for the verified reply it took from the queue.
+ */
+async function deliver(p: Pipeline, event: SESEvent): Promise<(InboundOutcome | ReplyOutcome)[]> {
+  const outcomes: (InboundOutcome | ReplyOutcome)[] = [];
+  for (const outcome of await receiveEvent(p.inbound, event)) {
+    if (outcome.outcome !== "handed_on") {
+      outcomes.push(outcome);
+      continue;
+    }
+    const body = queued.shift();
+    if (body === undefined) throw new Error("handed on, but nothing was queued");
+    outcomes.push(await applyReply(p.apply, parseVerifiedReply(body)));
+  }
+  return outcomes;
 }
 
 type Verdicts = Partial<Record<"spf" | "dkim" | "dmarc" | "spam" | "virus", string>>;
@@ -195,9 +253,9 @@ async function sesEvent(raw: Buffer, verdicts: Verdicts = {}): Promise<SESEvent>
   };
 }
 
-async function receive(raw: Buffer, verdicts: Verdicts = {}, d: InboundDependencies = deps()) {
+async function receive(raw: Buffer, verdicts: Verdicts = {}, d: Pipeline = deps()) {
   const event = await sesEvent(raw, verdicts);
-  const [outcome] = await receiveEvent(d, event);
+  const [outcome] = await deliver(d, event);
   return { outcome, sesMessageId: event.Records[0]?.ses.mail.messageId ?? "" };
 }
 
@@ -461,7 +519,7 @@ describe("fresh tokens, for challenges stored here", () => {
       .compile()
       .build();
 
-  it("a transient failure gives the claims back, and SES's retry of the invocation acts once", async () => {
+  it("a transient failure gives the claims back, and the queue's next delivery acts once", async () => {
     const challengeId = "01JD3K8Q6T9X2M4N5P7R8S9V2C";
     await seed(challengeId);
     const raw = await reply(tokenFor(challengeId), "<retry-1@northby.example>");
@@ -477,19 +535,45 @@ describe("fresh tokens, for challenges stored here", () => {
             }),
           );
         }
-        return deps().execute(tenantId, command);
+        return deps().apply.execute(tenantId, command);
       },
     });
-    await expect(receiveEvent(flaky, event)).rejects.toThrow("Throughput");
+    expect(await receiveEvent(flaky.inbound, event)).toEqual([{ outcome: "handed_on", kind: "reply" }]);
+    const [body] = queued.splice(0);
+    if (body === undefined) throw new Error("nothing queued");
+    const sqsEvent = (messageId: string): SQSEvent =>
+      ({ Records: [{ messageId, body }] }) as unknown as SQSEvent;
+    // The applier reports the message failed: the queue delivers it again (then dead-letters it).
+    expect(await applyQueueEvent(flaky.apply, sqsEvent("m-1"))).toEqual({
+      batchItemFailures: [{ itemIdentifier: "m-1" }],
+    });
     expect(await messageClaimed("<retry-1@northby.example>")).toBe(false);
     expect(await version(challengeId)).toBe(4);
 
-    const [retried] = await receiveEvent(flaky, event);
-    expect(retried).toEqual({ outcome: "accepted", action: "respond", seqs: [5] });
-    // A third delivery of the same invocation is now a duplicate.
-    const [again] = await receiveEvent(flaky, event);
+    expect(await applyQueueEvent(flaky.apply, sqsEvent("m-1"))).toEqual({ batchItemFailures: [] });
+    expect(await version(challengeId)).toBe(5);
+    expect(await messageClaimed("<retry-1@northby.example>")).toBe(true);
+    // SES delivering the message again (or the queue the reply again) is now a duplicate.
+    const [again] = await deliver(flaky, event);
     expect(again).toMatchObject({ outcome: "refused", reason: "duplicate" });
     expect(await version(challengeId)).toBe(5);
+  });
+
+  it("a reply beyond the hand-over's bounds (a 1,500-character Message-ID) is refused as unreadable, never queued", async () => {
+    const challengeId = "01JD3K8Q6T9X2M4N5P7R8S9V5F";
+    await seed(challengeId);
+    const { outcome, sesMessageId } = await receive(
+      await reply(tokenFor(challengeId), `<${"x".repeat(1500)}@northby.example>`),
+    );
+    expect(outcome).toEqual({ outcome: "refused", reason: "unreadable", bounced: false });
+    expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
+    // Parsed (the raw message's hash is on the record), then refused: not a parse failure.
+    expect(await recordOf(keys.challengePartition(TENANT, challengeId), sesMessageId)).toMatchObject({
+      reason: "unreadable",
+      bounce: false,
+      rawSha256: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown,
+    });
+    expect(await version(challengeId)).toBe(4);
   });
 
   it("attachments are kept as evidence references (name, type, size, SHA-256), never their content", async () => {
@@ -543,10 +627,40 @@ describe("the handler and the SES event", () => {
     ).toEqual({ spf: "PASS", dkim: "PROCESSING_FAILED", spam: "PASS", virus: "PASS" });
   });
 
-  it("the Lambda handler takes the receipt rule's event as it comes", async () => {
-    const handler = createHandler(() => deps());
-    const event = await sesEvent(fixture("out-of-office.eml"));
-    await expect(handler(event)).resolves.toBeUndefined();
+  it("the receiving handler takes the receipt rule's event as it comes, and hands only verified replies on", async () => {
+    const handler = createHandler(() => deps().inbound);
+    await expect(handler(await sesEvent(fixture("outlook-desktop-reply.eml")))).resolves.toBeUndefined();
+    await expect(
+      handler(await sesEvent(fixture("spoofed-from.eml"), { dmarc: "FAIL" })),
+    ).resolves.toBeUndefined();
     await expect(handler({ Records: [] })).rejects.toThrow();
+    // The reply, small and without its body; the spoofed message not at all.
+    expect(queued).toHaveLength(1);
+    const handed = parseVerifiedReply(queued[0] ?? "");
+    expect(handed).toMatchObject({ kind: "reply", reply: { from: "sam.whitlock@northby.example" } });
+    expect(queued[0]).not.toContain("Content-Type");
+  });
+
+  it("a failure to queue fails the invocation, so SES retries it (the raw message stays in S3)", async () => {
+    sqsMock
+      .on(SendMessageCommand)
+      .rejects(Object.assign(new Error("unavailable"), { name: "ServiceUnavailable" }));
+    await expect(
+      receiveEvent(deps().inbound, await sesEvent(fixture("outlook-desktop-reply.eml"))),
+    ).rejects.toThrow("unavailable");
+  });
+
+  it("the applying handler reports a body that is not a verified reply as failed, never drops it", async () => {
+    const handler = createApplyHandler(() => deps().apply);
+    const event = {
+      Records: [
+        { messageId: "bad-json", body: "{" },
+        { messageId: "bad-shape", body: JSON.stringify({ kind: "reply", sesMessageId: "x" }) },
+      ],
+    } as unknown as SQSEvent;
+    await expect(handler(event)).resolves.toEqual({
+      batchItemFailures: [{ itemIdentifier: "bad-json" }, { itemIdentifier: "bad-shape" }],
+    });
+    expect(observer.counts.get("InboundReplyMalformed")).toBe(2);
   });
 });
