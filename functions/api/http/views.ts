@@ -1,7 +1,7 @@
 import * as z from "zod/mini";
 import type { ChallengeEvent } from "../../domain/challenge/events.js";
 import type { ChallengeState } from "../../domain/challenge/state.js";
-import { describeEvents } from "../../domain/challenge/describe.js";
+import { describeLines } from "../../domain/challenge/describe.js";
 import type { Protocol } from "../../domain/protocol.js";
 import type { Page, TrayQuery } from "../../store/ports.js";
 import { challengeStateSchema } from "../../store/items.js";
@@ -215,7 +215,7 @@ export function timelineEntries(
   protocol: Protocol | undefined,
   state?: ChallengeState,
 ): TimelineEntry[] {
-  const described = describeEvents(events, {
+  const described = describeLines(events, {
     protocol,
     ...(state === undefined || state.status === "none"
       ? {}
