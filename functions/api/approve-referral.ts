@@ -1,6 +1,7 @@
 import * as z from "zod/mini";
 import { approveReferralCommandSchema, referralKindSchema } from "../domain/challenge/commands.js";
-import { COMMAND_ENVELOPE, challengePathSchema, commandRoute } from "./http/command-route.js";
+import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
+import { challengePathSchema } from "./http/path-params.js";
 import { createHandler } from "./http/middleware.js";
 import { about } from "../domain/about.js";
 

@@ -1,7 +1,7 @@
 import * as z from "zod/mini";
 import { UnknownProtocolError } from "../app/execute-command.js";
 import { loadChildCaseNotes } from "../case-notes/child-case-notes.js";
-import { caseRecordIdParam } from "./http/command-route.js";
+import { caseRecordIdParam } from "./http/path-params.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { about } from "../domain/about.js";
 

@@ -1,6 +1,7 @@
 import * as z from "zod/mini";
 import { completeActionCommandSchema } from "../domain/challenge/commands.js";
-import { COMMAND_ENVELOPE, actionIdParam, challengePathSchema, commandRoute } from "./http/command-route.js";
+import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
+import { actionIdParam, challengePathSchema } from "./http/path-params.js";
 import { createHandler } from "./http/middleware.js";
 
 /** POST /v1/challenges/{challengeId}/actions/{actionId}/completion: an agreed action was done. */

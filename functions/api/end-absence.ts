@@ -1,7 +1,7 @@
 import * as z from "zod/mini";
 import { NotInDirectoryError, UnknownAbsenceError, endAbsence } from "../app/absences.js";
 import { londonDay } from "../domain/london-time.js";
-import { pathIdSchema } from "./http/command-route.js";
+import { pathIdSchema } from "./http/path-params.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { problems } from "./http/problem.js";
 import { absenceResultSchema } from "./record-absence.js";

@@ -1,4 +1,4 @@
-import { challengePathSchema } from "./http/command-route.js";
+import { challengePathSchema } from "./http/path-params.js";
 import { createHandler, defineRoute, etagOf } from "./http/middleware.js";
 import { problems } from "./http/problem.js";
 import { challengeWithTimelineSchema, timelineEntries } from "./http/views.js";

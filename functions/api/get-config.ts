@@ -3,7 +3,7 @@ import { protocolGuide } from "../domain/protocol-guide.js";
 import { deadlineActionSchema, windowSchema } from "../domain/protocol.js";
 import { createHandler, defineRoute, etagOf } from "./http/middleware.js";
 import { problems } from "./http/problem.js";
-import { tenantSettingsViewSchema } from "./http/views.js";
+import { tenantSettingsViewSchema } from "./http/tenant-views.js";
 
 const recipient = z
   .object({

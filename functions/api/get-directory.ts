@@ -1,5 +1,5 @@
 import { createHandler, defineRoute, etagOf } from "./http/middleware.js";
-import { directoryViewSchema } from "./http/views.js";
+import { directoryViewSchema } from "./http/tenant-views.js";
 
 /**
  * GET /v1/directory: the tenant's staff directory (who holds which protocol role, for which team).

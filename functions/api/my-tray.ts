@@ -1,5 +1,5 @@
 import { createHandler, defineRoute } from "./http/middleware.js";
-import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/views.js";
+import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/tray-views.js";
 
 /**
  * GET /v1/trays/mine: open challenges whose next move is the caller's (the token's subject): stages

@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import { createHandler, defineRoute } from "./http/middleware.js";
-import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/views.js";
+import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/tray-views.js";
 import { about } from "../domain/about.js";
 
 /** GET /v1/trays/overdue?dueBy=: open stages due on or before `dueBy` (default: now), earliest first. */

@@ -3,7 +3,7 @@ import { presets } from "../domain/presets/index.js";
 import { tenantConfigSchema } from "../store/tenant-store.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { writeAtReadVersion } from "./http/tenant-write.js";
-import { tenantSettingsViewSchema } from "./http/views.js";
+import { tenantSettingsViewSchema } from "./http/tenant-views.js";
 import { about } from "../domain/about.js";
 
 const presetIds = Object.keys(presets);

@@ -1,9 +1,9 @@
 import * as z from "zod/mini";
 import { staffMemberSchema } from "../store/tenant-store.js";
-import { pathIdSchema } from "./http/command-route.js";
+import { pathIdSchema } from "./http/path-params.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { writeAtReadVersion } from "./http/tenant-write.js";
-import { staffMemberViewSchema } from "./http/views.js";
+import { staffMemberViewSchema } from "./http/tenant-views.js";
 import { about } from "../domain/about.js";
 
 /**

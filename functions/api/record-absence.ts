@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import * as z from "zod/mini";
 import { NotInDirectoryError, recordAbsence } from "../app/absences.js";
 import { absenceSchema, recordAbsenceRequestSchema } from "../domain/absence.js";
-import { pathIdSchema } from "./http/command-route.js";
+import { pathIdSchema } from "./http/path-params.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { problems } from "./http/problem.js";
 

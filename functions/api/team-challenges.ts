@@ -1,7 +1,7 @@
 import * as z from "zod/mini";
-import { pathIdSchema } from "./http/command-route.js";
+import { pathIdSchema } from "./http/path-params.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
-import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/views.js";
+import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/tray-views.js";
 import { about } from "../domain/about.js";
 
 /** GET /v1/teams/{teamId}/challenges: every challenge about one team's work, newest first. */
