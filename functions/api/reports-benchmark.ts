@@ -7,7 +7,7 @@ import { BENCHMARK_CSV_HEADER, benchmarkCsv, benchmarkHtml } from "../reports/be
 import { distributionSchema } from "../store/benchmark-store.js";
 import type { ApiDependencies } from "./http/dependencies.js";
 import { type ApiResult, createHandler, defineRoute } from "./http/middleware.js";
-import { reportInFormat } from "./reports-themes.js";
+import { reportInFormat } from "./http/report-format.js";
 
 /**
  * GET /v1/reports/benchmark?quarter=YYYY-Qn&format=json|csv|html: this authority's figures for a

@@ -4,7 +4,7 @@ import { livePage, quartersEnding, timelineOfEvents, toLiveHtml } from "../repor
 import { loadCohort, loadOpen, mapInPool, protocolsFor, tenantCalendar } from "../reports/readers.js";
 import type { ApiDependencies } from "./http/dependencies.js";
 import { type ApiResult, createHandler, defineRoute } from "./http/middleware.js";
-import { HTML_CSP } from "./reports-themes.js";
+import { HTML_CSP } from "./http/report-format.js";
 
 /**
  * GET /v1/reports/live: the live page for service managers (functions/reports/live-page.ts says what

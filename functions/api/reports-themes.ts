@@ -8,6 +8,7 @@ import { raiserRoleSchema, trackSchema } from "../domain/protocol.js";
 import { challengeStateSchema } from "../store/items.js";
 import type { ApiDependencies } from "./http/dependencies.js";
 import { type ApiResult, createHandler, defineRoute } from "./http/middleware.js";
+import { reportInFormat } from "./http/report-format.js";
 import { about } from "../domain/about.js";
 
 /**
@@ -185,46 +186,6 @@ export const themesReportSchema = z
     goodPracticeNotifications: countOf("Good practice notifications recorded in the period", 4),
   })
   .check(z.meta({ id: "ThemesReport", description: "The themes report for a period (format=json)" }));
-
-/** The page's Content-Security-Policy: nothing may load or run; the inline stylesheet may apply. */
-export const HTML_CSP =
-  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-/**
- * A report as JSON, as a CSV attachment or as one self-contained printable page (which may load
- * and run nothing), named `name` in the download.
- */
-export function reportInFormat<T>(
-  format: "json" | "csv" | "html",
-  name: string,
-  report: T,
-  render: { readonly csv: (report: T) => string; readonly html: (report: T) => string },
-): ApiResult {
-  switch (format) {
-    case "json":
-      return { status: 200, body: report };
-    case "csv":
-      return {
-        status: 200,
-        text: render.csv(report),
-        headers: {
-          "content-type": "text/csv; charset=utf-8",
-          "content-disposition": `attachment; filename="${name}.csv"`,
-        },
-      };
-    case "html":
-      return {
-        status: 200,
-        text: render.html(report),
-        headers: {
-          "content-type": "text/html; charset=utf-8",
-          "content-disposition": `inline; filename="${name}.html"`,
-          "content-security-policy": HTML_CSP,
-          "x-content-type-options": "nosniff",
-        },
-      };
-  }
-}
 
 export const spec = defineRoute({
   routeId: "reports-themes",
