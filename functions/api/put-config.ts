@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import { presets } from "../domain/presets/index.js";
-import { tenantConfigSchema } from "../store/tenant-store.js";
+import { tenantConfigInputSchema } from "../store/tenant-config-input.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { writeAtReadVersion } from "./http/tenant-write.js";
 import { tenantSettingsViewSchema } from "./http/tenant-views.js";
@@ -10,13 +10,14 @@ const presetIds = Object.keys(presets);
 
 /**
  * PUT /v1/config: choose the protocol (one of the shipped presets) and the authority's closure days.
- * The body is the stored configuration's own schema, with `protocolId` narrowed to the known presets.
+ * The body is the configuration's input schema (the stored one with the email wording's rules), with
+ * `protocolId` narrowed to the known presets.
  * Challenges already raised keep the protocol they were raised under. Only at the version read
  * (If-Match: the ETag of GET /v1/config or GET /v1/directory; http/tenant-write.ts).
  */
 export const spec = defineRoute({
   routeId: "put-config",
-  body: z.extend(tenantConfigSchema, {
+  body: z.extend(tenantConfigInputSchema, {
     protocolId: z
       .enum(presetIds)
       .check(z.meta(about("The protocol this authority runs: one of the shipped presets", "halton"))),

@@ -7,7 +7,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { type Absence, MAX_ABSENCES, absenceOn, absenceSchema } from "../domain/absence.js";
 import * as z from "zod/mini";
-import { storedTemplateOverridesSchema } from "../domain/email-templates.js";
+import { templateOverridesSchema } from "../domain/email-template-overrides.js";
 import { retentionSettingsSchema } from "../domain/retention.js";
 import { about } from "../domain/about.js";
 import type { Recipient } from "../domain/protocol.js";
@@ -66,6 +66,19 @@ export const caseNoteWebhookSchema = z.strictObject({
 });
 export type CaseNoteWebhook = z.infer<typeof caseNoteWebhookSchema>;
 
+/** The email wording field's description: one text for the read form here and the write form. */
+export const MAIL_TEMPLATES_ABOUT = {
+  description: "The authority's own wording of its emails, per notification; unset ones keep the defaults",
+};
+
+/**
+ * A tenant's configuration as stored and read. Every read (each command, workflow task and mail)
+ * parses it with this: the email wording in its shape only, without the rules a wording must keep,
+ * which a configuration is checked against where it comes in (tenantConfigInputSchema in
+ * tenant-config-input.ts: PUT /v1/config's body, the authority CLI) and which the mail checks again,
+ * as a whole template set, before it uses a wording (resolveTemplates). Nothing stored is unchecked,
+ * so reading needs neither the rules nor their weight in every function's bundle.
+ */
 export const tenantConfigSchema = z.strictObject({
   /** The protocol this authority runs: a preset id (functions/domain/presets). */
   protocolId: slug.check(
@@ -119,13 +132,11 @@ export const tenantConfigSchema = z.strictObject({
   authorityName: z
     .optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(200)))
     .check(z.meta(about("The authority's name as its emails sign off", "Riverside Children's Services"))),
-  /** The authority's own wording of its emails, per notification kind; unset kinds keep the defaults. */
-  mailTemplates: z.optional(storedTemplateOverridesSchema).check(
-    z.meta({
-      description:
-        "The authority's own wording of its emails, per notification; unset ones keep the defaults",
-    }),
-  ),
+  /**
+   * The authority's own wording of its emails, per notification kind; unset kinds keep the defaults.
+   * Here in its shape only, and tenant-config-input.ts adds the wording's rules for writes: see there.
+   */
+  mailTemplates: z.optional(templateOverridesSchema).check(z.meta(MAIL_TEMPLATES_ABOUT)),
   /** The authority's child-protection retention rule; unset: kept as long as LAC records (functions/domain/retention.ts). */
   retention: z.optional(retentionSettingsSchema).check(
     z.meta({
@@ -344,6 +355,9 @@ export class TenantStore {
    * Validates and stores the configuration, only if the tenant is still at `expectedVersion` (the
    * version the writer read: If-Match) when one is given; else at the version read just before.
    * Throws a ZodError when it is invalid, {@link TenantVersionMismatchError} when the version moved.
+   * Validated in the stored form; a configuration from outside (a request, the CLI) carries email
+   * wording only after it passed `tenantConfigInputSchema` (tenant-config-input.ts), which checks
+   * the wording's rules too.
    */
   async writeConfig(
     tenantId: string,
