@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { TenantNotConfiguredError } from "../app/execute-command.js";
+import { benchmarkDependencies } from "./http/benchmark-dependencies.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 
 /**
@@ -64,4 +65,4 @@ export const spec = defineRoute({
   },
 });
 
-export const handler = createHandler(spec);
+export const handler = createHandler(spec, benchmarkDependencies);

@@ -4,6 +4,7 @@ import { TenantNotConfiguredError, UnknownProtocolError } from "../app/execute-c
 import { actorSchema, channelSchema } from "../domain/challenge/actor.js";
 import { goodPracticeInputSchema, recordGoodPractice } from "../domain/good-practice.js";
 import { about } from "../domain/about.js";
+import { goodPracticeDependencies } from "./http/good-practice-dependencies.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 
 /** The response: the notification as recorded. */
@@ -45,9 +46,11 @@ export const spec = defineRoute({
       newId: deps.newId ?? (() => ulid()),
     });
     if (recorded instanceof Error) throw recorded;
+    if (deps.goodPractice === undefined)
+      throw new Error("the good practice store is not wired (ApiDependencies.goodPractice)");
     await deps.goodPractice.put(principal.tenantId, recorded);
     return { status: 201, body: { notification: recorded } };
   },
 });
 
-export const handler = createHandler(spec);
+export const handler = createHandler(spec, goodPracticeDependencies);

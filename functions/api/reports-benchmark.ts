@@ -6,6 +6,7 @@ import { compare, quarterFigures } from "../reports/benchmark.js";
 import { BENCHMARK_CSV_HEADER, benchmarkCsv, benchmarkHtml } from "../reports/benchmark-render.js";
 import { distributionSchema } from "../store/benchmark-store.js";
 import type { ApiDependencies } from "./http/dependencies.js";
+import { benchmarkDependencies } from "./http/benchmark-dependencies.js";
 import { type ApiResult, createHandler, defineRoute } from "./http/middleware.js";
 import { reportInFormat } from "./http/report-format.js";
 
@@ -198,7 +199,7 @@ export const spec = defineRoute({
 
 /** The route's Lambda handler over `deps` (default: the production wiring, built on first use). */
 export function makeHandler(deps?: ApiDependencies) {
-  return createHandler(spec, deps);
+  return createHandler(spec, deps ?? benchmarkDependencies);
 }
 
 export const handler = makeHandler();

@@ -7,6 +7,7 @@ import { startOfLondonDay } from "../domain/london-time.js";
 import { raiserRoleSchema, trackSchema } from "../domain/protocol.js";
 import { challengeStateSchema } from "../store/items.js";
 import type { ApiDependencies } from "./http/dependencies.js";
+import { goodPracticeDependencies } from "./http/good-practice-dependencies.js";
 import { type ApiResult, createHandler, defineRoute } from "./http/middleware.js";
 import { reportInFormat } from "./http/report-format.js";
 import { about } from "../domain/about.js";
@@ -214,8 +215,8 @@ export const spec = defineRoute({
     const config = await deps.tenants.getConfig(tenantId);
     if (config === undefined) throw new TenantNotConfiguredError(tenantId);
     const goodPractice = deps.goodPractice;
-    if (goodPractice.countRecordedBetween === undefined) {
-      throw new Error("the good practice store cannot count notifications (countRecordedBetween)");
+    if (goodPractice?.countRecordedBetween === undefined) {
+      throw new Error("the good practice store is not wired or cannot count (countRecordedBetween)");
     }
     const calendar = tenantCalendar(config);
     const period = { from: query.from, to: query.to };
@@ -249,7 +250,7 @@ export const spec = defineRoute({
 
 /** The route's Lambda handler over `deps` (default: the production wiring, built on first use). */
 export function makeHandler(deps?: ApiDependencies) {
-  return createHandler(spec, deps);
+  return createHandler(spec, deps ?? goodPracticeDependencies);
 }
 
 export const handler = makeHandler();

@@ -7,8 +7,7 @@ import { SfnWorkflowSignal } from "../../workflow/sfn-signal.js";
 import type { DirectoryLookup } from "../../domain/challenge/state.js";
 import { findPreset } from "../../domain/presets/index.js";
 import { DynamoChallengeStore } from "../../store/dynamo-challenge-store.js";
-import { BenchmarkStore, type Participation, type PublishedBenchmark } from "../../store/benchmark-store.js";
-import { DynamoGoodPracticeStore } from "../../store/good-practice-store.js";
+import type { Participation, PublishedBenchmark } from "../../store/benchmark-store.js";
 import type { ChallengeStore, GoodPracticeStore } from "../../store/ports.js";
 import { TABLE, keys } from "../../store/table.js";
 import {
@@ -49,11 +48,12 @@ export interface BenchmarkRecords {
 
 export interface ApiDependencies extends ExecuteDependencies {
   readonly tenants: TenantAdmin;
-  readonly goodPractice: GoodPracticeStore;
+  /** Optional so only the routes that record or count good practice bundle its store; they require it. */
+  readonly goodPractice?: GoodPracticeStore;
   /** The idempotency persistence for a tenant (one per tenant: the tenant is in the partition key). */
   readonly idempotency: (tenantId: string) => BasePersistenceLayer;
   readonly idempotencyTtlSeconds: number;
-  /** Optional so handler tests of other routes need not fake it; the benchmark routes require it. */
+  /** Optional so only the benchmark routes bundle its store (and fake it in tests); they require it. */
   readonly benchmark?: BenchmarkRecords;
 }
 
@@ -95,7 +95,10 @@ type DynamoDBPersistenceLayerClient = NonNullable<
 
 let production: ApiDependencies | undefined;
 
-/** The real adapters, from the validated environment. Built once per process. */
+/**
+ * The real adapters every route needs, from the validated environment. Built once per process. A
+ * route family's own stores are added by {@link productionDependenciesWith} in the family's module.
+ */
 export function productionDependencies(): ApiDependencies {
   if (production !== undefined) return production;
   const { TABLE_NAME, STATE_MACHINE_ARN, IDEMPOTENCY_TTL_SECONDS } = config();
@@ -114,10 +117,20 @@ export function productionDependencies(): ApiDependencies {
     }),
     clock: now,
     observer: loggingObserver,
-    goodPractice: new DynamoGoodPracticeStore(documentClient, TABLE_NAME),
-    benchmark: new BenchmarkStore(documentClient, TABLE_NAME),
     idempotency: idempotencyPersistenceFactory(TABLE_NAME, dynamoDb),
     idempotencyTtlSeconds: IDEMPOTENCY_TTL_SECONDS,
   };
   return production;
+}
+
+/**
+ * The production wiring plus a route family's own stores (good practice, the benchmark), built once
+ * per process. Called from the family's own module, so a route outside the family bundles none of
+ * those stores.
+ */
+export function productionDependenciesWith(
+  extra: (tableName: string) => Partial<ApiDependencies>,
+): () => ApiDependencies {
+  let built: ApiDependencies | undefined;
+  return () => (built ??= { ...productionDependencies(), ...extra(config().TABLE_NAME) });
 }
