@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import * as z from "zod/mini";
 import { templatesFromConfig } from "../../../functions/mail/mail-context.js";
 import { tenantConfigInputSchema } from "../../../functions/store/tenant-config-input.js";
-import { tenantConfigSchema } from "../../../functions/store/tenant-store.js";
+import { DNS_NAME_PATTERN, tenantConfigSchema } from "../../../functions/store/tenant-store.js";
 
 /**
  * An authority's own email wording lives in its stored configuration, checked before it is stored
@@ -64,5 +65,23 @@ describe("tenant configuration: the authority's email wording", () => {
     expect(
       tenantConfigSchema.safeParse({ ...base, mailTemplates: { reminder: { subject: 7 } } }).success,
     ).toBe(false);
+  });
+});
+
+describe("tenant configuration: the case-note webhook", () => {
+  const withWebhook = (url: string) =>
+    tenantConfigSchema.safeParse({ ...base, caseNoteWebhook: { url } }).success;
+
+  it("takes HTTPS to a DNS name only", () => {
+    expect(withWebhook("https://case-records.riverside.example/hooks/case-notes")).toBe(true);
+    expect(withWebhook("http://case-records.riverside.example/hooks")).toBe(false);
+    expect(withWebhook("https://localhost/hooks")).toBe(false);
+    expect(withWebhook("https://10.0.0.7/hooks")).toBe(false);
+    expect(withWebhook("https://user:secret@case-records.riverside.example/hooks")).toBe(false);
+  });
+
+  it("checks the name with zod's own DNS name pattern", () => {
+    expect(DNS_NAME_PATTERN.source).toBe(z.regexes.domain.source);
+    expect(DNS_NAME_PATTERN.flags).toBe(z.regexes.domain.flags);
   });
 });
