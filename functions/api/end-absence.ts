@@ -5,6 +5,7 @@ import { pathIdSchema } from "./http/path-params.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { problems } from "./http/problem.js";
 import { absenceResultSchema } from "./record-absence.js";
+import { endAbsenceRoute } from "./routes.js";
 
 /**
  * POST /v1/directory/{personId}/absences/{absenceId}/end: the person is back early, from `backOn`
@@ -12,7 +13,7 @@ import { absenceResultSchema } from "./record-absence.js";
  * so; stages opened from that day go to the person again. Ending it twice keeps the first ending.
  */
 export const spec = defineRoute({
-  routeId: "end-absence",
+  route: endAbsenceRoute,
   path: z.strictObject({
     personId: pathIdSchema.check(
       z.meta({

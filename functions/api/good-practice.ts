@@ -6,6 +6,7 @@ import { goodPracticeInputSchema, recordGoodPractice } from "../domain/good-prac
 import { about } from "../domain/about.js";
 import { goodPracticeDependencies } from "./http/good-practice-dependencies.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
+import { goodPracticeRoute } from "./routes.js";
 
 /** The response: the notification as recorded. */
 export const goodPracticeViewSchema = z
@@ -30,7 +31,7 @@ export const goodPracticeViewSchema = z
  * tenant's current protocol). The domain checks the caller is a raiser and the protocol has them.
  */
 export const spec = defineRoute({
-  routeId: "good-practice",
+  route: goodPracticeRoute,
   body: goodPracticeInputSchema,
   response: { status: 201, description: "The notification as recorded", schema: goodPracticeViewSchema },
   handle: async ({ body, principal }, deps) => {

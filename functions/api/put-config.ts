@@ -5,6 +5,7 @@ import { createHandler, defineRoute } from "./http/middleware.js";
 import { writeAtReadVersion } from "./http/tenant-write.js";
 import { tenantSettingsViewSchema } from "./http/tenant-views.js";
 import { about } from "../domain/about.js";
+import { putConfigRoute } from "./routes.js";
 
 const presetIds = Object.keys(presets);
 
@@ -16,7 +17,7 @@ const presetIds = Object.keys(presets);
  * (If-Match: the ETag of GET /v1/config or GET /v1/directory; http/tenant-write.ts).
  */
 export const spec = defineRoute({
-  routeId: "put-config",
+  route: putConfigRoute,
   body: z.extend(tenantConfigInputSchema, {
     protocolId: z
       .enum(presetIds)

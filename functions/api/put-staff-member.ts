@@ -5,6 +5,7 @@ import { createHandler, defineRoute } from "./http/middleware.js";
 import { writeAtReadVersion } from "./http/tenant-write.js";
 import { staffMemberViewSchema } from "./http/tenant-views.js";
 import { about } from "../domain/about.js";
+import { putStaffMemberRoute } from "./routes.js";
 
 /**
  * PUT /v1/directory/{personId}: add or replace a member of staff. `personId` (the subject of the
@@ -13,7 +14,7 @@ import { about } from "../domain/about.js";
  * team, partner agency or authority (409 ROLE_ALREADY_HELD naming the holder): http/tenant-write.ts.
  */
 export const spec = defineRoute({
-  routeId: "put-staff-member",
+  route: putStaffMemberRoute,
   path: z.strictObject({
     personId: pathIdSchema.check(
       z.meta(about("The person's id in the directory (your identity provider's subject)", "pm-east-lena")),

@@ -5,6 +5,7 @@ import { absenceSchema, recordAbsenceRequestSchema } from "../domain/absence.js"
 import { pathIdSchema } from "./http/path-params.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { problems } from "./http/problem.js";
+import { recordAbsenceRoute } from "./routes.js";
 
 /** The absence as recorded. */
 export const absenceResultSchema = z
@@ -20,7 +21,7 @@ export const absenceResultSchema = z
  * With an Idempotency-Key, a retry records nothing twice.
  */
 export const spec = defineRoute({
-  routeId: "record-absence",
+  route: recordAbsenceRoute,
   path: z.strictObject({
     personId: pathIdSchema.check(
       z.meta({

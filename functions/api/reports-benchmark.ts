@@ -9,6 +9,7 @@ import type { ApiDependencies } from "./http/dependencies.js";
 import { benchmarkDependencies } from "./http/benchmark-dependencies.js";
 import { type ApiResult, createHandler, defineRoute } from "./http/middleware.js";
 import { reportInFormat } from "./http/report-format.js";
+import { reportsBenchmarkRoute } from "./routes.js";
 
 /**
  * GET /v1/reports/benchmark?quarter=YYYY-Qn&format=json|csv|html: this authority's figures for a
@@ -157,7 +158,7 @@ export const benchmarkQuerySchema = z.object({
 });
 
 export const spec = defineRoute({
-  routeId: "reports-benchmark",
+  route: reportsBenchmarkRoute,
   query: benchmarkQuerySchema,
   response: {
     status: 200,

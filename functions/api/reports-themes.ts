@@ -11,6 +11,7 @@ import { goodPracticeDependencies } from "./http/good-practice-dependencies.js";
 import { type ApiResult, createHandler, defineRoute } from "./http/middleware.js";
 import { reportInFormat } from "./http/report-format.js";
 import { about } from "../domain/about.js";
+import { reportsThemesRoute } from "./routes.js";
 
 /**
  * GET /v1/reports/themes?from=YYYY-MM-DD&to=YYYY-MM-DD&format=json|csv|html: the quarterly themes
@@ -189,7 +190,7 @@ export const themesReportSchema = z
   .check(z.meta({ id: "ThemesReport", description: "The themes report for a period (format=json)" }));
 
 export const spec = defineRoute({
-  routeId: "reports-themes",
+  route: reportsThemesRoute,
   query: themesQuerySchema,
   response: {
     status: 200,

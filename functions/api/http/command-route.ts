@@ -1,6 +1,7 @@
 import * as z from "zod/mini";
 import { type CommandResult, executeCommand } from "../../app/execute-command.js";
 import type { Command, CommandExpectation } from "../../domain/challenge/commands.js";
+import type { RouteDefinition } from "../routes.js";
 import type { ApiDependencies } from "./dependencies.js";
 import { IF_MATCH_HEADER, type RouteSpec, defineRoute, etagOf, expectedVersionFrom } from "./middleware.js";
 import { challengePathSchema } from "./path-params.js";
@@ -75,7 +76,7 @@ export function commandRoute<
   B extends z.ZodMiniType,
   P extends z.ZodMiniObject = typeof challengePathSchema,
 >(options: {
-  readonly routeId: string;
+  readonly route: RouteDefinition;
   readonly type: Command["type"];
   /** The full command schema: the assembled command is parsed with it, so what reaches `decide` is checked. */
   readonly command: CommandParser;
@@ -90,7 +91,7 @@ export function commandRoute<
   readonly commandNamesStage?: boolean;
 }): RouteSpec<B, P> {
   return defineRoute<B, P>({
-    routeId: options.routeId,
+    route: options.route,
     body: options.body,
     path: (options.path ?? challengePathSchema) as P,
     response: {
