@@ -2,6 +2,8 @@ import * as z from "zod/mini";
 import { NotInDirectoryError, UnknownAbsenceError, endAbsence } from "../app/absences.js";
 import { londonDay } from "../domain/london-time.js";
 import { pathIdSchema } from "./http/path-params.js";
+import { tenantWrites } from "./http/dependencies.js";
+import { tenantWriteDependencies } from "./http/tenant-write-dependencies.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { problems } from "./http/problem.js";
 import { absenceResultSchema } from "./record-absence.js";
@@ -38,7 +40,7 @@ export const spec = defineRoute({
     const backOn = body.backOn ?? londonDay(deps.clock().toISOString());
     try {
       const absence = await endAbsence(
-        deps.tenants,
+        tenantWrites(deps.tenants),
         principal.tenantId,
         path.personId,
         path.absenceId,
@@ -58,4 +60,4 @@ export const spec = defineRoute({
   },
 });
 
-export const handler = createHandler(spec);
+export const handler = createHandler(spec, tenantWriteDependencies);

@@ -1,6 +1,8 @@
 import * as z from "zod/mini";
 import { presets } from "../domain/presets/index.js";
 import { tenantConfigInputSchema } from "../store/tenant-config-input.js";
+import { tenantWrites } from "./http/dependencies.js";
+import { tenantWriteDependencies } from "./http/tenant-write-dependencies.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { writeAtReadVersion } from "./http/tenant-write.js";
 import { tenantSettingsViewSchema } from "./http/tenant-views.js";
@@ -30,7 +32,7 @@ export const spec = defineRoute({
   },
   handle: async ({ body, principal, event }, deps) => {
     const { value: config, headers } = await writeAtReadVersion(event.headers, (expected) =>
-      deps.tenants.writeConfig(principal.tenantId, body, expected),
+      tenantWrites(deps.tenants).writeConfig(principal.tenantId, body, expected),
     );
     const protocol = deps.protocols(config.protocolId);
     return {
@@ -41,4 +43,4 @@ export const spec = defineRoute({
   },
 });
 
-export const handler = createHandler(spec);
+export const handler = createHandler(spec, tenantWriteDependencies);

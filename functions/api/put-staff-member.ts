@@ -1,6 +1,8 @@
 import * as z from "zod/mini";
 import { staffMemberSchema } from "../store/tenant-store.js";
 import { pathIdSchema } from "./http/path-params.js";
+import { tenantWrites } from "./http/dependencies.js";
+import { tenantWriteDependencies } from "./http/tenant-write-dependencies.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { writeAtReadVersion } from "./http/tenant-write.js";
 import { staffMemberViewSchema } from "./http/tenant-views.js";
@@ -28,10 +30,14 @@ export const spec = defineRoute({
   },
   handle: async ({ body, path, principal, event }, deps) => {
     const { value: member, headers } = await writeAtReadVersion(event.headers, (expected) =>
-      deps.tenants.writeStaff(principal.tenantId, { ...body, personId: path.personId }, expected),
+      tenantWrites(deps.tenants).writeStaff(
+        principal.tenantId,
+        { ...body, personId: path.personId },
+        expected,
+      ),
     );
     return { status: 200, headers, body: { member } };
   },
 });
 
-export const handler = createHandler(spec);
+export const handler = createHandler(spec, tenantWriteDependencies);

@@ -320,14 +320,19 @@ const MAX_CACHED_TENANTS = 200;
 /** Attempts at a configuration or staff write that met another such write in flight (TransactionConflict). */
 const WRITE_ATTEMPTS = 4;
 
-export class TenantStore {
+/**
+ * The tenant's configuration and directory as every function reads them (commands, workflow
+ * tasks, mail, reports): the writes are {@link TenantStore}'s, so a function that only reads
+ * bundles none of them.
+ */
+export class TenantReader {
   /** Per container (the store is built once per process): see the module comment for invalidation. */
   private readonly cache = new Map<string, TenantAtVersion>();
 
   constructor(
-    private readonly client: DynamoDBDocumentClient,
-    private readonly tableName: string,
-    private readonly now: () => Date = () => new Date(),
+    protected readonly client: DynamoDBDocumentClient,
+    protected readonly tableName: string,
+    protected readonly now: () => Date = () => new Date(),
   ) {}
 
   /**
@@ -354,6 +359,107 @@ export class TenantStore {
     return tenantVersionOf(Item, tenantId);
   }
 
+  async getStaff(tenantId: string, personId: string): Promise<StaffEntry | undefined> {
+    const key = keys.staff(tenantId, personId);
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: key }));
+    return Item === undefined ? undefined : this.parseStaff(Item, tenantId);
+  }
+
+  /**
+   * The whole directory, in person-id order (a query on the tenant partition, every page).
+   * `consistent`: a strongly consistent read (a write's check, GET /v1/directory after its ETag).
+   */
+  async listStaff(tenantId: string, options: { consistent?: boolean } = {}): Promise<StaffEntry[]> {
+    const members: StaffEntry[] = [];
+    for await (const page of paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+        ExpressionAttributeNames: { "#pk": TABLE.partitionKey, "#sk": TABLE.sortKey },
+        ExpressionAttributeValues: { ":pk": keys.tenantPartition(tenantId), ":prefix": STAFF_SK_PREFIX },
+        ...(options.consistent === true ? { ConsistentRead: true } : {}),
+      },
+    )) {
+      for (const raw of page.Items ?? []) members.push(this.parseStaff(raw, tenantId));
+    }
+    return members;
+  }
+
+  /**
+   * Answers `decide`'s lookups synchronously from the whole directory. `atVersion`: as for
+   * {@link getConfig}, a cached directory at exactly that version; unset: read afresh.
+   */
+  async directoryLookup(tenantId: string, atVersion?: number): Promise<DirectoryLookup> {
+    if (atVersion !== undefined) return (await this.atVersion(tenantId, atVersion)).directory;
+    return createDirectoryLookup(await this.listStaff(tenantId));
+  }
+
+  /**
+   * The configuration and directory at `version`: the cached copy when it is at exactly that
+   * version, else one strongly consistent query of the tenant's partition (configuration, staff and
+   * version items together, every page). The copy is kept under the lower of `version` and the
+   * version the query saw: `version` was read before the query began, so what the query returned is
+   * at least that new, and a write caught half-way by the query can only cause one more read later.
+   */
+  private async atVersion(tenantId: string, version: number): Promise<TenantAtVersion> {
+    const cached = this.cache.get(tenantId);
+    if (cached?.version === version) return cached;
+    let config: TenantConfig | undefined;
+    let seen = 0;
+    const staff: StaffEntry[] = [];
+    for await (const page of paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: "#pk = :pk",
+        ExpressionAttributeNames: { "#pk": TABLE.partitionKey },
+        ExpressionAttributeValues: { ":pk": keys.tenantPartition(tenantId) },
+        ConsistentRead: true,
+      },
+    )) {
+      for (const raw of page.Items ?? []) {
+        const sk = String(raw[TABLE.sortKey]);
+        if (sk === CONFIG_SK) config = this.parseConfig(raw, tenantId);
+        else if (sk === TENANT_VERSION_SK) seen = tenantVersionOf(raw, tenantId);
+        else if (sk.startsWith(STAFF_SK_PREFIX)) staff.push(this.parseStaff(raw, tenantId));
+      }
+    }
+    const entry = { version: Math.min(version, seen), config, directory: createDirectoryLookup(staff) };
+    this.cache.delete(tenantId);
+    if (this.cache.size >= MAX_CACHED_TENANTS) {
+      const oldest = this.cache.keys().next();
+      if (oldest.done !== true) this.cache.delete(oldest.value);
+    }
+    this.cache.set(tenantId, entry);
+    return entry;
+  }
+
+  private parseConfig(raw: Record<string, unknown>, tenantId: string): TenantConfig {
+    const key = keys.config(tenantId);
+    const item = parseItem(configItemSchema, raw, `${key.pk} ${key.sk}`);
+    if (item.tenantId !== tenantId)
+      throw new CorruptItemError(`${key.pk} ${key.sk}`, "tenant id disagrees with key");
+    return item.config;
+  }
+
+  private parseStaff(raw: Record<string, unknown>, tenantId: string): StaffEntry {
+    const where = `${String(raw[TABLE.partitionKey])} ${String(raw[TABLE.sortKey])}`;
+    const item = parseItem(staffItemSchema, raw, where);
+    const key = keys.staff(tenantId, item.member.personId);
+    if (item.tenantId !== tenantId || item.pk !== key.pk || item.sk !== key.sk) {
+      throw new CorruptItemError(where, "tenant or person id disagrees with the key");
+    }
+    return item.absences === undefined ? item.member : { ...item.member, absences: item.absences };
+  }
+}
+
+/**
+ * The tenant store with its writes: the configuration and directory routes, the authority CLI,
+ * set-up and tests. Every write raises the tenant's version in the same transaction, which is what
+ * invalidates every container's cached copy (see the module comment).
+ */
+export class TenantStore extends TenantReader {
   /** {@link writeConfig} at whatever version is current (set-up, the CLI, tests). */
   async putConfig(tenantId: string, config: unknown): Promise<TenantConfig> {
     return (await this.writeConfig(tenantId, config)).value;
@@ -549,100 +655,6 @@ export class TenantStore {
         await sleep(20 * 2 ** attempt * Math.random());
       }
     }
-  }
-
-  async getStaff(tenantId: string, personId: string): Promise<StaffEntry | undefined> {
-    const key = keys.staff(tenantId, personId);
-    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: key }));
-    return Item === undefined ? undefined : this.parseStaff(Item, tenantId);
-  }
-
-  /**
-   * The whole directory, in person-id order (a query on the tenant partition, every page).
-   * `consistent`: a strongly consistent read (a write's check, GET /v1/directory after its ETag).
-   */
-  async listStaff(tenantId: string, options: { consistent?: boolean } = {}): Promise<StaffEntry[]> {
-    const members: StaffEntry[] = [];
-    for await (const page of paginateQuery(
-      { client: this.client },
-      {
-        TableName: this.tableName,
-        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
-        ExpressionAttributeNames: { "#pk": TABLE.partitionKey, "#sk": TABLE.sortKey },
-        ExpressionAttributeValues: { ":pk": keys.tenantPartition(tenantId), ":prefix": STAFF_SK_PREFIX },
-        ...(options.consistent === true ? { ConsistentRead: true } : {}),
-      },
-    )) {
-      for (const raw of page.Items ?? []) members.push(this.parseStaff(raw, tenantId));
-    }
-    return members;
-  }
-
-  /**
-   * Answers `decide`'s lookups synchronously from the whole directory. `atVersion`: as for
-   * {@link getConfig}, a cached directory at exactly that version; unset: read afresh.
-   */
-  async directoryLookup(tenantId: string, atVersion?: number): Promise<DirectoryLookup> {
-    if (atVersion !== undefined) return (await this.atVersion(tenantId, atVersion)).directory;
-    return createDirectoryLookup(await this.listStaff(tenantId));
-  }
-
-  /**
-   * The configuration and directory at `version`: the cached copy when it is at exactly that
-   * version, else one strongly consistent query of the tenant's partition (configuration, staff and
-   * version items together, every page). The copy is kept under the lower of `version` and the
-   * version the query saw: `version` was read before the query began, so what the query returned is
-   * at least that new, and a write caught half-way by the query can only cause one more read later.
-   */
-  private async atVersion(tenantId: string, version: number): Promise<TenantAtVersion> {
-    const cached = this.cache.get(tenantId);
-    if (cached?.version === version) return cached;
-    let config: TenantConfig | undefined;
-    let seen = 0;
-    const staff: StaffEntry[] = [];
-    for await (const page of paginateQuery(
-      { client: this.client },
-      {
-        TableName: this.tableName,
-        KeyConditionExpression: "#pk = :pk",
-        ExpressionAttributeNames: { "#pk": TABLE.partitionKey },
-        ExpressionAttributeValues: { ":pk": keys.tenantPartition(tenantId) },
-        ConsistentRead: true,
-      },
-    )) {
-      for (const raw of page.Items ?? []) {
-        const sk = String(raw[TABLE.sortKey]);
-        if (sk === CONFIG_SK) config = this.parseConfig(raw, tenantId);
-        else if (sk === TENANT_VERSION_SK) seen = tenantVersionOf(raw, tenantId);
-        else if (sk.startsWith(STAFF_SK_PREFIX)) staff.push(this.parseStaff(raw, tenantId));
-      }
-    }
-    const entry = { version: Math.min(version, seen), config, directory: createDirectoryLookup(staff) };
-    this.cache.delete(tenantId);
-    if (this.cache.size >= MAX_CACHED_TENANTS) {
-      const oldest = this.cache.keys().next();
-      if (oldest.done !== true) this.cache.delete(oldest.value);
-    }
-    this.cache.set(tenantId, entry);
-    return entry;
-  }
-
-  private parseConfig(raw: Record<string, unknown>, tenantId: string): TenantConfig {
-    const key = keys.config(tenantId);
-    const item = parseItem(configItemSchema, raw, `${key.pk} ${key.sk}`);
-    if (item.tenantId !== tenantId)
-      throw new CorruptItemError(`${key.pk} ${key.sk}`, "tenant id disagrees with key");
-    return item.config;
-  }
-
-  private parseStaff(raw: Record<string, unknown>, tenantId: string): StaffEntry {
-    const where = `${String(raw[TABLE.partitionKey])} ${String(raw[TABLE.sortKey])}`;
-    const item = parseItem(staffItemSchema, raw, where);
-    const key = keys.staff(tenantId, item.member.personId);
-    if (item.tenantId !== tenantId || item.pk !== key.pk || item.sk !== key.sk) {
-      throw new CorruptItemError(where, "tenant or person id disagrees with the key");
-    }
-    return item.absences === undefined ? item.member : { ...item.member, absences: item.absences };
   }
 }
 

@@ -13,7 +13,7 @@ import { TABLE, keys } from "../../store/table.js";
 import {
   type StaffMember,
   type TenantConfig,
-  TenantStore,
+  TenantReader,
   type Versioned,
 } from "../../store/tenant-store.js";
 import { dynamoDb, documentClient, sfn } from "../../shared/clients.js";
@@ -26,17 +26,43 @@ import { logger } from "../../shared/observability.js";
  * uses {@link productionDependencies}, built once per process on the first request.
  */
 
-/** The tenant store as the API uses it (configuration and directory routes, and commands). */
-export interface TenantAdmin {
+/** What the routes read of the tenant store (commands, reads, reports). */
+export interface TenantReads {
   getConfig(tenantId: string): Promise<TenantConfig | undefined>;
   /** The configuration and directory version (the ETag of their reads). */
   version(tenantId: string): Promise<number>;
-  writeConfig(tenantId: string, config: unknown, expectedVersion?: number): Promise<Versioned<TenantConfig>>;
   listStaff(tenantId: string, options?: { consistent?: boolean }): Promise<StaffMember[]>;
-  writeStaff(tenantId: string, member: unknown, expectedVersion?: number): Promise<Versioned<StaffMember>>;
   getStaff: AbsenceDirectory["getStaff"];
-  replaceAbsences: AbsenceDirectory["replaceAbsences"];
   directoryLookup(tenantId: string): Promise<DirectoryLookup>;
+}
+
+/** The tenant store's writes: the configuration and directory routes'. */
+export interface TenantWrites {
+  writeConfig(tenantId: string, config: unknown, expectedVersion?: number): Promise<Versioned<TenantConfig>>;
+  writeStaff(tenantId: string, member: unknown, expectedVersion?: number): Promise<Versioned<StaffMember>>;
+  replaceAbsences: AbsenceDirectory["replaceAbsences"];
+}
+
+/**
+ * The tenant store as the API uses it. The writes are optional so that only the configuration and
+ * directory routes bundle them (their production wiring is tenant-write-dependencies.ts); those
+ * routes require them through {@link tenantWrites}.
+ */
+export type TenantAdmin = TenantReads & Partial<TenantWrites>;
+
+/** The tenant store with its writes, or an error saying the route was wired without them. */
+export function tenantWrites(tenants: TenantAdmin): TenantReads & TenantWrites {
+  if (!hasWrites(tenants))
+    throw new Error("the tenant store's writes are not wired (tenantWriteDependencies)");
+  return tenants;
+}
+
+function hasWrites(tenants: TenantAdmin): tenants is TenantReads & TenantWrites {
+  return (
+    tenants.writeConfig !== undefined &&
+    tenants.writeStaff !== undefined &&
+    tenants.replaceAbsences !== undefined
+  );
 }
 
 /** The benchmark's records as the API uses them (functions/store/benchmark-store.ts). */
@@ -105,7 +131,7 @@ export function productionDependencies(): ApiDependencies {
   const challenges: ChallengeStore = new DynamoChallengeStore(documentClient, TABLE_NAME);
   production = {
     challenges,
-    tenants: new TenantStore(documentClient, TABLE_NAME),
+    tenants: new TenantReader(documentClient, TABLE_NAME),
     protocols: presetProtocol,
     workflow: new SfnWorkflowSignal({
       sfn,
@@ -124,7 +150,8 @@ export function productionDependencies(): ApiDependencies {
 }
 
 /**
- * The production wiring plus a route family's own stores (good practice, the benchmark), built once
+ * The production wiring plus a route family's own stores (good practice, the benchmark, the tenant
+ * store's writes), built once
  * per process. Called from the family's own module, so a route outside the family bundles none of
  * those stores.
  */
