@@ -20,12 +20,8 @@ import { readFile } from "node:fs/promises";
 import { Command } from "commander";
 import { findPreset, presets } from "../functions/domain/presets/index.js";
 import { rolesWithoutHolder } from "../functions/domain/protocol-guide.js";
-import {
-  type StaffMember,
-  type TenantConfig,
-  staffMemberSchema,
-  tenantConfigSchema,
-} from "../functions/store/tenant-store.js";
+import { type StaffMember, type TenantConfig, staffMemberSchema } from "../functions/store/tenant-store.js";
+import { tenantConfigInputSchema } from "../functions/store/tenant-config-input.js";
 
 export type { Output };
 
@@ -120,7 +116,7 @@ async function init(options: InitOptions, io: Output): Promise<number> {
     io.err(`No preset "${options.preset}". Presets: ${Object.keys(presets).join(", ")}.`);
     return 2;
   }
-  const config = tenantConfigSchema.safeParse({
+  const config = tenantConfigInputSchema.safeParse({
     protocolId: protocol.id,
     closureDays: options.closureDay,
     reminders: {},

@@ -8,7 +8,7 @@ import {
   REPLAYED_HEADER,
   type TextMedia,
 } from "../functions/api/http/middleware.js";
-import { problemSchema } from "../functions/api/http/problem.js";
+import { problemSchema } from "../functions/api/http/problem-schema.js";
 import { PROBLEM_CONTENT_TYPE } from "../functions/api/http/problem-type.js";
 import { routes } from "../functions/api/routes.js";
 

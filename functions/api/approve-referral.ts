@@ -1,12 +1,14 @@
 import * as z from "zod/mini";
 import { approveReferralCommandSchema, referralKindSchema } from "../domain/challenge/commands.js";
-import { COMMAND_ENVELOPE, challengePathSchema, commandRoute } from "./http/command-route.js";
+import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
+import { challengePathSchema } from "./http/path-params.js";
 import { createHandler } from "./http/middleware.js";
 import { about } from "../domain/about.js";
+import { approveReferralRoute } from "./routes.js";
 
 /** POST /v1/challenges/{challengeId}/referrals/{kind}/approvals: a role the protocol names approves a referral. */
 export const spec = commandRoute({
-  routeId: "approve-referral",
+  route: approveReferralRoute,
   type: "ApproveReferral",
   command: approveReferralCommandSchema,
   body: z.omit(approveReferralCommandSchema, { ...COMMAND_ENVELOPE, kind: true }),

@@ -1,6 +1,8 @@
 import * as z from "zod/mini";
 import { TenantNotConfiguredError } from "../app/execute-command.js";
+import { benchmarkDependencies } from "./http/benchmark-dependencies.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
+import { benchmarkParticipationRoute } from "./routes.js";
 
 /**
  * PUT /v1/benchmark/participation: the authority opts in to (or out of) the benchmark across
@@ -47,7 +49,7 @@ export const participationViewSchema = z
   );
 
 export const spec = defineRoute({
-  routeId: "benchmark-participation",
+  route: benchmarkParticipationRoute,
   body: participationBodySchema,
   response: { status: 200, description: "The participation as stored", schema: participationViewSchema },
   handle: async ({ body, principal }, deps) => {
@@ -64,4 +66,4 @@ export const spec = defineRoute({
   },
 });
 
-export const handler = createHandler(spec);
+export const handler = createHandler(spec, benchmarkDependencies);

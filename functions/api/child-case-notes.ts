@@ -1,9 +1,10 @@
 import * as z from "zod/mini";
 import { UnknownProtocolError } from "../app/execute-command.js";
 import { loadChildCaseNotes } from "../case-notes/child-case-notes.js";
-import { caseRecordIdParam } from "./http/command-route.js";
+import { caseRecordIdParam } from "./http/path-params.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { about } from "../domain/about.js";
+import { childCaseNotesRoute } from "./routes.js";
 
 /**
  * GET /v1/children/{caseRecordId}/case-notes?since=<ISO instant>: the case-record system's pull.
@@ -81,7 +82,7 @@ export const caseNotesPageSchema = z
   .check(z.meta({ id: "CaseNotes" }));
 
 export const spec = defineRoute({
-  routeId: "child-case-notes",
+  route: childCaseNotesRoute,
   path: z.strictObject({ caseRecordId: caseRecordIdParam }),
   query: z.object({
     since: z

@@ -1,11 +1,12 @@
 import * as z from "zod/mini";
-import { caseRecordIdParam } from "./http/command-route.js";
+import { caseRecordIdParam } from "./http/path-params.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
-import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/views.js";
+import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/tray-views.js";
+import { childChallengesRoute } from "./routes.js";
 
 /** GET /v1/children/{caseRecordId}/challenges: every challenge about one child, newest first. */
 export const spec = defineRoute({
-  routeId: "child-challenges",
+  route: childChallengesRoute,
   path: z.strictObject({ caseRecordId: caseRecordIdParam }),
   query: trayQuerySchema,
   response: { status: 200, description: "Challenges about the child, newest first", schema: trayPageSchema },

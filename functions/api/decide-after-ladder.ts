@@ -2,6 +2,7 @@ import * as z from "zod/mini";
 import { decideAfterLadderCommandSchema } from "../domain/challenge/commands.js";
 import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
+import { decideAfterLadderRoute } from "./routes.js";
 
 /**
  * POST /v1/challenges/{challengeId}/decisions: the decision the protocol owes after the last stage
@@ -10,7 +11,7 @@ import { createHandler } from "./http/middleware.js";
  * `stageId`; a repeat is refused by the state (the decision is no longer awaited), and If-Match works.
  */
 export const spec = commandRoute({
-  routeId: "decide-after-ladder",
+  route: decideAfterLadderRoute,
   type: "DecideAfterLadder",
   command: decideAfterLadderCommandSchema,
   body: z.omit(decideAfterLadderCommandSchema, COMMAND_ENVELOPE),

@@ -1,10 +1,13 @@
 import * as z from "zod/mini";
 import { NotInDirectoryError, UnknownAbsenceError, endAbsence } from "../app/absences.js";
 import { londonDay } from "../domain/london-time.js";
-import { pathIdSchema } from "./http/command-route.js";
+import { pathIdSchema } from "./http/path-params.js";
+import { tenantWrites } from "./http/dependencies.js";
+import { tenantWriteDependencies } from "./http/tenant-write-dependencies.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { problems } from "./http/problem.js";
 import { absenceResultSchema } from "./record-absence.js";
+import { endAbsenceRoute } from "./routes.js";
 
 /**
  * POST /v1/directory/{personId}/absences/{absenceId}/end: the person is back early, from `backOn`
@@ -12,7 +15,7 @@ import { absenceResultSchema } from "./record-absence.js";
  * so; stages opened from that day go to the person again. Ending it twice keeps the first ending.
  */
 export const spec = defineRoute({
-  routeId: "end-absence",
+  route: endAbsenceRoute,
   path: z.strictObject({
     personId: pathIdSchema.check(
       z.meta({
@@ -37,7 +40,7 @@ export const spec = defineRoute({
     const backOn = body.backOn ?? londonDay(deps.clock().toISOString());
     try {
       const absence = await endAbsence(
-        deps.tenants,
+        tenantWrites(deps.tenants),
         principal.tenantId,
         path.personId,
         path.absenceId,
@@ -57,4 +60,4 @@ export const spec = defineRoute({
   },
 });
 
-export const handler = createHandler(spec);
+export const handler = createHandler(spec, tenantWriteDependencies);

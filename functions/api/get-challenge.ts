@@ -1,14 +1,15 @@
-import { challengePathSchema } from "./http/command-route.js";
+import { challengePathSchema } from "./http/path-params.js";
 import { createHandler, defineRoute, etagOf } from "./http/middleware.js";
 import { problems } from "./http/problem.js";
 import { challengeWithTimelineSchema, timelineEntries } from "./http/views.js";
+import { getChallengeRoute } from "./routes.js";
 
 /**
  * GET /v1/challenges/{challengeId}: the snapshot and its timeline (every event in order, in plain
  * words). A challenge of another tenant is simply not found: the tenant comes from the token.
  */
 export const spec = defineRoute({
-  routeId: "get-challenge",
+  route: getChallengeRoute,
   path: challengePathSchema,
   response: {
     status: 200,

@@ -3,7 +3,8 @@ import { protocolGuide } from "../domain/protocol-guide.js";
 import { deadlineActionSchema, windowSchema } from "../domain/protocol.js";
 import { createHandler, defineRoute, etagOf } from "./http/middleware.js";
 import { problems } from "./http/problem.js";
-import { tenantSettingsViewSchema } from "./http/views.js";
+import { tenantSettingsViewSchema } from "./http/tenant-views.js";
+import { getConfigRoute } from "./routes.js";
 
 const recipient = z
   .object({
@@ -127,7 +128,7 @@ const responseSchema = z
  * for GET /v1/directory): send it as If-Match to PUT /v1/config.
  */
 export const spec = defineRoute({
-  routeId: "get-config",
+  route: getConfigRoute,
   response: {
     status: 200,
     description: "The tenant's settings; the ETag is the version to write at",

@@ -1,5 +1,6 @@
 import { createHandler, defineRoute, etagOf } from "./http/middleware.js";
-import { directoryViewSchema } from "./http/views.js";
+import { directoryViewSchema } from "./http/tenant-views.js";
+import { getDirectoryRoute } from "./routes.js";
 
 /**
  * GET /v1/directory: the tenant's staff directory (who holds which protocol role, for which team).
@@ -7,7 +8,7 @@ import { directoryViewSchema } from "./http/views.js";
  * the list): send it as If-Match to PUT /v1/directory/{personId} or PUT /v1/config.
  */
 export const spec = defineRoute({
-  routeId: "get-directory",
+  route: getDirectoryRoute,
   response: {
     status: 200,
     description: "The staff directory, by person id; the ETag is the version to write at",

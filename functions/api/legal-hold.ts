@@ -2,13 +2,14 @@ import * as z from "zod/mini";
 import { setLegalHoldCommandSchema } from "../domain/challenge/commands.js";
 import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
+import { legalHoldRoute } from "./routes.js";
 
 /**
  * POST /v1/challenges/{challengeId}/legal-hold: the IRO service manager places (`hold: true`) or
  * lifts (`hold: false`) a legal hold, with a reason; while held, the record is never deleted.
  */
 export const spec = commandRoute({
-  routeId: "legal-hold",
+  route: legalHoldRoute,
   type: "SetLegalHold",
   command: setLegalHoldCommandSchema,
   body: z.omit(setLegalHoldCommandSchema, COMMAND_ENVELOPE),

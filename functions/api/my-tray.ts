@@ -1,5 +1,6 @@
 import { createHandler, defineRoute } from "./http/middleware.js";
-import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/views.js";
+import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/tray-views.js";
+import { myTrayRoute } from "./routes.js";
 
 /**
  * GET /v1/trays/mine: open challenges whose next move is the caller's (the token's subject): stages
@@ -7,7 +8,7 @@ import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/vie
  * after a deadline passed; earliest due first.
  */
 export const spec = defineRoute({
-  routeId: "my-tray",
+  route: myTrayRoute,
   query: trayQuerySchema,
   response: {
     status: 200,

@@ -1,11 +1,12 @@
 import * as z from "zod/mini";
 import { createHandler, defineRoute } from "./http/middleware.js";
-import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/views.js";
+import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/tray-views.js";
 import { about } from "../domain/about.js";
+import { overdueTrayRoute } from "./routes.js";
 
 /** GET /v1/trays/overdue?dueBy=: open stages due on or before `dueBy` (default: now), earliest first. */
 export const spec = defineRoute({
-  routeId: "overdue-tray",
+  route: overdueTrayRoute,
   query: z.extend(trayQuerySchema, {
     dueBy: z
       .optional(z.iso.datetime({ offset: true }).check(z.maxLength(40)))

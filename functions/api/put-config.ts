@@ -1,22 +1,26 @@
 import * as z from "zod/mini";
 import { presets } from "../domain/presets/index.js";
-import { tenantConfigSchema } from "../store/tenant-store.js";
+import { tenantConfigInputSchema } from "../store/tenant-config-input.js";
+import { tenantWrites } from "./http/dependencies.js";
+import { tenantWriteDependencies } from "./http/tenant-write-dependencies.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { writeAtReadVersion } from "./http/tenant-write.js";
-import { tenantSettingsViewSchema } from "./http/views.js";
+import { tenantSettingsViewSchema } from "./http/tenant-views.js";
 import { about } from "../domain/about.js";
+import { putConfigRoute } from "./routes.js";
 
 const presetIds = Object.keys(presets);
 
 /**
  * PUT /v1/config: choose the protocol (one of the shipped presets) and the authority's closure days.
- * The body is the stored configuration's own schema, with `protocolId` narrowed to the known presets.
+ * The body is the configuration's input schema (the stored one with the email wording's rules), with
+ * `protocolId` narrowed to the known presets.
  * Challenges already raised keep the protocol they were raised under. Only at the version read
  * (If-Match: the ETag of GET /v1/config or GET /v1/directory; http/tenant-write.ts).
  */
 export const spec = defineRoute({
-  routeId: "put-config",
-  body: z.extend(tenantConfigSchema, {
+  route: putConfigRoute,
+  body: z.extend(tenantConfigInputSchema, {
     protocolId: z
       .enum(presetIds)
       .check(z.meta(about("The protocol this authority runs: one of the shipped presets", "halton"))),
@@ -28,7 +32,7 @@ export const spec = defineRoute({
   },
   handle: async ({ body, principal, event }, deps) => {
     const { value: config, headers } = await writeAtReadVersion(event.headers, (expected) =>
-      deps.tenants.writeConfig(principal.tenantId, body, expected),
+      tenantWrites(deps.tenants).writeConfig(principal.tenantId, body, expected),
     );
     const protocol = deps.protocols(config.protocolId);
     return {
@@ -39,4 +43,4 @@ export const spec = defineRoute({
   },
 });
 
-export const handler = createHandler(spec);
+export const handler = createHandler(spec, tenantWriteDependencies);

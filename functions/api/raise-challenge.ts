@@ -5,6 +5,7 @@ import { raiseCommandSchema } from "../domain/challenge/commands.js";
 import { COMMAND_ENVELOPE, commandResultBody } from "./http/command-route.js";
 import { createHandler, defineRoute, etagOf } from "./http/middleware.js";
 import { commandResultSchema } from "./http/views.js";
+import { raiseChallengeRoute } from "./routes.js";
 
 /**
  * POST /v1/challenges: raise a challenge, informally or (with a rationale the protocol allows) at a
@@ -16,7 +17,7 @@ import { commandResultSchema } from "./http/views.js";
  * response, with the same id, and nothing is raised again.
  */
 export const spec = defineRoute({
-  routeId: "raise-challenge",
+  route: raiseChallengeRoute,
   body: z.omit(raiseCommandSchema, COMMAND_ENVELOPE),
   response: {
     status: 201,

@@ -2,9 +2,12 @@ import { randomUUID } from "node:crypto";
 import * as z from "zod/mini";
 import { NotInDirectoryError, recordAbsence } from "../app/absences.js";
 import { absenceSchema, recordAbsenceRequestSchema } from "../domain/absence.js";
-import { pathIdSchema } from "./http/command-route.js";
+import { pathIdSchema } from "./http/path-params.js";
+import { tenantWrites } from "./http/dependencies.js";
+import { tenantWriteDependencies } from "./http/tenant-write-dependencies.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { problems } from "./http/problem.js";
+import { recordAbsenceRoute } from "./routes.js";
 
 /** The absence as recorded. */
 export const absenceResultSchema = z
@@ -20,7 +23,7 @@ export const absenceResultSchema = z
  * With an Idempotency-Key, a retry records nothing twice.
  */
 export const spec = defineRoute({
-  routeId: "record-absence",
+  route: recordAbsenceRoute,
   path: z.strictObject({
     personId: pathIdSchema.check(
       z.meta({
@@ -33,7 +36,7 @@ export const spec = defineRoute({
   response: { status: 201, description: "The absence as recorded", schema: absenceResultSchema },
   handle: async ({ body, path, principal }, deps) => {
     try {
-      const absence = await recordAbsence(deps.tenants, principal.tenantId, path.personId, {
+      const absence = await recordAbsence(tenantWrites(deps.tenants), principal.tenantId, path.personId, {
         absenceId: `abs-${randomUUID()}`,
         from: body.from,
         ...(body.to === undefined ? {} : { to: body.to }),
@@ -51,4 +54,4 @@ export const spec = defineRoute({
   },
 });
 
-export const handler = createHandler(spec);
+export const handler = createHandler(spec, tenantWriteDependencies);

@@ -6,8 +6,10 @@ import { compare, quarterFigures } from "../reports/benchmark.js";
 import { BENCHMARK_CSV_HEADER, benchmarkCsv, benchmarkHtml } from "../reports/benchmark-render.js";
 import { distributionSchema } from "../store/benchmark-store.js";
 import type { ApiDependencies } from "./http/dependencies.js";
+import { benchmarkDependencies } from "./http/benchmark-dependencies.js";
 import { type ApiResult, createHandler, defineRoute } from "./http/middleware.js";
-import { reportInFormat } from "./reports-themes.js";
+import { reportInFormat } from "./http/report-format.js";
+import { reportsBenchmarkRoute } from "./routes.js";
 
 /**
  * GET /v1/reports/benchmark?quarter=YYYY-Qn&format=json|csv|html: this authority's figures for a
@@ -156,7 +158,7 @@ export const benchmarkQuerySchema = z.object({
 });
 
 export const spec = defineRoute({
-  routeId: "reports-benchmark",
+  route: reportsBenchmarkRoute,
   query: benchmarkQuerySchema,
   response: {
     status: 200,
@@ -198,7 +200,7 @@ export const spec = defineRoute({
 
 /** The route's Lambda handler over `deps` (default: the production wiring, built on first use). */
 export function makeHandler(deps?: ApiDependencies) {
-  return createHandler(spec, deps);
+  return createHandler(spec, deps ?? benchmarkDependencies);
 }
 
 export const handler = makeHandler();

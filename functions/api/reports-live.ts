@@ -4,7 +4,8 @@ import { livePage, quartersEnding, timelineOfEvents, toLiveHtml } from "../repor
 import { loadCohort, loadOpen, mapInPool, protocolsFor, tenantCalendar } from "../reports/readers.js";
 import type { ApiDependencies } from "./http/dependencies.js";
 import { type ApiResult, createHandler, defineRoute } from "./http/middleware.js";
-import { HTML_CSP } from "./reports-themes.js";
+import { HTML_CSP } from "./http/report-format.js";
+import { reportsLiveRoute } from "./routes.js";
 
 /**
  * GET /v1/reports/live: the live page for service managers (functions/reports/live-page.ts says what
@@ -17,7 +18,7 @@ import { HTML_CSP } from "./reports-themes.js";
 const TIMELINE_READS_IN_FLIGHT = 8;
 
 export const spec = defineRoute({
-  routeId: "reports-live",
+  route: reportsLiveRoute,
   query: z.strictObject({}),
   response: {
     status: 200,

@@ -6,6 +6,7 @@ import type { Protocol } from "../domain/protocol.js";
 import { trackSchema } from "../domain/protocol.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
 import { about } from "../domain/about.js";
+import { reportsOverdueRoute } from "./routes.js";
 
 /**
  * GET /v1/reports/overdue?nearWorkingDays=2: every open stage past its deadline, those due
@@ -68,7 +69,7 @@ export const overdueReportSchema = z
   .check(z.meta({ id: "OverdueReport", description: "Open stages overdue or due soon, most urgent first" }));
 
 export const spec = defineRoute({
-  routeId: "reports-overdue",
+  route: reportsOverdueRoute,
   query: z.object({
     nearWorkingDays: z
       ._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(20)), 2)

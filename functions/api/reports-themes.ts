@@ -7,8 +7,11 @@ import { startOfLondonDay } from "../domain/london-time.js";
 import { raiserRoleSchema, trackSchema } from "../domain/protocol.js";
 import { challengeStateSchema } from "../store/items.js";
 import type { ApiDependencies } from "./http/dependencies.js";
+import { goodPracticeDependencies } from "./http/good-practice-dependencies.js";
 import { type ApiResult, createHandler, defineRoute } from "./http/middleware.js";
+import { reportInFormat } from "./http/report-format.js";
 import { about } from "../domain/about.js";
+import { reportsThemesRoute } from "./routes.js";
 
 /**
  * GET /v1/reports/themes?from=YYYY-MM-DD&to=YYYY-MM-DD&format=json|csv|html: the quarterly themes
@@ -186,48 +189,8 @@ export const themesReportSchema = z
   })
   .check(z.meta({ id: "ThemesReport", description: "The themes report for a period (format=json)" }));
 
-/** The page's Content-Security-Policy: nothing may load or run; the inline stylesheet may apply. */
-export const HTML_CSP =
-  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-/**
- * A report as JSON, as a CSV attachment or as one self-contained printable page (which may load
- * and run nothing), named `name` in the download.
- */
-export function reportInFormat<T>(
-  format: "json" | "csv" | "html",
-  name: string,
-  report: T,
-  render: { readonly csv: (report: T) => string; readonly html: (report: T) => string },
-): ApiResult {
-  switch (format) {
-    case "json":
-      return { status: 200, body: report };
-    case "csv":
-      return {
-        status: 200,
-        text: render.csv(report),
-        headers: {
-          "content-type": "text/csv; charset=utf-8",
-          "content-disposition": `attachment; filename="${name}.csv"`,
-        },
-      };
-    case "html":
-      return {
-        status: 200,
-        text: render.html(report),
-        headers: {
-          "content-type": "text/html; charset=utf-8",
-          "content-disposition": `inline; filename="${name}.html"`,
-          "content-security-policy": HTML_CSP,
-          "x-content-type-options": "nosniff",
-        },
-      };
-  }
-}
-
 export const spec = defineRoute({
-  routeId: "reports-themes",
+  route: reportsThemesRoute,
   query: themesQuerySchema,
   response: {
     status: 200,
@@ -253,8 +216,8 @@ export const spec = defineRoute({
     const config = await deps.tenants.getConfig(tenantId);
     if (config === undefined) throw new TenantNotConfiguredError(tenantId);
     const goodPractice = deps.goodPractice;
-    if (goodPractice.countRecordedBetween === undefined) {
-      throw new Error("the good practice store cannot count notifications (countRecordedBetween)");
+    if (goodPractice?.countRecordedBetween === undefined) {
+      throw new Error("the good practice store is not wired or cannot count (countRecordedBetween)");
     }
     const calendar = tenantCalendar(config);
     const period = { from: query.from, to: query.to };
@@ -288,7 +251,7 @@ export const spec = defineRoute({
 
 /** The route's Lambda handler over `deps` (default: the production wiring, built on first use). */
 export function makeHandler(deps?: ApiDependencies) {
-  return createHandler(spec, deps);
+  return createHandler(spec, deps ?? goodPracticeDependencies);
 }
 
 export const handler = makeHandler();

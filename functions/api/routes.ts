@@ -7,7 +7,7 @@ import type { ActorRole } from "../domain/challenge/actor.js";
  * (lib/api.ts: routes, functions, authorizer scopes), the local HTTP server, the handler factory
  * (http/middleware.ts: scope, roles, Idempotency-Key, If-Match) and the OpenAPI builder
  * (bin/openapi-document.ts, which adds each handler's schemas), so none of them can disagree.
- * Plain data: no AWS imports, no schemas (every handler bundles this file).
+ * Plain data: no AWS imports, no schemas (every handler bundles its own route from here).
  */
 export type HttpMethod = "GET" | "POST" | "PUT";
 
@@ -70,374 +70,449 @@ export interface RouteDefinition {
  *   already open, free text included), so every reader may pull them; the case-record system is
  *   the caller they are for.
  */
+
+// Each route is its own constant, built without spreads or with the two helpers below (which
+// esbuild knows are free of side effects): a handler imports its route by name, and its bundle
+// keeps that one route, not the whole table (every summary and path).
+
+/** Roles and groups of roles as one list. */
+// @__NO_SIDE_EFFECTS__
+function rolesOf(...groups: readonly (ActorRole | readonly ActorRole[])[]): readonly ActorRole[] {
+  return groups.flat();
+}
+
 /** A command on one challenge: its response carries the new version, and it honours If-Match. */
-const COMMAND = { etag: "challenge", ifMatch: "challenge" } as const;
+// @__NO_SIDE_EFFECTS__
+function command(route: Omit<RouteDefinition, "etag" | "ifMatch">): RouteDefinition {
+  return { ...route, etag: "challenge", ifMatch: "challenge" };
+}
 
 const RAISERS = ["IRO", "CPC"] as const satisfies readonly ActorRole[];
 const PEOPLE = ["IRO", "CPC", "manager", "iro_service_manager"] as const satisfies readonly ActorRole[];
-const READERS = [...PEOPLE, "auditor", "case_record_system"] as const satisfies readonly ActorRole[];
-const CONFIG_READERS = [...PEOPLE, "auditor"] as const satisfies readonly ActorRole[];
+const READERS = rolesOf(PEOPLE, "auditor", "case_record_system");
+const CONFIG_READERS = rolesOf(PEOPLE, "auditor");
 const REPORT_READERS = ["manager", "iro_service_manager", "auditor"] as const satisfies readonly ActorRole[];
 
-const c = "/v1/challenges/{challengeId}";
+export const raiseChallengeRoute: RouteDefinition = {
+  id: "raise-challenge",
+  method: "POST",
+  path: "/v1/challenges",
+  scope: "challenges/write",
+  summary: "Raise a challenge (informally or at a chosen stage)",
+  roles: RAISERS,
+  etag: "challenge",
+};
 
+export const getChallengeRoute: RouteDefinition = {
+  id: "get-challenge",
+  method: "GET",
+  path: "/v1/challenges/{challengeId}",
+  scope: "challenges/read",
+  summary: "A challenge with its timeline",
+  roles: READERS,
+  etag: "challenge",
+};
+
+export const acknowledgeRoute = command({
+  id: "acknowledge",
+  method: "POST",
+  path: "/v1/challenges/{challengeId}/acknowledgements",
+  scope: "challenges/write",
+  summary: "The current recipient acknowledges the stage",
+  // The recipient's actions: the domain checks the caller is the stage's recipient.
+  roles: ["manager", "iro_service_manager"],
+});
+
+export const ackLinkPageRoute: RouteDefinition = {
+  id: "ack-link-page",
+  method: "GET",
+  path: "/v1/ack/{token}",
+  scope: "challenges/read",
+  summary: "The acknowledgement link's confirmation page (records nothing)",
+  // The acknowledgement link takes no token (the signed link is the credential): no role calls it with one.
+  roles: [],
+  signedLink: true,
+};
+
+export const ackLinkRoute: RouteDefinition = {
+  id: "ack-link",
+  method: "POST",
+  path: "/v1/ack/{token}",
+  scope: "challenges/write",
+  summary: "Acknowledge the stage as the recipient the link was sent to",
+  roles: [],
+  idempotent: false,
+  signedLink: true,
+};
+
+export const respondRoute = command({
+  id: "respond",
+  method: "POST",
+  path: "/v1/challenges/{challengeId}/responses",
+  scope: "challenges/write",
+  summary: "The current recipient responds",
+  roles: ["manager", "iro_service_manager"],
+});
+
+export const recordMeetingRoute = command({
+  id: "record-meeting",
+  method: "POST",
+  path: "/v1/challenges/{challengeId}/meetings",
+  scope: "challenges/write",
+  summary: "Record a stage meeting",
+  // Either side may record the stage meeting or the agreed plan.
+  roles: PEOPLE,
+});
+
+export const agreeActionPlanRoute = command({
+  id: "agree-action-plan",
+  method: "POST",
+  path: "/v1/challenges/{challengeId}/action-plan",
+  scope: "challenges/write",
+  summary: "Agree a SMART action plan",
+  roles: PEOPLE,
+});
+
+export const markResolvedRoute = command({
+  id: "mark-resolved",
+  method: "POST",
+  path: "/v1/challenges/{challengeId}/resolution",
+  scope: "challenges/write",
+  summary: "The raiser marks the challenge resolved",
+  // The raiser's decisions (an IRO service manager may step in for an absent IRO where the protocol allows).
+  roles: rolesOf(RAISERS, "iro_service_manager"),
+});
+
+export const escalateRoute = command({
+  id: "escalate",
+  method: "POST",
+  path: "/v1/challenges/{challengeId}/escalations",
+  scope: "challenges/write",
+  summary: "Escalate to the next stage with reasons",
+  roles: rolesOf(RAISERS, "iro_service_manager"),
+});
+
+export const shortenDeadlineRoute = command({
+  id: "shorten-deadline",
+  method: "POST",
+  path: "/v1/challenges/{challengeId}/deadline-shortenings",
+  scope: "challenges/write",
+  summary: "Shorten the open stage's window for this challenge, with a reason",
+  roles: rolesOf(RAISERS, "iro_service_manager"),
+});
+
+export const bypassRoute = command({
+  id: "bypass",
+  method: "POST",
+  path: "/v1/challenges/{challengeId}/bypasses",
+  scope: "challenges/write",
+  summary: "Skip to a later stage with a rationale",
+  roles: rolesOf(RAISERS, "iro_service_manager"),
+});
+
+export const requestReferralRoute = command({
+  id: "request-referral",
+  method: "POST",
+  path: "/v1/challenges/{challengeId}/referrals",
+  scope: "challenges/write",
+  summary: "Refer to Cafcass or the safeguarding partnership",
+  roles: RAISERS,
+});
+
+export const approveReferralRoute = command({
+  id: "approve-referral",
+  method: "POST",
+  path: "/v1/challenges/{challengeId}/referrals/{kind}/approvals",
+  scope: "challenges/write",
+  summary: "Approve a referral the protocol requires approval for",
+  roles: ["manager", "iro_service_manager"],
+});
+
+export const completeActionRoute = command({
+  id: "complete-action",
+  method: "POST",
+  path: "/v1/challenges/{challengeId}/actions/{actionId}/completion",
+  scope: "challenges/write",
+  summary: "Record an action as done",
+  roles: PEOPLE,
+});
+
+export const missActionRoute = command({
+  id: "miss-action",
+  method: "POST",
+  path: "/v1/challenges/{challengeId}/actions/{actionId}/miss",
+  scope: "challenges/write",
+  summary: "Record an action as not done",
+  roles: PEOPLE,
+});
+
+export const reopenRoute = command({
+  id: "reopen",
+  method: "POST",
+  path: "/v1/challenges/{challengeId}/reopenings",
+  scope: "challenges/write",
+  summary: "Reopen at the stage last exited",
+  roles: rolesOf(RAISERS, "iro_service_manager"),
+});
+
+export const noteDifferenceRoute = command({
+  id: "note-difference",
+  method: "POST",
+  path: "/v1/challenges/{challengeId}/differences",
+  scope: "challenges/write",
+  summary: "Note that the raiser maintains their position",
+  roles: RAISERS,
+});
+
+export const legalHoldRoute = command({
+  id: "legal-hold",
+  method: "POST",
+  path: "/v1/challenges/{challengeId}/legal-hold",
+  scope: "challenges/write",
+  summary: "Place or lift a legal hold (the IRO service manager): a held record is never deleted",
+  // Records management (functions/domain/challenge/legal-hold.ts says why no one else).
+  roles: ["iro_service_manager"],
+});
+
+export const decideAfterLadderRoute = command({
+  id: "decide-after-ladder",
+  method: "POST",
+  path: "/v1/challenges/{challengeId}/decisions",
+  scope: "challenges/write",
+  summary: "The decision the protocol owes after the last stage, by the person it names",
+  // The domain checks the caller holds (or covers) the deciding role in the directory.
+  roles: ["manager", "iro_service_manager"],
+});
+
+export const withdrawRoute = command({
+  id: "withdraw",
+  method: "POST",
+  path: "/v1/challenges/{challengeId}/withdrawal",
+  scope: "challenges/write",
+  summary: "Withdraw the challenge",
+  roles: rolesOf(RAISERS, "iro_service_manager"),
+});
+
+export const closeRoute = command({
+  id: "close",
+  method: "POST",
+  path: "/v1/challenges/{challengeId}/closure",
+  scope: "challenges/write",
+  summary: "Close the challenge",
+  roles: rolesOf(RAISERS, "iro_service_manager"),
+});
+
+export const overdueTrayRoute: RouteDefinition = {
+  id: "overdue-tray",
+  method: "GET",
+  path: "/v1/trays/overdue",
+  scope: "challenges/read",
+  summary: "Open stages due by a date, earliest first",
+  roles: rolesOf(PEOPLE, "auditor"),
+};
+
+export const myTrayRoute: RouteDefinition = {
+  id: "my-tray",
+  method: "GET",
+  path: "/v1/trays/mine",
+  scope: "challenges/read",
+  summary: "Open stages addressed to the caller",
+  roles: PEOPLE,
+};
+
+export const childChallengesRoute: RouteDefinition = {
+  id: "child-challenges",
+  method: "GET",
+  path: "/v1/children/{caseRecordId}/challenges",
+  scope: "challenges/read",
+  summary: "Challenges about one child",
+  roles: READERS,
+};
+
+export const childCaseNotesRoute: RouteDefinition = {
+  id: "child-case-notes",
+  method: "GET",
+  path: "/v1/children/{caseRecordId}/case-notes",
+  scope: "challenges/read",
+  summary: "Case notes for one child's challenges since an instant, oldest first",
+  roles: READERS,
+};
+
+export const teamChallengesRoute: RouteDefinition = {
+  id: "team-challenges",
+  method: "GET",
+  path: "/v1/teams/{teamId}/challenges",
+  scope: "challenges/read",
+  summary: "Challenges about one team",
+  roles: READERS,
+};
+
+export const reportsThemesRoute: RouteDefinition = {
+  id: "reports-themes",
+  method: "GET",
+  path: "/v1/reports/themes",
+  scope: "reports/read",
+  summary: "The themes report for a period, as JSON, CSV or a printable page",
+  roles: REPORT_READERS,
+};
+
+export const reportsOverdueRoute: RouteDefinition = {
+  id: "reports-overdue",
+  method: "GET",
+  path: "/v1/reports/overdue",
+  scope: "reports/read",
+  summary: "Open stages past their deadline or due within N working days",
+  roles: REPORT_READERS,
+};
+
+export const reportsLiveRoute: RouteDefinition = {
+  id: "reports-live",
+  method: "GET",
+  path: "/v1/reports/live",
+  scope: "reports/read",
+  summary: "The live page for service managers: where every open challenge stands, as printable HTML",
+  roles: REPORT_READERS,
+};
+
+export const getConfigRoute: RouteDefinition = {
+  id: "get-config",
+  method: "GET",
+  path: "/v1/config",
+  scope: "config/read",
+  summary: "The tenant's protocol and calendar settings",
+  roles: CONFIG_READERS,
+  etag: "tenant",
+};
+
+export const putConfigRoute: RouteDefinition = {
+  id: "put-config",
+  method: "PUT",
+  path: "/v1/config",
+  scope: "config/write",
+  summary: "Choose the protocol and closure days",
+  roles: ["iro_service_manager"],
+  etag: "tenant",
+  ifMatch: "tenant",
+};
+
+export const getDirectoryRoute: RouteDefinition = {
+  id: "get-directory",
+  method: "GET",
+  path: "/v1/directory",
+  scope: "config/read",
+  summary: "The staff directory",
+  roles: CONFIG_READERS,
+  etag: "tenant",
+};
+
+export const putStaffMemberRoute: RouteDefinition = {
+  id: "put-staff-member",
+  method: "PUT",
+  path: "/v1/directory/{personId}",
+  scope: "config/write",
+  summary: "Add or change a member of staff",
+  roles: ["iro_service_manager"],
+  etag: "tenant",
+  ifMatch: "tenant",
+};
+
+export const recordAbsenceRoute: RouteDefinition = {
+  id: "record-absence",
+  method: "POST",
+  path: "/v1/directory/{personId}/absences",
+  scope: "config/write",
+  summary: "Record that a member of staff is away",
+  roles: ["iro_service_manager"],
+};
+
+export const endAbsenceRoute: RouteDefinition = {
+  id: "end-absence",
+  method: "POST",
+  path: "/v1/directory/{personId}/absences/{absenceId}/end",
+  scope: "config/write",
+  summary: "End an absence early",
+  roles: ["iro_service_manager"],
+};
+
+export const reportsBenchmarkRoute: RouteDefinition = {
+  id: "reports-benchmark",
+  method: "GET",
+  path: "/v1/reports/benchmark",
+  scope: "reports/read",
+  summary: "This authority's quarter beside the anonymised benchmark of authorities that opted in",
+  roles: REPORT_READERS,
+};
+
+export const benchmarkParticipationRoute: RouteDefinition = {
+  id: "benchmark-participation",
+  method: "PUT",
+  path: "/v1/benchmark/participation",
+  scope: "config/write",
+  summary: "Opt in to (or out of) the benchmark across authorities, with the children counted",
+  // Taking part shares the authority's aggregate figures: the tenant's administrator decides.
+  roles: ["iro_service_manager"],
+};
+
+export const goodPracticeRoute: RouteDefinition = {
+  id: "good-practice",
+  method: "POST",
+  path: "/v1/good-practice",
+  scope: "challenges/write",
+  summary: "Send a good practice notification",
+  roles: RAISERS,
+};
+
+export const openapiRoute: RouteDefinition = {
+  id: "openapi",
+  method: "GET",
+  path: "/v1/openapi.json",
+  scope: "challenges/read",
+  summary: "This API's OpenAPI 3.1 document",
+  roles: READERS,
+};
+
+/** Every route, in the order the stack and the OpenAPI document list them. */
 export const routes: readonly RouteDefinition[] = [
-  {
-    id: "raise-challenge",
-    method: "POST",
-    path: "/v1/challenges",
-    scope: "challenges/write",
-    summary: "Raise a challenge (informally or at a chosen stage)",
-    roles: RAISERS,
-    etag: "challenge",
-  },
-  {
-    id: "get-challenge",
-    method: "GET",
-    path: c,
-    scope: "challenges/read",
-    summary: "A challenge with its timeline",
-    roles: READERS,
-    etag: "challenge",
-  },
-  {
-    id: "acknowledge",
-    method: "POST",
-    path: `${c}/acknowledgements`,
-    scope: "challenges/write",
-    summary: "The current recipient acknowledges the stage",
-    // The recipient's actions: the domain checks the caller is the stage's recipient.
-    roles: ["manager", "iro_service_manager"],
-    ...COMMAND,
-  },
-  {
-    id: "ack-link-page",
-    method: "GET",
-    path: "/v1/ack/{token}",
-    scope: "challenges/read",
-    summary: "The acknowledgement link's confirmation page (records nothing)",
-    // The acknowledgement link takes no token (the signed link is the credential): no role calls it with one.
-    roles: [],
-    signedLink: true,
-  },
-  {
-    id: "ack-link",
-    method: "POST",
-    path: "/v1/ack/{token}",
-    scope: "challenges/write",
-    summary: "Acknowledge the stage as the recipient the link was sent to",
-    roles: [],
-    idempotent: false,
-    signedLink: true,
-  },
-  {
-    id: "respond",
-    method: "POST",
-    path: `${c}/responses`,
-    scope: "challenges/write",
-    summary: "The current recipient responds",
-    roles: ["manager", "iro_service_manager"],
-    ...COMMAND,
-  },
-  {
-    id: "record-meeting",
-    method: "POST",
-    path: `${c}/meetings`,
-    scope: "challenges/write",
-    summary: "Record a stage meeting",
-    // Either side may record the stage meeting or the agreed plan.
-    roles: PEOPLE,
-    ...COMMAND,
-  },
-  {
-    id: "agree-action-plan",
-    method: "POST",
-    path: `${c}/action-plan`,
-    scope: "challenges/write",
-    summary: "Agree a SMART action plan",
-    roles: PEOPLE,
-    ...COMMAND,
-  },
-  {
-    id: "mark-resolved",
-    method: "POST",
-    path: `${c}/resolution`,
-    scope: "challenges/write",
-    summary: "The raiser marks the challenge resolved",
-    // The raiser's decisions (an IRO service manager may step in for an absent IRO where the protocol allows).
-    roles: [...RAISERS, "iro_service_manager"],
-    ...COMMAND,
-  },
-  {
-    id: "escalate",
-    method: "POST",
-    path: `${c}/escalations`,
-    scope: "challenges/write",
-    summary: "Escalate to the next stage with reasons",
-    roles: [...RAISERS, "iro_service_manager"],
-    ...COMMAND,
-  },
-  {
-    id: "shorten-deadline",
-    method: "POST",
-    path: `${c}/deadline-shortenings`,
-    scope: "challenges/write",
-    summary: "Shorten the open stage's window for this challenge, with a reason",
-    roles: [...RAISERS, "iro_service_manager"],
-    ...COMMAND,
-  },
-  {
-    id: "bypass",
-    method: "POST",
-    path: `${c}/bypasses`,
-    scope: "challenges/write",
-    summary: "Skip to a later stage with a rationale",
-    roles: [...RAISERS, "iro_service_manager"],
-    ...COMMAND,
-  },
-  {
-    id: "request-referral",
-    method: "POST",
-    path: `${c}/referrals`,
-    scope: "challenges/write",
-    summary: "Refer to Cafcass or the safeguarding partnership",
-    roles: RAISERS,
-    ...COMMAND,
-  },
-  {
-    id: "approve-referral",
-    method: "POST",
-    path: `${c}/referrals/{kind}/approvals`,
-    scope: "challenges/write",
-    summary: "Approve a referral the protocol requires approval for",
-    roles: ["manager", "iro_service_manager"],
-    ...COMMAND,
-  },
-  {
-    id: "complete-action",
-    method: "POST",
-    path: `${c}/actions/{actionId}/completion`,
-    scope: "challenges/write",
-    summary: "Record an action as done",
-    roles: PEOPLE,
-    ...COMMAND,
-  },
-  {
-    id: "miss-action",
-    method: "POST",
-    path: `${c}/actions/{actionId}/miss`,
-    scope: "challenges/write",
-    summary: "Record an action as not done",
-    roles: PEOPLE,
-    ...COMMAND,
-  },
-  {
-    id: "reopen",
-    method: "POST",
-    path: `${c}/reopenings`,
-    scope: "challenges/write",
-    summary: "Reopen at the stage last exited",
-    roles: [...RAISERS, "iro_service_manager"],
-    ...COMMAND,
-  },
-  {
-    id: "note-difference",
-    method: "POST",
-    path: `${c}/differences`,
-    scope: "challenges/write",
-    summary: "Note that the raiser maintains their position",
-    roles: RAISERS,
-    ...COMMAND,
-  },
-  {
-    id: "legal-hold",
-    method: "POST",
-    path: `${c}/legal-hold`,
-    scope: "challenges/write",
-    summary: "Place or lift a legal hold (the IRO service manager): a held record is never deleted",
-    // Records management (functions/domain/challenge/legal-hold.ts says why no one else).
-    roles: ["iro_service_manager"],
-    ...COMMAND,
-  },
-  {
-    id: "decide-after-ladder",
-    method: "POST",
-    path: `${c}/decisions`,
-    scope: "challenges/write",
-    summary: "The decision the protocol owes after the last stage, by the person it names",
-    // The domain checks the caller holds (or covers) the deciding role in the directory.
-    roles: ["manager", "iro_service_manager"],
-    ...COMMAND,
-  },
-  {
-    id: "withdraw",
-    method: "POST",
-    path: `${c}/withdrawal`,
-    scope: "challenges/write",
-    summary: "Withdraw the challenge",
-    roles: [...RAISERS, "iro_service_manager"],
-    ...COMMAND,
-  },
-  {
-    id: "close",
-    method: "POST",
-    path: `${c}/closure`,
-    scope: "challenges/write",
-    summary: "Close the challenge",
-    roles: [...RAISERS, "iro_service_manager"],
-    ...COMMAND,
-  },
-  {
-    id: "overdue-tray",
-    method: "GET",
-    path: "/v1/trays/overdue",
-    scope: "challenges/read",
-    summary: "Open stages due by a date, earliest first",
-    roles: [...PEOPLE, "auditor"],
-  },
-  {
-    id: "my-tray",
-    method: "GET",
-    path: "/v1/trays/mine",
-    scope: "challenges/read",
-    summary: "Open stages addressed to the caller",
-    roles: PEOPLE,
-  },
-  {
-    id: "child-challenges",
-    method: "GET",
-    path: "/v1/children/{caseRecordId}/challenges",
-    scope: "challenges/read",
-    summary: "Challenges about one child",
-    roles: READERS,
-  },
-  {
-    id: "child-case-notes",
-    method: "GET",
-    path: "/v1/children/{caseRecordId}/case-notes",
-    scope: "challenges/read",
-    summary: "Case notes for one child's challenges since an instant, oldest first",
-    roles: READERS,
-  },
-  {
-    id: "team-challenges",
-    method: "GET",
-    path: "/v1/teams/{teamId}/challenges",
-    scope: "challenges/read",
-    summary: "Challenges about one team",
-    roles: READERS,
-  },
-  {
-    id: "reports-themes",
-    method: "GET",
-    path: "/v1/reports/themes",
-    scope: "reports/read",
-    summary: "The themes report for a period, as JSON, CSV or a printable page",
-    roles: REPORT_READERS,
-  },
-  {
-    id: "reports-overdue",
-    method: "GET",
-    path: "/v1/reports/overdue",
-    scope: "reports/read",
-    summary: "Open stages past their deadline or due within N working days",
-    roles: REPORT_READERS,
-  },
-  {
-    id: "reports-live",
-    method: "GET",
-    path: "/v1/reports/live",
-    scope: "reports/read",
-    summary: "The live page for service managers: where every open challenge stands, as printable HTML",
-    roles: REPORT_READERS,
-  },
-  {
-    id: "get-config",
-    method: "GET",
-    path: "/v1/config",
-    scope: "config/read",
-    summary: "The tenant's protocol and calendar settings",
-    roles: CONFIG_READERS,
-    etag: "tenant",
-  },
-  {
-    id: "put-config",
-    method: "PUT",
-    path: "/v1/config",
-    scope: "config/write",
-    summary: "Choose the protocol and closure days",
-    roles: ["iro_service_manager"],
-    etag: "tenant",
-    ifMatch: "tenant",
-  },
-  {
-    id: "get-directory",
-    method: "GET",
-    path: "/v1/directory",
-    scope: "config/read",
-    summary: "The staff directory",
-    roles: CONFIG_READERS,
-    etag: "tenant",
-  },
-  {
-    id: "put-staff-member",
-    method: "PUT",
-    path: "/v1/directory/{personId}",
-    scope: "config/write",
-    summary: "Add or change a member of staff",
-    roles: ["iro_service_manager"],
-    etag: "tenant",
-    ifMatch: "tenant",
-  },
-  {
-    id: "record-absence",
-    method: "POST",
-    path: "/v1/directory/{personId}/absences",
-    scope: "config/write",
-    summary: "Record that a member of staff is away",
-    roles: ["iro_service_manager"],
-  },
-  {
-    id: "end-absence",
-    method: "POST",
-    path: "/v1/directory/{personId}/absences/{absenceId}/end",
-    scope: "config/write",
-    summary: "End an absence early",
-    roles: ["iro_service_manager"],
-  },
-  {
-    id: "reports-benchmark",
-    method: "GET",
-    path: "/v1/reports/benchmark",
-    scope: "reports/read",
-    summary: "This authority's quarter beside the anonymised benchmark of authorities that opted in",
-    roles: REPORT_READERS,
-  },
-  {
-    id: "benchmark-participation",
-    method: "PUT",
-    path: "/v1/benchmark/participation",
-    scope: "config/write",
-    summary: "Opt in to (or out of) the benchmark across authorities, with the children counted",
-    // Taking part shares the authority's aggregate figures: the tenant's administrator decides.
-    roles: ["iro_service_manager"],
-  },
-  {
-    id: "good-practice",
-    method: "POST",
-    path: "/v1/good-practice",
-    scope: "challenges/write",
-    summary: "Send a good practice notification",
-    roles: RAISERS,
-  },
-  {
-    id: "openapi",
-    method: "GET",
-    path: "/v1/openapi.json",
-    scope: "challenges/read",
-    summary: "This API's OpenAPI 3.1 document",
-    roles: READERS,
-  },
+  raiseChallengeRoute,
+  getChallengeRoute,
+  acknowledgeRoute,
+  ackLinkPageRoute,
+  ackLinkRoute,
+  respondRoute,
+  recordMeetingRoute,
+  agreeActionPlanRoute,
+  markResolvedRoute,
+  escalateRoute,
+  shortenDeadlineRoute,
+  bypassRoute,
+  requestReferralRoute,
+  approveReferralRoute,
+  completeActionRoute,
+  missActionRoute,
+  reopenRoute,
+  noteDifferenceRoute,
+  legalHoldRoute,
+  decideAfterLadderRoute,
+  withdrawRoute,
+  closeRoute,
+  overdueTrayRoute,
+  myTrayRoute,
+  childChallengesRoute,
+  childCaseNotesRoute,
+  teamChallengesRoute,
+  reportsThemesRoute,
+  reportsOverdueRoute,
+  reportsLiveRoute,
+  getConfigRoute,
+  putConfigRoute,
+  getDirectoryRoute,
+  putStaffMemberRoute,
+  recordAbsenceRoute,
+  endAbsenceRoute,
+  reportsBenchmarkRoute,
+  benchmarkParticipationRoute,
+  goodPracticeRoute,
+  openapiRoute,
 ];
 
 export function routeEntry(route: RouteDefinition): string {

@@ -2,6 +2,7 @@ import * as z from "zod/mini";
 import { shortenDeadlineCommandSchema } from "../domain/challenge/commands.js";
 import { COMMAND_ENVELOPE, commandRoute, withStageId } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
+import { shortenDeadlineRoute } from "./routes.js";
 
 /**
  * POST /v1/challenges/{challengeId}/deadline-shortenings: the raiser (or an IRO service manager)
@@ -11,7 +12,7 @@ import { createHandler } from "./http/middleware.js";
  * shortened and is the precondition: a repeat after the stage moved is a 409, never a second change.
  */
 export const spec = commandRoute({
-  routeId: "shorten-deadline",
+  route: shortenDeadlineRoute,
   type: "ShortenDeadline",
   command: shortenDeadlineCommandSchema,
   body: withStageId(z.omit(shortenDeadlineCommandSchema, { ...COMMAND_ENVELOPE, stageId: true }), "required"),

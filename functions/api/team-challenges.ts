@@ -1,12 +1,13 @@
 import * as z from "zod/mini";
-import { pathIdSchema } from "./http/command-route.js";
+import { pathIdSchema } from "./http/path-params.js";
 import { createHandler, defineRoute } from "./http/middleware.js";
-import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/views.js";
+import { trayPage, trayPageSchema, trayQuery, trayQuerySchema } from "./http/tray-views.js";
 import { about } from "../domain/about.js";
+import { teamChallengesRoute } from "./routes.js";
 
 /** GET /v1/teams/{teamId}/challenges: every challenge about one team's work, newest first. */
 export const spec = defineRoute({
-  routeId: "team-challenges",
+  route: teamChallengesRoute,
   path: z.strictObject({
     teamId: pathIdSchema.check(
       z.meta(about("The team's id in the directory (as in a role's team:<id> scope)", "team-east")),

@@ -2,10 +2,11 @@ import * as z from "zod/mini";
 import { withdrawCommandSchema } from "../domain/challenge/commands.js";
 import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
+import { withdrawRoute } from "./routes.js";
 
 /** POST /v1/challenges/{challengeId}/withdrawal: the raiser withdraws the challenge. */
 export const spec = commandRoute({
-  routeId: "withdraw",
+  route: withdrawRoute,
   type: "Withdraw",
   command: withdrawCommandSchema,
   body: z.omit(withdrawCommandSchema, COMMAND_ENVELOPE),

@@ -1,4 +1,4 @@
-import { describeEvents } from "../domain/challenge/describe.js";
+import { describeLines } from "../domain/challenge/describe.js";
 import type { ChallengeEvent } from "../domain/challenge/events.js";
 import type { Protocol } from "../domain/protocol.js";
 import { plural, type PersonNames } from "../domain/words.js";
@@ -58,7 +58,7 @@ export function timeline(
   const entries: TimelineEntry[] = [...unreadable];
   // A stage opened by the same action is told on that action's line, not again on its own.
   let toldAlready = false;
-  for (const { event, line, lineWithOpening } of describeEvents(events, {
+  for (const { event, line, lineWithOpening } of describeLines(events, {
     protocol,
     names,
     channels: true,

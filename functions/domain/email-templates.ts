@@ -1,12 +1,30 @@
 import * as z from "zod/mini";
-import { about } from "./about.js";
+import {
+  type MailTemplate,
+  type NotificationKind,
+  notificationKinds,
+  perKind,
+  templateOverridesSchema,
+  templateSchema,
+} from "./email-template-overrides.js";
+
+export {
+  type MailTemplate,
+  type NotificationKind,
+  type TemplateOverrides,
+  type TemplateSet,
+  notificationKinds,
+  templateOverridesSchema,
+} from "./email-template-overrides.js";
 
 /**
  * What an authority may word in its emails, and the rules every wording keeps: the template keys
- * (one per kind of email), the `{{placeholder}}` variables each offers, and the checks a template
- * passes before it is stored or used. The default wordings and the rendering live with the mail
- * (functions/mail/templates.ts); the tenant configuration stores overrides checked here, so storing
- * a configuration needs none of the default text.
+ * (one per kind of email) and the overrides' shape (email-template-overrides.ts, re-exported here),
+ * the `{{placeholder}}` variables each kind offers, and the checks a template passes before it is
+ * stored or used. The default wordings and the rendering live with the mail
+ * (functions/mail/templates.ts); the tenant configuration stores overrides checked here when it is
+ * written (store/tenant-config-input.ts), so storing a configuration needs none of the default text,
+ * and reading one needs none of the rules.
  *
  * Templates are plain text with `{{placeholder}}`s drawn from a fixed set of variables per kind;
  * there is no logic and no code. Each variable has a type that decides how it is escaped:
@@ -22,31 +40,6 @@ import { about } from "./about.js";
  * and every subject must carry `{{reference}}`. The child is identified by the case-record id and
  * a link to the record.
  */
-
-export const notificationKinds = [
-  "stage_opened",
-  "stage_opened_copy",
-  "reminder",
-  "auto_escalated",
-  "auto_escalated_previous",
-  "response_received",
-  "action_due",
-  "referral",
-  "resolved",
-  "closed",
-  "good_practice",
-  "raiser_alerted",
-  "ladder_exhausted",
-  "action_plan_agreed",
-  "referral_approval",
-  "undeliverable",
-  "auto_escalated_raiser",
-  "stage_reassigned",
-  "deadline_shortened",
-  "decision_requested",
-  "decision_recorded",
-] as const;
-export type NotificationKind = (typeof notificationKinds)[number];
 
 /** The reference people and subjects use for a challenge. */
 export function challengeReference(challengeId: string): string {
@@ -286,35 +279,6 @@ const REQUIRED_BODY_VARIABLES: Readonly<Record<NotificationKind, readonly Variab
   decision_recorded: ["decisionOutcome", "decisionReasons", "caseRecordUrl"],
 };
 
-/** What each notification is, for the OpenAPI document's description of a tenant's overrides. */
-const NOTIFICATION_DESCRIPTIONS: Record<NotificationKind, string> = {
-  stage_opened: "To a stage's recipient when the challenge reaches them",
-  stage_opened_copy: "To those copied when a stage opens",
-  reminder: "To the recipient, before the deadline",
-  auto_escalated: "To the next recipient when a deadline passed and it escalated by itself",
-  auto_escalated_previous:
-    "To the previous stage's recipient when their deadline passed and it escalated by itself",
-  response_received: "To the raiser when a response is recorded",
-  action_due: "To the raiser when agreed actions fall due",
-  referral: "To the referral's recipient (Cafcass or the partnership) when a referral is made",
-  resolved: "To the raiser and the last recipient when it is resolved",
-  closed:
-    "To the raiser and the last recipient when it is closed (and to the last recipient on a withdrawal)",
-  good_practice: "To a practitioner's first line manager with a good practice notification",
-  raiser_alerted:
-    "To the raiser when a stage's deadline passed without a response or a resolution and the protocol leaves the next step to them",
-  ladder_exhausted: "To the raiser when the last stage's deadline passed and every stage has been tried",
-  action_plan_agreed: "To the raiser and the stage's recipient when an action plan is agreed",
-  referral_approval: "To each person the protocol asks to approve a referral before it is made",
-  undeliverable: "To the raiser when an email about their challenge could not be delivered",
-  auto_escalated_raiser: "To the raiser when a deadline passed and the challenge escalated by itself",
-  stage_reassigned: "To the raiser when a stage passed to the named cover of a recipient who is away",
-  deadline_shortened: "To a stage's recipient when its deadline is brought forward",
-  decision_requested:
-    "To the person the protocol asks to decide after every stage was tried (copied to the raiser)",
-  decision_recorded: "To the raiser when that decision is recorded",
-};
-
 // ---------------------------------------------------------------------------------------------
 // Templates as data
 
@@ -322,41 +286,6 @@ const NOTIFICATION_DESCRIPTIONS: Record<NotificationKind, string> = {
 export const PLACEHOLDER = /\{\{\s*([A-Za-z][A-Za-z0-9]*)\s*\}\}/g;
 /** A paragraph that is one placeholder and nothing else (where a block variable must stand). */
 export const BLOCK_PARAGRAPH = /^\{\{\s*([A-Za-z][A-Za-z0-9]*)\s*\}\}$/;
-
-const templateSchema = z.strictObject({
-  subject: z.string().check(
-    z.trim(),
-    z.minLength(1),
-    z.maxLength(300),
-    z.refine((s) => !/[\r\n]/.test(s), "a subject is one line"),
-    z.meta(
-      about(
-        "The subject: one line, carrying {{reference}}; only the subject variables (no child's name)",
-        "Challenge {{reference}}: your response is needed by {{deadlineShort}}",
-      ),
-    ),
-  ),
-  body: z
-    .string()
-    .check(
-      z.trim(),
-      z.minLength(1),
-      z.maxLength(20_000),
-      z.meta(
-        about(
-          "The body: paragraphs separated by blank lines, with {{placeholders}}; must keep the reply instructions and the case-record link",
-          "Dear {{greetingName}},\n\n{{replyInstructions}}\n\n{{authorityName}}",
-        ),
-      ),
-    ),
-});
-export type MailTemplate = z.infer<typeof templateSchema>;
-export type TemplateSet = Readonly<Record<NotificationKind, MailTemplate>>;
-
-function perKind<T>(value: T): Record<NotificationKind, T> {
-  // Object.fromEntries cannot know its keys are exactly the kinds; they are, by construction.
-  return Object.fromEntries(notificationKinds.map((kind) => [kind, value])) as Record<NotificationKind, T>;
-}
 
 function placeholdersIn(text: string): string[] {
   return [...text.matchAll(PLACEHOLDER)].map((m) => m[1] ?? "");
@@ -423,33 +352,10 @@ export const templateSetSchema = z.strictObject(perKind(templateSchema)).check(
   }),
 );
 
-/** A tenant's overrides: any subject or body of any kind; the rest comes from the defaults. */
-export const templateOverridesSchema = z.strictObject(
-  Object.fromEntries(
-    notificationKinds.map((kind) => [
-      kind,
-      z.optional(z.partial(templateSchema)).check(
-        z.meta({
-          description: `${NOTIFICATION_DESCRIPTIONS[kind]}: its subject or body; unset keeps the default`,
-        }),
-      ),
-    ]),
-  ) as Record<
-    NotificationKind,
-    z.ZodMiniOptional<
-      z.ZodMiniObject<
-        { [K in keyof typeof templateSchema.shape]: z.ZodMiniOptional<(typeof templateSchema.shape)[K]> },
-        z.core.$strict
-      >
-    >
-  >,
-);
-export type TemplateOverrides = z.infer<typeof templateOverridesSchema>;
-
 /**
- * A tenant's overrides as stored in its configuration: refused at the door when any overriding
- * subject or body breaks the rules (unknown placeholders, a subject without the reference, a body
- * without the reply instructions or link), so a bad wording is never stored.
+ * A tenant's overrides as a configuration write takes them (store/tenant-config-input.ts): refused at
+ * the door when any overriding subject or body breaks the rules (unknown placeholders, a subject
+ * without the reference, a body without the reply instructions or link), so a bad wording is never stored.
  */
 export const storedTemplateOverridesSchema = templateOverridesSchema.check(
   z.superRefine((overrides, ctx) => {

@@ -7,7 +7,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { type Absence, MAX_ABSENCES, absenceOn, absenceSchema } from "../domain/absence.js";
 import * as z from "zod/mini";
-import { storedTemplateOverridesSchema } from "../domain/email-templates.js";
+import { templateOverridesSchema } from "../domain/email-template-overrides.js";
 import { retentionSettingsSchema } from "../domain/retention.js";
 import { about } from "../domain/about.js";
 import type { Recipient } from "../domain/protocol.js";
@@ -45,6 +45,14 @@ const slug = z
 const id = z.string().check(z.trim(), z.minLength(1), z.maxLength(128));
 
 /**
+ * A DNS name with a top-level domain: zod's `regexes.domain`, written out here because reading it
+ * through zod's `regexes` namespace bundles every one of zod's patterns (~5 KB) into each function
+ * that reads a configuration. A test checks it stays the same as zod's.
+ */
+export const DNS_NAME_PATTERN =
+  /^(?=.{1,253}$)([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$/;
+
+/**
  * The case-note webhook. Only its address is configuration: this document is readable by every
  * member of staff (GET /v1/config) and sits in the table, so the HMAC signing secret is NOT here.
  * It is kept in Secrets Manager under a name derived from the tenant id
@@ -53,7 +61,7 @@ const id = z.string().check(z.trim(), z.minLength(1), z.maxLength(128));
  * own network), and no user name or password in the URL (it would be readable here).
  */
 export const caseNoteWebhookSchema = z.strictObject({
-  url: z.url({ protocol: /^https$/, hostname: z.regexes.domain }).check(
+  url: z.url({ protocol: /^https$/, hostname: DNS_NAME_PATTERN }).check(
     z.maxLength(2048),
     z.refine((url) => !/^https:\/\/[^/?#]*@/i.test(url), "must not carry a user name or password"),
     z.meta(
@@ -66,6 +74,19 @@ export const caseNoteWebhookSchema = z.strictObject({
 });
 export type CaseNoteWebhook = z.infer<typeof caseNoteWebhookSchema>;
 
+/** The email wording field's description: one text for the read form here and the write form. */
+export const MAIL_TEMPLATES_ABOUT = {
+  description: "The authority's own wording of its emails, per notification; unset ones keep the defaults",
+};
+
+/**
+ * A tenant's configuration as stored and read. Every read (each command, workflow task and mail)
+ * parses it with this: the email wording in its shape only, without the rules a wording must keep,
+ * which a configuration is checked against where it comes in (tenantConfigInputSchema in
+ * tenant-config-input.ts: PUT /v1/config's body, the authority CLI) and which the mail checks again,
+ * as a whole template set, before it uses a wording (resolveTemplates). Nothing stored is unchecked,
+ * so reading needs neither the rules nor their weight in every function's bundle.
+ */
 export const tenantConfigSchema = z.strictObject({
   /** The protocol this authority runs: a preset id (functions/domain/presets). */
   protocolId: slug.check(
@@ -119,13 +140,11 @@ export const tenantConfigSchema = z.strictObject({
   authorityName: z
     .optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(200)))
     .check(z.meta(about("The authority's name as its emails sign off", "Riverside Children's Services"))),
-  /** The authority's own wording of its emails, per notification kind; unset kinds keep the defaults. */
-  mailTemplates: z.optional(storedTemplateOverridesSchema).check(
-    z.meta({
-      description:
-        "The authority's own wording of its emails, per notification; unset ones keep the defaults",
-    }),
-  ),
+  /**
+   * The authority's own wording of its emails, per notification kind; unset kinds keep the defaults.
+   * Here in its shape only, and tenant-config-input.ts adds the wording's rules for writes: see there.
+   */
+  mailTemplates: z.optional(templateOverridesSchema).check(z.meta(MAIL_TEMPLATES_ABOUT)),
   /** The authority's child-protection retention rule; unset: kept as long as LAC records (functions/domain/retention.ts). */
   retention: z.optional(retentionSettingsSchema).check(
     z.meta({
@@ -301,14 +320,19 @@ const MAX_CACHED_TENANTS = 200;
 /** Attempts at a configuration or staff write that met another such write in flight (TransactionConflict). */
 const WRITE_ATTEMPTS = 4;
 
-export class TenantStore {
+/**
+ * The tenant's configuration and directory as every function reads them (commands, workflow
+ * tasks, mail, reports): the writes are {@link TenantStore}'s, so a function that only reads
+ * bundles none of them.
+ */
+export class TenantReader {
   /** Per container (the store is built once per process): see the module comment for invalidation. */
   private readonly cache = new Map<string, TenantAtVersion>();
 
   constructor(
-    private readonly client: DynamoDBDocumentClient,
-    private readonly tableName: string,
-    private readonly now: () => Date = () => new Date(),
+    protected readonly client: DynamoDBDocumentClient,
+    protected readonly tableName: string,
+    protected readonly now: () => Date = () => new Date(),
   ) {}
 
   /**
@@ -335,6 +359,107 @@ export class TenantStore {
     return tenantVersionOf(Item, tenantId);
   }
 
+  async getStaff(tenantId: string, personId: string): Promise<StaffEntry | undefined> {
+    const key = keys.staff(tenantId, personId);
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: key }));
+    return Item === undefined ? undefined : this.parseStaff(Item, tenantId);
+  }
+
+  /**
+   * The whole directory, in person-id order (a query on the tenant partition, every page).
+   * `consistent`: a strongly consistent read (a write's check, GET /v1/directory after its ETag).
+   */
+  async listStaff(tenantId: string, options: { consistent?: boolean } = {}): Promise<StaffEntry[]> {
+    const members: StaffEntry[] = [];
+    for await (const page of paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+        ExpressionAttributeNames: { "#pk": TABLE.partitionKey, "#sk": TABLE.sortKey },
+        ExpressionAttributeValues: { ":pk": keys.tenantPartition(tenantId), ":prefix": STAFF_SK_PREFIX },
+        ...(options.consistent === true ? { ConsistentRead: true } : {}),
+      },
+    )) {
+      for (const raw of page.Items ?? []) members.push(this.parseStaff(raw, tenantId));
+    }
+    return members;
+  }
+
+  /**
+   * Answers `decide`'s lookups synchronously from the whole directory. `atVersion`: as for
+   * {@link getConfig}, a cached directory at exactly that version; unset: read afresh.
+   */
+  async directoryLookup(tenantId: string, atVersion?: number): Promise<DirectoryLookup> {
+    if (atVersion !== undefined) return (await this.atVersion(tenantId, atVersion)).directory;
+    return createDirectoryLookup(await this.listStaff(tenantId));
+  }
+
+  /**
+   * The configuration and directory at `version`: the cached copy when it is at exactly that
+   * version, else one strongly consistent query of the tenant's partition (configuration, staff and
+   * version items together, every page). The copy is kept under the lower of `version` and the
+   * version the query saw: `version` was read before the query began, so what the query returned is
+   * at least that new, and a write caught half-way by the query can only cause one more read later.
+   */
+  private async atVersion(tenantId: string, version: number): Promise<TenantAtVersion> {
+    const cached = this.cache.get(tenantId);
+    if (cached?.version === version) return cached;
+    let config: TenantConfig | undefined;
+    let seen = 0;
+    const staff: StaffEntry[] = [];
+    for await (const page of paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: "#pk = :pk",
+        ExpressionAttributeNames: { "#pk": TABLE.partitionKey },
+        ExpressionAttributeValues: { ":pk": keys.tenantPartition(tenantId) },
+        ConsistentRead: true,
+      },
+    )) {
+      for (const raw of page.Items ?? []) {
+        const sk = String(raw[TABLE.sortKey]);
+        if (sk === CONFIG_SK) config = this.parseConfig(raw, tenantId);
+        else if (sk === TENANT_VERSION_SK) seen = tenantVersionOf(raw, tenantId);
+        else if (sk.startsWith(STAFF_SK_PREFIX)) staff.push(this.parseStaff(raw, tenantId));
+      }
+    }
+    const entry = { version: Math.min(version, seen), config, directory: createDirectoryLookup(staff) };
+    this.cache.delete(tenantId);
+    if (this.cache.size >= MAX_CACHED_TENANTS) {
+      const oldest = this.cache.keys().next();
+      if (oldest.done !== true) this.cache.delete(oldest.value);
+    }
+    this.cache.set(tenantId, entry);
+    return entry;
+  }
+
+  private parseConfig(raw: Record<string, unknown>, tenantId: string): TenantConfig {
+    const key = keys.config(tenantId);
+    const item = parseItem(configItemSchema, raw, `${key.pk} ${key.sk}`);
+    if (item.tenantId !== tenantId)
+      throw new CorruptItemError(`${key.pk} ${key.sk}`, "tenant id disagrees with key");
+    return item.config;
+  }
+
+  private parseStaff(raw: Record<string, unknown>, tenantId: string): StaffEntry {
+    const where = `${String(raw[TABLE.partitionKey])} ${String(raw[TABLE.sortKey])}`;
+    const item = parseItem(staffItemSchema, raw, where);
+    const key = keys.staff(tenantId, item.member.personId);
+    if (item.tenantId !== tenantId || item.pk !== key.pk || item.sk !== key.sk) {
+      throw new CorruptItemError(where, "tenant or person id disagrees with the key");
+    }
+    return item.absences === undefined ? item.member : { ...item.member, absences: item.absences };
+  }
+}
+
+/**
+ * The tenant store with its writes: the configuration and directory routes, the authority CLI,
+ * set-up and tests. Every write raises the tenant's version in the same transaction, which is what
+ * invalidates every container's cached copy (see the module comment).
+ */
+export class TenantStore extends TenantReader {
   /** {@link writeConfig} at whatever version is current (set-up, the CLI, tests). */
   async putConfig(tenantId: string, config: unknown): Promise<TenantConfig> {
     return (await this.writeConfig(tenantId, config)).value;
@@ -344,6 +469,9 @@ export class TenantStore {
    * Validates and stores the configuration, only if the tenant is still at `expectedVersion` (the
    * version the writer read: If-Match) when one is given; else at the version read just before.
    * Throws a ZodError when it is invalid, {@link TenantVersionMismatchError} when the version moved.
+   * Validated in the stored form; a configuration from outside (a request, the CLI) carries email
+   * wording only after it passed `tenantConfigInputSchema` (tenant-config-input.ts), which checks
+   * the wording's rules too.
    */
   async writeConfig(
     tenantId: string,
@@ -527,100 +655,6 @@ export class TenantStore {
         await sleep(20 * 2 ** attempt * Math.random());
       }
     }
-  }
-
-  async getStaff(tenantId: string, personId: string): Promise<StaffEntry | undefined> {
-    const key = keys.staff(tenantId, personId);
-    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: key }));
-    return Item === undefined ? undefined : this.parseStaff(Item, tenantId);
-  }
-
-  /**
-   * The whole directory, in person-id order (a query on the tenant partition, every page).
-   * `consistent`: a strongly consistent read (a write's check, GET /v1/directory after its ETag).
-   */
-  async listStaff(tenantId: string, options: { consistent?: boolean } = {}): Promise<StaffEntry[]> {
-    const members: StaffEntry[] = [];
-    for await (const page of paginateQuery(
-      { client: this.client },
-      {
-        TableName: this.tableName,
-        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
-        ExpressionAttributeNames: { "#pk": TABLE.partitionKey, "#sk": TABLE.sortKey },
-        ExpressionAttributeValues: { ":pk": keys.tenantPartition(tenantId), ":prefix": STAFF_SK_PREFIX },
-        ...(options.consistent === true ? { ConsistentRead: true } : {}),
-      },
-    )) {
-      for (const raw of page.Items ?? []) members.push(this.parseStaff(raw, tenantId));
-    }
-    return members;
-  }
-
-  /**
-   * Answers `decide`'s lookups synchronously from the whole directory. `atVersion`: as for
-   * {@link getConfig}, a cached directory at exactly that version; unset: read afresh.
-   */
-  async directoryLookup(tenantId: string, atVersion?: number): Promise<DirectoryLookup> {
-    if (atVersion !== undefined) return (await this.atVersion(tenantId, atVersion)).directory;
-    return createDirectoryLookup(await this.listStaff(tenantId));
-  }
-
-  /**
-   * The configuration and directory at `version`: the cached copy when it is at exactly that
-   * version, else one strongly consistent query of the tenant's partition (configuration, staff and
-   * version items together, every page). The copy is kept under the lower of `version` and the
-   * version the query saw: `version` was read before the query began, so what the query returned is
-   * at least that new, and a write caught half-way by the query can only cause one more read later.
-   */
-  private async atVersion(tenantId: string, version: number): Promise<TenantAtVersion> {
-    const cached = this.cache.get(tenantId);
-    if (cached?.version === version) return cached;
-    let config: TenantConfig | undefined;
-    let seen = 0;
-    const staff: StaffEntry[] = [];
-    for await (const page of paginateQuery(
-      { client: this.client },
-      {
-        TableName: this.tableName,
-        KeyConditionExpression: "#pk = :pk",
-        ExpressionAttributeNames: { "#pk": TABLE.partitionKey },
-        ExpressionAttributeValues: { ":pk": keys.tenantPartition(tenantId) },
-        ConsistentRead: true,
-      },
-    )) {
-      for (const raw of page.Items ?? []) {
-        const sk = String(raw[TABLE.sortKey]);
-        if (sk === CONFIG_SK) config = this.parseConfig(raw, tenantId);
-        else if (sk === TENANT_VERSION_SK) seen = tenantVersionOf(raw, tenantId);
-        else if (sk.startsWith(STAFF_SK_PREFIX)) staff.push(this.parseStaff(raw, tenantId));
-      }
-    }
-    const entry = { version: Math.min(version, seen), config, directory: createDirectoryLookup(staff) };
-    this.cache.delete(tenantId);
-    if (this.cache.size >= MAX_CACHED_TENANTS) {
-      const oldest = this.cache.keys().next();
-      if (oldest.done !== true) this.cache.delete(oldest.value);
-    }
-    this.cache.set(tenantId, entry);
-    return entry;
-  }
-
-  private parseConfig(raw: Record<string, unknown>, tenantId: string): TenantConfig {
-    const key = keys.config(tenantId);
-    const item = parseItem(configItemSchema, raw, `${key.pk} ${key.sk}`);
-    if (item.tenantId !== tenantId)
-      throw new CorruptItemError(`${key.pk} ${key.sk}`, "tenant id disagrees with key");
-    return item.config;
-  }
-
-  private parseStaff(raw: Record<string, unknown>, tenantId: string): StaffEntry {
-    const where = `${String(raw[TABLE.partitionKey])} ${String(raw[TABLE.sortKey])}`;
-    const item = parseItem(staffItemSchema, raw, where);
-    const key = keys.staff(tenantId, item.member.personId);
-    if (item.tenantId !== tenantId || item.pk !== key.pk || item.sk !== key.sk) {
-      throw new CorruptItemError(where, "tenant or person id disagrees with the key");
-    }
-    return item.absences === undefined ? item.member : { ...item.member, absences: item.absences };
   }
 }
 

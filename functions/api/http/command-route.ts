@@ -1,9 +1,10 @@
 import * as z from "zod/mini";
 import { type CommandResult, executeCommand } from "../../app/execute-command.js";
 import type { Command, CommandExpectation } from "../../domain/challenge/commands.js";
-import { about } from "../../domain/about.js";
+import type { RouteDefinition } from "../routes.js";
 import type { ApiDependencies } from "./dependencies.js";
 import { IF_MATCH_HEADER, type RouteSpec, defineRoute, etagOf, expectedVersionFrom } from "./middleware.js";
+import { challengePathSchema } from "./path-params.js";
 import { commandResultSchema, timelineEntries } from "./views.js";
 
 /**
@@ -60,26 +61,6 @@ function expectationOf(stageId: unknown, ifMatch: string | undefined): CommandEx
   return Object.keys(expected).length === 0 ? undefined : expected;
 }
 
-/** An id in a path (challenge, action, person, team, case record). */
-export const pathIdSchema = z.string().check(z.minLength(1), z.maxLength(128));
-
-/** An agreed action's id in a path, as the action plan lists it. */
-export const actionIdParam = pathIdSchema.check(
-  z.meta(about("The agreed action's id (`challenge.actionPlan.actions[].id`)", "action-1")),
-);
-
-/** A child's id in the case-record system, in a path. */
-export const caseRecordIdParam = pathIdSchema.check(
-  z.meta(about("The child's id in the case-record system, as on the challenge form", "MOS-4821")),
-);
-
-/** Path parameters of the routes under /v1/challenges/{challengeId}. */
-export const challengePathSchema = z.strictObject({
-  challengeId: pathIdSchema.check(
-    z.meta(about("The challenge's id (a ULID, as the raise returned it)", "01JV4K8Z3M6N2P9Q5R7S1T3W4X")),
-  ),
-});
-
 /** The response body of every command route. */
 export function commandResultBody(deps: Pick<ApiDependencies, "protocols">, result: CommandResult) {
   const protocol = deps.protocols(result.state.protocolId);
@@ -95,7 +76,7 @@ export function commandRoute<
   B extends z.ZodMiniType,
   P extends z.ZodMiniObject = typeof challengePathSchema,
 >(options: {
-  readonly routeId: string;
+  readonly route: RouteDefinition;
   readonly type: Command["type"];
   /** The full command schema: the assembled command is parsed with it, so what reaches `decide` is checked. */
   readonly command: CommandParser;
@@ -110,7 +91,7 @@ export function commandRoute<
   readonly commandNamesStage?: boolean;
 }): RouteSpec<B, P> {
   return defineRoute<B, P>({
-    routeId: options.routeId,
+    route: options.route,
     body: options.body,
     path: (options.path ?? challengePathSchema) as P,
     response: {

@@ -7,14 +7,13 @@ import { SfnWorkflowSignal } from "../../workflow/sfn-signal.js";
 import type { DirectoryLookup } from "../../domain/challenge/state.js";
 import { findPreset } from "../../domain/presets/index.js";
 import { DynamoChallengeStore } from "../../store/dynamo-challenge-store.js";
-import { BenchmarkStore, type Participation, type PublishedBenchmark } from "../../store/benchmark-store.js";
-import { DynamoGoodPracticeStore } from "../../store/good-practice-store.js";
+import type { Participation, PublishedBenchmark } from "../../store/benchmark-store.js";
 import type { ChallengeStore, GoodPracticeStore } from "../../store/ports.js";
 import { TABLE, keys } from "../../store/table.js";
 import {
   type StaffMember,
   type TenantConfig,
-  TenantStore,
+  TenantReader,
   type Versioned,
 } from "../../store/tenant-store.js";
 import { dynamoDb, documentClient, sfn } from "../../shared/clients.js";
@@ -27,17 +26,43 @@ import { logger } from "../../shared/observability.js";
  * uses {@link productionDependencies}, built once per process on the first request.
  */
 
-/** The tenant store as the API uses it (configuration and directory routes, and commands). */
-export interface TenantAdmin {
+/** What the routes read of the tenant store (commands, reads, reports). */
+export interface TenantReads {
   getConfig(tenantId: string): Promise<TenantConfig | undefined>;
   /** The configuration and directory version (the ETag of their reads). */
   version(tenantId: string): Promise<number>;
-  writeConfig(tenantId: string, config: unknown, expectedVersion?: number): Promise<Versioned<TenantConfig>>;
   listStaff(tenantId: string, options?: { consistent?: boolean }): Promise<StaffMember[]>;
-  writeStaff(tenantId: string, member: unknown, expectedVersion?: number): Promise<Versioned<StaffMember>>;
   getStaff: AbsenceDirectory["getStaff"];
-  replaceAbsences: AbsenceDirectory["replaceAbsences"];
   directoryLookup(tenantId: string): Promise<DirectoryLookup>;
+}
+
+/** The tenant store's writes: the configuration and directory routes'. */
+export interface TenantWrites {
+  writeConfig(tenantId: string, config: unknown, expectedVersion?: number): Promise<Versioned<TenantConfig>>;
+  writeStaff(tenantId: string, member: unknown, expectedVersion?: number): Promise<Versioned<StaffMember>>;
+  replaceAbsences: AbsenceDirectory["replaceAbsences"];
+}
+
+/**
+ * The tenant store as the API uses it. The writes are optional so that only the configuration and
+ * directory routes bundle them (their production wiring is tenant-write-dependencies.ts); those
+ * routes require them through {@link tenantWrites}.
+ */
+export type TenantAdmin = TenantReads & Partial<TenantWrites>;
+
+/** The tenant store with its writes, or an error saying the route was wired without them. */
+export function tenantWrites(tenants: TenantAdmin): TenantReads & TenantWrites {
+  if (!hasWrites(tenants))
+    throw new Error("the tenant store's writes are not wired (tenantWriteDependencies)");
+  return tenants;
+}
+
+function hasWrites(tenants: TenantAdmin): tenants is TenantReads & TenantWrites {
+  return (
+    tenants.writeConfig !== undefined &&
+    tenants.writeStaff !== undefined &&
+    tenants.replaceAbsences !== undefined
+  );
 }
 
 /** The benchmark's records as the API uses them (functions/store/benchmark-store.ts). */
@@ -49,11 +74,12 @@ export interface BenchmarkRecords {
 
 export interface ApiDependencies extends ExecuteDependencies {
   readonly tenants: TenantAdmin;
-  readonly goodPractice: GoodPracticeStore;
+  /** Optional so only the routes that record or count good practice bundle its store; they require it. */
+  readonly goodPractice?: GoodPracticeStore;
   /** The idempotency persistence for a tenant (one per tenant: the tenant is in the partition key). */
   readonly idempotency: (tenantId: string) => BasePersistenceLayer;
   readonly idempotencyTtlSeconds: number;
-  /** Optional so handler tests of other routes need not fake it; the benchmark routes require it. */
+  /** Optional so only the benchmark routes bundle its store (and fake it in tests); they require it. */
   readonly benchmark?: BenchmarkRecords;
 }
 
@@ -95,14 +121,17 @@ type DynamoDBPersistenceLayerClient = NonNullable<
 
 let production: ApiDependencies | undefined;
 
-/** The real adapters, from the validated environment. Built once per process. */
+/**
+ * The real adapters every route needs, from the validated environment. Built once per process. A
+ * route family's own stores are added by {@link productionDependenciesWith} in the family's module.
+ */
 export function productionDependencies(): ApiDependencies {
   if (production !== undefined) return production;
   const { TABLE_NAME, STATE_MACHINE_ARN, IDEMPOTENCY_TTL_SECONDS } = config();
   const challenges: ChallengeStore = new DynamoChallengeStore(documentClient, TABLE_NAME);
   production = {
     challenges,
-    tenants: new TenantStore(documentClient, TABLE_NAME),
+    tenants: new TenantReader(documentClient, TABLE_NAME),
     protocols: presetProtocol,
     workflow: new SfnWorkflowSignal({
       sfn,
@@ -114,10 +143,21 @@ export function productionDependencies(): ApiDependencies {
     }),
     clock: now,
     observer: loggingObserver,
-    goodPractice: new DynamoGoodPracticeStore(documentClient, TABLE_NAME),
-    benchmark: new BenchmarkStore(documentClient, TABLE_NAME),
     idempotency: idempotencyPersistenceFactory(TABLE_NAME, dynamoDb),
     idempotencyTtlSeconds: IDEMPOTENCY_TTL_SECONDS,
   };
   return production;
+}
+
+/**
+ * The production wiring plus a route family's own stores (good practice, the benchmark, the tenant
+ * store's writes), built once
+ * per process. Called from the family's own module, so a route outside the family bundles none of
+ * those stores.
+ */
+export function productionDependenciesWith(
+  extra: (tableName: string) => Partial<ApiDependencies>,
+): () => ApiDependencies {
+  let built: ApiDependencies | undefined;
+  return () => (built ??= { ...productionDependencies(), ...extra(config().TABLE_NAME) });
 }

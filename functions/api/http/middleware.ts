@@ -12,7 +12,7 @@ import type {
 } from "aws-lambda";
 import * as z from "zod/mini";
 import { logger, metrics } from "../../shared/observability.js";
-import { type RouteDefinition, routeById } from "../routes.js";
+import type { RouteDefinition } from "../routes.js";
 import { type Principal, principalFrom } from "./auth.js";
 import { CORRELATION_HEADER, correlationIdOf } from "./correlation.js";
 import { type ApiDependencies, productionDependencies } from "./dependencies.js";
@@ -79,8 +79,13 @@ export interface RouteSpec<
   P extends z.ZodMiniType | undefined = undefined,
   Q extends z.ZodMiniType | undefined = undefined,
 > {
-  /** The route's id in routes.ts (which says everything else about the route). */
+  /** The route's id in routes.ts (the id of `route`). */
   readonly routeId: string;
+  /**
+   * The route's definition in routes.ts (which says everything else about the route), imported by
+   * name: a handler bundles its own route, not the whole table.
+   */
+  readonly route: RouteDefinition;
   readonly body?: B;
   readonly path?: P;
   readonly query?: Q;
@@ -89,13 +94,13 @@ export interface RouteSpec<
   readonly handle: (request: ApiRequest<Out<B>, Out<P>, Out<Q>>, deps: ApiDependencies) => Promise<ApiResult>;
 }
 
-/** Declares a route (identity function that fixes the generic types). */
+/** Declares a route: fixes the generic types and names the route's id from its definition. */
 export function defineRoute<
   B extends z.ZodMiniType | undefined = undefined,
   P extends z.ZodMiniType | undefined = undefined,
   Q extends z.ZodMiniType | undefined = undefined,
->(spec: RouteSpec<B, P, Q>): RouteSpec<B, P, Q> {
-  return spec;
+>(spec: Omit<RouteSpec<B, P, Q>, "routeId">): RouteSpec<B, P, Q> {
+  return { ...spec, routeId: spec.route.id };
 }
 
 /** A route's success response: its status, and its JSON schema and/or text media types. */
@@ -317,7 +322,7 @@ export function createHandler<
   P extends z.ZodMiniType | undefined,
   Q extends z.ZodMiniType | undefined,
 >(spec: RouteSpec<B, P, Q>, deps?: ApiDependencies | (() => ApiDependencies)) {
-  const route = routeById(spec.routeId);
+  const route = spec.route;
   const idempotent = route.idempotent ?? route.method !== "GET";
   let resolved: ApiDependencies | undefined = typeof deps === "object" ? deps : undefined;
   const dependencies = (): ApiDependencies => {
@@ -333,7 +338,7 @@ export function createHandler<
       actor_id: principal.actor.id,
     });
     if (principal.clientId !== undefined) logger.appendKeys({ client_id: principal.clientId });
-    assertMayCall(route.id, principal.actor.role);
+    assertMayCall(route, principal.actor.role);
 
     const errors: FieldError[] = [];
     // `spec.x` is optional in the spec's type; its generic says whether it is there.

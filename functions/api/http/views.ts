@@ -1,18 +1,16 @@
 import * as z from "zod/mini";
 import type { ChallengeEvent } from "../../domain/challenge/events.js";
 import type { ChallengeState } from "../../domain/challenge/state.js";
-import { describeEvents } from "../../domain/challenge/describe.js";
+import { describeLines } from "../../domain/challenge/describe.js";
 import type { Protocol } from "../../domain/protocol.js";
-import type { Page, TrayQuery } from "../../store/ports.js";
 import { challengeStateSchema } from "../../store/items.js";
-import { actorRoleSchema, actorSchema, channelSchema } from "../../domain/challenge/actor.js";
-import { goodPracticeInputSchema } from "../../domain/good-practice.js";
-import { staffMemberSchema, tenantConfigSchema } from "../../store/tenant-store.js";
-import { absenceSchema } from "../../domain/absence.js";
+import { actorRoleSchema, channelSchema } from "../../domain/challenge/actor.js";
 import { about } from "../../domain/about.js";
 
 /**
- * What the API returns, and the zod schemas the OpenAPI document shows for it.
+ * What the API returns about a challenge (the command routes and GET /v1/challenges/{challengeId}),
+ * and the zod schemas the OpenAPI document shows for it. Trays are in tray-views.ts and the tenant's
+ * settings and directory in tenant-views.ts, so a command route bundles none of their schemas.
  *
  * Timeline summaries are one plain-English line per event, written for a social worker: the same
  * line the audit timeline prints (one describer), naming stages and roles, never people or the
@@ -75,136 +73,6 @@ export const commandResultSchema = z
     }),
   );
 
-export const trayItemSchema = z
-  .object({
-    challengeId: z.string().check(z.meta(about("The challenge's id", "01JV4K8Z3M6N2P9Q5R7S1T3W4X"))),
-    status: challengeStateSchema.shape.status,
-    track: challengeStateSchema.shape.track,
-    protocolId: z.string().check(z.meta(about("The protocol it runs under", "halton"))),
-    caseRecordId: z.string().check(z.meta(about("The child's id in the case-record system", "MOS-4821"))),
-    teamId: z.string().check(z.meta(about("The team whose work it is about", "team-east"))),
-    raisedAt: z.string().check(z.meta(about("When it was raised", "2026-05-14T09:30:00.000Z"))),
-    raiserRole: actorRoleSchema.check(z.meta(about("IRO or CPC", "IRO"))),
-    stage: z
-      .nullable(
-        z.object({
-          stageId: z.string().check(z.meta(about("The open stage's id", "stage_1"))),
-          label: z.string().check(z.meta(about("Its label in the protocol", "Stage 1"))),
-          deadline: z
-            .string()
-            .check(z.meta(about("When it must be resolved by", "2026-05-21T16:00:00.000Z"))),
-          assigneePersonId: z.string().check(z.meta(about("Who must answer", "pm-east-lena"))),
-          assigneeTitle: z.string().check(z.meta(about("Their title in the protocol", "Principal Manager"))),
-          acknowledged: z.boolean().check(z.meta(about("Whether the recipient has acknowledged it", true))),
-          responded: z
-            .boolean()
-            .check(z.meta(about("Whether a response has been recorded at this stage", false))),
-          overdue: z.boolean().check(z.meta(about("Whether the deadline has passed", false))),
-          /**
-           * Whose move it is: the recipient's, or (the deadline passed and the protocol put it to
-           * them) the raiser's decision: resolve, or escalate with reasons.
-           */
-          awaiting: z
-            .enum(["recipient", "raiser_decision"])
-            .check(
-              z.meta(
-                about(
-                  "Whose move it is: the recipient's, or the raiser's decision (resolve, or escalate with reasons)",
-                  "recipient",
-                ),
-              ),
-            ),
-          /** When the raiser was asked to decide by; the stage escalates by itself after it. */
-          raiserDecisionBy: z
-            .optional(z.string())
-            .check(
-              z.meta(
-                about(
-                  "When the raiser must decide by; it escalates by itself after",
-                  "2026-05-22T16:00:00.000Z",
-                ),
-              ),
-            ),
-        }),
-      )
-      .check(z.meta({ description: "The open stage; null when none is" })),
-    /** After the last stage: the decision the protocol owes (000's AD, 003's partnership manager), until made. */
-    decision: z
-      .optional(
-        z.object({
-          deciderTitle: z.string().check(z.meta(about("The deciding role's title", "Assistant Director"))),
-          deciderPersonId: z.string().check(z.meta(about("Who holds it", "od-tomas"))),
-          dueBy: z.string().check(z.meta(about("When the decision is due", "2026-06-12T16:00:00.000Z"))),
-          overdue: z.boolean().check(z.meta(about("Whether it is past due", false))),
-        }),
-      )
-      .check(
-        z.meta({ description: "After the last stage: the decision the protocol owes, until it is made" }),
-      ),
-  })
-  .check(
-    z.meta({
-      id: "TrayItem",
-      description:
-        "A challenge in a work tray: ids, stage and deadline only (open the challenge for details)",
-    }),
-  );
-export type TrayItem = z.infer<typeof trayItemSchema>;
-
-/**
- * Paging for every tray: `limit` (1-100, default 25) and the `next` a previous page returned. The
- * query parameter and the response field share the name `next`, so an integrator passes the value
- * back as it came. Strict: a misspelt or retired parameter (`cursor`) is refused, not read as "first page".
- */
-export const trayQuerySchema = z.strictObject({
-  limit: z
-    .optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)))
-    .check(z.meta({ description: "Items per page, 1 to 100; default 25", examples: [25] })),
-  next: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))).check(
-    z.meta({
-      description: "The `next` value of the previous page, as it came; omit for the first page",
-      examples: ["eyJwayI6IlQjaGFsdG9uI0NIIzAxSiJ9"],
-    }),
-  ),
-});
-
-/** The API's paging words for the store's tray query (the store calls the position a cursor). */
-export function trayQuery(query: z.infer<typeof trayQuerySchema>): TrayQuery {
-  return {
-    ...(query.limit === undefined ? {} : { limit: query.limit }),
-    ...(query.next === undefined ? {} : { cursor: query.next }),
-  };
-}
-
-export const trayPageSchema = z
-  .object({
-    items: z.array(trayItemSchema).check(z.meta({ description: "This page's challenges" })),
-    next: z.optional(z.string()).check(
-      z.meta({
-        description: "Pass as the `next` query parameter for the following page; absent on the last page",
-        examples: ["eyJwayI6IlQjaGFsdG9uI0NIIzAxSiJ9"],
-      }),
-    ),
-  })
-  .check(
-    z.meta({
-      id: "TrayPage",
-      description:
-        "A page of a work tray; pass `next` back as the `next` query parameter for the following page",
-    }),
-  );
-
-/** "Stage 2" for a stage id, from the challenge's protocol when known. */
-export type StageLabeller = (stageId: string) => string;
-
-export function stageLabeller(protocol: Protocol | undefined): StageLabeller {
-  const labels = new Map<string, string>();
-  for (const track of Object.values(protocol?.tracks ?? {})) {
-    for (const stage of track.stages) labels.set(stage.id, stage.label);
-  }
-  return (stageId) => labels.get(stageId) ?? stageId;
-}
-
 /**
  * The API's timeline entries for events of one challenge, in the describer's one-line wording
  * (functions/domain/challenge/describe.ts) without names: `state` gives the raiser and track when
@@ -215,7 +83,7 @@ export function timelineEntries(
   protocol: Protocol | undefined,
   state?: ChallengeState,
 ): TimelineEntry[] {
-  const described = describeEvents(events, {
+  const described = describeLines(events, {
     protocol,
     ...(state === undefined || state.status === "none"
       ? {}
@@ -230,116 +98,3 @@ export function timelineEntries(
     summary: line,
   }));
 }
-
-export function trayItem(state: ChallengeState, now: Date, label: StageLabeller): TrayItem {
-  const stage = state.currentStage;
-  const pending = state.pendingDecision;
-  return {
-    ...(pending === undefined
-      ? {}
-      : {
-          decision: {
-            deciderTitle: pending.decidedBy.title,
-            deciderPersonId: pending.personId,
-            dueBy: pending.dueBy,
-            overdue: Date.parse(pending.dueBy) < now.getTime(),
-          },
-        }),
-    challengeId: state.challengeId,
-    status: state.status,
-    track: state.track,
-    protocolId: state.protocolId,
-    caseRecordId: state.form.child.caseRecordId,
-    teamId: state.form.team.id,
-    raisedAt: state.raisedAt,
-    raiserRole: state.raiser.role,
-    stage:
-      stage === null
-        ? null
-        : {
-            stageId: stage.stageId,
-            label: label(stage.stageId),
-            deadline: stage.deadline,
-            assigneePersonId: stage.assignee.personId,
-            assigneeTitle: stage.assignee.title,
-            acknowledged: stage.acknowledgedAt !== undefined,
-            responded: stage.responses.length > 0,
-            overdue: Date.parse(stage.deadline) < now.getTime(),
-            awaiting: stage.raiserAlertedAt === undefined ? "recipient" : "raiser_decision",
-            ...(stage.raiserDecisionBy === undefined ? {} : { raiserDecisionBy: stage.raiserDecisionBy }),
-          },
-  };
-}
-
-export function trayPage(
-  page: Page<ChallengeState>,
-  now: Date,
-  protocols: (id: string) => Protocol | undefined,
-): z.infer<typeof trayPageSchema> {
-  const labellers = new Map<string, StageLabeller>();
-  const labelFor = (protocolId: string): StageLabeller => {
-    let labeller = labellers.get(protocolId);
-    if (labeller === undefined) {
-      labeller = stageLabeller(protocols(protocolId));
-      labellers.set(protocolId, labeller);
-    }
-    return labeller;
-  };
-  return {
-    items: page.items.map((state) => trayItem(state, now, labelFor(state.protocolId))),
-    ...(page.next === undefined ? {} : { next: page.next }),
-  };
-}
-
-export const tenantSettingsViewSchema = z
-  .object({
-    config: tenantConfigSchema.check(z.meta({ description: "The tenant's configuration, as stored" })),
-    protocol: z
-      .nullable(
-        z.object({
-          id: z.string().check(z.meta(about("The protocol's id", "halton"))),
-          name: z.string().check(z.meta(about("Its name", "Halton: IRM Dispute Resolution process"))),
-        }),
-      )
-      .check(z.meta({ description: "The protocol the configuration names; null if it is unknown" })),
-  })
-  .check(
-    z.meta({ id: "TenantSettings", description: "The tenant's configuration and the protocol it names" }),
-  );
-
-export const staffMemberViewSchema = z
-  .object({ member: staffMemberSchema.check(z.meta({ description: "The member of staff, as stored" })) })
-  .check(z.meta({ id: "StaffMemberResult" }));
-
-export const directoryViewSchema = z
-  .object({
-    staff: z
-      .array(
-        z.extend(staffMemberSchema, {
-          absences: z.optional(z.array(absenceSchema)).check(
-            z.meta({
-              description: "The person's absences, most recent last (record-absence, out-of-office replies)",
-            }),
-          ),
-        }),
-      )
-      .check(z.meta({ description: "Every member of staff" })),
-  })
-  .check(z.meta({ id: "Directory", description: "The staff directory" }));
-
-export const goodPracticeViewSchema = z
-  .object({
-    notification: z
-      .extend(goodPracticeInputSchema, {
-        id: z.string().check(z.meta(about("The notification's id", "01JV4M2A7B9C3D5E6F8G0H1J2K"))),
-        protocolId: z.string().check(z.meta(about("The protocol it was recorded under", "halton"))),
-        recordedAt: z.string().check(z.meta(about("When it was recorded", "2026-05-14T09:30:00.000Z"))),
-        recordedBy: actorSchema.check(z.meta({ description: "Who recorded it" })),
-        channel: channelSchema.check(z.meta(about("How it came: api or email", "api"))),
-        recordedAs: z
-          .enum(["case_note", "partner_email"])
-          .check(z.meta(about("Kept as a case note, or emailed to a partner agency", "case_note"))),
-      })
-      .check(z.meta({ description: "The notification as recorded" })),
-  })
-  .check(z.meta({ id: "GoodPracticeResult" }));

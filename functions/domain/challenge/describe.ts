@@ -45,11 +45,31 @@ export interface EventDescription {
   readonly note: NoteParts;
 }
 
+/** An event's description without its case note: what screens and API responses print. */
+export type EventLine = Omit<EventDescription, "note">;
+
 /** Every event of `events` (any order; described in seq order), with the history before it. */
 export function describeEvents(
   events: readonly ChallengeEvent[],
   options: DescribeOptions,
 ): EventDescription[] {
+  return walk(events, options, (history, event, next) => ({ note: noteOf(history, event, next) }));
+}
+
+/**
+ * {@link describeEvents} without the notes, for callers that print lines only (the API's timeline
+ * summaries, the audit timeline): the same walk and words, and a bundle without the notes' wording.
+ */
+export function describeLines(events: readonly ChallengeEvent[], options: DescribeOptions): EventLine[] {
+  return walk(events, options, () => ({}));
+}
+
+/** The walk: each event's line, plus what `more` says of it, given the history before it. */
+function walk<T extends object>(
+  events: readonly ChallengeEvent[],
+  options: DescribeOptions,
+  more: (history: History, event: ChallengeEvent, next: ChallengeEvent | undefined) => T,
+): (EventLine & T)[] {
   const history: History = {
     protocol: options.protocol,
     names: options.names,
@@ -74,12 +94,12 @@ export function describeEvents(
       history.raiserTitle = raiserTitleOf(history.protocol, event.data.form.raiserRole);
     }
     const opening = openedBy(event, next);
-    const description: EventDescription = {
+    const description = {
       event,
       stageId: stageOf(history, event, next),
       line: lineOf(history, event),
       ...(opening === undefined ? {} : { lineWithOpening: lineOf(history, event, opening) }),
-      note: noteOf(history, event, next),
+      ...more(history, event, next),
     };
     advance(history, event);
     return description;

@@ -15,10 +15,11 @@ import {
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { spec as getChallengeSpec } from "../../../functions/api/get-challenge.js";
-import { idempotencyPersistenceFactory } from "../../../functions/api/http/dependencies.js";
+import { idempotencyPersistenceFactory, tenantWrites } from "../../../functions/api/http/dependencies.js";
 import { createHandler } from "../../../functions/api/http/middleware.js";
 import { spec as raiseSpec } from "../../../functions/api/raise-challenge.js";
 import { DynamoChallengeStore } from "../../../functions/store/dynamo-challenge-store.js";
+import { TenantReader, TenantStore } from "../../../functions/store/tenant-store.js";
 import { apiEvent, invoke } from "../../support/api-events.js";
 import { type Fakes, makeFakes, raiseBody } from "./fakes.js";
 
@@ -133,5 +134,16 @@ describe("Idempotency over DynamoDB (Powertools DynamoDBPersistenceLayer in the 
     );
     expect(response.status).toBe(201);
     expect(fakes.challenges.snapshots.size).toBe(1);
+  });
+});
+
+describe("the tenant store's reads and writes", () => {
+  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: "eu-west-2" }));
+
+  it("wires the writes only where a route asks for them, and says so when they are missing", () => {
+    const reader = new TenantReader(client, "table");
+    expect(() => tenantWrites(reader)).toThrow(/writes are not wired/);
+    const store = new TenantStore(client, "table");
+    expect(tenantWrites(store)).toBe(store);
   });
 });

@@ -12,7 +12,7 @@ import {
   toProblem,
 } from "../../../functions/api/http/problem.js";
 import { PROBLEM_BASE } from "../../../functions/api/http/problem-type.js";
-import { mayCall, routes } from "../../../functions/api/routes.js";
+import { mayCall, routeById, routes } from "../../../functions/api/routes.js";
 import { DomainError } from "../../../functions/domain/challenge/errors.js";
 import { ConcurrencyConflictError } from "../../../functions/store/ports.js";
 import { ConfigurationError, parseConfig } from "../../../functions/shared/config.js";
@@ -259,7 +259,7 @@ describe("config", () => {
 describe("text bodies (ApiResult.text)", () => {
   const textRoute = (result: ApiResult) =>
     defineRoute({
-      routeId: "reports-themes",
+      route: routeById("reports-themes"),
       response: { status: 200, description: "text" },
       handle: () => Promise.resolve(result),
     });

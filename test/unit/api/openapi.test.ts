@@ -10,7 +10,7 @@ vi.hoisted(() => {
 import { generateOpenApiDocument, loadRouteSpecs } from "../../../bin/openapi.js";
 import { buildOpenApiDocument } from "../../../bin/openapi-document.js";
 import { handler as openapiHandler } from "../../../functions/api/openapi.js";
-import { problemSchema } from "../../../functions/api/http/problem.js";
+import { problemSchema } from "../../../functions/api/http/problem-schema.js";
 import { routeEntry, routes } from "../../../functions/api/routes.js";
 import { apiEvent, callers, invoke } from "../../support/api-events.js";
 

@@ -226,6 +226,26 @@ describe("configuration and directory", () => {
     expect(fakes.tenants.putCalls).toBe(0);
   });
 
+  it("put-config refuses email wording that breaks the rules, pointing at it, and stores nothing", async () => {
+    const response = await invoke(
+      createHandler(putConfigSpec, fakes.deps),
+      apiEvent("put-config", {
+        caller: callers.serviceManager,
+        headers: { "If-Match": "*" },
+        body: {
+          protocolId: "halton",
+          closureDays: [],
+          reminders: {},
+          mailTemplates: { stage_opened: { subject: "About {{childName}} ({{reference}})" } },
+        },
+      }),
+    );
+    expect(response.status).toBe(400);
+    const pointers = (response.body as { errors: { pointer: string }[] }).errors.map((e) => e.pointer);
+    expect(pointers).toEqual(["/mailTemplates/stage_opened/subject"]);
+    expect(fakes.tenants.putCalls).toBe(0);
+  });
+
   it("only the IRO service manager may change configuration", async () => {
     const response = await invoke(
       createHandler(putConfigSpec, fakes.deps),

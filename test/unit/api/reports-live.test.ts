@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { ApiDependencies } from "../../../functions/api/http/dependencies.js";
 import { makeHandler } from "../../../functions/api/reports-live.js";
-import { HTML_CSP } from "../../../functions/api/reports-themes.js";
+import { HTML_CSP } from "../../../functions/api/http/report-format.js";
 import { getPreset } from "../../../functions/domain/presets/index.js";
 import {
   OTHER_TENANT,

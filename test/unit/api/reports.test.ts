@@ -10,11 +10,8 @@ import type { ApiDependencies } from "../../../functions/api/http/dependencies.j
 import { createHandler } from "../../../functions/api/http/middleware.js";
 import { mayCall } from "../../../functions/api/routes.js";
 import { overdueReportSchema, spec as overdueSpec } from "../../../functions/api/reports-overdue.js";
-import {
-  HTML_CSP,
-  makeHandler as themesHandler,
-  themesReportSchema,
-} from "../../../functions/api/reports-themes.js";
+import { HTML_CSP } from "../../../functions/api/http/report-format.js";
+import { makeHandler as themesHandler, themesReportSchema } from "../../../functions/api/reports-themes.js";
 import { AFTER_EVERY_DEADLINE } from "../../../functions/reports/readers.js";
 import { themesReport } from "../../../functions/reports/reports.js";
 import { createEnglandCalendar } from "../../../functions/domain/calendar.js";

@@ -3,7 +3,7 @@ import { caseNotesFor } from "../../../../functions/case-notes/case-notes.js";
 import { toExportLine } from "../../../../functions/audit/export-format.js";
 import { timeline } from "../../../../functions/audit/timeline.js";
 import { timelineEntries } from "../../../../functions/api/http/views.js";
-import { describeEvents } from "../../../../functions/domain/challenge/describe.js";
+import { describeEvents, describeLines } from "../../../../functions/domain/challenge/describe.js";
 import { getPreset } from "../../../../functions/domain/presets/index.js";
 import { IRO, Story, TENANT, aForm, chain, manager, personId } from "../../audit/support.js";
 
@@ -101,6 +101,14 @@ describe("describeEvents", () => {
       ["StageOpened", "level_2"],
       ["Resolved", "level_2"],
     ]);
+  });
+
+  it("says the same without the notes when asked for lines only (the API and the audit timeline)", () => {
+    const withoutNotes = named.map(({ note: _note, ...rest }) => rest);
+    expect(describeLines(story.events, { protocol, names, channels: true })).toEqual(withoutNotes);
+    expect(describeLines(story.events, { protocol }).map((d) => d.line)).toEqual(
+      anonymous.map((d) => d.line),
+    );
   });
 });
 
