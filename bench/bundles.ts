@@ -8,6 +8,7 @@
 import type { BenchFigure } from "./figures.js";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { App } from "aws-cdk-lib";
@@ -176,6 +177,33 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
+/**
+ * The same figures by family (the folder under functions/: api, workflow, mail, ...), medians of the
+ * per-handler medians above, and each family's worst ratio: a summary, not another measurement.
+ */
+function printByFamily(
+  bundles: readonly HandlerBundle[],
+  handlerMs: readonly number[],
+  bareMs: readonly number[],
+  ratios: readonly number[],
+): void {
+  const families = new Map<string, number[]>();
+  bundles.forEach((bundle, i) => {
+    const family = /^functions\/([^/]+)\//.exec(bundle.entry)?.[1] ?? bundle.entry;
+    families.set(family, [...(families.get(family) ?? []), i]);
+  });
+  console.log(
+    `\n${"family (handlers)".padEnd(36)} ${"import ms".padStart(9)} ${"bare ms".padStart(8)} ${"ratio".padStart(6)} ${"worst".padStart(6)}`,
+  );
+  for (const [family, members] of families) {
+    const pick = (values: readonly number[]): number[] => members.map((i) => values[i] ?? 0);
+    const worst = members.reduce((a, b) => ((ratios[b] ?? 0) > (ratios[a] ?? 0) ? b : a));
+    console.log(
+      `${`${family} (${members.length})`.padEnd(36)} ${median(pick(handlerMs)).toFixed(0).padStart(9)} ${median(pick(bareMs)).toFixed(0).padStart(8)} ${`x${median(pick(ratios)).toFixed(2)}`.padStart(6)} ${`x${(ratios[worst] ?? 0).toFixed(2)}`.padStart(6)}   ${bundles[worst]?.entry.replace(/^functions\//, "") ?? ""}`,
+    );
+  }
+}
+
 /** Prints, per handler, bundle KB and import time against a bare handler with the same SDK clients. */
 export async function benchBundles(
   runs = Number(process.env.BENCH_IMPORT_RUNS ?? 3),
@@ -201,16 +229,19 @@ export async function benchBundles(
     );
     // Interleaved rounds (every handler, then every bare module, per round), so a busy moment on a
     // shared machine slows both sides of a ratio rather than one.
+    const loadBefore = loadavg()[0] ?? 0;
     const handlerTimes = bundles.map((): number[] => []);
     const bareTimes = new Map([...bareFiles.values()].map((file): [string, number[]] => [file, []]));
     for (let run = 0; run < runs; run++) {
       bundles.forEach((bundle, i) => handlerTimes[i]?.push(importMs(bundle.file)));
       for (const [file, times] of bareTimes) times.push(importMs(file));
     }
+    const bareMedian = (bundle: HandlerBundle): number =>
+      median(bareTimes.get(bareFiles.get(bundle.sdkPackages.join(",")) ?? "") ?? []);
     const ratios: number[] = [];
     bundles.forEach((bundle, i) => {
       const handlerMs = median(handlerTimes[i] ?? []);
-      const bareMs = median(bareTimes.get(bareFiles.get(bundle.sdkPackages.join(",")) ?? "") ?? []);
+      const bareMs = bareMedian(bundle);
       const ratio = handlerMs / bareMs;
       ratios.push(ratio);
       const over = bundle.bytes > BUNDLE_BUDGET_BYTES ? "!" : " ";
@@ -219,6 +250,16 @@ export async function benchBundles(
           `${handlerMs.toFixed(0).padStart(9)} ${bareMs.toFixed(0).padStart(8)} ${`x${ratio.toFixed(2)}`.padStart(6)}   ${biggestPackages(bundle)}`,
       );
     });
+    // The machine's load beside the times: a busy 2-core machine moves them by a third or more.
+    console.log(
+      `\n1-minute load average before / after the rounds: ${loadBefore.toFixed(1)} / ${(loadavg()[0] ?? 0).toFixed(1)}`,
+    );
+    printByFamily(
+      bundles,
+      handlerTimes.map(median),
+      bundles.map((b) => bareMedian(b)),
+      ratios,
+    );
     const sizes = bundles.map((b) => b.bytes);
     const over = bundles.filter((b) => b.bytes > BUNDLE_BUDGET_BYTES).length;
     console.log(

@@ -4,10 +4,14 @@
  * authorities work in England, summer time included (clocks go forward at 01:00 UTC on the last
  * Sunday of March and back at 01:00 UTC on the last Sunday of October).
  *
- * Built on `Intl.DateTimeFormat` (the zone rules ship with Node's ICU) rather than a date library,
- * so no handler bundle carries one. Days are plain `YYYY-MM-DD` strings: calendar arithmetic on them
- * is done in UTC, where every day has 24 hours, and only the step to or from an instant consults the
- * zone. Pure: no clock, no AWS.
+ * No date library, so no handler bundle carries one. From 1996 London's offset is worked out from
+ * the summer-time rule above (Summer Time Order 2002; the zone data's own rule for London since
+ * 1996), because the first `Intl` formatter a process makes pays ICU's start-up (~12 ms of every
+ * cold start); earlier instants ask `Intl.DateTimeFormat` (the zone data that ships with Node's ICU),
+ * which knows London's older rules. test/unit/domain/london-time.test.ts holds the rule to ICU's zone
+ * data for every change from 1996 to 2100, so a change in the law, once in Node's zone data, fails
+ * there. Days are plain `YYYY-MM-DD` strings: calendar arithmetic on them is done in UTC, where every
+ * day has 24 hours, and only the step to or from an instant consults the zone. Pure: no clock, no AWS.
  */
 
 const ZONE = "Europe/London";
@@ -39,17 +43,24 @@ export interface TimeOfDay {
   readonly millisecond?: number;
 }
 
-// en-US numeric parts: plain digits, and `hourCycle: "h23"` so midnight is 0, never 24.
-const WALL_CLOCK = new Intl.DateTimeFormat("en-US", {
-  timeZone: ZONE,
-  year: "numeric",
-  month: "numeric",
-  day: "numeric",
-  hour: "numeric",
-  minute: "numeric",
-  second: "numeric",
-  hourCycle: "h23",
-});
+/** The first year of the summer-time rule London still follows (the zone data's "EU" rule). */
+const RULE_FROM_YEAR = 1996;
+const HOUR_MS = 3_600_000;
+
+// en-US numeric parts: plain digits, and `hourCycle: "h23"` so midnight is 0, never 24. Made on
+// first use, for an instant before RULE_FROM_YEAR.
+let wallClock: Intl.DateTimeFormat | undefined;
+const wallClockFormat = (): Intl.DateTimeFormat =>
+  (wallClock ??= new Intl.DateTimeFormat("en-US", {
+    timeZone: ZONE,
+    year: "numeric",
+    month: "numeric",
+    day: "numeric",
+    hour: "numeric",
+    minute: "numeric",
+    second: "numeric",
+    hourCycle: "h23",
+  }));
 
 function validInstant(instant: Date | string, what: string): Date {
   // An ISO string starts with a real day: `new Date` alone rolls "2026-02-30" over to 2 March.
@@ -65,10 +76,21 @@ function validInstant(instant: Date | string, what: string): Date {
   return date;
 }
 
+/** 01:00 UTC on the last Sunday of a month (0-based) of a year: when London's clocks change. */
+function lastSundayAt0100Utc(year: number, month: number): number {
+  const lastDay = new Date(Date.UTC(year, month + 1, 0));
+  return Date.UTC(year, month, lastDay.getUTCDate() - lastDay.getUTCDay(), 1);
+}
+
 /** The London wall clock at an instant's whole second, as milliseconds of a UTC timeline. */
 function wallMillis(ms: number): number {
   const whole = Math.floor(ms / 1000) * 1000;
-  const parts = WALL_CLOCK.formatToParts(new Date(whole));
+  const year = new Date(whole).getUTCFullYear();
+  if (year >= RULE_FROM_YEAR) {
+    const summer = whole >= lastSundayAt0100Utc(year, 2) && whole < lastSundayAt0100Utc(year, 9);
+    return whole + (summer ? HOUR_MS : 0);
+  }
+  const parts = wallClockFormat().formatToParts(new Date(whole));
   const get = (type: Intl.DateTimeFormatPartTypes): number =>
     Number(parts.find((p) => p.type === type)?.value);
   return Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second"));

@@ -23,13 +23,17 @@ import type { ChallengeState, DecideContext, OpenStage } from "./state.js";
 /** Accepted: the events that record the command. Refused: a DomainError saying why. */
 export type DecideResult = { ok: true; events: ChallengeEvent[] } | { ok: false; error: DomainError };
 
-const CALENDAR_DAY = new Intl.DateTimeFormat("en-GB", {
-  timeZone: "UTC",
-  weekday: "short",
-  day: "numeric",
-  month: "short",
-  year: "numeric",
-});
+// Made on first use: only a refusal's words need it, and the first Intl formatter a process makes
+// pays ICU's start-up (~12 ms), which a cold start should not pay for a command that is accepted.
+let calendarDay: Intl.DateTimeFormat | undefined;
+const calendarDayFormat = (): Intl.DateTimeFormat =>
+  (calendarDay ??= new Intl.DateTimeFormat("en-GB", {
+    timeZone: "UTC",
+    weekday: "short",
+    day: "numeric",
+    month: "short",
+    year: "numeric",
+  }));
 
 /** "Fri, 29 May 2026, 17:00" (London time). */
 export function when(iso: string): string {
@@ -39,7 +43,7 @@ export function when(iso: string): string {
 /** "Fri, 29 May 2026" for a YYYY-MM-DD day. */
 export function day(isoDay: string): string {
   const date = new Date(`${isoDay}T00:00:00Z`);
-  return Number.isNaN(date.getTime()) ? isoDay : CALENDAR_DAY.format(date);
+  return Number.isNaN(date.getTime()) ? isoDay : calendarDayFormat().format(date);
 }
 
 const UNIT_WORDS = {

@@ -7,8 +7,11 @@ import { rotherham } from "./rotherham.js";
 
 /**
  * The five seed protocols (docs/seeds), shipped as presets a tenant can adopt or copy. Each is
- * checked by `parseProtocol` here, so a malformed preset fails at import rather than mid-challenge,
+ * checked by `parseProtocol` on first use (a Lambda serves a few authorities, each running one
+ * preset: parsing all five at module load cost every cold start ~5 ms for the four it never reads)
  * and deep-frozen, so no caller can change a preset for every other tenant.
+ * test/unit/domain/presets/citations.test.ts parses every preset, so a malformed one fails the
+ * build rather than a challenge.
  */
 
 function deepFreeze<T>(value: T): T {
@@ -19,12 +22,17 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** A frozen record of the presets by id, each parsed and frozen the first time it is read. */
 function register(protocols: readonly Protocol[]): Readonly<Record<string, Protocol>> {
   const byId: Record<string, Protocol> = {};
   for (const candidate of protocols) {
-    const protocol = deepFreeze(parseProtocol(candidate));
-    if (Object.hasOwn(byId, protocol.id)) throw new Error(`two presets share the id "${protocol.id}"`);
-    byId[protocol.id] = protocol;
+    const id = candidate.id;
+    if (Object.hasOwn(byId, id)) throw new Error(`two presets share the id "${id}"`);
+    let parsed: Protocol | undefined;
+    Object.defineProperty(byId, id, {
+      enumerable: true,
+      get: () => (parsed ??= deepFreeze(parseProtocol(candidate))),
+    });
   }
   return Object.freeze(byId);
 }
