@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, vi } from "vitest";
 
@@ -7,9 +8,10 @@ vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
 });
 
-import { generateOpenApiDocument, loadRouteSpecs } from "../../../bin/openapi.js";
+import { generateOpenApiDocument, gunzipOpenApi, loadRouteSpecs } from "../../../bin/openapi.js";
 import { buildOpenApiDocument } from "../../../bin/openapi-document.js";
-import { handler as openapiHandler } from "../../../functions/api/openapi.js";
+import { acceptsGzip, handler as openapiHandler } from "../../../functions/api/openapi.js";
+import { OPENAPI_JSON_GZIP } from "../../../functions/api/openapi-gzip.js";
 import { problemSchema } from "../../../functions/api/http/problem-schema.js";
 import { routeEntry, routes } from "../../../functions/api/routes.js";
 import { apiEvent, callers, invoke } from "../../support/api-events.js";
@@ -79,6 +81,44 @@ describe("OpenAPI document", () => {
     expect(response.status).toBe(200);
     expect(response.headers["content-type"]).toBe("application/json");
     expect(response.body).toEqual(JSON.parse(readFileSync(committedPath, "utf8")));
+  });
+
+  it("is sent gzipped, as committed, to a client that accepts gzip (the bundled form), and plain to one that does not", async () => {
+    const committed = JSON.parse(readFileSync(committedPath, "utf8")) as unknown;
+    const event = apiEvent("openapi", {
+      caller: callers.lcs,
+      headers: { "accept-encoding": "gzip, deflate, br" },
+    });
+    const raw = (await openapiHandler(event)) as {
+      headers: Record<string, string>;
+      body: string;
+      isBase64Encoded?: boolean;
+    };
+    expect(raw.isBase64Encoded).toBe(true);
+    expect(raw.headers).toMatchObject({ "content-encoding": "gzip", vary: "accept-encoding" });
+    expect(JSON.parse(gunzipSync(Buffer.from(raw.body, "base64")).toString("utf8"))).toEqual(committed);
+    // The generated module holds exactly that text (npm run openapi keeps it when it decodes the same).
+    expect(JSON.parse(gunzipOpenApi(OPENAPI_JSON_GZIP))).toEqual(committed);
+    // A client that refuses gzip gets the same document as plain JSON.
+    const plain = await invoke(
+      openapiHandler,
+      apiEvent("openapi", { caller: callers.lcs, headers: { "accept-encoding": "gzip;q=0, identity" } }),
+    );
+    expect(plain.headers["content-encoding"]).toBeUndefined();
+    expect(plain.body).toEqual(committed);
+  });
+
+  it.each([
+    ["gzip", true],
+    ["deflate, gzip;q=0.5", true],
+    ["*", true],
+    ["GZIP", true],
+    ["gzip;q=0", false],
+    ["identity", false],
+    ["", false],
+    [undefined, false],
+  ])("reads Accept-Encoding %j as accepting gzip: %s", (header, accepted) => {
+    expect(acceptsGzip(header)).toBe(accepted);
   });
 
   it("refuses GET /v1/openapi.json to a role the table does not name, as problem+json", async () => {
