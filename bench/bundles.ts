@@ -1,8 +1,9 @@
 /**
  * Handler bundles: each handler's index.mjs size (from the esbuild metafile, by npm package) and its
  * module import time as a ratio to a bare handler module that only creates the same AWS SDK clients.
- * Bundled exactly as the stack bundles them (lib/functions.ts BUNDLING, source maps included) and
- * imported in child processes with NODE_OPTIONS=--enable-source-maps, as the functions run on Lambda.
+ * Bundled exactly as the stack bundles them (lib/functions.ts BUNDLING, with a source map where the
+ * function ships one) and imported in child processes with NODE_OPTIONS=--enable-source-maps where
+ * the function has it, as the functions run on Lambda.
  * test/infra/bundling.test.ts asserts the sizes with the same helpers; times are only printed.
  */
 import type { BenchFigure } from "./figures.js";
@@ -33,6 +34,8 @@ export interface HandlerBundle {
   readonly packages: readonly (readonly [string, number])[];
   /** The external AWS SDK packages the bundle imports (provided by the Lambda runtime). */
   readonly sdkPackages: readonly string[];
+  /** Bundled with a source map, which the function applies (`--enable-source-maps`). */
+  readonly sourceMap: boolean;
 }
 
 function outName(entry: string): string {
@@ -53,10 +56,19 @@ export function bytesByPackage(output: Metafile["outputs"][string]): [string, nu
   return [...byPackage].filter(([, bytes]) => bytes > 0).sort((a, b) => b[1] - a[1]);
 }
 
+function stackFunctions() {
+  const app = new App({ context: { ...cdkJson.context, "aws:cdk:bundling-stacks": [] } });
+  return buildChallengeApp(app).functions.all;
+}
+
 /** The entry of every Lambda function of the stack, in stack order. */
 export function handlerEntries(): string[] {
-  const app = new App({ context: { ...cdkJson.context, "aws:cdk:bundling-stacks": [] } });
-  return buildChallengeApp(app).functions.all.map((fn) => fn.entry);
+  return stackFunctions().map((fn) => fn.entry);
+}
+
+/** The entries whose function ships no source map (lib/functions.ts `sourceMaps: false`). */
+export function entriesWithoutSourceMaps(): ReadonlySet<string> {
+  return new Set(stackFunctions().flatMap((fn) => (fn.sourceMaps ? [] : [fn.entry])));
 }
 
 /**
@@ -66,30 +78,39 @@ export function handlerEntries(): string[] {
 export async function bundleHandlers(
   entries: readonly string[],
   outdir: string,
-  options: { sourcemap?: boolean } = {},
+  options: { sourcemap?: boolean; withoutSourceMaps?: ReadonlySet<string> } = {},
 ): Promise<HandlerBundle[]> {
-  const result = await build({
-    entryPoints: Object.fromEntries(entries.map((entry) => [outName(entry), path.join(PROJECT_ROOT, entry)])),
-    outdir,
-    absWorkingDir: PROJECT_ROOT,
-    outExtension: { ".js": ".mjs" },
-    bundle: true,
-    platform: "node",
-    format: BUNDLING.format,
-    target: BUNDLING.target,
-    mainFields: [...BUNDLING.mainFields],
-    banner: { js: BUNDLING.banner },
-    minify: BUNDLING.minify,
-    charset: BUNDLING.charset,
-    sourcemap: options.sourcemap === true ? "linked" : false,
-    sourcesContent: BUNDLING.sourcesContent,
-    external: [...BUNDLING.externalModules],
-    logLevel: "silent",
-    metafile: true,
-  });
+  // As the stack builds them: with a source map unless the function ships none.
+  const mapped = (entry: string) =>
+    options.sourcemap === true && options.withoutSourceMaps?.has(entry) !== true;
+  const groups = [entries.filter(mapped), entries.filter((entry) => !mapped(entry))];
+  const outputs: Metafile["outputs"] = {};
+  for (const [i, group] of groups.entries()) {
+    if (group.length === 0) continue;
+    const result = await build({
+      entryPoints: Object.fromEntries(group.map((entry) => [outName(entry), path.join(PROJECT_ROOT, entry)])),
+      outdir,
+      absWorkingDir: PROJECT_ROOT,
+      outExtension: { ".js": ".mjs" },
+      bundle: true,
+      platform: "node",
+      format: BUNDLING.format,
+      target: BUNDLING.target,
+      mainFields: [...BUNDLING.mainFields],
+      banner: { js: BUNDLING.banner },
+      minify: BUNDLING.minify,
+      charset: BUNDLING.charset,
+      sourcemap: i === 0 && options.sourcemap === true ? "linked" : false,
+      sourcesContent: BUNDLING.sourcesContent,
+      external: [...BUNDLING.externalModules],
+      logLevel: "silent",
+      metafile: true,
+    });
+    Object.assign(outputs, result.metafile.outputs);
+  }
   return entries.map((entry) => {
     const file = path.join(outdir, `${outName(entry)}.mjs`);
-    const output = result.metafile.outputs[path.relative(PROJECT_ROOT, file)];
+    const output = outputs[path.relative(PROJECT_ROOT, file)];
     if (output === undefined) throw new Error(`no bundle for ${entry}`);
     const packages = bytesByPackage(output);
     const sdkPackages = [
@@ -99,7 +120,7 @@ export async function bundleHandlers(
           .map((i) => /^@aws-sdk\/[^/]+/.exec(i.path)?.[0] ?? i.path),
       ),
     ].sort();
-    return { entry, file, bytes: output.bytes, packages, sdkPackages };
+    return { entry, file, bytes: output.bytes, packages, sdkPackages, sourceMap: mapped(entry) };
   });
 }
 
@@ -121,19 +142,21 @@ const HANDLER_ENV = {
   TABLE_NAME: "table",
   STATE_MACHINE_ARN: "arn:aws:states:eu-west-2:000000000000:stateMachine:challenge",
   AWS_REGION: "eu-west-2",
-  NODE_OPTIONS: "--enable-source-maps",
 };
+
+/** As the stack sets it for a function whose bundle has a source map (lib/functions.ts). */
+const SOURCE_MAPS_ENV = { NODE_OPTIONS: "--enable-source-maps" };
 
 const TIME_IMPORT = `const started = performance.now();
 await import(process.argv[1]);
 process.stdout.write(String(performance.now() - started));`;
 
-function importMs(file: string): number {
+function importMs(file: string, sourceMaps: boolean): number {
   const out = execFileSync(
     process.execPath,
     ["--input-type=module", "-e", TIME_IMPORT, pathToFileURL(file).href],
     {
-      env: { ...process.env, ...HANDLER_ENV },
+      env: { ...process.env, ...HANDLER_ENV, ...(sourceMaps ? SOURCE_MAPS_ENV : {}) },
       encoding: "utf8",
       // The SDK's Node.js 20 support notice and the like: not part of the figure.
       stdio: ["ignore", "pipe", "ignore"],
@@ -210,19 +233,24 @@ export async function benchBundles(
 ): Promise<BenchFigure[]> {
   const outdir = mkdtempSync(path.join(PROJECT_ROOT, "node_modules", ".bench-bundles-"));
   try {
-    const bundles = await bundleHandlers(handlerEntries(), outdir, { sourcemap: true });
-    const bareFiles = new Map<string, string>();
+    const bundles = await bundleHandlers(handlerEntries(), outdir, {
+      sourcemap: true,
+      withoutSourceMaps: entriesWithoutSourceMaps(),
+    });
+    // A bare module per set of SDK clients and Node options: each handler against its own floor.
+    const bareKey = (bundle: HandlerBundle): string => `${bundle.sdkPackages.join(",")}|${bundle.sourceMap}`;
+    const bareFiles = new Map<string, { file: string; sourceMaps: boolean }>();
     for (const bundle of bundles) {
-      const key = bundle.sdkPackages.join(",");
+      const key = bareKey(bundle);
       if (bareFiles.has(key)) continue;
       const file = path.join(outdir, `bare-${bareFiles.size}.mjs`);
       await writeBareHandler(bundle.sdkPackages, file);
-      bareFiles.set(key, file);
+      bareFiles.set(key, { file, sourceMaps: bundle.sourceMap });
     }
 
     console.log(
       `\nHandler bundles (index.mjs, KB; budget ${kb(BUNDLE_BUDGET_BYTES)} KB) and module import time` +
-        `\nvs a bare module creating the same SDK clients (child processes, --enable-source-maps, median of ${runs} rounds; BENCH_IMPORT_RUNS=n for more)\n`,
+        `\nvs a bare module creating the same SDK clients (child processes, --enable-source-maps where the function ships a map, median of ${runs} rounds; BENCH_IMPORT_RUNS=n for more)\n`,
     );
     console.log(
       `${"handler".padEnd(36)} ${"KB".padStart(5)} ${"import ms".padStart(9)} ${"bare ms".padStart(8)} ${"ratio".padStart(6)}   biggest packages`,
@@ -231,13 +259,13 @@ export async function benchBundles(
     // shared machine slows both sides of a ratio rather than one.
     const loadBefore = loadavg()[0] ?? 0;
     const handlerTimes = bundles.map((): number[] => []);
-    const bareTimes = new Map([...bareFiles.values()].map((file): [string, number[]] => [file, []]));
+    const bareTimes = new Map([...bareFiles.keys()].map((key): [string, number[]] => [key, []]));
     for (let run = 0; run < runs; run++) {
-      bundles.forEach((bundle, i) => handlerTimes[i]?.push(importMs(bundle.file)));
-      for (const [file, times] of bareTimes) times.push(importMs(file));
+      bundles.forEach((bundle, i) => handlerTimes[i]?.push(importMs(bundle.file, bundle.sourceMap)));
+      for (const [key, { file, sourceMaps }] of bareFiles)
+        bareTimes.get(key)?.push(importMs(file, sourceMaps));
     }
-    const bareMedian = (bundle: HandlerBundle): number =>
-      median(bareTimes.get(bareFiles.get(bundle.sdkPackages.join(",")) ?? "") ?? []);
+    const bareMedian = (bundle: HandlerBundle): number => median(bareTimes.get(bareKey(bundle)) ?? []);
     const ratios: number[] = [];
     bundles.forEach((bundle, i) => {
       const handlerMs = median(handlerTimes[i] ?? []);

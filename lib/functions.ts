@@ -56,6 +56,12 @@ export interface FunctionSpec {
   /** Required when `invokedBy` is `async`: receives each failed invocation with its error. */
   readonly onFailure?: IQueue;
   /**
+   * Whether the bundle ships a source map that Node applies to stack traces (default true). Off only
+   * for a function with next to no code of its own, where reading the map would be a large part of
+   * its cold start and there is no stack worth mapping (`api/openapi`: a document and a role check).
+   */
+  readonly sourceMaps?: boolean;
+  /**
    * Set when the function also calls endpoints outside AWS (e.g. a case-record system's webhook):
    * what it calls and why a VPC would not make that safer. It replaces the stock reason for running
    * outside a VPC, which says the function reaches AWS endpoints only.
@@ -134,12 +140,15 @@ export class ServiceFunction extends Construct {
   readonly invokedBy: InvokedBy;
   /** Handler file relative to the repository root. */
   readonly entry: string;
+  /** Whether its bundle has a source map, applied with `--enable-source-maps` ({@link FunctionSpec}). */
+  readonly sourceMaps: boolean;
   private readonly acknowledged = new Set<string>();
 
   constructor(scope: Construct, id: string, spec: FunctionSpec, defaults: FunctionFactoryProps) {
     super(scope, id);
     this.invokedBy = spec.invokedBy;
     this.entry = spec.entry;
+    this.sourceMaps = spec.sourceMaps ?? true;
     const entry = path.join(PROJECT_ROOT, spec.entry);
     if (!existsSync(entry)) throw new Error(`Lambda entry ${spec.entry} does not exist`);
     if ((spec.invokedBy === "async") !== (spec.onFailure !== undefined)) {
@@ -181,11 +190,11 @@ export class ServiceFunction extends Construct {
         POWERTOOLS_LOG_LEVEL: "INFO",
         // Payloads carry personal data: never log events.
         POWERTOOLS_LOGGER_LOG_EVENT: "false",
-        NODE_OPTIONS: "--enable-source-maps",
+        ...(this.sourceMaps ? { NODE_OPTIONS: "--enable-source-maps" } : {}),
         ...defaults.environment,
         ...spec.environment,
       },
-      bundling: BUNDLING,
+      bundling: this.sourceMaps ? BUNDLING : { ...BUNDLING, sourceMap: false, sourceMapMode: undefined },
     });
 
     const pinned =

@@ -1105,6 +1105,16 @@ describe("api", () => {
     expect(reactor.Variables?.ACK_LINK_BASE_URL).toBeDefined();
   });
 
+  it("applies source maps in every function but the OpenAPI document's, which ships none", () => {
+    for (const { route, handler } of stack.api.routes) {
+      const mapped = route.id !== "openapi";
+      expect(handler.sourceMaps, route.id).toBe(mapped);
+      expect(variablesOf(handler).NODE_OPTIONS, route.id).toBe(mapped ? "--enable-source-maps" : undefined);
+    }
+    expect(stack.events.reactor.sourceMaps).toBe(true);
+    expect(variablesOf(stack.events.reactor).NODE_OPTIONS).toBe("--enable-source-maps");
+  });
+
   it("routes each path to its own function", () => {
     expect(stack.api.routes.map((r) => r.route)).toEqual(routes);
     for (const { route, handler } of stack.api.routes) {
