@@ -9,8 +9,9 @@ import { logger } from "../shared/observability.js";
 import { workflowDependencies, workflowHandler } from "./dependencies.js";
 
 /**
- * StageTimedOut task, the Catch of `States.Timeout` on the last TimerThenAwait of the chain. Input: `{ tenantId,
- * challengeId, stage, executionName? }` (`stage` is the wait that timed out: the view's last foreseen wait, `then` 4 deep).
+ * StageTimedOut task, the Catch of `States.Timeout` on the last TimerThenAwait of the chain. Input:
+ * `{ tenantId, challengeId, stage, executionName? }` (`stage` is the wait that timed out: the view's
+ * last foreseen wait, `then` {@link FORESEEN_WAITS} deep).
  * Sends the stage's reminder (SendReminder) when one is due now, else runs AutoEscalate, both
  * through the application service; a deadline not yet passed or a stage already left is a
  * successful no-op. Then reads the challenge as OpenStage does and returns its view

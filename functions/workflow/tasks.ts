@@ -1067,13 +1067,12 @@ export async function awaitWait(
   const endedAt = Date.parse(input.timedOut?.waitUntil ?? "");
   const late = deps.clock().getTime() - endedAt > CHAINED_WAIT_SLACK_MS;
   // After the timer's action, one read answers both checks of a chained wait.
-  const afterTimer = input.timedOut === undefined ? undefined : await readForTask(deps, ref);
-  const superseded =
-    afterTimer !== undefined && (await supersededBy(deps, input, afterTimer.read)) !== undefined;
+  const reread = input.timedOut === undefined ? undefined : await readForTask(deps, ref);
+  const superseded = reread !== undefined && (await supersededBy(deps, input, reread.read)) !== undefined;
   const unforeseen =
-    afterTimer !== undefined &&
+    reread !== undefined &&
     view.status === "open" &&
-    !(await waitsAsForeseen(deps, ref.tenantId, afterTimer, view));
+    !(await waitsAsForeseen(deps, ref.tenantId, reread, view));
   if (
     (view.status === "monitoring") !== (input.wait === MONITORING_WAIT) ||
     late ||
