@@ -17,8 +17,9 @@ export interface DeadLetter {
   readonly record: DynamoDBRecord;
 }
 
-export function deadLetterFile(streamsDir: string, consumer: string): string {
-  return join(streamsDir, `${consumer}.dead-letter.ndjson`);
+/** Where a local consumer's dead letters go: a stream poller's beside its checkpoints, a queue's beside its messages. */
+export function deadLetterFile(dir: string, consumer: string): string {
+  return join(dir, `${consumer}.dead-letter.ndjson`);
 }
 
 function parse(text: string): DeadLetter[] {

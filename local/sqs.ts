@@ -16,6 +16,7 @@ import { createServer, type Server, type ServerResponse } from "node:http";
 import { join } from "node:path";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { readAwsJson } from "./aws-json.js";
+import { deadLetterFile } from "./dead-letters.js";
 import { closeLocally, LOCAL_HOST, listenLocally } from "./ports.js";
 
 export interface LocalQueue {
@@ -104,7 +105,7 @@ export async function startSqsServer(options: {
       if (receiveCount >= queue.maxReceiveCount || stopping) {
         if (stopping && receiveCount < queue.maxReceiveCount) return; // kept on disk for the next start
         await appendFile(
-          join(options.dir, `${queue.name}.dead-letter.ndjson`),
+          deadLetterFile(options.dir, queue.name),
           `${JSON.stringify({ at: new Date().toISOString(), reason, message })}\n`,
         );
         log(

@@ -38,6 +38,7 @@ import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+import { deadLetterFile } from "./dead-letters.js";
 import { asCaller, noteDynamoDbCall } from "./dynamodb-callers.js";
 import { JsonFile } from "./stepfunctions/store.js";
 import { type Position, type ShardReader, StreamFeeds } from "./stream-feed.js";
@@ -483,7 +484,7 @@ class ConsumerPoller {
       `${this.consumer.name}: giving up on record ${failing?.dynamodb?.SequenceNumber ?? "?"} after ${state.attempts - 1} retries${tooOld ? " (older than the maximum record age)" : ""} (${reason}); written to ${this.consumer.name}.dead-letter.ndjson (npm run outbox -- redrive sends it again)`,
     );
     await appendFile(
-      join(this.options.checkpointDir, `${this.consumer.name}.dead-letter.ndjson`),
+      deadLetterFile(this.options.checkpointDir, this.consumer.name),
       `${JSON.stringify({ at: new Date().toISOString(), reason, shardId, record: failing })}\n`,
     );
     state.limit = undefined;
