@@ -56,19 +56,15 @@ export function bytesByPackage(output: Metafile["outputs"][string]): [string, nu
   return [...byPackage].filter(([, bytes]) => bytes > 0).sort((a, b) => b[1] - a[1]);
 }
 
-function stackFunctions() {
+/** Every Lambda function of the stack, in stack order: its entry and whether it ships a source map. */
+export function stackHandlers(): { readonly entry: string; readonly sourceMaps: boolean }[] {
   const app = new App({ context: { ...cdkJson.context, "aws:cdk:bundling-stacks": [] } });
-  return buildChallengeApp(app).functions.all;
+  return buildChallengeApp(app).functions.all.map(({ entry, sourceMaps }) => ({ entry, sourceMaps }));
 }
 
 /** The entry of every Lambda function of the stack, in stack order. */
 export function handlerEntries(): string[] {
-  return stackFunctions().map((fn) => fn.entry);
-}
-
-/** The entries whose function ships no source map (lib/functions.ts `sourceMaps: false`). */
-export function entriesWithoutSourceMaps(): ReadonlySet<string> {
-  return new Set(stackFunctions().flatMap((fn) => (fn.sourceMaps ? [] : [fn.entry])));
+  return stackHandlers().map((fn) => fn.entry);
 }
 
 /**
@@ -233,10 +229,15 @@ export async function benchBundles(
 ): Promise<BenchFigure[]> {
   const outdir = mkdtempSync(path.join(PROJECT_ROOT, "node_modules", ".bench-bundles-"));
   try {
-    const bundles = await bundleHandlers(handlerEntries(), outdir, {
-      sourcemap: true,
-      withoutSourceMaps: entriesWithoutSourceMaps(),
-    });
+    const handlers = stackHandlers();
+    const bundles = await bundleHandlers(
+      handlers.map((fn) => fn.entry),
+      outdir,
+      {
+        sourcemap: true,
+        withoutSourceMaps: new Set(handlers.filter((fn) => !fn.sourceMaps).map((fn) => fn.entry)),
+      },
+    );
     // A bare module per set of SDK clients and Node options: each handler against its own floor.
     const bareKey = (bundle: HandlerBundle): string => `${bundle.sdkPackages.join(",")}|${bundle.sourceMap}`;
     const bareFiles = new Map<string, { file: string; sourceMaps: boolean }>();
