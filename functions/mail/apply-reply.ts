@@ -1,4 +1,3 @@
-import { DeleteCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { type CommandResult, type ExecuteDependencies, executeCommand } from "../app/execute-command.js";
 import type { AbsenceDirectory } from "../app/absences.js";
@@ -12,7 +11,6 @@ import { config } from "../shared/config.js";
 import { DedupeStore } from "../store/dedupe-store.js";
 import { DynamoChallengeStore } from "../store/dynamo-challenge-store.js";
 import type { ChallengeStore } from "../store/ports.js";
-import { keys } from "../store/table.js";
 import { type StaffMember, TenantStore } from "../store/tenant-store.js";
 import { SfnWorkflowSignal } from "../workflow/sfn-signal.js";
 import { type LedgerKey, MAIL_OUT_SK_PREFIX } from "./deliveries.js";
@@ -420,20 +418,14 @@ export async function applyQueueEvent(deps: ApplyDependencies, event: SQSEvent):
 
 /** The claims over the dedupe store; giving one back deletes its item. */
 export class DedupeClaims implements InboundClaims {
-  constructor(
-    private readonly dedupe: DedupeStore,
-    private readonly client: Pick<DynamoDBDocumentClient, "send">,
-    private readonly tableName: string,
-  ) {}
+  constructor(private readonly dedupe: DedupeStore) {}
 
   claim(tenantId: string, kind: ClaimKind, key: string, ttlSeconds: number): Promise<boolean> {
     return this.dedupe.claimOnce(tenantId, kind, key, ttlSeconds);
   }
 
-  async release(tenantId: string, kind: ClaimKind, key: string): Promise<void> {
-    await this.client.send(
-      new DeleteCommand({ TableName: this.tableName, Key: keys.dedupe(tenantId, kind, key) }),
-    );
+  release(tenantId: string, kind: ClaimKind, key: string): Promise<void> {
+    return this.dedupe.release(tenantId, kind, key);
   }
 }
 
@@ -469,7 +461,7 @@ export function productionApply(): ApplyDependencies {
   return {
     challenges,
     people: tenants,
-    claims: new DedupeClaims(new DedupeStore(documentClient, TABLE_NAME, now), documentClient, TABLE_NAME),
+    claims: new DedupeClaims(new DedupeStore(documentClient, TABLE_NAME, now)),
     records: new DynamoInboundRecordLog(documentClient, TABLE_NAME),
     execute: (tenantId, command) => executeCommand(execution, tenantId, command),
     mailer: productionMailer(mail, TABLE_NAME),

@@ -1,4 +1,4 @@
-import { PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { ENTITY, TABLE, keys } from "./table.js";
 
 /** Longest a claim may be kept: a year covers every retry and replay window this service has. */
@@ -51,5 +51,12 @@ export class DedupeStore {
       if (error instanceof Error && error.name === "ConditionalCheckFailedException") return false;
       throw error;
     }
+  }
+
+  /** Gives a claim back (a failed attempt, to be retried): the next {@link claimOnce} of `key` succeeds. */
+  async release(tenantId: string, kind: string, key: string): Promise<void> {
+    await this.client.send(
+      new DeleteCommand({ TableName: this.tableName, Key: keys.dedupe(tenantId, kind, key) }),
+    );
   }
 }

@@ -76,3 +76,14 @@ describe("claimOnce", () => {
     await expect(dedupe.claimOnce(TENANT_A, "Message ID", "k", 60)).rejects.toThrow(/dedupe kind/);
   });
 });
+
+describe("release", () => {
+  it("gives a claim back, so the next claim of the key succeeds, and touches no other tenant's", async () => {
+    const id = "<released@test.example>";
+    expect(await dedupe.claimOnce(TENANT_A, "inbound-message", id, 3600)).toBe(true);
+    expect(await dedupe.claimOnce(TENANT_B, "inbound-message", id, 3600)).toBe(true);
+    await dedupe.release(TENANT_A, "inbound-message", id);
+    expect(await dedupe.claimOnce(TENANT_A, "inbound-message", id, 3600)).toBe(true);
+    expect(await dedupe.claimOnce(TENANT_B, "inbound-message", id, 3600)).toBe(false);
+  });
+});

@@ -163,7 +163,7 @@ function deps(overrides: Partial<ApplyDependencies> = {}): Pipeline {
     apply: {
       challenges: store,
       people: tenants,
-      claims: new DedupeClaims(new DedupeStore(client, tableName, clock.now), client, tableName),
+      claims: new DedupeClaims(new DedupeStore(client, tableName, clock.now)),
       records,
       execute: (tenantId, command) => executeCommand(execution, tenantId, command),
       mailer: new Mailer(
