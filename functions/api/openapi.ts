@@ -6,7 +6,7 @@ import { CORRELATION_HEADER, correlationIdOf } from "./http/correlation.js";
 import { OPENAPI_JSON_GZIP } from "./openapi-gzip.js";
 import { PROBLEM_BASE, PROBLEM_CONTENT_TYPE } from "./http/problem-type.js";
 import type { AnyRouteSpec } from "./http/middleware.js";
-import { mayCall } from "./routes.js";
+import { openapiRoute } from "./routes.js";
 
 /**
  * GET /v1/openapi.json: this API's OpenAPI 3.1 document, as committed in docs/openapi.json and
@@ -16,10 +16,10 @@ import { mayCall } from "./routes.js";
  * the document needs every route's schemas (bin/openapi-document.ts), and answering it needs none
  * of the factory's validation, idempotency or storage, so the bundle is the document and little
  * else. API Gateway's JWT authorizer has checked the token and its scope (routes.ts); the role is
- * checked here against the same table.
+ * checked here against the same table (its own entry of it).
  */
 export const spec: AnyRouteSpec = {
-  routeId: "openapi",
+  routeId: openapiRoute.id,
   response: { status: 200, description: "The OpenAPI 3.1 document" },
 };
 
@@ -31,8 +31,10 @@ export function handler(
   const claims = (event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } })
     .authorizer?.jwt?.claims;
   const role = claims?.[CLAIMS.role];
-  // `includes` compares strings: an unknown role is simply not among the route's roles.
-  if (typeof role !== "string" || !mayCall(spec.routeId, role as ActorRole)) {
+  // As http/permissions.ts checks every other route, against this route's own roles (importing the
+  // route alone keeps the rest of the table out of the bundle). `includes` compares strings: an
+  // unknown role is simply not among them.
+  if (typeof role !== "string" || !openapiRoute.roles.includes(role as ActorRole)) {
     return Promise.resolve({
       statusCode: 403,
       // problem.ts's shape, written out: importing it would bundle zod and the command path.
