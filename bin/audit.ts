@@ -13,7 +13,8 @@ import { isEntryPoint, type Output, runAsScript, runProgram } from "./cli.js";
 import { readFile } from "node:fs/promises";
 import { Command } from "commander";
 import { findPreset } from "../functions/domain/presets/index.js";
-import { parseProtocol, type Protocol } from "../functions/domain/protocol.js";
+import { type Protocol } from "../functions/domain/protocol.js";
+import { parseProtocol } from "../functions/domain/protocol-schema.js";
 import type { KeyObject } from "node:crypto";
 import {
   checkChains,

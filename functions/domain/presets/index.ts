@@ -1,4 +1,4 @@
-import { parseProtocol, type Protocol } from "../protocol.js";
+import type { Protocol } from "../protocol.js";
 import { halton } from "./halton.js";
 import { lcsIssuesResolution } from "./lcs-issues-resolution.js";
 import { liquidlogicCp } from "./liquidlogic-cp.js";
@@ -6,12 +6,12 @@ import { nottingham } from "./nottingham.js";
 import { rotherham } from "./rotherham.js";
 
 /**
- * The five seed protocols (docs/seeds), shipped as presets a tenant can adopt or copy. Each is
- * checked by `parseProtocol` on first use (a Lambda serves a few authorities, each running one
- * preset: parsing all five at module load cost every cold start ~5 ms for the four it never reads)
- * and deep-frozen, so no caller can change a preset for every other tenant.
- * test/unit/domain/presets/citations.test.ts parses every preset, so a malformed one fails the
- * build rather than a challenge.
+ * The five seed protocols (docs/seeds), shipped as presets a tenant can adopt or copy. They are
+ * TypeScript constants of type Protocol, run as written: test/unit/domain/presets/citations.test.ts
+ * parses every one with the whole protocol schema (protocol-schema.ts) and checks that parsing
+ * changes nothing, so a malformed preset fails the build rather than a challenge, and no Lambda
+ * builds that schema at load. Each is deep-frozen, so no caller can change a preset for every
+ * other tenant.
  */
 
 function deepFreeze<T>(value: T): T {
@@ -22,17 +22,12 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** A frozen record of the presets by id, each parsed and frozen the first time it is read. */
+/** A frozen record of the presets by id. */
 function register(protocols: readonly Protocol[]): Readonly<Record<string, Protocol>> {
   const byId: Record<string, Protocol> = {};
-  for (const candidate of protocols) {
-    const id = candidate.id;
-    if (Object.hasOwn(byId, id)) throw new Error(`two presets share the id "${id}"`);
-    let parsed: Protocol | undefined;
-    Object.defineProperty(byId, id, {
-      enumerable: true,
-      get: () => (parsed ??= deepFreeze(parseProtocol(candidate))),
-    });
+  for (const protocol of protocols) {
+    if (Object.hasOwn(byId, protocol.id)) throw new Error(`two presets share the id "${protocol.id}"`);
+    byId[protocol.id] = deepFreeze(protocol);
   }
   return Object.freeze(byId);
 }

@@ -31,7 +31,8 @@ import {
 import { createEnglandCalendar } from "../../../functions/domain/calendar.js";
 import { type ChallengeState, type Command, TIMER_ACTOR } from "../../../functions/domain/challenge/index.js";
 import { presets } from "../../../functions/domain/presets/index.js";
-import { type Protocol, parseProtocol } from "../../../functions/domain/protocol.js";
+import { type Protocol } from "../../../functions/domain/protocol.js";
+import { parseProtocol } from "../../../functions/domain/protocol-schema.js";
 import {
   type Fakes,
   IRO,

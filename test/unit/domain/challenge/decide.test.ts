@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ChallengeState, Command } from "../../../../functions/domain/challenge/index.js";
 import { decide, initialState } from "../../../../functions/domain/challenge/index.js";
-import { parseProtocol } from "../../../../functions/domain/protocol.js";
+import { parseProtocol } from "../../../../functions/domain/protocol-schema.js";
 import {
   accepted,
   base,

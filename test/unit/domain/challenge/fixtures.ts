@@ -15,7 +15,7 @@ import type {
 } from "../../../../functions/domain/challenge/index.js";
 import { decide, evolve, initialState } from "../../../../functions/domain/challenge/index.js";
 import type { Protocol, Recipient } from "../../../../functions/domain/protocol.js";
-import { parseProtocol } from "../../../../functions/domain/protocol.js";
+import { parseProtocol } from "../../../../functions/domain/protocol-schema.js";
 
 /**
  * Test fixtures: an invented protocol that exercises every rule of the model, an invented staff

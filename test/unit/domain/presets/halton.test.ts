@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { getPreset } from "../../../../functions/domain/presets/index.js";
-import { protocolSchema } from "../../../../functions/domain/protocol.js";
+import { protocolSchema } from "../../../../functions/domain/protocol-schema.js";
 import { expectSeedSays, mutableCopy, normalise, seedText, stageIds, trackOf } from "./seed.js";
 
 const preset = getPreset("halton");

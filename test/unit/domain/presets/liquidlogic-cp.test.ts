@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { getPreset } from "../../../../functions/domain/presets/index.js";
-import { protocolSchema } from "../../../../functions/domain/protocol.js";
+import { protocolSchema } from "../../../../functions/domain/protocol-schema.js";
 import { expectSeedSays, mutableCopy, seedContains, stageIds, stageOf, trackOf } from "./seed.js";
 
 const preset = getPreset("liquidlogic-cp");
