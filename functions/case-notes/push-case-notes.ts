@@ -7,7 +7,7 @@ import type { Protocol } from "../domain/protocol.js";
 import { documentClient } from "../shared/clients.js";
 import { type CountMetrics, countMetrics, logger as powertoolsLogger } from "../shared/observability.js";
 import { DynamoChallengeStore } from "../store/dynamo-challenge-store.js";
-import type { EventItem } from "../store/items.js";
+import type { EventItem } from "../store/event-item.js";
 import type { ChallengeStore } from "../store/ports.js";
 import { type CaseNoteWebhook, TenantStore } from "../store/tenant-store.js";
 import type { ReactionStep } from "../shared/stream-batch.js";

@@ -1,4 +1,4 @@
-import type { EventItem } from "../store/items.js";
+import type { EventItem } from "../store/event-item.js";
 import { eventMailKey } from "./deliveries.js";
 import { TransientDeliveryError } from "./mailer.js";
 import { isSuperseded, notificationsFor } from "./notifications.js";

@@ -4,7 +4,7 @@ import { reportNotDone, sendEventEmails } from "../mail/send-notification.js";
 import { productionOutbound } from "../mail/production.js";
 import type { OutboundDependencies } from "../mail/outbound.js";
 import type { GoodPracticeDependencies } from "../mail/send-good-practice.js";
-import type { EventItem } from "../store/items.js";
+import type { EventItem } from "../store/event-item.js";
 import type { ReactionStep } from "../shared/stream-batch.js";
 
 /** A good practice notification whose email was not sent (the mail module logged why). */

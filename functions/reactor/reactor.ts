@@ -2,7 +2,7 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { caseNoteStep } from "../case-notes/push-case-notes.js";
 import { logger, metrics, withLambdaContext } from "../shared/observability.js";
-import type { EventItem } from "../store/items.js";
+import type { EventItem } from "../store/event-item.js";
 import { decodeEventRecord } from "../store/stream-image.js";
 import { ENTITY, type Entity, TABLE } from "../store/table.js";
 import { workflowStep } from "../workflow/start-execution.js";

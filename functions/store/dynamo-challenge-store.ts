@@ -22,13 +22,12 @@ import { eventHash } from "./event-hash.js";
 import {
   CorruptItemError,
   cancellationReasons,
-  eventItemSchema,
   parseItem,
   snapshotItemSchema,
   withoutUndefined,
-  type EventItem,
   type SnapshotItem,
 } from "./items.js";
+import type { EventItem, EventItemSchema } from "./event-item.js";
 import {
   ConcurrencyConflictError,
   type AppendOptions,
@@ -141,6 +140,10 @@ export class DynamoChallengeStore implements ChallengeStore {
   }
 
   async events(tenantId: string, challengeId: string): Promise<readonly StoredEvent[]> {
+    // Loaded with the first history read, not with the store: the commands and tasks that never
+    // read a challenge's history then never build every event's schema (~3 ms of each cold start).
+    // The module stays in the function's bundle; only its evaluation waits.
+    const { eventItemSchema } = await import("./event-item.js");
     const stored: StoredEvent[] = [];
     let previousHash = "";
     for await (const page of paginateQuery(
@@ -157,7 +160,7 @@ export class DynamoChallengeStore implements ChallengeStore {
       },
     )) {
       for (const raw of page.Items ?? []) {
-        const item = this.parseEventItem(raw, tenantId, challengeId);
+        const item = this.parseEventItem(eventItemSchema, raw, tenantId, challengeId);
         const seq = stored.length + 1;
         if (item.event.seq !== seq) {
           throw new EventChainError(
@@ -425,9 +428,14 @@ export class DynamoChallengeStore implements ChallengeStore {
     return item;
   }
 
-  private parseEventItem(raw: Record<string, unknown>, tenantId: string, challengeId: string): EventItem {
+  private parseEventItem(
+    schema: EventItemSchema,
+    raw: Record<string, unknown>,
+    tenantId: string,
+    challengeId: string,
+  ): EventItem {
     const where = `${String(raw[TABLE.partitionKey])} ${String(raw[TABLE.sortKey])}`;
-    const item = parseItem(eventItemSchema, raw, where);
+    const item = parseItem(schema, raw, where);
     const key = keys.event(tenantId, challengeId, item.event.seq);
     if (
       item.pk !== key.pk ||

@@ -9,23 +9,25 @@ import {
 import { about, documentedLike } from "../domain/about.js";
 import {
   assigneeSchema,
-  challengeEventSchema,
   deadlineSituationSchema,
   decisionAfterSchema,
   escalationKindSchema,
+  instantSchema as instant,
+  londonDateSchema as day,
   stageOpenedViaSchema,
   storedActorSchema,
   storedChallengeFormSchema,
+  storedIdSchema as id,
   storedRecipientSchema,
   storedSmartActionSchema,
-} from "../domain/challenge/events.js";
+} from "../domain/challenge/event-parts.js";
 import type { ChallengeState, OpenStage, TrackedAction } from "../domain/challenge/state.js";
 import { RETENTION_RULES, type RetentionRule } from "../domain/retention.js";
 import { ENTITY } from "./table.js";
 
 /**
- * zod schemas for what the store reads back: the challenge state and the items that hold it and
- * the events (an event's own schema is the domain's: functions/domain/challenge/events.ts). A
+ * zod schemas for what the store reads back: the challenge state and the items that hold it (the
+ * event items are in event-item.ts, with the domain's event schemas: functions/domain/challenge/events.ts). A
  * corrupt or unexpected item is a clear error naming the item, never a half-typed object. Objects defined here are strict: an attribute this code does not know fails loudly
  * instead of being dropped on the next write. The compile-time checks at the bottom fail the build
  * when the domain types gain or lose a property these schemas do not have.
@@ -34,10 +36,8 @@ import { ENTITY } from "./table.js";
  * are kept for decades, and must stay readable when the rules for new input are tightened.
  */
 
-const instant = z.iso.datetime({ offset: true }).check(z.meta({ examples: ["2026-05-14T09:30:00.000Z"] }));
-const day = z.iso.date().check(z.meta({ examples: ["2026-05-29"] }));
-const id = z.string().check(z.minLength(1), z.maxLength(128));
-const hash = z.string().check(z.regex(/^[0-9a-f]{64}$/, "a SHA-256 hex digest"));
+/** A SHA-256 hex digest: an event's place in its challenge's hash chain. */
+export const hashSchema = z.string().check(z.regex(/^[0-9a-f]{64}$/, "a SHA-256 hex digest"));
 
 /** The form as raised; its fields are described where the request defines them (commands.ts). */
 const challengeFormSchema = documentedLike(storedChallengeFormSchema, requestFormSchema);
@@ -266,7 +266,7 @@ export const challengeStateSchema = z.strictObject({
 
 // --- items -------------------------------------------------------------------------------------
 
-const keyFields = { pk: z.string().check(z.minLength(1)), sk: z.string().check(z.minLength(1)) };
+export const keyFields = { pk: z.string().check(z.minLength(1)), sk: z.string().check(z.minLength(1)) };
 const indexField = z.optional(z.string().check(z.minLength(1)));
 
 /** The challenge snapshot item: the state, its version and chain head, and the sparse index keys. */
@@ -278,7 +278,7 @@ export const snapshotItemSchema = z.strictObject({
   /** Copy of state.version, the attribute the append condition tests. */
   version: z.number().check(z.int(), z.gte(1)),
   /** Hash of the latest event: the next append's prevHash. */
-  lastEventHash: hash,
+  lastEventHash: hashSchema,
   /** Seq of the event that started the current run of the workflow (store/ports.ts `ChallengeHead`). */
   runStartSeq: z.optional(z.number().check(z.int(), z.gte(1))),
   state: challengeStateSchema,
@@ -301,22 +301,6 @@ export const snapshotItemSchema = z.strictObject({
   gsi6sk: indexField,
 });
 export type SnapshotItem = z.infer<typeof snapshotItemSchema>;
-
-/** An event item: the domain event untouched, its place in the hash chain, and its type for stream filters. */
-export const eventItemSchema = z.strictObject({
-  ...keyFields,
-  entity: z.literal(ENTITY.event),
-  tenantId: z.string().check(z.minLength(1)),
-  challengeId: id,
-  /** Copy of event.type, so stream consumers can filter without parsing the event. Not hashed. */
-  type: z.string().check(z.minLength(1)),
-  event: challengeEventSchema,
-  prevHash: z.union([z.literal(""), hash]),
-  hash,
-  /** The challenge's retention date when the event was written: the audit copy's Object Lock date. Not hashed. */
-  retainUntil: z.optional(day),
-});
-export type EventItem = z.infer<typeof eventItemSchema>;
 
 /** Raised when an item read back does not have the shape this code wrote. */
 export class CorruptItemError extends Error {

@@ -1,6 +1,7 @@
 import type { AttributeValue, DynamoDBRecord } from "aws-lambda";
 import * as z from "zod/mini";
-import { type EventItem, eventItemSchema, parseItem } from "./items.js";
+import { type EventItem, eventItemSchema } from "./event-item.js";
+import { parseItem } from "./items.js";
 import { ENTITY, TABLE } from "./table.js";
 
 /** A stream image holds something our items never do (a set, binary, or a number JavaScript cannot hold exactly). */

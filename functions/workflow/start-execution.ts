@@ -1,6 +1,6 @@
 import { startExecutions } from "./tasks.js";
 import type { ReactionStep } from "../shared/stream-batch.js";
-import type { EventItem } from "../store/items.js";
+import type { EventItem } from "../store/event-item.js";
 import { type WorkflowDependencies, workflowDependencies } from "./dependencies.js";
 
 /**

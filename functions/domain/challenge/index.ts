@@ -2,7 +2,9 @@
 export * from "./actor.js";
 export * from "./commands.js";
 export * from "./errors.js";
-export * from "./events.js";
+export * from "./event-parts.js";
+// Types only: the event schemas are built by the functions that read events (store/event-item.ts).
+export type * from "./events.js";
 export * from "./state.js";
 export { decide } from "./decide.js";
 export type { DecideResult } from "./decide.js";

@@ -21,7 +21,7 @@ import { createHandler as openStageHandler } from "../../../functions/workflow/o
 import { createHandler as stageTimedOutHandler } from "../../../functions/workflow/stage-timed-out.js";
 import { createStep as workflowStep } from "../../../functions/workflow/start-execution.js";
 import type { ChallengeEvent } from "../../../functions/domain/challenge/events.js";
-import type { EventItem } from "../../../functions/store/items.js";
+import type { EventItem } from "../../../functions/store/event-item.js";
 import { ENTITY, keys } from "../../../functions/store/table.js";
 import { transitionsByStage } from "../../../bench/transitions.js";
 import { createTestTable, localDocumentClient } from "../../support/dynamodb-local.js";

@@ -17,7 +17,7 @@ import {
 } from "../../../functions/reactor/reactor.js";
 import { type ReactionStep, UnreportableFailureError } from "../../../functions/shared/stream-batch.js";
 import { logger } from "../../../functions/shared/observability.js";
-import type { EventItem } from "../../../functions/store/items.js";
+import type { EventItem } from "../../../functions/store/event-item.js";
 import type { StoredEvent } from "../../../functions/store/ports.js";
 import { UndecodableRecordError, decodeEventRecord } from "../../../functions/store/stream-image.js";
 import { ENTITY, keys } from "../../../functions/store/table.js";

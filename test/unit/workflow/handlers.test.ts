@@ -23,7 +23,7 @@ import {
 import { FORESEEN_WAITS } from "../../../functions/workflow/tasks.js";
 import { workflowStep } from "../../../functions/workflow/start-execution.js";
 import { react, route } from "../../../functions/reactor/reactor.js";
-import type { EventItem } from "../../../functions/store/items.js";
+import type { EventItem } from "../../../functions/store/event-item.js";
 import { ENTITY } from "../../../functions/store/table.js";
 import { type Fakes, TENANT, makeFakes, noWorkflow, raiseCommand } from "./fakes.js";
 
