@@ -1,8 +1,10 @@
 import * as z from "zod/mini";
-import { decideAfterLadderCommandSchema } from "../domain/challenge/commands.js";
+import { commandSchema } from "../domain/challenge/commands.js";
 import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
 import { decideAfterLadderRoute } from "./routes.js";
+
+const command = commandSchema("DecideAfterLadder");
 
 /**
  * POST /v1/challenges/{challengeId}/decisions: the decision the protocol owes after the last stage
@@ -13,8 +15,8 @@ import { decideAfterLadderRoute } from "./routes.js";
 export const spec = commandRoute({
   route: decideAfterLadderRoute,
   type: "DecideAfterLadder",
-  command: decideAfterLadderCommandSchema,
-  body: z.omit(decideAfterLadderCommandSchema, COMMAND_ENVELOPE),
+  command,
+  body: z.omit(command, COMMAND_ENVELOPE),
 });
 
 export const handler = createHandler(spec);

@@ -1,8 +1,10 @@
 import * as z from "zod/mini";
-import { setLegalHoldCommandSchema } from "../domain/challenge/commands.js";
+import { commandSchema } from "../domain/challenge/commands.js";
 import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
 import { legalHoldRoute } from "./routes.js";
+
+const command = commandSchema("SetLegalHold");
 
 /**
  * POST /v1/challenges/{challengeId}/legal-hold: the IRO service manager places (`hold: true`) or
@@ -11,8 +13,8 @@ import { legalHoldRoute } from "./routes.js";
 export const spec = commandRoute({
   route: legalHoldRoute,
   type: "SetLegalHold",
-  command: setLegalHoldCommandSchema,
-  body: z.omit(setLegalHoldCommandSchema, COMMAND_ENVELOPE),
+  command,
+  body: z.omit(command, COMMAND_ENVELOPE),
 });
 
 export const handler = createHandler(spec);

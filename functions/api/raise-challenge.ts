@@ -1,11 +1,13 @@
 import * as z from "zod/mini";
 import { ulid } from "ulid";
 import { executeCommand } from "../app/execute-command.js";
-import { raiseCommandSchema } from "../domain/challenge/commands.js";
+import { commandSchema } from "../domain/challenge/commands.js";
 import { COMMAND_ENVELOPE, commandResultBody } from "./http/command-route.js";
 import { createHandler, defineRoute, etagOf } from "./http/middleware.js";
 import { commandResultSchema } from "./http/views.js";
 import { raiseChallengeRoute } from "./routes.js";
+
+const raiseCommand = commandSchema("Raise");
 
 /**
  * POST /v1/challenges: raise a challenge, informally or (with a rationale the protocol allows) at a
@@ -18,7 +20,7 @@ import { raiseChallengeRoute } from "./routes.js";
  */
 export const spec = defineRoute({
   route: raiseChallengeRoute,
-  body: z.omit(raiseCommandSchema, COMMAND_ENVELOPE),
+  body: z.omit(raiseCommand, COMMAND_ENVELOPE),
   response: {
     status: 201,
     description: "The challenge was raised; Location names it",
@@ -26,7 +28,7 @@ export const spec = defineRoute({
   },
   handle: async ({ body, principal }, deps) => {
     const challengeId = ulid();
-    const command = raiseCommandSchema.parse({
+    const command = raiseCommand.parse({
       ...body,
       type: "Raise",
       challengeId,

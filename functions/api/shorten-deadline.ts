@@ -1,8 +1,10 @@
 import * as z from "zod/mini";
-import { shortenDeadlineCommandSchema } from "../domain/challenge/commands.js";
+import { commandSchema } from "../domain/challenge/commands.js";
 import { COMMAND_ENVELOPE, commandRoute, withStageId } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
 import { shortenDeadlineRoute } from "./routes.js";
+
+const command = commandSchema("ShortenDeadline");
 
 /**
  * POST /v1/challenges/{challengeId}/deadline-shortenings: the raiser (or an IRO service manager)
@@ -14,8 +16,8 @@ import { shortenDeadlineRoute } from "./routes.js";
 export const spec = commandRoute({
   route: shortenDeadlineRoute,
   type: "ShortenDeadline",
-  command: shortenDeadlineCommandSchema,
-  body: withStageId(z.omit(shortenDeadlineCommandSchema, { ...COMMAND_ENVELOPE, stageId: true }), "required"),
+  command,
+  body: withStageId(z.omit(command, { ...COMMAND_ENVELOPE, stageId: true }), "required"),
   commandNamesStage: true,
   description: "The challenge with the open stage's new deadline, and the DeadlineShortened event",
 });

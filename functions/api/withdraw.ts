@@ -1,15 +1,17 @@
 import * as z from "zod/mini";
-import { withdrawCommandSchema } from "../domain/challenge/commands.js";
+import { commandSchema } from "../domain/challenge/commands.js";
 import { COMMAND_ENVELOPE, commandRoute } from "./http/command-route.js";
 import { createHandler } from "./http/middleware.js";
 import { withdrawRoute } from "./routes.js";
+
+const command = commandSchema("Withdraw");
 
 /** POST /v1/challenges/{challengeId}/withdrawal: the raiser withdraws the challenge. */
 export const spec = commandRoute({
   route: withdrawRoute,
   type: "Withdraw",
-  command: withdrawCommandSchema,
-  body: z.omit(withdrawCommandSchema, COMMAND_ENVELOPE),
+  command,
+  body: z.omit(command, COMMAND_ENVELOPE),
 });
 
 export const handler = createHandler(spec);

@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import { recordAction, recordActionsDue } from "./action-plan.js";
-import { commandSchema } from "./commands.js";
+import { commandSchema, commandTypes, isCommandType } from "./commands.js";
 import type { Command, CommandOf } from "./commands.js";
 import { accept, emitter, refuse, unmetExpectation } from "./decision.js";
 import type { DecideResult, Scope } from "./decision.js";
@@ -46,7 +46,16 @@ export function decide(
   command: Command,
   ctx: DecideContext,
 ): DecideResult {
-  const parsed = commandSchema.safeParse(command);
+  // The command's own schema, not a union of all of them: a function builds only the schemas of
+  // the commands it is given (commands.ts).
+  const type: unknown = (command as { readonly type?: unknown }).type;
+  if (!isCommandType(type)) {
+    return refuse(
+      "INVALID_COMMAND",
+      `the request is incomplete or malformed:\n✖ unknown command type ${JSON.stringify(type)}: expected one of ${commandTypes.join(", ")}\n  → at type`,
+    );
+  }
+  const parsed = commandSchema(type).safeParse(command);
   if (!parsed.success) {
     return refuse(
       "INVALID_COMMAND",

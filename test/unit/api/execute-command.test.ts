@@ -13,7 +13,7 @@ import { SfnWorkflowSignal, executionName } from "../../../functions/workflow/sf
 import {
   type ChallengeEvent,
   type Command,
-  raiseCommandSchema,
+  commandSchema,
 } from "../../../functions/domain/challenge/index.js";
 import { ConcurrencyConflictError } from "../../../functions/store/ports.js";
 import { TENANT, callers } from "../../support/api-events.js";
@@ -23,7 +23,7 @@ const ARN = "arn:aws:states:eu-west-2:123456789012:stateMachine:challenge";
 const ID = "01JCHALLENGE0000000000000A";
 
 function raiseCommand(): Command {
-  return raiseCommandSchema.parse({
+  return commandSchema("Raise").parse({
     ...raiseBody(),
     type: "Raise",
     challengeId: ID,

@@ -241,6 +241,24 @@ describe("Raise", () => {
     const bad = { ...raiseCommand(), form: { ...form(), track: "XYZ" } } as unknown as Command;
     expectRefused(decide(undefined, bad, context(RAISED_AT)), "INVALID_COMMAND", /incomplete or malformed/);
   });
+
+  it("refuses a command of no known type, naming the type, without throwing", () => {
+    for (const type of ["Promote", "constructor", undefined]) {
+      const bad = { ...raiseCommand(), type } as unknown as Command;
+      expectRefused(
+        decide(undefined, bad, context(RAISED_AT)),
+        "INVALID_COMMAND",
+        new RegExp(
+          `unknown command type ${type === undefined ? "undefined" : JSON.stringify(type)}: expected one of Raise, `,
+        ),
+      );
+    }
+  });
+
+  it("refuses a field another command has but this one does not (each command is checked by its own schema)", () => {
+    const bad = { type: "Withdraw", ...base(IRO), reason: "x", reasons: "y" } as unknown as Command;
+    expectRefused(decide(undefined, bad, context(RAISED_AT)), "INVALID_COMMAND", /reasons/);
+  });
 });
 
 describe("any command on a challenge", () => {
