@@ -100,11 +100,14 @@ export function perKind<T>(value: T): Record<NotificationKind, T> {
 }
 
 /** A tenant's overrides: any subject or body of any kind; the rest comes from the defaults. */
+/** One override: a template's subject or body, or both (one schema for every kind: built once). */
+const templateOverrideSchema = z.partial(templateSchema);
+
 export const templateOverridesSchema = z.strictObject(
   Object.fromEntries(
     notificationKinds.map((kind) => [
       kind,
-      z.optional(z.partial(templateSchema)).check(
+      z.optional(templateOverrideSchema).check(
         z.meta({
           description: `${NOTIFICATION_DESCRIPTIONS[kind]}: its subject or body; unset keeps the default`,
         }),
