@@ -225,7 +225,7 @@ function printByFamily(
 
 /** Prints, per handler, bundle KB and import time against a bare handler with the same SDK clients. */
 export async function benchBundles(
-  runs = Number(process.env.BENCH_IMPORT_RUNS ?? 3),
+  runs = Number(process.env.BENCH_IMPORT_RUNS ?? 5),
 ): Promise<BenchFigure[]> {
   const outdir = mkdtempSync(path.join(PROJECT_ROOT, "node_modules", ".bench-bundles-"));
   try {
@@ -251,28 +251,35 @@ export async function benchBundles(
 
     console.log(
       `\nHandler bundles (index.mjs, KB; budget ${kb(BUNDLE_BUDGET_BYTES)} KB) and module import time` +
-        `\nvs a bare module creating the same SDK clients (child processes, --enable-source-maps where the function ships a map, median of ${runs} rounds; BENCH_IMPORT_RUNS=n for more)\n`,
+        `\nvs a bare module creating the same SDK clients (child processes, --enable-source-maps where the function ships a map, each handler right after its bare module, median of ${runs} rounds' ratios; BENCH_IMPORT_RUNS=n for more)\n`,
     );
     console.log(
       `${"handler".padEnd(36)} ${"KB".padStart(5)} ${"import ms".padStart(9)} ${"bare ms".padStart(8)} ${"ratio".padStart(6)}   biggest packages`,
     );
-    // Interleaved rounds (every handler, then every bare module, per round), so a busy moment on a
-    // shared machine slows both sides of a ratio rather than one.
+    // Paired samples: in every round each handler is imported right after its own bare module, and
+    // its figure is the median of those rounds' ratios. Both sides of a ratio see the same moment
+    // of a shared machine; with one bare median shared by many handlers, a bare module that drew a
+    // quick round made every one of its handlers look slow together.
     const loadBefore = loadavg()[0] ?? 0;
     const handlerTimes = bundles.map((): number[] => []);
-    const bareTimes = new Map([...bareFiles.keys()].map((key): [string, number[]] => [key, []]));
+    const pairedBareTimes = bundles.map((): number[] => []);
+    const roundRatios = bundles.map((): number[] => []);
     for (let run = 0; run < runs; run++) {
-      bundles.forEach((bundle, i) => handlerTimes[i]?.push(importMs(bundle.file, bundle.sourceMap)));
-      for (const [key, { file, sourceMaps }] of bareFiles)
-        bareTimes.get(key)?.push(importMs(file, sourceMaps));
+      bundles.forEach((bundle, i) => {
+        const bare = bareFiles.get(bareKey(bundle));
+        if (bare === undefined) throw new Error(`no bare module for ${bundle.entry}`);
+        const bareMs = importMs(bare.file, bare.sourceMaps);
+        const handlerMs = importMs(bundle.file, bundle.sourceMap);
+        pairedBareTimes[i]?.push(bareMs);
+        handlerTimes[i]?.push(handlerMs);
+        roundRatios[i]?.push(handlerMs / bareMs);
+      });
     }
-    const bareMedian = (bundle: HandlerBundle): number => median(bareTimes.get(bareKey(bundle)) ?? []);
-    const ratios: number[] = [];
+    const ratios = roundRatios.map(median);
     bundles.forEach((bundle, i) => {
       const handlerMs = median(handlerTimes[i] ?? []);
-      const bareMs = bareMedian(bundle);
-      const ratio = handlerMs / bareMs;
-      ratios.push(ratio);
+      const bareMs = median(pairedBareTimes[i] ?? []);
+      const ratio = ratios[i] ?? 0;
       const over = bundle.bytes > BUNDLE_BUDGET_BYTES ? "!" : " ";
       console.log(
         `${bundle.entry.replace(/^functions\//, "").padEnd(36)} ${String(kb(bundle.bytes)).padStart(5)}${over}` +
@@ -283,12 +290,7 @@ export async function benchBundles(
     console.log(
       `\n1-minute load average before / after the rounds: ${loadBefore.toFixed(1)} / ${(loadavg()[0] ?? 0).toFixed(1)}`,
     );
-    printByFamily(
-      bundles,
-      handlerTimes.map(median),
-      bundles.map((b) => bareMedian(b)),
-      ratios,
-    );
+    printByFamily(bundles, handlerTimes.map(median), pairedBareTimes.map(median), ratios);
     const sizes = bundles.map((b) => b.bytes);
     const over = bundles.filter((b) => b.bytes > BUNDLE_BUDGET_BYTES).length;
     console.log(
