@@ -2,6 +2,7 @@ import * as z from "zod/mini";
 import { ulid } from "ulid";
 import { executeCommand } from "../app/execute-command.js";
 import { commandSchema } from "../domain/challenge/commands.js";
+import { commandDependencies } from "./http/command-dependencies.js";
 import { COMMAND_ENVELOPE, commandResultBody } from "./http/command-route.js";
 import { createHandler, defineRoute, etagOf } from "./http/middleware.js";
 import { commandResultSchema } from "./http/views.js";
@@ -20,6 +21,7 @@ const raiseCommand = commandSchema("Raise");
  */
 export const spec = defineRoute({
   route: raiseChallengeRoute,
+  dependencies: commandDependencies,
   body: z.omit(raiseCommand, COMMAND_ENVELOPE),
   response: {
     status: 201,

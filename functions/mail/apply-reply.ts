@@ -5,7 +5,8 @@ import { type Actor, type Command, DomainError } from "../domain/challenge/index
 import type { ChallengeState } from "../domain/challenge/state.js";
 import { challengeReference } from "../domain/email-templates.js";
 import { findPreset } from "../domain/presets/index.js";
-import { documentClient, sfn } from "../shared/clients.js";
+import { documentClient } from "../shared/clients.js";
+import { sfn } from "../shared/sfn-client.js";
 import { now } from "../shared/clock.js";
 import { config } from "../shared/config.js";
 import { DedupeStore } from "../store/dedupe-store.js";

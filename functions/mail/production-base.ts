@@ -1,13 +1,13 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { logger, metrics, withLambdaContext } from "../shared/observability.js";
 import type { MailConfig } from "./mail-config.js";
 import type { MailObserver } from "./outbound.js";
 import { type ReplyKeySource, SecretsManagerReplyKeys } from "./reply-keys.js";
 
 // Production wiring every mail function shares, without the stores and the mail context that only
-// some of them use (production.ts): the inbound handler (receive-email.ts) takes only this.
+// some of them use (production.ts) or the SES client that only the senders load
+// (production-mailer.ts): the inbound handler (receive-email.ts) takes only this.
 
 export const mailObserver: MailObserver = {
   info: (message, attributes) => {
@@ -24,14 +24,8 @@ export const mailObserver: MailObserver = {
 /** Wraps a mail handler (see withLambdaContext). */
 export const mailHandler = withLambdaContext;
 
-let sesClient: SESv2Client | undefined;
 let secretsClient: SecretsManagerClient | undefined;
 let replyKeys: SecretsManagerReplyKeys | undefined;
-
-export function productionSes(): SESv2Client {
-  sesClient ??= new SESv2Client({});
-  return sesClient;
-}
 
 /** The reply keys, cached for the life of the container. */
 export function productionReplyKeys(mail: MailConfig): ReplyKeySource {

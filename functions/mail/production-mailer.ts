@@ -1,12 +1,20 @@
+import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { documentClient } from "../shared/clients.js";
 import { now } from "../shared/clock.js";
 import { DynamoOutboundLedger } from "./deliveries.js";
 import type { MailConfig } from "./mail-config.js";
 import { Mailer } from "./mailer.js";
-import { productionSes } from "./production-base.js";
 
 // The production mailer, in its own module: apply-reply.ts sends bounces with it and needs none of
 // the notification context production.ts wires.
+
+let sesClient: SESv2Client | undefined;
+
+/** The SES client, created on first use and kept for the life of the container. */
+export function productionSes(): SESv2Client {
+  sesClient ??= new SESv2Client({});
+  return sesClient;
+}
 
 export function productionMailer(mail: MailConfig, tableName: string): Mailer {
   return new Mailer(

@@ -15,7 +15,7 @@ import { productionMailer } from "./production-mailer.js";
 // receive-email.ts included, is in production-base.ts; the mailer, which apply-reply.ts takes without
 // the mail context, in production-mailer.ts.
 
-export { mailHandler, mailObserver, productionReplyKeys, productionSes } from "./production-base.js";
+export { mailHandler, mailObserver, productionReplyKeys } from "./production-base.js";
 export { productionMailer } from "./production-mailer.js";
 
 /**

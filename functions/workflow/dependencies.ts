@@ -5,7 +5,8 @@ import type { ExecutionStarter, TaskCompletion, WorkflowTaskDependencies } from 
 import { findPreset } from "../domain/presets/index.js";
 import { DynamoChallengeStore } from "../store/dynamo-challenge-store.js";
 import { TenantStore } from "../store/tenant-store.js";
-import { documentClient, sfn } from "../shared/clients.js";
+import { documentClient } from "../shared/clients.js";
+import { sfn } from "../shared/sfn-client.js";
 import { now } from "../shared/clock.js";
 import { config } from "../shared/config.js";
 import { withLambdaContext } from "../shared/observability.js";

@@ -64,6 +64,25 @@ describe("Lambda bundles", () => {
     expect(tooLarge).toEqual([]);
   });
 
+  it("load the Step Functions and SES clients only where they are called", () => {
+    // Loading an SDK client package is ~10-15 ms of a cold start: a read route, the reports, the
+    // retention job and the inbound receiver call neither service.
+    const loads = (pkg: string) =>
+      bundles.filter((b) => b.sdkPackages.includes(pkg)).map((b) => b.entry.replace(/^functions\//, ""));
+    const signalsWorkflow = (entry: string) =>
+      /^(workflow\/|reactor\/|mail\/(apply-reply|delivery-events))/.test(entry) ||
+      /^api\/(raise-challenge|acknowledge|respond|record-meeting|agree-action-plan|mark-resolved|escalate|shorten-deadline|bypass|request-referral|approve-referral|complete-action|miss-action|reopen|note-difference|legal-hold|decide-after-ladder|withdraw|close|ack-link|ack-link-page)\.ts$/.test(
+        entry,
+      );
+    const sfn = loads("@aws-sdk/client-sfn");
+    expect(sfn.filter((entry) => !signalsWorkflow(entry))).toEqual([]);
+    expect(sfn).toContain("api/escalate.ts");
+    expect(sfn).toContain("workflow/open-stage.ts");
+    const ses = loads("@aws-sdk/client-sesv2");
+    expect(ses).not.toContain("mail/receive-email.ts");
+    expect(ses).toContain("mail/apply-reply.ts");
+  });
+
   it("carry no MIME builder: SES builds the messages the functions send (v2 Simple sends)", () => {
     const found = bundles.flatMap((bundle) =>
       bundle.packages

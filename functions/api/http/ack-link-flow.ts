@@ -11,7 +11,7 @@ import { type ReplyKeySource, SecretsManagerReplyKeys } from "../../mail/reply-k
 import { challengeReference } from "../../domain/email-templates.js";
 import { escapeHtml } from "../../shared/html.js";
 import { logger } from "../../shared/observability.js";
-import { productionDependencies } from "./dependencies.js";
+import { commandDependencies } from "./command-dependencies.js";
 
 /**
  * The acknowledgement link's two routes (functions/mail/ack-link.ts says what the link is): GET
@@ -198,7 +198,7 @@ export function productionAckLinkDependencies(): AckLinkDependencies {
   });
   secrets ??= new SecretsManagerClient({});
   production = {
-    ...productionDependencies(),
+    ...commandDependencies(),
     keys: new SecretsManagerReplyKeys(secrets, secretArn),
     tenantIds,
   };

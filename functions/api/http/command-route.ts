@@ -2,6 +2,7 @@ import * as z from "zod/mini";
 import { type CommandResult, executeCommand } from "../../app/execute-command.js";
 import type { Command, CommandExpectation } from "../../domain/challenge/commands.js";
 import type { RouteDefinition } from "../routes.js";
+import { commandDependencies } from "./command-dependencies.js";
 import type { ApiDependencies } from "./dependencies.js";
 import { IF_MATCH_HEADER, type RouteSpec, defineRoute, etagOf, expectedVersionFrom } from "./middleware.js";
 import { challengePathSchema } from "./path-params.js";
@@ -92,6 +93,7 @@ export function commandRoute<
 }): RouteSpec<B, P> {
   return defineRoute<B, P>({
     route: options.route,
+    dependencies: commandDependencies,
     body: options.body,
     path: (options.path ?? challengePathSchema) as P,
     response: {

@@ -2,8 +2,7 @@ import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/pe
 import { loggingObserver } from "../../app/logging-observer.js";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import type { AbsenceDirectory } from "../../app/absences.js";
-import type { ExecuteDependencies } from "../../app/execute-command.js";
-import { SfnWorkflowSignal } from "../../workflow/sfn-signal.js";
+import type { ExecuteDependencies, WorkflowSignal } from "../../app/execute-command.js";
 import type { DirectoryLookup } from "../../domain/challenge/state.js";
 import { findPreset } from "../../domain/presets/index.js";
 import { DynamoChallengeStore } from "../../store/dynamo-challenge-store.js";
@@ -16,10 +15,9 @@ import {
   TenantReader,
   type Versioned,
 } from "../../store/tenant-store.js";
-import { dynamoDb, documentClient, sfn } from "../../shared/clients.js";
+import { dynamoDb, documentClient } from "../../shared/clients.js";
 import { now } from "../../shared/clock.js";
 import { config } from "../../shared/config.js";
-import { logger } from "../../shared/observability.js";
 
 /**
  * What the route handlers need, as ports. Tests pass fakes to `createHandler(spec, deps)`; Lambda
@@ -122,25 +120,30 @@ type DynamoDBPersistenceLayerClient = NonNullable<
 let production: ApiDependencies | undefined;
 
 /**
+ * The workflow signal of a route that decides no command: only the command routes start or signal a
+ * challenge's workflow run, and they add the Step Functions signal (command-dependencies.ts), so no
+ * other route loads the Step Functions client. A route that decides commands without it fails loudly.
+ */
+const unwiredWorkflow: WorkflowSignal = {
+  start: () => Promise.reject(new Error(UNWIRED)),
+  notify: () => Promise.reject(new Error(UNWIRED)),
+};
+const UNWIRED =
+  "this route's wiring has no workflow signal: a route that decides commands takes commandDependencies (api/http/command-dependencies.ts)";
+
+/**
  * The real adapters every route needs, from the validated environment. Built once per process. A
  * route family's own stores are added by {@link productionDependenciesWith} in the family's module.
  */
 export function productionDependencies(): ApiDependencies {
   if (production !== undefined) return production;
-  const { TABLE_NAME, STATE_MACHINE_ARN, IDEMPOTENCY_TTL_SECONDS } = config();
+  const { TABLE_NAME, IDEMPOTENCY_TTL_SECONDS } = config();
   const challenges: ChallengeStore = new DynamoChallengeStore(documentClient, TABLE_NAME);
   production = {
     challenges,
     tenants: new TenantReader(documentClient, TABLE_NAME),
     protocols: presetProtocol,
-    workflow: new SfnWorkflowSignal({
-      sfn,
-      stateMachineArn: STATE_MACHINE_ARN,
-      tokens: challenges,
-      onSkipped: (reason, ids) => {
-        logger.debug("workflow not signalled", { reason, ...ids });
-      },
-    }),
+    workflow: unwiredWorkflow,
     clock: now,
     observer: loggingObserver,
     idempotency: idempotencyPersistenceFactory(TABLE_NAME, dynamoDb),
@@ -151,13 +154,18 @@ export function productionDependencies(): ApiDependencies {
 
 /**
  * The production wiring plus a route family's own stores (good practice, the benchmark, the tenant
- * store's writes), built once
+ * store's writes, the command routes' workflow signal), built once
  * per process. Called from the family's own module, so a route outside the family bundles none of
  * those stores.
  */
 export function productionDependenciesWith(
-  extra: (tableName: string) => Partial<ApiDependencies>,
+  extra: (tableName: string, shared: ApiDependencies) => Partial<ApiDependencies>,
 ): () => ApiDependencies {
   let built: ApiDependencies | undefined;
-  return () => (built ??= { ...productionDependencies(), ...extra(config().TABLE_NAME) });
+  return () => {
+    if (built !== undefined) return built;
+    const shared = productionDependencies();
+    built = { ...shared, ...extra(config().TABLE_NAME, shared) };
+    return built;
+  };
 }

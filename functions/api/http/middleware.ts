@@ -92,6 +92,11 @@ export interface RouteSpec<
   /** The success response, for the OpenAPI document. */
   readonly response: RouteResponse;
   readonly handle: (request: ApiRequest<Out<B>, Out<P>, Out<Q>>, deps: ApiDependencies) => Promise<ApiResult>;
+  /**
+   * The route's production wiring when it needs more than the shared one (the command routes'
+   * workflow signal: command-dependencies.ts). `createHandler`'s own `deps` argument overrides it.
+   */
+  readonly dependencies?: () => ApiDependencies;
 }
 
 /** Declares a route: fixes the generic types and names the route's id from its definition. */
@@ -326,7 +331,7 @@ export function createHandler<
   const idempotent = route.idempotent ?? route.method !== "GET";
   let resolved: ApiDependencies | undefined = typeof deps === "object" ? deps : undefined;
   const dependencies = (): ApiDependencies => {
-    resolved ??= typeof deps === "function" ? deps() : productionDependencies();
+    resolved ??= typeof deps === "function" ? deps() : (spec.dependencies ?? productionDependencies)();
     return resolved;
   };
 
