@@ -1,7 +1,7 @@
-import { describeLines } from "../domain/challenge/describe.js";
 import type { ChallengeEvent } from "../domain/challenge/events.js";
 import type { Protocol } from "../domain/protocol.js";
 import { plural, type PersonNames } from "../domain/words.js";
+import { type TimelineEntry, timelineEntries } from "./timeline-entries.js";
 import { challengeEventSchema } from "../domain/challenge/events.js";
 import { londonDay } from "../domain/london-time.js";
 import { eventOfLine, type ExportLine } from "./export-format.js";
@@ -18,11 +18,7 @@ import { formatDay, formatInstant } from "./words.js";
  * it, and a timeline is printed to screens and terminals. Pure; no AWS imports.
  */
 
-export interface TimelineEntry {
-  readonly seq: number;
-  readonly at: string;
-  readonly text: string;
-}
+export type { TimelineEntry } from "./timeline-entries.js";
 
 /** The typed event of an export line, or undefined when its data is not what the event type holds. */
 export function challengeEventOf(line: ExportLine): ChallengeEvent | undefined {
@@ -55,18 +51,7 @@ export function timeline(
       events.push(event);
     }
   }
-  const entries: TimelineEntry[] = [...unreadable];
-  // A stage opened by the same action is told on that action's line, not again on its own.
-  let toldAlready = false;
-  for (const { event, line, lineWithOpening } of describeLines(events, {
-    protocol,
-    names,
-    channels: true,
-  })) {
-    if (!toldAlready) entries.push({ seq: event.seq, at: event.at, text: lineWithOpening ?? line });
-    toldAlready = !toldAlready && lineWithOpening !== undefined;
-  }
-  return entries.sort((a, b) => a.seq - b.seq);
+  return [...unreadable, ...timelineEntries(events, protocol, names)].sort((a, b) => a.seq - b.seq);
 }
 
 /** "Thu 21 May 2026 10:00 — Raised by ..." */

@@ -11,8 +11,7 @@ import type { Protocol } from "../domain/protocol.js";
 import { previousQuarter, quarterInWords, quarterOf, quarterPeriod } from "../domain/quarters.js";
 import { escapeHtml } from "../shared/html.js";
 import { type ReportPeriod, barChart, table, themesReport } from "./reports.js";
-import { toExportLine } from "../audit/export-format.js";
-import { type TimelineEntry, timeline } from "../audit/timeline.js";
+import { type TimelineEntry, timelineEntries } from "../audit/timeline-entries.js";
 import { formatDeadline, formatInstant } from "../audit/words.js";
 import { type PersonNames, stageLabel } from "../domain/words.js";
 
@@ -105,18 +104,20 @@ export interface LivePageInput {
 }
 
 /**
- * A challenge's timeline from its events (the audit timeline, names from the directory at read
- * time). The timeline reads only the events of its lines; their place in the hash chain is the
- * verifier's business, not the page's.
+ * A challenge's timeline from its events (the audit timeline's words, names from the directory at
+ * read time). The events are the store's, already checked against their schemas on the way out,
+ * so they are not turned into export lines and parsed again.
  */
 export function timelineOfEvents(
   events: readonly ChallengeEvent[],
   protocol: Protocol | undefined,
   names?: PersonNames,
 ): TimelineEntry[] {
-  // The audit timeline reads export lines; these events are not from the store, so no hashes.
-  const lines = events.map((event) => toExportLine({ tenantId: "", event, prevHash: "", hash: "" }));
-  return timeline(lines, protocol, names);
+  return timelineEntries(
+    [...events].sort((a, b) => a.seq - b.seq),
+    protocol,
+    names,
+  );
 }
 
 /** The current calendar quarter (London) of `now` and the `count - 1` before it, oldest first. */
