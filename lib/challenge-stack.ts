@@ -239,14 +239,15 @@ export class ChallengeStack extends Stack {
     }
 
     // A person's action ends the workflow's wait (a stage's, or a monitored plan's): every handler
-    // that records one (API writes and inbound email) may complete the stored task token, with
+    // that records one (the API routes that decide commands, `signalsWorkflow` in
+    // functions/api/routes.ts, and inbound email) may complete the stored task token, with
     // SendTaskSuccess only (functions/workflow/sfn-signal.ts: the workflow re-reads the challenge;
     // nothing fails or heartbeats a wait). AwaitResponse completes its own token (lib/workflow.ts).
     // Nothing else may. Inbound email cannot start a run: a reply responds, acknowledges, resolves
     // or escalates; only Reopen (API) and raising start one.
     const completesTasks: ServiceFunction[] = [
       this.mail.replyApplier,
-      ...this.api.routes.filter((r) => r.route.scope === "challenges/write").map((r) => r.handler),
+      ...this.api.routes.filter((r) => r.route.signalsWorkflow === true).map((r) => r.handler),
     ];
     for (const fn of completesTasks) {
       fn.role.addToPrincipalPolicy(

@@ -38,6 +38,13 @@ export interface RouteDefinition {
    * token that the handler verifies before reading anything (functions/mail/ack-link.ts).
    */
   readonly signedLink?: true;
+  /**
+   * The route decides commands, so it may start a challenge's workflow run or end its wait: its
+   * handler takes the Step Functions signal (http/command-dependencies.ts) and the stack lets it
+   * call SendTaskSuccess (lib/challenge-stack.ts). No other route loads the client or holds the
+   * permission.
+   */
+  readonly signalsWorkflow?: true;
   /** Whether the Idempotency-Key header is honoured. Default: POST and PUT routes. */
   readonly idempotent?: boolean;
   /** The success response carries this version as a strong `ETag` (`"7"`). */
@@ -83,8 +90,8 @@ function rolesOf(...groups: readonly (ActorRole | readonly ActorRole[])[]): read
 
 /** A command on one challenge: its response carries the new version, and it honours If-Match. */
 // @__NO_SIDE_EFFECTS__
-function command(route: Omit<RouteDefinition, "etag" | "ifMatch">): RouteDefinition {
-  return { ...route, etag: "challenge", ifMatch: "challenge" };
+function command(route: Omit<RouteDefinition, "etag" | "ifMatch" | "signalsWorkflow">): RouteDefinition {
+  return { ...route, etag: "challenge", ifMatch: "challenge", signalsWorkflow: true };
 }
 
 const RAISERS = ["IRO", "CPC"] as const satisfies readonly ActorRole[];
@@ -101,6 +108,7 @@ export const raiseChallengeRoute: RouteDefinition = {
   summary: "Raise a challenge (informally or at a chosen stage)",
   roles: RAISERS,
   etag: "challenge",
+  signalsWorkflow: true,
 };
 
 export const getChallengeRoute: RouteDefinition = {
@@ -143,6 +151,7 @@ export const ackLinkRoute: RouteDefinition = {
   roles: [],
   idempotent: false,
   signedLink: true,
+  signalsWorkflow: true,
 };
 
 export const respondRoute = command({

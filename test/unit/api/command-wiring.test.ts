@@ -4,24 +4,21 @@ import { commandDependencies } from "../../../functions/api/http/command-depende
 import { productionDependencies } from "../../../functions/api/http/dependencies.js";
 import { routes } from "../../../functions/api/routes.js";
 
-// Only the routes that decide commands load the Step Functions client (command-dependencies.ts);
-// the stack lets exactly the challenges/write routes signal the workflow (lib/challenge-stack.ts).
-// The two lists must agree, or a command would fail for want of its signal, or a read would carry it.
+// Only the routes that decide commands load the Step Functions client (command-dependencies.ts), and
+// the stack lets exactly the routes marked `signalsWorkflow` signal the workflow
+// (lib/challenge-stack.ts). The two must agree, or a command would fail for want of its signal.
 describe("which API routes are wired to signal the workflow", () => {
-  it("every challenges/write route takes the command wiring, and no other route does", async () => {
+  it("every route marked signalsWorkflow takes the command wiring, and no other route does", async () => {
     const specs = await loadRouteSpecs();
     const wired = (routeId: string): boolean => {
       const spec = specs.find((s) => s.routeId === routeId) as { dependencies?: unknown } | undefined;
       return spec?.dependencies === commandDependencies;
     };
-    // The acknowledgement links are served by their own flow (ack-link-flow.ts), which uses the
-    // command wiring. Recording good practice writes its own store and decides no command.
-    const decidesCommands = routes.filter(
-      (r) => r.scope === "challenges/write" && r.signedLink !== true && r.id !== "good-practice",
-    );
+    // The acknowledgement link is served by its own flow (ack-link-flow.ts), which uses the command wiring.
+    const decidesCommands = routes.filter((r) => r.signalsWorkflow === true && r.signedLink !== true);
     expect(decidesCommands.length).toBeGreaterThanOrEqual(19);
     expect(decidesCommands.filter((r) => !wired(r.id)).map((r) => r.id)).toEqual([]);
-    expect(routes.filter((r) => r.scope !== "challenges/write" && wired(r.id)).map((r) => r.id)).toEqual([]);
+    expect(routes.filter((r) => r.signalsWorkflow !== true && wired(r.id)).map((r) => r.id)).toEqual([]);
   });
 
   it("the shared wiring refuses to signal the workflow, naming the command wiring", async () => {
