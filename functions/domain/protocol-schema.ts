@@ -7,14 +7,14 @@ import {
   slug,
   trackSchema,
   windowSchema,
-} from "./protocol.js";
+} from "./protocol-parts.js";
 
 /**
  * The schema of a whole protocol, which checks what TypeScript's types cannot: one track per key,
  * unique stage and theme ids, only a first stage informal, reopening at a stage of the same ladder.
  * Tests and tools that take a protocol build it (every preset is parsed by
  * test/unit/domain/presets/citations.test.ts); the Lambdas run the presets as written and never
- * build it. The small schemas it shares with requests and stored items are in protocol.ts.
+ * build it. The small schemas it shares with requests and stored items are in protocol-parts.ts.
  */
 
 export const stageSchema = z.object({
