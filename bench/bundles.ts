@@ -225,7 +225,7 @@ function printByFamily(
 
 /** Prints, per handler, bundle KB and import time against a bare handler with the same SDK clients. */
 export async function benchBundles(
-  runs = Number(process.env.BENCH_IMPORT_RUNS ?? 5),
+  runs = Number(process.env.BENCH_IMPORT_RUNS ?? 9),
 ): Promise<BenchFigure[]> {
   const outdir = mkdtempSync(path.join(PROJECT_ROOT, "node_modules", ".bench-bundles-"));
   try {
