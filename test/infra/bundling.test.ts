@@ -21,6 +21,8 @@ import { PROJECT_ROOT } from "../../lib/functions.js";
 // Inside the repository, so the bundles resolve the AWS SDK from node_modules as Lambda's runtime provides it.
 const outdir = mkdtempSync(path.join(PROJECT_ROOT, "node_modules", ".infra-bundles-"));
 let bundles: HandlerBundle[] = [];
+/** Zod schemas each handler builds at load, by entry (counted when the bundles are first imported). */
+const schemasBuiltAtLoad = new Map<string, number>();
 
 beforeAll(async () => {
   const started = performance.now();
@@ -46,16 +48,42 @@ describe("Lambda bundles", () => {
     process.env.STATE_MACHINE_ARN ??= "arn:aws:states:eu-west-2:000000000000:stateMachine:challenge";
     process.env.AWS_REGION ??= "eu-west-2";
     const failures: string[] = [];
+    // Counts the zod schemas each bundle builds while it loads, through the hook zod calls for every
+    // schema it constructs (each bundle inlines its own zod, all of which read this global).
+    let built = 0;
+    const zodConfig = ((
+      globalThis as { __zod_globalConfig?: { postProcessor?: () => void } }
+    ).__zod_globalConfig ??= {});
+    zodConfig.postProcessor = () => {
+      built += 1;
+    };
     for (const bundle of bundles) {
+      built = 0;
       try {
         const module = (await import(pathToFileURL(bundle.file).href)) as { handler?: unknown };
+        schemasBuiltAtLoad.set(bundle.entry, built);
         if (typeof module.handler !== "function") failures.push(`${bundle.entry}: no handler export`);
       } catch (error) {
         failures.push(`${bundle.entry}: ${(error as Error).message}`);
       }
     }
+    delete zodConfig.postProcessor;
     expect(failures).toEqual([]);
   }, 120_000);
+
+  it("build few zod schemas at load: no function builds the event or command schemas it never uses", () => {
+    // Building schemas was most of a handler's own import time (issue 11). Every command's schema is
+    // built on first use of its type, and the event schemas with the first history read
+    // (store/event-item.ts); the stream consumers decode every record with them, so they build them
+    // at load. Either regression adds about 300 schemas to most functions.
+    expect(schemasBuiltAtLoad.size).toBe(bundles.length);
+    expect(schemasBuiltAtLoad.get("functions/api/escalate.ts")).toBeGreaterThan(500); // the hook counts
+    const decodesEveryRecord = new Set(["functions/reactor/reactor.ts"]);
+    const over = [...schemasBuiltAtLoad]
+      .filter(([entry, count]) => count > (decodesEveryRecord.has(entry) ? 1_500 : 1_200))
+      .map(([entry, count]) => `${entry}: ${count}`);
+    expect(over).toEqual([]);
+  });
 
   it(`keep every handler's index.mjs within ${kb(BUNDLE_BUDGET_BYTES)} KB`, () => {
     const tooLarge = bundles
