@@ -17,7 +17,7 @@ import {
   ObjectLockRetention,
   ObjectOwnership,
 } from "aws-cdk-lib/aws-s3";
-import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import type { Queue } from "aws-cdk-lib/aws-sqs";
 import { Schedule, ScheduleExpression } from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import { Construct } from "constructs";
@@ -25,6 +25,7 @@ import { DIGEST_PREFIX, DIGEST_SIGNING_ALGORITHM } from "../functions/audit/dige
 import { EXPORT_PREFIX } from "../functions/audit/export-format.js";
 import { AUDIT_STREAM_FILTERS } from "../functions/store/table.js";
 import { type FunctionFactory, type ServiceFunction, acknowledgeKmsGrant, nagRef } from "./functions.js";
+import { encryptedDeadLetterQueue, onFailureDestinationReason } from "./dead-letter-queue.js";
 import type { Observability } from "./observability.js";
 import type { Store } from "./store.js";
 
@@ -118,13 +119,12 @@ export class Audit extends Construct {
     });
 
     // Stream failures: the record that could not be exported (shard and sequence numbers, no data).
-    this.deadLetterQueue = new Queue(this, "ExporterDeadLetterQueue", {
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: props.observability.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    acknowledgeOnFailureQueue(this.deadLetterQueue, "audit exporter");
+    this.deadLetterQueue = encryptedDeadLetterQueue(
+      this,
+      "ExporterDeadLetterQueue",
+      props.observability.key,
+      onFailureDestinationReason("audit exporter"),
+    );
 
     this.exporter = props.functions.create(this, "ExportEvents", {
       entry: "functions/audit/export-events.ts",
@@ -226,16 +226,12 @@ function addDigests(
     }),
   });
 
-  const deadLetterQueue = new Queue(audit, "DigestWriterDeadLetterQueue", {
-    encryption: QueueEncryption.KMS,
-    encryptionMasterKey: props.observability.key,
-    enforceSSL: true,
-    retentionPeriod: Duration.days(14),
-  });
-  const dlqReason =
-    "This is the audit digest writer's on-failure dead-letter queue (the schedule's and the function's); an alarm fires on its first message.";
-  Validations.of(deadLetterQueue).acknowledge({ id: "AwsSolutions-SQS3", reason: dlqReason });
-  Validations.of(deadLetterQueue).acknowledge({ id: "Serverless-SQSRedrivePolicy", reason: dlqReason });
+  const deadLetterQueue = encryptedDeadLetterQueue(
+    audit,
+    "DigestWriterDeadLetterQueue",
+    props.observability.key,
+    "This is the audit digest writer's on-failure dead-letter queue (the schedule's and the function's); an alarm fires on its first message.",
+  );
 
   const writer = props.functions.create(audit, "WriteDigests", {
     entry: "functions/audit/write-digests.ts",
@@ -321,11 +317,4 @@ function addDigests(
     value: key.keyArn,
   });
   return { key, writer, deadLetterQueue, schedule };
-}
-
-/** A queue used as a stream mapping's on-failure destination is a dead-letter queue itself. */
-export function acknowledgeOnFailureQueue(queue: Queue, what: string): void {
-  const reason = `This queue is the on-failure destination of the ${what}'s stream event source mapping: it is the dead-letter queue, and an alarm fires on its first message.`;
-  Validations.of(queue).acknowledge({ id: "AwsSolutions-SQS3", reason });
-  Validations.of(queue).acknowledge({ id: "Serverless-SQSRedrivePolicy", reason });
 }

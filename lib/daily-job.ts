@@ -3,9 +3,10 @@ import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { Schedule, ScheduleExpression } from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
-import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import type { Queue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { type FunctionFactory, type ServiceFunction, nagRef } from "./functions.js";
+import { encryptedDeadLetterQueue } from "./dead-letter-queue.js";
 import type { Observability } from "./observability.js";
 import type { Store } from "./store.js";
 
@@ -67,15 +68,12 @@ export abstract class DailyJobConstruct extends Construct implements DailyJob {
  */
 export function addDailyJob(scope: Construct, props: DailyJobProps): DailyJob {
   // Failed runs, after the scheduler's and Lambda's retries: the invocation, no data.
-  const deadLetterQueue = new Queue(scope, "DeadLetterQueue", {
-    encryption: QueueEncryption.KMS,
-    encryptionMasterKey: props.observability.key,
-    enforceSSL: true,
-    retentionPeriod: Duration.days(14),
-  });
-  const dlqReason = `This queue is the dead-letter queue of the ${props.what} (its schedule's and its function's on-failure destination); an alarm fires on its first message.`;
-  Validations.of(deadLetterQueue).acknowledge({ id: "AwsSolutions-SQS3", reason: dlqReason });
-  Validations.of(deadLetterQueue).acknowledge({ id: "Serverless-SQSRedrivePolicy", reason: dlqReason });
+  const deadLetterQueue = encryptedDeadLetterQueue(
+    scope,
+    "DeadLetterQueue",
+    props.observability.key,
+    `This queue is the dead-letter queue of the ${props.what} (its schedule's and its function's on-failure destination); an alarm fires on its first message.`,
+  );
 
   const job = props.functions.create(scope, props.functionId, {
     entry: props.entry,

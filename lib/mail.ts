@@ -33,6 +33,7 @@ import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from "
 import { Construct } from "constructs";
 import { INBOUND_REPLY_ATTEMPTS } from "../functions/mail/inbound-reply.js";
 import { type FunctionFactory, type ServiceFunction, acknowledgeKmsGrant, nagRef } from "./functions.js";
+import { encryptedDeadLetterQueue } from "./dead-letter-queue.js";
 import type { Observability } from "./observability.js";
 import type { Store } from "./store.js";
 
@@ -206,22 +207,12 @@ export class Mail extends Construct {
     // functions/mail/delivery-events.ts: a permanent bounce, a complaint or a rejection is recorded
     // on the challenge (a NotificationUndeliverable event) and the raiser is told by email (a
     // MAILOUT#ALERT# delivery record); transient bounces and delays are only counted. SNS invokes it asynchronously.
-    this.deliveryEventsDeadLetterQueue = new Queue(this, "DeliveryEventsDeadLetterQueue", {
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    const deliveryDlqReason =
-      "This is the dead-letter queue of the mail delivery events: the subscription's redrive target and the handler's on-failure destination; an alarm fires on its first message.";
-    Validations.of(this.deliveryEventsDeadLetterQueue).acknowledge({
-      id: "AwsSolutions-SQS3",
-      reason: deliveryDlqReason,
-    });
-    Validations.of(this.deliveryEventsDeadLetterQueue).acknowledge({
-      id: "Serverless-SQSRedrivePolicy",
-      reason: deliveryDlqReason,
-    });
+    this.deliveryEventsDeadLetterQueue = encryptedDeadLetterQueue(
+      this,
+      "DeliveryEventsDeadLetterQueue",
+      this.key,
+      "This is the dead-letter queue of the mail delivery events: the subscription's redrive target and the handler's on-failure destination; an alarm fires on its first message.",
+    );
     this.deliveryEvents = props.functions.create(this, "DeliveryEvents", {
       entry: "functions/mail/delivery-events.ts",
       description:
@@ -289,40 +280,23 @@ export class Mail extends Construct {
         "SES names each object by its message id, unknown in advance; s3:PutObject under the inbound prefix only.",
     });
 
-    this.inboundDeadLetterQueue = new Queue(this, "InboundDeadLetterQueue", {
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    const dlqReason =
-      "This is the inbound handler's on-failure dead-letter queue; an alarm fires on its first message.";
-    Validations.of(this.inboundDeadLetterQueue).acknowledge({ id: "AwsSolutions-SQS3", reason: dlqReason });
-    Validations.of(this.inboundDeadLetterQueue).acknowledge({
-      id: "Serverless-SQSRedrivePolicy",
-      reason: dlqReason,
-    });
+    this.inboundDeadLetterQueue = encryptedDeadLetterQueue(
+      this,
+      "InboundDeadLetterQueue",
+      this.key,
+      "This is the inbound handler's on-failure dead-letter queue; an alarm fires on its first message.",
+    );
     // Inbound mail is two functions (README, "Inbound email"): the receiver reads the raw message,
     // parses it (postal-mime), verifies the reply token and SES's verdicts, and puts a small verified
     // reply on the replies queue; the applier runs it as a command. The raw message stays in the
     // bucket; a reply the applier fails is delivered again, then kept in the dead-letter queue.
     const applierTimeout = Duration.minutes(1);
-    this.repliesDeadLetterQueue = new Queue(this, "RepliesDeadLetterQueue", {
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    const repliesDlqReason =
-      "This is the inbound replies queue's redrive dead-letter queue; an alarm fires on its first message.";
-    Validations.of(this.repliesDeadLetterQueue).acknowledge({
-      id: "AwsSolutions-SQS3",
-      reason: repliesDlqReason,
-    });
-    Validations.of(this.repliesDeadLetterQueue).acknowledge({
-      id: "Serverless-SQSRedrivePolicy",
-      reason: repliesDlqReason,
-    });
+    this.repliesDeadLetterQueue = encryptedDeadLetterQueue(
+      this,
+      "RepliesDeadLetterQueue",
+      this.key,
+      "This is the inbound replies queue's redrive dead-letter queue; an alarm fires on its first message.",
+    );
     this.repliesQueue = new Queue(this, "RepliesQueue", {
       encryption: QueueEncryption.KMS,
       encryptionMasterKey: this.key,

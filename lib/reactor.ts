@@ -2,12 +2,12 @@ import { Aws, Duration } from "aws-cdk-lib";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { FilterCriteria, StartingPosition } from "aws-cdk-lib/aws-lambda";
 import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
-import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import type { Queue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { DEFAULT_SECRET_PREFIX } from "../functions/case-notes/push-case-notes.js";
 import { REACTOR_MAX_RECORD_AGE_SECONDS, REACTOR_RETRY_ATTEMPTS } from "../functions/mail/outbox-policy.js";
 import { REACTOR_STREAM_FILTER } from "../functions/store/table.js";
-import { acknowledgeOnFailureQueue } from "./audit.js";
+import { encryptedDeadLetterQueue, onFailureDestinationReason } from "./dead-letter-queue.js";
 import { type FunctionFactory, type ServiceFunction, acknowledgeKmsGrant } from "./functions.js";
 import type { Mail } from "./mail.js";
 import type { Observability } from "./observability.js";
@@ -54,13 +54,12 @@ export class EventReactor extends Construct {
     const { store, mail } = props;
 
     // Stream failures: which records could not be done (shard and sequence numbers, no data).
-    this.deadLetterQueue = new Queue(this, "ReactorDeadLetterQueue", {
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: props.observability.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    acknowledgeOnFailureQueue(this.deadLetterQueue, "event reactor");
+    this.deadLetterQueue = encryptedDeadLetterQueue(
+      this,
+      "ReactorDeadLetterQueue",
+      props.observability.key,
+      onFailureDestinationReason("event reactor"),
+    );
 
     this.reactor = props.functions.create(this, "React", {
       entry: "functions/reactor/reactor.ts",
