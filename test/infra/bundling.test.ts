@@ -17,6 +17,7 @@ import {
   kb,
 } from "../../bench/bundles.js";
 import { PROJECT_ROOT } from "../../lib/functions.js";
+import { ackLinkPageRoute, routeEntry, routes } from "../../functions/api/routes.js";
 
 // Inside the repository, so the bundles resolve the AWS SDK from node_modules as Lambda's runtime provides it.
 const outdir = mkdtempSync(path.join(PROJECT_ROOT, "node_modules", ".infra-bundles-"));
@@ -97,11 +98,15 @@ describe("Lambda bundles", () => {
     // retention job and the inbound receiver call neither service.
     const loads = (pkg: string) =>
       bundles.filter((b) => b.sdkPackages.includes(pkg)).map((b) => b.entry.replace(/^functions\//, ""));
+    // The API routes the route table marks as deciding commands, and the acknowledgement page, which
+    // shares the acknowledgement link's flow and wiring.
+    const apiSignallers = new Set([
+      ...routes.filter((route) => route.signalsWorkflow === true).map(routeEntry),
+      routeEntry(ackLinkPageRoute),
+    ]);
     const signalsWorkflow = (entry: string) =>
       /^(workflow\/|reactor\/|mail\/(apply-reply|delivery-events))/.test(entry) ||
-      /^api\/(raise-challenge|acknowledge|respond|record-meeting|agree-action-plan|mark-resolved|escalate|shorten-deadline|bypass|request-referral|approve-referral|complete-action|miss-action|reopen|note-difference|legal-hold|decide-after-ladder|withdraw|close|ack-link|ack-link-page)\.ts$/.test(
-        entry,
-      );
+      apiSignallers.has(`functions/${entry}`);
     const sfn = loads("@aws-sdk/client-sfn");
     expect(sfn.filter((entry) => !signalsWorkflow(entry))).toEqual([]);
     expect(sfn).toContain("api/escalate.ts");
